@@ -1,0 +1,91 @@
+"""Every exception and warning cxinfluence raises, in one place.
+
+Users can catch or filter the whole family::
+
+    import warnings
+    from cxinfluence.exceptions import CxInfluenceWarning
+    warnings.simplefilter("ignore", CxInfluenceWarning)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a village, located as the user sees it.
+
+    Attributes
+    ----------
+    table : str
+        Table name (``accounts``, ``stakeholders``, ...).
+    file : str
+        File (or ``workbook.xlsx[sheet]``) the table was read from.
+    row : int or None
+        Row number as the user sees it in the file: for CSV the line number
+        (header is line 1, so the first data row is 2); for xlsx the sheet row.
+        ``None`` when the problem concerns the whole table or column.
+    column : str or None
+        Column concerned, ``None`` for whole-row or whole-file problems.
+    message : str
+        What is wrong and what was expected.
+    severity : {"error", "warning"}
+    """
+
+    table: str
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class CxInfluenceError(Exception):
+    """Base class of every cxinfluence error."""
+
+
+class VillageError(CxInfluenceError, ValueError):
+    """A village failed validation. ``problems`` lists every problem found."""
+
+    def __init__(self, problems, source=None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{len(self.problems)} problem(s) in village"
+        if source is not None:
+            head += f" {source}"
+        lines = [head + ":"] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class GraphError(CxInfluenceError, ValueError):
+    """A graph cannot support the requested measure (e.g. it is empty)."""
+
+
+class ModelError(CxInfluenceError, ValueError):
+    """A model cannot be fitted at all (e.g. no rows, unknown column)."""
+
+
+class CxInfluenceWarning(UserWarning):
+    """Base class of every cxinfluence warning; filter this to silence all."""
+
+
+class VillageWarning(CxInfluenceWarning):
+    """Suspicious but valid data (an account with no stakeholders, ...)."""
+
+
+class DegenerateFitWarning(CxInfluenceWarning):
+    """A model estimate is unreliable: separation, too few events, collinearity,
+    a constant predictor, ... The result also records the reason."""
+
+
+class UnclassifiedTitleWarning(CxInfluenceWarning):
+    """Some job titles matched no rule in the role table."""
