@@ -89,3 +89,38 @@ class DegenerateFitWarning(CxInfluenceWarning):
 
 class UnclassifiedTitleWarning(CxInfluenceWarning):
     """Some job titles matched no rule in the role table."""
+
+
+class RoleRuleError(CxInfluenceError, ValueError):
+    """A title -> role rule table is malformed (bad pattern, unknown role, ...)."""
+
+
+class ConvergenceError(CxInfluenceError, ValueError):
+    """An iterative computation (e.g. PageRank power iteration) did not converge
+    within ``max_iter``; the message names the accounts concerned."""
+
+
+class MetricError(CxInfluenceError, ValueError):
+    """A metric, sentiment scheme or breakdown was asked for something the
+    data or options cannot give (unknown metric, missing column, bad option)."""
+
+
+class CommentError(VillageError):
+    """Informal comments failed validation (a filled capture template, or rows
+    to append to a village). ``problems`` lists every problem found."""
+
+    def __init__(self, problems, source=None):
+        super().__init__(problems, source)
+        head = f"{len(self.problems)} problem(s) in comments" + (f" {source}" if source is not None else "")
+        self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)
+
+
+class PlotDataError(CxInfluenceError, ValueError):
+    """The data given to a figure or map cannot be drawn: a missing column, or
+    values off the expected scale (e.g. sentiment outside [-1, 1])."""
+
+
+class CoverageError(CxInfluenceError, ValueError):
+    """Coverage, an account-manager book, a listening plan or a turnover
+    what-if was asked for something the village or the options cannot give
+    (unknown stakeholder to remove, influence table missing people, bad option)."""

@@ -150,3 +150,7 @@ TABLES: dict[str, Table] = {
 }
 
 TABLE_ORDER = tuple(TABLES)
+
+#: Columns added while loading (not part of the files): where each stakeholder's
+#: role and veto came from. Never written back by :func:`cxinfluence.io.write_village`.
+DERIVED_COLUMNS = {"stakeholders": ("role_source", "veto_source")}
