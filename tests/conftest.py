@@ -1,0 +1,31 @@
+"""Shared fixtures: the bundled sample village and small synthetic villages."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample_village"
+
+
+@pytest.fixture(scope="session")
+def sample_path():
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample_village():
+    from cxinfluence import load_village
+
+    return load_village(SAMPLE, warn=False)
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(tmp_path_factory):
+    """A small synthetic village written to disk: (path, village, truth)."""
+    from cxinfluence.synth import make_village, write_synthetic
+
+    village, truth = make_village(40, seed=11)
+    path = tmp_path_factory.mktemp("synthetic") / "village"
+    write_synthetic(village, truth, path)
+    return path, village, truth

@@ -1,0 +1,138 @@
+"""Tests of the structural measures (per stakeholder and per account)."""
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxinfluence.structure import account_structure, portfolio_betweenness, stakeholder_structure
+from cxinfluence.village import Village
+
+
+def village(people, ties, accounts=None):
+    s = pd.DataFrame(people)
+    s["veto"] = s.get("veto", False)
+    if "role" not in s:
+        s["role"] = "user"
+    r = pd.DataFrame(ties, columns=["source_id", "target_id", "kind"])
+    acc = pd.DataFrame({"account_id": sorted(s["account_id"].unique()) if accounts is None else accounts})
+    return Village(acc, s, r, pd.DataFrame(), pd.DataFrame())
+
+
+@pytest.fixture
+def plant():
+    # pm at the top; sup reports to pm; op reports to sup AND (matrix) to pm; eng influences pm and op;
+    # qa has no tie; x and y report to each other (bad data, a cycle)
+    people = [dict(stakeholder_id=i, account_id="A", role=r, department=d, veto=vt)
+              for i, r, d, vt in [("pm", "decider", "operations", True), ("sup", "user", "operations", False),
+                                  ("op", "user", "operations", False), ("eng", "influencer", "engineering", False),
+                                  ("qa", "gatekeeper", "quality", True), ("x", "buyer", "procurement", False),
+                                  ("y", "user", "Procurement ", False)]]
+    ties = [("sup", "pm", "reports_to"), ("op", "sup", "reports_to"), ("op", "pm", "reports_to"),
+            ("eng", "pm", "influences"), ("eng", "op", "influences"), ("x", "y", "reports_to"),
+            ("y", "x", "reports_to"), ("op", "sup", "influences")]
+    return village(people, ties)
+
+
+def test_stakeholder_measures_by_hand(plant):
+    st = stakeholder_structure(plant).set_index("stakeholder_id")
+    assert st.loc["pm", ["in_degree", "out_degree", "n_reports", "n_managers", "n_influenced_by"]].tolist() == [3, 0, 2, 0, 1]
+    # op -> sup is both a reporting and an influence tie: one edge for degrees, counted in each kind
+    assert st.loc["op", ["in_degree", "out_degree", "n_reports", "n_managers", "n_influences", "n_influenced_by"]].tolist() \
+        == [1, 2, 0, 2, 1, 1]
+    assert st.loc["eng", ["out_degree", "n_influences"]].tolist() == [2, 2]
+    assert st.loc["qa", ["in_degree", "out_degree"]].tolist() == [0, 0]
+    # hierarchy: longest chain op -> sup -> pm; no tie -> NaN; cycle -> NaN
+    assert st.loc["pm", "hierarchy_level"] == 0 and st.loc["sup", "hierarchy_level"] == 1
+    assert st.loc["op", "hierarchy_level"] == 2
+    assert st[["hierarchy_level"]].loc[["eng", "qa", "x", "y"]].isna().all().all()
+
+
+def test_betweenness_by_hand_and_against_networkx(plant):
+    st = stakeholder_structure(plant).set_index("stakeholder_id")
+    # endorsement graph: reports_to kept, influences reversed (eng -> pm becomes pm -> eng, ...)
+    H = nx.DiGraph([("sup", "pm"), ("op", "sup"), ("op", "pm"), ("pm", "eng"), ("op", "eng"), ("sup", "op"),
+                    ("x", "y"), ("y", "x")])
+    H.add_node("qa")
+    ref = pd.Series(nx.betweenness_centrality(H))
+    assert np.abs(st.loc[ref.index, "betweenness"] - ref).max() < 1e-12
+    # by hand: pm brokers sup->eng (1 of 2 shortest paths: sup->pm->eng, sup->op->eng), n = 7: /30
+    assert st.loc["pm", "betweenness"] == pytest.approx(0.5 / 30)
+
+
+def test_portfolio_betweenness_matches_networkx_including_large_accounts():
+    rng = np.random.default_rng(3)
+    sizes = [1, 2, 3, 5, 9, 17, 25, 33, 70, 4]
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    src, dst = [], []
+    for a, n in enumerate(sizes):
+        m = int(rng.integers(0, 3 * n))
+        u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+        src += list(starts[a] + u)
+        dst += list(starts[a] + v)
+    src, dst = np.array(src, dtype=int), np.array(dst, dtype=int)
+    ours = portfolio_betweenness(block, src, dst)
+    for a, n in enumerate(sizes):
+        G = nx.DiGraph()
+        G.add_nodes_from(range(starts[a], starts[a] + n))
+        G.add_edges_from((u, v) for u, v in zip(src, dst) if block[u] == a and u != v)
+        ref = nx.betweenness_centrality(G)
+        got = ours[starts[a]:starts[a] + n]
+        assert np.abs(got - np.array([ref[i] for i in range(starts[a], starts[a] + n)])).max() < 1e-12, a
+
+
+def test_account_dimensions_by_hand(plant):
+    acc = account_structure(plant).iloc[0]
+    assert acc["size"] == 7
+    assert acc["n_departments"] == 4  # "Procurement " normalised
+    assert acc["departments"] == "engineering;operations;procurement;quality"
+    assert acc["vertical_levels"] == 3
+    # ordered pairs: sup-pm, op-sup, op-pm, eng-pm, eng-op, x-y, y-x = 7 of 42
+    assert acc["n_ties"] == 7 and acc["density"] == pytest.approx(7 / 42)
+    # buyer x: degree 2 (in 1 + out 1) / (2 * 6)
+    assert acc["buyer_centrality"] == pytest.approx(2 / 12)
+    assert acc["n_components"] == 3 and acc["n_isolates"] == 1
+    assert acc["n_roles"] == 5 and acc["n_veto"] == 2
+
+
+def test_account_dimensions_against_networkx_and_degenerate_accounts():
+    rng = np.random.default_rng(11)
+    people, ties = [], []
+    for a in range(30):
+        n = int(rng.integers(1, 12))
+        ids = [f"{a}_{i}" for i in range(n)]
+        people += [dict(stakeholder_id=i, account_id=f"A{a:02d}", role=str(rng.choice(["buyer", "user"])))
+                   for i in ids]
+        for _ in range(int(rng.integers(0, 2 * n))):
+            u, v = rng.integers(0, n, 2)
+            if u != v:
+                ties.append((ids[u], ids[v], str(rng.choice(["reports_to", "influences"]))))
+    v = village(people, ties)
+    acc = account_structure(v).set_index("account_id")
+    s = v.stakeholders
+    for a, grp in s.groupby("account_id"):
+        G = nx.DiGraph()
+        G.add_nodes_from(grp["stakeholder_id"])
+        G.add_edges_from((x, y) for x, y, _ in ties if x in G and y in G)
+        row = acc.loc[a]
+        assert row["size"] == len(G) and row["n_ties"] == G.number_of_edges()
+        assert row["n_components"] == nx.number_weakly_connected_components(G)
+        if len(G) > 1:
+            assert row["density"] == pytest.approx(nx.density(G))
+        else:
+            assert np.isnan(row["density"])  # one person: density undefined
+        assert row["n_isolates"] == nx.number_of_isolates(G)
+
+
+def test_departed_people_do_not_count():
+    people = [dict(stakeholder_id="a", account_id="A", active_to=pd.Timestamp("2024-01-01")),
+              dict(stakeholder_id="b", account_id="A", active_to=pd.NaT),
+              dict(stakeholder_id="c", account_id="A", active_to=pd.NaT)]
+    v = village(people, [("b", "a", "reports_to"), ("c", "b", "reports_to")])
+    st = stakeholder_structure(v, "2024-06-01").set_index("stakeholder_id")
+    assert list(st.index) == ["b", "c"]
+    assert st.loc["b", "hierarchy_level"] == 0 and st.loc["b", "out_degree"] == 0
+    before = stakeholder_structure(v, "2023-06-01").set_index("stakeholder_id")
+    assert before.loc["a", "hierarchy_level"] == 0 and before.loc["c", "hierarchy_level"] == 2
+    assert account_structure(v, "2024-06-01").iloc[0]["size"] == 2
