@@ -1,0 +1,186 @@
+"""Tests of cxinfluence.compare: scores vs independent computations, grouped CV."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from cxinfluence.compare import auc, compare_metrics, compare_schemes, grouped_folds
+from cxinfluence.exceptions import DegenerateFitWarning, ModelError
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        yield
+
+
+def _frame(n_acc=400, periods=2, noise=(0.2, 1.0), seed=0):
+    rng = np.random.default_rng(seed)
+    acc = np.repeat([f"A{i:04d}" for i in range(n_acc)], periods)
+    truth = np.repeat(rng.uniform(-1, 1, n_acc), periods) + rng.normal(0, 0.3, n_acc * periods)
+    df = pd.DataFrame({"account_id": acc,
+                       "period_end": np.tile(pd.date_range("2023-12-31", periods=periods, freq="YE"), n_acc),
+                       "influence_weighted": truth + rng.normal(0, noise[0], len(acc)),
+                       "mean": truth + rng.normal(0, noise[1], len(acc)),
+                       "log_revenue": rng.normal(12, 1, len(acc))})
+    df["renewed"] = (rng.uniform(size=len(df)) < 1 / (1 + np.exp(-(0.5 + 2 * truth)))).astype(float)
+    df["bookings"] = df["renewed"] * rng.gamma(2.0, np.exp(5 + 0.8 * truth) / 2.0)
+    return df
+
+
+def test_auc_equals_mann_whitney_with_ties():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300).astype(float)
+    s = np.round(rng.normal(size=300) + y, 1)  # rounding makes ties
+    u = stats.mannwhitneyu(s[y == 1], s[y == 0]).statistic
+    assert auc(y, s) == pytest.approx(u / ((y == 1).sum() * (y == 0).sum()), rel=1e-12)
+
+
+def test_weighted_auc_equals_repeated_rows():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 50).astype(float)
+    s = np.round(rng.normal(size=50), 1)
+    w = rng.integers(0, 4, 50)
+    expected = auc(np.repeat(y, w), np.repeat(s, w))
+    assert auc(y, s, w.astype(float)) == pytest.approx(expected, rel=1e-12)
+    many = auc(y, s, np.vstack([w, np.ones(50)]))
+    np.testing.assert_allclose(many, [expected, auc(y, s)])
+
+
+def test_grouped_folds_keep_accounts_together():
+    groups = np.repeat([f"g{i}" for i in range(23)], 3)
+    f = grouped_folds(groups, folds=5, seed=4)
+    per_group = pd.Series(f).groupby(groups).nunique()
+    assert (per_group == 1).all()
+    sizes = pd.Series(f).groupby(groups).first().value_counts()
+    assert sizes.max() - sizes.min() <= 1 and len(sizes) == 5
+    np.testing.assert_array_equal(f, grouped_folds(groups, folds=5, seed=4))
+    with pytest.raises(ModelError, match="only 23 accounts"):
+        grouped_folds(groups, folds=30)
+
+
+def test_out_of_fold_predictions_come_from_models_without_the_test_accounts():
+    df = _frame(n_acc=200, seed=5)
+    c = compare_schemes(df, ["mean", "influence_weighted"], controls=["log_revenue"], n_boot=0)
+    pred = c.predictions
+    assert pred.groupby("account_id")["fold"].nunique().eq(1).all()
+    k = 2
+    train, test = pred["fold"] != k, pred["fold"] == k
+    X = sm.add_constant(df[["influence_weighted", "log_revenue"]].to_numpy())
+    ref = sm.GLM(df["renewed"].to_numpy()[train], X[train], family=sm.families.Binomial()).fit()
+    np.testing.assert_allclose(pred.loc[test, "influence_weighted"], ref.predict(X[test]), rtol=1e-6)
+    # pooled scores from the stored predictions, by hand
+    t = c.table.set_index("scheme")
+    p, y = pred["influence_weighted"].to_numpy(), pred["renewed"].to_numpy()
+    assert t.loc["influence_weighted", "brier"] == pytest.approx(np.mean((p - y) ** 2))
+    assert t.loc["influence_weighted", "log_loss"] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    assert t.loc["influence_weighted", "aic"] == pytest.approx(c.fits["influence_weighted"].result.aic)
+    assert len(c.folds) == 10 and set(c.folds["fold"]) == set(range(5))
+
+
+def test_better_scheme_wins_with_interval_excluding_zero():
+    df = _frame(n_acc=800, noise=(0.1, 1.2), seed=6)
+    c = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=200)
+    t = c.table.set_index("scheme")
+    assert c.best() == "influence_weighted" and c.best("brier") == "influence_weighted"
+    assert t.loc["influence_weighted", "auc_diff_low"] > 0
+    assert t.loc["influence_weighted", "brier_diff_high"] < 0
+    assert t.loc["mean", ["auc_diff", "auc_diff_low", "auc_diff_high"]].eq(0).all()
+    assert t.loc["influence_weighted", "auc_diff"] == pytest.approx(t.loc["influence_weighted", "auc"] - t.loc["mean", "auc"])
+
+
+def test_equally_informative_schemes_show_no_difference():
+    df = _frame(n_acc=800, noise=(0.5, 0.5), seed=7)
+    c = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=300)
+    t = c.table.set_index("scheme").loc["influence_weighted"]
+    for m in ("auc", "brier", "log_loss"):
+        assert t[f"{m}_diff_low"] < 0 < t[f"{m}_diff_high"]
+
+
+def test_schemes_compared_on_common_rows():
+    df = _frame(n_acc=300, seed=8)
+    df.loc[df.index[:50], "mean"] = np.nan
+    c = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=0)
+    assert (c.table["n"] == len(df) - 50).all()
+
+
+def test_bookings_comparison_uses_family_deviance():
+    df = _frame(n_acc=300, seed=9)
+    c = compare_schemes(df, ["mean", "influence_weighted"], outcome="bookings", controls=[], n_boot=50)
+    assert c.metrics == ["deviance", "rmse"]
+    fam = sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log())
+    p, y = c.predictions["mean"].to_numpy(), c.predictions["bookings"].to_numpy()
+    t = c.table.set_index("scheme")
+    assert t.loc["mean", "deviance"] == pytest.approx(fam.deviance(y, p) / len(y), rel=1e-10)
+    assert t.loc["mean", "rmse"] == pytest.approx(np.sqrt(np.mean((y - p) ** 2)))
+    assert c.best() == "influence_weighted"
+    g = compare_schemes(df, ["mean"], outcome="bookings", family="gamma", controls=[], n_boot=0)
+    assert g.table["n"].iloc[0] == int((df["bookings"] > 0).sum())
+
+
+def test_compare_metrics_baseline_is_nps():
+    df = _frame(n_acc=300, seed=10)
+    df["nps"] = 100 * np.clip(df["mean"], -1, 1)
+    df["csat_mean"] = 3 + df["influence_weighted"]
+    c = compare_metrics(df, metrics=["nps", "csat_mean"], controls=[], n_boot=20)
+    assert c.baseline == "nps" and list(c.table["scheme"]) == ["nps", "csat_mean"]
+
+
+def test_errors_name_the_problem():
+    df = _frame(n_acc=50)
+    with pytest.raises(ModelError, match="'nested'"):
+        compare_schemes(df, ["mean", "nested"])
+    with pytest.raises(ModelError, match="folds=1"):
+        compare_schemes(df, ["mean"], folds=1)
+    with pytest.raises(ModelError, match="non-empty"):
+        compare_schemes(df.iloc[:0], ["mean"])
+
+
+@pytest.mark.parametrize("family", [
+    sm.families.Binomial(),
+    sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()),
+    sm.families.Gamma(link=sm.families.links.Log()),
+    sm.families.Gaussian(),
+])
+def test_irls_equals_statsmodels(family):
+    from cxinfluence.compare import irls
+
+    df = _frame(n_acc=300, seed=11)
+    X = sm.add_constant(df[["mean", "log_revenue"]].to_numpy())
+    y = {"Binomial": df["renewed"], "Tweedie": df["bookings"], "Gamma": df["bookings"] + 1.0,
+         "Gaussian": np.log1p(df["bookings"])}[type(family).__name__].to_numpy()
+    ref = sm.GLM(y, X, family=family).fit(tol=1e-12)
+    start = ref.params + 0.05  # not at the optimum
+    b = irls(X, y, family, start, tol=1e-12)
+    # same optimum: deviance to machine precision; coefficients to 1e-5 (the gamma
+    # likelihood is flat along intercept vs log_revenue ~ N(12, 1))
+    np.testing.assert_allclose(family.deviance(y, family.link.inverse(X @ b)), ref.deviance, rtol=1e-12)
+    np.testing.assert_allclose(b, ref.params, rtol=1e-5, atol=1e-8)
+
+
+def test_irls_with_an_all_zero_column_predicts_like_the_fit_without_it():
+    # A training fold that lacks every account of one segment has an all-zero dummy.
+    from cxinfluence.compare import irls
+
+    df = _frame(n_acc=200, seed=3)
+    X = sm.add_constant(df[["mean", "log_revenue"]].to_numpy())
+    family = sm.families.Binomial()
+    y = df["renewed"].to_numpy()
+    ref = sm.GLM(y, X, family=family).fit(tol=1e-12)
+    X0 = np.column_stack([X, np.zeros(len(X))])
+    b = irls(X0, y, family, np.r_[ref.params + 0.05, 0.0], tol=1e-12)
+    np.testing.assert_allclose(X0 @ b, X @ ref.params, rtol=1e-7, atol=1e-9)
+
+
+def test_small_village_with_sparse_segments_compares_without_crashing():
+    from cxinfluence.modelframe import model_frame
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(40, seed=11)
+    c = compare_schemes(model_frame(village), ["mean", "influence_weighted"], n_boot=20)
+    assert np.isfinite(c.table[["auc", "brier", "log_loss"]].to_numpy()).all()
