@@ -23,6 +23,7 @@ _EXPORTS = {
     "Village": "village",
     "load_village": "village",
     "validate_village": "validate",
+    "problems_table": "validate",
     "write_village": "io",
     "make_village": "synth",
     "complete_roles": "roles",

@@ -568,3 +568,31 @@ def validate_village(path, *, role_rules=None, max_listed=MAX_LISTED) -> list[Pr
     error responses.csv, row 2, column 'nps': 11 is out of range; nps takes whole numbers 0-10 (or blank)
     """
     return check_village(path, role_rules=role_rules, max_listed=max_listed)[1]
+
+
+def problems_table(problems) -> pd.DataFrame:
+    """Problems as a DataFrame, one row each, in the order given.
+
+    Parameters
+    ----------
+    problems : iterable of Problem
+        E.g. ``village.problems``, :func:`validate_village`'s result or
+        ``VillageError.problems``.
+
+    Returns
+    -------
+    DataFrame
+        ``severity, table, file, row, column, message``; ``row`` is the row
+        as the user sees it in the file (nullable integer).
+
+    Examples
+    --------
+    >>> p = Problem("responses", "responses.csv", 7, "nps", "11 is out of range")
+    >>> problems_table([p])
+      severity      table           file  row column             message
+    0    error  responses  responses.csv    7    nps  11 is out of range
+    """
+    columns = ["severity", "table", "file", "row", "column", "message"]
+    table = pd.DataFrame([{c: getattr(p, c) for c in columns} for p in problems], columns=columns)
+    table["row"] = table["row"].astype("Int64")
+    return table
