@@ -67,22 +67,20 @@ def _print_problems(problems, stream):
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate_village
+    from .summary import village_summary
+    from .validate import check_village
+    from .village import Village
 
-    problems = validate_village(args.village, role_rules=args.role_rules)
+    tables, problems = check_village(args.village, role_rules=args.role_rules)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     if errors:
         print(f"{args.village}: NOT valid: {len(errors)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
         _print_problems(errors + warnings, sys.stderr)
         return 1
-    from .village import load_village
-    from .summary import village_summary
-
-    village = load_village(args.village, role_rules=args.role_rules, warn=False)
     print(f"{args.village}: valid ({len(warnings)} warning(s))")
     _print_problems(warnings, sys.stdout)
-    print(village_summary(village))
+    print(village_summary(Village(**tables, source=str(args.village), problems=warnings)))
     return 0
 
 
@@ -147,6 +145,12 @@ def main(argv=None) -> int:
         return 1
     except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # e.g. `cxinfluence validate X | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing was written to the output folder", file=sys.stderr)

@@ -192,7 +192,7 @@ def render_report(content: ReportContent) -> str:
         parts.append(html_table(content.risk, RISK_COLUMNS, max_rows=15))
     parts.append(_figure(content, "pareto"))
     if content.portfolio_svg:
-        parts.append(f"<figure>{content.portfolio_svg}</figure>")
+        parts.append(content.portfolio_svg)
     parts += ["<h2>What each role's sentiment is worth</h2>", _list(content.equation_sentences),
               _figure(content, "forest"), _figure(content, "renewal_curve")]
     parts += ["<h2>Does weighting matter on this data?</h2>", _list(content.comparison_sentences),

@@ -1,0 +1,71 @@
+"""The command line, run for real as a subprocess."""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CLI = [sys.executable, "-m", "cxinfluence"]
+
+
+def cli(*args, **kw):
+    return subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, **kw)
+
+
+def digest(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("command", ["validate", "synth", "run", "demo"])
+def test_every_command_documents_every_option(command):
+    out = cli(command, "--help")
+    assert out.returncode == 0
+    from cxinfluence.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
+        for flag in action.option_strings:
+            assert flag in out.stdout
+        assert action.help, f"{command} {action.option_strings} has no help text"
+
+
+def test_validate_sample_is_valid_and_summarised(sample_path):
+    out = cli("validate", sample_path)
+    assert out.returncode == 0, out.stderr
+    assert "valid" in out.stdout and "accounts" in out.stdout and "outcome periods" in out.stdout
+
+
+def test_validate_lists_every_problem_without_traceback(tmp_path):
+    (tmp_path / "accounts.csv").write_text("account_id,annual_revenue\nA1,-5\nA1,10\n")
+    (tmp_path / "stakeholders.csv").write_text("stakeholder_id,account_id\nS1,A1\nS2,NOPE\n")
+    (tmp_path / "relationships.csv").write_text("source_id,target_id,kind\nS1,S1,reports_to\n")
+    (tmp_path / "responses.csv").write_text("stakeholder_id,date,nps\nS1,2024-01-01,11\nS1,not a date,5\n")
+    (tmp_path / "outcomes.csv").write_text("account_id,period_end,renewed\nA1,2024-12-31,2\n")
+    before = digest(tmp_path)
+    out = cli("validate", tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    for needle in ("annual_revenue", "A1", "NOPE", "self", "nps", "not a date", "renewed"):
+        assert needle in out.stderr, needle
+    assert "row 2" in out.stderr and "row 3" in out.stderr
+    assert digest(tmp_path) == before  # inputs never modified
+
+
+def test_validate_missing_path_is_one_clear_error(tmp_path):
+    out = cli("validate", tmp_path / "nowhere")
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "nowhere" in out.stderr
+
+
+def test_synth_writes_a_valid_village_with_truth(tmp_path):
+    target = tmp_path / "v"
+    out = cli("synth", "--accounts", 12, "--seed", 3, "--out", target)
+    assert out.returncode == 0, out.stderr
+    assert (target / "truth").is_dir() and (target / "accounts.csv").is_file()
+    assert len(pd.read_csv(target / "accounts.csv")) == 12
+    assert cli("validate", target).returncode == 0
+    again = cli("synth", "--accounts", 12, "--seed", 3, "--out", target)
+    assert again.returncode == 1 and "--force" in again.stderr

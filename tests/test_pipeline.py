@@ -1,0 +1,134 @@
+"""`cxinfluence run` / `demo` end to end, as a subprocess: outputs, atomicity, anonymisation."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CLI = [sys.executable, "-m", "cxinfluence"]
+OUTPUTS = ["influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html"]
+
+
+def cli(*args, **kw):
+    return subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, **kw)
+
+
+def digest(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    res = cli("demo", "--out", out, "--maps", 4)
+    assert res.returncode == 0, res.stderr
+    return out, res
+
+
+def test_demo_writes_every_output(demo_out):
+    out, res = demo_out
+    for name in OUTPUTS:
+        assert (out / name).is_file(), name
+    maps = sorted((out / "networks").glob("*.html"))
+    assert len(maps) == 4
+    assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
+
+
+def test_influence_sums_to_one_per_account(demo_out):
+    infl = pd.read_csv(demo_out[0] / "influence.csv", dtype={"account_id": str})
+    assert {"account_id", "stakeholder_id", "role", "veto", "influence"} <= set(infl.columns)
+    np.testing.assert_allclose(infl.groupby("account_id")["influence"].sum(), 1.0, atol=1e-9)
+
+
+def test_tables_have_the_promised_columns(demo_out):
+    out = demo_out[0]
+    cov = pd.read_csv(out / "coverage.csv")
+    assert {"account_id", "n_stakeholders", "n_responders", "heard_influence", "unheard_veto",
+            "single_threaded", "missing_roles", "departed"} <= set(cov.columns)
+    sent = pd.read_csv(out / "account_sentiment.csv")
+    assert {"account_id", "as_of", "mean", "role_weighted", "influence_weighted", "veto_floor", "nested",
+            "n_respondents", "influence_weighted_ci_low"} <= set(sent.columns)
+    assert sent["as_of"].nunique() >= 2  # outcome periods and the snapshot
+    models = pd.read_csv(out / "models.csv")
+    assert {"model", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "aic"} <= set(models.columns)
+    assert models["model"].str.startswith("rebuy:").any()
+
+
+def test_quiet_run_prints_nothing(small_synthetic, tmp_path):
+    path, _, _ = small_synthetic
+    res = cli("run", path, "--out", tmp_path / "o", "--quiet", "--maps", 0)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == "" and (tmp_path / "o" / "report.html").is_file()
+
+
+def test_bad_village_fails_cleanly_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "accounts.csv").write_text("account_id\nA\n")
+    out = tmp_path / "out"
+    res = cli("run", bad, "--out", out)
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr and "stakeholders" in res.stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad"]  # no staging leftovers
+
+
+def test_rerun_into_same_dir_is_safe_and_failure_leaves_it_as_it_was(small_synthetic, tmp_path):
+    path, _, _ = small_synthetic
+    out = tmp_path / "out"
+    assert cli("run", path, "--out", out, "-q", "--maps", 2).returncode == 0
+    (out / "my_notes.txt").write_text("keep me")
+    assert cli("run", path, "--out", out, "-q", "--maps", 2).returncode == 0
+    assert (out / "my_notes.txt").read_text() == "keep me"
+    before = digest(out)
+    res = cli("run", path, "--out", out, "-q", "--map-accounts", "NOT-AN-ACCOUNT")
+    assert res.returncode == 1 and "NOT-AN-ACCOUNT" in res.stderr
+    assert digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_interrupted_run_leaves_dir_as_it_was(small_synthetic, tmp_path):
+    path, _, _ = small_synthetic
+    out = tmp_path / "out"
+    assert cli("run", path, "--out", out, "-q", "--maps", 0).returncode == 0
+    before = digest(out)
+    proc = subprocess.Popen(CLI + ["run", str(path), "--out", str(out), "--maps", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until the analysis has started, then interrupt it mid-way
+    deadline = time.time() + 60
+    line = ""
+    while time.time() < deadline and "influence" not in line:
+        line = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_inputs_never_modified(small_synthetic, tmp_path):
+    path, _, _ = small_synthetic
+    before = digest(path)
+    assert cli("run", path, "--out", tmp_path / "o", "-q", "--maps", 1).returncode == 0
+    assert digest(path) == before
+
+
+def test_anonymized_outputs_contain_no_original_name(small_synthetic, tmp_path):
+    path, village, _ = small_synthetic
+    out = tmp_path / "anon"
+    res = cli("run", path, "--out", out, "-q", "--anonymize", "--maps", 3)
+    assert res.returncode == 0, res.stderr
+    names = set(village.stakeholders["name"].dropna()) | set(village.accounts["name"].dropna())
+    names |= set(village.accounts["owner"].dropna())
+    text = "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file())
+    leaked = sorted(n for n in names if n in text)
+    assert not leaked, leaked[:5]
+    assert "Person " in text
