@@ -15,8 +15,9 @@ or :func:`~cxinfluence.models.fit_bookings`) once per scheme and compares them:
   log-likelihood). Bookings: mean unit deviance of the model's family and RMSE
   (on the bookings scale; on ``log1p`` for ``ols_log``). Lower is better except
   AUC.
-* **AIC / BIC** of the fit on all rows (NaN for Tweedie, which has no closed
-  likelihood in statsmodels).
+* **AIC / BIC** of the fit on all rows, as statsmodels reports them (for
+  Tweedie its likelihood is a series approximation: compare Tweedie AICs only
+  with each other).
 * **Uncertainty of the differences** against a baseline scheme (default the
   plain ``mean``): a bootstrap over accounts (Efron & Tibshirani 1993, ch. 6;
   resampling whole accounts keeps their periods together) of the pooled

@@ -80,8 +80,8 @@ def _step(fit, term):
         return 1.0, ("1 unit", "")
     if set(np.unique(x.dropna())) <= {0.0, 1.0}:
         return None, None  # binary: a scenario 0 vs 1
-    if term == "multi_index":
-        return 1.0, ("1 standard deviation", "")
+    if term == "multi_index":  # a mean of z-scores: its own SD is below 1
+        return float(x.std()), ("1 standard deviation", "")
     lo, hi = x.min(), x.max()
     if lo >= -1 and hi <= 1:
         return 0.1, ("0.1", " (on its -1 to 1 scale)")

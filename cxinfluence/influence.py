@@ -14,9 +14,11 @@ edges ``u -> v`` read as "u defers to v" (Brin & Page 1998: a link is a vote):
 
 Both kinds between the same pair in the same endorsement direction are one
 edge whose weight is the sum of the tie weights (blank weight = 1). Self-ties
-are dropped. :func:`cxinfluence.graph.account_graph` stores edges in this same
-direction, so ``nx.pagerank(account_graph(...))`` reproduces the ``pagerank``
-column below.
+are dropped. :func:`cxinfluence.graph.account_graph` keeps the data's
+direction (a map reads as the table does); its
+:func:`~cxinfluence.graph.endorsement_graph` turns it into this direction, so
+``nx.pagerank(endorsement_graph(account_graph(...)))`` reproduces the
+``pagerank`` column below.
 
 The blend
 ---------

@@ -2,7 +2,7 @@
 
 Revenue at risk of account ``a`` is ``annual_revenue_a * (1 - p_a)``, where
 ``p_a`` is the renewal probability the rebuy model predicts from the account's
-current sentiment (:func:`cxinfluence.models.predict_renewal`). Its interval
+current sentiment (:func:`cxinfluence.predict.predict_renewal`). Its interval
 comes from the interval of ``p_a``.
 
 The reasons are flags a leadership audience recognises (seed 001: anyone in

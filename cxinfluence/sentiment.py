@@ -57,7 +57,9 @@ account's village.
 
 CIs are clipped to ``[-1, 1]``. An account with no heard stakeholder gets NaN
 in every scheme (and ``n_respondents = 0``): the absence of evidence is
-reported, not filled; a single respondent has a value but no SE.
+reported, not filled; a single respondent has a value but no between-respondent
+SE (``shrunk_se`` stays finite: it is the posterior SE, and ``veto_floor_se``
+is finite when the cap binds).
 
 References
 ----------

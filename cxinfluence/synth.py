@@ -91,7 +91,7 @@ years - 1 day``.
    renew in every world.
 8. **Feedback.** Survey waves (``waves_per_year``, opening ``(w + 0.25) *
    365.25 / waves_per_year`` days after ``start``) invite every active person;
-   each answers with probability ``survey_rate[role] * propensity_i``
+   each answers with probability ``min(survey_rate[role] * propensity_i, 0.95)``
    (``propensity_i = 2 * Beta(2, 2)``, mean 1), within 3 weeks. Informal
    comments and interviews arrive as Poisson processes over each tenure with
    yearly rates ``informal_rate[role]`` and ``interview_rate[role]``. Each item
