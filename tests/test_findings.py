@@ -142,3 +142,15 @@ def test_findings_dispatch_and_errors():
         rebuy_findings("not a fit")
     with pytest.raises(ModelError, match="no scenario effects"):
         decision_findings(f2)
+
+
+def test_multi_index_step_is_one_of_its_own_standard_deviations():
+    rng = np.random.default_rng(5)
+    n = 800
+    df = pd.DataFrame({"account_id": np.arange(n).astype(str), "multi_index": rng.normal(0, 0.6, n)})
+    df["renewed"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-(1 + df["multi_index"])))).astype(float)
+    f = fit_rebuy(df, scheme="multi_index", controls=[])
+    row = rebuy_findings(f, terms=["multi_index"]).iloc[0]
+    ame = f.result.get_margeff(at="overall").summary_frame().iloc[0, 0]
+    np.testing.assert_allclose(row["estimate"], 100 * ame * df["multi_index"].std(), rtol=1e-9)
+    assert "1 standard deviation" in row["sentence"]
