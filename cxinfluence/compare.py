@@ -225,7 +225,7 @@ def grouped_folds(groups, folds=5, seed=0) -> np.ndarray:
 # The comparison
 # --------------------------------------------------------------------------
 def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_boot=200, controls=None,
-                    baseline="mean", family="tweedie", cluster="account_id", conf_level=0.95) -> Comparison:
+                    baseline="mean", family="tweedie", cluster="account_id", conf_level=0.95, fits=None) -> Comparison:
     """Fit the same model per scheme and compare them on held-out accounts.
 
     Parameters
@@ -249,6 +249,11 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     family : {"tweedie", "gamma", "ols_log"}
         Bookings model.
     conf_level : float
+    fits : dict, optional
+        scheme -> :class:`~cxinfluence.models.Fit` already fitted on the
+        frame (e.g. by :func:`~cxinfluence.models.fit_rebuy`). A fit is reused
+        as the full-data fit only when it has the comparison's formula and
+        exactly its rows; otherwise the scheme is refitted.
 
     Returns
     -------
@@ -290,7 +295,7 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
         raise ModelError(f"family={family!r}; expected 'tweedie', 'gamma' or 'ols_log' for bookings")
 
     # Common rows: every scheme (and the outcome) present, so scores are comparable.
-    from .models import _resolve_controls, formula_columns
+    from .models import _resolve_controls, _rhs, formula_columns
 
     notes = []
     ctrl = _resolve_controls(frame, controls, notes)
@@ -306,11 +311,16 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     fold = grouped_folds(data[cluster], folds, seed)
     acc_codes = pd.factorize(data[cluster])[0]
 
-    fits, preds, fold_rows = {}, {}, []
+    given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
     for s in schemes:
         if kind == "rebuy":
-            fit = fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome)
+            old = given.get(s)
+            if (old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}" and old.data is not None
+                    and old.data.index.equals(data.index)):
+                fit = old
+            else:
+                fit = fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome)
         else:
             fit = fit_bookings(data, scheme=s, controls=ctrl, family=fam_name, cluster=cluster, outcome=outcome)
         fits[s] = fit

@@ -56,8 +56,22 @@ VETO_GROUPS = ("veto", "nonveto")
 _METRICS = {"csat_mean": "csat_mean", "ces": "ces_mean", "neteasy": "neteasy"}
 
 
+def outcome_periods(village) -> pd.DataFrame:
+    """The distinct ``account_id, as_of`` pairs of the outcomes (``as_of`` =
+    ``period_end``), sorted: the dates at which a model frame measures sentiment.
+
+    >>> from cxinfluence.synth import make_village
+    >>> village, _ = make_village(3, seed=1, years=2)
+    >>> outcome_periods(village).shape
+    (6, 2)
+    """
+    pairs = pd.DataFrame({"account_id": village.outcomes["account_id"].astype(str),
+                          "as_of": pd.to_datetime(village.outcomes["period_end"])})
+    return pairs.drop_duplicates().sort_values(["account_id", "as_of"], kind="stable").reset_index(drop=True)
+
+
 def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, schemes=None, half_life_days=None,
-                influence=None, role_weights=None, metrics=True, **sentiment_options) -> pd.DataFrame:
+                influence=None, role_weights=None, metrics=True, sentiment=None, **sentiment_options) -> pd.DataFrame:
     """One row per account and outcome period, joined to what was known before it.
 
     Parameters
@@ -75,6 +89,11 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         Passed to :func:`cxinfluence.sentiment.account_sentiment`.
     metrics : bool, default True
         Add ``csat_mean, ces_mean, neteasy, multi_index``.
+    sentiment : DataFrame, optional
+        :func:`cxinfluence.sentiment.account_sentiment` already computed at
+        :func:`outcome_periods` with these options (the pipeline reports it
+        too, so it is computed once); the window, lead and scheme options
+        above must be the ones it was computed with.
 
     Returns
     -------
@@ -112,11 +131,18 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     if "bookings" not in frame.columns:
         frame["bookings"] = np.nan
     frame = frame.sort_values(["account_id", "period_end"], kind="stable").reset_index(drop=True)
-    pairs = frame[["account_id", "period_end"]].rename(columns={"period_end": "as_of"}).drop_duplicates()
+    pairs = outcome_periods(village)
 
-    acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
-                            half_life_days=half_life_days, influence=influence, role_weights=role_weights,
-                            **sentiment_options)
+    if sentiment is None:
+        acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
+                                half_life_days=half_life_days, influence=influence, role_weights=role_weights,
+                                **sentiment_options)
+    else:
+        acc = sentiment.assign(account_id=sentiment["account_id"].astype(str))
+        missing = pairs.merge(acc[["account_id", "as_of"]].drop_duplicates(), how="left", indicator=True)
+        if (missing["_merge"] == "left_only").any():
+            raise ModelError("sentiment lacks some outcome periods; compute it with "
+                             "account_sentiment(village, outcome_periods(village), ...)")
     keep = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
     keep += schemes + [f"{s}_se" for s in schemes if f"{s}_se" in acc.columns]
     frame = frame.merge(_key(acc[keep]), on=["account_id", "period_end"], how="left", validate="many_to_one")

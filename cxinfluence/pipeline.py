@@ -195,19 +195,21 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         t["coverage"] = coverage(v, as_of, window_days=window_days, influence=infl)
         t["listening_plan"] = listening_plan(v, as_of, window_days=window_days, influence=infl)
     with progress.stage("account sentiment"):
+        from .modelframe import outcome_periods
+
         snap = account_sentiment(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
                                  influence=infl)
         t["stakeholder_sentiment"] = stakeholder_sentiment(v, as_of, window_days=window_days,
                                                            half_life_days=half_life_days)
-    with progress.stage("models"):
-        _models(v, result, schemes, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                seed=seed, folds=folds, n_boot=n_boot)
-        frame = t["model_frame"]
-        periods = frame[["account_id", "period_end"]].rename(columns={"period_end": "as_of"})
+        periods = outcome_periods(v)
+        # each outcome period's sentiment, reported and modelled (computed once)
         history = account_sentiment(v, periods, window_days=window_days, lead_days=lead_days,
                                     half_life_days=half_life_days) if len(periods) else snap.iloc[:0]
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
         t["snapshot"] = snap
+    with progress.stage("models"):
+        _models(v, result, schemes, history, window_days=window_days, lead_days=lead_days,
+                half_life_days=half_life_days, seed=seed, folds=folds, n_boot=n_boot)
     with progress.stage("informal comments"):
         from .comments import action_list
 
@@ -228,13 +230,14 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
                                                  t["coverage"], predicted, scheme=PRIMARY_SCHEME)
 
 
-def _models(v, result, schemes, *, window_days, lead_days, half_life_days, seed, folds, n_boot):
+def _models(v, result, schemes, history, *, window_days, lead_days, half_life_days, seed, folds, n_boot):
     from .compare import compare_schemes
     from .modelframe import model_frame
     from .models import decision_equation, fit_bookings, fit_rebuy, models_table
 
     t, fits = result.tables, result.fits
-    frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+    frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
+                        sentiment=history)
     t["model_frame"] = frame
     for s in schemes:
         fits[f"rebuy:{s}"] = fit_rebuy(frame, scheme=s)
@@ -242,13 +245,14 @@ def _models(v, result, schemes, *, window_days, lead_days, half_life_days, seed,
     fits["decision_equation"] = decision_equation(frame)
     fits["veto_equation"] = decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation")
     t["models"] = models_table(list(fits.values()))
-    comparison = compare_schemes(frame, schemes=schemes, folds=folds, seed=seed, n_boot=n_boot)
+    comparison = compare_schemes(frame, schemes=schemes, folds=folds, seed=seed, n_boot=n_boot,
+                                 fits={s: fits[f"rebuy:{s}"] for s in schemes})
     t["comparison_object"] = comparison
     t["scheme_comparison"] = comparison.table
 
 
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
-    from .graph import account_graph
+    from .graph import account_graphs
     from .maps import network_map
 
     entries = []
@@ -256,8 +260,10 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
         return entries
     (folder / "networks").mkdir()
     names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
+    # one pass over the responses for every selected account, not one per map
+    graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
     for i, account_id in enumerate(selected):
-        G = account_graph(v, account_id, as_of, departed="mark", influence=influence)
+        G = graphs[account_id]
         label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
         page = network_map(G, seed=seed, title=f"Buying center: {label}")
         rel = f"networks/{_safe_name(account_id)}.html"

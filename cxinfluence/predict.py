@@ -17,8 +17,10 @@ def snapshot_frame(village, as_of, **frame_options) -> pd.DataFrame:
     """The model frame's columns for every account at ``as_of`` (outcome unknown).
 
     One outcome row per account is added at ``as_of`` (``renewed`` blank) to
-    the outcomes dated before it, so lagged controls (prior bookings) come
-    from earlier periods exactly as in :func:`cxinfluence.modelframe.model_frame`.
+    each account's latest outcome before it, so lagged controls (prior
+    bookings) come from the previous period exactly as in
+    :func:`cxinfluence.modelframe.model_frame`; older periods are left out, as
+    nothing at ``as_of`` depends on them (sentiment is measured per period).
     """
     from .asof import to_timestamp
     from .modelframe import model_frame
@@ -27,7 +29,9 @@ def snapshot_frame(village, as_of, **frame_options) -> pd.DataFrame:
     o = village.outcomes
     future = pd.DataFrame({"account_id": village.accounts["account_id"].astype(str), "period_end": as_of,
                            "renewed": np.nan, "bookings": np.nan})
-    extended = replace(village, outcomes=pd.concat([o[o["period_end"] < as_of], future], ignore_index=True))
+    before = o[o["period_end"] < as_of].sort_values("period_end", kind="stable")
+    latest = before.groupby(before["account_id"].astype(str), sort=False).tail(1)
+    extended = replace(village, outcomes=pd.concat([latest, future], ignore_index=True))
     frame = model_frame(extended, **frame_options)
     return frame[frame["period_end"] == as_of].reset_index(drop=True)
 

@@ -184,3 +184,18 @@ def test_small_village_with_sparse_segments_compares_without_crashing():
     village, _ = make_village(40, seed=11)
     c = compare_schemes(model_frame(village), ["mean", "influence_weighted"], n_boot=20)
     assert np.isfinite(c.table[["auc", "brier", "log_loss"]].to_numpy()).all()
+
+
+def test_given_fits_are_reused_only_on_the_same_rows_and_formula():
+    from cxinfluence.models import fit_rebuy
+
+    df = _frame(n_acc=300, seed=4)
+    own = {s: fit_rebuy(df, scheme=s) for s in ("mean", "influence_weighted")}
+    c = compare_schemes(df, ["mean", "influence_weighted"], n_boot=0, fits=own)
+    assert c.fits["mean"] is own["mean"] and c.fits["influence_weighted"] is own["influence_weighted"]
+    fresh = compare_schemes(df, ["mean", "influence_weighted"], n_boot=0)
+    pd.testing.assert_frame_equal(c.table, fresh.table)
+    # a fit on other rows (a scheme missing in some rows) is not reused
+    gappy = df.assign(mean=df["mean"].mask(df.index % 7 == 0))
+    c2 = compare_schemes(gappy, ["mean", "influence_weighted"], n_boot=0, fits=own)
+    assert c2.fits["influence_weighted"] is not own["influence_weighted"]

@@ -160,3 +160,29 @@ def test_synthetic_village_frame_is_complete():
     assert len(merged) == 180
     # measured influence-weighted sentiment tracks the true account sentiment
     assert merged["influence_weighted"].corr(merged["sentiment"]) > 0.6
+
+
+def test_precomputed_sentiment_gives_the_same_frame():
+    from cxinfluence.modelframe import outcome_periods
+    from cxinfluence.sentiment import account_sentiment
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(25, seed=3, years=2)
+    history = account_sentiment(village, outcome_periods(village), window_days=200, lead_days=30)
+    pd.testing.assert_frame_equal(model_frame(village, window_days=200, lead_days=30, sentiment=history),
+                                  model_frame(village, window_days=200, lead_days=30))
+    with pytest.raises(ModelError, match="outcome_periods"):
+        model_frame(village, sentiment=history.iloc[1:])
+
+
+def test_snapshot_frame_takes_lagged_controls_from_the_previous_period():
+    from cxinfluence.predict import snapshot_frame
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(25, seed=3, years=3)
+    as_of = pd.Timestamp("2025-06-30")
+    snap = snapshot_frame(village, as_of)
+    o = village.outcomes[village.outcomes["period_end"] < as_of].sort_values("period_end")
+    last = o.groupby("account_id").tail(1).set_index("account_id")["bookings"]
+    assert (snap["period_end"] == as_of).all() and len(snap) == len(village.accounts)
+    np.testing.assert_allclose(snap.set_index("account_id")["prior_bookings"].loc[last.index], last.to_numpy())
