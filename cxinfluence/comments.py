@@ -94,7 +94,23 @@ def template_path() -> Path:
 
 
 def _blank(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.StringDtype):  # text column: strip each distinct value once
+        codes, uniq = _distinct(s)
+        return pd.Series(_blank_texts(uniq)[codes], index=s.index, name=s.name)
     return s.isna() | s.astype(object).map(lambda v: isinstance(v, str) and not v.strip())
+
+
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pandas.factorize` of a text column (hashed in C, no Python string per
+    row), the distinct values as Python strings; missing values get code -1."""
+    codes, uniq = pd.factorize(s)
+    return codes, np.asarray(uniq, dtype=object)
+
+
+def _blank_texts(uniq: np.ndarray) -> np.ndarray:
+    """Per distinct text, whether it is empty or whitespace; one more True at the
+    end, which code -1 (missing) picks."""
+    return np.r_[np.fromiter((not v.strip() for v in uniq), dtype=bool, count=len(uniq)), True]
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -679,10 +695,17 @@ def tag_themes(data: pd.DataFrame, text="comment", rules=None, *, builtin=True) 
     if text not in data.columns:
         raise KeyError(f"text={text!r} is not a column of data; columns are {list(data.columns)}")
     table = theme_rules(rules, builtin=builtin)
-    values = data[text].astype(object)
-    blank = _blank(values)
     # Match each distinct text once (templates and copied notes repeat), then broadcast.
-    codes, uniq = pd.factorize(values.where(~blank, "").map(str))
+    if isinstance(data[text].dtype, pd.StringDtype):  # already text: no Python string per row
+        raw, distinct = _distinct(data[text])
+        blank_text = _blank_texts(distinct)
+        blank = blank_text[raw]
+        codes, uniq = pd.factorize(np.append(np.where(blank_text[:-1], "", distinct), "").astype(object))
+        codes = codes[raw]
+    else:
+        values = data[text].astype(object)
+        blank = _blank(values).to_numpy()
+        codes, uniq = pd.factorize(values.where(~blank, "").map(str))
     uniq = pd.Series(np.asarray(uniq, dtype=object))
     out = data.copy()
     joined = pd.Series("", index=range(len(uniq)), dtype=object)
@@ -826,21 +849,23 @@ def comment_sentiment(data: pd.DataFrame, text="comment", *, lexicon=None) -> pd
     if text not in data.columns:
         raise KeyError(f"text={text!r} is not a column of data; columns are {list(data.columns)}")
     analyzer = _analyzer(lexicon)
-    values = data[text].astype(object)
-    blank = _blank(values)
-    uniq = pd.unique(values[~blank].map(str))
-    scores, adjusted = {}, {}
-    for t in uniq:  # VADER scores one string at a time; duplicates are scored once
-        rewritten, changed = _rewrite(t)
-        scores[t] = analyzer.polarity_scores(rewritten)["compound"]
-        adjusted[t] = changed
-    keys = values.map(lambda v: v if isinstance(v, str) else str(v))
+    if isinstance(data[text].dtype, pd.StringDtype):  # already text: no Python string per row
+        codes, uniq = _distinct(data[text])
+    else:
+        values = data[text].astype(object)
+        codes, uniq = pd.factorize(values.map(lambda v: v if isinstance(v, str) else str(v)).where(values.notna()))
+        uniq = np.asarray(uniq, dtype=object)
+    # VADER scores one string at a time: each distinct non-blank text once, then broadcast
+    scores, adjusted = np.full(len(uniq) + 1, np.nan), np.zeros(len(uniq) + 1, dtype=bool)
+    for i in np.flatnonzero(~_blank_texts(uniq)[:-1]):
+        rewritten, adjusted[i] = _rewrite(uniq[i])
+        scores[i] = analyzer.polarity_scores(rewritten)["compound"]
     out = data.copy()
-    out["comment_sentiment"] = keys.map(scores).where(~blank).astype("float64")
+    out["comment_sentiment"] = scores[codes]
     s = out["comment_sentiment"]
     out["comment_label"] = np.where(s.isna(), None, np.where(s >= 0.05, "positive",
                                                              np.where(s <= -0.05, "negative", "neutral")))
-    out["comment_adjusted"] = keys.map(adjusted).where(~blank, False).astype(bool)
+    out["comment_adjusted"] = adjusted[codes]
     return out
 
 
@@ -923,18 +948,52 @@ def comment_table(village, as_of=None, *, window_days=None, rules=None, lexicon=
     r = village.responses
     if "comment" not in r.columns:
         r = r.assign(comment=pd.Series(np.nan, index=r.index, dtype=object))
-    r = r[~_blank(r["comment"])]
-    if as_of is not None:
-        r = r[window_mask(r["date"], as_of, window_days)]
+    # the date test first: it is vectorised, and the text test then reads only the window's comments
+    rows = np.arange(len(r)) if as_of is None else np.flatnonzero(window_mask(r["date"], as_of, window_days))
+    r = r.iloc[rows[~_blank(r["comment"].iloc[rows]).to_numpy()]]
     if channels is not None:
         r = r[r["channel"].isin(list(channels))] if "channel" in r else r.iloc[:0]
     cols = [c for c in ("stakeholder_id", "account_id", "role", "department", "veto") if c in village.stakeholders]
-    s = village.stakeholders[cols].drop_duplicates("stakeholder_id")
-    r = r.drop(columns=[c for c in cols[1:] if c in r.columns]).merge(s, on="stakeholder_id", how="left")
+    r = _left_join(r.drop(columns=[c for c in cols[1:] if c in r.columns]), village.stakeholders[cols],
+                   "stakeholder_id")
     r = tag_themes(r, rules=rules)
     r = comment_sentiment(r, lexicon=lexicon)
     r["score_sentiment"] = response_sentiment(r)
     return r.reset_index(drop=True)
+
+
+def _left_join(left: pd.DataFrame, right: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``left.merge(right.drop_duplicates(key), on=key, how="left")``.
+
+    When both keys are Arrow-backed text, the right rows are looked up with
+    pyarrow (``index_in``: first occurrence, as ``drop_duplicates`` keeps)
+    instead of pandas hashing Python strings; unmatched rows get blanks as in
+    the merge. Otherwise the merge itself runs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lk, rk = left[key], right[key]
+    extra = [c for c in right.columns if c != key]
+    if (all(isinstance(x.dtype, pd.StringDtype) and x.dtype.storage == "pyarrow" for x in (lk, rk))
+            and not set(extra) & set(left.columns)):
+        pos = pc.index_in(pa.chunked_array(lk.array.__arrow_array__()),
+                          value_set=pa.chunked_array(rk.array.__arrow_array__()).combine_chunks())
+        pos = pc.fill_null(pos, -1).to_numpy()
+        picked = right[extra].reset_index(drop=True)
+        picked = picked.reindex(pos) if (pos < 0).any() else picked.iloc[pos]  # reindex blanks the -1s
+        return pd.concat([left.reset_index(drop=True), picked.reset_index(drop=True)], axis=1)
+    return left.merge(right.drop_duplicates(key), on=key, how="left")
+
+
+def _each_distinct(values: pd.Series, fn, dtype) -> np.ndarray:
+    """``values.map(fn)`` as an array, calling ``fn`` once per distinct value
+    (themes, statuses and texts repeat). Only for text: pandas hashes ``1``
+    and ``1.0`` alike, so other columns are mapped row by row."""
+    if isinstance(values.dtype, pd.StringDtype) or (
+            values.dtype == object and all(isinstance(v, str) for v in pd.unique(values))):
+        codes, uniq = pd.factorize(values, use_na_sentinel=False)
+        return np.array([fn(v) for v in uniq], dtype=dtype)[codes] if len(codes) else np.zeros(0, dtype=dtype)
+    return values.map(fn).to_numpy(dtype=dtype)
 
 
 def _revenue(village, as_of):
@@ -1033,7 +1092,7 @@ def action_list(village, as_of, *, influence=None, window_days=90, routing=None,
     as_of = to_timestamp(as_of)
     ct = comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)
     if not include_closed and "status" in ct:
-        ct = ct[ct["status"].astype(object).map(lambda v: str(v).strip().lower()) != "closed"]
+        ct = ct[~_each_distinct(ct["status"], lambda v: str(v).strip().lower() == "closed", bool)]
     if influence is None:
         from .influence import influence_weights
 
@@ -1041,19 +1100,18 @@ def action_list(village, as_of, *, influence=None, window_days=90, routing=None,
     if not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise ValueError(f"influence has columns {list(influence.columns)}; expected stakeholder_id and influence "
                          "(e.g. cxinfluence.influence.influence_weights(village, as_of))")
-    inf = influence[["stakeholder_id", "influence"]].drop_duplicates("stakeholder_id")
-    ct = ct.merge(inf.assign(active=True), on="stakeholder_id", how="left")
+    ct = _left_join(ct, influence[["stakeholder_id", "influence"]].assign(active=True), "stakeholder_id")
     ct["active"] = ct["active"].fillna(False).astype(bool)
     ct["influence"] = ct["influence"].fillna(0.0).astype(float)
 
     route = routing_table(routing).set_index("theme")["owning_group"]
-    themes = ct["themes"].fillna("").map(lambda t: t.split(";") if t else ["other"])
-    ct["owning_group"] = themes.map(
-        lambda ts: ";".join(dict.fromkeys(route.get(t, route["other"]) for t in ts)))
+    route = route.to_dict()
+    ct["owning_group"] = _each_distinct(ct["themes"].fillna(""), lambda t: ";".join(
+        dict.fromkeys(route.get(x, route["other"]) for x in (t.split(";") if t else ["other"]))), object)
 
     s = ct[["comment_sentiment", "score_sentiment"]].mean(axis=1, skipna=True)
     ct["negativity"] = (1.0 - s) / 2.0
-    ct = ct.merge(_revenue(village, as_of), on="account_id", how="left")
+    ct = _left_join(ct, _revenue(village, as_of), "account_id")
     ct["revenue_source"] = ct["revenue_source"].fillna("unknown")
     ct["priority"] = ct["influence"] * ct["negativity"] * ct["revenue_at_stake"]
     first = ["priority", "date", "account_id", "stakeholder_id", "role", "veto", "influence", "themes",

@@ -143,6 +143,18 @@ def _ids(values) -> np.ndarray:
     return np.asarray(pd.Series(values).astype(str), dtype=object)
 
 
+#: The dtype pandas gives a column of Python strings (Arrow-backed ``str`` on pandas 3, object before).
+_TEXT_DTYPE = pd.Series(["x"]).dtype
+
+
+def _text(values: pd.Series, convert):
+    """``convert(values)`` (ids or text as Python objects), or ``values`` as they are
+    when already in the dtype pandas would turn those objects back into."""
+    if _TEXT_DTYPE != object and values.dtype == _TEXT_DTYPE:
+        return values.array
+    return convert(values)
+
+
 def _key_series(values) -> pd.Series:
     s = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     return s if s.dtype.kind in "iu" else s.astype("str")
@@ -185,10 +197,77 @@ def _tie_ends(relationships: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return relationships["source_id"], relationships["target_id"]
 
 
+def _arrow_text(values):
+    """The pyarrow ``large_string`` array behind pandas' Arrow-backed ``str`` ids
+    (zero-copy), or of an object array holding only text and blanks; None for
+    anything else (numbers, mixed objects), which takes the pandas path."""
+    import pyarrow as pa
+
+    dtype = getattr(values, "dtype", None)
+    try:
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            arr = pa.chunked_array(values.array.__arrow_array__()).combine_chunks()
+        elif dtype is not None and dtype == object and len(values) <= 1_000_000:
+            arr = pa.array(np.asarray(values, dtype=object), from_pandas=True)
+        else:
+            return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if pa.types.is_null(arr.type) or pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr if pa.types.is_large_string(arr.type) else None
+
+
+def _run_heads(arr) -> np.ndarray:
+    """Positions where a pyarrow array's value differs from the previous one (the
+    first row, and either side of a blank, always count)."""
+    import pyarrow.compute as pc
+
+    if len(arr) < 2:
+        return np.arange(len(arr))
+    change = pc.fill_null(pc.not_equal(arr.slice(1), arr.slice(0, len(arr) - 1)), True)
+    return np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
+
+
+def _find(keys, queries) -> np.ndarray:
+    """:func:`_lookup` for *unique* keys: position of each query, -1 where absent
+    or missing.
+
+    Arrow-backed text ids are hashed by pyarrow (``index_in``) without making a
+    Python string per row, and a query repeated in a run (stakeholders rows
+    grouped by account) is looked up once per run; other dtypes go through
+    :func:`_lookup`."""
+    import pyarrow.compute as pc
+
+    q = _arrow_text(queries)
+    k = _arrow_text(keys) if q is not None else None
+    if q is None or k is None:
+        return _lookup(keys, queries)
+    if len(q) == 0 or len(k) == 0:
+        return np.full(len(q), -1, dtype=np.intp)
+    heads = _run_heads(q)
+    short = len(heads) < len(q) // 2
+    found = pc.index_in(q.take(heads) if short else q, value_set=k, skip_nulls=True)
+    found = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return np.repeat(found, np.diff(np.r_[heads, len(q)])) if short else found
+
+
+def _unique_text(arr) -> bool:
+    """No id repeats in a pyarrow array (blanks ignored)."""
+    import pyarrow.compute as pc
+
+    distinct = len(pc.unique(arr)) - (arr.null_count > 0)
+    return distinct == len(arr) - arr.null_count
+
+
 def _account_ids(village) -> pd.Index:
     """Every account: the accounts table first, then any only seen in stakeholders."""
     ids = pd.Index(_ids(village.accounts["account_id"])).drop_duplicates()
-    extra = pd.Index(_ids(village.stakeholders["account_id"])).drop_duplicates().difference(ids, sort=False)
+    seen = village.stakeholders["account_id"]
+    arr = _arrow_text(seen)
+    if arr is not None:  # stakeholders come grouped by account: one id per run is enough
+        seen = seen.iloc[_run_heads(arr)]
+    extra = pd.Index(_ids(seen)).drop_duplicates().difference(ids, sort=False)
     return ids.append(extra)
 
 
@@ -215,6 +294,11 @@ def _rows(village, ties=True) -> _Rows:
     if "stakeholder_id" not in r.columns and len(r):
         raise CoverageError("responses has no 'stakeholder_id' column; expected who gave each response")
     resp = r["stakeholder_id"] if "stakeholder_id" in r.columns else pd.Series([], dtype="str")
+    ids = _arrow_text(s["stakeholder_id"])
+    if ids is not None and _unique_text(ids) and all(_arrow_text(x) is not None for x in (src, dst, resp)):
+        # the usual case: hash the Arrow ids directly (duplicates take the path below, which names them)
+        return _Rows(accounts, _find(accounts, s["account_id"]), *(_find(s["stakeholder_id"], x)
+                                                                    for x in (src, dst, resp)))
     parts = [_key_series(x) for x in (s["stakeholder_id"], src, dst, resp)]
     codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True))
     s_codes = codes[:len(s)]
@@ -227,7 +311,7 @@ def _rows(village, ties=True) -> _Rows:
     row_of[s_codes[s_codes >= 0]] = np.flatnonzero(s_codes >= 0)
     bounds = np.cumsum([len(x) for x in parts])
     resolved = [np.where(c >= 0, row_of[c], -1) for c in np.split(codes, bounds[:-1])]
-    return _Rows(accounts, _lookup(accounts, s["account_id"]), resolved[1], resolved[2], resolved[3])
+    return _Rows(accounts, _find(accounts, s["account_id"]), resolved[1], resolved[2], resolved[3])
 
 
 def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
@@ -249,6 +333,8 @@ def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
 
 def _veto(stakeholders: pd.DataFrame) -> np.ndarray:
     """``veto`` as bool; blank filled by role (schema.VETO_BY_ROLE), else False."""
+    if "veto" in stakeholders and stakeholders["veto"].dtype == bool:  # nothing blank to fill
+        return stakeholders["veto"].to_numpy()
     index = stakeholders.index
     by_role = stakeholders["role"].map(VETO_BY_ROLE) if "role" in stakeholders else pd.Series(np.nan, index=index)
     veto = stakeholders["veto"] if "veto" in stakeholders else pd.Series(np.nan, index=index, dtype=object)
@@ -271,16 +357,18 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     (``n_responses``, ``heard``) and ``last_heard``."""
     s = village.stakeholders
     act_rows = np.flatnonzero(active_mask(s, as_of).to_numpy())
-    act = s.iloc[act_rows]
+    used = ["account_id", "stakeholder_id", "role", "veto", "name", "title"]
+    act = s[[c for c in s.columns if c in used]].iloc[act_rows]
     people = pd.DataFrame({
-        "account_id": _ids(act["account_id"]),
-        "stakeholder_id": _ids(act["stakeholder_id"]),
-        "role": act["role"].to_numpy(dtype=object) if "role" in act else np.full(len(act), np.nan, dtype=object),
+        "account_id": _text(act["account_id"], _ids),
+        "stakeholder_id": _text(act["stakeholder_id"], _ids),
+        "role": (_text(act["role"], lambda x: x.to_numpy(dtype=object)) if "role" in act
+                 else np.full(len(act), np.nan, dtype=object)),
         "veto": _veto(act),
     })
     for extra in ("name", "title"):
         if extra in act:
-            people[extra] = act[extra].to_numpy()
+            people[extra] = _text(act[extra], lambda x: x.to_numpy())
     people["row"] = act_rows
     people["acc"] = rows.acc[act_rows]
 
@@ -297,27 +385,35 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     np.maximum.at(last, pos[before], r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)[before])
     people["last_heard"] = last.view("datetime64[ns]")
 
-    people["influence"] = _influence_share(people, influence, len(rows.accounts))
+    people["influence"] = _influence_share(people, influence, len(rows.accounts), act["stakeholder_id"])
     return people
 
 
-def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int) -> np.ndarray:
-    """Each active person's influence divided by the account's active total."""
+def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int, people_ids=None) -> np.ndarray:
+    """Each active person's influence divided by the account's active total
+    (``people_ids``: the people's ids as in the stakeholders table, if at hand)."""
     if not isinstance(influence, pd.DataFrame) or not {"stakeholder_id", "influence"} <= set(influence.columns):
         got = list(influence.columns) if isinstance(influence, pd.DataFrame) else type(influence).__name__
         raise CoverageError(
             f"influence has columns {got}; expected a DataFrame with 'stakeholder_id' and 'influence' "
             "as returned by cxinfluence.influence.influence_weights(village, as_of)"
         )
-    ids = influence["stakeholder_id"].astype("str")
-    if ids.duplicated().any():
-        dup = sorted(ids[ids.duplicated()].unique())[:5]
-        raise CoverageError(
-            f"influence lists stakeholder_id {dup} more than once; expected one row per stakeholder "
-            "(compute it for one as_of date)"
-        )
     values = pd.to_numeric(influence["influence"], errors="coerce").to_numpy(dtype=float)
-    pos = _lookup(ids, people["stakeholder_id"])
+    given = _arrow_text(influence["stakeholder_id"])
+    mine = _arrow_text(people_ids) if people_ids is not None else None
+    if given is not None and mine is not None and given.equals(mine):
+        # the usual case (influence_weights lists the active people in table order): no hashing;
+        # the people's ids are unique, so these are too
+        pos = np.arange(len(people))
+    else:
+        ids = influence["stakeholder_id"].astype("str")
+        if ids.duplicated().any():
+            dup = sorted(ids[ids.duplicated()].unique())[:5]
+            raise CoverageError(
+                f"influence lists stakeholder_id {dup} more than once; expected one row per stakeholder "
+                "(compute it for one as_of date)"
+            )
+        pos = _find(ids, people["stakeholder_id"] if mine is None else people_ids)
     raw = np.where(pos >= 0, values[pos] if len(values) else np.nan, np.nan)
     missing = people["stakeholder_id"].to_numpy()[np.isnan(raw)]
     if len(missing):
@@ -418,63 +514,119 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     gone = gone.assign(instant=gone["active_to"].to_numpy(dtype="datetime64[ns]") - np.timedelta64(1, "ns"))
     pairs = gone[["acc", "instant"]].drop_duplicates().reset_index(drop=True)
     pairs["key"] = np.arange(len(pairs))
+    gone = gone.merge(pairs, on=["acc", "instant"])
 
     # members: (key, row of stakeholders) for everyone active in that account at that instant
-    members = pairs.merge(pd.DataFrame({"acc": rows.acc, "row": np.arange(len(s))}), on="acc")
-    then = s.iloc[members["row"].to_numpy()].reset_index(drop=True)
-    present = active_mask(then, pd.Series(members["instant"].to_numpy())).to_numpy()
-    members, then = members.loc[present].reset_index(drop=True), then.loc[present].reset_index(drop=True)
-    gone = gone.merge(pairs, on=["acc", "instant"])
-    if members.empty:  # nobody was active at any of those instants (e.g. left the day they joined)
+    key, row = _expand(rows.acc, pairs["acc"].to_numpy())
+    dates = s[[c for c in ("active_from", "active_to") if c in s]].iloc[row].reset_index(drop=True)
+    present = active_mask(dates, pd.Series(pairs["instant"].to_numpy()[key])).to_numpy()
+    key, row = key[present], row[present]
+    if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
         return gone.assign(influence=np.nan, key_influencer=False)
     n_rows = np.int64(len(s))
-    member_key = members["key"].to_numpy(np.int64) * n_rows + members["row"].to_numpy(np.int64)
+    member_key = key.astype(np.int64) * n_rows + row  # ascending: pairs in order, rows in order within
 
     # ties among members of the same stand-in account
-    rel = village.relationships
     src, dst = rows.src, rows.dst
-    ties = members[["key", "row"]].merge(pd.DataFrame({"row": src, "tie": np.arange(len(src))}), on="row")
-    t_dst = ties["key"].to_numpy(np.int64) * n_rows + dst[ties["tie"].to_numpy()]
-    t_dst_pos = np.where(dst[ties["tie"].to_numpy()] >= 0, _int_lookup(member_key, t_dst), -1)
-    t_src_pos = _int_lookup(member_key, ties["key"].to_numpy(np.int64) * n_rows + ties["row"].to_numpy(np.int64))
-    ties, t_src_pos, t_dst_pos = ties.loc[t_dst_pos >= 0], t_src_pos[t_dst_pos >= 0], t_dst_pos[t_dst_pos >= 0]
-    sub_id = ("m" + pd.Series(np.arange(len(members))).astype("str")).to_numpy(dtype=object)
+    t_src_pos, tie = _expand(src, row)  # each member's ties as source
+    t_dst_pos = np.where(dst[tie] >= 0, _sorted_lookup(member_key, key[t_src_pos] * n_rows + dst[tie]), -1)
+    inside = t_dst_pos >= 0
+    tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside]
+    sub_id = _labels("m", np.arange(len(key)))
 
     # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
-    stand_in_people = then.assign(
-        stakeholder_id=sub_id, account_id=("k" + members["key"].astype("str")).to_numpy(dtype=object),
-        active_from=pd.NaT, active_to=pd.NaT)
-    stand_in_ties = rel.iloc[ties["tie"].to_numpy()].reset_index(drop=True).assign(
-        source_id=sub_id[t_src_pos], target_id=sub_id[t_dst_pos])
+    stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=_labels("k", key),
+                                      active_from=pd.NaT, active_to=pd.NaT)
+    stand_in_ties = _take_replacing(village.relationships, tie, source_id=sub_id.take(t_src_pos),
+                                    target_id=sub_id.take(t_dst_pos))
     stand_in = Village(
-        accounts=pd.DataFrame({"account_id": pd.unique(stand_in_people["account_id"])}),
+        accounts=pd.DataFrame({"account_id": _labels("k", key[np.r_[True, key[1:] != key[:-1]]])}),
         stakeholders=stand_in_people,
         relationships=stand_in_ties,
         responses=village.responses.iloc[:0].copy(),
         outcomes=village.outcomes.iloc[:0].copy(),
         source="coverage: village at each departure",
     )
-    del stand_in_people, stand_in_ties, then
+    del stand_in_people, stand_in_ties
 
     w = influence_fn(stand_in, as_of)
-    # stand-in ids are "m<position>": parse them back rather than hash them
-    pos = pd.to_numeric(pd.Series(w["stakeholder_id"]).astype("str").str.slice(1), errors="coerce")
-    pos = pos.fillna(-1).to_numpy(dtype=np.int64)
-    pos = np.where((pos >= 0) & (pos < len(members)), pos, -1)
-    influence = np.full(len(members), np.nan)
-    influence[pos[pos >= 0]] = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float)[pos >= 0]
-    key = members["key"].to_numpy()
+    returned, asked = _arrow_text(w["stakeholder_id"]), _arrow_text(pd.Series(sub_id))
+    if returned is not None and asked is not None and returned.equals(asked):  # same people, same order
+        influence = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float, copy=True)
+    else:  # stand-in ids are "m<position>": parse them back rather than hash them
+        pos = pd.to_numeric(pd.Series(w["stakeholder_id"]).astype("str").str.slice(1), errors="coerce")
+        pos = pos.fillna(-1).to_numpy(dtype=np.int64)
+        pos = np.where((pos >= 0) & (pos < len(key)), pos, -1)
+        influence = np.full(len(key), np.nan)
+        influence[pos[pos >= 0]] = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float)[pos >= 0]
     total = np.bincount(key, weights=np.nan_to_num(influence), minlength=len(pairs))[key]
     share = np.where(total > 0, influence / np.where(total > 0, total, 1.0), np.nan)
-    rank = pd.Series(share).groupby(key).rank(method="min", ascending=False).to_numpy()
     n_present = np.bincount(key, minlength=len(pairs))[key]
     top_n = np.maximum(1, _ceil_count(key_top, n_present))
 
-    at = _int_lookup(member_key, gone["key"].to_numpy(np.int64) * n_rows + gone["row"].to_numpy(np.int64))
+    at = _sorted_lookup(member_key, gone["key"].to_numpy(np.int64) * n_rows + gone["row"].to_numpy(np.int64))
     found = at >= 0
+    rank = _rank_desc(key, share, at[found])
+    key_influencer = found.copy()
+    key_influencer[found] = rank <= top_n[at[found]]
     gone["influence"] = np.where(found, share[at], np.nan)
-    gone["key_influencer"] = found & np.where(found, rank[at] <= top_n[at], False)
+    gone["key_influencer"] = key_influencer
     return gone
+
+
+def _expand(codes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of ``wanted`` in turn, every position ``i`` with
+    ``codes[i] == wanted`` in ascending order: ``(entry, i)`` pairs, the rows of
+    the inner merge of ``wanted`` with ``codes`` (without hashing)."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    lo, hi = np.searchsorted(ordered, wanted, "left"), np.searchsorted(ordered, wanted, "right")
+    n = hi - lo
+    entry = np.repeat(np.arange(len(wanted)), n)
+    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    return entry, order[np.repeat(lo, n) + offset]
+
+
+def _sorted_lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """:func:`_int_lookup` for keys already sorted ascending (no sort)."""
+    if len(keys) == 0:
+        return np.full(len(queries), -1, dtype=np.intp)
+    i = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[i] == queries, i, -1)
+
+
+def _rank_desc(group: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Rank of ``values[at]`` within its group, largest first, ties sharing the
+    smallest rank (``groupby(group).rank(method="min", ascending=False)``; NaN
+    values are left out, a NaN queried ranks NaN), without ranking everyone."""
+    ok = ~np.isnan(values)
+    levels, level = np.unique(values[ok], return_inverse=True)
+    u = np.int64(len(levels))
+    code = np.full(len(values), -1, dtype=np.int64)
+    code[ok] = group[ok].astype(np.int64) * u + (u - 1 - level)  # larger value, smaller code
+    ordered = np.sort(code[ok])
+    g = group[at].astype(np.int64) * u
+    above = np.searchsorted(ordered, code[at], "left") - np.searchsorted(ordered, g, "left")
+    return np.where(ok[at], above + 1.0, np.nan)
+
+
+def _labels(prefix: str, numbers: np.ndarray):
+    """``prefix + str(number)`` ids, built by pyarrow and typed as pandas would
+    type the same Python strings (Arrow-backed ``str`` on pandas 3, object before)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.binary_join_element_wise(prefix, pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), "")
+    dtype = pd.Series(["x"]).dtype
+    return pd.array(text, dtype=dtype) if dtype != object else np.asarray(text.to_pylist(), dtype=object)
+
+
+def _take_replacing(frame: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:
+    """``frame.iloc[rows].reset_index(drop=True).assign(**columns)`` without taking
+    the columns about to be replaced (text columns are the costly ones to take)."""
+    kept = frame.drop(columns=[c for c in columns if c in frame.columns])
+    out = kept.iloc[rows].reset_index(drop=True).assign(**columns)
+    return out[list(frame.columns) + [c for c in columns if c not in frame.columns]]
 
 
 # --------------------------------------------------------------------------

@@ -589,3 +589,46 @@ def test_action_list_channel_filter():
     informal = cm.action_list(v, "2024-06-30", influence=inf, channels=["informal"])
     assert "a_pm" not in set(informal["stakeholder_id"]) and len(informal) == 3
     assert set(cm.action_list(v, "2024-06-30", influence=inf)["channel"]) == {"survey", "informal"}
+
+
+def test_repeated_texts_score_once_and_alike():
+    texts = ["Delivery was late again", "  ", None, "Delivery was late again", "", "Great support"] * 3
+    for dtype in ("str", object):
+        df = pd.DataFrame({"comment": pd.Series(texts, dtype=dtype)})
+        out = cm.comment_sentiment(cm.tag_themes(df))
+        s = out["comment_sentiment"]
+        assert s.iloc[0] == s.iloc[3] == s.iloc[6] < -0.05
+        assert s.iloc[[1, 2, 4]].isna().all() and not out["comment_adjusted"].iloc[[1, 2, 4]].any()
+        assert out["themes"].iloc[[1, 2, 4]].isna().all() and out["themes"].iloc[0] == "delivery"
+
+
+def test_action_list_same_for_arrow_and_object_text():
+    """The pyarrow joins and per-distinct-value mapping against the plain pandas
+    paths, with unknown speakers, an account missing from the accounts table,
+    blank comments and closed items."""
+    from cxinfluence.influence import influence_weights
+    from cxinfluence.synth import make_village
+
+    v, _ = make_village(40, seed=2, waves_per_year=3)
+    r = v.responses.copy()
+    r.loc[r.index[:4], "stakeholder_id"] = "nobody"
+    r.loc[r.index[4:8], "comment"] = "   "
+    r["status"] = pd.Series(np.resize(np.array(["open", " Closed", None], dtype=object), len(r)), dtype="str")
+    s = v.stakeholders.copy()
+    loners = ~s["stakeholder_id"].isin(pd.concat([v.relationships["source_id"], v.relationships["target_id"]]))
+    s.loc[s.index[loners.to_numpy()][:2], "account_id"] = "not-in-accounts"  # isolated people: no ties to move across accounts
+    v = Village(accounts=v.accounts, stakeholders=s, relationships=v.relationships, responses=r,
+                outcomes=v.outcomes)
+    as_of = pd.Timestamp("2026-01-01")
+    infl = influence_weights(v, as_of).iloc[::2]  # some speakers without influence
+
+    def obj(d):
+        return d.astype({c: object for c in d.columns if isinstance(d[c].dtype, pd.StringDtype)})
+
+    slow = Village(accounts=obj(v.accounts), stakeholders=obj(v.stakeholders), relationships=v.relationships,
+                   responses=obj(v.responses), outcomes=v.outcomes)
+    for kw in ({}, {"window_days": None, "include_closed": True}):
+        fast = cm.action_list(v, as_of, influence=infl, **kw)
+        assert len(fast) and (~fast["active"]).any()
+        # same rows and values; text columns keep the dtype they came in
+        pd.testing.assert_frame_equal(fast, cm.action_list(slow, as_of, influence=obj(infl), **kw), check_dtype=False)

@@ -575,3 +575,51 @@ def test_village_without_ties_or_feedback():
     book = manager_books(v, AS_OF).iloc[0]
     assert (book["active_relationships"], book["heard_relationships"], book["accounts_unheard"]) == (2, 0, 1)
     assert book["revenue_accounts"] == 0 and math.isnan(book["gini"])
+
+
+def _as_object_ids(village):
+    """The same village with every text column as Python objects (the pandas path
+    instead of the pyarrow one the Arrow-backed ``str`` columns take)."""
+    def obj(d):
+        return d.astype({c: object for c in d.columns if isinstance(d[c].dtype, pd.StringDtype)})
+
+    return Village(accounts=obj(village.accounts), stakeholders=obj(village.stakeholders),
+                   relationships=obj(village.relationships), responses=obj(village.responses),
+                   outcomes=village.outcomes)
+
+
+def test_arrow_and_object_ids_give_identical_results():
+    """The fast paths (pyarrow lookups, influence table in stakeholder order, one
+    lookup per run of repeated account ids) against the plain pandas ones, on a
+    synthetic portfolio with departures, unknown speakers and ties to strangers."""
+    from cxinfluence.influence import influence_weights
+    from cxinfluence.synth import make_village as synth_village
+
+    v, _ = synth_village(60, seed=4, waves_per_year=3)
+    r = v.responses.copy()
+    r.loc[r.index[:3], "stakeholder_id"] = "nobody"
+    rel = v.relationships.copy()
+    rel.loc[rel.index[:2], "target_id"] = "nobody"
+    v = Village(accounts=v.accounts, stakeholders=v.stakeholders, relationships=rel, responses=r, outcomes=v.outcomes)
+    as_of = pd.Timestamp("2026-01-01")
+    infl = influence_weights(v, as_of)
+    assert isinstance(v.stakeholders["stakeholder_id"].dtype, pd.StringDtype)
+    slow = _as_object_ids(v)
+    for w in (infl, infl.iloc[::-1]):  # in stakeholder order (no lookup) and shuffled
+        for window in (365, None):
+            fast_cov = coverage(v, as_of, window_days=window, influence=w)
+            assert fast_cov["departed"].sum() > 0
+            pd.testing.assert_frame_equal(fast_cov, coverage(slow, as_of, window_days=window, influence=w))
+            pd.testing.assert_frame_equal(listening_plan(v, as_of, window_days=window, influence=w),
+                                          listening_plan(slow, as_of, window_days=window, influence=w))
+
+
+def test_rank_of_departed_matches_pandas_rank():
+    from cxinfluence.coverage import _rank_desc
+
+    rng = np.random.default_rng(0)
+    group = np.sort(rng.integers(0, 30, 400))
+    values = rng.choice([0.1, 0.2, 0.2, 0.3, np.nan, 0.05], size=400)  # ties and blanks
+    expected = pd.Series(values).groupby(group).rank(method="min", ascending=False).to_numpy()
+    at = rng.integers(0, 400, 100)
+    np.testing.assert_array_equal(_rank_desc(group, values, at), expected[at])
