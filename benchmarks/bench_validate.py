@@ -1,17 +1,23 @@
-"""Benchmark: validating and loading a large village from CSV.
+"""Benchmark: validating and loading a large village from CSV or Parquet.
 
 Writes a village with ``--responses`` responses (default 1,000,000) over
-``--accounts`` accounts x 10 stakeholders, then times, each in a fresh process:
+``--accounts`` accounts x 10 stakeholders as ``--format`` files (csv or
+parquet), or uses an existing village folder (``--village PATH``, e.g. the
+cached 100,000-account portfolio ``benchmarks/.cache/village_100000_1``), then
+times, each in a fresh process:
 
-* baseline: ``pandas.read_csv`` of the five files with default options (what
-  reading them costs without any checking);
-* ``validate_village`` (read as text, type, check, complete roles);
+* baseline: ``pandas.read_csv`` / ``pandas.read_parquet`` of the five files
+  with default options (what reading them costs without any checking);
+* ``validate_village`` (read, type, check, complete roles);
 * ``load_village`` (the same, returning the Village).
 
-Prints seconds, the ratio to the baseline and each process's peak resident
-memory. The machine is shared and noisy: compare ratios, not seconds.
+Prints seconds, the ratio to the baseline measured in the same run and each
+process's peak resident memory. The machine is shared and noisy: compare
+ratios, not seconds. ``--tasks`` picks tasks (e.g. ``--tasks load`` to skip
+``validate_village`` on a large village).
 
-    .venv/bin/python benchmarks/bench_validate.py [--responses N] [--accounts N]
+    .venv/bin/python benchmarks/bench_validate.py [--responses N] [--accounts N] [--format csv|parquet]
+    .venv/bin/python benchmarks/bench_validate.py --village benchmarks/.cache/village_100000_1 [--tasks load]
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ TITLES = ["Plant Manager", "Purchasing Agent", "Operator", "EHS Manager", "Quali
           "Maintenance Technician", "Process Engineer", "IT Manager", "Controller", "Shift Supervisor"]
 
 
-def make_files(folder: Path, n_accounts: int, n_responses: int, seed: int = 0) -> None:
+def make_files(folder: Path, n_accounts: int, n_responses: int, seed: int = 0, format: str = "csv") -> None:
     rng = np.random.default_rng(seed)
     acc_ids = np.char.add("A", np.arange(n_accounts).astype(str))
     accounts = pd.DataFrame({"account_id": acc_ids, "annual_revenue": np.round(rng.pareto(1.2, n_accounts) * 1e4, 2)})
@@ -69,14 +75,17 @@ def make_files(folder: Path, n_accounts: int, n_responses: int, seed: int = 0) -
     })
     for name, df in dict(accounts=accounts, stakeholders=stakeholders, relationships=relationships,
                          responses=responses, outcomes=outcomes).items():
-        df.to_csv(folder / f"{name}.csv", index=False)
+        if format == "parquet":
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            df.to_csv(folder / f"{name}.csv", index=False)
 
 
 def _run(task: str, folder: str):
     t0 = time.perf_counter()
     if task == "baseline":
-        for p in sorted(Path(folder).glob("*.csv")):
-            pd.read_csv(p)
+        for p in _table_files(folder):
+            pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
         result = ""
     elif task == "validate":
         from cxinfluence.validate import validate_village
@@ -93,31 +102,53 @@ def _run(task: str, folder: str):
     return seconds, peak_mb, result
 
 
+def _table_files(folder) -> list[Path]:
+    """The village's table files (not e.g. ``truth/``)."""
+    from cxinfluence.schema import TABLES
+
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.stem in TABLES and p.suffix in (".csv", ".parquet"))
+
+
 def measure(task: str, folder: str):
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(_run, task, folder).result()
+
+
+def report(folder: str, tasks) -> None:
+    files = _table_files(folder)
+    size = sum(p.stat().st_size for p in files) / 1e6
+    kind = "Parquet" if files and files[0].suffix == ".parquet" else "CSV"
+    reader = "pandas.read_parquet" if kind == "Parquet" else "pandas.read_csv"
+    print(f"{size:,.1f} MB of {kind} in {folder}")
+    base = measure("baseline", folder)
+    print(f"{'task':<30}{'seconds':>9}{'x baseline':>12}{'peak MB':>10}  result")
+    print(f"{reader + ' (baseline)':<30}{base[0]:>9.2f}{1:>12.2f}{base[1]:>10.0f}")
+    for task in tasks:
+        sec, peak, result = measure(task, folder)
+        print(f"{task + '_village':<30}{sec:>9.2f}{sec / base[0]:>12.2f}{peak:>10.0f}  {result}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="files to generate")
+    parser.add_argument("--village", help="time this existing village folder instead of generating one")
+    parser.add_argument("--tasks", nargs="+", choices=("validate", "load"), default=["validate", "load"])
     args = parser.parse_args()
+    if args.village:
+        report(args.village, args.tasks)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         # generate in a child process: the peak memory a process reports survives exec, so
         # the parent must stay small for the children's figures to mean anything
         with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-            pool.submit(make_files, folder, args.accounts, args.responses).result()
-        size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+            pool.submit(make_files, folder, args.accounts, args.responses, 0, args.format).result()
         print(f"village: {args.accounts:,} accounts, {args.accounts * 10:,} stakeholders, "
-              f"{args.responses:,} responses; {size:.0f} MB of CSV")
-        base = measure("baseline", tmp)
-        print(f"{'task':<26}{'seconds':>9}{'x baseline':>12}{'peak MB':>10}  result")
-        print(f"{'pandas.read_csv (baseline)':<26}{base[0]:>9.2f}{1:>12.2f}{base[1]:>10.0f}")
-        for task in ("validate", "load"):
-            sec, peak, result = measure(task, tmp)
-            print(f"{task + '_village':<26}{sec:>9.2f}{sec / base[0]:>12.2f}{peak:>10.0f}  {result}")
+              f"{args.responses:,} responses")
+        report(tmp, args.tasks)
 
 
 if __name__ == "__main__":

@@ -375,24 +375,80 @@ def _header(names, name: str, label: str) -> tuple[list[str], list[Problem], lis
     return out, problems, blank
 
 
+def _clean_cells(s: pd.Series) -> pd.Series:
+    """Strip the strings of one column; blank (empty) strings become missing."""
+    if s.dtype == object:
+        # xlsx text, or Parquet objects (dates, ...): strip the strings, leave other values alone
+        try:
+            stripped = s.str.strip()
+            s = stripped.where(stripped.notna(), s)
+        except AttributeError:  # no strings in the column
+            pass
+        return s.mask((s == "") | s.isna())
+    if not pd.api.types.is_string_dtype(s):
+        return s
+    if getattr(s.dtype, "storage", None) == "pyarrow":
+        # Arrow-backed text (CSV cells, Parquet strings): work on the Arrow array directly
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(s)
+        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+        strip = any(_may_have_edge_space(chunk) for chunk in chunks)
+        if strip:
+            text = pc.utf8_trim_whitespace(text)
+        empty = pc.equal(pc.binary_length(text), 0)
+        blank = pc.any(empty).as_py()
+        if blank:
+            text = pc.if_else(empty, pa.scalar(None, text.type), text)
+        if not (strip or blank):
+            return s
+        return pd.Series(pd.array(text, dtype=s.dtype), index=s.index, name=s.name)
+    s = s.str.strip()
+    return s.mask(s == "")
+
+
+# UTF-8 bytes that can begin (first) or end (last) a whitespace character: ASCII
+# controls and space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028/9, U+202F, U+205F,
+# U+3000. A superset, so a column none of whose strings starts or ends with one of
+# them needs no stripping (stripping copies every string).
+_WS_FIRST = np.zeros(256, bool)
+_WS_FIRST[: 0x20 + 1] = True
+_WS_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_WS_LAST = np.zeros(256, bool)
+_WS_LAST[: 0x20 + 1] = True
+_WS_LAST[[*range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
+
+
+def _may_have_edge_space(chunk) -> bool:
+    """Whether any string of an Arrow string array may start or end with whitespace.
+
+    Reads only the first and last byte of each string from the array's buffers.
+    """
+    import pyarrow as pa
+
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return True
+    if len(chunk) == 0:
+        return False
+    _, offsets, data = chunk.buffers()
+    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    bounds = np.frombuffer(offsets, dtype=kind, count=len(chunk) + 1, offset=chunk.offset * kind.itemsize)
+    if bounds[-1] == bounds[0]:  # only empty strings (or none)
+        return False
+    data = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]))
+    # An empty string reads a neighbour's byte instead: at worst a needless strip.
+    first = data.take(bounds[:-1], mode="clip")
+    last = data.take(bounds[1:] - 1, mode="clip")
+    return bool(_WS_FIRST.take(first).any() or _WS_LAST.take(last).any())
+
+
 def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems) -> RawTable:
     """Apply the header, blank out empty strings, drop wholly blank rows and headerless empty columns."""
     names, hproblems, blank = _header(header, name, label)
     problems = problems + hproblems
     body.columns = names
-    for c in names:
-        s = body[c]
-        if s.dtype == object:
-            # xlsx text, or Parquet objects (dates, ...): strip the strings, leave other values alone
-            try:
-                stripped = s.str.strip()
-                s = stripped.where(stripped.notna(), s)
-            except AttributeError:  # no strings in the column
-                pass
-            body[c] = s.mask((s == "") | s.isna())
-        elif pd.api.types.is_string_dtype(s):
-            s = s.str.strip()
-            body[c] = s.mask(s == "")
+    body = pd.DataFrame({c: _clean_cells(body.iloc[:, i]) for i, c in enumerate(names)}, index=body.index)
     for i in blank:
         c = names[i]
         if body[c].notna().any():

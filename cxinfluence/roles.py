@@ -130,6 +130,32 @@ def _blank(values: pd.Series) -> pd.Series:
     return (values.isna() | (text == "")).fillna(True).astype(bool)
 
 
+def _distinct(values) -> tuple[np.ndarray, pd.Series]:
+    """``(codes, uniques)`` with ``values == uniques[codes]``; code -1 for a missing value.
+
+    Lets per-value work (normalising, classifying, parsing) run once per
+    distinct value: a village has millions of stakeholders but a few thousand
+    titles. Only text is deduplicated: hashing mixed Python objects would merge
+    ``1``, ``1.0`` and ``True``, whose text differs, so other columns get one
+    code per row.
+    """
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values, dtype=object)
+    if pd.api.types.is_string_dtype(values.dtype) and (
+        values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):
+        codes, uniques = pd.factorize(values)
+        return codes, pd.Series(uniques)
+    codes = np.arange(len(values))
+    codes[values.isna().to_numpy()] = -1
+    return codes, values.reset_index(drop=True)
+
+
+def _take(per_unique: np.ndarray, codes: np.ndarray, missing=np.nan) -> np.ndarray:
+    """``per_unique[codes]`` as an object array, ``missing`` where the code is -1."""
+    return np.append(np.asarray(per_unique, dtype=object), np.array([missing], dtype=object))[codes]
+
+
 def _rules_frame(rules, source: str) -> pd.DataFrame:
     """Turn a DataFrame, dict or CSV path into the rule-table columns."""
     if isinstance(rules, pd.DataFrame):
@@ -268,8 +294,9 @@ def classify_titles(titles, rules=None) -> pd.DataFrame:
     """
     table = load_role_rules(rules)
     titles = pd.Series(list(titles), dtype=object)
-    normalized = titles.map(normalize_title)
-    unique = pd.Series(normalized.unique(), dtype=object)
+    codes, distinct = _distinct(titles)
+    normalized = pd.Series(_take(distinct.map(normalize_title).to_numpy(), codes, ""), dtype=object).infer_objects()
+    unique = pd.Series(pd.unique(normalized), dtype=object)
     unique = unique[unique != ""].reset_index(drop=True)
     role = pd.Series(np.nan, index=unique.index, dtype=object)
     department = role.copy()
@@ -288,17 +315,20 @@ def classify_titles(titles, rules=None) -> pd.DataFrame:
             rule[take] = row.pattern
         if need_dept is not None:
             department[hit & need_dept.to_numpy()] = row.department
-    lookup = pd.DataFrame({"role": role.to_numpy(), "department": department.to_numpy(), "role_rule": rule.to_numpy()},
-                          index=unique.to_numpy())
+    at = pd.Index(unique).get_indexer(normalized)  # -1 for a blank title
     out = pd.DataFrame({"title": titles, "normalized_title": normalized})
-    for col in ("role", "department", "role_rule"):
-        out[col] = normalized.map(lookup[col]) if len(lookup) else np.nan
-        out[col] = out[col].astype(object).where(out[col].notna(), np.nan)
+    for col, values in (("role", role), ("department", department), ("role_rule", rule)):
+        out[col] = pd.Series(_take(values.to_numpy(), at), dtype=object)
     return out
 
 
 def _coerce_veto(veto: pd.Series) -> pd.Series:
     """Veto values as True/False/NaN (object), accepting bools, 0/1 and yes/no text."""
+    if pd.api.types.is_bool_dtype(veto.dtype) or (
+        veto.dtype == object and pd.api.types.infer_dtype(veto, skipna=True) in ("boolean", "empty")
+    ):
+        # already booleans and blanks (as validation leaves it): nothing to parse
+        return veto.astype(object).where(veto.notna(), np.nan)
     blank = _blank(veto)
     text = veto.astype("string").str.strip().str.lower()
     mapped = text.map(_VETO_TEXT)
@@ -355,46 +385,73 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     if not isinstance(stakeholders, pd.DataFrame):
         raise TypeError(f"stakeholders has type {type(stakeholders).__name__}; expected a pandas DataFrame")
     out = stakeholders.copy()
-    n = len(out)
-    title = out["title"] if "title" in out else pd.Series(np.nan, index=out.index, dtype=object)
+    absent = pd.Series(np.nan, index=out.index, dtype=object)
+    title = out["title"] if "title" in out else absent
+    # Work per distinct value, then spread by codes: millions of rows, a few thousand titles.
+    t_codes, t_distinct = _distinct(title)
+    title_blank = _take(_blank(t_distinct).to_numpy(), t_codes, True).astype(bool)
+    given_roles = None
     for col in ("role", "department"):
-        values = out[col] if col in out else pd.Series(np.nan, index=out.index, dtype=object)
-        blank = _blank(values)
-        clean = values.astype(object).where(blank, values.astype("string").str.strip().str.lower().astype(object))
-        out[col] = clean.where(~blank, np.nan)
-    role_given = out["role"].notna()
-    needs = (~role_given | out["department"].isna()) & ~_blank(title)
-    inferred = classify_titles(title[needs], rules)
-    inferred.index = title.index[needs]
+        codes, distinct = _distinct(out[col] if col in out else absent)
+        blank = _blank(distinct)
+        clean = distinct.astype("string").str.strip().str.lower().astype(object).where(~blank, np.nan)
+        out[col] = pd.Series(_take(clean.to_numpy(), codes), index=out.index, dtype=object)
+        if col == "role":
+            given_roles = (codes, clean.to_numpy())
+    role = out["role"].to_numpy(dtype=object).copy()
+    department = out["department"].to_numpy(dtype=object).copy()
+    role_given = pd.notna(role)
+    needs = (~role_given | pd.isna(department)) & ~title_blank
+    wanted = np.unique(t_codes[needs])
+    inferred = classify_titles(t_distinct.iloc[wanted], rules)
+    inferred_role, inferred_dept = np.full((2, len(t_distinct)), np.nan, dtype=object)
+    inferred_role[wanted] = inferred["role"].to_numpy()
+    inferred_dept[wanted] = inferred["department"].to_numpy()
+    inferred_by_title = inferred_role
+    inferred_role = np.where(needs, _take(inferred_role, t_codes), np.nan)
+    inferred_dept = np.where(needs, _take(inferred_dept, t_codes), np.nan)
 
-    fill_role = ~role_given & inferred["role"].reindex(out.index).notna()
-    out.loc[fill_role, "role"] = inferred["role"].reindex(out.index)[fill_role]
-    fill_dept = out["department"].isna() & inferred["department"].reindex(out.index).notna()
-    out.loc[fill_dept, "department"] = inferred["department"].reindex(out.index)[fill_dept]
+    fill_role = ~role_given & pd.notna(inferred_role)
+    role[fill_role] = inferred_role[fill_role]
+    fill_dept = pd.isna(department) & pd.notna(inferred_dept)
+    department[fill_dept] = inferred_dept[fill_dept]
+    out["role"] = pd.Series(role, index=out.index, dtype=object)
+    out["department"] = pd.Series(department, index=out.index, dtype=object)
 
-    prev = out["role_source"] if "role_source" in out else pd.Series(np.nan, index=out.index, dtype=object)
-    source = np.where(role_given, np.where(prev.isin(["data", "title"]), prev.astype(object), "data"), "unclassified")
+    source = np.where(role_given, "data", "unclassified").astype(object)
+    if "role_source" in out:  # keep the sources recorded by an earlier run
+        prev = out["role_source"]
+        source = np.where(role_given & prev.isin(["data", "title"]).to_numpy(), prev.astype(object), source)
     source = np.where(fill_role, "title", source)
     out["role_source"] = pd.Series(source, index=out.index, dtype=object)
 
-    veto = _coerce_veto(out["veto"]) if "veto" in out else pd.Series(np.nan, index=out.index, dtype=object)
-    veto_given = veto.notna()
-    default = out["role"].map(VETO_BY_ROLE).fillna(False).astype(bool)
-    out["veto"] = veto.where(veto_given, default).astype(bool) if n else pd.Series([], dtype=bool)
-    prev_v = out["veto_source"] if "veto_source" in out else pd.Series(np.nan, index=out.index, dtype=object)
-    vsource = np.where(veto_given, np.where(prev_v.isin(["data", "role"]), prev_v.astype(object), "data"), "role")
+    veto = _coerce_veto(out["veto"]) if "veto" in out else absent
+    veto_given = veto.notna().to_numpy()
+    # by role, False for a role still unknown; per distinct role or title, spread by codes
+    vetoing = [r for r, v in VETO_BY_ROLE.items() if v]
+    codes, clean = given_roles
+    default = np.where(
+        fill_role,
+        np.append(np.isin(inferred_by_title, vetoing), False)[t_codes],
+        np.append(np.isin(clean, vetoing), False)[codes],
+    )
+    out["veto"] = pd.Series(np.where(veto_given, veto.to_numpy(dtype=object), default).astype(bool), index=out.index)
+    vsource = np.where(veto_given, "data", "role").astype(object)
+    if "veto_source" in out:
+        prev_v = out["veto_source"]
+        vsource = np.where(veto_given & prev_v.isin(["data", "role"]).to_numpy(), prev_v.astype(object), vsource)
     out["veto_source"] = pd.Series(vsource, index=out.index, dtype=object)
 
-    unclassified = out["role_source"] == "unclassified"
+    unclassified = source == "unclassified"
     if unclassified.any():
-        titled = unclassified & ~_blank(title)
+        titled = unclassified & ~title_blank
         counts = title[titled].astype(str).str.strip().value_counts()
         shown = ", ".join(f"{t!r} ({c})" for t, c in counts.head(20).items())
         parts = []
         if len(counts):
             parts.append(f"{len(counts)} title(s) matched no role rule: {shown}"
                          + (f", ... and {len(counts) - 20} more (see unclassified_titles())" if len(counts) > 20 else ""))
-        untitled = int((unclassified & _blank(title)).sum())
+        untitled = int((unclassified & title_blank).sum())
         if untitled:
             parts.append(f"{untitled} stakeholder(s) have neither a role nor a title")
         warnings.warn(

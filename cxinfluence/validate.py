@@ -141,22 +141,28 @@ def _numbers(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
     blank_ok = "" if col.required else " (or blank)"
     expected = f"{col.name} takes {_range_text(col)}{blank_ok}"
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        values = pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index)
+        # stored numbers (Parquet): checked as they are; float64 needs no conversion
+        v = s.to_numpy() if s.dtype == np.float64 else s.to_numpy(dtype=float, na_value=np.nan)
         given = s.notna().to_numpy()
-        raw = values
+
+        def shown(i):
+            return v[i]
     else:
         raw = _text(s)
-        values = _parse_floats(raw)
+        v = _parse_floats(raw).to_numpy()
         given = raw.notna().to_numpy()
-    v = values.to_numpy()
+
+        def shown(i):
+            return raw.iloc[i]
     finite = np.isfinite(v)
-    rep.rows(t, given & ~finite, col.name, lambda pos: [f"{_show(raw.iloc[i])} is not a number; {expected}" for i in pos])
+    rep.rows(t, given & ~finite, col.name, lambda pos: [f"{_show(shown(i))} is not a number; {expected}" for i in pos])
     bad = np.zeros(len(v), bool)
     with np.errstate(invalid="ignore"):
         if col.low is not None:
-            bad |= finite & ((v <= col.low) if col.low_open else (v < col.low))
+            bad |= (v <= col.low) if col.low_open else (v < col.low)
         if col.high is not None:
-            bad |= finite & (v > col.high)
+            bad |= v > col.high
+    bad &= finite
     rep.rows(t, bad, col.name, lambda pos: [f"{v[i]:g} is out of range; {expected}" for i in pos])
     if col.integer:
         frac = finite & ~bad & (v != np.round(v))
@@ -171,9 +177,27 @@ def _dates(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
             s = s.dt.tz_convert(None)
         return s.astype("datetime64[ns]")
     raw = _text(s)
-    given = raw.notna()
+    # parse each distinct text once: millions of rows hold a few thousand dates
+    codes, distinct = pd.factorize(raw)
+    values, bad, outside = _parse_dates(pd.Series(distinct, dtype=raw.dtype))
+    rep.rows(
+        t, np.append(bad, False)[codes], col.name,
+        lambda pos: [f"{_show(raw.iloc[i])} is not a date; expected YYYY-MM-DD (e.g. 2024-06-30)" for i in pos],
+    )
+    rep.rows(
+        t, np.append(outside, False)[codes], col.name,
+        lambda pos: [f"{_show(raw.iloc[i])} is outside the supported dates (1677-09-22 to 2262-04-11)" for i in pos],
+    )
+    return pd.Series(np.append(values, np.datetime64("NaT", "ns"))[codes], index=s.index)
+
+
+def _parse_dates(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dates of non-blank texts: ``(datetime64[ns] values, not-a-date mask, out-of-range mask)``.
+
+    Values are NaT where the text is not a date or out of range.
+    """
     out = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
-    slow = given & out.isna()
+    slow = out.isna()
     if slow.any():
         # Not plain YYYY-MM-DD: allow ISO date-times (offsets converted to UTC), nothing else.
         sub = raw[slow]
@@ -181,21 +205,16 @@ def _dates(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
         parsed = pd.to_datetime(sub[iso], format="ISO8601", errors="coerce", utc=True).dt.tz_convert(None)
         out = out.astype("datetime64[us]")
         out.loc[parsed.index] = parsed.astype("datetime64[us]")
-    bad = (given & out.isna()).to_numpy()
     in_range = out.isna() | ((out >= _TS_MIN) & (out <= _TS_MAX))
-    rep.rows(
-        t, bad, col.name,
-        lambda pos: [f"{_show(raw.iloc[i])} is not a date; expected YYYY-MM-DD (e.g. 2024-06-30)" for i in pos],
-    )
-    rep.rows(
-        t, ~in_range.to_numpy(), col.name,
-        lambda pos: [f"{_show(raw.iloc[i])} is outside the supported dates (1677-09-22 to 2262-04-11)" for i in pos],
-    )
-    return out.where(in_range).astype("datetime64[ns]")
+    values = out.where(in_range).astype("datetime64[ns]").to_numpy()
+    return values, out.isna().to_numpy(), ~in_range.to_numpy()
 
 
 def _categories(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
-    text = _text(s).str.lower()
+    text = _text(s)
+    if (text.isna() | text.isin(col.values)).all():
+        return text  # already lower-case allowed values (the usual case): nothing to change
+    text = text.str.lower()
     bad = (text.notna() & ~text.isin(col.values)).to_numpy()
     allowed = ", ".join(col.values)
     tail = " (or blank to infer it from title)" if col.name == "role" else ("" if col.required else " (or blank)")
@@ -207,14 +226,15 @@ def _booleans(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series
     if pd.api.types.is_bool_dtype(s):
         return s.astype(object).where(s.notna(), np.nan)
     text = _text(s).str.lower()
-    values = text.map(_BOOL_TEXT)
-    bad = (text.notna() & values.isna()).to_numpy()
+    codes, distinct = pd.factorize(text)
+    values = np.append(pd.Series(distinct, dtype=object).map(_BOOL_TEXT).astype(object).to_numpy(), np.nan)[codes]
+    bad = (codes >= 0) & pd.isna(values)
     tail = " or blank to default by role" if col.name == "veto" else " (or blank)"
     rep.rows(
         t, bad, col.name,
         lambda pos: [f"{_show(s.iloc[i])} is not a yes/no value; {col.name} takes true/false (also yes/no, 1/0){tail}" for i in pos],
     )
-    return values.astype(object).where(values.notna(), np.nan)
+    return pd.Series(values, index=s.index, dtype=object)
 
 
 def _blank_column(col: Column, n: int) -> pd.Series:
@@ -291,23 +311,34 @@ def _type_table(t: RawTable, rep: _Report) -> tuple[pd.DataFrame, bool]:
     return pd.DataFrame(out, index=pd.RangeIndex(n)), complete
 
 
-def _duplicates(t: RawTable, df: pd.DataFrame, rep: _Report) -> None:
+def _duplicates(t: RawTable, df: pd.DataFrame, rep: _Report, codes=None) -> None:
+    """Report repeated keys; ``codes`` maps key columns to their id codes when already factorized."""
     spec = TABLES[t.name]
     if not spec.unique_key or not spec.key:
         return
     key = list(spec.key)
-    valid = df[key].notna().all(axis=1).to_numpy()
-    sub = df.loc[valid, key]
-    dup = sub.duplicated(keep="first").to_numpy()
-    if not dup.any():
-        return
-    first = sub.groupby(key, sort=False).ngroup()
-    first_pos = pd.Series(np.arange(len(sub))).groupby(first.to_numpy()).transform("min").to_numpy()
+    parts = [codes[c] if codes and c in codes else pd.factorize(df[c])[0] for c in key]
+    valid = np.logical_and.reduce([c >= 0 for c in parts])
+    if len(parts) == 1 and len(parts[0]) and parts[0].max() + 1 == valid.sum():
+        return  # as many distinct ids as rows with one
     pos_all = np.flatnonzero(valid)
+    # one int64 per row for the whole key, renumbered in order of first appearance
+    combined, card = np.zeros(len(pos_all), np.int64), 1
+    for c in parts:
+        width = max(int(c.max()) + 1, 1) if len(c) else 1
+        if card * width >= 2**62:  # keep the product inside int64: renumber the keys so far
+            combined, uniques = pd.factorize(combined)
+            card = len(uniques)
+        combined = combined * width + c[valid]
+        card *= width
+    combined = pd.factorize(combined)[0]
+    first = _first_occurrence(combined)
+    if first.all():
+        return
     mask = np.zeros(len(df), bool)
-    mask[pos_all[dup]] = True
+    mask[pos_all[~first]] = True
     first_of = np.full(len(df), -1)
-    first_of[pos_all] = pos_all[first_pos]
+    first_of[pos_all] = pos_all[np.flatnonzero(first)[combined]]
 
     def message(pos):
         out = []
@@ -321,24 +352,68 @@ def _duplicates(t: RawTable, df: pd.DataFrame, rep: _Report) -> None:
     rep.rows(t, mask, key[0] if len(key) == 1 else None, message)
 
 
-def _positions(ids: pd.Series, index: pd.Series) -> np.ndarray:
-    """Position of each id in ``index`` (unique ids), -1 if absent or blank.
+def _first_occurrence(codes: np.ndarray) -> np.ndarray:
+    """True on the first row of each code; codes number values in order of first appearance (-1 blank)."""
+    if not len(codes):
+        return np.zeros(0, bool)
+    # a value's first row is where its code exceeds every earlier code
+    return codes > np.concatenate(([-1], np.maximum.accumulate(codes)[:-1]))
 
-    pyarrow's hash lookup is several times faster than ``Index.get_indexer``
-    on string columns (about 0.1 s per million ids).
+
+class _Ids:
+    """One kind of id (account or stakeholder), factorized once over every column that holds it.
+
+    Hashing millions of strings is the costly part of the reference checks, so
+    each id is hashed once; positions, first rows, duplicate keys and
+    same-account checks then work on integer codes. Codes follow first
+    appearance with the defining column (``accounts.account_id``,
+    ``stakeholders.stakeholder_id``) first, so the ids that table defines are
+    codes ``0 .. n-1`` in the order they first appear there; a code >= ``n`` is
+    an id the table lacks; -1 is blank.
+
+    Attributes
+    ----------
+    codes : dict
+        ``(table, column)`` -> int64 codes, for the usable tables.
+    known : bool
+        The defining table is usable (references can be checked).
+    n : int
+        Distinct ids in the defining column.
+    first_row : ndarray
+        Row of the defining table where each id first appears (by code).
     """
+
+    def __init__(self, typed, ok, table, column, references):
+        cols = [(t, c) for t, c in [(table, column), *references] if ok.get(t)]
+        self.codes = dict(zip(cols, _factorize_together([typed[t][c] for t, c in cols])))
+        own = self.codes.get((table, column))
+        self.known = own is not None
+        self.n = int(own.max()) + 1 if self.known and len(own) else 0
+        self.first_row = np.flatnonzero(_first_occurrence(own)) if self.known else np.zeros(0, np.int64)
+
+    def positions(self, table, column) -> np.ndarray:
+        """Each row's position among the defining table's distinct ids; -1 if absent or blank."""
+        c = self.codes[(table, column)]
+        return np.where(c < self.n, c, -1)
+
+    def of(self, table) -> dict:
+        """Column -> codes for one table's id columns."""
+        return {c: codes for (t, c), codes in self.codes.items() if t == table}
+
+
+def _factorize_together(columns) -> list[np.ndarray]:
+    """Codes of several text columns from one factorization: equal text, equal code."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if not len(index) or not len(ids):
-        return np.full(len(ids), -1, dtype=np.int64)
-    found = pc.index_in(pa.array(ids.astype("str")), value_set=pa.array(index.astype("str")))
-    return found.fill_null(-1).to_numpy().astype(np.int64)
-
-
-def _unique_index(df: pd.DataFrame, column: str) -> pd.Series:
-    """The distinct non-blank ids of ``column``, in order of first appearance."""
-    return df[column].dropna().drop_duplicates().reset_index(drop=True)
+    if not columns:
+        return []
+    chunks = []
+    for c in columns:
+        a = pa.array(c, type=pa.large_string())
+        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+    codes, _ = pd.factorize(pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str"))
+    codes = codes.astype(np.int64, copy=False)
+    return np.split(codes, np.cumsum([len(c) for c in columns])[:-1])
 
 
 def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[dict[str, pd.DataFrame] | None, list[Problem]]:
@@ -371,15 +446,17 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[di
         if not t.usable:
             continue
         typed[name], ok[name] = _type_table(t, rep)
-        if ok[name]:
-            _duplicates(t, typed[name], rep)
 
     def usable(*names):
         return all(ok.get(n, False) for n in names)
 
     accounts, people = typed.get("accounts"), typed.get("stakeholders")
-    acc_index = _unique_index(accounts, "account_id") if usable("accounts") else None
-    sh_index = _unique_index(people, "stakeholder_id") if usable("stakeholders") else None
+    acc = _Ids(typed, ok, "accounts", "account_id", [("stakeholders", "account_id"), ("outcomes", "account_id")])
+    sh = _Ids(typed, ok, "stakeholders", "stakeholder_id",
+              [("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id")])
+    for name in TABLE_ORDER:
+        if ok.get(name):
+            _duplicates(raw[name], typed[name], rep, {**acc.of(name), **sh.of(name)})
 
     if usable("stakeholders"):
         t, s = raw["stakeholders"], people
@@ -387,57 +464,65 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[di
         rep.rows(t, late, "active_to", lambda pos: [
             f"active_to {s['active_to'].iloc[i]:%Y-%m-%d} is before active_from {s['active_from'].iloc[i]:%Y-%m-%d}; "
             "swap them or fix the dates" for i in pos])
-        if acc_index is not None:
-            _unknown(rep, t, s["account_id"], acc_index, "account_id", "account", raw["accounts"].file)
+        if acc.known:
+            _unknown(rep, t, s["account_id"], acc.positions("stakeholders", "account_id"), "account_id", "account",
+                     raw["accounts"].file)
 
     sh_account = None
-    if sh_index is not None:
-        first = people.dropna(subset=["stakeholder_id"]).drop_duplicates("stakeholder_id")
-        sh_account = first["account_id"].to_numpy(dtype=object)
+    if sh.known:
+        # each stakeholder's account (from the id's first row), as an account code
+        sh_account = acc.codes[("stakeholders", "account_id")][sh.first_row]
 
     if usable("relationships"):
         t, r = raw["relationships"], typed["relationships"]
-        loop = (r["source_id"] == r["target_id"]).fillna(False).to_numpy(dtype=bool)
+        src_code, dst_code = sh.codes[("relationships", "source_id")], sh.codes[("relationships", "target_id")]
+        loop = (src_code >= 0) & (src_code == dst_code)
         rep.rows(t, loop, "target_id", lambda pos: [
             f"source_id and target_id are both {_show(r['source_id'].iloc[i])} (a self-loop); a tie needs two different people"
             for i in pos])
-        if sh_index is not None:
-            src = _unknown(rep, t, r["source_id"], sh_index, "source_id", "stakeholder", raw["stakeholders"].file)
-            dst = _unknown(rep, t, r["target_id"], sh_index, "target_id", "stakeholder", raw["stakeholders"].file)
-            account_of = np.append(sh_account, None)  # position -1 (unknown) -> None
+        if sh.known:
+            src = _unknown(rep, t, r["source_id"], sh.positions("relationships", "source_id"), "source_id", "stakeholder",
+                           raw["stakeholders"].file)
+            dst = _unknown(rep, t, r["target_id"], sh.positions("relationships", "target_id"), "target_id", "stakeholder",
+                           raw["stakeholders"].file)
+            account_of = np.append(sh_account, -1)  # position -1 (unknown) -> no account
             a_src, a_dst = account_of[src], account_of[dst]
-            cross = pd.notna(a_src) & pd.notna(a_dst) & (a_src != a_dst)
+            cross = (a_src >= 0) & (a_dst >= 0) & (a_src != a_dst)
+
+            def account(pos):
+                return _show(people["account_id"].iloc[sh.first_row[pos]])
+
             rep.rows(t, cross, "target_id", lambda pos: [
-                f"tie crosses accounts: source {_show(r['source_id'].iloc[i])} is in account {_show(a_src[i])} "
-                f"but target {_show(r['target_id'].iloc[i])} is in account {_show(a_dst[i])}; ties must stay inside one account"
+                f"tie crosses accounts: source {_show(r['source_id'].iloc[i])} is in account {account(src[i])} "
+                f"but target {_show(r['target_id'].iloc[i])} is in account {account(dst[i])}; ties must stay inside one account"
                 for i in pos])
         r["weight"] = r["weight"].fillna(1.0)
 
-    if usable("responses") and sh_index is not None:
+    if usable("responses") and sh.known:
         t, r = raw["responses"], typed["responses"]
-        pos_sh = _unknown(rep, t, r["stakeholder_id"], sh_index, "stakeholder_id", "stakeholder", raw["stakeholders"].file)
-        _response_warnings(rep, t, r, raw["stakeholders"], people, sh_index, pos_sh)
-        if acc_index is not None:
-            heard = np.zeros(len(acc_index), bool)
+        pos_sh = _unknown(rep, t, r["stakeholder_id"], sh.positions("responses", "stakeholder_id"), "stakeholder_id",
+                          "stakeholder", raw["stakeholders"].file)
+        _response_warnings(rep, t, r, raw["stakeholders"], people, sh, pos_sh)
+        if acc.known:
+            heard = np.zeros(acc.n, bool)
             got = pos_sh[pos_sh >= 0]
             if len(got):
-                acc_of_sh = _positions(pd.Series(sh_account), acc_index)
-                hit = acc_of_sh[got]
+                hit = np.where(sh_account < acc.n, sh_account, -1)[got]
                 heard[hit[hit >= 0]] = True
-            first_acc = accounts.dropna(subset=["account_id"]).drop_duplicates("account_id")
             mask = np.zeros(len(accounts), bool)
-            mask[first_acc.index.to_numpy()] = ~heard
+            mask[acc.first_row] = ~heard
             rep.summary(raw["accounts"], mask, "account_id", "account(s) have no feedback from anyone (no responses)",
                         accounts["account_id"])
 
-    if usable("outcomes") and acc_index is not None:
+    if usable("outcomes") and acc.known:
         t, o = raw["outcomes"], typed["outcomes"]
-        pos_acc = _unknown(rep, t, o["account_id"], acc_index, "account_id", "account", raw["accounts"].file)
-        _unreferenced(rep, raw["accounts"], accounts, acc_index, pos_acc, "account(s) have no outcomes")
+        pos_acc = _unknown(rep, t, o["account_id"], acc.positions("outcomes", "account_id"), "account_id", "account",
+                           raw["accounts"].file)
+        _unreferenced(rep, raw["accounts"], accounts, acc, pos_acc, "account(s) have no outcomes")
 
-    if usable("stakeholders") and acc_index is not None:
-        pos_acc = _positions(people["account_id"], acc_index)
-        _unreferenced(rep, raw["accounts"], accounts, acc_index, pos_acc, "account(s) have no stakeholders")
+    if usable("stakeholders") and acc.known:
+        _unreferenced(rep, raw["accounts"], accounts, acc, acc.positions("stakeholders", "account_id"),
+                      "account(s) have no stakeholders")
 
     errors = any(p.severity == "error" for p in rep.problems)
     missing = [n for n in TABLE_ORDER if n not in typed]
@@ -451,27 +536,25 @@ def _ordered(problems):
     return sorted(problems, key=lambda p: (order.get(p.table, 99), p.severity != "error"))
 
 
-def _unknown(rep, t, ids: pd.Series, index: pd.Index, column, what, target_file) -> np.ndarray:
-    """Report ids not in ``index``; return each row's position in it (-1 if absent)."""
-    pos = _positions(ids, index)
-    bad = (pos < 0) & ids.notna().to_numpy()
+def _unknown(rep, t, ids: pd.Series, positions: np.ndarray, column, what, target_file) -> np.ndarray:
+    """Report ids not in the defining table (``positions`` -1 but not blank); return ``positions``."""
+    bad = (positions < 0) & ids.notna().to_numpy()
     table = "accounts" if what == "account" else "stakeholders"
     rep.rows(t, bad, column, lambda p: [
         f"{what} {_show(ids.iloc[i])} is not in {table} ({target_file}); add it there or fix the id" for i in p])
-    return pos
+    return positions
 
 
-def _unreferenced(rep, t, df, index, positions, what):
-    """Warn about ids in ``index`` that no row refers to."""
-    used = np.zeros(len(index), bool)
+def _unreferenced(rep, t, df, ids: _Ids, positions, what):
+    """Warn about the ids of ``df`` (its first column, defined by ``ids``) that no row refers to."""
+    used = np.zeros(ids.n, bool)
     used[positions[positions >= 0]] = True
-    first = df.dropna(subset=[df.columns[0]]).drop_duplicates(df.columns[0])
     mask = np.zeros(len(df), bool)
-    mask[first.index.to_numpy()] = ~used
+    mask[ids.first_row] = ~used
     rep.summary(t, mask, df.columns[0], what, df[df.columns[0]])
 
 
-def _response_warnings(rep, t, r, t_people, people, sh_index, pos_sh):
+def _response_warnings(rep, t, r, t_people, people, sh: _Ids, pos_sh):
     scores = [c.name for c in TABLES["responses"].columns if c.name in ("nps", "csat", "ces", "neteasy", "trust", "cared_for")]
     given = np.zeros(len(r), bool)
     for c in scores + ["comment"]:
@@ -479,13 +562,13 @@ def _response_warnings(rep, t, r, t_people, people, sh_index, pos_sh):
     empty = ~given
     rep.summary(t, empty, None, "response(s) have neither a score nor a comment (nothing to analyse)",
                 r["stakeholder_id"])
-    _unreferenced(rep, t_people, people, sh_index, pos_sh, "stakeholder(s) have no responses")
-    first = people.dropna(subset=["stakeholder_id"]).drop_duplicates("stakeholder_id")
+    _unreferenced(rep, t_people, people, sh, pos_sh, "stakeholder(s) have no responses")
     known = pos_sh >= 0
+    rows = sh.first_row[pos_sh[known]]  # the row that defines each respondent
     start = np.full(len(r), np.datetime64("NaT"), dtype="datetime64[ns]")
     end = start.copy()
-    start[known] = first["active_from"].to_numpy()[pos_sh[known]]
-    end[known] = first["active_to"].to_numpy()[pos_sh[known]]
+    start[known] = people["active_from"].to_numpy()[rows]
+    end[known] = people["active_to"].to_numpy()[rows]
     date = r["date"].to_numpy()
     with np.errstate(invalid="ignore"):
         outside = known & ~np.isnat(date) & ((~np.isnat(start) & (date < start)) | (~np.isnat(end) & (date >= end)))

@@ -276,3 +276,19 @@ def test_synthetic_village_round_trips(tmp_path, fmt, name):
                 np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-12, err_msg=f"{table}.{c}")
             else:
                 assert a.astype(object).where(a.notna(), None).tolist() == b.astype(object).where(b.notna(), None).tolist(), (table, c)
+
+
+def test_stripping_arrow_text_matches_str_strip_for_every_whitespace_character():
+    # _clean_cells skips stripping when no string can start or end with whitespace
+    # (checked on the raw UTF-8 bytes); it must never skip one that needs it.
+    import sys
+
+    import pyarrow as pa
+
+    spaces = [chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()]
+    values = [f"{c}x" for c in spaces] + [f"x{c}" for c in spaces] + ["José", "日本", "", None]
+    for text in [[v] for v in values] + [values]:
+        for kind in (pa.string(), pa.large_string()):
+            s = pd.Series(pd.array(pa.chunked_array([pa.array(["a", *text], kind)]).slice(1), dtype="str"))
+            expected = s.str.strip()
+            pd.testing.assert_series_equal(cio._clean_cells(s), expected.mask(expected == ""))
