@@ -259,6 +259,48 @@ def write_village(village, path, format="csv", overwrite=False) -> Path:
     return path
 
 
+def write_csv(df: pd.DataFrame, path) -> None:
+    """Write an output table as UTF-8 CSV, fast, for pandas and spreadsheets to read back.
+
+    pyarrow's writer is an order of magnitude faster than ``DataFrame.to_csv``
+    on the million-row tables of a portfolio run. Dates are written
+    ``YYYY-MM-DD``, booleans ``True``/``False`` and missing values blank, as
+    ``to_csv(index=False, date_format="%Y-%m-%d")`` writes them; text is
+    quoted. A table pyarrow cannot convert (mixed Python objects) falls back
+    to pandas.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_csv(pd.DataFrame({"id": ["a", "b"], "x": [0.5, np.nan], "ok": [True, False],
+    ...                         "day": pd.to_datetime(["2025-12-31", None])}), path)
+    >>> print(path.read_text(encoding="utf-8"))
+    "id","x","ok","day"
+    "a",0.5,"True",2025-12-31
+    "b",,"False",
+    <BLANKLINE>
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        df.to_csv(path, index=False, date_format="%Y-%m-%d")
+        return
+    columns = []
+    for col in table.columns:
+        if pa.types.is_timestamp(col.type):
+            col = pc.cast(col, pa.date32(), safe=False)  # the day, as date_format="%Y-%m-%d" writes it
+        elif pa.types.is_boolean(col.type):
+            col = pc.if_else(col, "True", "False")
+        columns.append(col)
+    table = pa.Table.from_arrays(columns, names=[str(c) for c in df.columns])
+    pcsv.write_csv(table, str(path))
+
+
 def write_tables(tables, folder, format="csv") -> None:
     """Write tables into an existing ``folder``, one file per table (not atomic).
 

@@ -154,11 +154,13 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
                                                           window_days=window_days, lead_days=lead_days),
                                              encoding="utf-8")
         with progress.stage("writing tables"):
+            from .io import write_csv
+
             for name in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
                          "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings"):
                 table = t.get(name)
                 if table is not None:
-                    table.to_csv(tmp / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+                    write_csv(table, tmp / f"{name}.csv")
     result.timings = progress.timings
     progress.say(f"wrote {out}")
     return result

@@ -98,7 +98,7 @@ def _outcome_labels(series):
 
 
 def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", ax=None,
-                      title="Who matters changes the score", xlabel=None, ylabel=None):
+                      title="Who matters changes the score", xlabel=None, ylabel=None, max_points=5000, seed=0):
     """Naive mean against influence-weighted sentiment, one point per account.
 
     Points off the dashed diagonal are accounts whose score moves once
@@ -113,6 +113,12 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
     hue : str or None
         Outcome column; 0/1 values are labelled "no"/"yes".
     ax : matplotlib Axes, optional
+    max_points : int or None, default 5000
+        Draw a random sample of this many rows when there are more (a
+        portfolio's hundreds of thousands of points only hide each other and
+        take minutes to render); the note in the corner says so.
+    seed : int
+        Seed of that sample.
 
     Returns
     -------
@@ -131,6 +137,9 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
 
     func = "sentiment_scatter"
     df = _numeric(_need(data, [x, y, hue], func), [x, y], func).dropna(subset=[x, y])
+    n_all = len(df)
+    if max_points is not None and n_all > max_points:
+        df = df.sample(max_points, random_state=seed)
     if hue is not None:
         df[hue] = _outcome_labels(df[hue])
     ax = _axes(ax, figsize=(7.5, 6.5))
@@ -147,7 +156,8 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
     ax.set_aspect("equal")
     if hue is not None and ax.get_legend() is not None:
         ax.legend(title=hue, fontsize=TICK_SIZE, title_fontsize=TICK_SIZE, loc="upper left")
-    ax.text(0.98, 0.02, f"n = {len(df)} accounts", transform=ax.transAxes, ha="right", va="bottom",
+    shown = f"n = {n_all:,} accounts" if len(df) == n_all else f"random {len(df):,} of {n_all:,} shown"
+    ax.text(0.98, 0.02, shown, transform=ax.transAxes, ha="right", va="bottom",
             fontsize=TICK_SIZE, color="#555555")
     return _finish(ax, title, xlabel or f"{x} (naive, -1 to +1)", ylabel or f"{y} (-1 to +1)")
 

@@ -12,6 +12,9 @@ import pandas as pd
 from .report import ReportContent, render_report
 
 PRIMARY = "influence_weighted"
+#: Accounts drawn on the report's portfolio view (the largest by revenue): an
+#: inline SVG of every account of a 100k portfolio would weigh tens of MB.
+PORTFOLIO_MAX = 2000
 
 
 def _pct(x):
@@ -165,7 +168,12 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
     comparison_text = comparison_findings(comparison)["sentence"].tolist() if comparison is not None else []
     equation = decision_findings(fits["decision_equation"])["sentence"].tolist() if "decision_equation" in fits else []
     risk = t["accounts_at_risk"]
-    portfolio = portfolio_map(risk.dropna(subset=["annual_revenue"]), x="sentiment", y="annual_revenue",
+    placed = risk.dropna(subset=["annual_revenue"])
+    title = "Where the money at risk sits"
+    if len(placed) > PORTFOLIO_MAX:
+        title += f" (the {PORTFOLIO_MAX:,} largest of {len(placed):,} accounts by revenue)"
+        placed = placed.nlargest(PORTFOLIO_MAX, "annual_revenue")
+    portfolio = portfolio_map(placed, x="sentiment", y="annual_revenue", title=title,
                               size="revenue_at_risk" if risk["revenue_at_risk"].notna().any() else None,
                               label="account_id", tooltip=[c for c in ("name", "reasons") if c in risk])
     listening = t["listening_plan"]

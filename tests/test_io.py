@@ -292,3 +292,19 @@ def test_stripping_arrow_text_matches_str_strip_for_every_whitespace_character()
             s = pd.Series(pd.array(pa.chunked_array([pa.array(["a", *text], kind)]).slice(1), dtype="str"))
             expected = s.str.strip()
             pd.testing.assert_series_equal(cio._clean_cells(s), expected.mask(expected == ""))
+
+
+def test_write_csv_reads_back_like_pandas_to_csv(tmp_path):
+    import io as _io
+
+    from cxinfluence.io import write_csv
+
+    df = pd.DataFrame({"id": ["a", 'b,"q"', None, "<x>"], "x": [1.5, np.nan, 0.1, 1 / 3],
+                       "ok": [True, False, True, False], "n": pd.array([1, None, 3, 4], dtype="Int64"),
+                       "day": pd.to_datetime(["2025-12-31", None, "2024-01-01T13:30", "2024-02-29"], format="ISO8601"),
+                       "mixed": [1, "two", 3.0, None]})  # object column: pyarrow cannot convert, pandas writes it
+    write_csv(df, tmp_path / "t.csv")
+    ref = pd.read_csv(_io.StringIO(df.to_csv(index=False, date_format="%Y-%m-%d")))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv"), ref, check_dtype=False)
+    write_csv(df.drop(columns="mixed"), tmp_path / "fast.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "fast.csv"), ref.drop(columns="mixed"), check_dtype=False)

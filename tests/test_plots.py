@@ -134,6 +134,17 @@ def test_sentiment_scatter_points_colours_and_limits():
     assert diag.get_xydata().tolist() == [[-1, -1], [1, 1]]
 
 
+def test_sentiment_scatter_samples_large_portfolios_and_says_so():
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame({"mean": rng.uniform(-1, 1, 900), "influence_weighted": rng.uniform(-1, 1, 900),
+                        "renewed": rng.integers(0, 2, 900)})
+    ax = plots.sentiment_scatter(data=big, max_points=100, seed=3)
+    pts = ax.collections[0].get_offsets()
+    assert len(pts) == 100
+    assert {tuple(p) for p in np.asarray(pts)} <= set(map(tuple, big[["mean", "influence_weighted"]].to_numpy()))
+    assert "random 100 of 900 shown" in [t.get_text() for t in ax.texts]
+
+
 def test_role_stage_heatmap_cells_are_group_means():
     data = responses()
     ax = plots.role_stage_heatmap(data=data)
