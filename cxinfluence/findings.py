@@ -72,6 +72,13 @@ def _null(lo, hi):
     return lo <= 0 <= hi
 
 
+def _along(d, lo, hi):
+    """The interval of ``d`` in the direction the sentence states it ("N points
+    less"): flipped with the sign, never made absolute, so an interval that
+    crosses zero still shows a negative end."""
+    return (lo, hi) if d >= 0 else (-hi, -lo)
+
+
 def _step(fit, term):
     """A sensible step for "each ... higher": 0.1 on the [-1, 1] scale,
     10 points for NPS-like scores, one SD for an index, one unit otherwise."""
@@ -139,7 +146,7 @@ def rebuy_findings(fit, terms=None, conf_level=0.95) -> pd.DataFrame:
             d, lo, hi = 100 * e["difference"], 100 * e["ci_low"], 100 * e["ci_high"]
             word = "more" if d >= 0 else "less"
             s = (f"Accounts with {BINARY_LABELS.get(t, _label(t))} renew {_num(abs(d))} points {word} often than those without "
-                 f"({_ci(abs(lo) if d < 0 else lo, abs(hi) if d < 0 else hi, conf_level)}).")
+                 f"({_ci(*_along(d, lo, hi), conf_level)}).")
         else:
             b, lo, hi = (100 * step * v for v in me[t])
             d = b
@@ -183,7 +190,7 @@ def decision_findings(fit, conf_level=None) -> pd.DataFrame:
         d, lo, hi = 100 * e["difference"], 100 * e["ci_low"], 100 * e["ci_high"]
         word = "less" if d >= 0 else "more"
         s = (f"Accounts whose {who} are detractors renew {_num(abs(d))} points {word} often than those whose "
-             f"{who} are promoters ({_ci(abs(lo), abs(hi), level)}): "
+             f"{who} are promoters ({_ci(*_along(d, lo, hi), level)}): "
              f"{_num(100 * e['p_low'], 0)}% against {_num(100 * e['p_high'], 0)}%.")
         if _null(lo, hi):
             s = s[:-1] + "; not distinguishable from no difference."

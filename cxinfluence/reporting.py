@@ -125,7 +125,9 @@ def _figures(result, comparison):
             "Revenue at risk by account, with the cumulative share.")
     eq = fits.get("decision_equation")
     if eq is not None:
-        add("forest", plots.forest_plot(eq.tidy(), title="What each role's sentiment is worth (log-odds of renewal)"),
+        tidy = eq.tidy()
+        roles = tidy[tidy["term"].str.startswith(("sent_", "unheard_"))]  # the equation, not its controls
+        add("forest", plots.forest_plot(roles, title="What each role's sentiment is worth (log-odds of renewal)"),
             "Buying decision equation: effect of each role's sentiment on the log-odds of renewal, 95% intervals.")
     fit = fits.get(f"rebuy:{PRIMARY}")
     if fit is not None:

@@ -154,3 +154,21 @@ def test_multi_index_step_is_one_of_its_own_standard_deviations():
     ame = f.result.get_margeff(at="overall").summary_frame().iloc[0, 0]
     np.testing.assert_allclose(row["estimate"], 100 * ame * df["multi_index"].std(), rtol=1e-9)
     assert "1 standard deviation" in row["sentence"]
+
+
+def test_an_interval_crossing_zero_keeps_its_negative_end():
+    # The stated effect is "N points less"; its interval must not be made absolute.
+    from cxinfluence.findings import _along, _ci
+
+    assert _ci(*_along(11.0, -2.0, 23.0), 0.95) == "95% CI -2.0 to 23"
+    assert _ci(*_along(-11.0, -23.0, 2.0), 0.95) == "95% CI -2.0 to 23"
+    assert _ci(*_along(-11.0, -23.0, -2.0), 0.95) == "95% CI 2.0 to 23"
+
+
+def test_decision_sentences_state_the_signed_interval():
+    fit = decision_equation(_roles(n=400, seed=2))
+    for _, row in decision_findings(fit).iterrows():
+        lo, hi = sorted(_numbers(row["sentence"].split("CI ")[1])[:2])
+        crosses = row["ci_low"] <= 0 <= row["ci_high"]
+        assert (lo <= 0 <= hi) == crosses
+        assert ("not distinguishable" in row["sentence"]) == crosses
