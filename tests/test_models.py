@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+import statsmodels.formula.api as smf
 
 from cxinfluence import models
 from cxinfluence.exceptions import CxInfluenceWarning, DegenerateFitWarning, ModelError
@@ -389,3 +390,18 @@ def test_models_table_layout():
     assert (~bad["reliable"]).all() and bad["warning"].str.contains("constant").all()
     np.testing.assert_allclose(t.loc[t["model"] == "rebuy:mean", "aic"].iloc[0], a.result.aic)
     assert "Reliable: NO" in b.summary() and "WARNING" in b.summary()
+
+
+def test_text_controls_fit_exactly_as_statsmodels_on_text():
+    rng = np.random.default_rng(8)
+    n = 600
+    df = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "mean": rng.uniform(-1, 1, n),
+                       "segment": pd.array(rng.choice(["Pulp", "Metals", "Chem"], n), dtype="str")})
+    df["renewed"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 + 2 * df["mean"])))).astype(float)
+    fit = fit_rebuy(df, scheme="mean", controls=["segment"], cluster=None)
+    ref = smf.glm("renewed ~ mean + segment", df, family=sm.families.Binomial()).fit(tol=1e-10)
+    assert list(fit.result.params.index) == list(ref.params.index)
+    np.testing.assert_allclose(fit.result.params, ref.params, rtol=1e-9)
+    np.testing.assert_allclose(fit.result.bse, ref.bse, rtol=1e-9)
+    new = df.head(4)  # predictions on plain text still work
+    np.testing.assert_allclose(fit.result.predict(new), ref.predict(new), rtol=1e-9)
