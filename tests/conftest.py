@@ -1,5 +1,6 @@
 """Shared fixtures: the bundled sample village and small synthetic villages."""
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,13 @@ def small_synthetic(tmp_path_factory):
     path = tmp_path_factory.mktemp("synthetic") / "village"
     write_synthetic(village, truth, path)
     return path, village, truth
+
+
+@pytest.fixture
+def quiet_degenerate_fits():
+    """Silence DegenerateFitWarning (tests that expect one use pytest.warns)."""
+    from cxinfluence.exceptions import DegenerateFitWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        yield

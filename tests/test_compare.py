@@ -1,6 +1,5 @@
 """Tests of cxinfluence.compare: scores vs independent computations, grouped CV."""
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,14 +8,11 @@ import statsmodels.api as sm
 from scipy import stats
 
 from cxinfluence.compare import auc, compare_metrics, compare_schemes, grouped_folds
-from cxinfluence.exceptions import DegenerateFitWarning, ModelError
+from cxinfluence.exceptions import ModelError
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateFitWarning)
-        yield
+# Each test that expects a degeneracy asserts it explicitly with pytest.warns.
+pytestmark = pytest.mark.usefixtures("quiet_degenerate_fits")
 
 
 def _frame(n_acc=400, periods=2, noise=(0.2, 1.0), seed=0):

@@ -1,7 +1,6 @@
 """Tests of cxinfluence.findings: every number in a sentence comes from a result."""
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import statsmodels.api as sm
 
 from cxinfluence.compare import compare_schemes
-from cxinfluence.exceptions import DegenerateFitWarning, ModelError
+from cxinfluence.exceptions import ModelError
 from cxinfluence.findings import (bookings_findings, comparison_findings, decision_findings, findings,
                                   rebuy_findings)
 from cxinfluence.models import decision_equation, fit_bookings, fit_formula, fit_rebuy
@@ -18,11 +17,8 @@ from cxinfluence.models import decision_equation, fit_bookings, fit_formula, fit
 REF = Path(__file__).parent / "reference"
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateFitWarning)
-        yield
+# Each test that expects a degeneracy asserts it explicitly with pytest.warns.
+pytestmark = pytest.mark.usefixtures("quiet_degenerate_fits")
 
 
 def _numbers(sentence):

@@ -18,12 +18,8 @@ from cxinfluence.models import (DETRACTOR, PROMOTER, decision_equation, fit_book
 REF = Path(__file__).parent / "reference"
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    # Each test that expects a degeneracy asserts it explicitly with pytest.warns.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateFitWarning)
-        yield
+# Each test that expects a degeneracy asserts it explicitly with pytest.warns.
+pytestmark = pytest.mark.usefixtures("quiet_degenerate_fits")
 
 
 def _logit_frame(n=600, periods=1, b=(0.4, 1.5), seed=0, segments=("a", "b", "c")):
