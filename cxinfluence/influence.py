@@ -81,6 +81,7 @@ import pandas as pd
 
 from .asof import active_mask
 from .exceptions import ConvergenceError, GraphError, VillageWarning
+from .ids import arrow_strings, positions, rows_of
 
 #: Default relative weight of each buying role (see module docstring).
 ROLE_PRIORS = {"decider": 3.0, "gatekeeper": 2.5, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
@@ -352,55 +353,13 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
 # From a village to nodes and endorsement edges
 # ----------------------------------------------------------------------------
 
-def _arrow_strings(values):
-    """A pyarrow string Array of ids (zero-copy for pandas' Arrow-backed ``str``)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
-    arr = arr._pa_array if hasattr(arr, "_pa_array") else pa.array(np.asarray(arr, dtype=object), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
+# shared with structure (string ids are hashed in one place: cxinfluence.ids)
+_arrow_strings = arrow_strings
 
 
 def _positions(keys, values, *more_keys) -> np.ndarray:
-    """Position of each key among ``values`` (unique ids), -1 when absent.
-
-    Hashing millions of string ids is the costly step of a portfolio run, so
-    it goes through one pyarrow ``index_in`` call (the id table is hashed
-    once even when several key columns are given: they are concatenated).
-    Returns one array per key column.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    columns = [keys, *more_keys]
-    arrays = [_arrow_strings(c) for c in columns]
-    lengths = [len(a) for a in arrays]
-    if sum(lengths) == 0:
-        found = np.zeros(0, dtype=np.int32)
-    else:
-        value_set = _arrow_strings(values)
-        keys_all = pa.concat_arrays(arrays)
-
-        def look(part):
-            hit = pc.index_in(part, value_set=value_set)
-            # int32 positions (index_in's own type) halve the memory traffic of what follows
-            return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
-
-        half = len(keys_all) // 2
-        if _THREADS > 1 and half > 1_000_000:  # pyarrow releases the GIL: two halves side by side
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(2) as pool:
-                found = np.concatenate(list(pool.map(look, [keys_all.slice(0, half), keys_all.slice(half)])))
-        else:
-            found = look(keys_all)
-    parts = np.split(found, np.cumsum(lengths)[:-1])
-    return parts[0] if not more_keys else parts
+    """Position of each key among ``values`` (see :func:`cxinfluence.ids.positions`)."""
+    return positions(keys, values, *more_keys, threads=_THREADS)
 
 
 def _account_blocks(accounts: pd.Series):
@@ -420,14 +379,16 @@ def _account_blocks(accounts: pd.Series):
     return order, codes[order]
 
 
-def _endorsement_arrays(relationships, ids, block, weight="weight"):
-    """Endorsement edges (see module docstring) as positions into ``ids``.
+def _endorsement_arrays(village, rows, block, weight="weight"):
+    """Endorsement edges (see module docstring) as positions into ``rows``
+    (the stakeholders-table rows of the people in the graph, in node order).
 
     Drops ties touching unknown/inactive people and self-ties; warns about and
     drops ties across accounts. Parallel ties are left for the sparse matrix
     to sum.
     """
-    if relationships is None or len(relationships) == 0 or len(ids) == 0:
+    relationships = village.relationships
+    if relationships is None or len(relationships) == 0 or len(rows) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     kind = relationships["kind"]
@@ -436,7 +397,11 @@ def _endorsement_arrays(relationships, ids, block, weight="weight"):
     if not (is_inf | is_rep).all():
         bad = pd.unique(kind[~(is_inf | is_rep)].astype(str))[:5].tolist()
         raise GraphError(f"relationships['kind'] has value(s) {bad}; expected 'reports_to' or 'influences'")
-    s, t = _positions(relationships["source_id"], ids, relationships["target_id"])
+    # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
+    node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
+    node_of[rows] = np.arange(len(rows), dtype=np.int32)
+    s = node_of[rows_of(village, "relationships", "source_id")]
+    t = node_of[rows_of(village, "relationships", "target_id")]
     w = (pd.to_numeric(relationships[weight], errors="coerce").fillna(1.0).to_numpy(float)
          if weight is not None and weight in relationships.columns else np.ones(len(relationships)))
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
@@ -451,6 +416,28 @@ def _endorsement_arrays(relationships, ids, block, weight="weight"):
                       VillageWarning, stacklevel=3)
         src, dst, w = src[~across], dst[~across], w[~across]
     return src, dst, w
+
+
+def _active_rows(village, as_of) -> np.ndarray:
+    """Positions in ``village.stakeholders`` of the people active at ``as_of``
+    (``None``: ``active_to`` blank)."""
+    people = village.stakeholders
+    if as_of is None:
+        mask = people["active_to"].isna() if "active_to" in people.columns else pd.Series(True, index=people.index)
+    else:
+        mask = active_mask(people, as_of)
+    return np.flatnonzero(mask.to_numpy())
+
+
+def _active_people(village, rows, columns) -> pd.DataFrame:
+    """``columns`` of the people at ``rows`` (roles completed when missing):
+    taking only what is needed avoids copying every text column of millions of rows."""
+    people = village.stakeholders
+    if "role" not in people.columns or "veto" not in people.columns:
+        from .roles import complete_roles
+
+        people = complete_roles(people)
+    return people[[c for c in columns if c in people.columns]].iloc[rows]
 
 
 def active_stakeholders(village, as_of=None) -> pd.DataFrame:
@@ -472,11 +459,7 @@ def active_stakeholders(village, as_of=None) -> pd.DataFrame:
         from .roles import complete_roles
 
         people = complete_roles(people)
-    if as_of is None:
-        mask = people["active_to"].isna() if "active_to" in people.columns else pd.Series(True, index=people.index)
-    else:
-        mask = active_mask(people, as_of)
-    return people.loc[mask.to_numpy()].copy()
+    return people.iloc[_active_rows(village, as_of)].copy()
 
 
 def endorsement_edges(relationships: pd.DataFrame, stakeholders: pd.DataFrame, *, weight="weight") -> pd.DataFrame:
@@ -613,6 +596,14 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     >>> float(w["influence"].sum())
     1.0
     """
+    return _influence_weights(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
+                              role_share=role_share, rating_share=rating_share, role_priors=role_priors,
+                              max_iter=max_iter, tol=tol)[0]
+
+
+def _influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
+                       rating_share=0.2, role_priors=None, max_iter=100, tol=1.0e-6):
+    """:func:`influence_weights` and the stakeholders-table row of each output row."""
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
     if graph_share + role_share + rating_share <= 0:
@@ -622,12 +613,16 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"role_priors[{role!r}]={value!r}; expected a finite weight >= 0")
 
-    people = active_stakeholders(village, as_of)
+    rows = _active_rows(village, as_of)
+    people = _active_people(village, rows, ("stakeholder_id", "account_id", "role", "department", "veto",
+                                            "influence_rating"))
     order, block = _account_blocks(people["account_id"])
+    if order is not None:
+        rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
     _warn_empty_accounts(village, people, block, as_of)
     ids = people["stakeholder_id"]
-    src, dst, w = _endorsement_arrays(village.relationships, ids, block, weight=weight)
+    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight)
     pagerank, _ = pagerank_arrays(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, _checked=True)
 
     # keep pandas' own string arrays: converting millions of ids to objects is slow
@@ -645,9 +640,11 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         return np.bincount(block, weights=values, minlength=k)[block]
 
     role_w = np.full(len(people), UNKNOWN_ROLE_PRIOR)
-    if "role" in people.columns:
-        for role, prior in priors.items():  # a few vectorised comparisons beat a per-row map
-            role_w[np.asarray((people["role"] == role).fillna(False), dtype=bool)] = prior
+    if "role" in people.columns and priors:
+        # one hash pass over the roles, not one string comparison per listed role
+        listed = positions(people["role"], pd.Series(list(priors), dtype="str"), threads=1)
+        known = listed >= 0
+        role_w[known] = np.array(list(priors.values()), dtype=float)[listed[known]]
     role_total = account_sum(role_w)
     role_ok = role_total > 0
     out["role_prior"] = np.where(role_ok, role_w / np.where(role_ok, role_total, 1.0), np.nan)
@@ -669,7 +666,7 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         den = den + np.where(available, share, 0.0)
     # den == 0 only when every positive share's component is missing: fall back to PageRank
     out["influence"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
-    return out
+    return out, rows
 
 
 def _unique_accounts(accounts: pd.Series) -> pd.Index:

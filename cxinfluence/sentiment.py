@@ -628,10 +628,13 @@ def _as_of_table(village, as_of):
 
 
 def _influence_at(village, ts, influence):
+    """Influence at ``ts``: a DataFrame, or ``(rows, influence)`` arrays when
+    computed here (stakeholders-table rows, so no id needs hashing)."""
     if influence is None:
-        from .influence import influence_weights
+        from .influence import _influence_weights
 
-        return influence_weights(village, as_of=ts)
+        out, rows = _influence_weights(village, ts)
+        return rows, out["influence"].to_numpy(float)
     if not isinstance(influence, pd.DataFrame) or not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise MetricError("influence must be a DataFrame with columns 'stakeholder_id' and 'influence' "
                           "(e.g. cxinfluence.influence.influence_weights(village, as_of))")
@@ -655,10 +658,12 @@ def _lookup(keys, values):
 def _base(village, *, role_weights, nest_by):
     """Date-independent codes and arrays, computed once per call: string ids are
     hashed once, item sentiment is computed once for every response."""
+    from .ids import rows_of
+
     accounts = village.accounts["account_id"].astype(str).to_numpy()
     st = village.stakeholders
     sid = st["stakeholder_id"]
-    s_acc = _lookup(st["account_id"], accounts)
+    s_acc = rows_of(village, "stakeholders", "account_id")
     roles = st["role"] if "role" in st.columns else pd.Series(np.nan, index=st.index)
     rw = dict(DEFAULT_ROLE_WEIGHTS if role_weights is None else role_weights)
     bad = {r: w for r, w in rw.items() if not (np.isfinite(w) and w >= 0)}
@@ -679,7 +684,7 @@ def _base(village, *, role_weights, nest_by):
     veto = st["veto"].fillna(False).astype(bool).to_numpy() if "veto" in st.columns else np.zeros(len(st), bool)
 
     resp = village.responses
-    r_st = _lookup(resp["stakeholder_id"], sid)  # -1: unknown stakeholder, never used
+    r_st = rows_of(village, "responses", "stakeholder_id")  # -1: unknown stakeholder, never used
     r_date = resp["date"].to_numpy()
 
     def column(c):
@@ -711,10 +716,14 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
     A = len(base["accounts"])
     if need_influence:
         inf_df = _influence_at(base["village"], ts, influence)
-        pos = _lookup(inf_df["stakeholder_id"], base["sid"])
+        if isinstance(inf_df, tuple):
+            pos, values = inf_df
+        else:
+            pos = _lookup(inf_df["stakeholder_id"], base["sid"])
+            values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
         inf_all = np.full(len(st_all), np.nan)
         ok = pos >= 0
-        inf_all[pos[ok]] = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)[ok]
+        inf_all[pos[ok]] = values[ok]
         inf = inf_all[idx]
         # departed people's influence is gone, not unheard: renormalise over the active village
         known = np.bincount(s_acc, ~np.isnan(inf), A) > 0
@@ -738,7 +747,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
             raise MetricError(f"half_life_days={half_life_days!r}; expected a positive number of days or None")
         age = (ts.to_datetime64() - r_date) / np.timedelta64(1, "D")
         weight = 0.5 ** (age / float(half_life_days))
-    return dict(accounts=base["accounts"], st=st_all.iloc[idx], s_acc=s_acc, role_codes=base["role_codes"][idx],
+    return dict(accounts=base["accounts"], rows=idx, s_acc=s_acc, role_codes=base["role_codes"][idx],
                 role_w=base["role_w"], nest_codes=base["nest_codes"][idx], nest_w=base["nest_w"],
                 veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=base["x"][rows], weight=weight,
                 nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date,
@@ -871,7 +880,9 @@ def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DA
         ts = pd.Timestamp(ts)
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                 influence=None, need_influence=False)
-        st = p["st"]
+        # only the columns reported: copying every text column of millions of people is slow
+        wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
+        st = base["st"][wanted].iloc[p["rows"]]
         x, r_sh, S = p["x"], p["r_sh"], len(st)
         ok = ~np.isnan(x)
         w = np.ones(len(x)) if p["weight"] is None else p["weight"]

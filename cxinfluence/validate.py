@@ -416,7 +416,8 @@ def _factorize_together(columns) -> list[np.ndarray]:
     return np.split(codes, np.cumsum([len(c) for c in columns])[:-1])
 
 
-def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[dict[str, pd.DataFrame] | None, list[Problem]]:
+def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
+                 matched=None) -> tuple[dict[str, pd.DataFrame] | None, list[Problem]]:
     """Type and check raw tables; return the typed tables (or None on error) and every problem.
 
     Parameters
@@ -426,6 +427,10 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[di
         (each missing one is then already reported by the reader).
     max_listed : int or None, default 100
         Rows listed one by one per check; the rest are counted. None lists all.
+    matched : dict, optional
+        Filled, for a valid village, with the row each reference points to
+        (``(table, column) -> rows``, as :func:`cxinfluence.ids.rows_of`), so
+        later stages need not hash the ids again.
 
     Returns
     -------
@@ -528,7 +533,21 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED) -> tuple[di
     missing = [n for n in TABLE_ORDER if n not in typed]
     if errors or missing:
         return None, _ordered(rep.problems)
+    if matched is not None:
+        matched.update(_matched_rows(typed, acc, sh))
     return typed, _ordered(rep.problems)
+
+
+def _matched_rows(typed, acc, sh) -> dict:
+    """References as rows of the defining table; the codes are rows only when
+    every defining id is present once, in row order (a valid village)."""
+    out = {}
+    for ids, table, refs in ((acc, "accounts", [("stakeholders", "account_id"), ("outcomes", "account_id")]),
+                             (sh, "stakeholders", [("relationships", "source_id"), ("relationships", "target_id"),
+                                                   ("responses", "stakeholder_id")])):
+        if ids.known and ids.n == len(typed[table]) and np.array_equal(ids.first_row, np.arange(ids.n)):
+            out.update({ref: ids.positions(*ref) for ref in refs if ref in ids.codes})
+    return out
 
 
 def _ordered(problems):
@@ -591,10 +610,10 @@ def check_village(path, *, role_rules=None, max_listed=MAX_LISTED):
     return tables, problems
 
 
-def _check_village(path, *, role_rules=None, max_listed=MAX_LISTED):
+def _check_village(path, *, role_rules=None, max_listed=MAX_LISTED, matched=None):
     """:func:`check_village` plus the warning class of each warning (for re-emitting)."""
     raw, problems = read_tables(path)
-    tables, found = check_tables(raw, max_listed=max_listed)
+    tables, found = check_tables(raw, max_listed=max_listed, matched=matched)
     problems = _ordered(problems + found)
     categories = {p: VillageWarning for p in problems if p.severity == "warning"}
     if tables is None:

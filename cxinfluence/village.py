@@ -103,10 +103,15 @@ def load_village(path, *, role_rules=None, warn=True) -> Village:
     from .exceptions import VillageError
     from .validate import _check_village
 
-    tables, problems, categories = _check_village(path, role_rules=role_rules)
+    from .ids import prime
+
+    matched = {}
+    tables, problems, categories = _check_village(path, role_rules=role_rules, matched=matched)
     if tables is None:
         raise VillageError([p for p in problems if p.severity == "error"], source=str(path))
     if warn:
         for p in problems:  # unclassified titles keep their own UnclassifiedTitleWarning class
             warnings.warn(str(p), categories[p], stacklevel=2)
-    return Village(**tables, source=str(path), problems=problems)
+    village = Village(**tables, source=str(path), problems=problems)
+    prime(village, matched)  # validation matched every id already: later stages reuse it
+    return village

@@ -162,11 +162,13 @@ def test_as_of_dataframe_several_dates_and_influence_per_date(monkeypatch):
     calls = []
 
     def fake_influence_weights(village, as_of=None, **kw):
+        # the internal form: the table and each row's position in village.stakeholders
         calls.append(pd.Timestamp(as_of))
-        return INFL.assign(account_id="?", role="?", veto=False)
+        rows = pd.Index(village.stakeholders["stakeholder_id"]).get_indexer(INFL["stakeholder_id"])
+        return INFL.assign(account_id="?", role="?", veto=False), rows
 
     monkeypatch.setitem(sys.modules, "cxinfluence.influence",
-                        types.SimpleNamespace(influence_weights=fake_influence_weights))
+                        types.SimpleNamespace(_influence_weights=fake_influence_weights))
     pairs = pd.DataFrame({"account_id": ["A", "B", "B"], "as_of": pd.to_datetime([AS_OF, AS_OF, "2024-03-01"])})
     t = account_sentiment(tiny_village(), pairs)
     assert sorted(calls) == [D("2024-03-01"), D(AS_OF)]

@@ -1,0 +1,41 @@
+"""Shared id rows (cxinfluence.ids): same answer as a fresh lookup, cache never stale."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxinfluence import load_village
+from cxinfluence.ids import DEFINED_BY, positions, rows_of
+from cxinfluence.synth import make_village
+from cxinfluence.village import Village
+
+
+def fresh(v, table, column):
+    dt, dc = DEFINED_BY[(table, column)]
+    return pd.Index(getattr(v, dt)[dc].astype(str)).get_indexer(getattr(v, table)[column].astype(str))
+
+
+@pytest.mark.parametrize("ref", sorted(DEFINED_BY))
+def test_loaded_village_reuses_validation_and_agrees_with_a_fresh_lookup(ref, sample_path):
+    v = load_village(sample_path, warn=False)
+    assert ref in v.__dict__["_id_rows"]  # primed by validation, not hashed again
+    np.testing.assert_array_equal(rows_of(v, *ref), fresh(v, *ref))
+
+
+def test_cache_misses_after_a_column_or_table_changes():
+    v, _ = make_village(5, seed=3)
+    first = rows_of(v, "responses", "stakeholder_id")
+    assert rows_of(v, "responses", "stakeholder_id") is first  # cached
+    v.responses.loc[0, "stakeholder_id"] = "nobody"  # pandas swaps in a new Arrow array
+    again = rows_of(v, "responses", "stakeholder_id")
+    assert again[0] == -1 and np.array_equal(again[1:], first[1:])
+    v.stakeholders = v.stakeholders.iloc[::-1].reset_index(drop=True)
+    np.testing.assert_array_equal(rows_of(v, "responses", "stakeholder_id"), fresh(v, "responses", "stakeholder_id"))
+
+
+def test_unknown_and_blank_ids_are_minus_one():
+    v = Village(pd.DataFrame({"account_id": ["A", "B"]}),
+                pd.DataFrame({"stakeholder_id": ["s", "t", "u"], "account_id": ["B", None, "Q"]}),
+                pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    assert rows_of(v, "stakeholders", "account_id").tolist() == [1, -1, -1]
+    assert positions(pd.Series([1, 2]), pd.Series(["2", "1"])).tolist() == [1, 0]  # ids compare as text
