@@ -106,4 +106,6 @@ def anonymize_village(village, salt: str = "cxinfluence"):
         names.update(m)
     if "comment" in responses:
         responses["comment"] = scrub_text(responses["comment"], names)
-    return dc_replace(village, accounts=accounts, stakeholders=stakeholders, responses=responses)
+    from .ids import carry
+
+    return carry(village, dc_replace(village, accounts=accounts, stakeholders=stakeholders, responses=responses))

@@ -138,3 +138,12 @@ def prime(village, found: dict) -> None:
             rows = np.asarray(rows)
             rows.flags.writeable = False
             cache[(table, column)] = (key, rows)
+
+
+def carry(source, village):
+    """Let ``village`` (e.g. ``dataclasses.replace(source, outcomes=...)``) reuse
+    ``source``'s cached rows; entries whose columns changed simply miss. Returns ``village``."""
+    cache = source.__dict__.get("_id_rows")
+    if cache:
+        village.__dict__["_id_rows"] = dict(cache)
+    return village

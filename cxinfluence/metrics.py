@@ -171,6 +171,59 @@ def mean_ci(total, total_sq, n, conf_level=0.95):
     return mean, mean - half, mean + half
 
 
+def metric_arrays(scores, group, person, n_groups, metrics, *, unit="respondent", conf_level=0.95) -> dict:
+    """The engine of :func:`metric_table` on integer codes.
+
+    Parameters
+    ----------
+    scores : dict
+        Score column name -> float array (NaN: not answered), rows **in date
+        order** (the latest answer is the last one).
+    group, person : ndarray of int
+        Each row's group (0 .. n_groups-1) and person code (>= 0).
+    n_groups : int
+    metrics : sequence of str
+        Names from :data:`METRICS`.
+    unit, conf_level
+        As in :func:`metric_table`.
+
+    Returns
+    -------
+    dict
+        metric -> ``(value, n, ci_low, ci_high)`` arrays of length ``n_groups``.
+
+    Examples
+    --------
+    >>> v = metric_arrays({"nps": np.array([10.0, 0.0, 9.0, 7.0])}, np.zeros(4, int), np.array([0, 1, 2, 2]), 1, ["nps"])
+    >>> float(v["nps"][0][0]), int(v["nps"][1][0])
+    (0.0, 3)
+    """
+    out = {}
+    for m in metrics:
+        col, kind, par = METRICS[m]
+        x = scores[col]
+        ok = ~np.isnan(x)
+        x, g, p = x[ok], group[ok], person[ok]
+        if unit == "respondent" and len(x):
+            # keep each (group, person)'s last answer in date order
+            key = g.astype(np.int64) * (p.max() + 1) + p
+            last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
+            x, g = x[last], g[last]
+        n = np.bincount(g, minlength=n_groups)
+        if kind == "mean":
+            val, lo, hi = mean_ci(np.bincount(g, x, n_groups), np.bincount(g, x * x, n_groups), n, conf_level)
+            out[m] = (val, n, lo, hi)
+            continue
+        good = np.bincount(g, (x >= par["good"][0]) & (x <= par["good"][1]), n_groups)
+        if kind == "share":
+            val, lo, hi = share_ci(good, n, conf_level)
+        else:
+            bad = np.bincount(g, (x >= par["bad"][0]) & (x <= par["bad"][1]), n_groups)
+            val, lo, hi = net_score_ci(good, bad, n, conf_level)
+        out[m] = (val, n, lo, hi)
+    return out
+
+
 def response_frame(village) -> pd.DataFrame:
     """Responses joined with their stakeholder's account, role, department and
     veto, and the account's segment and region (a new DataFrame).
@@ -295,26 +348,10 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
     out["n_responses"] = np.bincount(codes, minlength=n_groups)
 
     order = np.argsort(df[date_col].to_numpy(), kind="stable")  # latest answer = last after sorting
+    scores = {METRICS[m][0]: pd.to_numeric(df[METRICS[m][0]], errors="coerce").to_numpy(dtype=float)[order]
+              for m in metrics}
+    values = metric_arrays(scores, codes[order], pid[order], n_groups, metrics, unit=unit, conf_level=conf_level)
     for m in metrics:
-        col, kind, par = METRICS[m]
-        x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)[order]
-        g, p = codes[order], pid[order]
-        ok = ~np.isnan(x)
-        x, g, p = x[ok], g[ok], p[ok]
-        if unit == "respondent" and len(x):
-            # keep each (group, person)'s last answer in date order
-            key = g.astype(np.int64) * (p.max() + 1) + p
-            last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
-            x, g = x[last], g[last]
-        n = np.bincount(g, minlength=n_groups)
-        if kind == "mean":
-            val, lo, hi = mean_ci(np.bincount(g, x, n_groups), np.bincount(g, x * x, n_groups), n, conf_level)
-        else:
-            good = np.bincount(g, (x >= par["good"][0]) & (x <= par["good"][1]), n_groups)
-            if kind == "share":
-                val, lo, hi = share_ci(good, n, conf_level)
-            else:
-                bad = np.bincount(g, (x >= par["bad"][0]) & (x <= par["bad"][1]), n_groups)
-                val, lo, hi = net_score_ci(good, bad, n, conf_level)
+        val, n, lo, hi = values[m]
         out[m], out[f"{m}_n"], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = val, n, lo, hi
     return out

@@ -71,7 +71,8 @@ def outcome_periods(village) -> pd.DataFrame:
 
 
 def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, schemes=None, half_life_days=None,
-                influence=None, role_weights=None, metrics=True, sentiment=None, **sentiment_options) -> pd.DataFrame:
+                influence=None, role_weights=None, metrics=True, sentiment=None, stakeholders=None,
+                **sentiment_options) -> pd.DataFrame:
     """One row per account and outcome period, joined to what was known before it.
 
     Parameters
@@ -94,6 +95,10 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         :func:`outcome_periods` with these options (the pipeline reports it
         too, so it is computed once); the window, lead and scheme options
         above must be the ones it was computed with.
+    stakeholders : DataFrame, optional
+        :func:`cxinfluence.sentiment.stakeholder_sentiment` already computed
+        at the same dates with the same options (rows of other dates are
+        ignored).
 
     Returns
     -------
@@ -147,8 +152,11 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     keep += schemes + [f"{s}_se" for s in schemes if f"{s}_se" in acc.columns]
     frame = frame.merge(_key(acc[keep]), on=["account_id", "period_end"], how="left", validate="many_to_one")
 
-    st = stakeholder_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
-                               half_life_days=half_life_days)
+    if stakeholders is None:
+        st = stakeholder_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
+                                   half_life_days=half_life_days)
+    else:
+        st = stakeholders.merge(pairs.assign(account_id=pairs["account_id"].astype(str)), on=["account_id", "as_of"])
     frame = frame.merge(_group_sentiment(_key(st), ROLES), on=["account_id", "period_end"], how="left")
     for g in list(ROLES) + list(VETO_GROUPS):
         frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)
@@ -201,25 +209,44 @@ def _group_sentiment(st, roles):
 
 
 def _metric_columns(village, pairs, window_days, lead_days):
-    """csat_mean, ces_mean, neteasy per account and period (metrics.metric_table)."""
-    from .metrics import metric_table, response_frame
+    """csat_mean, ces_mean, neteasy per account and period, exactly as
+    :func:`cxinfluence.metrics.metric_table` (each respondent's latest answer
+    in the window, from stakeholders active at ``period_end``), on integer
+    codes: one pass per distinct ``period_end`` (a handful), never per account."""
+    from .ids import positions, rows_of
+    from .metrics import metric_arrays
 
-    rf = response_frame(village)
-    present = [m for m in _METRICS if m.split("_")[0] in rf.columns]
+    resp, people = village.responses, village.stakeholders
+    present = [m for m in _METRICS if m.split("_")[0] in resp.columns]
     out_cols = ["account_id", "period_end"] + [_METRICS[m] for m in present]
-    if not present or rf.empty:
+    if not present or len(resp) == 0 or len(pairs) == 0:
         return pd.DataFrame(columns=out_cols)
-    rf = rf.assign(account_id=rf["account_id"].astype(str))
+    accounts = village.accounts["account_id"].astype(str).to_numpy()
+    r_st = rows_of(village, "responses", "stakeholder_id")
+    s_acc = np.append(rows_of(village, "stakeholders", "account_id"), -1)  # last slot: unknown person
+    r_acc = s_acc[r_st]
+    order = np.argsort(resp["date"].to_numpy(), kind="stable")  # latest answer = last; ties keep row order
+    date = resp["date"].to_numpy()[order]
+    r_st, r_acc = r_st[order], r_acc[order]
+    scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)[order]
+              for m in present}
     frames = []
-    # One pass per distinct period_end (a handful), never per account.
     for ts, p in pairs.groupby("as_of", sort=True):
-        r = rf[rf["account_id"].isin(set(p["account_id"]))]
-        r = r[_asof.window_mask(r["date"], ts, window_days, lead_days).to_numpy()
-              & _asof.active_mask(r, ts).to_numpy()]
-        if r.empty:
+        active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
+        use = (_asof.window_mask(pd.Series(date), ts, window_days, lead_days).to_numpy()
+               & active[r_st] & (r_acc >= 0))
+        rows = np.flatnonzero(use)
+        if len(rows) == 0:
             continue
-        t = metric_table(r, by="account_id", metrics=present)
-        frames.append(t[["account_id"] + present].rename(columns=_METRICS).assign(period_end=ts))
+        values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),
+                               present)
+        heard = np.bincount(r_acc[rows], minlength=len(accounts)) > 0
+        wanted = np.zeros(len(accounts), bool)
+        asked = positions(p["account_id"], accounts)
+        wanted[asked[asked >= 0]] = True
+        keep = np.flatnonzero(heard & wanted)
+        frames.append(pd.DataFrame({"account_id": accounts[keep], "period_end": ts,
+                                    **{_METRICS[m]: values[m][0][keep] for m in present}}))
     if not frames:
         return pd.DataFrame(columns=out_cols)
     return pd.concat(frames, ignore_index=True)[out_cols]

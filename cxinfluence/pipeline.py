@@ -226,7 +226,8 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         if fit is not None:
             # lead_days is the gap the model learnt between measuring and the outcome;
             # today's sentiment (lead 0) predicts the renewal that lies that gap ahead
-            snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
+            snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
+                                      sentiment=snap, stakeholders=t["stakeholder_sentiment"])
             predicted = predict_renewal(fit, snapshot)
         t["accounts_at_risk"] = accounts_at_risk(v.accounts, snap, risk_flags(t["stakeholder_sentiment"]),
                                                  t["coverage"], predicted, scheme=PRIMARY_SCHEME)

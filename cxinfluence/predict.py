@@ -13,27 +13,46 @@ import numpy as np
 import pandas as pd
 
 
-def snapshot_frame(village, as_of, **frame_options) -> pd.DataFrame:
+def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, **frame_options) -> pd.DataFrame:
     """The model frame's columns for every account at ``as_of`` (outcome unknown).
 
-    One outcome row per account is added at ``as_of`` (``renewed`` blank) to
-    each account's latest outcome before it, so lagged controls (prior
-    bookings) come from the previous period exactly as in
-    :func:`cxinfluence.modelframe.model_frame`; older periods are left out, as
-    nothing at ``as_of`` depends on them (sentiment is measured per period).
+    One row per account at ``as_of`` (``renewed`` blank), built by
+    :func:`cxinfluence.modelframe.model_frame`; the lagged controls (prior
+    bookings and renewal) are each account's latest outcome before ``as_of``,
+    as the model frame's previous period would give them.
+
+    Parameters
+    ----------
+    village : Village
+    as_of : date
+    sentiment, stakeholders : DataFrame, optional
+        :func:`~cxinfluence.sentiment.account_sentiment` and
+        :func:`~cxinfluence.sentiment.stakeholder_sentiment` at ``as_of``,
+        already computed with the same options (the pipeline has them).
+    **frame_options
+        Passed to :func:`~cxinfluence.modelframe.model_frame`.
     """
     from .asof import to_timestamp
+    from .ids import carry
     from .modelframe import model_frame
 
     as_of = to_timestamp(as_of)
     o = village.outcomes
     future = pd.DataFrame({"account_id": village.accounts["account_id"].astype(str), "period_end": as_of,
                            "renewed": np.nan, "bookings": np.nan})
+    frame = model_frame(carry(village, replace(village, outcomes=future)), sentiment=sentiment,
+                        stakeholders=stakeholders, **frame_options)
     before = o[o["period_end"] < as_of].sort_values("period_end", kind="stable")
     latest = before.groupby(before["account_id"].astype(str), sort=False).tail(1)
-    extended = replace(village, outcomes=pd.concat([latest, future], ignore_index=True))
-    frame = model_frame(extended, **frame_options)
-    return frame[frame["period_end"] == as_of].reset_index(drop=True)
+    prior = pd.DataFrame({"account_id": latest["account_id"].astype(str).to_numpy(),
+                          "prior_bookings": pd.to_numeric(latest["bookings"], errors="coerce").to_numpy(float)
+                          if "bookings" in latest.columns else np.nan,
+                          "prior_renewed": pd.to_numeric(latest["renewed"], errors="coerce").to_numpy(float)})
+    columns = frame.columns
+    frame = frame.drop(columns=["prior_bookings", "log_prior_bookings", "prior_renewed"]).merge(
+        prior, on="account_id", how="left")
+    frame["log_prior_bookings"] = np.log1p(frame["prior_bookings"])
+    return frame[columns]
 
 
 def _exog_columns(fit, data):

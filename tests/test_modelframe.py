@@ -186,3 +186,31 @@ def test_snapshot_frame_takes_lagged_controls_from_the_previous_period():
     last = o.groupby("account_id").tail(1).set_index("account_id")["bookings"]
     assert (snap["period_end"] == as_of).all() and len(snap) == len(village.accounts)
     np.testing.assert_allclose(snap.set_index("account_id")["prior_bookings"].loc[last.index], last.to_numpy())
+
+
+def test_snapshot_frame_reuses_sentiment_already_computed():
+    from cxinfluence.predict import snapshot_frame
+    from cxinfluence.sentiment import account_sentiment, stakeholder_sentiment
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(25, seed=4, years=3)
+    as_of = pd.Timestamp("2025-06-30")
+    given = snapshot_frame(village, as_of, window_days=200, sentiment=account_sentiment(village, as_of, window_days=200),
+                           stakeholders=stakeholder_sentiment(village, as_of, window_days=200))
+    pd.testing.assert_frame_equal(given, snapshot_frame(village, as_of, window_days=200))
+
+
+def test_metric_columns_equal_metric_table_per_period():
+    from cxinfluence.metrics import metric_table
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(30, seed=6, years=2)
+    mf = model_frame(village, window_days=200, lead_days=30).set_index(["account_id", "period_end"])
+    for ts in sorted(village.outcomes["period_end"].unique()):
+        ref = metric_table(village, by="account_id", metrics=["csat_mean", "ces", "neteasy"], as_of=ts,
+                           window_days=200, lead_days=30).set_index("account_id")
+        got = mf.xs(pd.Timestamp(ts), level="period_end")
+        common = got.index.intersection(ref.index)
+        assert len(common) > 10
+        for ours, theirs in (("csat_mean", "csat_mean"), ("ces_mean", "ces"), ("neteasy", "neteasy")):
+            np.testing.assert_allclose(got.loc[common, ours], ref.loc[common, theirs], rtol=1e-12)
