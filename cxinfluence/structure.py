@@ -42,14 +42,17 @@ Mathematical Sociology*, 25(2), 163-177.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from .influence import _account_blocks, _positions, active_stakeholders
 
-#: Accounts up to this size get batched dense betweenness; larger ones use networkx.
-DENSE_MAX = 64
-_BATCH_CELLS = 4_000_000  # accounts x n x n cells per dense batch
+#: Accounts up to this size get batched betweenness; larger ones use networkx.
+DENSE_MAX = 500
+_BATCH_CELLS = 250_000  # nodes x sources per batch: 2 MB float64 state arrays stay in cache
+_COMPACT_BELOW = 0.75  # drop finished accounts once the live ones hold less than this share of the rows
 
 
 def _portfolio_ties(village, as_of):
@@ -69,14 +72,32 @@ def _portfolio_ties(village, as_of):
     return people, block, s[keep], t[keep], is_rep[keep]
 
 
+def _distinct_sorted(key):
+    """Sorted distinct values (a sort: several times faster than :func:`numpy.unique`'s
+    hash table on millions of integers, same result)."""
+    key = np.sort(key)
+    return key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+
+
 def _unique_pairs(u, v, n):
-    key = np.unique(u.astype(np.int64) * n + v)
+    """Distinct ``(u, v)`` pairs, sorted by ``u`` then ``v``."""
+    key = _distinct_sorted(np.asarray(u, dtype=np.int64) * n + np.asarray(v, dtype=np.int64))
     return key // n, key % n
 
 
-def _hierarchy_level(block, sizes, src, dst, is_rep, n):
-    """Longest reports_to chain up to a top manager; NaN without ties or in a cycle."""
-    u, v = _unique_pairs(src[is_rep], dst[is_rep], max(n, 1))
+def _typed_pairs(src, dst, is_rep, n):
+    """Distinct tied pairs overall, among ``reports_to`` ties and among the others
+    (each as :func:`_unique_pairs` gives them), from one sort of all ties."""
+    pair = np.asarray(src, dtype=np.int64) * n + np.asarray(dst, dtype=np.int64)
+    key = _distinct_sorted(pair * 2 + np.asarray(is_rep, dtype=np.int64))  # the kind as lowest bit
+    pair, rep = key // 2, key % 2 == 1
+    both = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
+    return tuple((p // n, p % n) for p in (both, pair[rep], pair[~rep]))
+
+
+def _hierarchy_level(block, sizes, u, v, n):
+    """Longest reports_to chain up to a top manager; NaN without ties or in a cycle
+    (``u -> v``: the distinct reports_to pairs)."""
     level = np.zeros(n)
     in_tree = np.zeros(n, dtype=bool)
     in_tree[u] = True
@@ -94,52 +115,152 @@ def _hierarchy_level(block, sizes, src, dst, is_rep, n):
     return np.where(in_tree & ~cyclic, level, np.nan)
 
 
-def _dense_betweenness(adj, sizes):
-    """Betweenness of a batch of padded graphs: adj [B, n, n] (0/1), sizes [B].
+class _Stage(NamedTuple):
+    """Rows still in play during a breadth-first pass: ``rows`` (positions in the
+    batch), ``inner`` (their positions among the previous stage's rows; None for
+    the first), ``acc`` (account of each row), ``forward``/``back`` (adjacency
+    among them, as ``csr`` ``[to, from]`` and ``[from, to]``)."""
 
-    Brandes (2001) on dense matrices: a breadth-first pass counts shortest
-    paths ``sigma[s, t]`` level by level, then dependencies are accumulated
-    from the farthest level back, ``delta[s, v] = sum over w one step beyond
-    v of sigma[s, v] / sigma[s, w] * (1 + delta[s, w])``; each level is one
-    batched matrix product, so a graph costs O(n^3 * depth), not O(n^4).
+    rows: np.ndarray
+    inner: np.ndarray | None
+    acc: np.ndarray
+    forward: object
+    back: object
+
+
+def _stage(rows, inner, acc, u, v):
+    from scipy.sparse import csr_array
+
+    n, ones = len(rows), np.ones(len(u))
+    return _Stage(rows, inner, acc, csr_array((ones, (v, u)), shape=(n, n)), csr_array((ones, (u, v)), shape=(n, n)))
+
+
+def _compact(stage, keep, u, v):
+    """The stage restricted to the rows ``keep`` (whole accounts) and the edges among them."""
+    inner = np.flatnonzero(keep)
+    new_pos = np.cumsum(keep) - 1
+    live = keep[u]  # an edge never leaves its account: both ends stay or go together
+    u, v = new_pos[u[live]], new_pos[v[live]]
+    return _stage(stage.rows[inner], inner, stage.acc[inner], u, v), u, v
+
+
+def _bfs_levels(acc, local, u, v, width):
+    """Shortest-path counts of a batch, level by level, for every source at once.
+
+    State is node-major: entry ``[t, s]`` is about paths from the ``s``-th person
+    of ``t``'s account to ``t`` (``s < size``; the other columns stay 0). Returns
+    ``levels`` (``(sigma on level k, stage)`` for k = 0, 1, ...: shortest-path
+    counts of the pairs at distance k, 0 elsewhere) and the ``stages``; accounts
+    whose searches have all ended are dropped from later levels.
     """
-    B, n, _ = adj.shape
-    reached = np.broadcast_to(np.eye(n, dtype=bool), (B, n, n)).copy()
-    dist = np.where(reached, 0.0, np.inf)
-    sigma = reached.astype(float)
-    frontier = sigma.copy()
-    depth = 0
-    for k in range(1, n):
-        # shortest paths to newly reached targets only pass through the frontier
-        step = np.matmul(frontier, adj)
-        new = (step > 0) & ~reached
-        if not new.any():
-            break
-        frontier = np.where(new, step, 0.0)
-        sigma = np.where(new, step, sigma)
-        dist = np.where(new, float(k), dist)
-        reached |= new
-        depth = k
-    safe_sigma = np.where(sigma > 0, sigma, 1.0)
-    delta = np.zeros((B, n, n))
-    adj_t = adj.transpose(0, 2, 1)
-    for k in range(depth, 1, -1):  # level 1 passes nothing on: its predecessor is the source
-        share = np.where(dist == k, (1.0 + delta) / safe_sigma, 0.0)
-        delta += np.where(dist == k - 1, sigma * np.matmul(share, adj_t), 0.0)
-    bc = delta.sum(axis=1)  # delta[s, s] stays 0: the source is never between
-    scale = np.where(sizes > 2, 1.0 / np.maximum((sizes - 1) * (sizes - 2), 1), 1.0)
-    return bc * scale[:, None]
+    n = len(acc)
+    stages = [_stage(np.arange(n), None, acc, u, v)]
+    frontier = np.zeros((n, width))
+    frontier[np.arange(n), local] = 1.0
+    unreached = frontier == 0
+    levels = [(frontier, 0)]
+    while True:
+        stage = stages[-1]
+        step = stage.forward @ frontier
+        new = step > 0
+        new &= unreached
+        live_rows = new.any(axis=1)
+        if not live_rows.any():
+            return levels, stages
+        unreached ^= new
+        step *= new  # paths to newly reached targets only: the next frontier
+        frontier = step
+        levels.append((frontier, len(stages) - 1))
+        live = np.zeros(int(stage.acc.max()) + 1, dtype=bool)
+        live[stage.acc[live_rows]] = True
+        keep = live[stage.acc]
+        if keep.sum() < _COMPACT_BELOW * len(keep):
+            compacted, u, v = _compact(stage, keep, u, v)
+            stages.append(compacted)
+            frontier, unreached = frontier[keep], unreached[keep]
+
+
+def _dependencies(levels, stages, n, width):
+    """Brandes' accumulation from the farthest level back, summed over sources:
+    ``delta[s, v] = sum over w one step beyond v of sigma[s, v] / sigma[s, w]
+    * (1 + delta[s, w])``; returns ``sum over s of delta[s, v]`` per row."""
+    bc = np.zeros(n)
+    ones = np.ones(width)
+    delta = None  # on level k, in level k's stage
+    for k in range(len(levels) - 1, 1, -1):  # level 1 passes nothing on: its predecessor is the source
+        sigma, s = levels[k]
+        before, s_before = levels[k - 1]
+        on_level = sigma > 0
+        share = np.ones_like(sigma) if delta is None else delta + 1.0
+        np.divide(share, sigma, out=share, where=on_level)
+        share *= on_level
+        delta = stages[s].back @ share
+        if s_before != s:  # back to the rows of the earlier (larger) stage
+            wider = np.zeros((len(before), width))
+            wider[stages[s].inner] = delta
+            delta = wider
+        delta *= before
+        bc[stages[s_before].rows] += delta @ ones
+    return bc
+
+
+def _batch_betweenness(sizes, u, v):
+    """Normalised betweenness of a batch of accounts laid end to end (``sizes``),
+    edges ``u -> v`` as positions in the batch (distinct, no self-ties)."""
+    n = int(sizes.sum())
+    first = np.cumsum(sizes) - sizes
+    acc = np.repeat(np.arange(len(sizes)), sizes)
+    local = np.arange(n) - first[acc]
+    width = int(sizes.max())
+    levels, stages = _bfs_levels(acc, local, u, v, width)
+    size = sizes[acc]
+    return _dependencies(levels, stages, n, width) * (1.0 / np.maximum((size - 1) * (size - 2), 1))
+
+
+def _ranges(starts, counts):
+    """Concatenated ``arange(start, start + count)`` for each pair."""
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+def _size_batches(sizes, accounts):
+    """Accounts (sorted by size) cut into batches of at most ``_BATCH_CELLS``
+    nodes x largest size (at least one account each)."""
+    accounts = accounts[np.argsort(sizes[accounts], kind="stable")]
+    lo = 0
+    while lo < len(accounts):
+        rest = sizes[accounts[lo:]]
+        cells = np.cumsum(rest) * rest  # sorted: the last account is the widest
+        hi = lo + max(1, int(np.searchsorted(cells > _BATCH_CELLS, True)))
+        yield accounts[lo:hi]
+        lo = hi
+
+
+def _networkx_betweenness(n, u, v):
+    import networkx as nx
+
+    G = nx.DiGraph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from(zip(u.tolist(), v.tolist()))
+    bc = nx.betweenness_centrality(G)
+    return [bc[i] for i in range(n)]
 
 
 def portfolio_betweenness(block, src, dst):
     """Normalised directed betweenness of every node, account by account.
+
+    Accounts of similar size are batched, and Brandes (2001) runs on each
+    batch for every source at once: breadth-first levels counting shortest
+    paths, then dependencies accumulated from the farthest level back; each
+    level is one sparse product with the batch's (block-diagonal) adjacency,
+    and accounts whose searches have ended drop out. Accounts larger than
+    :data:`DENSE_MAX` use networkx, one at a time.
 
     Parameters
     ----------
     block : ndarray of int
         Sorted account code of each node (nodes of an account contiguous).
     src, dst : ndarray of int
-        Edges as node positions (unweighted; duplicates ignored).
+        Edges as node positions (unweighted; duplicates and self-ties ignored).
 
     Returns
     -------
@@ -152,8 +273,6 @@ def portfolio_betweenness(block, src, dst):
     >>> portfolio_betweenness(np.array([0, 0, 0, 1]), np.array([0, 1]), np.array([1, 2])).tolist()
     [0.0, 0.5, 0.0, 0.0]
     """
-    import networkx as nx
-
     block = np.asarray(block)
     n_nodes = len(block)
     out = np.zeros(n_nodes)
@@ -162,42 +281,19 @@ def portfolio_betweenness(block, src, dst):
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     sizes = np.diff(np.r_[starts, n_nodes])
     account = np.repeat(np.arange(len(starts)), sizes)
-    u, v = _unique_pairs(np.asarray(src), np.asarray(dst), n_nodes)
-    local_u, local_v = u - starts[account[u]], v - starts[account[v]]
-    edge_acc = account[u]
-    # size buckets (pad to the bucket's largest size: isolated padding changes nothing)
-    bounds = [2, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, DENSE_MAX]
-    bucket = np.searchsorted(bounds, sizes)
-    edge_order = np.argsort(edge_acc, kind="stable")
-    edge_start = np.searchsorted(edge_acc[edge_order], np.arange(len(starts)))
-    edge_end = np.searchsorted(edge_acc[edge_order], np.arange(len(starts)), side="right")
-    for b in np.unique(bucket):
-        accounts = np.flatnonzero(bucket == b)
-        if b >= len(bounds):  # large accounts: networkx, one by one
-            for a in accounts:
-                es = edge_order[edge_start[a]:edge_end[a]]
-                G = nx.DiGraph()
-                G.add_nodes_from(range(sizes[a]))
-                G.add_edges_from(zip(local_u[es].tolist(), local_v[es].tolist()))
-                bc = nx.betweenness_centrality(G)
-                out[starts[a]:starts[a] + sizes[a]] = [bc[i] for i in range(sizes[a])]
-            continue
-        width = bounds[b]
-        if width < 3:
-            continue  # nobody can lie between two others
-        per_batch = max(1, _BATCH_CELLS // (width * width))
-        for lo in range(0, len(accounts), per_batch):
-            chunk = accounts[lo:lo + per_batch]
-            adj = np.zeros((len(chunk), width, width))
-            pos = np.full(len(starts), -1)
-            pos[chunk] = np.arange(len(chunk))
-            mask = pos[edge_acc] >= 0
-            adj[pos[edge_acc[mask]], local_u[mask], local_v[mask]] = 1.0
-            bc = _dense_betweenness(adj, sizes[chunk])
-            cols = np.arange(width)
-            valid = cols[None, :] < sizes[chunk][:, None]
-            node = starts[chunk][:, None] + cols[None, :]
-            out[node[valid]] = bc[valid]
+    src, dst = np.asarray(src), np.asarray(dst)
+    u, v = _unique_pairs(src[src != dst], dst[src != dst], n_nodes)  # sorted by u: accounts contiguous
+    edge_start = np.searchsorted(u, starts)
+    edge_count = np.diff(np.r_[edge_start, len(u)])
+    for a in np.flatnonzero(sizes > DENSE_MAX):
+        es = slice(edge_start[a], edge_start[a] + edge_count[a])
+        out[starts[a]:starts[a] + sizes[a]] = _networkx_betweenness(sizes[a], u[es] - starts[a], v[es] - starts[a])
+    # nobody lies between two others in an account of one or two
+    for batch in _size_batches(sizes, np.flatnonzero((sizes > 2) & (sizes <= DENSE_MAX))):
+        nodes = _ranges(starts[batch], sizes[batch])
+        edges = _ranges(edge_start[batch], edge_count[batch])
+        shift = np.repeat(np.cumsum(sizes[batch]) - sizes[batch] - starts[batch], edge_count[batch])
+        out[nodes] = _batch_betweenness(sizes[batch], u[edges] + shift, v[edges] + shift)
     return out
 
 
@@ -241,11 +337,9 @@ def stakeholder_structure(village, as_of=None) -> pd.DataFrame:
     out = pd.DataFrame({"account_id": people["account_id"].to_numpy(), "stakeholder_id": people["stakeholder_id"].to_numpy()})
     for col in ("role", "department"):
         out[col] = people[col].to_numpy() if col in people.columns else np.nan
-    u, v = _unique_pairs(src, dst, max(n, 1))
+    (u, v), (ru, rv), (iu, iv) = _typed_pairs(src, dst, is_rep, max(n, 1))
     out["in_degree"] = np.bincount(v, minlength=n)
     out["out_degree"] = np.bincount(u, minlength=n)
-    ru, rv = _unique_pairs(src[is_rep], dst[is_rep], max(n, 1))
-    iu, iv = _unique_pairs(src[~is_rep], dst[~is_rep], max(n, 1))
     out["n_reports"] = np.bincount(rv, minlength=n)
     out["n_managers"] = np.bincount(ru, minlength=n)
     out["n_influences"] = np.bincount(iu, minlength=n)
@@ -254,7 +348,7 @@ def stakeholder_structure(village, as_of=None) -> pd.DataFrame:
     e_src = np.where(is_rep, src, dst)
     e_dst = np.where(is_rep, dst, src)
     out["betweenness"] = portfolio_betweenness(block, e_src, e_dst)
-    out["hierarchy_level"] = _hierarchy_level(block, sizes, src, dst, is_rep, n)
+    out["hierarchy_level"] = _hierarchy_level(block, sizes, ru, rv, n)
     return out
 
 

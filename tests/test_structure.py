@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxinfluence import structure
 from cxinfluence.structure import account_structure, portfolio_betweenness, stakeholder_structure
 from cxinfluence.village import Village
 
@@ -60,19 +61,19 @@ def test_betweenness_by_hand_and_against_networkx(plant):
     assert st.loc["pm", "betweenness"] == pytest.approx(0.5 / 30)
 
 
-def test_portfolio_betweenness_matches_networkx_including_large_accounts():
-    rng = np.random.default_rng(3)
-    sizes = [1, 2, 3, 5, 9, 17, 25, 33, 70, 4]
+def _random_portfolio(rng, sizes, ties_per_node=3):
     block = np.repeat(np.arange(len(sizes)), sizes)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     src, dst = [], []
     for a, n in enumerate(sizes):
-        m = int(rng.integers(0, 3 * n))
-        u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+        m = int(rng.integers(0, ties_per_node * n + 1))
+        u, v = rng.integers(0, n, m), rng.integers(0, n, m)  # self-ties and repeats included
         src += list(starts[a] + u)
         dst += list(starts[a] + v)
-    src, dst = np.array(src, dtype=int), np.array(dst, dtype=int)
-    ours = portfolio_betweenness(block, src, dst)
+    return block, starts, np.array(src, dtype=int), np.array(dst, dtype=int)
+
+
+def _assert_networkx_betweenness(ours, block, starts, sizes, src, dst):
     for a, n in enumerate(sizes):
         G = nx.DiGraph()
         G.add_nodes_from(range(starts[a], starts[a] + n))
@@ -80,6 +81,36 @@ def test_portfolio_betweenness_matches_networkx_including_large_accounts():
         ref = nx.betweenness_centrality(G)
         got = ours[starts[a]:starts[a] + n]
         assert np.abs(got - np.array([ref[i] for i in range(starts[a], starts[a] + n)])).max() < 1e-12, a
+
+
+@pytest.mark.parametrize("dense_max, batch_cells", [(500, 250_000), (64, 250_000), (20, 300), (500, 1)])
+def test_portfolio_betweenness_matches_networkx_including_large_accounts(monkeypatch, dense_max, batch_cells):
+    # small DENSE_MAX: large accounts take networkx; small batches: one account (or a few) per batch
+    monkeypatch.setattr(structure, "DENSE_MAX", dense_max)
+    monkeypatch.setattr(structure, "_BATCH_CELLS", batch_cells)
+    rng = np.random.default_rng(3)
+    sizes = [1, 2, 3, 5, 9, 17, 25, 33, 70, 4]
+    block, starts, src, dst = _random_portfolio(rng, sizes)
+    _assert_networkx_betweenness(portfolio_betweenness(block, src, dst), block, starts, sizes, src, dst)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_portfolio_betweenness_on_many_sparse_accounts(seed):
+    # sparse ties give long, uneven searches: accounts finish at different levels and drop out of the batch
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 30, 60)
+    block, starts, src, dst = _random_portfolio(rng, sizes, ties_per_node=2)
+    _assert_networkx_betweenness(portfolio_betweenness(block, src, dst), block, starts, sizes, src, dst)
+
+
+def test_typed_pairs_match_numpy_unique():
+    rng = np.random.default_rng(5)
+    src, dst = rng.integers(0, 30, 400), rng.integers(0, 30, 400)
+    is_rep = rng.random(400) < 0.5
+    got = structure._typed_pairs(src, dst, is_rep, 30)
+    for (u, v), (s, d) in zip(got, [(src, dst), (src[is_rep], dst[is_rep]), (src[~is_rep], dst[~is_rep])]):
+        key = np.unique(s * 30 + d)
+        assert u.tolist() == (key // 30).tolist() and v.tolist() == (key % 30).tolist()
 
 
 def test_account_dimensions_by_hand(plant):
