@@ -97,8 +97,8 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         above must be the ones it was computed with.
     stakeholders : DataFrame, optional
         :func:`cxinfluence.sentiment.stakeholder_sentiment` already computed
-        at the same dates with the same options (rows of other dates are
-        ignored).
+        at :func:`outcome_periods` with the same options (rows of other
+        accounts or dates are ignored).
 
     Returns
     -------
@@ -156,7 +156,8 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         st = stakeholder_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
                                    half_life_days=half_life_days)
     else:
-        st = stakeholders.merge(pairs.assign(account_id=pairs["account_id"].astype(str)), on=["account_id", "as_of"])
+        # rows of other accounts or dates find no outcome row below and drop out
+        st = stakeholders
     frame = frame.merge(_group_sentiment(_key(st), ROLES), on=["account_id", "period_end"], how="left")
     for g in list(ROLES) + list(VETO_GROUPS):
         frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)

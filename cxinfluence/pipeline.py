@@ -179,19 +179,15 @@ def _warning_table(caught) -> pd.DataFrame:
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot):
     from .coverage import coverage, listening_plan
     from .influence import influence_weights
-    from .sentiment import SCHEMES, account_sentiment, stakeholder_sentiment
+    from .sentiment import SCHEMES, sentiment_tables
 
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or [s for s in SCHEMES if s != "disagreement"])
     with progress.stage("influence"):
-        infl = influence_weights(v, as_of)
-        try:
-            from .structure import stakeholder_structure
+        from .structure import stakeholder_structure
 
-            infl = infl.merge(stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"], how="left",
-                              suffixes=("", "_structure"))
-        except ImportError:  # pragma: no cover - structure is optional extra detail
-            pass
+        infl = influence_weights(v, as_of)
+        infl = _join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
         t["influence"] = infl
     with progress.stage("coverage and listening plan"):
         t["coverage"] = coverage(v, as_of, window_days=window_days, influence=infl)
@@ -199,18 +195,17 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
     with progress.stage("account sentiment"):
         from .modelframe import outcome_periods
 
-        snap = account_sentiment(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
-                                 influence=infl)
-        t["stakeholder_sentiment"] = stakeholder_sentiment(v, as_of, window_days=window_days,
-                                                           half_life_days=half_life_days)
+        snap, t["stakeholder_sentiment"] = sentiment_tables(v, as_of, window_days=window_days, lead_days=0,
+                                                            half_life_days=half_life_days, influence=infl)
         periods = outcome_periods(v)
         # each outcome period's sentiment, reported and modelled (computed once)
-        history = account_sentiment(v, periods, window_days=window_days, lead_days=lead_days,
-                                    half_life_days=half_life_days) if len(periods) else snap.iloc[:0]
+        history, history_people = (sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
+                                                    half_life_days=half_life_days)
+                                   if len(periods) else (snap.iloc[:0], None))
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
         t["snapshot"] = snap
     with progress.stage("models"):
-        _models(v, result, schemes, history, window_days=window_days, lead_days=lead_days,
+        _models(v, result, schemes, history, history_people, window_days=window_days, lead_days=lead_days,
                 half_life_days=half_life_days, seed=seed, folds=folds, n_boot=n_boot)
     with progress.stage("informal comments"):
         from .comments import action_list
@@ -233,14 +228,29 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
                                                  t["coverage"], predicted, scheme=PRIMARY_SCHEME)
 
 
-def _models(v, result, schemes, history, *, window_days, lead_days, half_life_days, seed, folds, n_boot):
+def _join_rows(left, right, on):
+    """``left`` with ``right``'s other columns, matched on ``on`` (a left join).
+
+    Both tables list the same people in the same order when computed at one
+    as-of date, so the columns are placed side by side after checking that the
+    keys agree row for row; a merge on millions of text keys is the fallback.
+    """
+    extra = right[on + [c for c in right.columns if c not in left.columns]]
+    aligned = len(left) == len(extra) and all(
+        bool(pd.Series(left[c].array == extra[c].array).fillna(False).all()) for c in on)
+    if not aligned:
+        return left.merge(extra, on=on, how="left")
+    return pd.concat([left, extra.drop(columns=on).set_axis(left.index)], axis=1)
+
+
+def _models(v, result, schemes, history, history_people, *, window_days, lead_days, half_life_days, seed, folds, n_boot):
     from .compare import compare_schemes
     from .modelframe import model_frame
     from .models import decision_equation, fit_bookings, fit_rebuy, models_table
 
     t, fits = result.tables, result.fits
     frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                        sentiment=history)
+                        sentiment=history, stakeholders=history_people)
     t["model_frame"] = frame
     for s in schemes:
         fits[f"rebuy:{s}"] = fit_rebuy(frame, scheme=s)

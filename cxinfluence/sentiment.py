@@ -825,30 +825,74 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
     The unhappy plant manager (NPS 2, sentiment -0.6, a veto holder) caps the
     account at -0.6 + 0.25 although the plain mean looks neutral.
     """
+    return _tables(village, as_of, stakeholders=False, window_days=window_days, lead_days=lead_days,
+                   half_life_days=half_life_days, influence=influence, role_weights=role_weights,
+                   veto_threshold=veto_threshold, veto_margin=veto_margin, unheard=unheard, nest_by=nest_by,
+                   conf_level=conf_level)[0]
+
+
+def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`account_sentiment` and :func:`stakeholder_sentiment` from one pass.
+
+    Same parameters as :func:`account_sentiment` (the stakeholder table uses
+    ``window_days``, ``lead_days`` and ``half_life_days``); ids are matched,
+    items scored and responses windowed once for both tables.
+
+    Examples
+    --------
+    >>> from cxinfluence.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> acc, people = sentiment_tables(v, "2025-01-01")
+    >>> acc.equals(account_sentiment(v, "2025-01-01")), people.equals(stakeholder_sentiment(v, "2025-01-01"))
+    (True, True)
+    """
+    return _tables(village, as_of, accounts=True, stakeholders=True, **options)
+
+
+def _requested(pairs, ts, accounts):
+    """Accounts (by position) that ``pairs`` asks for at ``ts``; None: all."""
+    if pairs is None:
+        return None
+    from .ids import positions
+
+    asked = positions(pairs.loc[pairs["as_of"] == ts, "account_id"], accounts)
+    mask = np.zeros(len(accounts), dtype=bool)
+    mask[asked[asked >= 0]] = True
+    return mask
+
+
+def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_asof.DEFAULT_WINDOW_DAYS,
+            lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=0.0,
+            veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95):
+    """The account and/or stakeholder tables, one date at a time from one shared base."""
     _check_opts(unheard, nest_by, conf_level, veto_margin)
     dates, pairs = _as_of_table(village, as_of)
-    frames = []
+    acc_frames, st_frames = [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
     for ts in dates:
         ts = pd.Timestamp(ts)
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                influence=influence)
-        acc, _ = schemes_from_codes(
-            p["r_sh"], p["x"], p["s_acc"], p["role_codes"], p["veto"], p["inf"], len(p["accounts"]),
-            resp_weight=p["weight"], resp_nps=p["nps"], resp_time=p["r_time"], account_segment=p["seg"],
-            role_weights=p["role_w"],
-            nest_codes=p["nest_codes"], nest_weights=p["nest_w"], veto_threshold=veto_threshold,
-            veto_margin=veto_margin, unheard=unheard, conf_level=conf_level)
-        df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
-        if pairs is not None:
-            want = pairs.loc[pairs["as_of"] == ts, "account_id"].astype(str)
-            df = df[df["account_id"].isin(set(want))]
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
-    cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
-    rest = [c for c in out.columns if c not in cols]
-    return out[cols + rest]
+                influence=influence, need_influence=accounts)
+        wanted = _requested(pairs, ts, p["accounts"])
+        if accounts:
+            acc, _ = schemes_from_codes(
+                p["r_sh"], p["x"], p["s_acc"], p["role_codes"], p["veto"], p["inf"], len(p["accounts"]),
+                resp_weight=p["weight"], resp_nps=p["nps"], resp_time=p["r_time"], account_segment=p["seg"],
+                role_weights=p["role_w"],
+                nest_codes=p["nest_codes"], nest_weights=p["nest_w"], veto_threshold=veto_threshold,
+                veto_margin=veto_margin, unheard=unheard, conf_level=conf_level)
+            df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
+            acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
+        if stakeholders:
+            df = _stakeholder_rows(base, p, ts)
+            st_frames.append(df if wanted is None else df[wanted[p["s_acc"]]].reset_index(drop=True))
+    out = None
+    if accounts:
+        out = pd.concat(acc_frames, ignore_index=True)
+        lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
+        cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
+        out = out[cols + [c for c in out.columns if c not in cols]]
+    return out, (pd.concat(st_frames, ignore_index=True) if stakeholders else None)
 
 
 def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
@@ -873,47 +917,41 @@ def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DA
     0              p        0.5            2
     1              q        NaN            0
     """
-    dates, pairs = _as_of_table(village, as_of)
-    frames = []
-    base = _base(village, role_weights=None, nest_by="role")
-    for ts in dates:
-        ts = pd.Timestamp(ts)
-        p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                influence=None, need_influence=False)
-        # only the columns reported: copying every text column of millions of people is slow
-        wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
-        st = base["st"][wanted].iloc[p["rows"]]
-        x, r_sh, S = p["x"], p["r_sh"], len(st)
-        ok = ~np.isnan(x)
-        w = np.ones(len(x)) if p["weight"] is None else p["weight"]
-        k = np.bincount(r_sh[ok], minlength=S)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.bincount(r_sh[ok], (w * x)[ok], S) / np.bincount(r_sh[ok], w[ok], S)
-        s[k == 0] = np.nan
-        s_nps = np.full(S, np.nan)
-        last_heard = np.full(S, np.datetime64("NaT"), dtype="datetime64[ns]")
-        if len(x):
-            key = (p["r_time"] - p["r_time"].min()) * len(x) + np.arange(len(x))  # latest (time, row)
-            if p["nps"] is not None:
-                has = np.flatnonzero(~np.isnan(p["nps"]) & ok)
-                last = np.full(S, -1, dtype=np.int64)
-                np.maximum.at(last, r_sh[has], key[has])
-                got = last >= 0
-                s_nps[got] = p["nps"][last[got] % len(x)]
-            heard_rows = np.flatnonzero(ok)
+    return _tables(village, as_of, accounts=False, window_days=window_days, lead_days=lead_days,
+                   half_life_days=half_life_days)[1]
+
+
+def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
+    """One date's stakeholder table (see :func:`stakeholder_sentiment`)."""
+    # only the columns reported: copying every text column of millions of people is slow
+    wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
+    st = base["st"][wanted].iloc[p["rows"]]
+    x, r_sh, S = p["x"], p["r_sh"], len(st)
+    ok = ~np.isnan(x)
+    w = np.ones(len(x)) if p["weight"] is None else p["weight"]
+    k = np.bincount(r_sh[ok], minlength=S)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.bincount(r_sh[ok], (w * x)[ok], S) / np.bincount(r_sh[ok], w[ok], S)
+    s[k == 0] = np.nan
+    s_nps = np.full(S, np.nan)
+    last_heard = np.full(S, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if len(x):
+        key = (p["r_time"] - p["r_time"].min()) * len(x) + np.arange(len(x))  # latest (time, row)
+        if p["nps"] is not None:
+            has = np.flatnonzero(~np.isnan(p["nps"]) & ok)
             last = np.full(S, -1, dtype=np.int64)
-            np.maximum.at(last, r_sh[heard_rows], key[heard_rows])
+            np.maximum.at(last, r_sh[has], key[has])
             got = last >= 0
-            last_heard[got] = p["r_date"][last[got] % len(x)]
-        cols = {c: st[c].to_numpy() for c in ("role", "department", "veto") if c in st.columns}
-        df = pd.DataFrame({"account_id": st["account_id"].astype(str).to_numpy(), "as_of": ts,
-                           "stakeholder_id": st["stakeholder_id"].astype(str).to_numpy(), **cols,
-                           "sentiment": s, "n_responses": k, "nps": s_nps, "last_heard": last_heard})
-        if pairs is not None:
-            want = set(pairs.loc[pairs["as_of"] == ts, "account_id"].astype(str))
-            df = df[df["account_id"].isin(want)]
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+            s_nps[got] = p["nps"][last[got] % len(x)]
+        heard_rows = np.flatnonzero(ok)
+        last = np.full(S, -1, dtype=np.int64)
+        np.maximum.at(last, r_sh[heard_rows], key[heard_rows])
+        got = last >= 0
+        last_heard[got] = p["r_date"][last[got] % len(x)]
+    cols = {c: st[c].to_numpy() for c in ("role", "department", "veto") if c in st.columns}
+    return pd.DataFrame({"account_id": st["account_id"].astype(str).to_numpy(), "as_of": ts,
+                         "stakeholder_id": st["stakeholder_id"].astype(str).to_numpy(), **cols,
+                         "sentiment": s, "n_responses": k, "nps": s_nps, "last_heard": last_heard})
 
 
 def role_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
