@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,11 +157,12 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         with progress.stage("writing tables"):
             from .io import write_csv
 
-            for name in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
-                         "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings"):
-                table = t.get(name)
-                if table is not None:
-                    write_csv(table, tmp / f"{name}.csv")
+            names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
+                                 "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings")
+                     if t.get(n) is not None]
+            # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda n: write_csv(t[n], tmp / f"{n}.csv"), names))
     result.timings = progress.timings
     progress.say(f"wrote {out}")
     return result
