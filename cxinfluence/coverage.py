@@ -62,6 +62,7 @@ import pandas as pd
 
 from .asof import DEFAULT_WINDOW_DAYS, active_mask, to_timestamp, window_mask
 from .exceptions import CoverageError
+from .ids import _identity, prime
 from .schema import ROLES, VETO_BY_ROLE
 from .village import Village
 
@@ -285,10 +286,44 @@ class _Rows(NamedTuple):
 
 
 def _rows(village, ties=True) -> _Rows:
-    """Resolve the village's ids with one :func:`pandas.factorize` of all of them
-    (``ties=False`` skips the ties, left empty, for analyses that do not use them)."""
+    """Resolve the village's ids once (``ties=False`` skips the ties, left empty,
+    for analyses that do not use them).
+
+    The answer is kept on the village, keyed on the Arrow arrays behind its id
+    columns (immutable, so an edited or replaced column simply misses), for the
+    next analysis of the same village: coverage and listening_plan share it."""
+    key = _id_arrays(village)
+    hit = village.__dict__.get(_ROWS_CACHE)
+    if key is not None and hit is not None and len(hit[0]) == len(key) \
+            and all(a is b for a, b in zip(hit[0], key)) and (hit[1] or not ties):
+        return hit[2]
+    rows = _resolve(village, ties)
+    for a in rows[1:]:
+        a.flags.writeable = False  # shared through the cache
+    if key is not None:
+        village.__dict__[_ROWS_CACHE] = (key, ties, rows)
+    return rows
+
+
+#: Where :func:`_rows` keeps its answer on a village (as :mod:`cxinfluence.ids` keeps its own).
+_ROWS_CACHE = "_coverage_rows"
+
+
+def _id_arrays(village):
+    """The Arrow arrays behind every id column :func:`_rows` reads, or None when
+    one is missing or not Arrow-backed (nothing immutable to key a cache on)."""
+    columns = [(village.accounts, "account_id"), (village.stakeholders, "account_id"),
+               (village.stakeholders, "stakeholder_id"), (village.relationships, "source_id"),
+               (village.relationships, "target_id"), (village.responses, "stakeholder_id")]
+    if any(table is None or col not in table.columns for table, col in columns):
+        return None
+    key = tuple(_identity(table[col]) for table, col in columns)
+    return None if any(k is None for k in key) else key
+
+
+def _resolve(village, ties) -> _Rows:
+    """:func:`_rows` without the cache."""
     s = village.stakeholders
-    accounts = _account_ids(village)
     src, dst = _tie_ends(village.relationships) if ties else (pd.Series([], dtype="str"),) * 2
     r = village.responses
     if "stakeholder_id" not in r.columns and len(r):
@@ -297,8 +332,16 @@ def _rows(village, ties=True) -> _Rows:
     ids = _arrow_text(s["stakeholder_id"])
     if ids is not None and _unique_text(ids) and all(_arrow_text(x) is not None for x in (src, dst, resp)):
         # the usual case: hash the Arrow ids directly (duplicates take the path below, which names them)
-        return _Rows(accounts, _find(accounts, s["account_id"]), *(_find(s["stakeholder_id"], x)
-                                                                    for x in (src, dst, resp)))
+        accounts, acc = _account_rows(village)
+        if ids.null_count == 0:
+            # unique ids without blanks: the rows cxinfluence.ids matched once per village (at loading) are the answer
+            from .ids import rows_of
+
+            refs = (("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id"))
+            return _Rows(accounts, acc, *(rows_of(village, *ref).astype(np.intp) if len(x) else np.zeros(0, np.intp)
+                                          for ref, x in zip(refs, (src, dst, resp))))
+        return _Rows(accounts, acc, *(_find(s["stakeholder_id"], x) for x in (src, dst, resp)))
+    accounts = _account_ids(village)
     parts = [_key_series(x) for x in (s["stakeholder_id"], src, dst, resp)]
     codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True))
     s_codes = codes[:len(s)]
@@ -312,6 +355,25 @@ def _rows(village, ties=True) -> _Rows:
     bounds = np.cumsum([len(x) for x in parts])
     resolved = [np.where(c >= 0, row_of[c], -1) for c in np.split(codes, bounds[:-1])]
     return _Rows(accounts, _find(accounts, s["account_id"]), resolved[1], resolved[2], resolved[3])
+
+
+def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
+    """:func:`_account_ids` and the account code of each stakeholders row.
+
+    When the accounts table lists every account once (no blank), the codes are
+    its rows, as :func:`cxinfluence.ids.rows_of` matched them (once per village)."""
+    from .ids import rows_of
+
+    table = village.accounts["account_id"]
+    listed = _arrow_text(table)
+    if listed is not None and listed.null_count == 0 and _arrow_text(village.stakeholders["account_id"]) is not None:
+        ids = pd.Index(_ids(table))
+        if ids.is_unique:
+            found = rows_of(village, "stakeholders", "account_id")
+            if len(found) == 0 or found.min() >= 0:  # no account beyond the table's
+                return ids, found.astype(np.intp)
+    accounts = _account_ids(village)
+    return accounts, _find(accounts, village.stakeholders["account_id"])
 
 
 def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
@@ -517,19 +579,19 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     gone = gone.merge(pairs, on=["acc", "instant"])
 
     # members: (key, row of stakeholders) for everyone active in that account at that instant
-    key, row = _expand(rows.acc, pairs["acc"].to_numpy())
+    by_account = _Groups.of(rows.acc)
+    key, row = by_account.expand(pairs["acc"].to_numpy())
     dates = s[[c for c in ("active_from", "active_to") if c in s]].iloc[row].reset_index(drop=True)
     present = active_mask(dates, pd.Series(pairs["instant"].to_numpy()[key])).to_numpy()
+    member = _member_finder(by_account, pairs["acc"].to_numpy(), present)
     key, row = key[present], row[present]
     if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
         return gone.assign(influence=np.nan, key_influencer=False)
-    n_rows = np.int64(len(s))
-    member_key = key.astype(np.int64) * n_rows + row  # ascending: pairs in order, rows in order within
 
     # ties among members of the same stand-in account
     src, dst = rows.src, rows.dst
-    t_src_pos, tie = _expand(src, row)  # each member's ties as source
-    t_dst_pos = np.where(dst[tie] >= 0, _sorted_lookup(member_key, key[t_src_pos] * n_rows + dst[tie]), -1)
+    t_src_pos, tie = _Groups.of(src).expand(row)  # each member's ties as source
+    t_dst_pos = member(key[t_src_pos], dst[tie])
     inside = t_dst_pos >= 0
     tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside]
     sub_id = _labels("m", np.arange(len(key)))
@@ -548,6 +610,9 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
         source="coverage: village at each departure",
     )
     del stand_in_people, stand_in_ties
+    # the stand-in ids resolve by construction: spare influence_fn hashing them (cxinfluence.ids)
+    prime(stand_in, {("relationships", "source_id"): t_src_pos, ("relationships", "target_id"): t_dst_pos,
+                     ("stakeholders", "account_id"): np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1})
 
     w = influence_fn(stand_in, as_of)
     returned, asked = _arrow_text(w["stakeholder_id"]), _arrow_text(pd.Series(sub_id))
@@ -564,7 +629,7 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     n_present = np.bincount(key, minlength=len(pairs))[key]
     top_n = np.maximum(1, _ceil_count(key_top, n_present))
 
-    at = _sorted_lookup(member_key, gone["key"].to_numpy(np.int64) * n_rows + gone["row"].to_numpy(np.int64))
+    at = member(gone["key"].to_numpy(), gone["row"].to_numpy())
     found = at >= 0
     rank = _rank_desc(key, share, at[found])
     key_influencer = found.copy()
@@ -574,40 +639,84 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     return gone
 
 
-def _expand(codes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each entry of ``wanted`` in turn, every position ``i`` with
-    ``codes[i] == wanted`` in ascending order: ``(entry, i)`` pairs, the rows of
-    the inner merge of ``wanted`` with ``codes`` (without hashing)."""
-    order = np.argsort(codes, kind="stable")
-    ordered = codes[order]
-    lo, hi = np.searchsorted(ordered, wanted, "left"), np.searchsorted(ordered, wanted, "right")
-    n = hi - lo
-    entry = np.repeat(np.arange(len(wanted)), n)
-    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    return entry, order[np.repeat(lo, n) + offset]
+class _Groups(NamedTuple):
+    """Positions of an integer code array grouped by code (codes in ``[-1, n)``;
+    -1 is a group too): ``codes`` themselves, ``order`` (positions by code,
+    ascending within a code), ``start``/``count`` of code ``c`` at index
+    ``c + 1`` and ``slot`` (each position's place within its group). One stable
+    sort builds it; every look-up is then a direct index (no hashing, no
+    binary search)."""
+
+    codes: np.ndarray
+    order: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    slot: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray) -> "_Groups":
+        codes = np.asarray(codes, dtype=np.intp)
+        count = np.bincount(codes + 1, minlength=1)
+        start = np.cumsum(count) - count
+        order = np.argsort(codes, kind="stable")
+        slot = np.empty(len(order), dtype=np.intp)
+        slot[order] = np.arange(len(order)) - start[codes[order] + 1]
+        return cls(codes, order, start, count, slot)
+
+    def sizes(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First place in ``order`` and size of each wanted code's group (size 0
+        for a code never seen)."""
+        w = np.minimum(np.asarray(wanted, dtype=np.intp) + 1, len(self.count))
+        count = np.r_[self.count, 0]  # one empty group past the end
+        return np.r_[self.start, 0][w], count[w]
+
+    def expand(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each entry of ``wanted`` in turn, every position ``i`` with
+        ``codes[i] == wanted`` in ascending order: ``(entry, i)`` pairs, the rows
+        of the inner merge of ``wanted`` with ``codes``."""
+        first, n = self.sizes(wanted)
+        return np.repeat(np.arange(len(wanted)), n), self.order[_ranges(first, n)]
 
 
-def _sorted_lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """:func:`_int_lookup` for keys already sorted ascending (no sort)."""
-    if len(keys) == 0:
-        return np.full(len(queries), -1, dtype=np.intp)
-    i = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
-    return np.where(keys[i] == queries, i, -1)
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + count)`` for each pair."""
+    counts = np.asarray(counts, dtype=np.intp)
+    return np.repeat(np.asarray(starts, dtype=np.intp) - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def _member_finder(groups: _Groups, wanted: np.ndarray, present: np.ndarray):
+    """Look-up into the pairs of ``groups.expand(wanted)`` kept by ``present``:
+    ``find(entry, position)`` gives the index of ``(entry, position)`` among the
+    kept pairs, -1 when it is not one (position -1, of another code, or not
+    present). Arithmetic on the position's slot in its group, no search."""
+    wanted = np.asarray(wanted, dtype=np.intp)
+    n = groups.sizes(wanted)[1]
+    offset = np.cumsum(n) - n  # first expanded pair of each entry
+    kept_index = np.cumsum(present) - 1
+
+    def find(entry, position):
+        entry, position = np.asarray(entry, dtype=np.intp), np.asarray(position, dtype=np.intp)
+        safe = np.maximum(position, 0)
+        ok = (position >= 0) & (groups.codes[safe] == wanted[entry])
+        at = offset[entry] + groups.slot[safe]
+        ok[ok] = present[at[ok]]
+        return np.where(ok, kept_index[np.where(ok, at, 0)], -1)
+
+    return find
 
 
 def _rank_desc(group: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Rank of ``values[at]`` within its group, largest first, ties sharing the
-    smallest rank (``groupby(group).rank(method="min", ascending=False)``; NaN
-    values are left out, a NaN queried ranks NaN), without ranking everyone."""
-    ok = ~np.isnan(values)
-    levels, level = np.unique(values[ok], return_inverse=True)
-    u = np.int64(len(levels))
-    code = np.full(len(values), -1, dtype=np.int64)
-    code[ok] = group[ok].astype(np.int64) * u + (u - 1 - level)  # larger value, smaller code
-    ordered = np.sort(code[ok])
-    g = group[at].astype(np.int64) * u
-    above = np.searchsorted(ordered, code[at], "left") - np.searchsorted(ordered, g, "left")
-    return np.where(ok[at], above + 1.0, np.nan)
+    """Rank of ``values[at]`` within its group (``group`` sorted ascending), largest
+    first, ties sharing the smallest rank (``groupby(group).rank(method="min",
+    ascending=False)``; NaN values are left out, a NaN queried ranks NaN), by
+    comparing each queried value with its own group only."""
+    group = np.asarray(group)
+    at = np.asarray(at, dtype=np.intp)
+    first = np.searchsorted(group, group[at], "left")
+    n = np.searchsorted(group, group[at], "right") - first
+    query = np.repeat(np.arange(len(at)), n)
+    above = np.bincount(query, weights=values[_ranges(first, n)] > values[at][query], minlength=len(at))
+    return np.where(np.isnan(values[at]), np.nan, above + 1.0)
 
 
 def _labels(prefix: str, numbers: np.ndarray):

@@ -623,3 +623,45 @@ def test_rank_of_departed_matches_pandas_rank():
     expected = pd.Series(values).groupby(group).rank(method="min", ascending=False).to_numpy()
     at = rng.integers(0, 400, 100)
     np.testing.assert_array_equal(_rank_desc(group, values, at), expected[at])
+
+
+def test_resolved_ids_are_reused_until_a_table_changes():
+    """coverage and listening_plan resolve the ids once per village; a replaced
+    table (new Arrow arrays) is resolved again."""
+    from cxinfluence.influence import influence_weights
+    from cxinfluence.synth import make_village as synth_village
+
+    v, _ = synth_village(30, seed=6)
+    as_of = pd.Timestamp("2025-06-30")
+    infl = influence_weights(v, as_of)
+    coverage(v, as_of, influence=infl)
+    cached = v.__dict__["_coverage_rows"][2]
+    listening_plan(v, as_of, influence=infl)
+    assert v.__dict__["_coverage_rows"][2] is cached
+    # every response now from the first stakeholder: results must follow the new table
+    r = v.responses.assign(stakeholder_id=v.stakeholders["stakeholder_id"].iloc[0])
+    v.responses = r
+    fresh = Village(accounts=v.accounts, stakeholders=v.stakeholders, relationships=v.relationships,
+                    responses=r, outcomes=v.outcomes)
+    pd.testing.assert_frame_equal(coverage(v, as_of, influence=infl), coverage(fresh, as_of, influence=infl))
+    pd.testing.assert_frame_equal(listening_plan(v, as_of, influence=infl),
+                                  listening_plan(fresh, as_of, influence=infl))
+    assert v.__dict__["_coverage_rows"][2] is not cached
+
+
+def test_groups_expand_and_find_match_a_merge():
+    from cxinfluence.coverage import _Groups, _member_finder
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(-1, 12, 300)
+    wanted = rng.integers(-1, 15, 40)  # some codes never seen
+    entry, pos = _Groups.of(codes).expand(wanted)
+    merged = pd.DataFrame({"entry": np.arange(len(wanted)), "code": wanted}).merge(
+        pd.DataFrame({"code": codes, "pos": np.arange(len(codes))}), on="code")
+    assert list(zip(entry, pos)) == list(zip(merged["entry"], merged["pos"]))
+    present = rng.random(len(entry)) < 0.7
+    find = _member_finder(_Groups.of(codes), wanted, present)
+    kept = {(e, p): i for i, (e, p) in enumerate(zip(entry[present], pos[present]))}
+    q_entry, q_pos = rng.integers(0, len(wanted), 500), rng.integers(-1, len(codes), 500)
+    expected = [kept.get((e, p), -1) for e, p in zip(q_entry, q_pos)]
+    assert find(q_entry, q_pos).tolist() == expected
