@@ -948,9 +948,13 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
         np.maximum.at(last, r_sh[heard_rows], key[heard_rows])
         got = last >= 0
         last_heard[got] = p["r_date"][last[got] % len(x)]
-    cols = {c: st[c].to_numpy() for c in ("role", "department", "veto") if c in st.columns}
-    return pd.DataFrame({"account_id": st["account_id"].astype(str).to_numpy(), "as_of": ts,
-                         "stakeholder_id": st["stakeholder_id"].astype(str).to_numpy(), **cols,
+    def column(c, text=False):  # pandas' own arrays: a round trip through Python objects is slow
+        col = st[c].astype(str) if text and st[c].dtype != "str" else st[c]
+        return col.array
+
+    cols = {c: column(c) for c in ("role", "department", "veto") if c in st.columns}
+    return pd.DataFrame({"account_id": column("account_id", True), "as_of": ts,
+                         "stakeholder_id": column("stakeholder_id", True), **cols,
                          "sentiment": s, "n_responses": k, "nps": s_nps, "last_heard": last_heard})
 
 
