@@ -42,10 +42,20 @@ def test_demo_writes_every_output(demo_out):
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
 
 
-def test_influence_sums_to_one_per_account(demo_out):
+def test_influence_sums_to_one_per_account(demo_out, sample_village):
     infl = pd.read_csv(demo_out[0] / "influence.csv", dtype={"account_id": str})
     assert {"account_id", "stakeholder_id", "role", "veto", "influence"} <= set(infl.columns)
     np.testing.assert_allclose(infl.groupby("account_id")["influence"].sum(), 1.0, atol=1e-9)
+    # structure sits beside influence once, matched person by person
+    assert {"betweenness", "in_degree", "hierarchy_level"} <= set(infl.columns)
+    assert not [c for c in infl.columns if c.endswith("_structure")]
+    from cxinfluence.pipeline import default_as_of
+    from cxinfluence.structure import stakeholder_structure
+
+    ref = stakeholder_structure(sample_village, default_as_of(sample_village)).astype({"account_id": str})
+    joined = infl.merge(ref, on=["account_id", "stakeholder_id"], suffixes=("", "_ref"))
+    assert len(joined) == len(infl)
+    np.testing.assert_allclose(joined["betweenness"], joined["betweenness_ref"], atol=1e-12)
 
 
 def test_tables_have_the_promised_columns(demo_out):
