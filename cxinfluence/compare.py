@@ -165,12 +165,17 @@ def bootstrap_auc(y, score, groups, W):
     >>> bootstrap_auc(y, s, g, W).tolist() == auc(y, s, W[:, g]).tolist()
     True
     """
+    return _bootstrap_auc(y, score, groups, np.ascontiguousarray(np.asarray(W, dtype=float).T))
+
+
+def _bootstrap_auc(y, score, groups, Wt):
+    """:func:`bootstrap_auc` with the weights as groups x replicates
+    (C-contiguous), so that a caller scoring many schemes transposes once."""
     import scipy.sparse as sp
 
     y = np.asarray(y, dtype=float)
     s = np.asarray(score, dtype=float)
     groups = np.asarray(groups)
-    W = np.asarray(W, dtype=float)
     pos = y == 1
     big = pos if pos.sum() >= (~pos).sum() else ~pos
     s_big = s[big]
@@ -183,16 +188,15 @@ def bootstrap_auc(y, score, groups, W):
     cuts = np.unique(np.r_[lo, hi])
     seg = np.searchsorted(cuts, np.arange(len(s_big)), side="right")  # segment of each larger-class row
     inside = seg < len(cuts)
-    shape = (len(cuts), W.shape[1])
+    shape = (len(cuts), Wt.shape[0])
     big_counts = sp.csr_matrix((np.ones(inside.sum()), (seg[inside], g_big[inside])), shape=shape)
     at = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)]
     small_counts = sp.csr_matrix((np.ones(len(at)), (at, np.r_[g_small, g_small])), shape=shape)
-    Wt = np.ascontiguousarray(W.T)
     below = np.cumsum(np.ascontiguousarray((big_counts @ Wt).T), axis=1)  # replicate x cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
     twice = np.einsum("rq,qr->r", below, small_counts @ Wt)
-    n_big = W @ np.bincount(groups[big], minlength=W.shape[1]).astype(float)
-    n_small = W @ np.bincount(groups[~big], minlength=W.shape[1]).astype(float)
+    n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
+    n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
     if big is pos:  # pairs count events above each non-event
         twice = 2.0 * n_big * n_small - twice
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -218,11 +222,12 @@ def irls(X, y, family, start, tol=1e-8, maxiter=50):
     eta = X @ b
     mu = link.inverse(eta)
     dev = family.deviance(y, mu)
+    Xw = np.empty_like(X, dtype=float)  # reused: a fresh n x k array per iteration costs page faults
     for _ in range(maxiter):
         d = link.deriv(mu)
         w = 1.0 / (d * d * family.variance(mu))
         z = eta + d * (y - mu)
-        Xw = X * w[:, None]
+        np.multiply(X, w[:, None], out=Xw)
         A, r = Xw.T @ X, Xw.T @ z
         try:
             b = np.linalg.solve(A, r)
@@ -381,11 +386,13 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     for s in schemes:
         if kind == "rebuy":
             old = given.get(s)
-            if (old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}" and old.data is not None
-                    and old.data.index.equals(data.index)):
+            same_model = old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}"
+            if same_model and old.data is not None and old.data.index.equals(data.index):
                 fit = old
             else:
-                fit = fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome)
+                # nearly the same rows: its estimate is a good start for the refit
+                start = np.asarray(old.result.params, dtype=float) if same_model else None
+                fit = fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
         else:
             fit = fit_bookings(data, scheme=s, controls=ctrl, family=fam_name, cluster=cluster, outcome=outcome)
         fits[s] = fit
@@ -442,6 +449,7 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
     count = np.bincount(acc, minlength=n_acc).astype(float)
     denom = W @ count
     a = (1 - conf_level) / 2
+    Wt = np.ascontiguousarray(W.T) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}
@@ -449,7 +457,7 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
             m = (W @ np.bincount(acc, v, n_acc)) / denom
             res[k] = np.sqrt(m) if k == "rmse" else m
         if kind == "rebuy":
-            res["auc"] = bootstrap_auc(y, preds[s], acc, W)
+            res["auc"] = _bootstrap_auc(y, preds[s], acc, Wt)
         boot[s] = res
     rows = []
     for s in schemes:

@@ -339,10 +339,11 @@ def design_rank(X: np.ndarray, tol=1e-6):
     X = np.asarray(X, dtype=float)
     if X.shape[1] == 0:
         return 0, []
-    norm = np.sqrt((X ** 2).sum(0))
+    G = X.T @ X  # normalised below: no scaled copy of a tall X
+    norm = np.sqrt(np.diag(G))
     zero = norm == 0
-    Xs = X / np.where(zero, 1.0, norm)
-    G = Xs.T @ Xs
+    unit = np.where(zero, 1.0, norm)
+    G = G / np.outer(unit, unit)
     keep, aliased = [], []
     for j in range(X.shape[1]):
         if zero[j]:
@@ -367,11 +368,15 @@ def vif(X: np.ndarray, names) -> pd.Series:
     [True, True, False]
     """
     X = np.asarray(X, dtype=float)
-    sd = X.std(0)
-    idx = np.flatnonzero(sd > 0)
+    n = len(X)
+    idx = np.flatnonzero(~(X == X[:1]).all(0)) if n else np.arange(0)
     if idx.size < 2:
         return pd.Series(np.ones(idx.size), index=[names[i] for i in idx])
-    R = np.corrcoef(X[:, idx], rowvar=False)
+    # correlations from the cross-products (one pass over a tall X, no centred copy)
+    total = X.sum(0)[idx]
+    C = (X.T @ X)[np.ix_(idx, idx)] - np.outer(total, total) / n
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)
     try:
         v = np.diag(np.linalg.inv(R))
     except np.linalg.LinAlgError:
@@ -593,15 +598,17 @@ def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings
                                 f"unreliable below {MIN_CLUSTERS} (Cameron & Miller 2015)")
     # tol 1e-10: IRLS to full convergence (the default 1e-8 leaves SEs off in the 5th digit)
     settings = {"tol": 1e-10}
-    if start_params is None and len(y) >= WARM_START_MIN_ROWS:
-        start_params = warm_start(X, y, fam)
-        if start_params is not None:
+    start = None
+    if len(y) >= WARM_START_MIN_ROWS:
+        given = None if start_params is None or len(start_params) != X.shape[1] else start_params
+        start = warm_start(X, y, fam, start=given)
+        if start is not None:
             # Started at the optimum, the deviance only moves by rounding: stop once the change
             # is at that level instead of iterating until two values happen to agree to 1e-10.
             settings["rtol"] = WARM_RTOL
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds, start_params=start_params, **settings)
+        result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds, start_params=start, **settings)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not getattr(result, "converged", True):
         fit_warnings.append("the optimiser did not converge")
     if is_binary:
@@ -660,7 +667,7 @@ WARM_START_MIN_ROWS = 50_000
 WARM_RTOL = 1e-13
 
 
-def warm_start(X, y, family, maxiter=100, tol=1e-13):
+def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
     """Maximum-likelihood GLM coefficients by IRLS on the normal equations,
     as a starting point for statsmodels; None when they are not reliable.
 
@@ -675,12 +682,15 @@ def warm_start(X, y, family, maxiter=100, tol=1e-13):
     next-to-last iterate, some 1e-8 away from the one at the optimum that a
     warm start gives.)
 
-    The iteration stops when no linear predictor moves by more than ``tol``
-    (relative to the largest). It returns None (statsmodels then starts
-    from scratch, as without a warm start) when it does not settle within
-    ``maxiter``, values
-    become non-finite, or a binary model drives fitted probabilities within
-    1e-6 of 0 or 1 (possible separation, where the path taken matters).
+    The iteration starts at ``start`` (e.g. the estimate on nearly the same
+    rows), else at a fit on an evenly spaced subsample of about 50,000 rows
+    when ``X`` is much larger (fewer full-size iterations), else where
+    statsmodels starts. It stops when no linear predictor moves by more than
+    ``tol`` (relative to the largest), and returns None (statsmodels then
+    starts from scratch, as without a warm start) when it does not settle
+    within ``maxiter``, values become non-finite, or a binary model drives
+    fitted probabilities within 1e-6 of 0 or 1 (possible separation, where
+    the path taken matters).
 
     Examples
     --------
@@ -691,20 +701,33 @@ def warm_start(X, y, family, maxiter=100, tol=1e-13):
     >>> bool(np.allclose(b, sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-12).params, rtol=1e-8))
     True
     """
-    import statsmodels.api as sm
-
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
+    if start is None and len(y) >= 4 * WARM_START_MIN_ROWS:
+        step = len(y) // WARM_START_MIN_ROWS
+        start = _normal_irls(X[::step], y[::step], family, None, maxiter, 1e-6)
+    return _normal_irls(X, y, family, start, maxiter, tol)
+
+
+def _normal_irls(X, y, family, start, maxiter, tol):
+    """The iteration of :func:`warm_start`; None when it fails."""
+    import statsmodels.api as sm
+
     binary = isinstance(family, sm.families.Binomial)
     link = family.link
+    Xw = np.empty_like(X)  # reused: a fresh n x k array per iteration costs page faults
     with np.errstate(all="ignore"):
-        mu = family.starting_mu(y)
-        eta = link(mu)
+        if start is None:
+            mu = family.starting_mu(y)
+            eta = link(mu)
+        else:
+            eta = X @ np.asarray(start, dtype=float)
+            mu = family.fitted(eta)
         for _ in range(maxiter):
             d = link.deriv(mu)
             w = 1.0 / (d * d * family.variance(mu))
             z = eta + d * (y - mu)
-            Xw = X * w[:, None]
+            np.multiply(X, w[:, None], out=Xw)
             try:
                 b = np.linalg.solve(Xw.T @ X, Xw.T @ z)
             except np.linalg.LinAlgError:
@@ -748,7 +771,7 @@ def _rhs(terms):
 # Public fitting functions
 # --------------------------------------------------------------------------
 def fit_rebuy(frame, scheme="influence_weighted", controls=None, formula=None, cluster="account_id",
-              outcome="renewed", name=None) -> Fit:
+              outcome="renewed", name=None, start_params=None) -> Fit:
     """Logistic regression of renewal on a sentiment scheme plus controls.
 
     ``logit P(renewed) = b0 + b1 scheme + controls``, fitted by maximum
@@ -773,6 +796,10 @@ def fit_rebuy(frame, scheme="influence_weighted", controls=None, formula=None, c
     outcome : str
     name : str, optional
         Model name (default ``"rebuy:<scheme>"``).
+    start_params : array, optional
+        Where the iterations of a large fit (``WARM_START_MIN_ROWS`` rows or
+        more) start, e.g. the estimate on nearly the same rows; the result
+        does not depend on it beyond rounding. Ignored on smaller fits.
 
     Returns
     -------
@@ -801,7 +828,7 @@ def fit_rebuy(frame, scheme="influence_weighted", controls=None, formula=None, c
     extra = [c for c in (cluster, "period_end") if c and c in frame.columns]
     data = _prepare_rows(frame, cols + extra, [c for c in focus if c in frame.columns], notes, fit_warnings)
     return _fit_glm(data, formula, "binomial", name=name or f"rebuy:{scheme}", focus=focus, cluster=cluster,
-                    notes=notes, fit_warnings=fit_warnings, outcome=outcome)
+                    notes=notes, fit_warnings=fit_warnings, outcome=outcome, start_params=start_params)
 
 
 def fit_bookings(frame, scheme="influence_weighted", controls=None, family="tweedie", formula=None,
@@ -1101,13 +1128,19 @@ def scenario_effect(fit, set_low, set_high, conf_level=0.95) -> dict:
     V = np.asarray(res.cov_params(), dtype=float)
     link = res.model.family.link
 
+    eta0 = X @ b
+
     def avg(setting):
-        Xs = X.copy()
+        # Only the set columns change: shift the linear predictor rather than copy X.
+        eta = eta0.copy()
         for col, val in setting.items():
-            Xs[:, names.index(col)] = val
-        eta = Xs @ b
+            j = names.index(col)
+            eta += (val - X[:, j]) * b[j]
         mu = link.inverse(eta)
-        grad = (link.inverse_deriv(eta)[:, None] * Xs).mean(0)
+        d = link.inverse_deriv(eta)
+        grad = (d @ X) / len(d)
+        for col, val in setting.items():
+            grad[names.index(col)] = val * d.mean()
         return float(mu.mean()), grad
 
     lo, g_lo = avg(set_low)
