@@ -254,9 +254,14 @@ def _find(keys, queries) -> np.ndarray:
 
 
 def _unique_text(arr) -> bool:
-    """No id repeats in a pyarrow array (blanks ignored)."""
+    """No id repeats in a pyarrow array (blanks ignored).
+
+    Ids listed in increasing order (a common export layout) are unique without
+    hashing; otherwise the distinct ids are counted."""
     import pyarrow.compute as pc
 
+    if arr.null_count == 0 and len(arr) > 1 and pc.all(pc.greater(arr.slice(1), arr.slice(0, len(arr) - 1))).as_py():
+        return True
     distinct = len(pc.unique(arr)) - (arr.null_count > 0)
     return distinct == len(arr) - arr.null_count
 
@@ -419,7 +424,7 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     (``n_responses``, ``heard``) and ``last_heard``."""
     s = village.stakeholders
     act_rows = np.flatnonzero(active_mask(s, as_of).to_numpy())
-    used = ["account_id", "stakeholder_id", "role", "veto", "name", "title"]
+    used = ["account_id", "stakeholder_id", "role", "veto"]  # listening_plan adds name, title for its rows only
     act = s[[c for c in s.columns if c in used]].iloc[act_rows]
     people = pd.DataFrame({
         "account_id": _text(act["account_id"], _ids),
@@ -428,24 +433,22 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
                  else np.full(len(act), np.nan, dtype=object)),
         "veto": _veto(act),
     })
-    for extra in ("name", "title"):
-        if extra in act:
-            people[extra] = _text(act[extra], lambda x: x.to_numpy())
     people["row"] = act_rows
     people["acc"] = rows.acc[act_rows]
 
-    person_of_row = np.full(len(s), -1, dtype=np.intp)
+    person_of_row = np.full(len(s) + 1, -1, dtype=np.intp)  # the last slot answers row -1 (unknown speaker)
     person_of_row[act_rows] = np.arange(len(act_rows))
-    pos = np.where(rows.resp >= 0, person_of_row[rows.resp], -1)
+    pos = person_of_row[rows.resp]
     r_date = _response_dates(village)
     known = pos >= 0
     in_window = window_mask(r_date, as_of, window_days).to_numpy() & known
     people["n_responses"] = np.bincount(pos[in_window], minlength=len(act_rows))
     people["heard"] = people["n_responses"].to_numpy() > 0
-    before = (r_date < as_of).to_numpy() & known
-    last = np.full(len(act_rows), np.iinfo(np.int64).min, dtype=np.int64)  # int64 min is NaT
-    np.maximum.at(last, pos[before], r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)[before])
-    people["last_heard"] = last.view("datetime64[ns]")
+    never = np.iinfo(np.int64).min  # NaT
+    last = np.full(len(act_rows) + 1, never, dtype=np.int64)  # pos -1 lands in the spare last slot
+    stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    np.maximum.at(last, pos, np.where((r_date < as_of).to_numpy(), stamp, never))
+    people["last_heard"] = last[:-1].view("datetime64[ns]")
 
     people["influence"] = _influence_share(people, influence, len(rows.accounts), act["stakeholder_id"])
     return people
@@ -477,7 +480,7 @@ def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int, peop
             )
         pos = _find(ids, people["stakeholder_id"] if mine is None else people_ids)
     raw = np.where(pos >= 0, values[pos] if len(values) else np.nan, np.nan)
-    missing = people["stakeholder_id"].to_numpy()[np.isnan(raw)]
+    missing = people["stakeholder_id"].iloc[np.flatnonzero(np.isnan(raw))].to_numpy()
     if len(missing):
         raise CoverageError(
             f"influence has no value for {len(missing)} active stakeholder(s), e.g. {sorted(missing)[:5]}; "
@@ -489,6 +492,55 @@ def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int, peop
     acc = people["acc"].to_numpy()
     total = np.bincount(acc, weights=raw, minlength=k)[acc]
     return np.where(total > 0, raw / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _group_max(codes: np.ndarray, values: np.ndarray, k: int, initial=0.0) -> np.ndarray:
+    """Largest value per code in ``[0, k)``, ``initial`` where a code has none
+    (values are never below ``initial``); the dtype is ``initial``'s.
+
+    One ``maximum.reduceat`` over runs when the codes come sorted (people are
+    grouped by account in the usual layout), else ``maximum.at``."""
+    top = np.full(k, initial)
+    if len(codes) and (codes[1:] >= codes[:-1]).all():
+        heads = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        top[codes[heads]] = np.maximum.reduceat(values, heads)
+    else:
+        np.maximum.at(top, codes, values)
+    return top
+
+
+def _role_codes(roles: pd.Series) -> np.ndarray:
+    """Position of each role in ``schema.ROLES``; -1 for a blank or any other value.
+
+    pyarrow matches the text (Arrow-backed or plain objects) without a Python
+    object per row; values pyarrow cannot read as text take the pandas path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .ids import arrow_strings
+
+    try:
+        arr = arrow_strings(roles)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.Index(ROLES).get_indexer(roles.to_numpy(dtype=object))
+    if not pa.types.is_large_string(arr.type) or arr.null_count == len(arr):  # e.g. numbers cast to text
+        return pd.Index(ROLES).get_indexer(roles.to_numpy(dtype=object))
+    found = pc.index_in(arr, value_set=pa.array(ROLES, type=arr.type))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def _heard_now(people: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per account code: heard influence ``H`` (NaN when nobody is active or the
+    account's influence total is 0) and the number of unheard veto holders."""
+    acc = people["acc"].to_numpy()
+    heard = people["heard"].to_numpy()
+    infl = people["influence"].to_numpy(dtype=float)
+    known = np.bincount(acc, weights=~np.isnan(infl), minlength=k) > 0  # NaN shares: the account's total is 0
+    total_w = np.bincount(acc, weights=np.nan_to_num(infl), minlength=k)
+    heard_w = np.bincount(acc, weights=np.nan_to_num(infl) * heard, minlength=k)
+    heard_influence = np.where(known & (total_w > 0), heard_w / np.where(total_w > 0, total_w, 1.0), np.nan)
+    unheard_veto = np.bincount(acc, weights=people["veto"].to_numpy() & ~heard, minlength=k).astype(int)
+    return heard_influence, unheard_veto
 
 
 def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_share: float) -> pd.DataFrame:
@@ -505,24 +557,20 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
     out = pd.DataFrame(index=accounts)
     out["n_stakeholders"] = per_account().astype(int)
     out["n_responders"] = per_account(heard).astype(int)
-    known = per_account(~np.isnan(infl)) > 0  # NaN shares mean the account's influence total is 0
-    total_w = per_account(np.nan_to_num(infl))
-    heard_w = per_account(np.nan_to_num(infl) * heard)
-    out["heard_influence"] = np.where(known & (total_w > 0), heard_w / np.where(total_w > 0, total_w, 1.0), np.nan)
+    out["heard_influence"], unheard_veto = _heard_now(people, k)
     out["veto_holders"] = per_account(veto).astype(int)
     unheard = veto & ~heard
-    out["unheard_veto"] = per_account(unheard).astype(int)
-    out["unheard_veto_ids"] = _join_ids(acc[unheard], people["stakeholder_id"].to_numpy()[unheard], k)
+    out["unheard_veto"] = unheard_veto
+    out["unheard_veto_ids"] = _join_ids(acc[unheard], people["stakeholder_id"].iloc[np.flatnonzero(unheard)].to_numpy(), k)
 
     n_resp = people["n_responses"].to_numpy()
     total_resp = per_account(n_resp)
-    top = np.zeros(k)
-    np.maximum.at(top, acc, n_resp)
+    top = _group_max(acc, n_resp, k)
     share = np.where(total_resp > 0, top / np.where(total_resp > 0, total_resp, 1.0), np.nan)
     out["top_responder_share"] = share
     out["single_threaded"] = (out["n_responders"].to_numpy() == 1) | np.nan_to_num(share >= single_thread_share)
 
-    role_code = pd.Index(ROLES).get_indexer(people["role"].to_numpy())
+    role_code = _role_codes(people["role"])
     present = np.zeros((k, len(ROLES)), dtype=bool)
     present[acc[role_code >= 0], role_code[role_code >= 0]] = True
     missing = np.full(k, "", dtype=object)
@@ -530,9 +578,8 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
         missing = missing + np.where(present[:, j], "", role + ";")
     out["missing_roles"] = pd.Series(missing, index=accounts).str.rstrip(";").astype(object)
 
-    last = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, acc, people["last_heard"].to_numpy(dtype="datetime64[ns]").view(np.int64))
-    out["last_heard"] = last.view("datetime64[ns]")
+    stamps = people["last_heard"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    out["last_heard"] = _group_max(acc, stamps, k, np.iinfo(np.int64).min).view("datetime64[ns]")
     out.index.name = "account_id"
     return out
 
@@ -581,8 +628,7 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     # members: (key, row of stakeholders) for everyone active in that account at that instant
     by_account = _Groups.of(rows.acc)
     key, row = by_account.expand(pairs["acc"].to_numpy())
-    dates = s[[c for c in ("active_from", "active_to") if c in s]].iloc[row].reset_index(drop=True)
-    present = active_mask(dates, pd.Series(pairs["instant"].to_numpy()[key])).to_numpy()
+    present = _active_at(s, row, pairs["instant"].to_numpy(dtype="datetime64[ns]")[key])
     member = _member_finder(by_account, pairs["acc"].to_numpy(), present)
     key, row = key[present], row[present]
     if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
@@ -597,12 +643,15 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     sub_id = _labels("m", np.arange(len(key)))
 
     # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
-    stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=_labels("k", key),
+    first_member = np.r_[True, key[1:] != key[:-1]]
+    account_label = _labels("k", key[first_member])
+    account_row = np.cumsum(first_member) - 1
+    stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=account_label.take(account_row),
                                       active_from=pd.NaT, active_to=pd.NaT)
     stand_in_ties = _take_replacing(village.relationships, tie, source_id=sub_id.take(t_src_pos),
                                     target_id=sub_id.take(t_dst_pos))
     stand_in = Village(
-        accounts=pd.DataFrame({"account_id": _labels("k", key[np.r_[True, key[1:] != key[:-1]]])}),
+        accounts=pd.DataFrame({"account_id": account_label}),
         stakeholders=stand_in_people,
         relationships=stand_in_ties,
         responses=village.responses.iloc[:0].copy(),
@@ -612,7 +661,7 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     del stand_in_people, stand_in_ties
     # the stand-in ids resolve by construction: spare influence_fn hashing them (cxinfluence.ids)
     prime(stand_in, {("relationships", "source_id"): t_src_pos, ("relationships", "target_id"): t_dst_pos,
-                     ("stakeholders", "account_id"): np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1})
+                     ("stakeholders", "account_id"): account_row})
 
     w = influence_fn(stand_in, as_of)
     returned, asked = _arrow_text(w["stakeholder_id"]), _arrow_text(pd.Series(sub_id))
@@ -637,6 +686,25 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     gone["influence"] = np.where(found, share[at], np.nan)
     gone["key_influencer"] = key_influencer
     return gone
+
+
+def _active_at(stakeholders: pd.DataFrame, rows: np.ndarray, instants: np.ndarray) -> np.ndarray:
+    """:func:`cxinfluence.asof.active_mask` of each ``stakeholders`` row at its own
+    instant (``datetime64[ns]``), compared as integers when the date columns are
+    ``datetime64[ns]`` too (NaT is the smallest integer)."""
+    cols = [c for c in ("active_from", "active_to") if c in stakeholders]
+    if any(stakeholders[c].dtype != "datetime64[ns]" for c in cols):
+        dates = stakeholders[cols].iloc[rows].reset_index(drop=True)
+        return active_mask(dates, pd.Series(instants)).to_numpy()
+    t = instants.view(np.int64)
+    never = np.iinfo(np.int64).min
+    mask = np.ones(len(rows), dtype=bool)
+    if "active_from" in stakeholders:  # blank (NaT) or on/before the instant
+        mask &= stakeholders["active_from"].to_numpy().view(np.int64)[rows] <= t
+    if "active_to" in stakeholders:  # blank or after the instant
+        end = stakeholders["active_to"].to_numpy().view(np.int64)[rows]
+        mask &= (end == never) | (end > t)
+    return mask
 
 
 class _Groups(NamedTuple):
@@ -1088,9 +1156,7 @@ def listening_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence
         influence = _default_influence_fn(influence_fn)(village, as_of)
     rows = _rows(village, ties=False)
     people = _people(village, as_of, window_days, influence, rows)
-    summary = _account_summary(people, rows.accounts, 1.0)
-    heard_now = summary["heard_influence"].to_numpy()
-    unheard_veto_now = summary["unheard_veto"].to_numpy()
+    heard_now, unheard_veto_now = _heard_now(people, len(rows.accounts))
 
     cand = people.loc[~people["heard"].to_numpy()].copy()
     cand["_never"] = cand["last_heard"].isna()
@@ -1106,23 +1172,44 @@ def listening_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence
     if per_account is not None:
         cand = cand.loc[cand["rank"] <= per_account]
 
-    window_text = "ever" if window_days is None else f"in the last {window_days:g} days"
-    heard_text = np.where(
-        cand["last_heard"].isna(), "never heard",
-        "last heard " + cand["last_heard"].dt.strftime("%Y-%m-%d").fillna("") + ", not " + window_text,
-    )
-    who = np.where(cand["veto"], "veto holder, ", "") + "influence " + (100 * cand["influence"]).round(1).astype(str)
-    cand["reason"] = (
-        who + "% of account (" + cand["role"].fillna("role unknown").astype(str) + "), "
-        + pd.Series(heard_text, index=cand.index) + "; heard influence "
-        + (100 * cand["heard_influence_before"]).round(1).astype(str) + "% -> "
-        + (100 * cand["heard_influence_after"]).round(1).astype(str) + "%"
-    )
+    s = village.stakeholders
+    for extra in ("name", "title"):  # taken for the listed people only
+        if extra in s:
+            cand[extra] = _text(s[extra].iloc[cand["row"].to_numpy()], lambda x: x.to_numpy())
+    cand["reason"] = _reasons(cand, window_days)
     cand.insert(1, "as_of", as_of)
     cols = ["account_id", "as_of", "rank", "stakeholder_id"] + [c for c in ("name", "title") if c in cand] + [
         "role", "veto", "influence", "last_heard", "heard_influence_before", "heard_influence_after",
         "unheard_veto_after", "reason"]
     return cand[cols].reset_index(drop=True)
+
+
+def _reasons(cand: pd.DataFrame, window_days) -> pd.Series:
+    """The plain-words ``reason`` of each listening-plan row."""
+    window_text = "ever" if window_days is None else f"in the last {window_days:g} days"
+    heard_text = np.where(
+        cand["last_heard"].isna(), "never heard",
+        "last heard " + _each_distinct(cand["last_heard"], lambda x: x.dt.strftime("%Y-%m-%d")).fillna("")
+        + ", not " + window_text,
+    )
+
+    def percent(col):
+        return _each_distinct((100 * cand[col]).round(1), lambda x: x.astype(str))
+
+    who = np.where(cand["veto"], "veto holder, ", "") + "influence " + percent("influence")
+    return (
+        who + "% of account (" + cand["role"].fillna("role unknown").astype(str) + "), "
+        + pd.Series(heard_text, index=cand.index) + "; heard influence "
+        + percent("heard_influence_before") + "% -> " + percent("heard_influence_after") + "%"
+    )
+
+
+def _each_distinct(values: pd.Series, convert) -> pd.Series:
+    """``convert(values)`` computed once per distinct value (a few thousand
+    dates or rounded percentages among hundreds of thousands of rows)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = convert(pd.Series(uniques))
+    return pd.Series(done.array.take(codes), index=values.index)
 
 
 # --------------------------------------------------------------------------

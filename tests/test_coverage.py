@@ -665,3 +665,52 @@ def test_groups_expand_and_find_match_a_merge():
     q_entry, q_pos = rng.integers(0, len(wanted), 500), rng.integers(-1, len(codes), 500)
     expected = [kept.get((e, p), -1) for e, p in zip(q_entry, q_pos)]
     assert find(q_entry, q_pos).tolist() == expected
+
+
+def test_active_at_matches_active_mask():
+    from cxinfluence.asof import active_mask
+    from cxinfluence.coverage import _active_at
+
+    rng = np.random.default_rng(2)
+    days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, 200), unit="D")
+    s = pd.DataFrame({"active_from": days.where(rng.random(200) < 0.7),
+                      "active_to": (days + pd.Timedelta(days=20)).where(rng.random(200) < 0.5)})
+    rows = rng.integers(0, 200, 500)
+    instants = (pd.to_datetime("2024-01-15") + pd.to_timedelta(rng.integers(0, 60, 500), unit="D")).to_numpy()
+    expected = active_mask(s.iloc[rows].reset_index(drop=True), pd.Series(instants)).to_numpy()
+    assert (_active_at(s, rows, instants) == expected).all()
+    assert (_active_at(s[["active_to"]], rows, instants) == active_mask(
+        s[["active_to"]].iloc[rows].reset_index(drop=True), pd.Series(instants)).to_numpy()).all()
+    as_objects = s.astype(object)  # not datetime64[ns]: the pandas path
+    assert (_active_at(as_objects, rows, instants) == expected).all()
+
+
+def test_small_helpers_match_their_pandas_definitions():
+    import pyarrow as pa
+
+    from cxinfluence.coverage import _each_distinct, _group_max, _role_codes, _unique_text
+    from cxinfluence.schema import ROLES
+
+    assert _unique_text(pa.array(["a", "b", "c"], pa.large_string()))  # sorted
+    assert _unique_text(pa.array(["b", "a", None, "c"], pa.large_string()))  # unsorted, blank ignored
+    assert not _unique_text(pa.array(["a", "b", "b"], pa.large_string()))
+    assert not _unique_text(pa.array(["b", "a", "b"], pa.large_string()))
+
+    roles = pd.Series(["buyer", None, "Buyer", "decider", "nobody", np.nan], dtype=object)
+    expected = pd.Index(ROLES).get_indexer(roles.to_numpy()).tolist()
+    assert _role_codes(roles).tolist() == expected
+    assert _role_codes(roles.astype("str")).tolist() == expected
+    assert _role_codes(pd.Series([1, "buyer"], dtype=object)).tolist() == [-1, ROLES.index("buyer")]
+
+    rng = np.random.default_rng(3)
+    codes, values = rng.integers(0, 20, 300), rng.integers(0, 9, 300)
+    expected = np.zeros(25)
+    np.maximum.at(expected, codes, values)
+    assert (_group_max(codes, values, 25) == expected).all()  # unsorted codes
+    order = np.argsort(codes, kind="stable")
+    assert (_group_max(codes[order], values[order], 25) == expected).all()  # sorted: runs
+
+    x = pd.Series([12.34, np.nan, 0.05, 12.34, 100.0], index=[5, 3, 9, 1, 0])
+    pd.testing.assert_series_equal(_each_distinct(x.round(1), lambda v: v.astype(str)), x.round(1).astype(str))
+    d = pd.Series(pd.to_datetime(["2024-01-02", None, "2024-01-02"]), index=[2, 0, 1])
+    pd.testing.assert_series_equal(_each_distinct(d, lambda v: v.dt.strftime("%Y-%m-%d")), d.dt.strftime("%Y-%m-%d"))
