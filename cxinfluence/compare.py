@@ -190,8 +190,12 @@ def _bootstrap_auc(y, score, groups, Wt):
     inside = seg < len(cuts)
     shape = (len(cuts), Wt.shape[0])
     big_counts = sp.csr_matrix((np.ones(inside.sum()), (seg[inside], g_big[inside])), shape=shape)
-    at = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)]
-    small_counts = sp.csr_matrix((np.ones(len(at)), (at, np.r_[g_small, g_small])), shape=shape)
+    if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
+        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0)
+    else:
+        at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
+        ones = np.ones(len(at))
+    small_counts = sp.csr_matrix((ones, (at, rows)), shape=shape)
     below = np.cumsum(np.ascontiguousarray((big_counts @ Wt).T), axis=1)  # replicate x cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
     twice = np.einsum("rq,qr->r", below, small_counts @ Wt)

@@ -431,11 +431,27 @@ def separation(X: np.ndarray, y: np.ndarray, names=None, tol=1e-6):
             "n_separated": int((margin > 1e-7).sum())}
 
 
+def _binary_columns(X, head=1000):
+    """Indices of the columns of ``X`` that take both values 0 and 1 and no other.
+
+    The first ``head`` rows rule out continuous columns, so that only
+    candidate 0/1 columns are scanned in full.
+    """
+    X = np.asarray(X)
+    top = X[:head]
+    candidates = np.flatnonzero(((top == 0) | (top == 1)).all(0))
+    out = []
+    for j in candidates:
+        col = X[:, j]
+        if ((col == 0) | (col == 1)).all() and col.min() != col.max():
+            out.append(int(j))
+    return out
+
+
 def _cheap_separation(X, y, mu, names):
     """Large-sample separation checks that need no LP (see module docstring)."""
     reasons = []
-    binary = np.all((X == 0) | (X == 1), axis=0) & (X.std(0) > 0)
-    for j in np.flatnonzero(binary):
+    for j in _binary_columns(X):
         on = X[:, j] == 1
         if on.sum() and (np.all(y[on] == 1) or np.all(y[on] == 0)):
             reasons.append(names[j])
@@ -686,7 +702,8 @@ def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
     rows), else at a fit on an evenly spaced subsample of about 50,000 rows
     when ``X`` is much larger (fewer full-size iterations), else where
     statsmodels starts. It stops when no linear predictor moves by more than
-    ``tol`` (relative to the largest), and returns None (statsmodels then
+    ``tol`` (relative to the largest; ``sqrt(tol)`` for the logit, where IRLS
+    is Newton's method and converges quadratically), and returns None (statsmodels then
     starts from scratch, as without a warm start) when it does not settle
     within ``maxiter``, values become non-finite, or a binary model drives
     fitted probabilities within 1e-6 of 0 or 1 (possible separation, where
@@ -715,6 +732,10 @@ def _normal_irls(X, y, family, start, maxiter, tol):
 
     binary = isinstance(family, sm.families.Binomial)
     link = family.link
+    # With the canonical logit link IRLS is Newton's method: the error of the new iterate is of
+    # the order of the square of the last move, so a move of sqrt(tol) already means converged.
+    if binary and isinstance(link, sm.families.links.Logit):
+        tol = np.sqrt(tol)
     Xw = np.empty_like(X)  # reused: a fresh n x k array per iteration costs page faults
     with np.errstate(all="ignore"):
         if start is None:
