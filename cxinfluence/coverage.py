@@ -436,19 +436,17 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     people["row"] = act_rows
     people["acc"] = rows.acc[act_rows]
 
-    person_of_row = np.full(len(s) + 1, -1, dtype=np.intp)  # the last slot answers row -1 (unknown speaker)
-    person_of_row[act_rows] = np.arange(len(act_rows))
-    pos = person_of_row[rows.resp]
+    # per stakeholders row first (slot 0: unknown speaker), then the active rows' values
+    speaker = rows.resp + 1
     r_date = _response_dates(village)
-    known = pos >= 0
-    in_window = window_mask(r_date, as_of, window_days).to_numpy() & known
-    people["n_responses"] = np.bincount(pos[in_window], minlength=len(act_rows))
+    in_window = window_mask(r_date, as_of, window_days).to_numpy()
+    people["n_responses"] = np.bincount(speaker[in_window], minlength=len(s) + 1)[1:][act_rows]
     people["heard"] = people["n_responses"].to_numpy() > 0
     never = np.iinfo(np.int64).min  # NaT
-    last = np.full(len(act_rows) + 1, never, dtype=np.int64)  # pos -1 lands in the spare last slot
+    last = np.full(len(s) + 1, never, dtype=np.int64)
     stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    np.maximum.at(last, pos, np.where((r_date < as_of).to_numpy(), stamp, never))
-    people["last_heard"] = last[:-1].view("datetime64[ns]")
+    np.maximum.at(last, speaker, np.where((r_date < as_of).to_numpy(), stamp, never))
+    people["last_heard"] = last[1:][act_rows].view("datetime64[ns]")
 
     people["influence"] = _influence_share(people, influence, len(rows.accounts), act["stakeholder_id"])
     return people
@@ -710,26 +708,26 @@ def _active_at(stakeholders: pd.DataFrame, rows: np.ndarray, instants: np.ndarra
 class _Groups(NamedTuple):
     """Positions of an integer code array grouped by code (codes in ``[-1, n)``;
     -1 is a group too): ``codes`` themselves, ``order`` (positions by code,
-    ascending within a code), ``start``/``count`` of code ``c`` at index
-    ``c + 1`` and ``slot`` (each position's place within its group). One stable
-    sort builds it; every look-up is then a direct index (no hashing, no
-    binary search)."""
+    ascending within a code) and ``start``/``count`` of code ``c`` at index
+    ``c + 1``. One stable sort builds it; every look-up is then a direct index
+    (no hashing, no binary search)."""
 
     codes: np.ndarray
     order: np.ndarray
     start: np.ndarray
     count: np.ndarray
-    slot: np.ndarray
 
     @classmethod
     def of(cls, codes: np.ndarray) -> "_Groups":
         codes = np.asarray(codes, dtype=np.intp)
         count = np.bincount(codes + 1, minlength=1)
-        start = np.cumsum(count) - count
-        order = np.argsort(codes, kind="stable")
-        slot = np.empty(len(order), dtype=np.intp)
-        slot[order] = np.arange(len(order)) - start[codes[order] + 1]
-        return cls(codes, order, start, count, slot)
+        return cls(codes, np.argsort(codes, kind="stable"), np.cumsum(count) - count, count)
+
+    def slots(self) -> np.ndarray:
+        """Each position's place within its group."""
+        slot = np.empty(len(self.order), dtype=np.intp)
+        slot[self.order] = np.arange(len(self.order)) - np.repeat(self.start, self.count)
+        return slot
 
     def sizes(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First place in ``order`` and size of each wanted code's group (size 0
@@ -758,6 +756,7 @@ def _member_finder(groups: _Groups, wanted: np.ndarray, present: np.ndarray):
     kept pairs, -1 when it is not one (position -1, of another code, or not
     present). Arithmetic on the position's slot in its group, no search."""
     wanted = np.asarray(wanted, dtype=np.intp)
+    slot = groups.slots()
     n = groups.sizes(wanted)[1]
     offset = np.cumsum(n) - n  # first expanded pair of each entry
     kept_index = np.cumsum(present) - 1
@@ -766,7 +765,7 @@ def _member_finder(groups: _Groups, wanted: np.ndarray, present: np.ndarray):
         entry, position = np.asarray(entry, dtype=np.intp), np.asarray(position, dtype=np.intp)
         safe = np.maximum(position, 0)
         ok = (position >= 0) & (groups.codes[safe] == wanted[entry])
-        at = offset[entry] + groups.slot[safe]
+        at = offset[entry] + slot[safe]
         ok[ok] = present[at[ok]]
         return np.where(ok, kept_index[np.where(ok, at, 0)], -1)
 
