@@ -195,3 +195,49 @@ def test_given_fits_are_reused_only_on_the_same_rows_and_formula():
     gappy = df.assign(mean=df["mean"].mask(df.index % 7 == 0))
     c2 = compare_schemes(gappy, ["mean", "influence_weighted"], n_boot=0, fits=own)
     assert c2.fits["influence_weighted"] is not own["influence_weighted"]
+
+
+# --------------------------------------------------------------------------
+# Bootstrap AUC by prefix sums over accounts
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("event_rate, rounding", [(0.8, None), (0.2, None), (0.5, 1), (0.8, 2)])
+def test_bootstrap_auc_is_bit_identical_to_weighted_auc(event_rate, rounding):
+    from cxinfluence.compare import bootstrap_auc
+
+    rng = np.random.default_rng(7)
+    n_acc = 700
+    groups = np.repeat(np.arange(n_acc), 3)[: 2000]
+    y = (rng.uniform(size=len(groups)) < event_rate).astype(float)
+    s = rng.normal(size=len(groups)) + y
+    if rounding is not None:
+        s = np.round(s, rounding)  # ties within and across classes
+    y[groups == 0] = 1.0
+    W = rng.multinomial(n_acc, np.full(n_acc, 1 / n_acc), size=60)
+    W[0] = 0
+    W[0, 0] = 5  # a replicate of events only: AUC undefined (NaN), as in auc()
+    ref = np.concatenate([auc(y, s, W[i:i + 25][:, groups].astype(float)) for i in range(0, len(W), 25)])
+    got = bootstrap_auc(y, s, groups, W)
+    np.testing.assert_array_equal(got, ref)
+    assert np.isnan(got[0])
+
+
+def test_bootstrap_intervals_need_no_full_weight_matrix():
+    """compare_schemes' intervals are the weighted AUCs of the replicates."""
+    from cxinfluence.compare import _bootstrap_differences
+
+    df = _frame(n_acc=300)
+    c = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=50)
+    p = c.predictions
+    acc = pd.factorize(p["account_id"])[0]
+    preds = {s: p[s].to_numpy() for s in ("mean", "influence_weighted")}
+    out = _bootstrap_differences(p["renewed"].to_numpy(), preds, ["mean", "influence_weighted"], "mean", acc,
+                                 "rebuy", None, 50, 0, 0.95).set_index("scheme")
+    rng = np.random.default_rng([0, 1])
+    W = rng.multinomial(acc.max() + 1, np.full(acc.max() + 1, 1 / (acc.max() + 1)), size=50).astype(float)
+    y = p["renewed"].to_numpy()
+    d = auc(y, preds["influence_weighted"], W[:, acc]) - auc(y, preds["mean"], W[:, acc])
+    a = (1 - 0.95) / 2
+    lo, hi = np.nanquantile(d, [a, 1 - a])
+    assert out.loc["influence_weighted", "auc_diff_low"] == lo and out.loc["influence_weighted", "auc_diff_high"] == hi
+    t = c.table.set_index("scheme")
+    assert t.loc["influence_weighted", "auc_diff_low"] == lo

@@ -401,3 +401,105 @@ def test_text_controls_fit_exactly_as_statsmodels_on_text():
     np.testing.assert_allclose(fit.result.bse, ref.bse, rtol=1e-9)
     new = df.head(4)  # predictions on plain text still work
     np.testing.assert_allclose(fit.result.predict(new), ref.predict(new), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Portfolio-scale fast paths equal the plain computations
+# --------------------------------------------------------------------------
+def _fit_from_scratch(f, family, tol=1e-13):
+    """statsmodels on the same design, from zero, to full convergence."""
+    m = f.result.model
+    kw = {"cov_type": f.cov_type}
+    if f.cov_type == "cluster":
+        kw["cov_kwds"] = {"groups": pd.factorize(f.data["account_id"])[0]}
+    return sm.GLM(m.endog, m.exog, family=family).fit(tol=tol, **kw)
+
+
+@pytest.mark.parametrize("periods", [1, 3])
+def test_warm_started_logit_equals_a_fit_from_scratch(monkeypatch, periods):
+    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 100)
+    df = _logit_frame(n=3000 // periods, periods=periods, seed=21)
+    f = fit_rebuy(df, scheme="mean")
+    ref = _fit_from_scratch(f, sm.families.Binomial())
+    assert f.result.fit_history["iteration"] == 1  # statsmodels started at the optimum
+    np.testing.assert_allclose(f.result.params, ref.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(f.result.bse, ref.bse, rtol=1e-10)
+    assert f.result.aic == pytest.approx(ref.aic, rel=1e-12)
+    # and a start near the optimum (compare_schemes' refits) lands on the same fit
+    g = fit_rebuy(df, scheme="mean", start_params=np.asarray(f.result.params) + 0.1)
+    np.testing.assert_allclose(g.result.params, ref.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g.result.bse, ref.bse, rtol=1e-10)
+
+
+def test_warm_started_tweedie_equals_a_fit_from_scratch(monkeypatch):
+    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 100)
+    df = _bookings_frame(n=3000)
+    f = fit_bookings(df, scheme="mean", controls=["log_revenue"], family="tweedie")
+    ref = _fit_from_scratch(f, sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()), tol=1e-14)
+    np.testing.assert_allclose(f.result.params, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(f.result.bse, ref.bse, rtol=1e-10)
+    assert f.result.scale == pytest.approx(ref.scale, rel=1e-10)
+
+
+def test_warm_start_declines_separated_data():
+    df = _logit_frame(n=300, seed=4)
+    X = sm.add_constant(df[["mean"]]).to_numpy()
+    y = (df["mean"] > 0).to_numpy(float)
+    assert models.warm_start(X, y, sm.families.Binomial()) is None  # statsmodels then fits as before
+
+
+def test_warm_start_subsample_path_equals_direct(monkeypatch):
+    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 250)  # 4 x 250 rows -> subsample start
+    df = _logit_frame(n=2000, seed=22)
+    X = sm.add_constant(df[["mean", "log_revenue"]]).to_numpy()
+    y = df["renewed"].to_numpy()
+    b = models.warm_start(X, y, sm.families.Binomial())
+    ref = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(b, ref.params, rtol=1e-9)
+
+
+def test_design_rank_and_vif_equal_the_textbook_formulas():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=500)
+    X = np.c_[np.ones(500), a, a + 0.05 * rng.normal(size=500), rng.normal(12, 1.5, 500), 2 * a, np.full(500, 3.0)]
+    # rank by QR with the columns scaled to unit length (R's rule, no pivoting)
+    Xs = X / np.sqrt((X ** 2).sum(0))
+    r = np.abs(np.diag(np.linalg.qr(Xs, mode="r")))
+    assert models.design_rank(X) == (4, [4, 5])
+    assert [j for j in range(X.shape[1]) if r[j] < 1e-6] == [4, 5]
+    keep = [0, 1, 2, 3]
+    v = models.vif(X[:, keep], ["Intercept", "a", "b", "c"])
+    ref = np.diag(np.linalg.inv(np.corrcoef(X[:, 1:4], rowvar=False)))
+    np.testing.assert_allclose(v.to_numpy(), ref, rtol=1e-9)
+    assert list(v.index) == ["a", "b", "c"]
+
+
+def test_binary_columns_finds_only_non_constant_zero_one_columns():
+    n = 3000
+    X = np.c_[np.ones(n), np.r_[np.zeros(n - 1), 1.0], np.r_[np.zeros(1500), np.full(1500, 0.5)],
+              np.tile([0.0, 1.0], n // 2), np.zeros(n)]
+    assert models._binary_columns(X) == [1, 3]
+
+
+def test_scenario_effect_equals_the_copy_based_computation():
+    df = _logit_frame(n=1500, seed=23)
+    df["sent_decider"], df["heard_decider"] = df["mean"], (np.arange(len(df)) % 3 > 0).astype(float)
+    df.loc[df["heard_decider"] == 0, "sent_decider"] = np.nan
+    f = decision_equation(df, roles=["decider"], controls=["log_revenue"])
+    res = f.result
+    names = list(res.model.exog_names)
+    X, b, V = res.model.exog, np.asarray(res.params), np.asarray(res.cov_params())
+    link = res.model.family.link
+
+    def avg(setting):
+        Xs = X.copy()
+        for col, val in setting.items():
+            Xs[:, names.index(col)] = val
+        eta = Xs @ b
+        return link.inverse(eta).mean(), (link.inverse_deriv(eta)[:, None] * Xs).mean(0)
+
+    lo, g_lo = avg({"sent_decider": DETRACTOR, "unheard_decider": 0.0})
+    hi, g_hi = avg({"sent_decider": PROMOTER, "unheard_decider": 0.0})
+    e = f.effects.set_index("role").loc["decider"]
+    assert e["difference"] == pytest.approx(hi - lo, rel=1e-12)
+    assert e["std_error"] == pytest.approx(np.sqrt((g_hi - g_lo) @ V @ (g_hi - g_lo)), rel=1e-10)
