@@ -47,7 +47,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .influence import _account_blocks, _positions, active_stakeholders
+from .coverage import _arrow_text, _text, _unique_text
+from .influence import _account_blocks, _active_people, _active_rows, _positions
 
 #: Accounts up to this size get batched betweenness; larger ones use networkx.
 DENSE_MAX = 500
@@ -55,21 +56,47 @@ _BATCH_CELLS = 250_000  # nodes x sources per batch: 2 MB float64 state arrays s
 _COMPACT_BELOW = 0.75  # drop finished accounts once the live ones hold less than this share of the rows
 
 
+_PEOPLE_COLUMNS = ("stakeholder_id", "account_id", "role", "department", "veto")
+
+
 def _portfolio_ties(village, as_of):
-    """Active people sorted by account, and their ties as positions (data direction)."""
-    people = active_stakeholders(village, as_of)
+    """Active people (the columns used here) sorted by account, and their ties as
+    positions (data direction)."""
+    rows = _active_rows(village, as_of)
+    people = _active_people(village, rows, _PEOPLE_COLUMNS)
     order, block = _account_blocks(people["account_id"])
+    if order is not None:
+        rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
     rel = village.relationships
     n = len(people)
     if rel is None or len(rel) == 0 or n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return people, block, empty, empty, np.zeros(0, dtype=bool)
-    s, t = _positions(rel["source_id"], people["stakeholder_id"], rel["target_id"])
+    s, t = _tie_positions(village, rows, people)
     is_rep = np.asarray((rel["kind"] == "reports_to").fillna(False), dtype=bool)
     keep = (s >= 0) & (t >= 0) & (s != t)
     keep[keep] = block[s[keep]] == block[t[keep]]
     return people, block, s[keep], t[keep], is_rep[keep]
+
+
+def _tie_positions(village, rows, people):
+    """Position among ``people`` (the stakeholders rows ``rows``) of each tie's
+    source and target, -1 for anyone else.
+
+    With unique ids and no blank, the rows :func:`cxinfluence.ids.rows_of`
+    matched once per village give them without hashing; otherwise the ids are
+    looked up among the people."""
+    from .ids import rows_of
+
+    rel = village.relationships
+    ids = _arrow_text(village.stakeholders["stakeholder_id"])
+    if ids is None or ids.null_count or any(_arrow_text(rel[c]) is None for c in ("source_id", "target_id")) \
+            or not _unique_text(ids):
+        return _positions(rel["source_id"], people["stakeholder_id"], rel["target_id"])
+    node_of = np.full(len(ids) + 1, -1, dtype=np.int64)  # the last slot answers row -1 (nobody)
+    node_of[rows] = np.arange(len(rows))
+    return node_of[rows_of(village, "relationships", "source_id")], node_of[rows_of(village, "relationships", "target_id")]
 
 
 def _distinct_sorted(key):
@@ -119,7 +146,7 @@ class _Stage(NamedTuple):
     """Rows still in play during a breadth-first pass: ``rows`` (positions in the
     batch), ``inner`` (their positions among the previous stage's rows; None for
     the first), ``acc`` (account of each row), ``forward``/``back`` (adjacency
-    among them, as ``csr`` ``[to, from]`` and ``[from, to]``)."""
+    among them: ``[to, from]`` and ``[from, to]`` sparse matrices)."""
 
     rows: np.ndarray
     inner: np.ndarray | None
@@ -129,10 +156,14 @@ class _Stage(NamedTuple):
 
 
 def _stage(rows, inner, acc, u, v):
+    """A stage over ``rows`` with edges ``u -> v`` (distinct, sorted by ``u`` then ``v``)."""
     from scipy.sparse import csr_array
 
-    n, ones = len(rows), np.ones(len(u))
-    return _Stage(rows, inner, acc, csr_array((ones, (v, u)), shape=(n, n)), csr_array((ones, (u, v)), shape=(n, n)))
+    n = len(rows)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
+    back = csr_array((np.ones(len(u)), v, indptr), shape=(n, n))
+    return _Stage(rows, inner, acc, back.T, back)  # the transpose is a view (csc): no copy
 
 
 def _compact(stage, keep, u, v):
@@ -334,9 +365,12 @@ def stakeholder_structure(village, as_of=None) -> pd.DataFrame:
     people, block, src, dst, is_rep = _portfolio_ties(village, as_of)
     n = len(people)
     sizes = np.bincount(block) if n else np.zeros(0, dtype=int)
-    out = pd.DataFrame({"account_id": people["account_id"].to_numpy(), "stakeholder_id": people["stakeholder_id"].to_numpy()})
+    def text(col):  # as to_numpy() would give, without a round trip through objects for Arrow text
+        return _text(people[col], lambda x: x.to_numpy())
+
+    out = pd.DataFrame({"account_id": text("account_id"), "stakeholder_id": text("stakeholder_id")})
     for col in ("role", "department"):
-        out[col] = people[col].to_numpy() if col in people.columns else np.nan
+        out[col] = text(col) if col in people.columns else np.nan
     (u, v), (ru, rv), (iu, iv) = _typed_pairs(src, dst, is_rep, max(n, 1))
     out["in_degree"] = np.bincount(v, minlength=n)
     out["out_degree"] = np.bincount(u, minlength=n)
