@@ -167,3 +167,25 @@ def test_departed_people_do_not_count():
     before = stakeholder_structure(v, "2023-06-01").set_index("stakeholder_id")
     assert before.loc["a", "hierarchy_level"] == 0 and before.loc["c", "hierarchy_level"] == 2
     assert account_structure(v, "2024-06-01").iloc[0]["size"] == 2
+
+
+def test_arrow_and_object_ids_give_identical_results():
+    # Arrow-backed ids take the village's cached id rows; object ids are looked up among the people
+    from cxinfluence.synth import make_village
+
+    v, _ = make_village(40, seed=2, turnover_rate=0.3)
+    obj = Village(v.accounts, v.stakeholders.astype({"stakeholder_id": object, "account_id": object}),
+                  v.relationships.astype({"source_id": object, "target_id": object}), v.responses, v.outcomes)
+    for as_of in (None, "2024-06-30"):
+        pd.testing.assert_frame_equal(stakeholder_structure(v, as_of), stakeholder_structure(obj, as_of))
+        pd.testing.assert_frame_equal(account_structure(v, as_of), account_structure(obj, as_of))
+
+
+def test_repeated_id_ties_to_the_active_person():
+    # "a" left and came back under the same id: ties go to the row active at as_of
+    people = [dict(stakeholder_id="a", account_id="A", active_to=pd.Timestamp("2023-01-01")),
+              dict(stakeholder_id="b", account_id="A", active_to=pd.NaT),
+              dict(stakeholder_id="a", account_id="A", active_to=pd.NaT)]
+    v = village(people, [("b", "a", "reports_to")])
+    st = stakeholder_structure(v, "2024-06-01").set_index("stakeholder_id")
+    assert st.loc["a", "n_reports"] == 1 and st.loc["b", "hierarchy_level"] == 1
