@@ -186,19 +186,23 @@ def _bootstrap_auc(y, score, groups, Wt):
     lo = np.searchsorted(s_big, s_small, side="left")
     hi = np.searchsorted(s_big, s_small, side="right")
     cuts = np.unique(np.r_[lo, hi])
-    seg = np.searchsorted(cuts, np.arange(len(s_big)), side="right")  # segment of each larger-class row
-    inside = seg < len(cuts)
     shape = (len(cuts), Wt.shape[0])
-    big_counts = sp.csr_matrix((np.ones(inside.sum()), (seg[inside], g_big[inside])), shape=shape)
+    # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
+    # rows are already in segment order, so the CSR arrays are built directly
+    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0), g_big[:cuts[-1] if len(cuts) else 0],
+                                np.r_[0, cuts]), shape=shape)
     if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
         at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0)
     else:
         at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
         ones = np.ones(len(at))
-    small_counts = sp.csr_matrix((ones, (at, rows)), shape=shape)
-    below = np.cumsum(np.ascontiguousarray((big_counts @ Wt).T), axis=1)  # replicate x cut
+    order = np.argsort(at, kind="stable")
+    small_counts = sp.csr_matrix((ones[order], rows[order], np.r_[0, np.cumsum(np.bincount(at, minlength=len(cuts)))]),
+                                 shape=shape)
+    below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
+    np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
-    twice = np.einsum("rq,qr->r", below, small_counts @ Wt)
+    twice = np.einsum("qr,qr->r", below, small_counts @ Wt)
     n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
     n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
     if big is pos:  # pairs count events above each non-event
