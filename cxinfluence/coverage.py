@@ -547,7 +547,6 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
     acc = people["acc"].to_numpy()
     heard = people["heard"].to_numpy()
     veto = people["veto"].to_numpy()
-    infl = people["influence"].to_numpy(dtype=float)
 
     def per_account(weights=None):
         return np.bincount(acc, weights=weights, minlength=k)
@@ -555,11 +554,12 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
     out = pd.DataFrame(index=accounts)
     out["n_stakeholders"] = per_account().astype(int)
     out["n_responders"] = per_account(heard).astype(int)
-    out["heard_influence"], unheard_veto = _heard_now(people, k)
+    heard_influence, unheard_veto = _heard_now(people, k)
+    out["heard_influence"] = heard_influence
     out["veto_holders"] = per_account(veto).astype(int)
-    unheard = veto & ~heard
     out["unheard_veto"] = unheard_veto
-    out["unheard_veto_ids"] = _join_ids(acc[unheard], people["stakeholder_id"].iloc[np.flatnonzero(unheard)].to_numpy(), k)
+    unheard = np.flatnonzero(veto & ~heard)  # ids as objects for these people only
+    out["unheard_veto_ids"] = _join_ids(acc[unheard], people["stakeholder_id"].iloc[unheard].to_numpy(), k)
 
     n_resp = people["n_responses"].to_numpy()
     total_resp = per_account(n_resp)

@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .coverage import _arrow_text, _text, _unique_text
+from .coverage import _arrow_text, _ranges, _text, _unique_text
 from .influence import _account_blocks, _active_people, _active_rows, _positions
 
 #: Accounts up to this size get batched betweenness; larger ones use networkx.
@@ -96,7 +96,7 @@ def _tie_positions(village, rows, people):
         return _positions(rel["source_id"], people["stakeholder_id"], rel["target_id"])
     node_of = np.full(len(ids) + 1, -1, dtype=np.int64)  # the last slot answers row -1 (nobody)
     node_of[rows] = np.arange(len(rows))
-    return node_of[rows_of(village, "relationships", "source_id")], node_of[rows_of(village, "relationships", "target_id")]
+    return tuple(node_of[rows_of(village, "relationships", end)] for end in ("source_id", "target_id"))
 
 
 def _distinct_sorted(key):
@@ -248,11 +248,6 @@ def _batch_betweenness(sizes, u, v):
     return _dependencies(levels, stages, n, width) * (1.0 / np.maximum((size - 1) * (size - 2), 1))
 
 
-def _ranges(starts, counts):
-    """Concatenated ``arange(start, start + count)`` for each pair."""
-    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-
-
 def _size_batches(sizes, accounts):
     """Accounts (sorted by size) cut into batches of at most ``_BATCH_CELLS``
     nodes x largest size (at least one account each)."""
@@ -365,6 +360,7 @@ def stakeholder_structure(village, as_of=None) -> pd.DataFrame:
     people, block, src, dst, is_rep = _portfolio_ties(village, as_of)
     n = len(people)
     sizes = np.bincount(block) if n else np.zeros(0, dtype=int)
+
     def text(col):  # as to_numpy() would give, without a round trip through objects for Arrow text
         return _text(people[col], lambda x: x.to_numpy())
 
