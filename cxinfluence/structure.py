@@ -51,8 +51,11 @@ from .coverage import _arrow_text, _ranges, _text, _unique_text
 from .influence import _account_blocks, _active_people, _active_rows, _positions
 
 #: Accounts up to this size get batched betweenness; larger ones use networkx.
-DENSE_MAX = 500
+DENSE_MAX = 256
 _BATCH_CELLS = 250_000  # nodes x sources per batch: 2 MB float64 state arrays stay in cache
+# nodes x sources x largest size per batch: a search has fewer levels than people, so the
+# levels kept for the backward pass stay under 128 MB even if every search runs that long
+_LEVEL_CELLS = 16_000_000
 _COMPACT_BELOW = 0.75  # drop finished accounts once the live ones hold less than this share of the rows
 
 
@@ -250,13 +253,15 @@ def _batch_betweenness(sizes, u, v):
 
 def _size_batches(sizes, accounts):
     """Accounts (sorted by size) cut into batches of at most ``_BATCH_CELLS``
-    nodes x largest size (at least one account each)."""
+    nodes x largest size and ``_LEVEL_CELLS`` nodes x largest size squared (at
+    least one account each)."""
     accounts = accounts[np.argsort(sizes[accounts], kind="stable")]
     lo = 0
     while lo < len(accounts):
-        rest = sizes[accounts[lo:]]
+        rest = sizes[accounts[lo:]].astype(np.int64)
         cells = np.cumsum(rest) * rest  # sorted: the last account is the widest
-        hi = lo + max(1, int(np.searchsorted(cells > _BATCH_CELLS, True)))
+        full = (cells > _BATCH_CELLS) | (cells * rest > _LEVEL_CELLS)
+        hi = lo + max(1, int(np.searchsorted(full, True)))
         yield accounts[lo:hi]
         lo = hi
 

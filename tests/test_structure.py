@@ -83,7 +83,7 @@ def _assert_networkx_betweenness(ours, block, starts, sizes, src, dst):
         assert np.abs(got - np.array([ref[i] for i in range(starts[a], starts[a] + n)])).max() < 1e-12, a
 
 
-@pytest.mark.parametrize("dense_max, batch_cells", [(500, 250_000), (64, 250_000), (20, 300), (500, 1)])
+@pytest.mark.parametrize("dense_max, batch_cells", [(256, 250_000), (64, 250_000), (20, 300), (256, 1)])
 def test_portfolio_betweenness_matches_networkx_including_large_accounts(monkeypatch, dense_max, batch_cells):
     # small DENSE_MAX: large accounts take networkx; small batches: one account (or a few) per batch
     monkeypatch.setattr(structure, "DENSE_MAX", dense_max)
@@ -101,6 +101,28 @@ def test_portfolio_betweenness_on_many_sparse_accounts(seed):
     sizes = rng.integers(1, 30, 60)
     block, starts, src, dst = _random_portfolio(rng, sizes, ties_per_node=2)
     _assert_networkx_betweenness(portfolio_betweenness(block, src, dst), block, starts, sizes, src, dst)
+
+
+def test_portfolio_betweenness_on_long_chains():
+    # a search as long as the account (every level stored) and one with shortcuts, beside small accounts
+    sizes = [150, 4, 120, 3]
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    chain = np.arange(149)
+    src = np.r_[chain, 150, 151, starts[2] + np.arange(119), starts[2] + np.array([5, 40, 90])]
+    dst = np.r_[chain + 1, 151, 152, starts[2] + np.arange(1, 120), starts[2] + np.array([60, 20, 119])]
+    _assert_networkx_betweenness(portfolio_betweenness(block, src, dst), block, starts, sizes, src, dst)
+
+
+def test_size_batches_respect_both_budgets(monkeypatch):
+    monkeypatch.setattr(structure, "_BATCH_CELLS", 5_000)
+    monkeypatch.setattr(structure, "_LEVEL_CELLS", 60_000)
+    sizes = np.random.default_rng(0).integers(3, 60, 200)
+    batches = list(structure._size_batches(sizes, np.arange(len(sizes))))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(sizes)))
+    for b in batches:
+        rows, width = sizes[b].sum(), sizes[b].max()
+        assert len(b) == 1 or (rows * width <= 5_000 and rows * width * width <= 60_000)
 
 
 def test_typed_pairs_match_numpy_unique():
