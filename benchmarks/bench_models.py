@@ -18,12 +18,18 @@ relative difference between the two runs' estimates, standard errors,
 bootstrap AUC differences can move by ~1e-8 relative where two out-of-fold
 predictions are within rounding of each other and swap order).
 
-Target (models stage at 100k accounts x 4 periods): <= 25 s.
-Measured 2026-11-28 on the shared 2-core machine, ``frame100k`` (400,000 rows,
-a 100k-account synthetic village), one BLAS thread, same run: baseline
-98 s -> current 34-42 s depending on load (7 fit_rebuy 18.7 -> 8.6-10.7 s,
-Tweedie bookings 17.1 -> 1.3-2.0 s, decision equations 6.1 -> 3.8-4.6 s,
-models_table 2.2 -> 1.9-2.9 s, compare_schemes 54.2 -> 17-22 s).
+Target (models stage at 100k accounts x 4 periods): <= 25 s, not yet met.
+Measured 2026-11-28 on the shared 2-core machine (other jobs running, load
+0.6-3), the model frame of a 100k-account synthetic village (400,000 rows),
+``OPENBLAS_NUM_THREADS=1``, baseline and current in the same run (three runs):
+total 78-100 s -> 31-41 s (2.2-2.7x); 7 fit_rebuy 12-15 -> 8-14 s, Tweedie
+bookings 16-20 -> 1.2-1.4 s, the two decision equations 5.3-6.7 -> 3.3-4.1 s,
+models_table 1.8-3.5 -> 2.0-2.6 s (mostly statsmodels' Tweedie likelihood),
+compare_schemes 42-54 -> 16-20 s. With the default (2) BLAS threads the same
+machine gave 153 s -> 76 s: multithreaded BLAS on these tall, narrow matrices
+costs more CPU than it saves when the cores are shared. Peak memory: baseline
+7.5 GB, current 4.5 GB (most of it the per-fit copies of the frame in
+``Fit.data``). The baseline run needs that 7.5 GB too.
 
 The frame is generated (``--accounts``, ``--periods``: 7 scheme columns as
 noisy measures of a latent account sentiment, role sentiments with unheard
@@ -166,6 +172,11 @@ def report(base, cur):
                  .equals(cur["models_table"].drop(columns=cur["models_table"].select_dtypes("number").columns)))
     print(f"max relative difference: estimates {est:.1e}, std errors {se:.1e}, models_table {mt:.1e}, "
           f"comparison table {ct:.1e}; models_table text (terms, warnings) identical: {text_same}")
+    if not text_same:
+        b, c = base["models_table"].set_index(["model", "term"]), cur["models_table"].set_index(["model", "term"])
+        differ = b["warning"].astype(str) != c["warning"].reindex(b.index).astype(str)
+        for (model, term), w in b.loc[differ, "warning"].items():
+            print(f"  {model} / {term}: baseline {w!r}, current {c.loc[(model, term), 'warning']!r}")
     print(f"target: models stage <= 25 s -> {'MET' if cur['times']['total'] <= 25 else 'NOT MET'} "
           f"({cur['times']['total']:.1f} s; baseline/current = {base['times']['total'] / cur['times']['total']:.1f}x)")
     print("\n" + cur["comparison"][["scheme", "auc", "auc_diff", "auc_diff_low", "auc_diff_high", "log_loss"]]
