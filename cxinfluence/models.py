@@ -534,7 +534,9 @@ def _prepare_rows(frame, columns, scheme_cols, notes, fit_warnings):
     if dropped:
         notes.append(f"{dropped} of {len(frame)} rows dropped for missing values "
                      f"(complete cases of {', '.join(dict.fromkeys(columns))})")
-    out = frame.loc[keep]
+    # only the columns the fit uses (and the account id): each Fit keeps its rows,
+    # and a dozen copies of a 50-column, 400k-row frame cost gigabytes
+    out = frame.loc[keep, list(dict.fromkeys([*columns, *(c for c in ("account_id",) if c in frame.columns)]))]
     if len(out) == 0:
         which = [c for c in scheme_cols if frame[c].isna().all()] or list(dict.fromkeys(columns))
         raise ModelError(f"no complete rows to fit: {', '.join(which)} missing in every row "

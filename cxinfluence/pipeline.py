@@ -24,9 +24,12 @@ Outputs (stable names, written atomically by :func:`cxinfluence.atomic.staged_ou
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,7 +131,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
     progress = Progress(quiet=quiet)
     out = Path(out)
-    with progress.stage("loading and validating the village"):
+    with _stage(progress, "loading and validating the village"):
         v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
         if anonymize:
             from .anonymize import anonymize_village
@@ -145,16 +148,16 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     result.tables["warnings"] = _warning_table(caught)
 
     with staged_output(out) as tmp:
-        with progress.stage("maps"):
+        with _stage(progress, "maps"):
             selected = _select_map_accounts(t["accounts_at_risk"], v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t["influence"], tmp, seed=seed, window_days=window_days)
-        with progress.stage("report"):
+        with _stage(progress, "report"):
             from .reporting import build_report
 
             (tmp / "report.html").write_text(build_report(v, result, map_entries, anonymized=anonymize,
                                                           window_days=window_days, lead_days=lead_days),
                                              encoding="utf-8")
-        with progress.stage("writing tables"):
+        with _stage(progress, "writing tables"):
             from .io import write_csv
 
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
@@ -166,6 +169,29 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     result.timings = progress.timings
     progress.say(f"wrote {out}")
     return result
+
+
+@contextmanager
+def _stage(progress, name):
+    """A progress stage that hands freed memory back to the system when it ends.
+
+    glibc's malloc and Arrow's mimalloc pool both keep freed blocks for reuse;
+    a stage that frees arrays of one kind and the next that allocates the
+    other would otherwise add up in the run's peak memory.
+    """
+    with progress.stage(name):
+        yield
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - older pyarrow: nothing to release
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
+        pass
 
 
 def _warning_table(caught) -> pd.DataFrame:
@@ -185,16 +211,16 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
 
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or [s for s in SCHEMES if s != "disagreement"])
-    with progress.stage("influence"):
+    with _stage(progress, "influence"):
         from .structure import stakeholder_structure
 
         infl = influence_weights(v, as_of)
         infl = _join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
         t["influence"] = infl
-    with progress.stage("coverage and listening plan"):
+    with _stage(progress, "coverage and listening plan"):
         t["coverage"] = coverage(v, as_of, window_days=window_days, influence=infl)
         t["listening_plan"] = listening_plan(v, as_of, window_days=window_days, influence=infl)
-    with progress.stage("account sentiment"):
+    with _stage(progress, "account sentiment"):
         from .modelframe import outcome_periods
 
         snap, t["stakeholder_sentiment"] = sentiment_tables(v, as_of, window_days=window_days, lead_days=0,
@@ -206,14 +232,19 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
                                    if len(periods) else (snap.iloc[:0], None))
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
         t["snapshot"] = snap
-    with progress.stage("models"):
-        _models(v, result, schemes, history, history_people, window_days=window_days, lead_days=lead_days,
-                half_life_days=half_life_days, seed=seed, folds=folds, n_boot=n_boot)
-    with progress.stage("informal comments"):
+    with _stage(progress, "models"):
+        from .modelframe import model_frame
+
+        t["model_frame"] = model_frame(v, window_days=window_days, lead_days=lead_days,
+                                       half_life_days=half_life_days, sentiment=history,
+                                       stakeholders=history_people)
+        del history_people  # millions of rows, needed only for the frame: free them before fitting
+        _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+    with _stage(progress, "informal comments"):
         from .comments import action_list
 
         t["actions"] = action_list(v, as_of, influence=infl)
-    with progress.stage("accounts at risk"):
+    with _stage(progress, "accounts at risk"):
         from .risk import accounts_at_risk, risk_flags
 
         from .predict import predict_renewal, snapshot_frame
@@ -245,15 +276,11 @@ def _join_rows(left, right, on):
     return pd.concat([left, extra.drop(columns=on).set_axis(left.index)], axis=1)
 
 
-def _models(v, result, schemes, history, history_people, *, window_days, lead_days, half_life_days, seed, folds, n_boot):
+def _models(result, schemes, frame, *, seed, folds, n_boot):
     from .compare import compare_schemes
-    from .modelframe import model_frame
     from .models import decision_equation, fit_bookings, fit_rebuy, models_table
 
     t, fits = result.tables, result.fits
-    frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                        sentiment=history, stakeholders=history_people)
-    t["model_frame"] = frame
     for s in schemes:
         fits[f"rebuy:{s}"] = fit_rebuy(frame, scheme=s)
     fits["bookings:tweedie"] = fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie")
