@@ -362,10 +362,21 @@ def _positions(keys, values, *more_keys) -> np.ndarray:
     return positions(keys, values, *more_keys, threads=_THREADS)
 
 
-def _account_blocks(accounts: pd.Series):
+def _account_blocks(accounts: pd.Series, codes=None):
     """(order, block) that sort rows by account: ``block[i]`` is the 0-based
     account of sorted row ``i``; ``order`` is None when the rows are already
-    grouped by account (the usual layout), which avoids hashing every row."""
+    grouped by account (the usual layout), which avoids hashing every row.
+
+    ``codes``, when given, are the rows' account rows (:func:`cxinfluence.ids.rows_of`);
+    if every account is listed, integers are compared instead of text (same result).
+    """
+    if codes is not None and len(codes) and codes.min() >= 0:
+        change = np.r_[True, codes[1:] != codes[:-1]]
+        if np.bincount(codes[change]).max() == 1:  # each account in one run: already grouped
+            return None, np.cumsum(change) - 1
+        first, _ = pd.factorize(codes)  # numbered by first appearance, as the text path does
+        order = np.argsort(first, kind="stable")
+        return order, first[order]
     values = accounts.array
     n = len(values)
     if n == 0:
@@ -616,7 +627,8 @@ def _influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", grap
     rows = _active_rows(village, as_of)
     people = _active_people(village, rows, ("stakeholder_id", "account_id", "role", "department", "veto",
                                             "influence_rating"))
-    order, block = _account_blocks(people["account_id"])
+    listed = _listed_accounts(village)
+    order, block = _account_blocks(people["account_id"], None if listed is None else listed[rows])
     if order is not None:
         rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
@@ -678,12 +690,39 @@ def _unique_accounts(accounts: pd.Series) -> pd.Index:
     return pd.Index(pd.unique(values.take(np.flatnonzero(change))))
 
 
-def _warn_empty_accounts(village, people, block, as_of):
+def _empty_accounts(village, people, block) -> pd.Index:
+    """Account ids (sorted) listed in ``village.accounts`` or referenced by a
+    stakeholder that have nobody in ``people``."""
+    heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
+    present = people["account_id"].take(heads)
+    st_acc = _listed_accounts(village)
+    if st_acc is not None and (len(st_acc) == 0 or st_acc.min() >= 0):
+        # every stakeholder's account is listed, so the known accounts are the listed ones:
+        # mark those present (one account per block) instead of hashing every stakeholder's text
+        ids = village.accounts["account_id"]
+        seen = np.zeros(len(ids), dtype=bool)
+        hit = positions(present, ids)
+        seen[hit[hit >= 0]] = True
+        missing = ids[~seen & ids.notna().to_numpy()]
+        # a repeated id is marked at its first row only: the difference drops it again
+        return pd.Index(missing.unique()).difference(pd.Index(present))
     known = _unique_accounts(village.stakeholders["account_id"])
     if village.accounts is not None and "account_id" in village.accounts.columns:
         known = known.union(pd.Index(village.accounts["account_id"].dropna().unique()))
-    present = people["account_id"].take(np.flatnonzero(np.r_[True, block[1:] != block[:-1]])) if len(block) else []
-    empty = known.difference(pd.Index(present))
+    return known.difference(pd.Index(present))
+
+
+def _listed_accounts(village):
+    """Each stakeholder's row in ``village.accounts`` (-1: not listed), or None
+    when there is no accounts table to look in."""
+    accounts = village.accounts
+    if accounts is None or "account_id" not in accounts.columns or "account_id" not in village.stakeholders.columns:
+        return None
+    return rows_of(village, "stakeholders", "account_id")
+
+
+def _warn_empty_accounts(village, people, block, as_of):
+    empty = _empty_accounts(village, people, block)
     if len(empty):
         when = "now (active_to blank)" if as_of is None else f"at as_of={str(as_of)!r}"
         shown = ", ".join(map(repr, empty[:10].tolist())) + (" ..." if len(empty) > 10 else "")

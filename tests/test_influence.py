@@ -308,3 +308,36 @@ def test_chunked_and_threaded_iteration_gives_the_same_result(monkeypatch, threa
     assert whole.attrs["iterations"] == chunked.attrs["iterations"]
     ref = nx_reference(nodes, edges)
     assert np.abs(chunked.set_index("stakeholder_id")["pagerank"][ref.index].to_numpy() - ref.to_numpy()).max() < 1e-12
+
+
+def test_account_blocks_from_codes_equal_the_text_path():
+    from cxinfluence.influence import _account_blocks
+
+    rng = np.random.default_rng(5)
+    ids = pd.Series(rng.choice([f"A{i}" for i in range(30)], size=400)).astype("str")
+    codes = pd.Index([f"A{i}" for i in range(30)]).get_indexer(ids)
+    grouped = ids.sort_values(kind="stable")
+    for values, c in ((ids, codes), (grouped, codes[grouped.index.to_numpy()])):
+        o1, b1 = _account_blocks(values)
+        o2, b2 = _account_blocks(values, c)
+        assert (o1 is None) == (o2 is None)
+        if o1 is not None:
+            np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(b1, b2)
+
+
+def test_empty_accounts_warning_lists_listed_and_referenced_accounts():
+    from dataclasses import replace
+
+    from cxinfluence.synth import make_village
+
+    v, _ = make_village(6, seed=2)
+    extra = pd.DataFrame({"account_id": ["GHOST", v.accounts["account_id"].iloc[0]]})
+    v = replace(v, accounts=pd.concat([v.accounts, extra], ignore_index=True))  # one empty, one repeated
+    with pytest.warns(VillageWarning, match=r"1 account\(s\) have no active stakeholder.*'GHOST'"):
+        influence_weights(v)
+    st = v.stakeholders.copy()
+    st.loc[st.index[0], "account_id"] = "UNLISTED"
+    st.loc[st.index[0], "active_to"] = pd.Timestamp("2000-01-01")  # referenced, never active now
+    with pytest.warns(VillageWarning, match=r"2 account\(s\).*'GHOST', 'UNLISTED'"):
+        influence_weights(replace(v, stakeholders=st))
