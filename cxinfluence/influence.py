@@ -627,6 +627,10 @@ def _influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", grap
     rows = _active_rows(village, as_of)
     people = _active_people(village, rows, ("stakeholder_id", "account_id", "role", "department", "veto",
                                             "influence_rating"))
+    blank = people["account_id"].isna().to_numpy()
+    if blank.any():  # validation rejects these; a Village built by hand may have them
+        raise GraphError(f"stakeholders has {int(blank.sum())} active row(s) with a blank account_id "
+                         f"(rows {rows[blank][:5].tolist()}); every stakeholder needs an account")
     listed = _listed_accounts(village)
     order, block = _account_blocks(people["account_id"], None if listed is None else listed[rows])
     if order is not None:

@@ -341,3 +341,11 @@ def test_empty_accounts_warning_lists_listed_and_referenced_accounts():
     st.loc[st.index[0], "active_to"] = pd.Timestamp("2000-01-01")  # referenced, never active now
     with pytest.warns(VillageWarning, match=r"2 account\(s\).*'GHOST', 'UNLISTED'"):
         influence_weights(replace(v, stakeholders=st))
+
+
+def test_blank_account_id_is_a_clear_error():
+    s = pd.DataFrame({"stakeholder_id": ["a", "b"], "account_id": ["A", None], "role": ["user", "user"],
+                      "veto": [False, False]})
+    v = Village(pd.DataFrame({"account_id": ["A"]}), s, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    with pytest.raises(GraphError, match=r"1 active row\(s\) with a blank account_id \(rows \[1\]\)"):
+        influence_weights(v)
