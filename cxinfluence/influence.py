@@ -81,7 +81,7 @@ import pandas as pd
 
 from .asof import active_mask
 from .exceptions import ConvergenceError, GraphError, VillageWarning
-from .ids import arrow_strings, positions, rows_of
+from .ids import positions, rows_of
 
 #: Default relative weight of each buying role (see module docstring).
 ROLE_PRIORS = {"decider": 3.0, "gatekeeper": 2.5, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
@@ -352,10 +352,6 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
 # ----------------------------------------------------------------------------
 # From a village to nodes and endorsement edges
 # ----------------------------------------------------------------------------
-
-# shared with structure (string ids are hashed in one place: cxinfluence.ids)
-_arrow_strings = arrow_strings
-
 
 def _positions(keys, values, *more_keys) -> np.ndarray:
     """Position of each key among ``values`` (see :func:`cxinfluence.ids.positions`)."""
