@@ -343,8 +343,9 @@ def _resolve(village, ties) -> _Rows:
             from .ids import rows_of
 
             refs = (("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id"))
-            return _Rows(accounts, acc, *(rows_of(village, *ref).astype(np.intp) if len(x) else np.zeros(0, np.intp)
-                                          for ref, x in zip(refs, (src, dst, resp))))
+            # copy=False: share the arrays cxinfluence.ids keeps rather than hold a second copy
+            return _Rows(accounts, acc, *(rows_of(village, *ref).astype(np.intp, copy=False) if len(x)
+                                          else np.zeros(0, np.intp) for ref, x in zip(refs, (src, dst, resp))))
         return _Rows(accounts, acc, *(_find(s["stakeholder_id"], x) for x in (src, dst, resp)))
     accounts = _account_ids(village)
     parts = [_key_series(x) for x in (s["stakeholder_id"], src, dst, resp)]
@@ -376,7 +377,7 @@ def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
         if ids.is_unique:
             found = rows_of(village, "stakeholders", "account_id")
             if len(found) == 0 or found.min() >= 0:  # no account beyond the table's
-                return ids, found.astype(np.intp)
+                return ids, found.astype(np.intp, copy=False)
     accounts = _account_ids(village)
     return accounts, _find(accounts, village.stakeholders["account_id"])
 
