@@ -3,7 +3,7 @@
 Builds a synthetic village (``make_village(accounts, seed=1, waves_per_year=3)``;
 100k accounts is about 2.2M stakeholders, 4.3M ties and 10M responses), matches
 its ids to rows as ``load_village``'s validation does for ``cxinfluence run``
-(``cxinfluence.ids.rows_of``), computes ``influence_weights`` as of 2026-01-01
+(``cxinfluence.village.ids.rows_of``), computes ``influence_weights`` as of 2026-01-01
 once (neither timed: the pipeline has both already), then times the three calls
 exactly as ``cxinfluence run`` makes them:
 
@@ -49,11 +49,11 @@ def main(argv=None) -> int:
 
     import pandas as pd
 
-    from cxinfluence.comments import action_list
-    from cxinfluence.coverage import coverage, listening_plan
-    from cxinfluence.ids import rows_of
-    from cxinfluence.influence import influence_weights
-    from cxinfluence.synth import make_village
+    from cxinfluence.comments.capture import action_list
+    from cxinfluence.listening.coverage import coverage, listening_plan
+    from cxinfluence.village.ids import rows_of
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.village.synth import make_village
 
     t0 = time.perf_counter()
     village, _ = make_village(args.accounts, seed=1, waves_per_year=3)

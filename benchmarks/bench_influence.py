@@ -7,7 +7,7 @@ the same run:
 1. ``cxinfluence.influence_weights(village)``: every account's PageRank and
    blended influence, end to end from the string-id tables (timed), and the
    PageRank kernel alone on integer-coded arrays. The first call on a village
-   matches its string ids to rows (:mod:`cxinfluence.ids`; ``load_village``'s
+   matches its string ids to rows (:mod:`cxinfluence.village.ids`; ``load_village``'s
    validation does it while loading) and is timed separately; later calls,
    and every later stage of a run, reuse that;
 2. the loop an analyst would write: for each account build an ``nx.DiGraph``
@@ -39,9 +39,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from cxinfluence.influence import influence_weights, pagerank_arrays
-from cxinfluence.schema import ROLES
-from cxinfluence.village import Village
+from cxinfluence.network.influence import influence_weights, pagerank_arrays
+from cxinfluence.village.schema import ROLES
+from cxinfluence.village.core import Village
 
 
 def make_portfolio(n_accounts: int, seed: int = 0) -> Village:
@@ -166,7 +166,7 @@ def main():
     print(f"portfolio: {args.accounts:,} accounts, {n_people:,} stakeholders, {n_ties:,} ties (built in {build:.1f} s)")
     print(f"machine load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
 
-    # The first call on a village matches its string ids to rows (cxinfluence.ids): a
+    # The first call on a village matches its string ids to rows (cxinfluence.village.ids): a
     # village read by load_village had that done by validation, so later calls -- and
     # every later stage of a run -- reuse it. Both costs are shown.
     cold, cold_cpu, _, _ = timed(lambda: influence_weights(village), 1)

@@ -100,8 +100,8 @@ def run_stage(frame_path, out_path):
     """Run the stage with whichever ``cxinfluence`` is first on ``sys.path``; pickle times and results."""
     import statsmodels.api  # noqa: F401  (import cost out of the timings)
 
-    from cxinfluence.compare import compare_schemes
-    from cxinfluence.models import decision_equation, fit_bookings, fit_rebuy, models_table
+    from cxinfluence.models.compare import compare_schemes
+    from cxinfluence.models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
 
     warnings.simplefilter("ignore")
     frame = pd.read_pickle(frame_path)

@@ -46,7 +46,7 @@ def portfolio(n_accounts: int, seed: int) -> Path:
     """The synthetic village, generated once and cached as Parquet."""
     path = CACHE / f"village_{n_accounts}_{seed}"
     if not (path / "responses.parquet").is_file():
-        from cxinfluence.synth import make_village, write_synthetic
+        from cxinfluence.village.synth import make_village, write_synthetic
 
         t0 = time.perf_counter()
         village, truth = make_village(n_accounts, seed=seed, waves_per_year=3)
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     print("stages of the portfolio run:")
     for line in stage_lines(big["stderr"]):
         print("   ", line)
-    from cxinfluence.pipeline import sample_village_path
+    from cxinfluence.pipeline.runner import sample_village_path
 
     demo_responses = len(pd.read_csv(sample_village_path() / "responses.csv", usecols=[0]))
     print(f"ratio run/demo: {big['seconds'] / demo['seconds']:.1f} wall, {big['cpu_seconds'] / demo['cpu_seconds']:.1f} CPU "

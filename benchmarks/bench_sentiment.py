@@ -47,8 +47,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from cxinfluence.scale import ITEMS
-from cxinfluence.sentiment import DEFAULT_ROLE_WEIGHTS, item_sentiment, schemes_from_codes
+from cxinfluence.village.scale import ITEMS
+from cxinfluence.sentiment.schemes import DEFAULT_ROLE_WEIGHTS, item_sentiment, schemes_from_codes
 
 ROLES = ("decider", "buyer", "user", "influencer", "gatekeeper")
 ROLE_P = (0.07, 0.12, 0.51, 0.15, 0.15)

@@ -19,7 +19,7 @@ import sys
 
 CHILD = r"""
 import json, resource, sys, time
-from cxinfluence.synth import make_village
+from cxinfluence.village.synth import make_village
 n = int(sys.argv[1])
 t0, c0 = time.perf_counter(), time.process_time()
 village, truth = make_village(n, seed=1)

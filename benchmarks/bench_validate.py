@@ -88,12 +88,12 @@ def _run(task: str, folder: str):
             pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
         result = ""
     elif task == "validate":
-        from cxinfluence.validate import validate_village
+        from cxinfluence.village.validate import validate_village
 
         problems = validate_village(folder)
         result = f"{sum(p.severity == 'error' for p in problems)} errors, {len(problems)} problems"
     else:
-        from cxinfluence.village import load_village
+        from cxinfluence.village.core import load_village
 
         v = load_village(folder, warn=False)
         result = f"{len(v.responses):,} responses loaded"
@@ -104,7 +104,7 @@ def _run(task: str, folder: str):
 
 def _table_files(folder) -> list[Path]:
     """The village's table files (not e.g. ``truth/``)."""
-    from cxinfluence.schema import TABLES
+    from cxinfluence.village.schema import TABLES
 
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.stem in TABLES and p.suffix in (".csv", ".parquet"))

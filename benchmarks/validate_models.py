@@ -1,7 +1,7 @@
 """Validate the models on synthetic villages with a known truth.
 
 For each replicate r = 0..R-1 three villages are drawn with
-:func:`cxinfluence.synth.make_village` (``influence``, ``mean`` and ``roles``
+:func:`cxinfluence.village.synth.make_village` (``influence``, ``mean`` and ``roles``
 worlds, seed depending on r) and the estimators are checked against the
 parameters that generated them:
 
@@ -13,7 +13,7 @@ parameters that generated them:
      positive bookings on ``S`` and ``log(annual_revenue)``; the truth is
      ``bookings_sentiment`` (the lognormal noise only shifts the intercept);
    * mean world: ``renewed ~ sentiment + size_z`` on the true plain-mean ``S``;
-   * roles world: :func:`cxinfluence.models.decision_equation` on the true
+   * roles world: :func:`cxinfluence.models.fit.decision_equation` on the true
      role sentiments of the accounts where every role is present; the truth
      for role r is ``sentiment_effect * rho_r``.
    Reported: mean estimate, bias, relative bias, empirical SD of the
@@ -25,7 +25,7 @@ parameters that generated them:
    latent-``S`` fit of the same specification; the ratio of the two slopes is
    the attenuation from measurement error (few respondents, noisy items), and
    the decision equation on measured role sentiment in the roles world.
-3. **Scheme selection**: :func:`cxinfluence.compare.compare_schemes` (5-fold
+3. **Scheme selection**: :func:`cxinfluence.models.compare.compare_schemes` (5-fold
    grouped CV) per village in the influence world and in the mean world;
    reported: the average difference of each scheme's held-out log loss and AUC
    from the plain ``mean`` (with its SE across villages) and how often the
@@ -71,11 +71,11 @@ def _rows(fit, terms, truth_values, label, extra=None):
 
 
 def replicate(r, n_accounts, years):
-    from cxinfluence.compare import compare_schemes
-    from cxinfluence.modelframe import model_frame
-    from cxinfluence.models import decision_equation, fit_bookings, fit_formula, fit_rebuy
-    from cxinfluence.schema import ROLES
-    from cxinfluence.synth import make_village
+    from cxinfluence.models.compare import compare_schemes
+    from cxinfluence.models.frame import model_frame
+    from cxinfluence.models.fit import decision_equation, fit_bookings, fit_formula, fit_rebuy
+    from cxinfluence.village.schema import ROLES
+    from cxinfluence.village.synth import make_village
 
     warnings.simplefilter("ignore")
     rec, sel = [], []

@@ -24,7 +24,7 @@ def sample_village():
 @pytest.fixture(scope="session")
 def small_synthetic(tmp_path_factory):
     """A small synthetic village written to disk: (path, village, truth)."""
-    from cxinfluence.synth import make_village, write_synthetic
+    from cxinfluence.village.synth import make_village, write_synthetic
 
     village, truth = make_village(40, seed=11)
     path = tmp_path_factory.mktemp("synthetic") / "village"

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence.breakdowns import breakdown, by_channel, by_touchpoint, emotions, role_stage, who_moved
+from cxinfluence.sentiment.breakdowns import breakdown, by_channel, by_touchpoint, emotions, role_stage, who_moved
 from cxinfluence.exceptions import MetricError
-from cxinfluence.village import Village
+from cxinfluence.village.core import Village
 
 D = pd.Timestamp
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from browser import Visit, headless_chromium, require_chromium
-from cxinfluence.maps import NOT_HEARD_COLOR, portfolio_map, save_map, sentiment_color, show_map
+from cxinfluence.present.maps import NOT_HEARD_COLOR, portfolio_map, save_map, sentiment_color, show_map
 
 HOSTILE = {
     "name": "<img src=x onerror=alert(1)>",
@@ -207,7 +207,7 @@ def test_missing_browser_skips_locally_but_fails_in_ci(monkeypatch):
 
 @pytest.mark.parametrize("hierarchical", [False, True], ids=["physics", "org-chart"])
 def test_largest_sample_account_draws(browser, tmp_path, sample_village, hierarchical):
-    from cxinfluence.graph import account_graph
+    from cxinfluence.network.graph import account_graph
 
     account_id = sample_village.stakeholders["account_id"].value_counts().index[0]
     G = account_graph(sample_village, account_id, departed="mark")

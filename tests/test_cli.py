@@ -24,7 +24,7 @@ def digest(folder: Path) -> dict:
 def test_every_command_documents_every_option(command):
     out = cli(command, "--help")
     assert out.returncode == 0
-    from cxinfluence.cli import build_parser
+    from cxinfluence.pipeline.cli import build_parser
 
     sub = build_parser()._subparsers._group_actions[0].choices[command]
     for action in sub._actions:

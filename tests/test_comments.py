@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from cxinfluence import comments as cm
+from cxinfluence.comments import capture as cm
 from cxinfluence.exceptions import CommentError, VillageError, VillageWarning
-from cxinfluence.io import write_village
-from cxinfluence.village import Village, load_village
+from cxinfluence.village.io import write_village
+from cxinfluence.village.core import Village, load_village
 
 
 def vader_norm(x):
@@ -233,7 +233,7 @@ def test_action_list_departed_unknown_revenue_closed_and_multi_route():
 
 
 def test_action_list_uses_influence_weights_when_not_given():
-    pytest.importorskip("cxinfluence.influence")
+    pytest.importorskip("cxinfluence.network.influence")
     v = small_village()
     al = cm.action_list(v, "2024-06-30", window_days=90)
     a = al[al["account_id"] == "A"]
@@ -501,10 +501,10 @@ def test_concurrent_appends_land_exactly_once(tmp_path, fmt):
 
 def test_themes_and_tone_recover_the_synthetic_generators_truth():
     """The generator's comment templates carry a known theme and tone."""
-    synth = pytest.importorskip("cxinfluence.synth")
+    synth = pytest.importorskip("cxinfluence.village.synth")
     templates = getattr(synth, "COMMENT_TEMPLATES", None)
     if templates is None:
-        pytest.skip("cxinfluence.synth has no COMMENT_TEMPLATES")
+        pytest.skip("cxinfluence.village.synth has no COMMENT_TEMPLATES")
     rows = [(theme, tone, text) for theme, tones in templates.items()
             for tone, texts in zip(("positive", "mixed", "negative"), tones) for text in texts]
     df = pd.DataFrame(rows, columns=["truth", "tone", "comment"])
@@ -606,8 +606,8 @@ def test_action_list_same_for_arrow_and_object_text():
     """The pyarrow joins and per-distinct-value mapping against the plain pandas
     paths, with unknown speakers, an account missing from the accounts table,
     blank comments and closed items."""
-    from cxinfluence.influence import influence_weights
-    from cxinfluence.synth import make_village
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.village.synth import make_village
 
     v, _ = make_village(40, seed=2, waves_per_year=3)
     r = v.responses.copy()

@@ -1,4 +1,4 @@
-"""Tests of cxinfluence.compare: scores vs independent computations, grouped CV."""
+"""Tests of cxinfluence.models.compare: scores vs independent computations, grouped CV."""
 
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from cxinfluence.compare import auc, compare_metrics, compare_schemes, grouped_folds
+from cxinfluence.models.compare import auc, compare_metrics, compare_schemes, grouped_folds
 from cxinfluence.exceptions import ModelError
 
 
@@ -144,7 +144,7 @@ def test_errors_name_the_problem():
     sm.families.Gaussian(),
 ])
 def test_irls_equals_statsmodels(family):
-    from cxinfluence.compare import irls
+    from cxinfluence.models.compare import irls
 
     df = _frame(n_acc=300, seed=11)
     X = sm.add_constant(df[["mean", "log_revenue"]].to_numpy())
@@ -161,7 +161,7 @@ def test_irls_equals_statsmodels(family):
 
 def test_irls_with_an_all_zero_column_predicts_like_the_fit_without_it():
     # A training fold that lacks every account of one segment has an all-zero dummy.
-    from cxinfluence.compare import irls
+    from cxinfluence.models.compare import irls
 
     df = _frame(n_acc=200, seed=3)
     X = sm.add_constant(df[["mean", "log_revenue"]].to_numpy())
@@ -174,8 +174,8 @@ def test_irls_with_an_all_zero_column_predicts_like_the_fit_without_it():
 
 
 def test_small_village_with_sparse_segments_compares_without_crashing():
-    from cxinfluence.modelframe import model_frame
-    from cxinfluence.synth import make_village
+    from cxinfluence.models.frame import model_frame
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(40, seed=11)
     c = compare_schemes(model_frame(village), ["mean", "influence_weighted"], n_boot=20)
@@ -183,7 +183,7 @@ def test_small_village_with_sparse_segments_compares_without_crashing():
 
 
 def test_given_fits_are_reused_only_on_the_same_rows_and_formula():
-    from cxinfluence.models import fit_rebuy
+    from cxinfluence.models.fit import fit_rebuy
 
     df = _frame(n_acc=300, seed=4)
     own = {s: fit_rebuy(df, scheme=s) for s in ("mean", "influence_weighted")}
@@ -202,7 +202,7 @@ def test_given_fits_are_reused_only_on_the_same_rows_and_formula():
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("event_rate, rounding", [(0.8, None), (0.2, None), (0.5, 1), (0.8, 2)])
 def test_bootstrap_auc_is_bit_identical_to_weighted_auc(event_rate, rounding):
-    from cxinfluence.compare import bootstrap_auc
+    from cxinfluence.models.compare import bootstrap_auc
 
     rng = np.random.default_rng(7)
     n_acc = 700
@@ -223,7 +223,7 @@ def test_bootstrap_auc_is_bit_identical_to_weighted_auc(event_rate, rounding):
 
 def test_bootstrap_intervals_need_no_full_weight_matrix():
     """compare_schemes' intervals are the weighted AUCs of the replicates."""
-    from cxinfluence.compare import _bootstrap_differences
+    from cxinfluence.models.compare import _bootstrap_differences
 
     df = _frame(n_acc=300)
     c = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=50)

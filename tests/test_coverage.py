@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence.coverage import (
+from cxinfluence.listening.coverage import (
     DUNBAR_NUMBER,
     TurnoverWhatIf,
     coverage,
@@ -21,7 +21,7 @@ from cxinfluence.coverage import (
     turnover_what_if,
 )
 from cxinfluence.exceptions import CoverageError
-from cxinfluence.village import Village
+from cxinfluence.village.core import Village
 
 AS_OF = pd.Timestamp("2024-07-01")  # window [2023-07-02, 2024-07-01) with window_days=365
 T = pd.Timestamp
@@ -54,7 +54,7 @@ def person(sid, acc, role, veto=None, rating=3.0, active_from=NAT, active_to=NAT
 
 def by_rating(village, as_of):
     """A hand-checkable influence: influence_rating over the account's active people."""
-    from cxinfluence.asof import active_mask
+    from cxinfluence.village.asof import active_mask
 
     s = village.stakeholders
     s = s.loc[active_mask(s, as_of)]
@@ -63,7 +63,7 @@ def by_rating(village, as_of):
 
 
 def equal_weights(village, as_of):
-    from cxinfluence.asof import active_mask
+    from cxinfluence.village.asof import active_mask
 
     s = village.stakeholders
     s = s.loc[active_mask(s, as_of)]
@@ -216,7 +216,7 @@ def test_influence_renormalised_over_active_people(village):
 
 
 def test_departed_key_influencer_with_real_influence_weights():
-    from cxinfluence.influence import influence_weights
+    from cxinfluence.network.influence import influence_weights
 
     # m manages everyone and leaves on 2024-05-01; r1..r3 report to m.
     people = [person("m", "A", "decider", active_to="2024-05-01"), person("r1", "A", "user"),
@@ -361,7 +361,7 @@ def test_listening_plan_order_and_truncation():
 # ----------------------------------------------------------------------------- turnover what-if
 
 def test_turnover_remove_list_matches_recomputation(village):
-    from cxinfluence.influence import influence_weights
+    from cxinfluence.network.influence import influence_weights
 
     before = snapshot(village)
     with warnings.catch_warnings():
@@ -592,8 +592,8 @@ def test_arrow_and_object_ids_give_identical_results():
     """The fast paths (pyarrow lookups, influence table in stakeholder order, one
     lookup per run of repeated account ids) against the plain pandas ones, on a
     synthetic portfolio with departures, unknown speakers and ties to strangers."""
-    from cxinfluence.influence import influence_weights
-    from cxinfluence.synth import make_village as synth_village
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.village.synth import make_village as synth_village
 
     v, _ = synth_village(60, seed=4, waves_per_year=3)
     r = v.responses.copy()
@@ -615,7 +615,7 @@ def test_arrow_and_object_ids_give_identical_results():
 
 
 def test_rank_of_departed_matches_pandas_rank():
-    from cxinfluence.coverage import _rank_desc
+    from cxinfluence.listening.coverage import _rank_desc
 
     rng = np.random.default_rng(0)
     group = np.sort(rng.integers(0, 30, 400))
@@ -628,8 +628,8 @@ def test_rank_of_departed_matches_pandas_rank():
 def test_resolved_ids_are_reused_until_a_table_changes():
     """coverage and listening_plan resolve the ids once per village; a replaced
     table (new Arrow arrays) is resolved again."""
-    from cxinfluence.influence import influence_weights
-    from cxinfluence.synth import make_village as synth_village
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.village.synth import make_village as synth_village
 
     v, _ = synth_village(30, seed=6)
     as_of = pd.Timestamp("2025-06-30")
@@ -650,7 +650,7 @@ def test_resolved_ids_are_reused_until_a_table_changes():
 
 
 def test_groups_expand_and_find_match_a_merge():
-    from cxinfluence.coverage import _Groups, _member_finder
+    from cxinfluence.listening.coverage import _Groups, _member_finder
 
     rng = np.random.default_rng(1)
     codes = rng.integers(-1, 12, 300)
@@ -668,8 +668,8 @@ def test_groups_expand_and_find_match_a_merge():
 
 
 def test_active_at_matches_active_mask():
-    from cxinfluence.asof import active_mask
-    from cxinfluence.coverage import _active_at
+    from cxinfluence.village.asof import active_mask
+    from cxinfluence.listening.coverage import _active_at
 
     rng = np.random.default_rng(2)
     days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, 200), unit="D")
@@ -688,13 +688,14 @@ def test_active_at_matches_active_mask():
 def test_small_helpers_match_their_pandas_definitions():
     import pyarrow as pa
 
-    from cxinfluence.coverage import _each_distinct, _group_max, _role_codes, _unique_text
-    from cxinfluence.schema import ROLES
+    from cxinfluence.listening.coverage import _each_distinct, _group_max, _role_codes
+    from cxinfluence.village.ids import unique_text
+    from cxinfluence.village.schema import ROLES
 
-    assert _unique_text(pa.array(["a", "b", "c"], pa.large_string()))  # sorted
-    assert _unique_text(pa.array(["b", "a", None, "c"], pa.large_string()))  # unsorted, blank ignored
-    assert not _unique_text(pa.array(["a", "b", "b"], pa.large_string()))
-    assert not _unique_text(pa.array(["b", "a", "b"], pa.large_string()))
+    assert unique_text(pa.array(["a", "b", "c"], pa.large_string()))  # sorted
+    assert unique_text(pa.array(["b", "a", None, "c"], pa.large_string()))  # unsorted, blank ignored
+    assert not unique_text(pa.array(["a", "b", "b"], pa.large_string()))
+    assert not unique_text(pa.array(["b", "a", "b"], pa.large_string()))
 
     roles = pd.Series(["buyer", None, "Buyer", "decider", "nobody", np.nan], dtype=object)
     expected = pd.Index(ROLES).get_indexer(roles.to_numpy()).tolist()

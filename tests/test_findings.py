@@ -1,4 +1,4 @@
-"""Tests of cxinfluence.findings: every number in a sentence comes from a result."""
+"""Tests of cxinfluence.models.findings: every number in a sentence comes from a result."""
 
 import re
 from pathlib import Path
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from cxinfluence.compare import compare_schemes
+from cxinfluence.models.compare import compare_schemes
 from cxinfluence.exceptions import ModelError
-from cxinfluence.findings import (bookings_findings, comparison_findings, decision_findings, findings,
+from cxinfluence.models.findings import (bookings_findings, comparison_findings, decision_findings, findings,
                                   rebuy_findings)
-from cxinfluence.models import decision_equation, fit_bookings, fit_formula, fit_rebuy
+from cxinfluence.models.fit import decision_equation, fit_bookings, fit_formula, fit_rebuy
 
 REF = Path(__file__).parent / "reference"
 
@@ -154,7 +154,7 @@ def test_multi_index_step_is_one_of_its_own_standard_deviations():
 
 def test_an_interval_crossing_zero_keeps_its_negative_end():
     # The stated effect is "N points less"; its interval must not be made absolute.
-    from cxinfluence.findings import _along, _ci
+    from cxinfluence.models.findings import _along, _ci
 
     assert _ci(*_along(11.0, -2.0, 23.0), 0.95) == "95% CI -2.0 to 23"
     assert _ci(*_along(-11.0, -23.0, 2.0), 0.95) == "95% CI -2.0 to 23"

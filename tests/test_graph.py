@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import GraphError, VillageWarning
-from cxinfluence.graph import NODE_ATTRIBUTES, account_graph, account_graphs, endorsement_graph
-from cxinfluence.influence import influence_weights
-from cxinfluence.village import Village
+from cxinfluence.network.graph import NODE_ATTRIBUTES, account_graph, account_graphs, endorsement_graph
+from cxinfluence.network.influence import influence_weights
+from cxinfluence.village.core import Village
 
 AS_OF = "2024-06-30"
 

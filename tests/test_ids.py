@@ -1,13 +1,13 @@
-"""Shared id rows (cxinfluence.ids): same answer as a fresh lookup, cache never stale."""
+"""Shared id rows (cxinfluence.village.ids): same answer as a fresh lookup, cache never stale."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cxinfluence import load_village
-from cxinfluence.ids import DEFINED_BY, positions, rows_of
-from cxinfluence.synth import make_village
-from cxinfluence.village import Village
+from cxinfluence.village.ids import DEFINED_BY, positions, rows_of
+from cxinfluence.village.synth import make_village
+from cxinfluence.village.core import Village
 
 
 def fresh(v, table, column):

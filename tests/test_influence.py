@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import ConvergenceError, GraphError, VillageWarning
-from cxinfluence.influence import (
+from cxinfluence.network.influence import (
     ROLE_PRIORS,
     endorsement_edges,
     influence_weights,
     pagerank_arrays,
     portfolio_pagerank,
 )
-from cxinfluence.village import Village
+from cxinfluence.village.core import Village
 
 TIGHT = dict(tol=1e-13, max_iter=1000)
 
@@ -297,7 +297,7 @@ def test_kernel_iterations_are_per_account():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_chunked_and_threaded_iteration_gives_the_same_result(monkeypatch, threads):
-    import cxinfluence.influence as influence
+    import cxinfluence.network.influence as influence
 
     nodes, edges = random_portfolio(9)
     whole = portfolio_pagerank(nodes, edges)
@@ -311,7 +311,7 @@ def test_chunked_and_threaded_iteration_gives_the_same_result(monkeypatch, threa
 
 
 def test_account_blocks_from_codes_equal_the_text_path():
-    from cxinfluence.influence import _account_blocks
+    from cxinfluence.network.influence import _account_blocks
 
     rng = np.random.default_rng(5)
     ids = pd.Series(rng.choice([f"A{i}" for i in range(30)], size=400)).astype("str")
@@ -329,7 +329,7 @@ def test_account_blocks_from_codes_equal_the_text_path():
 def test_empty_accounts_warning_lists_listed_and_referenced_accounts():
     from dataclasses import replace
 
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     v, _ = make_village(6, seed=2)
     extra = pd.DataFrame({"account_id": ["GHOST", v.accounts["account_id"].iloc[0]]})

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence import io as cio
-from cxinfluence.village import Village, load_village
+from cxinfluence.village import io as cio
+from cxinfluence.village.core import Village, load_village
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -223,7 +223,7 @@ def test_data_readme_contains_the_generated_dictionary():
 
 
 def test_dictionary_lists_every_column_of_the_contract():
-    from cxinfluence.schema import TABLES
+    from cxinfluence.village.schema import TABLES
 
     md = cio.data_dictionary_markdown()
     for table in TABLES.values():
@@ -242,7 +242,7 @@ def test_readme_documents_relationships_and_sample():
 
 
 def test_readme_role_examples_match_the_rules():
-    from cxinfluence.roles import classify_titles
+    from cxinfluence.village.roles import classify_titles
 
     got = classify_titles(["Plant Manager", "Purchasing Agent", "EHS Manager", "Operator", "Process Engineer",
                            "Quality Engineer", "Facilities Manager", "Controller", "Category Manager"])
@@ -259,7 +259,7 @@ def test_overwrite_replaces_a_folder_holding_a_workbook(tmp_path):
 
 @pytest.mark.parametrize("fmt, name", [("csv", "v"), ("parquet", "v")])
 def test_synthetic_village_round_trips(tmp_path, fmt, name):
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(15, seed=5)
     path = cio.write_village(village, tmp_path / name, format=fmt)
@@ -297,7 +297,7 @@ def test_stripping_arrow_text_matches_str_strip_for_every_whitespace_character()
 def test_write_csv_reads_back_like_pandas_to_csv(tmp_path):
     import io as _io
 
-    from cxinfluence.io import write_csv
+    from cxinfluence.village.io import write_csv
 
     df = pd.DataFrame({"id": ["a", 'b,"q"', None, "<x>"], "x": [1.5, np.nan, 0.1, 1 / 3],
                        "ok": [True, False, True, False], "n": pd.array([1, None, 3, 4], dtype="Int64"),

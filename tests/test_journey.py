@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxinfluence.journey import journey_view, pain_points
-from cxinfluence.village import Village
+from cxinfluence.sentiment.journey import journey_view, pain_points
+from cxinfluence.village.core import Village
 
 
 def village():
@@ -133,7 +133,7 @@ def test_pain_points_small_groups_listed_last():
 
 
 def test_pain_points_with_influence_weights():
-    pytest.importorskip("cxinfluence.influence")
+    pytest.importorskip("cxinfluence.network.influence")
     v = village()
     pp = pain_points(v, "2024-06-30", min_respondents=1)
     assert set(pp["touchpoint"]) == {"delivery", "billing"}

@@ -21,7 +21,7 @@ import pytest
 
 import pyvis
 from cxinfluence.exceptions import GraphError, PlotDataError
-from cxinfluence.maps import (
+from cxinfluence.present.maps import (
     DEPARTED_COLOR,
     NOT_HEARD_COLOR,
     network_map,
@@ -435,7 +435,7 @@ def test_only_the_tooltip_style_of_vis_is_inlined():
 
 
 def test_maps_of_the_sample_village_accounts(sample_village):
-    from cxinfluence.graph import account_graph
+    from cxinfluence.network.graph import account_graph
 
     sizes = sample_village.stakeholders["account_id"].value_counts()
     for account_id in (sizes.index[0], sizes.index[-1]):  # the largest and the smallest village

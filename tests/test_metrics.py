@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import MetricError
-from cxinfluence.metrics import METRICS, metric_table, net_score_ci, share_ci
-from cxinfluence.village import Village
+from cxinfluence.sentiment.metrics import METRICS, metric_table, net_score_ci, share_ci
+from cxinfluence.village.core import Village
 
 Z = 1.959963984540054
 

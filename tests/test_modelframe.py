@@ -1,12 +1,12 @@
-"""Tests of cxinfluence.modelframe: hand-computed tiny village, no leakage."""
+"""Tests of cxinfluence.models.frame: hand-computed tiny village, no leakage."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import ModelError
-from cxinfluence.modelframe import model_frame
-from cxinfluence.village import Village
+from cxinfluence.models.frame import model_frame
+from cxinfluence.village.core import Village
 
 
 def _village(extra_responses=None):
@@ -76,7 +76,7 @@ def test_role_and_veto_columns_by_hand(frame):
 
 
 def test_schemes_equal_account_sentiment_at_period_end(frame):
-    from cxinfluence.sentiment import SCHEMES, account_sentiment
+    from cxinfluence.sentiment.schemes import SCHEMES, account_sentiment
 
     v = _village()
     a = account_sentiment(v, "2023-12-31").set_index("account_id")
@@ -86,7 +86,7 @@ def test_schemes_equal_account_sentiment_at_period_end(frame):
 
 
 def test_role_columns_equal_role_sentiment():
-    from cxinfluence.sentiment import role_sentiment
+    from cxinfluence.sentiment.schemes import role_sentiment
 
     v = _village()
     mf = model_frame(v)
@@ -150,7 +150,7 @@ def test_inputs_not_modified_and_errors():
 
 
 def test_synthetic_village_frame_is_complete():
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     village, truth = make_village(60, seed=3, years=3)
     mf = model_frame(village)
@@ -163,9 +163,9 @@ def test_synthetic_village_frame_is_complete():
 
 
 def test_precomputed_sentiment_gives_the_same_frame():
-    from cxinfluence.modelframe import outcome_periods
-    from cxinfluence.sentiment import account_sentiment
-    from cxinfluence.synth import make_village
+    from cxinfluence.models.frame import outcome_periods
+    from cxinfluence.sentiment.schemes import account_sentiment
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(25, seed=3, years=2)
     history = account_sentiment(village, outcome_periods(village), window_days=200, lead_days=30)
@@ -176,8 +176,8 @@ def test_precomputed_sentiment_gives_the_same_frame():
 
 
 def test_snapshot_frame_takes_lagged_controls_from_the_previous_period():
-    from cxinfluence.predict import snapshot_frame
-    from cxinfluence.synth import make_village
+    from cxinfluence.models.predict import snapshot_frame
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(25, seed=3, years=3)
     as_of = pd.Timestamp("2025-06-30")
@@ -189,9 +189,9 @@ def test_snapshot_frame_takes_lagged_controls_from_the_previous_period():
 
 
 def test_snapshot_frame_reuses_sentiment_already_computed():
-    from cxinfluence.predict import snapshot_frame
-    from cxinfluence.sentiment import account_sentiment, stakeholder_sentiment
-    from cxinfluence.synth import make_village
+    from cxinfluence.models.predict import snapshot_frame
+    from cxinfluence.sentiment.schemes import account_sentiment, stakeholder_sentiment
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(25, seed=4, years=3)
     as_of = pd.Timestamp("2025-06-30")
@@ -201,8 +201,8 @@ def test_snapshot_frame_reuses_sentiment_already_computed():
 
 
 def test_metric_columns_equal_metric_table_per_period():
-    from cxinfluence.metrics import metric_table
-    from cxinfluence.synth import make_village
+    from cxinfluence.sentiment.metrics import metric_table
+    from cxinfluence.village.synth import make_village
 
     village, _ = make_village(30, seed=6, years=2)
     mf = model_frame(village, window_days=200, lead_days=30).set_index(["account_id", "period_end"])

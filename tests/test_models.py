@@ -1,4 +1,4 @@
-"""Tests of cxinfluence.models: reference numbers, robust errors, degenerate data."""
+"""Tests of cxinfluence.models.fit: reference numbers, robust errors, degenerate data."""
 
 import json
 import warnings
@@ -10,9 +10,9 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from cxinfluence import models
+from cxinfluence.models import fit as models
 from cxinfluence.exceptions import CxInfluenceWarning, DegenerateFitWarning, ModelError
-from cxinfluence.models import (DETRACTOR, PROMOTER, decision_equation, fit_bookings, fit_formula, fit_mixed,
+from cxinfluence.models.fit import (DETRACTOR, PROMOTER, decision_equation, fit_bookings, fit_formula, fit_mixed,
                                 fit_rebuy, models_table, scenario_effect, separation)
 
 REF = Path(__file__).parent / "reference"

@@ -45,7 +45,7 @@ def test_environment_yml_installs_the_project_with_pip():
 def test_import_is_light():
     """`import cxinfluence` must not pull in the heavy libraries."""
     code = (
-        "import sys, cxinfluence, cxinfluence.village, cxinfluence.schema;"
+        "import sys, cxinfluence, cxinfluence.village.core, cxinfluence.village.schema;"
         "heavy = [m for m in ('statsmodels', 'pyvis', 'seaborn', 'matplotlib', 'networkx') if m in sys.modules];"
         "print(','.join(heavy))"
     )
@@ -56,3 +56,57 @@ def test_import_is_light():
 def test_required_top_level_layout():
     for name in ("notebooks", "cxinfluence", "data", "tests", "environment.yml", "README.md"):
         assert (ROOT / name).exists(), name
+
+
+STAGES = ["village", "network", "listening", "sentiment", "comments", "models", "present", "pipeline"]
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-W", "always::DeprecationWarning", "-c", code],
+                          capture_output=True, text=True, check=True)
+
+
+def test_public_names_are_never_module_names():
+    """`cx.coverage` is the function whatever was imported before (it used to depend on order)."""
+    out = _run(
+        "import cxinfluence as cx, cxinfluence.listening.coverage, cxinfluence.models.findings;"
+        "import types; print(type(cx.coverage).__name__, type(cx.findings).__name__,"
+        " type(cx.models.findings).__name__, type(cx.listening.coverage).__name__)")
+    assert out.stdout.split() == ["function"] * 4
+    import cxinfluence as cx
+
+    for name in cx.__all__:
+        assert not (ROOT / "cxinfluence" / f"{name}.py").exists(), name
+        assert not (ROOT / "cxinfluence" / name).is_dir(), name
+
+
+def test_every_stage_namespace_resolves_its_exports():
+    import importlib
+
+    for stage in STAGES:
+        pkg = importlib.import_module(f"cxinfluence.{stage}")
+        for name in pkg.__all__:
+            assert getattr(pkg, name) is not None, (stage, name)
+
+
+def test_old_module_paths_still_import_with_a_deprecation_warning():
+    out = _run("from cxinfluence.coverage import coverage, manager_books;"
+               "from cxinfluence.metrics import metric_table; import cxinfluence as cx;"
+               "print(type(cx.coverage).__name__, metric_table.__module__)")
+    assert out.stdout.split() == ["function", "cxinfluence.sentiment.metrics"]
+    assert "cxinfluence.coverage moved to cxinfluence.listening.coverage" in out.stderr
+
+
+def test_data_flows_one_way():
+    """No module imports from a stage further down the flow (village -> ... -> pipeline)."""
+    order = {s: i for i, s in enumerate(STAGES)}
+    bad = []
+    for path in (ROOT / "cxinfluence").rglob("*.py"):
+        parts = path.relative_to(ROOT / "cxinfluence").parts
+        if len(parts) < 2 or parts[0] not in order:
+            continue
+        here = order[parts[0]]
+        for m in re.finditer(r"^\s*from \.\.(\w+)", path.read_text(), re.M):
+            if m[1] in order and order[m[1]] > here:
+                bad.append(f"{'/'.join(parts)} imports {m[1]}")
+    assert not bad, bad

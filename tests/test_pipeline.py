@@ -49,8 +49,8 @@ def test_influence_sums_to_one_per_account(demo_out, sample_village):
     # structure sits beside influence once, matched person by person
     assert {"betweenness", "in_degree", "hierarchy_level"} <= set(infl.columns)
     assert not [c for c in infl.columns if c.endswith("_structure")]
-    from cxinfluence.pipeline import default_as_of
-    from cxinfluence.structure import stakeholder_structure
+    from cxinfluence.pipeline.runner import default_as_of
+    from cxinfluence.network.structure import stakeholder_structure
 
     ref = stakeholder_structure(sample_village, default_as_of(sample_village)).astype({"account_id": str})
     joined = infl.merge(ref, on=["account_id", "stakeholder_id"], suffixes=("", "_ref"))

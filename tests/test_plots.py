@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
-from cxinfluence import plots  # noqa: E402
+from cxinfluence.present import plots  # noqa: E402
 from cxinfluence.exceptions import PlotDataError  # noqa: E402
 
 
@@ -353,7 +353,7 @@ def test_importing_maps_and_plots_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, cxinfluence.maps, cxinfluence.plots;"
+    code = ("import sys, cxinfluence.present.maps, cxinfluence.present.plots;"
             "print(','.join(m for m in ('pyvis', 'seaborn', 'matplotlib', 'networkx', 'statsmodels', 'IPython')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

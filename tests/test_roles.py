@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import RoleRuleError, UnclassifiedTitleWarning, VillageError
-from cxinfluence.roles import (
+from cxinfluence.village.roles import (
     classify_titles,
     complete_roles,
     load_role_rules,

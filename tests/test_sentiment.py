@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import MetricError
-from cxinfluence.sentiment import (SCHEMES, account_sentiment, eb_shrink, role_sentiment, schemes_from_codes,
+from cxinfluence.sentiment.schemes import (SCHEMES, account_sentiment, eb_shrink, role_sentiment, schemes_from_codes,
                                    stakeholder_sentiment, weighted_group_mean)
-from cxinfluence.village import Village
+from cxinfluence.village.core import Village
 
 AS_OF = "2024-06-30"
 D = pd.Timestamp
@@ -167,7 +167,7 @@ def test_as_of_dataframe_several_dates_and_influence_per_date(monkeypatch):
         rows = pd.Index(village.stakeholders["stakeholder_id"]).get_indexer(INFL["stakeholder_id"])
         return INFL.assign(account_id="?", role="?", veto=False), rows
 
-    monkeypatch.setitem(sys.modules, "cxinfluence.influence",
+    monkeypatch.setitem(sys.modules, "cxinfluence.network.influence",
                         types.SimpleNamespace(_influence_weights=fake_influence_weights))
     pairs = pd.DataFrame({"account_id": ["A", "B", "B"], "as_of": pd.to_datetime([AS_OF, AS_OF, "2024-03-01"])})
     t = account_sentiment(tiny_village(), pairs)
@@ -305,7 +305,7 @@ def test_schemes_from_codes_matches_account_sentiment():
 
 
 def test_default_influence_is_graph_influence_weights():
-    from cxinfluence.influence import influence_weights
+    from cxinfluence.network.influence import influence_weights
 
     v = tiny_village()
     explicit = account_sentiment(v, AS_OF, influence=influence_weights(v, as_of=AS_OF))
@@ -322,7 +322,7 @@ TRUTH_WORLD = dict(person_sd=0.8, account_sd=0.2, power_sigma=1.0)
 def test_influence_weighted_tracks_truth_only_where_influence_matters(world):
     import warnings
 
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -362,7 +362,7 @@ def test_single_respondent_and_empty_village_are_reported_not_filled():
 def test_leakage_on_a_synthetic_village_scrambling_the_future_changes_nothing():
     import warnings
 
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence import structure
-from cxinfluence.structure import account_structure, portfolio_betweenness, stakeholder_structure
-from cxinfluence.village import Village
+from cxinfluence.network import structure
+from cxinfluence.network.structure import account_structure, portfolio_betweenness, stakeholder_structure
+from cxinfluence.village.core import Village
 
 
 def village(people, ties, accounts=None):
@@ -193,7 +193,7 @@ def test_departed_people_do_not_count():
 
 def test_arrow_and_object_ids_give_identical_results():
     # Arrow-backed ids take the village's cached id rows; object ids are looked up among the people
-    from cxinfluence.synth import make_village
+    from cxinfluence.village.synth import make_village
 
     v, _ = make_village(40, seed=2, turnover_rate=0.3)
     obj = Village(v.accounts, v.stakeholders.astype({"stakeholder_id": object, "account_id": object}),

@@ -1,4 +1,4 @@
-"""Tests of the synthetic village generator (cxinfluence.synth)."""
+"""Tests of the synthetic village generator (cxinfluence.village.synth)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence.schema import ROLES
-from cxinfluence.scale import response_sentiment, to_common_scale
-from cxinfluence.synth import (
+from cxinfluence.village.schema import ROLES
+from cxinfluence.village.scale import response_sentiment, to_common_scale
+from cxinfluence.village.synth import (
     COMMENT_TEMPLATES,
     TITLE_CATALOG,
     Truth,
@@ -72,7 +72,7 @@ def test_account_managers_have_realistic_books(world):
 
 
 def test_titles_agree_with_the_role_rule_table():
-    from cxinfluence.roles import classify_titles
+    from cxinfluence.village.roles import classify_titles
 
     got = classify_titles([t[0] for t in TITLE_CATALOG])
     expected = pd.DataFrame([(t[1], t[2]) for t in TITLE_CATALOG], columns=["role", "department"])
@@ -257,8 +257,8 @@ def test_comment_templates_carry_their_theme_and_tone():
     """The theme tagger finds each template's theme; a lexicon sentiment agrees with its tone."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from cxinfluence.comments import tag_themes
-    from cxinfluence.synth import _CHAMPION
+    from cxinfluence.comments.capture import tag_themes
+    from cxinfluence.village.synth import _CHAMPION
 
     rows = [(th, k, txt) for th, group in COMMENT_TEMPLATES.items() for k, texts in enumerate(group) for txt in texts]
     rows += [("people", 2, pre + title + post) for pre, post in _CHAMPION for title in ("Plant Manager", "EHS Manager")]
@@ -398,7 +398,7 @@ def test_parameters_and_errors():
 
 
 def test_write_load_and_truth_round_trip(tmp_path, world):
-    from cxinfluence.village import load_village
+    from cxinfluence.village.core import load_village
 
     village, truth = world
     out = write_synthetic(village, truth, tmp_path / "v")
@@ -422,7 +422,7 @@ def test_write_load_and_truth_round_trip(tmp_path, world):
 
 @pytest.mark.parametrize("fmt,table", [("parquet", "responses.parquet"), ("xlsx", "village.xlsx")])
 def test_write_other_formats(tmp_path, fmt, table):
-    from cxinfluence.village import load_village
+    from cxinfluence.village.core import load_village
 
     village, truth = make_village(5, seed=2)
     out = write_synthetic(village, truth, tmp_path / fmt, format=fmt)

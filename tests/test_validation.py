@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import Problem, VillageError, VillageWarning
-from cxinfluence.validate import validate_village
-from cxinfluence.village import Village, load_village
+from cxinfluence.village.validate import validate_village
+from cxinfluence.village.core import Village, load_village
 
 # A small valid village with no warnings: two accounts, four people, every table used.
 GOOD = {

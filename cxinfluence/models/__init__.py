@@ -1,0 +1,22 @@
+"""Models linking sentiment to renewals and bookings: the model frame, fits, scheme comparison, predictions, risk and findings."""
+
+from .._api import lazy_exports
+
+_EXPORTS = {
+    "Comparison": ".compare", "auc": ".compare", "bootstrap_auc": ".compare", "irls": ".compare",
+    "grouped_folds": ".compare", "compare_schemes": ".compare", "compare_metrics": ".compare",
+    "DEFAULT_SCHEMES": ".compare",
+    "rebuy_findings": ".findings", "decision_findings": ".findings", "bookings_findings": ".findings",
+    "comparison_findings": ".findings", "findings": ".findings", "LABELS": ".findings",
+    "BINARY_LABELS": ".findings", "GROUPS": ".findings", "COLUMNS": ".findings",
+    "Fit": ".fit", "models_table": ".fit", "formula_columns": ".fit", "design_rank": ".fit", "vif": ".fit",
+    "separation": ".fit", "warm_start": ".fit", "fit_rebuy": ".fit", "fit_bookings": ".fit", "fit_formula": ".fit",
+    "fit_mixed": ".fit", "scenario_effect": ".fit", "decision_equation": ".fit", "DEFAULT_CONTROLS": ".fit",
+    "SEPARATION_LP_MAX_ROWS": ".fit", "MIN_EPV": ".fit", "MAX_VIF": ".fit", "MIN_CLUSTERS": ".fit",
+    "WARM_START_MIN_ROWS": ".fit", "WARM_RTOL": ".fit", "DETRACTOR": ".fit", "PROMOTER": ".fit",
+    "outcome_periods": ".frame", "model_frame": ".frame", "VETO_GROUPS": ".frame",
+    "snapshot_frame": ".predict", "predict_renewal": ".predict", "renewal_curve_table": ".predict",
+    "risk_flags": ".risk", "accounts_at_risk": ".risk", "REASON_TEXT": ".risk",
+}
+
+lazy_exports(__name__, _EXPORTS)

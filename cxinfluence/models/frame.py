@@ -1,0 +1,277 @@
+"""The model frame: one row per account and outcome period, with nothing from
+the future.
+
+Each row joins an outcome (``renewed``, ``bookings`` at ``period_end``) to what
+was known **before** it: every sentiment scheme of
+:func:`cxinfluence.sentiment.schemes.account_sentiment` measured with ``as_of =
+period_end`` (responses dated in ``[period_end - lead - window, period_end -
+lead)`` from stakeholders active at ``period_end``, :mod:`cxinfluence.village.asof`),
+the role and veto-group sentiment for the decision equation, plain survey
+metrics for the "one number" comparison, and controls.
+
+Columns
+-------
+``account_id, period_end, renewed, bookings``
+    The outcome.
+scheme columns (``mean, nps, role_weighted, influence_weighted, veto_floor,
+nested, shrunk, disagreement``) and their ``*_se``
+    :func:`~cxinfluence.sentiment.schemes.account_sentiment`; NaN when nobody was heard.
+``sent_<role>, heard_<role>``
+    Plain mean sentiment of the role's heard stakeholders (as
+    :func:`~cxinfluence.sentiment.schemes.role_sentiment`) and 1/0 whether the role was
+    heard; also for the groups ``veto`` and ``nonveto`` (people with and
+    without veto power). ``veto_min`` is the lowest heard veto holder's
+    sentiment; ``veto_detractor`` is 1 when a heard veto holder's latest NPS is
+    0-6, 0 when veto holders gave NPS answers and none is a detractor, NaN when
+    no veto holder answered NPS.
+``csat_mean, ces_mean, neteasy, multi_index``
+    Account metrics exactly as in :mod:`cxinfluence.sentiment.metrics` (each respondent's
+    latest answer), and a multi-metric index: the mean of the available
+    z-scores of ``nps``, ``csat_mean``, ``-ces_mean`` and ``neteasy`` (signed
+    so higher is better; z over the frame's rows). NPS alone versus mean
+    satisfaction versus several metrics is the comparison of Keiningham et al.
+    (2007, *Journal of Marketing* 71(3), 39-51) and Morgan & Rego (2006,
+    *Marketing Science* 25(5), 426-439); see
+    :func:`cxinfluence.models.compare.compare_schemes`.
+``log_revenue, segment, region``
+    ``log1p(annual_revenue)`` and the account's labels (time-invariant).
+``prior_bookings, log_prior_bookings, prior_renewed``
+    The account's **previous** period's outcome (NaN in its first period):
+    lagged, never the current period.
+``n_stakeholders, n_respondents, n_responses, heard_influence``
+    Coverage at ``period_end``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..village import asof as _asof
+from ..exceptions import ModelError
+
+#: Groups of the decision equation besides the roles.
+VETO_GROUPS = ("veto", "nonveto")
+
+_METRICS = {"csat_mean": "csat_mean", "ces": "ces_mean", "neteasy": "neteasy"}
+
+
+def outcome_periods(village) -> pd.DataFrame:
+    """The distinct ``account_id, as_of`` pairs of the outcomes (``as_of`` =
+    ``period_end``), sorted: the dates at which a model frame measures sentiment.
+
+    >>> from cxinfluence.village.synth import make_village
+    >>> village, _ = make_village(3, seed=1, years=2)
+    >>> outcome_periods(village).shape
+    (6, 2)
+    """
+    pairs = pd.DataFrame({"account_id": village.outcomes["account_id"].astype(str),
+                          "as_of": pd.to_datetime(village.outcomes["period_end"])})
+    return pairs.drop_duplicates().sort_values(["account_id", "as_of"], kind="stable").reset_index(drop=True)
+
+
+def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, schemes=None, half_life_days=None,
+                influence=None, role_weights=None, metrics=True, sentiment=None, stakeholders=None,
+                **sentiment_options) -> pd.DataFrame:
+    """One row per account and outcome period, joined to what was known before it.
+
+    Parameters
+    ----------
+    village : Village
+    window_days : int or None, default 365
+        Look-back window before ``period_end - lead_days`` (``None``: all history).
+    lead_days : int, default 0
+        Gap between the last usable response and ``period_end`` (e.g. 90 to
+        model renewals a quarter ahead).
+    schemes : list of str, optional
+        Scheme columns to keep (default every one of
+        :data:`cxinfluence.sentiment.schemes.SCHEMES`).
+    half_life_days, influence, role_weights, **sentiment_options
+        Passed to :func:`cxinfluence.sentiment.schemes.account_sentiment`.
+    metrics : bool, default True
+        Add ``csat_mean, ces_mean, neteasy, multi_index``.
+    sentiment : DataFrame, optional
+        :func:`cxinfluence.sentiment.schemes.account_sentiment` already computed at
+        :func:`outcome_periods` with these options (the pipeline reports it
+        too, so it is computed once); the window, lead and scheme options
+        above must be the ones it was computed with.
+    stakeholders : DataFrame, optional
+        :func:`cxinfluence.sentiment.schemes.stakeholder_sentiment` already computed
+        at :func:`outcome_periods` with the same options (rows of other
+        accounts or dates are ignored).
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``account_id, period_end``; see the module docstring.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.synth import make_village
+    >>> village, truth = make_village(30, seed=2, years=2)
+    >>> mf = model_frame(village)
+    >>> len(mf) == len(village.outcomes), int(mf["prior_bookings"].isna().sum())
+    (True, 30)
+    >>> bool(((mf["heard_decider"] == 1) == mf["sent_decider"].notna()).all())
+    True
+    """
+    from ..village.schema import ROLES
+    from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
+
+    outcomes = getattr(village, "outcomes", None)
+    if outcomes is None:
+        raise ModelError(f"village is a {type(village).__name__}; expected a cxinfluence Village")
+    if len(outcomes) == 0:
+        raise ModelError("village.outcomes has no rows: a model frame needs outcomes "
+                         "(account_id, period_end, renewed) to explain")
+    schemes = list(SCHEMES) if schemes is None else ([schemes] if isinstance(schemes, str) else list(schemes))
+    unknown = [s for s in schemes if s not in SCHEMES]
+    if unknown:
+        raise ModelError(f"schemes={unknown!r} are not sentiment schemes; expected some of {list(SCHEMES)}")
+
+    cols = [c for c in ("account_id", "period_end", "renewed", "bookings") if c in outcomes.columns]
+    frame = outcomes[cols].copy()
+    frame["account_id"] = frame["account_id"].astype(str)
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    if "bookings" not in frame.columns:
+        frame["bookings"] = np.nan
+    frame = frame.sort_values(["account_id", "period_end"], kind="stable").reset_index(drop=True)
+    pairs = outcome_periods(village)
+
+    if sentiment is None:
+        acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
+                                half_life_days=half_life_days, influence=influence, role_weights=role_weights,
+                                **sentiment_options)
+    else:
+        acc = sentiment.assign(account_id=sentiment["account_id"].astype(str))
+        missing = pairs.merge(acc[["account_id", "as_of"]].drop_duplicates(), how="left", indicator=True)
+        if (missing["_merge"] == "left_only").any():
+            raise ModelError("sentiment lacks some outcome periods; compute it with "
+                             "account_sentiment(village, outcome_periods(village), ...)")
+    keep = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
+    keep += schemes + [f"{s}_se" for s in schemes if f"{s}_se" in acc.columns]
+    frame = frame.merge(_key(acc[keep]), on=["account_id", "period_end"], how="left", validate="many_to_one")
+
+    if stakeholders is None:
+        st = stakeholder_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
+                                   half_life_days=half_life_days)
+    else:
+        # rows of other accounts or dates find no outcome row below and drop out
+        st = stakeholders
+    frame = frame.merge(_group_sentiment(_key(st), ROLES), on=["account_id", "period_end"], how="left")
+    for g in list(ROLES) + list(VETO_GROUPS):
+        frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)
+
+    if metrics:
+        frame = frame.merge(_metric_columns(village, pairs, window_days, lead_days),
+                            on=["account_id", "period_end"], how="left")
+        frame["multi_index"] = _multi_index(frame)
+
+    frame = frame.merge(_controls(village), on="account_id", how="left")
+    # Lagged outcomes: the previous period's result is known at this period_end.
+    prev = frame.groupby("account_id", sort=False)
+    frame["prior_bookings"] = prev["bookings"].shift(1)
+    frame["log_prior_bookings"] = np.log1p(frame["prior_bookings"])
+    frame["prior_renewed"] = prev["renewed"].shift(1)
+    for c in ("n_stakeholders", "n_respondents", "n_responses"):
+        frame[c] = frame[c].fillna(0).astype("int64")
+    return frame
+
+
+def _key(df):
+    return df.rename(columns={"as_of": "period_end"}).assign(account_id=lambda d: d["account_id"].astype(str))
+
+
+def _group_sentiment(st, roles):
+    """sent_/heard_ per role and veto group, veto_min and veto_detractor."""
+    heard = st[st["sentiment"].notna()]
+    keys = ["account_id", "period_end"]
+    parts = []
+    role = heard["role"] if "role" in heard.columns else pd.Series(np.nan, index=heard.index)
+    veto = heard["veto"].fillna(False).astype(bool) if "veto" in heard.columns else pd.Series(False, index=heard.index)
+    groups = {"role": role.where(role.isin(roles))}
+    groups["vetogroup"] = veto.map({True: "veto", False: "nonveto"})
+    for label in groups.values():
+        g = heard.assign(_g=label.to_numpy()).dropna(subset=["_g"])
+        m = g.groupby(keys + ["_g"], sort=False)["sentiment"].mean().unstack("_g")
+        m.columns = [f"sent_{c}" for c in m.columns]
+        parts.append(m)
+    wide = pd.concat(parts, axis=1)
+    for g in list(roles) + list(VETO_GROUPS):
+        if f"sent_{g}" not in wide.columns:
+            wide[f"sent_{g}"] = np.nan
+        wide[f"heard_{g}"] = wide[f"sent_{g}"].notna().astype(float)
+    vh = heard[veto.to_numpy()]
+    wide["veto_min"] = vh.groupby(keys)["sentiment"].min()
+    answered = st[st["veto"].fillna(False).astype(bool) & st["nps"].notna()] if "veto" in st.columns else st.iloc[:0]
+    wide["veto_detractor"] = (answered["nps"] <= 6).groupby([answered[k] for k in keys]).any().astype(float)
+    order = [f"{p}_{g}" for g in list(roles) + list(VETO_GROUPS) for p in ("sent", "heard")]
+    return wide[order + ["veto_min", "veto_detractor"]].reset_index()
+
+
+def _metric_columns(village, pairs, window_days, lead_days):
+    """csat_mean, ces_mean, neteasy per account and period, exactly as
+    :func:`cxinfluence.sentiment.metrics.metric_table` (each respondent's latest answer
+    in the window, from stakeholders active at ``period_end``), on integer
+    codes: one pass per distinct ``period_end`` (a handful), never per account."""
+    from ..village.ids import positions, rows_of
+    from ..sentiment.metrics import metric_arrays
+
+    resp, people = village.responses, village.stakeholders
+    present = [m for m in _METRICS if m.split("_")[0] in resp.columns]
+    out_cols = ["account_id", "period_end"] + [_METRICS[m] for m in present]
+    if not present or len(resp) == 0 or len(pairs) == 0:
+        return pd.DataFrame(columns=out_cols)
+    accounts = village.accounts["account_id"].astype(str).to_numpy()
+    r_st = rows_of(village, "responses", "stakeholder_id")
+    s_acc = np.append(rows_of(village, "stakeholders", "account_id"), -1)  # last slot: unknown person
+    r_acc = s_acc[r_st]
+    order = np.argsort(resp["date"].to_numpy(), kind="stable")  # latest answer = last; ties keep row order
+    date = resp["date"].to_numpy()[order]
+    r_st, r_acc = r_st[order], r_acc[order]
+    scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)[order]
+              for m in present}
+    frames = []
+    for ts, p in pairs.groupby("as_of", sort=True):
+        active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
+        use = (_asof.window_mask(pd.Series(date), ts, window_days, lead_days).to_numpy()
+               & active[r_st] & (r_acc >= 0))
+        rows = np.flatnonzero(use)
+        if len(rows) == 0:
+            continue
+        values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),
+                               present)
+        heard = np.bincount(r_acc[rows], minlength=len(accounts)) > 0
+        wanted = np.zeros(len(accounts), bool)
+        asked = positions(p["account_id"], accounts)
+        wanted[asked[asked >= 0]] = True
+        keep = np.flatnonzero(heard & wanted)
+        frames.append(pd.DataFrame({"account_id": accounts[keep], "period_end": ts,
+                                    **{_METRICS[m]: values[m][0][keep] for m in present}}))
+    if not frames:
+        return pd.DataFrame(columns=out_cols)
+    return pd.concat(frames, ignore_index=True)[out_cols]
+
+
+def _multi_index(frame):
+    comps = []
+    for col, sign in (("nps", 1), ("csat_mean", 1), ("ces_mean", -1), ("neteasy", 1)):
+        if col in frame.columns:
+            x = pd.to_numeric(frame[col], errors="coerce")
+            sd = x.std()
+            if np.isfinite(sd) and sd > 0:
+                comps.append(sign * (x - x.mean()) / sd)
+    if not comps:
+        return np.nan
+    return pd.concat(comps, axis=1).mean(axis=1, skipna=True)
+
+
+def _controls(village):
+    a = village.accounts
+    out = pd.DataFrame({"account_id": a["account_id"].astype(str)})
+    if "annual_revenue" in a.columns:
+        out["log_revenue"] = np.log1p(pd.to_numeric(a["annual_revenue"], errors="coerce")).to_numpy()
+    for c in ("segment", "region"):
+        if c in a.columns:
+            out[c] = a[c].to_numpy()
+    return out.drop_duplicates("account_id")

@@ -1,0 +1,222 @@
+"""The leadership report: one self-contained, offline HTML page.
+
+:func:`render_report` turns a :class:`ReportContent` (everything computed by
+:func:`cxinfluence.pipeline.runner.run`) into HTML. The page:
+
+* embeds its figures as PNG data URIs and its maps as sandboxed
+  ``<iframe srcdoc>`` documents, so it opens from an e-mail attachment;
+* makes no network request: a Content-Security-Policy forbids every fetch,
+  and scripts run only inside the embedded maps, allowed by hash;
+* escapes every piece of customer-supplied text (names, titles, comments).
+
+Every number in the prose comes from the models and tables passed in; nothing
+is typed by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class ReportContent:
+    """What the report shows. Built by :func:`cxinfluence.pipeline.runner.run`."""
+
+    title: str
+    as_of: pd.Timestamp
+    overview: pd.DataFrame  # item, value
+    headlines: list = field(default_factory=list)  # plain-language sentences
+    risk: pd.DataFrame | None = None  # from risk.accounts_at_risk
+    equation_sentences: list = field(default_factory=list)
+    comparison_sentences: list = field(default_factory=list)
+    comparison: pd.DataFrame | None = None
+    coverage_sentences: list = field(default_factory=list)
+    listening: pd.DataFrame | None = None
+    actions: pd.DataFrame | None = None
+    action_sentences: list = field(default_factory=list)
+    figures: dict = field(default_factory=dict)  # name -> (data URI, caption)
+    portfolio_svg: str | None = None
+    maps: list = field(default_factory=list)  # (account_id, label, relative path, embedded HTML or None)
+    methods: list = field(default_factory=list)  # (heading, paragraph)
+    caveats: list = field(default_factory=list)
+    anonymized: bool = False
+
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1f2933;background:#f7f8fa;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:24px 32px 64px;background:#fff}
+h1{font-size:1.9em;margin:.2em 0}h2{font-size:1.35em;margin-top:2em;border-bottom:2px solid #e4e7eb;padding-bottom:.2em}
+.sub{color:#52606d}.headline{font-size:1.1em}.headline li{margin:.45em 0}
+table{border-collapse:collapse;width:100%;font-size:.9em;margin:.8em 0}
+th,td{border-bottom:1px solid #e4e7eb;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f0f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{color:#52606d;font-size:.9em}
+.note{background:#fffbea;border-left:4px solid #f0b429;padding:8px 12px;margin:1em 0}
+.maps iframe{width:100%;height:900px;border:1px solid #e4e7eb}
+.pill{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:10px;padding:0 8px;margin:1px;font-size:.85em}
+footer{color:#7b8794;font-size:.85em;margin-top:3em}
+"""
+
+
+def esc(value) -> str:
+    """Escape any value for HTML text or attributes.
+
+    >>> esc('<img src=x onerror=alert(1)> & "href"')
+    '&lt;img src=x onerror=alert(1)&gt; &amp; &quot;href&quot;'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value, kind):
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if kind == "money":
+        return f"{value:,.0f}"
+    if kind == "pct":
+        return f"{100 * value:.0f}%"
+    if kind == "num":
+        return f"{value:+.2f}"
+    if kind == "int":
+        return f"{int(value):d}"
+    if kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    return str(value)
+
+
+def html_table(data: pd.DataFrame, columns: dict, *, max_rows: int | None = None) -> str:
+    """An escaped HTML table of ``data``.
+
+    ``columns`` maps column name -> (header, kind) with kind in ``text, money,
+    pct, num, int, date``.
+
+    >>> html_table(pd.DataFrame({"a": ["<b>"], "x": [0.5]}), {"a": ("Name", "text"), "x": ("Share", "pct")})
+    '<table><thead><tr><th>Name</th><th>Share</th></tr></thead><tbody><tr><td>&lt;b&gt;</td><td class="num">50%</td></tr></tbody></table>'
+    """
+    cols = [c for c in columns if c in data.columns]
+    rows = data.head(max_rows) if max_rows else data
+    head = "".join(f"<th>{esc(columns[c][0])}</th>" for c in cols)
+    body = []
+    for rec in rows[cols].itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, rec):
+            kind = columns[c][1]
+            cls = ' class="num"' if kind in ("money", "pct", "num", "int") else ""
+            cells.append(f"<td{cls}>{esc(_fmt(v, kind))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _list(sentences, cls="") -> str:
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{esc(s)}</li>" for s in sentences)
+    return f'<ul class="{cls}">{items}</ul>'
+
+
+def _figure(content, name) -> str:
+    if name not in content.figures:
+        return ""
+    uri, caption = content.figures[name]
+    if not uri.startswith("data:image/png;base64,"):
+        raise ValueError(f"figure {name!r} must be a PNG data URI, got {uri[:30]!r}")
+    return f'<figure><img src="{uri}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
+
+
+_SCRIPT_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
+
+
+def _csp(content) -> str:
+    # Embedded maps inherit this page's policy (srcdoc), so their script hashes are allowed here too.
+    hashes = sorted({h for m in content.maps if m[3] for h in _SCRIPT_HASH.findall(m[3])})
+    script = " ".join(hashes) if hashes else "'none'"
+    return (f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src data:; "
+            "font-src data:; connect-src 'none'; frame-src 'self' about:; base-uri 'none'; form-action 'none'")
+
+
+RISK_COLUMNS = {
+    "account_id": ("Account", "text"),
+    "name": ("Name", "text"),
+    "owner": ("Owner", "text"),
+    "annual_revenue": ("Revenue", "money"),
+    "sentiment": ("Weighted sentiment", "num"),
+    "p_renew": ("Renewal chance", "pct"),
+    "revenue_at_risk": ("Revenue at risk", "money"),
+    "reasons": ("Why", "text"),
+}
+
+LISTENING_COLUMNS = {
+    "account_id": ("Account", "text"),
+    "rank": ("#", "int"),
+    "name": ("Who", "text"),
+    "title": ("Title", "text"),
+    "role": ("Role", "text"),
+    "influence": ("Influence", "pct"),
+    "reason": ("Why now", "text"),
+    "heard_influence_after": ("Heard influence after", "pct"),
+}
+
+ACTION_COLUMNS = {
+    "date": ("Date", "date"),
+    "account_id": ("Account", "text"),
+    "role": ("Role", "text"),
+    "themes": ("Theme", "text"),
+    "owner_group": ("Owning group", "text"),
+    "priority": ("Priority", "num"),
+    "comment": ("What they said", "text"),
+}
+
+
+def render_report(content: ReportContent) -> str:
+    """Render the report as one self-contained HTML string."""
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f'<meta http-equiv="Content-Security-Policy" content="{_csp(content)}">',
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{esc(content.title)}</title><style>{CSS}</style></head><body><main>",
+        f"<h1>{esc(content.title)}</h1>",
+        f"<p class='sub'>As of {esc(_fmt(content.as_of, 'date'))}."
+        + (" Names are pseudonymised for wider sharing." if content.anonymized else "") + "</p>",
+        "<h2>Headlines</h2>", _list(content.headlines, "headline"),
+        "<h2>Accounts at risk</h2>",
+        "<p>Ranked by revenue at risk: annual revenue times the model's chance that the account does "
+        "<em>not</em> renew, given the sentiment of the people who hold influence and veto power.</p>",
+    ]
+    if content.risk is not None and len(content.risk):
+        parts.append(html_table(content.risk, RISK_COLUMNS, max_rows=15))
+    parts.append(_figure(content, "pareto"))
+    if content.portfolio_svg:
+        parts.append(content.portfolio_svg)
+    parts += ["<h2>What each role's sentiment is worth</h2>", _list(content.equation_sentences),
+              _figure(content, "forest"), _figure(content, "renewal_curve")]
+    parts += ["<h2>Does weighting matter on this data?</h2>", _list(content.comparison_sentences),
+              _figure(content, "schemes"), _figure(content, "scatter")]
+    parts += ["<h2>Coverage gaps and who to talk to next</h2>", _list(content.coverage_sentences),
+              _figure(content, "coverage")]
+    if content.listening is not None and len(content.listening):
+        parts.append(html_table(content.listening, LISTENING_COLUMNS, max_rows=20))
+    parts += ["<h2>What customers are telling the account teams</h2>", _list(content.action_sentences)]
+    if content.actions is not None and len(content.actions):
+        parts.append(html_table(content.actions, ACTION_COLUMNS, max_rows=15))
+    if content.maps:
+        parts.append("<h2>Buying-center maps</h2><div class='maps'>")
+        for account_id, label, rel, embedded in content.maps:
+            if embedded:
+                parts.append(f"<h3>{esc(label)}</h3><iframe sandbox='allow-scripts' title='{esc(label)}' "
+                             f"srcdoc=\"{html.escape(embedded, quote=True)}\"></iframe>")
+        links = "".join(f"<li><a href='{esc(rel)}'>{esc(label)}</a></li>" for _, label, rel, _ in content.maps)
+        parts.append(f"<p>All maps (files beside this report):</p><ul>{links}</ul></div>")
+    parts.append("<h2>Methods and caveats</h2>")
+    parts.append(html_table(content.overview, {"item": ("Data", "text"), "value": ("", "text")}))
+    parts += [f"<h3>{esc(h)}</h3><p>{esc(p)}</p>" for h, p in content.methods]
+    if content.caveats:
+        parts.append("<div class='note'><strong>Caveats</strong>" + _list(content.caveats) + "</div>")
+    parts.append("<footer>Made with cxinfluence. Every number in this report is computed from the data; "
+                 "see models.csv and account_sentiment.csv for the full tables.</footer></main></body></html>")
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,289 @@
+"""Integer row positions for a village's string ids, hashed once and shared.
+
+Every stage joins tables on text ids: ties and responses refer to
+stakeholders, stakeholders and outcomes to accounts. At portfolio scale
+(millions of ids) hashing those strings is the costly step, and each stage
+used to hash the same columns again. :func:`rows_of` hashes a referencing
+column once per village and caches the answer on the
+:class:`~cxinfluence.village.core.Village`; :func:`~cxinfluence.village.core.load_village`
+primes the cache from validation, which has already matched every reference.
+
+The cache is keyed on the identity of the immutable Arrow arrays behind the
+two columns (pandas' ``str`` dtype), so replacing a table or editing a
+column (pandas swaps in a new Arrow array) simply misses the cache. Columns
+not backed by Arrow are hashed on every call (nothing to key on safely).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Referencing column -> the (table, column) whose rows it points to.
+DEFINED_BY = {
+    ("stakeholders", "account_id"): ("accounts", "account_id"),
+    ("outcomes", "account_id"): ("accounts", "account_id"),
+    ("relationships", "source_id"): ("stakeholders", "stakeholder_id"),
+    ("relationships", "target_id"): ("stakeholders", "stakeholder_id"),
+    ("responses", "stakeholder_id"): ("stakeholders", "stakeholder_id"),
+}
+
+
+def arrow_strings(values):
+    """A pyarrow ``large_string`` Array of ids (zero-copy for pandas' Arrow-backed ``str``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    arr = arr._pa_array if hasattr(arr, "_pa_array") else pa.array(np.asarray(arr, dtype=object), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
+
+
+def positions(keys, values, *more_keys, threads=2):
+    """Position of each key among ``values`` (unique ids), -1 when absent.
+
+    One pyarrow ``index_in`` call hashes the id table once even when several
+    key columns are given (they are concatenated); with ``threads=2`` two
+    halves of a long key column are looked up side by side (pyarrow releases
+    the GIL). Returns int32 arrays, one per key column.
+
+    >>> positions(pd.Series(["b", "x", "a"]), pd.Series(["a", "b"])).tolist()
+    [1, -1, 0]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [arrow_strings(c) for c in (keys, *more_keys)]
+    lengths = [len(a) for a in arrays]
+    if sum(lengths) == 0:
+        found = np.zeros(0, dtype=np.int32)
+    else:
+        value_set = arrow_strings(values)
+        keys_all = pa.concat_arrays(arrays)
+
+        def look(part):
+            hit = pc.index_in(part, value_set=value_set)
+            return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
+
+        half = len(keys_all) // 2
+        if threads > 1 and half > 1_000_000:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(2) as pool:
+                found = np.concatenate(list(pool.map(look, [keys_all.slice(0, half), keys_all.slice(half)])))
+        else:
+            found = look(keys_all)
+    parts = np.split(found, np.cumsum(lengths)[:-1])
+    return parts[0] if not more_keys else parts
+
+
+def arrow_identity(column):
+    """The immutable Arrow array behind a pandas column, or None."""
+    arr = getattr(column, "array", None)
+    return getattr(arr, "_pa_array", None)
+
+
+def _cache(village) -> dict:
+    cache = village.__dict__.get("_id_rows")
+    if cache is None:
+        cache = village.__dict__["_id_rows"] = {}
+    return cache
+
+
+def rows_of(village, table, column) -> np.ndarray:
+    """Row of the defining table that each id in ``table[column]`` refers to (-1: none).
+
+    ``("stakeholders", "account_id")`` and ``("outcomes", "account_id")`` point
+    into ``village.accounts``; ``("relationships", "source_id" | "target_id")``
+    and ``("responses", "stakeholder_id")`` into ``village.stakeholders``. The
+    first row wins if an id is repeated (a validated village has none). The
+    result is cached on the village (see the module docstring); do not modify it.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.core import Village
+    >>> v = Village(pd.DataFrame({"account_id": ["A", "B"]}),
+    ...             pd.DataFrame({"stakeholder_id": ["s", "t"], "account_id": ["B", "Z"]}),
+    ...             pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    >>> rows_of(v, "stakeholders", "account_id").tolist()
+    [1, -1]
+    """
+    def_table, def_column = DEFINED_BY[(table, column)]
+    ref = getattr(village, table)[column]
+    defining = getattr(village, def_table)[def_column]
+    key = (arrow_identity(ref), arrow_identity(defining))
+    cache = _cache(village)
+    hit = cache.get((table, column))
+    # the cache holds the arrays themselves, so their ids cannot be reused while cached
+    if hit is not None and key[0] is not None and hit[0][0] is key[0] and hit[0][1] is key[1]:
+        return hit[1]
+    found = positions(ref, defining)
+    found.flags.writeable = False
+    if key[0] is not None and key[1] is not None:
+        cache[(table, column)] = (key, found)
+    return found
+
+
+def prime(village, found: dict) -> None:
+    """Seed the cache with rows already matched (by validation): ``(table, column) -> rows``."""
+    cache = _cache(village)
+    for (table, column), rows in found.items():
+        def_table, def_column = DEFINED_BY[(table, column)]
+        key = (arrow_identity(getattr(village, table)[column]), arrow_identity(getattr(village, def_table)[def_column]))
+        if key[0] is not None and key[1] is not None:
+            rows = np.asarray(rows)
+            rows.flags.writeable = False
+            cache[(table, column)] = (key, rows)
+
+
+def carry(source, village):
+    """Let ``village`` (e.g. ``dataclasses.replace(source, outcomes=...)``) reuse
+    ``source``'s cached rows; entries whose columns changed simply miss. Returns ``village``."""
+    cache = source.__dict__.get("_id_rows")
+    if cache:
+        village.__dict__["_id_rows"] = dict(cache)
+    return village
+
+
+# --------------------------------------------------------------------------
+# Lookups by value (for ids outside the village's own tables), and text-column plumbing
+# --------------------------------------------------------------------------
+
+def id_strings(values) -> np.ndarray:
+    """Ids as a numpy object array of str, whatever the column dtype (ids are text by contract)."""
+    return np.asarray(pd.Series(values).astype(str), dtype=object)
+
+
+#: The dtype pandas gives a column of Python strings (Arrow-backed ``str`` on pandas 3, object before).
+TEXT_DTYPE = pd.Series(["x"]).dtype
+
+
+def native_text(values: pd.Series, convert):
+    """``convert(values)`` (ids or text as Python objects), or ``values`` as they are
+    when already in the dtype pandas would turn those objects back into."""
+    if TEXT_DTYPE != object and values.dtype == TEXT_DTYPE:
+        return values.array
+    return convert(values)
+
+
+def key_series(values) -> pd.Series:
+    s = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    return s if s.dtype.kind in "iu" else s.astype("str")
+
+
+def lookup(keys, queries) -> np.ndarray:
+    """Position of each query in ``keys``: -1 where absent (or missing); the last
+    position when a key repeats.
+
+    One hash pass over both (:func:`pandas.factorize` of the concatenation),
+    several times faster than ``Index.get_indexer`` on millions of string ids."""
+    k, q = key_series(keys), key_series(queries)
+    if len(k) == 0 or len(q) == 0:
+        return np.full(len(q), -1, dtype=np.intp)
+    codes, uniques = pd.factorize(pd.concat([k, q], ignore_index=True))
+    k_codes, q_codes = codes[:len(k)], codes[len(k):]
+    where = np.full(len(uniques), -1, dtype=np.intp)
+    ok = k_codes >= 0
+    where[k_codes[ok]] = np.arange(len(k), dtype=np.intp)[ok]
+    return np.where(q_codes >= 0, where[q_codes], -1)
+
+
+def int_lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """:func:`lookup` for unique integer keys, by binary search (no hashing)."""
+    if len(keys) == 0:
+        return np.full(len(queries), -1, dtype=np.intp)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    i = np.minimum(np.searchsorted(ordered, queries), len(keys) - 1)
+    return np.where(ordered[i] == queries, order[i], -1)
+
+
+def arrow_text(values):
+    """The pyarrow ``large_string`` array behind pandas' Arrow-backed ``str`` ids
+    (zero-copy), or of an object array holding only text and blanks; None for
+    anything else (numbers, mixed objects), which takes the pandas path."""
+    import pyarrow as pa
+
+    dtype = getattr(values, "dtype", None)
+    try:
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            arr = pa.chunked_array(values.array.__arrow_array__()).combine_chunks()
+        elif dtype is not None and dtype == object and len(values) <= 1_000_000:
+            arr = pa.array(np.asarray(values, dtype=object), from_pandas=True)
+        else:
+            return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if pa.types.is_null(arr.type) or pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr if pa.types.is_large_string(arr.type) else None
+
+
+def run_heads(arr) -> np.ndarray:
+    """Positions where a pyarrow array's value differs from the previous one (the
+    first row, and either side of a blank, always count)."""
+    import pyarrow.compute as pc
+
+    if len(arr) < 2:
+        return np.arange(len(arr))
+    change = pc.fill_null(pc.not_equal(arr.slice(1), arr.slice(0, len(arr) - 1)), True)
+    return np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
+
+
+def find(keys, queries) -> np.ndarray:
+    """:func:`lookup` for *unique* keys: position of each query, -1 where absent
+    or missing.
+
+    Arrow-backed text ids are hashed by pyarrow (``index_in``) without making a
+    Python string per row, and a query repeated in a run (stakeholders rows
+    grouped by account) is looked up once per run; other dtypes go through
+    :func:`lookup`."""
+    import pyarrow.compute as pc
+
+    q = arrow_text(queries)
+    k = arrow_text(keys) if q is not None else None
+    if q is None or k is None:
+        return lookup(keys, queries)
+    if len(q) == 0 or len(k) == 0:
+        return np.full(len(q), -1, dtype=np.intp)
+    heads = run_heads(q)
+    short = len(heads) < len(q) // 2
+    found = pc.index_in(q.take(heads) if short else q, value_set=k, skip_nulls=True)
+    found = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return np.repeat(found, np.diff(np.r_[heads, len(q)])) if short else found
+
+
+def unique_text(arr) -> bool:
+    """No id repeats in a pyarrow array (blanks ignored).
+
+    Ids listed in increasing order (a common export layout) are unique without
+    hashing; otherwise the distinct ids are counted."""
+    import pyarrow.compute as pc
+
+    if arr.null_count == 0 and len(arr) > 1 and pc.all(pc.greater(arr.slice(1), arr.slice(0, len(arr) - 1))).as_py():
+        return True
+    distinct = len(pc.unique(arr)) - (arr.null_count > 0)
+    return distinct == len(arr) - arr.null_count
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + count)`` for each pair."""
+    counts = np.asarray(counts, dtype=np.intp)
+    return np.repeat(np.asarray(starts, dtype=np.intp) - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def distinct_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pandas.factorize` of a text column (hashed in C, no Python string per
+    row), the distinct values as Python strings; missing values get code -1."""
+    codes, uniq = pd.factorize(s)
+    return codes, np.asarray(uniq, dtype=object)
+
+
+def blank_texts(uniq: np.ndarray) -> np.ndarray:
+    """Per distinct text, whether it is empty or whitespace; one more True at the
+    end, which code -1 (missing) picks."""
+    return np.r_[np.fromiter((not v.strip() for v in uniq), dtype=bool, count=len(uniq)), True]

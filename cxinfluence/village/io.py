@@ -1,0 +1,780 @@
+"""Reading and writing villages: a folder of CSV or Parquet files, or one
+``.xlsx`` workbook with one sheet per table.
+
+Writing is atomic: everything is written into a temporary folder (or file)
+beside the target and renamed into place only once complete, so a failure
+never leaves a half-written village behind.
+
+Reading returns the tables *raw* (:class:`RawTable`): CSV and xlsx cells as
+strings, Parquet columns as stored, each row tagged with its number as the user
+sees it in the file. Typing and checking is done by
+:mod:`cxinfluence.village.validate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io as _io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import Problem
+from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES
+
+FORMATS = ("csv", "parquet", "xlsx")
+#: File suffixes recognised as tables inside a village folder.
+TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+EXCEL_MAX_ROWS = 1_048_576
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_output(path, *, overwrite=False, is_dir=True):
+    """Write to ``path`` atomically: yield a temporary path beside it, rename on success.
+
+    The temporary folder (or file, with ``is_dir=False``) is created in the
+    same parent folder so the final rename stays on one file system. On an
+    exception the temporary output is removed and ``path`` is untouched. An
+    existing ``path`` is replaced only with ``overwrite=True``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final location.
+    overwrite : bool, default False
+        Replace ``path`` if it exists.
+    is_dir : bool, default True
+        Yield a temporary folder (True) or a temporary file path (False).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out"
+    >>> with atomic_output(target) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("hello")
+    >>> sorted(p.name for p in target.iterdir())
+    ['a.txt']
+    """
+    path = Path(path)
+    _check_target(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{path.name}.tmp-"
+    if is_dir:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        _check_target(path, overwrite)  # someone may have created it meanwhile
+        _replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    if not path.exists():
+        return
+    if not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --force) to replace it")
+    if path.is_dir() and any(path.iterdir()) and not _looks_like_village(path):
+        raise FileExistsError(
+            f"{path} is a non-empty folder that holds no village tables; refusing to replace it. "
+            "Choose a new or empty folder."
+        )
+
+
+def _looks_like_village(folder: Path) -> bool:
+    """A folder holding table files, or an .xlsx workbook (a village written as one)."""
+    return any(
+        (p.stem.lower() in TABLES and p.suffix.lower() in TABLE_SUFFIXES) or p.suffix.lower() == ".xlsx"
+        for p in folder.iterdir()
+    )
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    # Move the old output aside first so that a failed rename can be undone.
+    backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent)) / "old"
+    os.replace(path, backup)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.replace(backup, path)
+        raise
+    finally:
+        _remove(backup.parent)
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _village_tables(village) -> dict[str, pd.DataFrame]:
+    tables = village.tables() if hasattr(village, "tables") else dict(village)
+    missing = [t for t in TABLE_ORDER if t not in tables]
+    if missing:
+        raise ValueError(f"village is missing table(s) {missing}; expected all of {list(TABLE_ORDER)}")
+    return {t: tables[t] for t in TABLE_ORDER}
+
+
+def _text_column(s: pd.Series) -> pd.Series:
+    """One column as the text written to CSV: ISO dates, true/false, whole numbers without '.0'."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.map({True: "true", False: "false"}).astype(object)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        fmt = "%Y-%m-%d" if (s.dropna() == s.dropna().dt.normalize()).all() else "%Y-%m-%dT%H:%M:%S"
+        return s.dt.strftime(fmt).astype(object)
+    if pd.api.types.is_float_dtype(s):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < 2**53)
+        if whole[~np.isnan(v)].all():
+            return s.astype("Int64")
+        # mixed: whole numbers without '.0', others in shortest round-trip form
+        text = np.where(whole, np.where(whole, v, 0).astype(np.int64).astype(str), v.astype(str))
+        return pd.Series(text, index=s.index, dtype=object).where(~np.isnan(v))
+    if s.dtype == object:
+        # Mixed Python values (e.g. a bool column holding NaN): booleans as true/false.
+        return s.map(lambda x: ("true" if x else "false") if isinstance(x, (bool, np.bool_)) else x)
+    return s
+
+
+def _writable(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    drop = [c for c in DERIVED_COLUMNS.get(table, ()) if c in df.columns]
+    df = df.drop(columns=drop)
+    return pd.DataFrame({c: _text_column(df[c]) for c in df.columns}, index=range(len(df)))
+
+
+def _parquet_column(s: pd.Series) -> pd.Series:
+    if s.dtype == object:
+        non_null = s.dropna()
+        if len(non_null) and non_null.map(type).nunique() > 1:
+            # pyarrow cannot store a column mixing e.g. str and int: store text.
+            return s.map(lambda x: x if pd.isna(x) else str(x)).astype(object)
+    return s
+
+
+def write_village(village, path, format="csv", overwrite=False) -> Path:
+    """Write a village's five tables to ``path``, atomically.
+
+    Parameters
+    ----------
+    village : Village or dict of DataFrame
+        The tables ``accounts``, ``stakeholders``, ``relationships``,
+        ``responses`` and ``outcomes``.
+    path : str or Path
+        A folder for ``csv`` and ``parquet`` (one file per table, named after
+        the table), a ``.xlsx`` file for ``xlsx`` (one sheet per table).
+    format : {"csv", "parquet", "xlsx"}, default "csv"
+    overwrite : bool, default False
+        Replace ``path`` if it exists (a folder is replaced only if it holds a
+        village or is empty). Without it an existing ``path`` raises
+        :class:`FileExistsError`.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    CSV and xlsx hold dates as ISO ``YYYY-MM-DD`` text (with ``THH:MM:SS`` only
+    if a column has times), booleans as ``true``/``false``, blanks for missing
+    values and whole numbers without a trailing ``.0``. CSV is UTF-8 without a
+    byte-order mark. Parquet keeps the dtypes. Extra columns are written;
+    columns derived while loading (``role_source``, ``veto_source``) are not.
+    Values filled while loading (roles inferred from titles, veto defaulted by
+    role) are written as they are in the village.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from cxinfluence.village.core import Village
+    >>> v = Village(
+    ...     accounts=pd.DataFrame({"account_id": ["007"]}),
+    ...     stakeholders=pd.DataFrame({"stakeholder_id": ["s1"], "account_id": ["007"],
+    ...                                "veto": [True], "active_from": pd.to_datetime(["2024-01-31"])}),
+    ...     relationships=pd.DataFrame(columns=["source_id", "target_id", "kind"]),
+    ...     responses=pd.DataFrame({"stakeholder_id": ["s1"], "date": pd.to_datetime(["2024-02-01"]),
+    ...                             "nps": [9.0], "csat": [float("nan")]}),
+    ...     outcomes=pd.DataFrame({"account_id": ["007"], "period_end": pd.to_datetime(["2024-12-31"]),
+    ...                            "renewed": [1.0]}),
+    ... )
+    >>> out = write_village(v, pathlib.Path(tempfile.mkdtemp()) / "village")
+    >>> sorted(p.name for p in out.iterdir())
+    ['accounts.csv', 'outcomes.csv', 'relationships.csv', 'responses.csv', 'stakeholders.csv']
+    >>> print((out / "stakeholders.csv").read_text())
+    stakeholder_id,account_id,veto,active_from
+    s1,007,true,2024-01-31
+    <BLANKLINE>
+    >>> print((out / "responses.csv").read_text())
+    stakeholder_id,date,nps,csat
+    s1,2024-02-01,9,
+    <BLANKLINE>
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format={format!r} is not supported; expected one of {list(FORMATS)}")
+    path = Path(path)
+    tables = _village_tables(village)
+    if format == "xlsx":
+        if path.suffix.lower() != ".xlsx":
+            raise ValueError(f"path={str(path)!r} must end in .xlsx when format='xlsx'")
+        too_long = {t: len(df) for t, df in tables.items() if len(df) + 1 > EXCEL_MAX_ROWS}
+        if too_long:
+            raise ValueError(
+                f"table(s) {too_long} exceed Excel's {EXCEL_MAX_ROWS:,} rows per sheet; use format='csv' or 'parquet'"
+            )
+        with atomic_output(path, overwrite=overwrite, is_dir=False) as tmp:
+            # Build in memory and save only when every sheet is written: a context
+            # manager would try to save a half-built workbook on error.
+            buffer = _io.BytesIO()
+            xl = pd.ExcelWriter(buffer, engine="openpyxl")
+            for name, df in tables.items():
+                _writable(df, name).to_excel(xl, sheet_name=name, index=False)
+            xl.close()
+            tmp.write_bytes(buffer.getvalue())
+        return path
+    with atomic_output(path, overwrite=overwrite, is_dir=True) as tmp:
+        write_tables(tables, tmp, format=format)
+    return path
+
+
+def write_csv(df: pd.DataFrame, path) -> None:
+    """Write an output table as UTF-8 CSV, fast, for pandas and spreadsheets to read back.
+
+    pyarrow's writer is an order of magnitude faster than ``DataFrame.to_csv``
+    on the million-row tables of a portfolio run. Dates are written
+    ``YYYY-MM-DD``, booleans ``True``/``False`` and missing values blank, as
+    ``to_csv(index=False, date_format="%Y-%m-%d")`` writes them; text is
+    quoted. A table pyarrow cannot convert (mixed Python objects) falls back
+    to pandas.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_csv(pd.DataFrame({"id": ["a", "b"], "x": [0.5, np.nan], "ok": [True, False],
+    ...                         "day": pd.to_datetime(["2025-12-31", None])}), path)
+    >>> print(path.read_text(encoding="utf-8"))
+    "id","x","ok","day"
+    "a",0.5,"True",2025-12-31
+    "b",,"False",
+    <BLANKLINE>
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        df.to_csv(path, index=False, date_format="%Y-%m-%d")
+        return
+    columns = []
+    for col in table.columns:
+        if pa.types.is_timestamp(col.type):
+            col = pc.cast(col, pa.date32(), safe=False)  # the day, as date_format="%Y-%m-%d" writes it
+        elif pa.types.is_boolean(col.type):
+            col = pc.if_else(col, "True", "False")
+        columns.append(col)
+    table = pa.Table.from_arrays(columns, names=[str(c) for c in df.columns])
+    pcsv.write_csv(table, str(path))
+
+
+def write_tables(tables, folder, format="csv") -> None:
+    """Write tables into an existing ``folder``, one file per table (not atomic).
+
+    The building block of :func:`write_village`; use it inside
+    :func:`atomic_output` to add more files (e.g. a ground truth) to the same
+    atomic write.
+    """
+    folder = Path(folder)
+    for name, df in tables.items():
+        if format == "csv":
+            _writable(df, name).to_csv(folder / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        elif format == "parquet":
+            drop = [c for c in DERIVED_COLUMNS.get(name, ()) if c in df.columns]
+            out = df.drop(columns=drop).reset_index(drop=True)
+            out = pd.DataFrame({c: _parquet_column(out[c]) for c in out.columns})
+            out.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            raise ValueError(f"format={format!r} is not supported here; expected 'csv' or 'parquet'")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RawTable:
+    """One table as read from its file, before typing and validation.
+
+    Attributes
+    ----------
+    name : str
+        Table name (``accounts``, ...).
+    file : str
+        How problems name the source: ``accounts.csv`` or ``book.xlsx[accounts]``.
+    data : DataFrame
+        CSV and xlsx: every cell as a string (NaN where the cell is empty).
+        Parquet: the stored dtypes. Columns are the header names as written
+        (whitespace stripped); a blank or repeated header is made unique and
+        reported in ``problems``.
+    rows : ndarray of int
+        Row number of each data row as the user sees it: CSV record number with
+        the header as row 1 (a spreadsheet's row); xlsx sheet row; Parquet
+        record number starting at 1.
+    problems : list of Problem
+        Problems found while reading (bad encoding, ragged rows, ...).
+    usable : bool
+        False when the table could not be read at all.
+    given : dict
+        Filled by validation: contract column -> mask of rows where the file
+        gave a value (valid or not).
+    """
+
+    name: str
+    file: str
+    data: pd.DataFrame
+    rows: np.ndarray
+    problems: list = field(default_factory=list)
+    usable: bool = True
+    given: dict = field(default_factory=dict)
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """Guess what a non-UTF-8 file is, for the error message."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    try:
+        raw.decode("cp1252")
+        return "cp1252/latin-1"
+    except UnicodeDecodeError:
+        return "latin-1 or another 8-bit code page"
+
+
+def _not_utf8_problem(name: str, label: str, path: Path) -> Problem | None:
+    """The problem to report if ``path`` is not UTF-8, else None."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    hint = _encoding_hint(raw)
+    row = raw.count(b"\n", 0, bad) + 1 if bad is not None and hint != "UTF-16" else None
+    where = f" (first bad byte 0x{raw[bad]:02X})" if row is not None else ""
+    return Problem(
+        name,
+        label,
+        row,
+        None,
+        f"file is not UTF-8 (looks like {hint}){where}: re-save it as UTF-8 "
+        "(Excel: Save As > 'CSV UTF-8 (Comma delimited)')",
+    )
+
+
+def _header(names, name: str, label: str) -> tuple[list[str], list[Problem], list[int]]:
+    """Clean header names; make blank/repeated ones unique; report them.
+
+    Returns the names, the problems and the positions of blank-named columns
+    (kept only if they hold data, which is reported then).
+    """
+    out, problems, blank, seen = [], [], [], {}
+    for i, raw in enumerate(names):
+        h = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+        if h.startswith("\ufeff"):
+            h = h[1:]
+        if h == "":
+            blank.append(i)
+            h = f"unnamed_{i + 1}"
+        if h in seen:
+            problems.append(
+                Problem(name, label, None, h, f"column '{h}' appears twice (columns {seen[h] + 1} and {i + 1}); give each column a unique name")
+            )
+            h = f"{h}_{i + 1}"
+        seen.setdefault(h, i)
+        out.append(h)
+    return out, problems, blank
+
+
+def _clean_cells(s: pd.Series) -> pd.Series:
+    """Strip the strings of one column; blank (empty) strings become missing."""
+    if s.dtype == object:
+        # xlsx text, or Parquet objects (dates, ...): strip the strings, leave other values alone
+        try:
+            stripped = s.str.strip()
+            s = stripped.where(stripped.notna(), s)
+        except AttributeError:  # no strings in the column
+            pass
+        return s.mask((s == "") | s.isna())
+    if not pd.api.types.is_string_dtype(s):
+        return s
+    if getattr(s.dtype, "storage", None) == "pyarrow":
+        # Arrow-backed text (CSV cells, Parquet strings): work on the Arrow array directly
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(s)
+        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+        strip = any(_may_have_edge_space(chunk) for chunk in chunks)
+        if strip:
+            text = pc.utf8_trim_whitespace(text)
+        empty = pc.equal(pc.binary_length(text), 0)
+        blank = pc.any(empty).as_py()
+        if blank:
+            text = pc.if_else(empty, pa.scalar(None, text.type), text)
+        if not (strip or blank):
+            return s
+        return pd.Series(pd.array(text, dtype=s.dtype), index=s.index, name=s.name)
+    s = s.str.strip()
+    return s.mask(s == "")
+
+
+# UTF-8 bytes that can begin (first) or end (last) a whitespace character: ASCII
+# controls and space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028/9, U+202F, U+205F,
+# U+3000. A superset, so a column none of whose strings starts or ends with one of
+# them needs no stripping (stripping copies every string).
+_WS_FIRST = np.zeros(256, bool)
+_WS_FIRST[: 0x20 + 1] = True
+_WS_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_WS_LAST = np.zeros(256, bool)
+_WS_LAST[: 0x20 + 1] = True
+_WS_LAST[[*range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
+
+
+def _may_have_edge_space(chunk) -> bool:
+    """Whether any string of an Arrow string array may start or end with whitespace.
+
+    Reads only the first and last byte of each string from the array's buffers.
+    """
+    import pyarrow as pa
+
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return True
+    if len(chunk) == 0:
+        return False
+    _, offsets, data = chunk.buffers()
+    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    bounds = np.frombuffer(offsets, dtype=kind, count=len(chunk) + 1, offset=chunk.offset * kind.itemsize)
+    if bounds[-1] == bounds[0]:  # only empty strings (or none)
+        return False
+    data = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]))
+    # An empty string reads a neighbour's byte instead: at worst a needless strip.
+    first = data.take(bounds[:-1], mode="clip")
+    last = data.take(bounds[1:] - 1, mode="clip")
+    return bool(_WS_FIRST.take(first).any() or _WS_LAST.take(last).any())
+
+
+def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems) -> RawTable:
+    """Apply the header, blank out empty strings, drop wholly blank rows and headerless empty columns."""
+    names, hproblems, blank = _header(header, name, label)
+    problems = problems + hproblems
+    body.columns = names
+    body = pd.DataFrame({c: _clean_cells(body.iloc[:, i]) for i, c in enumerate(names)}, index=body.index)
+    for i in blank:
+        c = names[i]
+        if body[c].notna().any():
+            first = int(rows[np.flatnonzero(body[c].notna().to_numpy())[0]])
+            problems.append(Problem(name, label, first, None, f"column {i + 1} has values but no header; give it a name or delete it"))
+        else:
+            body = body.drop(columns=c)
+    keep = body.notna().any(axis=1).to_numpy() if body.shape[1] else np.zeros(len(body), bool)
+    if not keep.all():
+        body, rows = body.loc[keep].reset_index(drop=True), rows[keep]
+    return RawTable(name, label, body.reset_index(drop=True), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _unreadable(name, label, message, row=None) -> RawTable:
+    return RawTable(name, label, pd.DataFrame(), np.zeros(0, np.int64), [Problem(name, label, row, None, message)], usable=False)
+
+
+def read_csv_table(path, name=None) -> RawTable:
+    """Read one CSV table as strings, numbering rows as a spreadsheet would.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "accounts.csv"
+    >>> _ = p.write_text("account_id,name\\n007, Acme \\n\\n008,\\n")
+    >>> t = read_csv_table(p)
+    >>> t.data["account_id"].tolist(), t.data["name"].tolist(), t.rows.tolist()
+    (['007', '008'], ['Acme', nan], [2, 4])
+    """
+    path = Path(path)
+    name = name or path.stem.lower()
+    label = path.name
+    if path.stat().st_size == 0:
+        expected = ", ".join(TABLES[name].required) if name in TABLES else "the column names"
+        return _unreadable(name, label, f"file is empty (0 bytes); expected at least a header row ({expected})")
+    problems = []
+    try:
+        body = _read_csv_arrow(path)
+    except Exception:  # pyarrow raises ArrowInvalid for bad bytes, ragged rows, odd files
+        bad = _not_utf8_problem(name, label, path)
+        if bad is not None:
+            return _unreadable(name, label, bad.message, bad.row)
+        try:
+            body, problems = _read_csv_slow(path, name, label)
+        except csv.Error as exc:
+            return _unreadable(name, label, f"not a readable CSV file ({exc}); save it as comma-separated UTF-8 text")
+    if body is None:
+        return _unreadable(name, label, "file holds no header row; expected the column names on row 1")
+    header = body.iloc[0].tolist()
+    body = body.iloc[1:].reset_index(drop=True)
+    body.columns = range(body.shape[1])
+    rows = np.arange(2, len(body) + 2, dtype=np.int64)
+    return _finish(name, label, header, body, rows, problems)
+
+
+def _read_csv_arrow(path: Path) -> pd.DataFrame:
+    """Every cell as a string, header row included, with pyarrow's (multi-threaded) reader.
+
+    Empty lines are kept as rows so that row numbers match the file.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        width = len(next(csv.reader(f)))
+    if width == 0:
+        raise ValueError("blank first line")
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"f{i}": pa.large_string() for i in range(width)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.to_pandas()
+
+
+def _read_csv_slow(path: Path, name: str, label: str):
+    """Fallback with the csv module: pads short rows and lists rows with more fields than the header."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        records = list(csv.reader(f))
+    if not records or not any(records[0]):
+        return None, []
+    width = len(records[0])
+    problems = [
+        Problem(name, label, i + 1, None, f"row has {len(r)} fields but the header has {width}; extra values are ignored (check for unquoted commas)")
+        for i, r in enumerate(records)
+        if len(r) > width
+    ]
+    body = pd.DataFrame([(r + [""] * width)[:width] for r in records], dtype="str")
+    return body, problems
+
+
+def read_parquet_table(path, name=None) -> RawTable:
+    """Read one Parquet table, keeping its stored dtypes; rows numbered from 1."""
+    path = Path(path)
+    name = name or path.stem.lower()
+    try:
+        body = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        return _unreadable(name, path.name, f"not a readable Parquet file ({type(exc).__name__}: {exc}); re-export it or use CSV")
+    body = body.reset_index(drop=True)
+    header = list(body.columns)
+    body.columns = range(body.shape[1])
+    return _finish(name, path.name, header, body, np.arange(1, len(body) + 1, dtype=np.int64), [])
+
+
+def _cell_text(v):
+    """An xlsx cell value as text, the way it would read in a CSV."""
+    import datetime as dt
+
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d") if v.time() == dt.time(0) else v.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def read_xlsx_tables(path, names=TABLE_ORDER) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the sheets named after ``names`` (case-insensitive) from one workbook, as text.
+
+    Returns the tables found and the workbook-level problems (missing sheets,
+    unreadable file). Sheet rows are numbered as Excel shows them.
+    """
+    import openpyxl
+
+    path = Path(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile/openpyxl raise several types for bad files
+        return {}, [Problem("village", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx")]
+    try:
+        sheets = {s.strip().lower(): s for s in wb.sheetnames}
+        tables, problems = {}, []
+        for name in names:
+            if name not in sheets:
+                problems.append(
+                    Problem(name, path.name, None, None, f"sheet '{name}' is missing; the workbook has sheets: {', '.join(wb.sheetnames)}. Add a sheet named '{name}'")
+                )
+                continue
+            label = f"{path.name}[{sheets[name]}]"
+            values = [[_cell_text(v) for v in row] for row in wb[sheets[name]].iter_rows(values_only=True)]
+            start = next((i for i, r in enumerate(values) if any(v is not None and str(v).strip() for v in r)), None)
+            if start is None:
+                tables[name] = _unreadable(name, label, "sheet is empty; expected a header row with the column names")
+                continue
+            width = len(values[start])
+            body = pd.DataFrame([(r + [None] * width)[:width] for r in values[start + 1 :]], columns=range(width), dtype=object)
+            rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
+            tables[name] = _finish(name, label, values[start], body, rows, [])
+        return tables, problems
+    finally:
+        wb.close()
+
+
+def read_tables(path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the village at ``path`` (folder of CSV/Parquet files, or an .xlsx workbook).
+
+    Returns the tables found (by name) and the problems that concern the
+    village as a whole: path not found, no tables, missing tables or sheets,
+    two files for one table. Files whose stem is not a table name and
+    sub-folders (such as ``truth/``) are ignored.
+    """
+    path = Path(path)
+    label = path.name or str(path)
+    if not path.exists():
+        return {}, [Problem("village", str(path), None, None, "path not found; expected a folder of CSV/Parquet files or an .xlsx workbook")]
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            return read_xlsx_tables(path)
+        hint = "re-save it as .xlsx" if suffix in (".xls", ".xlsm", ".ods") else "pass the folder that holds the table files"
+        return {}, [Problem("village", label, None, None, f"expected a folder of CSV/Parquet files or an .xlsx workbook, got a '{suffix}' file; {hint}")]
+    found: dict[str, list[Path]] = {}
+    for p in sorted(path.iterdir()):
+        if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES and p.stem.lower() in TABLES:
+            found.setdefault(p.stem.lower(), []).append(p)
+    expected = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+    if not found:
+        books = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".xlsx")
+        hint = f"; the folder holds {books[0]}: pass that workbook's path instead" if len(books) == 1 else ""
+        return {}, [Problem("village", label, None, None, f"no village tables found; expected {expected} (or .parquet files with those names){hint}")]
+    tables, problems = {}, []
+    for name in TABLE_ORDER:
+        files = found.get(name)
+        if not files:
+            problems.append(Problem(name, label, None, None, f"table '{name}' is missing: add {name}.csv (or {name}.parquet) to the folder"))
+            continue
+        if len(files) > 1:
+            problems.append(Problem(name, label, None, None, f"table '{name}' is given twice ({', '.join(f.name for f in files)}); keep one"))
+            continue
+        f = files[0]
+        reader = read_csv_table if TABLE_SUFFIXES[f.suffix.lower()] == "csv" else read_parquet_table
+        tables[name] = reader(f, name)
+    return tables, problems
+
+
+# --------------------------------------------------------------------------- data dictionary
+
+_KIND_TEXT = {
+    "id": "id (text)",
+    "str": "text",
+    "category": "category",
+    "bool": "boolean",
+    "int": "number",
+    "float": "number",
+    "date": "date",
+}
+
+
+def range_text(col) -> str:
+    """The numbers a column takes, in words: ``whole numbers 0-10``, ``a number >= 0``, ``0 or 1``.
+
+    >>> range_text(TABLES["responses"].column("nps"))
+    'whole numbers 0-10'
+    >>> range_text(TABLES["relationships"].column("weight"))
+    'a number > 0'
+    """
+    if col.low == 0 and col.high == 1 and col.integer:
+        return "0 or 1"
+    if col.low is not None and col.high is not None:
+        return f"whole numbers {col.low:g}-{col.high:g}" if col.integer else f"a number from {col.low:g} to {col.high:g}"
+    if col.low is not None:
+        return f"{'a whole number' if col.integer else 'a number'} {'>' if col.low_open else '>='} {col.low:g}"
+    return "whole numbers" if col.integer else "a number"
+
+
+def _allowed(col) -> str:
+    if col.values:
+        return ", ".join(f"`{v}`" for v in col.values)
+    if col.kind in ("int", "float"):
+        return range_text(col)
+    if col.kind == "date":
+        return "`YYYY-MM-DD` (ISO 8601; a time part is allowed)"
+    if col.kind == "bool":
+        return "`true`/`false` (also `yes`/`no`, `1`/`0`)"
+    if col.kind == "id":
+        return "any text; kept exactly (`007` stays `007`)"
+    return "any text"
+
+
+def data_dictionary_markdown() -> str:
+    """The data dictionary's tables, generated from :data:`cxinfluence.village.schema.TABLES`.
+
+    ``data/README.md`` embeds this text verbatim (a test checks it), so the
+    documentation cannot drift from the contract the validator enforces.
+
+    Examples
+    --------
+    >>> md = data_dictionary_markdown()
+    >>> md.splitlines()[0]
+    '### `accounts`'
+    >>> "| `nps` | number | no | Likelihood to recommend" in md
+    True
+    """
+    out = []
+    for table in TABLES.values():
+        key = ", ".join(f"`{k}`" for k in table.key)
+        out.append(f"### `{table.name}`\n")
+        line = table.description
+        if table.key:
+            line += f" Key: {key}" + (" (unique)." if table.unique_key else ".")
+        out.append(line + "\n")
+        out.append("| column | type | required | meaning | allowed values |")
+        out.append("|---|---|---|---|---|")
+        for c in table.columns:
+            meaning = c.description.replace("|", "\\|")
+            out.append(f"| `{c.name}` | {_KIND_TEXT[c.kind]} | {'yes' if c.required else 'no'} | {meaning} | {_allowed(c)} |")
+        derived = DERIVED_COLUMNS.get(table.name, ())
+        if derived:
+            out.append("")
+            out.append("Added when loading (not read from or written to files): " + ", ".join(f"`{c}`" for c in derived) + ".")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
