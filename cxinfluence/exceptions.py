@@ -124,3 +124,8 @@ class CoverageError(CxInfluenceError, ValueError):
     """Coverage, an account-manager book, a listening plan or a turnover
     what-if was asked for something the village or the options cannot give
     (unknown stakeholder to remove, influence table missing people, bad option)."""
+
+
+class ParameterError(CxInfluenceError, ValueError):
+    """An argument shared by every stage (``as_of``, ``window_days``, ``lead_days``,
+    ``half_life_days``) is invalid, or a precomputed table was made with other options."""

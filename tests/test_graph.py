@@ -101,8 +101,9 @@ def test_departed_mark_keeps_leavers_and_their_ties(v):
 
 
 def test_as_of_none_and_overrides(v):
-    G = account_graph(v, "A")
-    assert set(G) == {"pm", "op", "buy", "ehs", "new"}  # active_to blank
+    G = account_graph(v, "A")  # as_of omitted: the day after the latest response, as everywhere
+    assert G.graph["as_of"] == (v.responses["date"].max() + pd.Timedelta(days=1)).date().isoformat()
+    assert set(G) == {"pm", "op", "buy", "ehs"}  # "new" joins after that day
     assert G.nodes["op"]["n_responses"] == 1 and G.nodes["op"]["nps"] == 10.0
     custom = pd.DataFrame({"stakeholder_id": ["pm", "op", "buy", "ehs"], "influence": [0.4, 0.3, 0.2, 0.1]})
     given = pd.DataFrame({"stakeholder_id": ["op"], "sentiment": [-0.5], "n_responses": [4]})

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..village.asof import to_timestamp, window_mask
+from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
 from ..exceptions import CommentError, Problem, VillageError, VillageWarning
 from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from ..village.ids import blank_texts, distinct_text
@@ -744,7 +744,7 @@ def routing_table(routing=None, *, builtin=True) -> pd.DataFrame:
     return table
 
 
-def comment_table(village, as_of=None, *, window_days=None, rules=None, lexicon=None, channels=None):
+def comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules=None, lexicon=None, channels=None):
     """Every comment in a village with its account, role, themes and sentiment.
 
     Parameters
@@ -785,11 +785,12 @@ def comment_table(village, as_of=None, *, window_days=None, rules=None, lexicon=
       account_id   role          themes  score_sentiment
     0          a  buyer  billing;pricing             -0.5
     """
+    as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     r = village.responses
     if "comment" not in r.columns:
         r = r.assign(comment=pd.Series(np.nan, index=r.index, dtype=object))
     # the date test first: it is vectorised, and the text test then reads only the window's comments
-    rows = np.arange(len(r)) if as_of is None else np.flatnonzero(window_mask(r["date"], as_of, window_days))
+    rows = np.flatnonzero(window_mask(r["date"], as_of, window_days))
     r = r.iloc[rows[~_blank(r["comment"].iloc[rows]).to_numpy()]]
     if channels is not None:
         r = r[r["channel"].isin(list(channels))] if "channel" in r else r.iloc[:0]
@@ -851,7 +852,7 @@ def _revenue(village, as_of):
     return acc
 
 
-def action_list(village, as_of, *, influence=None, window_days=90, routing=None, rules=None, lexicon=None,
+def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WINDOW_DAYS, routing=None, rules=None, lexicon=None,
                 channels=None, include_closed=False) -> pd.DataFrame:
     """Who should act on what customers said: one row per recent comment, ranked.
 
@@ -929,7 +930,7 @@ def action_list(village, as_of, *, influence=None, window_days=90, routing=None,
     0             pm    people  account team       0.765  611760.0
     1             op  delivery     logistics       0.210   41940.0
     """
-    as_of = to_timestamp(as_of)
+    as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     ct = comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)
     if not include_closed and "status" in ct:
         ct = ct[~_each_distinct(ct["status"], lambda v: str(v).strip().lower() == "closed", bool)]

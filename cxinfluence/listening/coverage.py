@@ -60,7 +60,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, active_mask, to_timestamp, window_mask
+from ..village.asof import DEFAULT_WINDOW_DAYS, active_mask, check_window, to_timestamp, window_mask
 from ..exceptions import CoverageError
 from ..village.ids import (arrow_identity, arrow_text, find, id_strings, key_series, lookup, native_text, prime,
                            ranges, run_heads, unique_text)
@@ -100,15 +100,7 @@ def _check_village(village):
 
 
 def _check_window(window_days):
-    if window_days is None:
-        return None
-    if isinstance(window_days, bool) or not isinstance(window_days, (int, float, np.integer, np.floating)) \
-            or not window_days > 0:
-        raise CoverageError(
-            f"window_days={window_days!r} is not a positive number of days; expected e.g. 365, "
-            "or None for an unlimited look-back"
-        )
-    return float(window_days)
+    return check_window(window_days, error=CoverageError)
 
 
 def _check_share(name, value):

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..village import asof as _asof
-from ..exceptions import ModelError
+from ..exceptions import ModelError, ParameterError
 
 #: Groups of the decision equation besides the roles.
 VETO_GROUPS = ("veto", "nonveto")
@@ -118,6 +118,15 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     from ..village.schema import ROLES
     from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
 
+    window_days = _asof.check_window(window_days, error=ModelError)
+    lead_days = _asof.check_lead(lead_days, error=ModelError)
+    half_life_days = _asof.check_half_life(half_life_days, error=ModelError)
+    if sentiment is not None:
+        _asof.check_options(sentiment, "sentiment", error=ParameterError, window_days=window_days,
+                            lead_days=lead_days, half_life_days=half_life_days)
+    if stakeholders is not None:
+        _asof.check_options(stakeholders, "stakeholders", error=ParameterError, window_days=window_days,
+                            lead_days=lead_days, half_life_days=half_life_days)
     outcomes = getattr(village, "outcomes", None)
     if outcomes is None:
         raise ModelError(f"village is a {type(village).__name__}; expected a cxinfluence Village")

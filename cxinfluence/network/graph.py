@@ -37,7 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..village.asof import to_timestamp, window_mask
+from ..village.asof import check_lead, check_window, resolve_as_of, to_timestamp, window_mask
 from ..exceptions import GraphError
 
 NODE_ATTRIBUTES = ("account_id", "name", "title", "role", "department", "veto", "active", "active_to", "influence",
@@ -162,6 +162,9 @@ def account_graphs(village, account_ids=None, as_of=None, *, departed="exclude",
     """
     import networkx as nx
 
+    as_of = resolve_as_of(village, as_of)
+    window_days = check_window(window_days, error=GraphError)
+    lead_days = check_lead(lead_days, error=GraphError)
     if account_ids is None:
         known = village.stakeholders["account_id"].dropna()
         if village.accounts is not None and "account_id" in village.accounts.columns:
@@ -246,8 +249,8 @@ def account_graph(village, account_id, as_of=None, *, departed="exclude", influe
     village : Village
     account_id : str
     as_of : date-like, optional
-        People active at this date (``None``: those whose ``active_to`` is
-        blank); feedback dated before it (see :mod:`cxinfluence.village.asof`).
+        People active at this date (omitted: the day after the latest response,
+        :func:`cxinfluence.village.asof.default_as_of`); feedback dated before it (see :mod:`cxinfluence.village.asof`).
     departed : {"exclude", "mark"}
         Drop people who left before ``as_of``, or keep them with
         ``active=False`` (and influence 0.0) together with their ties.

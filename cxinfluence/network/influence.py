@@ -79,7 +79,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..village.asof import active_mask
+from ..village.asof import active_mask, resolve_as_of
 from ..exceptions import ConvergenceError, GraphError, VillageWarning
 from ..village.ids import positions, rows_of
 
@@ -427,13 +427,8 @@ def _endorsement_arrays(village, rows, block, weight="weight"):
 
 def _active_rows(village, as_of) -> np.ndarray:
     """Positions in ``village.stakeholders`` of the people active at ``as_of``
-    (``None``: ``active_to`` blank)."""
-    people = village.stakeholders
-    if as_of is None:
-        mask = people["active_to"].isna() if "active_to" in people.columns else pd.Series(True, index=people.index)
-    else:
-        mask = active_mask(people, as_of)
-    return np.flatnonzero(mask.to_numpy())
+    (omitted: :func:`cxinfluence.village.asof.default_as_of`)."""
+    return np.flatnonzero(active_mask(village.stakeholders, resolve_as_of(village, as_of)).to_numpy())
 
 
 def _active_people(village, rows, columns) -> pd.DataFrame:
@@ -450,9 +445,9 @@ def _active_people(village, rows, columns) -> pd.DataFrame:
 def active_stakeholders(village, as_of=None) -> pd.DataFrame:
     """The stakeholders active at ``as_of`` (a new DataFrame, original index kept).
 
-    ``as_of=None`` means the current roster: everyone whose ``active_to`` is
-    blank. Roles and veto are completed (:func:`cxinfluence.village.roles.complete_roles`)
-    if the table lacks them.
+    ``as_of`` omitted means :func:`cxinfluence.village.asof.default_as_of` (the day after
+    the latest response), as everywhere. Roles and veto are completed
+    (:func:`cxinfluence.village.roles.complete_roles`) if the table lacks them.
 
     >>> from cxinfluence.village.core import Village
     >>> s = pd.DataFrame({"stakeholder_id": ["a", "b"], "account_id": ["A", "A"], "role": ["user", "buyer"],
@@ -554,8 +549,8 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     ----------
     village : Village
     as_of : date-like, optional
-        Stakeholders active at this date (``None``: those whose ``active_to``
-        is blank) and ties among them.
+        Stakeholders active at this date (omitted: the day after the latest
+        response, :func:`cxinfluence.village.asof.default_as_of`) and ties among them.
     alpha : float
         PageRank damping factor.
     weight : str or None

@@ -5,7 +5,7 @@ from .._api import lazy_exports
 _EXPORTS = {
     "main": ".cli",
     "Progress": ".progress",
-    "sample_village_path": ".runner", "default_as_of": ".runner", "RunResult": ".runner", "run": ".runner",
+    "sample_village_path": ".runner", "RunResult": ".runner", "run": ".runner",
     "PRIMARY_SCHEME": ".runner", "EMBEDDED_MAPS": ".runner",
 }
 

@@ -36,10 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
+from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from .progress import Progress
 
 PRIMARY_SCHEME = "influence_weighted"
+#: the run's action list covers what customers said in the last quarter: what to act on now
+ACTION_WINDOW_DAYS = 90
 EMBEDDED_MAPS = 3
 
 
@@ -49,14 +51,6 @@ def sample_village_path() -> Path:
     if not path.is_dir():
         raise FileNotFoundError(f"the sample village is not at {path}; run `make sample` to regenerate it")
     return path
-
-
-def default_as_of(village) -> pd.Timestamp:
-    """The day after the latest response: the village as the data last saw it."""
-    dates = village.responses["date"].dropna()
-    if dates.empty:
-        return pd.Timestamp.today().normalize()
-    return dates.max().normalize() + pd.Timedelta(days=1)
 
 
 @dataclass
@@ -243,7 +237,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
     with _stage(progress, "informal comments"):
         from ..comments.capture import action_list
 
-        t["actions"] = action_list(v, as_of, influence=infl)
+        t["actions"] = action_list(v, as_of, influence=infl, window_days=ACTION_WINDOW_DAYS)
     with _stage(progress, "accounts at risk"):
         from ..models.risk import accounts_at_risk, risk_flags
 

@@ -217,8 +217,7 @@ def who_moved(village, from_date, to_date, *, level="account", scheme="influence
     from .schemes import SCHEMES, account_sentiment, stakeholder_sentiment
 
     t0, t1 = _check_dates(from_date, to_date)
-    if window_days is None:
-        window_days = (t1 - t0).days
+    window_days = (t1 - t0).days if window_days is None else _asof.check_window(window_days, error=MetricError)
     if level == "account":
         ok = [s for s in SCHEMES if s not in ("nps", "disagreement")]
         if scheme not in ok:

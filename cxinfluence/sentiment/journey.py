@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..village.asof import to_timestamp, window_mask
+from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
 from ..village.scale import response_sentiment
 
 _SOURCES = ("scores", "comment", "both")
@@ -71,7 +71,7 @@ def _frame(village, as_of, window_days, by, source, lexicon=None):
     return r[r["_s"].notna()]
 
 
-def journey_view(village, as_of=None, *, by=("journey_stage", "touchpoint"), freq="Q", window_days=None,
+def journey_view(village, as_of=None, *, by=("journey_stage", "touchpoint"), freq="Q", window_days=DEFAULT_WINDOW_DAYS,
                  source="scores", conf_level=0.95, lexicon=None) -> pd.DataFrame:
     """Sentiment by journey stage and touchpoint (or any grouping), over time.
 
@@ -125,6 +125,7 @@ def journey_view(village, as_of=None, *, by=("journey_stage", "touchpoint"), fre
       touchpoint  period  n_responses  n_respondents  sentiment
     0   delivery  2024Q1            3              2      -0.25
     """
+    as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     by = [by] if isinstance(by, str) else list(by)
     r = _frame(village, as_of, window_days, by, source, lexicon)
     keys = list(by)
@@ -145,7 +146,7 @@ def journey_view(village, as_of=None, *, by=("journey_stage", "touchpoint"), fre
     return out.reset_index(drop=True)
 
 
-def pain_points(village, as_of, *, by="touchpoint", window_days=365, influence=None, source="scores",
+def pain_points(village, as_of=None, *, by="touchpoint", window_days=DEFAULT_WINDOW_DAYS, influence=None, source="scores",
                 min_respondents=5, conf_level=0.95, lexicon=None) -> pd.DataFrame:
     """Touchpoints where the most influential people are least happy, as of a date.
 
@@ -212,7 +213,7 @@ def pain_points(village, as_of, *, by="touchpoint", window_days=365, influence=N
     1   delivery              2  0.75                0.90  0.15
     """
     by = [by] if isinstance(by, str) else list(by)
-    as_of = to_timestamp(as_of)
+    as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     if influence is None:
         from ..network.influence import influence_weights
 

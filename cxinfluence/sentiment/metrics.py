@@ -293,6 +293,8 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
     >>> float(metric_table(df, metrics=["nps"], unit="response")["nps"].iloc[0])
     25.0
     """
+    window_days = _asof.check_window(window_days, error=MetricError)
+    lead_days = _asof.check_lead(lead_days, error=MetricError)
     from ..village.core import Village
 
     if unit not in ("respondent", "response"):

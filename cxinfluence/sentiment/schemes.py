@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from ..village import asof as _asof
+from ..village.heard import last_heard as _last_heard, response_counts
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 
@@ -743,14 +744,12 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
     r_date = r_date[rows]
     weight = None
     if half_life_days is not None:
-        if not half_life_days > 0:
-            raise MetricError(f"half_life_days={half_life_days!r}; expected a positive number of days or None")
         age = (ts.to_datetime64() - r_date) / np.timedelta64(1, "D")
         weight = 0.5 ** (age / float(half_life_days))
     return dict(accounts=base["accounts"], rows=idx, s_acc=s_acc, role_codes=base["role_codes"][idx],
                 role_w=base["role_w"], nest_codes=base["nest_codes"][idx], nest_w=base["nest_w"],
                 veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=base["x"][rows], weight=weight,
-                nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date,
+                nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date, end=end,
                 # seconds: exact order of same-day responses; ties keep row order
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
 
@@ -866,6 +865,9 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95):
     """The account and/or stakeholder tables, one date at a time from one shared base."""
     _check_opts(unheard, nest_by, conf_level, veto_margin)
+    window_days = _asof.check_window(window_days, error=MetricError)
+    lead_days = _asof.check_lead(lead_days, error=MetricError)
+    half_life_days = _asof.check_half_life(half_life_days, error=MetricError)
     dates, pairs = _as_of_table(village, as_of)
     acc_frames, st_frames = [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
@@ -892,7 +894,11 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
         lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
         cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-    return out, (pd.concat(st_frames, ignore_index=True) if stakeholders else None)
+    people = pd.concat(st_frames, ignore_index=True) if stakeholders else None
+    for table in (out, people):
+        if table is not None:
+            _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+    return out, people
 
 
 def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
@@ -901,7 +907,8 @@ def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DA
 
     ``sentiment`` is the (recency-weighted) mean common-scale sentiment of the
     person's responses in the window, NaN when not heard; ``nps`` is their
-    latest NPS answer; ``last_heard`` the date of their latest scored response in the window.
+    latest NPS answer; ``n_responses`` and ``last_heard`` follow :mod:`cxinfluence.village.heard`
+    (every response in the window; the latest response before ``as_of``, however old).
     Parameters as in :func:`account_sentiment`.
 
     Examples
@@ -934,7 +941,6 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
         s = np.bincount(r_sh[ok], (w * x)[ok], S) / np.bincount(r_sh[ok], w[ok], S)
     s[k == 0] = np.nan
     s_nps = np.full(S, np.nan)
-    last_heard = np.full(S, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(x):
         key = (p["r_time"] - p["r_time"].min()) * len(x) + np.arange(len(x))  # latest (time, row)
         if p["nps"] is not None:
@@ -943,11 +949,8 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
             np.maximum.at(last, r_sh[has], key[has])
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
-        heard_rows = np.flatnonzero(ok)
-        last = np.full(S, -1, dtype=np.int64)
-        np.maximum.at(last, r_sh[heard_rows], key[heard_rows])
-        got = last >= 0
-        last_heard[got] = p["r_date"][last[got] % len(x)]
+    n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
+    last_heard = _last_heard(base["r_st"], base["r_date"], p["end"], len(base["st"]))[p["rows"]]
     def column(c, text=False):  # pandas' own arrays: a round trip through Python objects is slow
         col = st[c].astype(str) if text and st[c].dtype != "str" else st[c]
         return col.array
@@ -955,7 +958,7 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
     cols = {c: column(c) for c in ("role", "department", "veto") if c in st.columns}
     return pd.DataFrame({"account_id": column("account_id", True), "as_of": ts,
                          "stakeholder_id": column("stakeholder_id", True), **cols,
-                         "sentiment": s, "n_responses": k, "nps": s_nps, "last_heard": last_heard})
+                         "sentiment": s, "n_responses": n_responses, "nps": s_nps, "last_heard": last_heard})
 
 
 def role_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,

@@ -11,13 +11,35 @@ as-of date ``t``:
   before ``t - lead`` and no earlier than ``t - lead - window``. A response
   dated on the as-of date itself is excluded, so nothing measured on or after
   the outcome date can leak into the explanation of that outcome.
+
+The parameters every stage shares follow one contract, checked here once:
+
+==================  =========  ===========================================================
+``as_of``           date       the snapshot date; omitted (``None``): :func:`default_as_of`,
+                               the day after the latest response dated no later than today
+``window_days``     365        look-back window in whole days (> 0); ``None``: no limit
+``lead_days``       0          gap in whole days (>= 0) between the latest usable response
+                               and ``as_of``
+``half_life_days``  None       recency weighting: a response this many days old counts half
+                               (> 0); ``None``: every response in the window counts the same
+==================  =========  ===========================================================
+
+A table computed with these options records them in ``DataFrame.attrs["cx_options"]``;
+a function given such a table (``model_frame(sentiment=...)``) checks they match its own
+options with :func:`check_options` and says which differs.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import pandas as pd
 
+from ..exceptions import ParameterError
+
 DEFAULT_WINDOW_DAYS = 365
+DEFAULT_LEAD_DAYS = 0
+DEFAULT_HALF_LIFE_DAYS = None
 
 
 def to_timestamp(value, name="as_of"):
@@ -74,3 +96,95 @@ def window_mask(dates: pd.Series, as_of, window_days=DEFAULT_WINDOW_DAYS, lead_d
     if window_days is not None:
         mask &= dates >= end - pd.Timedelta(days=window_days)
     return mask
+
+
+def _whole_days(value, name, *, minimum, allow_none, error):
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and pd.notna(value)
+    if ok and float(value) == int(value) and int(value) >= minimum:
+        return int(value)
+    lower = "a positive" if minimum > 0 else "a non-negative"
+    none = ", or None for no limit" if allow_none else ""
+    raise error(f"{name}={value!r} is not {lower} whole number of days; expected e.g. "
+                f"{365 if minimum > 0 else 0}{none}")
+
+
+def check_window(window_days, *, name="window_days", error=ParameterError):
+    """``window_days`` as a whole number of days > 0, or None (no limit); a clear error otherwise.
+
+    >>> check_window(365), check_window(None), check_window(90.0)
+    (365, None, 90)
+    >>> check_window(-5)
+    Traceback (most recent call last):
+    ...
+    cxinfluence.exceptions.ParameterError: window_days=-5 is not a positive whole number of days; expected e.g. 365, or None for no limit
+    """
+    return _whole_days(window_days, name, minimum=1, allow_none=True, error=error)
+
+
+def check_lead(lead_days, *, name="lead_days", error=ParameterError):
+    """``lead_days`` as a whole number of days >= 0 (None counts as 0)."""
+    return _whole_days(0 if lead_days is None else lead_days, name, minimum=0, allow_none=False, error=error)
+
+
+def check_half_life(half_life_days, *, name="half_life_days", error=ParameterError):
+    """``half_life_days`` as a positive number of days, or None (no recency weighting)."""
+    if half_life_days is None:
+        return None
+    ok = isinstance(half_life_days, numbers.Real) and not isinstance(half_life_days, bool)
+    if ok and pd.notna(half_life_days) and half_life_days > 0:
+        return float(half_life_days)
+    raise error(f"{name}={half_life_days!r}; expected a positive number of days or None")
+
+
+def default_as_of(village) -> pd.Timestamp:
+    """The as-of date used wherever ``as_of`` is omitted: the day after the latest response.
+
+    Responses dated after today are ignored here (a typo such as 2099 must not move every
+    view into the future); with no dated response, today.
+
+    >>> from cxinfluence.village.core import Village
+    >>> r = pd.DataFrame({"stakeholder_id": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-05-31"])})
+    >>> default_as_of(Village(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), r, pd.DataFrame()))
+    Timestamp('2024-06-01 00:00:00')
+    """
+    today = pd.Timestamp.today().normalize()
+    responses = getattr(village, "responses", None)
+    if responses is None or "date" not in getattr(responses, "columns", ()):
+        return today
+    dates = responses["date"].dropna()
+    dates = dates[dates <= today + pd.Timedelta(days=1)]
+    return today if dates.empty else dates.max().normalize() + pd.Timedelta(days=1)
+
+
+def resolve_as_of(village, as_of, *, name="as_of") -> pd.Timestamp:
+    """``as_of`` as a Timestamp, or :func:`default_as_of` when it is None."""
+    return default_as_of(village) if as_of is None else to_timestamp(as_of, name)
+
+
+def record_options(table: pd.DataFrame, **options) -> pd.DataFrame:
+    """Note on ``table`` (in ``attrs["cx_options"]``) the shared options it was computed with."""
+    table.attrs["cx_options"] = {k: (None if v is None else str(to_timestamp(v).date()) if k == "as_of" else v)
+                                 for k, v in options.items()}
+    return table
+
+
+def check_options(table: pd.DataFrame, name: str, error=ParameterError, **expected) -> None:
+    """Raise if ``table`` was computed with other shared options than ``expected``.
+
+    Tables without recorded options (built by hand) are accepted as they are.
+
+    >>> t = record_options(pd.DataFrame(), window_days=30)
+    >>> check_options(t, "sentiment", window_days=365)
+    Traceback (most recent call last):
+    ...
+    cxinfluence.exceptions.ParameterError: sentiment was computed with window_days=30, but this call uses window_days=365; pass the same options, or leave sentiment out to compute it here
+    """
+    recorded = table.attrs.get("cx_options") if isinstance(table, pd.DataFrame) else None
+    if not recorded:
+        return
+    for key, want in expected.items():
+        if key in recorded and recorded[key] != want:
+            raise error(f"{name} was computed with {key}={recorded[key]!r}, but this call uses {key}={want!r}; "
+                        f"pass the same options, or leave {name} out to compute it here")
