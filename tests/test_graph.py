@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import GraphError, VillageWarning
-from cxinfluence.network.graph import NODE_ATTRIBUTES, account_graph, account_graphs, endorsement_graph
+from cxinfluence.network.edges import endorsement_graph
+from cxinfluence.network.graph import NODE_ATTRIBUTES, account_graph, account_graphs
 from cxinfluence.network.influence import influence_weights
 from cxinfluence.village.core import Village
 

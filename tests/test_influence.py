@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import ConvergenceError, GraphError, VillageWarning
+from cxinfluence.network.edges import endorsement_edges
 from cxinfluence.network.influence import (
     ROLE_PRIORS,
-    endorsement_edges,
     influence_weights,
     pagerank_arrays,
     portfolio_pagerank,
@@ -349,3 +349,29 @@ def test_blank_account_id_is_a_clear_error():
     v = Village(pd.DataFrame({"account_id": ["A"]}), s, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     with pytest.raises(GraphError, match=r"1 active row\(s\) with a blank account_id \(rows \[1\]\)"):
         influence_weights(v)
+
+
+def test_one_tie_direction_rule_for_the_kernel_the_table_and_the_map_graph():
+    """Kind spelled as people type it (" Influences", "REPORTS_TO") reads the same in every stage."""
+    import warnings
+
+    from cxinfluence import make_village
+    from cxinfluence.network.edges import endorsement_graph
+    from cxinfluence.network.graph import account_graph
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v, _ = make_village(6, seed=5)
+    messy = v.relationships.assign(kind=v.relationships["kind"].map(
+        {"influences": " Influences", "reports_to": "REPORTS_TO"}))
+    w = Village(v.accounts, v.stakeholders, messy, v.responses, v.outcomes)
+    as_of = "2025-01-01"
+    pd.testing.assert_frame_equal(influence_weights(w, as_of), influence_weights(v, as_of))
+    people = v.stakeholders
+    pd.testing.assert_frame_equal(endorsement_edges(messy, people), endorsement_edges(v.relationships, people))
+    for acc in v.accounts["account_id"]:
+        a, b = account_graph(w, acc, as_of), account_graph(v, acc, as_of)
+        assert sorted(endorsement_graph(a).edges(data="weight")) == sorted(endorsement_graph(b).edges(data="weight"))
+        pr = nx.pagerank(endorsement_graph(b), tol=1e-12, max_iter=1000)
+        got = influence_weights(v, as_of, tol=1e-12, max_iter=1000).set_index("stakeholder_id")["pagerank"]
+        assert max(abs(pr[n] - got[n]) for n in pr) < 1e-9

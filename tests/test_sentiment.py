@@ -168,7 +168,7 @@ def test_as_of_dataframe_several_dates_and_influence_per_date(monkeypatch):
         return INFL.assign(account_id="?", role="?", veto=False), rows
 
     monkeypatch.setitem(sys.modules, "cxinfluence.network.influence",
-                        types.SimpleNamespace(_influence_weights=fake_influence_weights))
+                        types.SimpleNamespace(influence_with_rows=fake_influence_weights))
     pairs = pd.DataFrame({"account_id": ["A", "B", "B"], "as_of": pd.to_datetime([AS_OF, AS_OF, "2024-03-01"])})
     t = account_sentiment(tiny_village(), pairs)
     assert sorted(calls) == [D("2024-03-01"), D(AS_OF)]

@@ -3,13 +3,15 @@
 from .._api import lazy_exports
 
 _EXPORTS = {
-    "account_graphs": ".graph", "account_graph": ".graph", "endorsement_graph": ".graph",
+    "account_graphs": ".graph", "account_graph": ".graph", "endorsement_graph": ".edges",
     "NODE_ATTRIBUTES": ".graph",
     "pagerank_arrays": ".influence", "portfolio_pagerank": ".influence", "active_stakeholders": ".influence",
-    "endorsement_edges": ".influence", "influence_weights": ".influence", "ROLE_PRIORS": ".influence",
+    "endorsement_edges": ".edges", "influence_weights": ".influence", "ROLE_PRIORS": ".influence",
     "UNKNOWN_ROLE_PRIOR": ".influence",
     "portfolio_betweenness": ".structure", "stakeholder_structure": ".structure", "account_structure": ".structure",
     "DENSE_MAX": ".structure",
+    "tie_kinds": ".edges", "tie_weights": ".edges", "endorse": ".edges", "KINDS": ".edges",
+    "influence_with_rows": ".influence",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -9,7 +9,7 @@ Edges keep the direction of the ``relationships`` table, so a map reads as the
 data does: ``u -> v`` with ``kind="reports_to"`` means u reports to v (v is the
 manager); with ``kind="influences"`` it means u's view carries weight with v.
 Influence flows toward the person who is listened to, which is the manager for
-``reports_to`` but the *source* for ``influences``; :func:`endorsement_graph`
+``reports_to`` but the *source* for ``influences``; :func:`cxinfluence.network.edges.endorsement_graph`
 turns the graph into the one PageRank runs on (``reports_to`` edges kept,
 ``influences`` edges reversed, parallel ties summed), so that
 ``nx.pagerank(endorsement_graph(G))`` equals the ``pagerank`` component of
@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..village.asof import check_lead, check_window, resolve_as_of, to_timestamp, window_mask
 from ..exceptions import GraphError
+from .edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 
 NODE_ATTRIBUTES = ("account_id", "name", "title", "role", "department", "veto", "active", "active_to", "influence",
                    "sentiment", "n_responses", "last_heard", "nps", "csat", "ces", "neteasy", "latest_comment")
@@ -126,11 +127,10 @@ def _edge_table(relationships, people, weight):
     rel = rel[rel["source_id"] != rel["target_id"]]
     if rel.empty:
         return pd.DataFrame(columns=cols)
-    w = pd.to_numeric(rel[weight], errors="coerce").fillna(1.0) if weight in rel.columns else pd.Series(1.0, index=rel.index)
-    kind = rel["kind"].astype(str).str.strip().str.lower()
+    w, kind = tie_weights(rel, weight), tie_kinds(rel["kind"])
     frame = pd.DataFrame({"account_id": rel["source_id"].map(account).to_numpy(), "u": rel["source_id"].to_numpy(),
-                          "v": rel["target_id"].to_numpy(), "r": np.where(kind == "reports_to", w, 0.0),
-                          "i": np.where(kind == "influences", w, 0.0)})
+                          "v": rel["target_id"].to_numpy(), "r": np.where(kind == REPORTS_TO, w, 0.0),
+                          "i": np.where(kind == INFLUENCES, w, 0.0)})
     frame = frame[frame["account_id"].to_numpy() == rel["target_id"].map(account).to_numpy()]
     return frame.groupby(["account_id", "u", "v"], sort=False)[["r", "i"]].sum().reset_index()
 
@@ -299,52 +299,3 @@ def account_graph(village, account_id, as_of=None, *, departed="exclude", influe
                          f"e.g. {sorted(map(str, known))[:3]}")
     return account_graphs(village, [account_id], as_of, departed=departed, influence=influence, sentiment=sentiment,
                           window_days=window_days, lead_days=lead_days, weight=weight)[account_id]
-
-
-def endorsement_graph(G, weight="weight"):
-    """The graph PageRank runs on: edge ``u -> v`` when u defers to v.
-
-    ``reports_to`` parts of an edge keep their direction (report -> manager),
-    ``influences`` parts are reversed (influenced -> influencer); parts that
-    land on the same ordered pair are summed into ``weight``. Nodes (with
-    their attributes) are kept, so people without ties stay as isolated nodes.
-
-    Parameters
-    ----------
-    G : networkx.DiGraph
-        From :func:`account_graph` (edges carry ``reports_to_weight`` and
-        ``influences_weight``, or just ``kind`` and ``weight``).
-    weight : str
-        Name of the weight attribute written on the result.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> G = nx.DiGraph()
-    >>> G.add_edge("a", "b", kind="influences", weight=2.0)
-    >>> G.add_edge("c", "b", kind="reports_to", weight=1.0)
-    >>> sorted(endorsement_graph(G).edges(data="weight"))
-    [('b', 'a', 2.0), ('c', 'b', 1.0)]
-    """
-    import networkx as nx
-
-    H = nx.DiGraph()
-    H.add_nodes_from(G.nodes(data=True))
-    for u, v, d in G.edges(data=True):
-        total = d.get("weight", 1.0)
-        total = 1.0 if total is None else float(total)
-        if "reports_to_weight" in d or "influences_weight" in d:
-            parts = ((u, v, float(d.get("reports_to_weight", 0.0))), (v, u, float(d.get("influences_weight", 0.0))))
-        elif d.get("kind") == "influences":
-            parts = ((v, u, total),)
-        elif d.get("kind") == "reports_to":
-            parts = ((u, v, total),)
-        else:
-            raise GraphError(f"edge ({u!r}, {v!r}) has kind={d.get('kind')!r}; expected 'reports_to' or 'influences'")
-        for a, b, w in parts:
-            if w > 0 and a != b:
-                if H.has_edge(a, b):
-                    H[a][b][weight] += w
-                else:
-                    H.add_edge(a, b, **{weight: w})
-    return H

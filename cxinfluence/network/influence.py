@@ -82,6 +82,7 @@ import pandas as pd
 from ..village.asof import active_mask, resolve_as_of
 from ..exceptions import ConvergenceError, GraphError, VillageWarning
 from ..village.ids import positions, rows_of
+from .edges import endorse, tie_kinds, tie_weights
 
 #: Default relative weight of each buying role (see module docstring).
 ROLE_PRIORS = {"decider": 3.0, "gatekeeper": 2.5, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
@@ -398,23 +399,13 @@ def _endorsement_arrays(village, rows, block, weight="weight"):
     if relationships is None or len(relationships) == 0 or len(rows) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    kind = relationships["kind"]
-    is_inf = np.asarray((kind == "influences").fillna(False), dtype=bool)
-    is_rep = np.asarray((kind == "reports_to").fillna(False), dtype=bool)
-    if not (is_inf | is_rep).all():
-        bad = pd.unique(kind[~(is_inf | is_rep)].astype(str))[:5].tolist()
-        raise GraphError(f"relationships['kind'] has value(s) {bad}; expected 'reports_to' or 'influences'")
+    kinds = tie_kinds(relationships["kind"])
     # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
-    s = node_of[rows_of(village, "relationships", "source_id")]
-    t = node_of[rows_of(village, "relationships", "target_id")]
-    w = (pd.to_numeric(relationships[weight], errors="coerce").fillna(1.0).to_numpy(float)
-         if weight is not None and weight in relationships.columns else np.ones(len(relationships)))
-    if np.any(w <= 0) or not np.all(np.isfinite(w)):
-        raise GraphError(f"relationships[{weight!r}] has values <= 0 or infinite; tie weights must be > 0")
-    src = np.where(is_inf, t, s)
-    dst = np.where(is_inf, s, t)
+    w = tie_weights(relationships, weight)
+    src, dst = endorse(node_of[rows_of(village, "relationships", "source_id")],
+                       node_of[rows_of(village, "relationships", "target_id")], kinds)
     keep = (src >= 0) & (dst >= 0) & (src != dst)
     src, dst, w = src[keep], dst[keep], w[keep]
     across = block[src] != block[dst]
@@ -463,75 +454,6 @@ def active_stakeholders(village, as_of=None) -> pd.DataFrame:
         people = complete_roles(people)
     return people.iloc[_active_rows(village, as_of)].copy()
 
-
-def endorsement_edges(relationships: pd.DataFrame, stakeholders: pd.DataFrame, *, weight="weight") -> pd.DataFrame:
-    """Ties among ``stakeholders`` turned into endorsement edges ``u -> v`` ("u defers to v").
-
-    ``reports_to`` keeps its direction (report -> manager); ``influences`` is
-    reversed (influenced -> influencer). Ties touching someone not in
-    ``stakeholders`` (departed, unknown) and self-ties are dropped; ties whose
-    two ends sit in different accounts are dropped with a
-    :class:`~cxinfluence.exceptions.VillageWarning`. Pairs tied by both kinds
-    (or repeated rows) are summed into one edge.
-
-    Returns
-    -------
-    DataFrame
-        ``account_id, source_id, target_id, weight, kind`` where ``kind`` is
-        ``"reports_to"``, ``"influences"`` or ``"reports_to+influences"``.
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"stakeholder_id": ["a", "b", "c"], "account_id": ["A"] * 3})
-    >>> r = pd.DataFrame({"source_id": ["a", "b", "b"], "target_id": ["b", "a", "c"],
-    ...                   "kind": ["reports_to", "influences", "influences"], "weight": [1.0, 2.0, None]})
-    >>> endorsement_edges(r, s)
-      account_id source_id target_id  weight                   kind
-    0          A         a         b     3.0  reports_to+influences
-    1          A         c         b     1.0             influences
-    """
-    cols = ["account_id", "source_id", "target_id", "weight", "kind"]
-    if relationships is None or len(relationships) == 0 or len(stakeholders) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "weight" else object) for c in cols})
-    rel = relationships
-    kind = rel["kind"].astype(str).str.strip().str.lower()
-    unknown_kind = ~kind.isin(["reports_to", "influences"])
-    if unknown_kind.any():
-        raise GraphError(
-            f"relationships['kind'] has value(s) {sorted(kind[unknown_kind].unique().tolist())[:5]}; "
-            "expected 'reports_to' or 'influences'"
-        )
-    reverse = (kind == "influences").to_numpy()
-    s = rel["source_id"].to_numpy(dtype=object)
-    t = rel["target_id"].to_numpy(dtype=object)
-    w = (pd.to_numeric(rel[weight], errors="coerce").fillna(1.0).to_numpy(float)
-         if weight in rel.columns else np.ones(len(rel)))
-    edges = pd.DataFrame({"source_id": np.where(reverse, t, s), "target_id": np.where(reverse, s, t),
-                          "weight": w, "kind": kind.to_numpy()})
-    account = pd.Series(stakeholders["account_id"].to_numpy(), index=stakeholders["stakeholder_id"].to_numpy())
-    edges["account_id"] = edges["source_id"].map(account)
-    target_account = edges["target_id"].map(account)
-    keep = edges["account_id"].notna() & target_account.notna() & (edges["source_id"] != edges["target_id"])
-    across = keep & (edges["account_id"] != target_account)
-    if across.any():
-        ex = edges.loc[across, ["source_id", "target_id"]].head(3).to_numpy().tolist()
-        warnings.warn(f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored, e.g. {ex}",
-                      VillageWarning, stacklevel=2)
-    edges = edges[keep & ~across]
-    if edges.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "weight" else object) for c in cols})
-    is_r = edges["kind"].eq("reports_to")
-    edges = edges.assign(has_r=is_r, has_i=~is_r)
-    out = edges.groupby(["account_id", "source_id", "target_id"], sort=False).agg(
-        weight=("weight", "sum"), has_r=("has_r", "any"), has_i=("has_i", "any")).reset_index()
-    out["kind"] = np.select([out["has_r"] & out["has_i"], out["has_r"]],
-                            ["reports_to+influences", "reports_to"], "influences")
-    return out[cols].reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------
-# The blend
-# ----------------------------------------------------------------------------
 
 def _check_share(name, value):
     if not np.isfinite(value) or value < 0:
@@ -598,14 +520,18 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     >>> float(w["influence"].sum())
     1.0
     """
-    return _influence_weights(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
+    return influence_with_rows(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
                               role_share=role_share, rating_share=rating_share, role_priors=role_priors,
                               max_iter=max_iter, tol=tol)[0]
 
 
-def _influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
+def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
                        rating_share=0.2, role_priors=None, max_iter=100, tol=1.0e-6):
-    """:func:`influence_weights` and the stakeholders-table row of each output row."""
+    """:func:`influence_weights` and, for each of its rows, the row of ``village.stakeholders``.
+
+    For stages that go on from positions in the village's own tables (no id
+    needs hashing again): ``table, rows = influence_with_rows(village, as_of)``.
+    """
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
     if graph_share + role_share + rating_share <= 0:

@@ -311,7 +311,6 @@ def portfolio_betweenness(block, src, dst):
         return out
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     sizes = np.diff(np.r_[starts, n_nodes])
-    account = np.repeat(np.arange(len(starts)), sizes)
     src, dst = np.asarray(src), np.asarray(dst)
     u, v = _unique_pairs(src[src != dst], dst[src != dst], n_nodes)  # sorted by u: accounts contiguous
     edge_start = np.searchsorted(u, starts)

@@ -632,9 +632,9 @@ def _influence_at(village, ts, influence):
     """Influence at ``ts``: a DataFrame, or ``(rows, influence)`` arrays when
     computed here (stakeholders-table rows, so no id needs hashing)."""
     if influence is None:
-        from ..network.influence import _influence_weights
+        from ..network.influence import influence_with_rows
 
-        out, rows = _influence_weights(village, ts)
+        out, rows = influence_with_rows(village, ts)
         return rows, out["influence"].to_numpy(float)
     if not isinstance(influence, pd.DataFrame) or not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise MetricError("influence must be a DataFrame with columns 'stakeholder_id' and 'influence' "
