@@ -250,7 +250,7 @@ def test_custom_priors_and_shares():
               dict(stakeholder_id="?", account_id="A", role=None)]
     v = village(people)
     w = influence_weights(v, graph_share=0, role_share=1, rating_share=0,
-                          role_priors={"gatekeeper": 6.0, "user": 3.0}).set_index("stakeholder_id")
+                          role_weights={"gatekeeper": 6.0, "user": 3.0}).set_index("stakeholder_id")
     # blank role -> UNKNOWN_ROLE_PRIOR = 1
     assert w["influence"].tolist() == pytest.approx([0.6, 0.3, 0.1])
     w2 = influence_weights(v, graph_share=2, role_share=2, rating_share=0).set_index("stakeholder_id")
@@ -261,7 +261,7 @@ def test_custom_priors_and_shares():
 @pytest.mark.parametrize("kw, match", [
     (dict(graph_share=-1), "graph_share=-1 must be"),
     (dict(graph_share=0, role_share=0, rating_share=0), "all 0"),
-    (dict(role_priors={"decider": -2}), r"role_priors\['decider'\]=-2"),
+    (dict(role_weights={"decider": -2}), r"role_weights\['decider'\]=-2"),
 ])
 def test_bad_options_are_named(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -375,3 +375,16 @@ def test_one_tie_direction_rule_for_the_kernel_the_table_and_the_map_graph():
         pr = nx.pagerank(endorsement_graph(b), tol=1e-12, max_iter=1000)
         got = influence_weights(v, as_of, tol=1e-12, max_iter=1000).set_index("stakeholder_id")["pagerank"]
         assert max(abs(pr[n] - got[n]) for n in pr) < 1e-9
+
+
+def test_role_priors_is_the_old_name_of_role_weights():
+    from cxinfluence import make_village
+    from cxinfluence.village.schema import ROLE_WEIGHTS
+
+    v, _ = make_village(3, seed=1)
+    new = influence_weights(v, "2025-01-01", role_weights={"user": 4.0})
+    with pytest.warns(DeprecationWarning, match="role_priors= is now role_weights="):
+        old = influence_weights(v, "2025-01-01", role_priors={"user": 4.0})
+    pd.testing.assert_frame_equal(new, old)
+    from cxinfluence.sentiment.schemes import DEFAULT_ROLE_WEIGHTS
+    assert ROLE_PRIORS is ROLE_WEIGHTS is DEFAULT_ROLE_WEIGHTS  # one table for influence and sentiment

@@ -172,7 +172,7 @@ def test_precomputed_sentiment_gives_the_same_frame():
     pd.testing.assert_frame_equal(model_frame(village, window_days=200, lead_days=30, sentiment=history),
                                   model_frame(village, window_days=200, lead_days=30))
     with pytest.raises(ModelError, match="outcome_periods"):
-        model_frame(village, sentiment=history.iloc[1:])
+        model_frame(village, window_days=200, lead_days=30, sentiment=history.iloc[1:])
 
 
 def test_snapshot_frame_takes_lagged_controls_from_the_previous_period():

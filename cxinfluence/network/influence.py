@@ -31,8 +31,8 @@ For stakeholder *i* of account *a* (active at ``as_of``)::
   tie spreads their rank uniformly over the account, as ``networkx.pagerank``
   does). It sums to 1 over the account.
 * ``R_i = prior(role_i) / sum_j prior(role_j)``: the role prior
-  (:data:`ROLE_PRIORS`; blank or unlisted roles get
-  :data:`UNKNOWN_ROLE_PRIOR`).
+  (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`; blank or unlisted roles get
+  ``UNKNOWN_ROLE_WEIGHT``).
 * ``T_i = rating_i / sum_j rating_j``: the account team's ``influence_rating``
   (1-5). A blank rating is replaced by the mean rating of the account's rated
   stakeholders (an unrated person counts as average); when nobody in the
@@ -52,7 +52,7 @@ Why blend? Positional power is a poor guide to who really decides (Bonoma
 1982); communication centrality in the buying network predicts perceived
 influence (Ronchetto, Hutt & Reingen 1989); roles come from Webster & Wind
 (1972). The role priors are a documented judgement (deciders > gatekeepers >
-buyers > influencers > users), not an estimate: pass your own ``role_priors``
+buyers > influencers > users), not an estimate: pass your own ``role_weights``
 (e.g. from the decision equation in :mod:`cxinfluence.models.fit`) or set
 ``role_share=0``.
 
@@ -82,12 +82,13 @@ import pandas as pd
 from ..village.asof import active_mask, resolve_as_of
 from ..exceptions import ConvergenceError, GraphError, VillageWarning
 from ..village.ids import positions, rows_of
+from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
 
 #: Default relative weight of each buying role (see module docstring).
-ROLE_PRIORS = {"decider": 3.0, "gatekeeper": 2.5, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
-#: Prior weight of a stakeholder whose role is blank or not in ``role_priors``.
-UNKNOWN_ROLE_PRIOR = 1.0
+#: The role prior is the package's one role-weight table (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`).
+ROLE_PRIORS = ROLE_WEIGHTS
+UNKNOWN_ROLE_PRIOR = UNKNOWN_ROLE_WEIGHT
 # drop converged accounts from the power iteration once the live share of the
 # working set falls below this (each drop costs about one iteration)
 _COMPACT_AT = 0.7
@@ -461,7 +462,7 @@ def _check_share(name, value):
 
 
 def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
-                      rating_share=0.2, role_priors=None, max_iter=100, tol=1.0e-6) -> pd.DataFrame:
+                      rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-6, role_priors=None) -> pd.DataFrame:
     """Influence of every active stakeholder, summing to 1 within each account.
 
     See the module docstring for the formula, the direction of ties and the
@@ -479,9 +480,11 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         Column of ``relationships`` holding tie strength (blank = 1).
     graph_share, role_share, rating_share : float
         Relative weights (>= 0, not all 0) of PageRank, role prior and rating.
-    role_priors : dict, optional
-        Role -> relative weight (>= 0), defaults to :data:`ROLE_PRIORS`. Roles
-        not listed, and blank roles, get :data:`UNKNOWN_ROLE_PRIOR`.
+    role_weights : dict, optional
+        Role -> relative weight (>= 0), defaults to
+        :data:`cxinfluence.village.schema.ROLE_WEIGHTS` (the same table the sentiment schemes
+        use). Roles not listed, and blank roles, get ``UNKNOWN_ROLE_WEIGHT`` (1).
+        ``role_priors`` is the old name of this argument (deprecated).
     max_iter, tol
         PageRank convergence, as in :func:`networkx.pagerank`.
 
@@ -521,12 +524,23 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     1.0
     """
     return influence_with_rows(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
-                              role_share=role_share, rating_share=rating_share, role_priors=role_priors,
+                              role_share=role_share, rating_share=rating_share,
+                              role_weights=_renamed(role_weights, role_priors),
                               max_iter=max_iter, tol=tol)[0]
 
 
+def _renamed(role_weights, role_priors):
+    if role_priors is None:
+        return role_weights
+    warnings.warn("role_priors= is now role_weights= (one name and one default table for every stage); "
+                  "the old name goes away in the next release", DeprecationWarning, stacklevel=3)
+    if role_weights is not None:
+        raise ValueError("give role_weights= only (role_priors= is its old name)")
+    return role_priors
+
+
 def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
-                       rating_share=0.2, role_priors=None, max_iter=100, tol=1.0e-6):
+                       rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-6):
     """:func:`influence_weights` and, for each of its rows, the row of ``village.stakeholders``.
 
     For stages that go on from positions in the village's own tables (no id
@@ -536,10 +550,10 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
         _check_share(name, value)
     if graph_share + role_share + rating_share <= 0:
         raise ValueError("graph_share, role_share and rating_share are all 0; give at least one a positive weight")
-    priors = dict(ROLE_PRIORS if role_priors is None else role_priors)
+    priors = dict(ROLE_WEIGHTS if role_weights is None else role_weights)
     for role, value in priors.items():
         if not np.isfinite(value) or value < 0:
-            raise ValueError(f"role_priors[{role!r}]={value!r}; expected a finite weight >= 0")
+            raise ValueError(f"role_weights[{role!r}]={value!r}; expected a finite weight >= 0")
 
     rows = _active_rows(village, as_of)
     people = _active_people(village, rows, ("stakeholder_id", "account_id", "role", "department", "veto",
@@ -572,7 +586,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     def account_sum(values):
         return np.bincount(block, weights=values, minlength=k)[block]
 
-    role_w = np.full(len(people), UNKNOWN_ROLE_PRIOR)
+    role_w = np.full(len(people), UNKNOWN_ROLE_WEIGHT)
     if "role" in people.columns and priors:
         # one hash pass over the roles, not one string comparison per listed role
         listed = positions(people["role"], pd.Series(list(priors), dtype="str"), threads=1)

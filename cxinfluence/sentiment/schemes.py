@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from ..village import asof as _asof
+from ..village.schema import ROLE_WEIGHTS
 from ..village.heard import last_heard as _last_heard, response_counts
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
@@ -92,7 +93,8 @@ SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "
 #: Default role weights for ``role_weighted`` and ``nested`` (deciders sign,
 #: gatekeepers and buyers can block or steer; Webster & Wind 1972). A role not
 #: listed (or blank) gets weight 1.
-DEFAULT_ROLE_WEIGHTS = {"decider": 3.0, "gatekeeper": 2.0, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
+#: The package's one role-weight table (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`).
+DEFAULT_ROLE_WEIGHTS = ROLE_WEIGHTS
 
 _SE_SCHEMES = ("mean", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
 
@@ -786,7 +788,8 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
         Renormalised over each account's active stakeholders.
     role_weights : dict, optional
         Role -> weight for ``role_weighted`` and ``nested`` (default
-        :data:`DEFAULT_ROLE_WEIGHTS`; unlisted or blank roles weigh 1).
+        :data:`cxinfluence.village.schema.ROLE_WEIGHTS`, the table influence uses too;
+        unlisted or blank roles weigh 1).
     veto_threshold, veto_margin : float
         See :func:`veto_floor`.
     unheard : {"impute", "renormalise"}

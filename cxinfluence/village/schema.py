@@ -28,6 +28,15 @@ SCORE_RANGES = {
 #: deciders sign; gatekeepers for IT, safety, quality... can block).
 VETO_BY_ROLE = {"decider": True, "gatekeeper": True, "buyer": False, "user": False, "influencer": False}
 
+#: How much each role counts, relative to a user: the one table used both as the role prior of
+#: influence (:func:`cxinfluence.network.influence.influence_weights`) and as the weights of the
+#: ``role_weighted`` and ``nested`` sentiment schemes (Webster & Wind 1972: deciders sign;
+#: gatekeepers can block; buyers run the process; influencers and users shape it). A documented
+#: judgement, not an estimate: pass ``role_weights=`` (e.g. from the decision equation) to change it.
+ROLE_WEIGHTS = {"decider": 3.0, "gatekeeper": 2.5, "buyer": 2.0, "influencer": 1.5, "user": 1.0}
+#: Weight of a stakeholder whose role is blank or not listed in ``role_weights``.
+UNKNOWN_ROLE_WEIGHT = 1.0
+
 
 @dataclass(frozen=True)
 class Column:
