@@ -124,3 +124,9 @@ class CoverageError(CxInfluenceError, ValueError):
     """Coverage, an account-manager book, a listening plan or a turnover
     what-if was asked for something the village or the options cannot give
     (unknown stakeholder to remove, influence table missing people, bad option)."""
+
+
+class DegenerateFitError(ModelError):
+    """The data cannot support the model at all (e.g. bookings that are zero
+    or equal in every row): raised before the fitting library is called, so
+    the message says what is wrong with the data instead of a numerical crash."""
