@@ -199,12 +199,18 @@ def boundary_lrt(data, fixed_formula, group, slopes, intercept):
                                    re_formula=_re_formula(keep_slopes, intercept)).fit(reml=False).llf
         except (np.linalg.LinAlgError, ValueError):
             return None
-    failed = not full.converged or any(issubclass(w.category, ConvergenceWarning) and "Hessian" in str(w.message)
-                                       for w in caught)
-    if failed or not (np.isfinite(full.llf) and np.isfinite(llf0)):
+    # A variance at 0 makes the Hessian singular there (a warning), but the likelihood
+    # is still maximised: the statistic is then ~0 and the p-value 1.
+    failed = not full.converged or any(issubclass(w.category, ConvergenceWarning) and "converge" in str(w.message)
+                                       and "Retrying" not in str(w.message) for w in caught)
+    if not (np.isfinite(full.llf) and np.isfinite(llf0)):
         return None
-    stat = max(2.0 * (float(full.llf) - float(llf0)), 0.0)
     mix = f"0.5 chi2({q}) + 0.5 chi2({q + 1})"
+    if failed and float(full.llf) > float(llf0):
+        return None  # a non-converged fit above the null: its statistic could be anything
+    # Not converged and no better than the null model: the optimiser stalled at the boundary,
+    # where the maximum over the larger model is the null model's (statistic 0).
+    stat = max(2.0 * (float(full.llf) - float(llf0)), 0.0)
     return {"term": tested, "statistic": stat, "q": q, "p_value": lrt_mixture_pvalue(stat, q),
             "llf_full": float(full.llf), "llf_reduced": float(llf0),
             "test": f"LRT (ML refits), null {mix} (Self & Liang 1987; Stram & Lee 1994)"}
