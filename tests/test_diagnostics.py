@@ -181,7 +181,7 @@ def test_diagnose_reads_the_optimiser_and_nonfinite_numbers():
     rng = np.random.default_rng(0)
     X = np.c_[np.ones(200), rng.normal(size=200)]
     y = X @ [1.0, 0.5] + rng.normal(size=200)
-    kinds = lambda out: sorted(f.flag for f in out)  # noqa: E731
+    kinds = lambda out: sorted(f.flag for f in out)
     assert kinds(diagnose(X, y, ["Intercept", "x"], "continuous", converged=False)) == ["nonconvergence"]
     assert kinds(diagnose(X, y, ["Intercept", "x"], "continuous",
                           caught=[_W("IRLS did not converge")])) == ["nonconvergence"]
@@ -222,7 +222,7 @@ def _assert_flagged(fit, flag):
     assert fit.flags[flag] and not fit.reliable, (flag, fit.warnings)
     table = models_table(fit)
     assert table[f"flag_{flag}"].all() and not table["reliable"].any()
-    assert set(f"flag_{f}" for f in FLAGS) <= set(table.columns)
+    assert {f"flag_{f}" for f in FLAGS} <= set(table.columns)
 
 
 def test_logit_path_flags():
