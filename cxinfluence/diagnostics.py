@@ -326,10 +326,13 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
                 zero.append(comp)
         zero += [comp for comp, sd in variances.get("sd", {}).items() if not np.isfinite(sd) or sd < 0.01]
         corr = [comp for comp, r in variances.get("corr", {}).items() if abs(r) >= BOUNDARY_CORR]
-        if zero or at_boundary and not corr:
-            what = ", ".join(zero) if zero else "a variance component"
-            out.append(Flag("boundary", f"{what} estimated at the boundary (variance 0): the random effect is not "
-                            "detected, and Wald statistics for it are invalid"))
+        if zero:
+            out.append(Flag("boundary", f"{', '.join(zero)} estimated at the boundary (variance 0): the random "
+                            "effect is not detected, and Wald statistics for it are invalid"))
+        elif at_boundary and not corr:
+            out.append(Flag("boundary", "the optimiser ends on the boundary of the parameter space (a random-effect "
+                            "variance at or near 0): the random effect is hardly detected, and Wald statistics "
+                            "for it are invalid"))
         if corr:
             out.append(Flag("boundary", f"random-effect correlation {', '.join(corr)} estimated at +/-1 "
                             "(singular fit, Bates et al. 2015): simplify the random-effect structure"))

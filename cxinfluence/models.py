@@ -27,16 +27,21 @@ function               model
 Standard errors are cluster-robust by account (Liang & Zeger 1986; the
 ``statsmodels`` ``cov_type="cluster"`` sandwich with its small-sample
 correction) whenever an account appears in more than one row, since the
-periods of one account are not independent; otherwise model-based (as R's
-``glm``).
+periods of one account are not independent; otherwise HC1 for the Tweedie
+and Gamma bookings models (White 1980; MacKinnon & White 1985) and
+model-based for the rest (as R's ``glm``). ``Fit.se_type`` says which. The
+Gaussian family uses t statistics with ``n - k`` degrees of freedom (as R's
+``lm``).
 
 Degenerate data
 ---------------
 statsmodels (0.15) fits almost anything without raising, so every fit is
-checked and each problem is reported three ways: a
+checked by :func:`cxinfluence.diagnostics.diagnose` (one function for every
+path) and each problem is reported four ways: a
 :class:`~cxinfluence.exceptions.DegenerateFitWarning`, a reason in
-``Fit.warnings`` (so ``Fit.reliable`` is False) and the ``warning`` column of
-``Fit.tidy()``:
+``Fit.warnings`` tagged with a flag (``Fit.flags``; so ``Fit.reliable`` is
+False), the ``warning`` column of ``Fit.tidy()`` and a ``flag_<name>``
+column of :func:`models_table`:
 
 * **constant or collinear terms**: the design matrix is rank-deficient
   (QR with column pivoting); like R's ``glm`` the aliased columns are dropped,
@@ -56,7 +61,12 @@ checked and each problem is reported three ways: a
   biased downward (Cameron & Miller 2015, *J Human Resources* 50:317).
 * **periods without sentiment**: an outcome period in which the scheme is
   missing for every account is excluded, which changes the population.
-* **non-convergence** of the optimiser.
+* **non-convergence** of the optimiser, a Hessian that is not positive
+  definite, non-finite estimates, SEs or log-likelihood.
+* **separation with a log link** (Tweedie with zeros): a direction along
+  which the zero rows' means go to 0 (Santos Silva & Tenreyro 2010).
+* **boundary** (mixed models): a random-effect variance at 0 or a
+  correlation at +/-1.
 
 Impossible inputs (no rows, unknown columns, a non-binary ``renewed``) raise
 :class:`~cxinfluence.exceptions.ModelError` naming the argument and the fix.
