@@ -336,6 +336,10 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
         if corr:
             out.append(Flag("boundary", f"random-effect correlation {', '.join(corr)} estimated at +/-1 "
                             "(singular fit, Bates et al. 2015): simplify the random-effect structure"))
+        scale = variances.get("scale")
+        if scale is not None and n > 1 and not scale > BOUNDARY_RTOL ** 2 * float(np.var(y)):
+            out.append(Flag("boundary", "the residual variance is estimated at 0 (the model reproduces the "
+                            "outcome exactly): its likelihood and standard errors are not meaningful"))
     elif at_boundary:
         out.append(Flag("boundary", "a variance component is estimated at the boundary (0)"))
     return out

@@ -265,6 +265,7 @@ def test_scheme_comparison_refits_carry_the_flags():
     tab = c.table.set_index("scheme")
     assert not tab.loc["veto_floor", "reliable"] and "separation" in tab.loc["veto_floor", "warning"]
     assert c.fits["veto_floor"].flags["separation"] and c.fits["mean"].reliable
+    assert tab.loc["veto_floor", "flag_separation"] and not tab.loc["mean", "flag_separation"]
 
 
 def test_sample_village_fits_that_are_fine_stay_reliable(sample_village):

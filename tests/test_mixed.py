@@ -204,3 +204,18 @@ def sample_frame(sample_village):
     from cxinfluence.modelframe import model_frame
 
     return model_frame(sample_village)
+
+
+def test_exact_fit_and_nan_standard_errors_are_flagged():
+    rng = np.random.default_rng(0)
+    g = np.repeat([f"g{i}" for i in range(8)], 20)
+    x = rng.uniform(-1, 1, len(g))
+    u = dict(zip(sorted(set(g)), rng.normal(0, 1, 8)))
+    df = pd.DataFrame({"account_id": np.arange(len(g)).astype(str), "segment": g, "mean": x})
+    df["y"] = 2 + 0.5 * x + df["segment"].map(u)  # no residual noise: residual variance 0
+    f = fit_mixed(df, scheme="mean", controls=[], outcome="y", transform=None, lrt=False)
+    assert f.flags["boundary"] and not f.reliable and "residual variance" in "; ".join(f.warnings)
+    df["y"] = 5.0 + 0.5 * x  # neither group effect nor noise: statsmodels returns a NaN intercept SE
+    f = fit_mixed(df, scheme="mean", controls=[], outcome="y", transform=None, lrt=False)
+    assert not np.isfinite(f.result.bse_fe["Intercept"])
+    assert f.flags["nonfinite"] and f.flags["boundary"] and not f.reliable
