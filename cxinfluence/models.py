@@ -295,7 +295,11 @@ class Fit:
             t = self.variance_test
             lines.append(f"  {t['test']}: var of {t['term']}: LR = {t['statistic']:.3f}, p = {t['p_value']:.3g}"
                          if t else "  no likelihood-ratio test of the random effect was given")
-        return "\n".join(lines) + "\n\n" + str(self.result.summary())
+        smry = self.result.summary()
+        if self.kind == "mixedlm":  # statsmodels' variance rows are ratios with Wald SEs: shown above instead
+            fe = smry.tables[1]
+            smry.tables[1] = fe.loc[[t for t in fe.index if t in set(self.result.fe_params.index)]]
+        return "\n".join(lines) + "\n\n" + str(smry)
 
     def __repr__(self) -> str:
         flag = "reliable" if self.reliable else f"UNRELIABLE: {'; '.join(self.warnings)}"

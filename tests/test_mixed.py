@@ -69,6 +69,8 @@ def test_variance_components_have_no_wald_statistics(sleep_fit):
     assert vc.set_index("term").loc["var(Subject: Days)", "test"].startswith("LRT")
     # not the ratio to the residual variance statsmodels keeps in params (0.93 here)
     assert vc.set_index("term").loc["var(Subject: (Intercept))", "estimate"] > 600
+    text = sleep_fit.summary()
+    assert "var(Subject: (Intercept)) = 612.096" in text and "Group Var" not in text
 
 
 def test_sleepstudy_lrt_of_the_random_slope(sleep, sleep_fit):
