@@ -111,6 +111,24 @@ def test_bookings_separation_large_data_check(monkeypatch):
     assert f.flags["separation"] and "every row with dead = 1 has zero bookings" in "; ".join(f.warnings)
 
 
+def test_bookings_separation_screen_on_larger_data(monkeypatch):
+    """Above LOGLINK_SCREEN_ROWS the LP runs only when a zero row's fitted mean is ~0: it
+    still runs (and flags) with separation, and is skipped without."""
+    from cxinfluence import diagnostics
+
+    monkeypatch.setattr(diagnostics, "LOGLINK_SCREEN_ROWS", 100)
+    calls = []
+    real = diagnostics.loglink_separation
+    monkeypatch.setattr(diagnostics, "loglink_separation", lambda *a: calls.append(1) or real(*a))
+    df = _bookings(seed=7)
+    df.loc[:39, "bookings"] = 0.0
+    assert fit_bookings(df, scheme="mean", controls=["log_revenue"]).reliable and not calls
+    df["dead"] = 0.0
+    df.loc[:19, "dead"] = 1.0
+    f = fit_bookings(df, scheme="mean", controls=["log_revenue", "dead"])
+    assert calls and f.flags["separation"] and "dead" in f.term_warnings
+
+
 def test_bookings_without_separation_stay_reliable():
     df = _bookings(seed=5)
     df.loc[:39, "bookings"] = 0.0
