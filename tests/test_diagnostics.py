@@ -299,3 +299,40 @@ def test_sample_village_fits_that_are_fine_stay_reliable(sample_village):
     assert fits[1].cov_type == "cluster"  # accounts repeat over periods
     table = models_table(fits)
     assert table["reliable"].all() and not table[[f"flag_{f}" for f in FLAGS]].any().any()
+
+
+def test_gamma_bookings_use_hc1_by_default():
+    df = _bookings(seed=8)
+    f = fit_bookings(df, scheme="mean", controls=["log_revenue"], family="gamma")
+    assert f.cov_type == "HC1"
+    fam = sm.families.Gamma(link=sm.families.links.Log())
+    ref = sm.GLM(f.result.model.endog, f.result.model.exog, family=fam).fit(
+        tol=1e-10, cov_type="HC0")  # statsmodels' HC0 times n / (n - k) is HC1
+    n, k = f.result.model.exog.shape
+    np.testing.assert_allclose(f.result.bse, ref.bse * np.sqrt(n / (n - k)), rtol=1e-6)
+
+
+def test_report_states_the_standard_errors_from_the_fits():
+    from cxinfluence.reporting import _se_used
+
+    single = _bookings(seed=9)
+    repeated = _bookings(n=600, seed=9, accounts=np.repeat(np.arange(200), 3))
+    fits = {"bookings:tweedie": fit_bookings(single, scheme="mean", controls=[]),
+            "rebuy:mean": fit_bookings(repeated, scheme="mean", controls=[])}
+    assert _se_used(fits, "bookings") == "heteroskedasticity-robust (HC1 sandwich)"
+    assert _se_used(fits, "rebuy:") == "cluster-robust by account (200 accounts)"
+    assert _se_used(fits, "nothing").startswith("not computed")
+
+
+def test_fit_formula_mixed_dispatch():
+    rng = np.random.default_rng(14)
+    n = 600
+    df = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "segment": rng.choice(list("abcdefgh"), n),
+                       "mean": rng.uniform(-1, 1, n)})
+    df["renewed"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-df["mean"]))).astype(float)
+    f = fit_formula(df, "renewed ~ mean + (1 | segment)", family="binomial")
+    assert f.kind == "bayes_mixed_glm" and f.cov_type == "posterior"
+    with pytest.raises(ModelError, match="random slopes"):
+        fit_formula(df, "renewed ~ mean + (mean | segment)", family="binomial")
+    with pytest.raises(ModelError, match="family='tweedie' is not available for mixed models"):
+        fit_formula(df, "renewed ~ mean + (1 | segment)", family="tweedie")
