@@ -64,6 +64,9 @@ def test_repeated_accounts_use_cluster_robust_errors():
     f = fit_bookings(df, scheme="mean", controls=["log_revenue"])
     assert f.cov_type == "cluster" and f.se_type == "cluster-robust by account (200 accounts)"
     assert (models_table(f)["se_type"] == f.se_type).all()
+    assert fit_bookings(df, scheme="mean", controls=["log_revenue"], robust="HC1").cov_type == "HC1"
+    assert fit_bookings(df, scheme="mean", controls=["log_revenue"], robust="nonrobust").cov_type == "nonrobust"
+    assert fit_bookings(df, scheme="mean", controls=["log_revenue"], family="ols_log").cov_type == "cluster"
 
 
 def test_hc1_intervals_cover_when_variance_grows_like_the_mean_squared():
