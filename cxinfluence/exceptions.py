@@ -129,3 +129,9 @@ class CoverageError(CxInfluenceError, ValueError):
 class ParameterError(CxInfluenceError, ValueError):
     """An argument shared by every stage (``as_of``, ``window_days``, ``lead_days``,
     ``half_life_days``) is invalid, or a precomputed table was made with other options."""
+
+
+class DegenerateFitError(ModelError):
+    """The data cannot support the model at all (e.g. bookings that are zero
+    or equal in every row): raised before the fitting library is called, so
+    the message says what is wrong with the data instead of a numerical crash."""

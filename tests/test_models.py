@@ -412,6 +412,8 @@ def _fit_from_scratch(f, family, tol=1e-13):
     kw = {"cov_type": f.cov_type}
     if f.cov_type == "cluster":
         kw["cov_kwds"] = {"groups": pd.factorize(f.data["account_id"])[0]}
+    elif f.cov_type == "HC1":  # HC1 = the cluster sandwich with one row per cluster (n / (n - k))
+        kw = {"cov_type": "cluster", "cov_kwds": {"groups": np.arange(len(m.endog))}}
     return sm.GLM(m.endog, m.exog, family=family).fit(tol=tol, **kw)
 
 

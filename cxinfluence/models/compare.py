@@ -60,7 +60,8 @@ class Comparison:
         One row per scheme: ``scheme, n, n_accounts``, the pooled out-of-fold
         scores, ``aic, bic``, for each score ``<s>_diff, <s>_diff_low,
         <s>_diff_high`` (scheme minus baseline, bootstrap percentile CI),
-        ``reliable, warning`` (from the full-data fit).
+        ``reliable, warning`` and one ``flag_<name>`` column per degeneracy
+        flag (:data:`cxinfluence.diagnostics.FLAGS`), from the full-data fit.
     folds : DataFrame
         Scores per scheme and fold (``fold, scheme, n_test`` + scores).
     fits : dict
@@ -350,6 +351,7 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     """
     import statsmodels.api as sm
 
+    from .diagnostics import FLAGS
     from .fit import _family, fit_bookings, fit_rebuy
 
     if not isinstance(frame, pd.DataFrame) or len(frame) == 0:
@@ -440,6 +442,8 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     for m in metrics:
         order += [c for c in (m, f"{m}_diff", f"{m}_diff_low", f"{m}_diff_high") if c in table.columns]
     table = table[order + ["aic", "bic", "reliable", "warning"]]
+    # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
+    table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
     pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
     pred[outcome] = y
     pred["fold"] = fold

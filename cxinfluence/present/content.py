@@ -70,6 +70,14 @@ def action_sentences(actions: pd.DataFrame) -> list:
             + ", ".join(f"{k} ({v})" for k, v in counts.head(5).items()) + "."]
 
 
+def _se_used(fits, prefix) -> str:
+    """The standard errors the fits named ``prefix...`` used, in words (from the fits, not assumed)."""
+    from ..models.diagnostics import se_description
+
+    used = list(dict.fromkeys(se_description(f) for name, f in fits.items() if name.startswith(prefix)))
+    return " / ".join(used) if used else "not computed (no such model was fitted)"
+
+
 def methods(result, window_days, lead_days) -> list:
     frame = result.tables["model_frame"]
     return [
@@ -89,9 +97,10 @@ def methods(result, window_days, lead_days) -> list:
          "floor (an unhappy veto holder caps the score), nested person-role-account, and empirical-Bayes shrinkage "
          "for accounts with few respondents. Intervals use the between-stakeholder variance."),
         ("Models",
-         f"Logistic regression of renewal on each scheme plus account size and segment, with errors clustered by "
-         f"account ({len(frame)} account-periods, {frame['account_id'].nunique()} accounts). Bookings: Tweedie GLM "
-         "with log link (zeros allowed). The buying decision equation enters each role's sentiment separately "
+         f"Logistic regression of renewal on each scheme plus account size and segment "
+         f"({len(frame)} account-periods, {frame['account_id'].nunique()} accounts; standard errors "
+         f"{_se_used(result.fits, 'rebuy:')}). Bookings: Tweedie GLM with log link (zeros allowed; standard errors "
+         f"{_se_used(result.fits, 'bookings')}). The buying decision equation enters each role's sentiment separately "
          "with indicators for roles not heard. Schemes are compared on held-out accounts (grouped 5-fold "
          "cross-validation, bootstrap intervals over accounts)."),
     ]

@@ -5,16 +5,15 @@ from .._api import lazy_exports
 _EXPORTS = {
     "breakdown": ".breakdowns", "role_stage": ".breakdowns", "by_touchpoint": ".breakdowns",
     "by_channel": ".breakdowns", "emotions": ".breakdowns", "who_moved": ".breakdowns",
-    "DEFAULT_BREAKDOWN_METRICS": ".breakdowns", "EMOTION_METRICS": ".breakdowns",
-    "journey_view": ".journey", "pain_points": ".journey",
-    "net_score_ci": ".metrics", "share_ci": ".metrics", "mean_ci": ".metrics", "metric_arrays": ".metrics",
-    "response_frame": ".metrics", "metric_table": ".metrics", "METRICS": ".metrics", "DEFAULT_METRICS": ".metrics",
-    "weighted_group_mean": ".schemes", "weighted_sd": ".schemes", "nested_mean": ".schemes",
-    "veto_floor": ".schemes", "eb_shrink": ".schemes", "impute_unheard": ".schemes", "item_sentiment": ".schemes",
-    "schemes_from_codes": ".schemes", "account_sentiment": ".schemes", "sentiment_tables": ".schemes",
-    "stakeholder_sentiment": ".schemes", "role_sentiment": ".schemes", "SCHEMES": ".schemes",
-    "DEFAULT_ROLE_WEIGHTS": ".schemes",
-    "comment_sentiment": ".tone", "DOMAIN_LEXICON": ".tone", "PHRASE_RULES": ".tone",
+    "DEFAULT_BREAKDOWN_METRICS": ".breakdowns", "EMOTION_METRICS": ".breakdowns", "journey_view": ".journey",
+    "pain_points": ".journey", "net_score_ci": ".metrics", "share_ci": ".metrics", "mean_ci": ".metrics",
+    "metric_arrays": ".metrics", "response_frame": ".metrics", "metric_table": ".metrics", "METRICS": ".metrics",
+    "DEFAULT_METRICS": ".metrics", "weighted_group_mean": ".schemes", "weighted_sd": ".schemes",
+    "nested_mean": ".schemes", "veto_floor": ".schemes", "eb_shrink": ".schemes", "impute_unheard": ".schemes",
+    "item_sentiment": ".schemes", "schemes_from_codes": ".schemes", "account_sentiment": ".schemes",
+    "sentiment_tables": ".schemes", "stakeholder_sentiment": ".schemes", "role_sentiment": ".schemes",
+    "SCHEMES": ".schemes", "DEFAULT_ROLE_WEIGHTS": ".schemes", "comment_sentiment": ".tone",
+    "DOMAIN_LEXICON": ".tone", "PHRASE_RULES": ".tone",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -13,9 +13,8 @@ _EXPORTS = {
     "SCORE_RANGES": ".schema", "VETO_BY_ROLE": ".schema", "TABLE_ORDER": ".schema", "TruthParams": ".synth",
     "Truth": ".synth", "read_truth": ".synth", "make_village": ".synth", "raw_stakeholders": ".synth",
     "write_synthetic": ".synth", "WORLDS": ".synth", "check_tables": ".validate", "validate_village": ".validate",
-    "problems_table": ".validate",
-    "heard_table": ".heard", "default_as_of": ".asof", "resolve_as_of": ".asof", "check_window": ".asof",
-    "check_lead": ".asof", "check_half_life": ".asof",
+    "problems_table": ".validate", "heard_table": ".heard", "default_as_of": ".asof", "resolve_as_of": ".asof",
+    "check_window": ".asof", "check_lead": ".asof", "check_half_life": ".asof",
 }
 
 lazy_exports(__name__, _EXPORTS)
