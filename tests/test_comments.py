@@ -586,7 +586,7 @@ def test_action_list_channel_filter():
     v = small_village()
     v.responses.loc[0, "channel"] = "survey"
     inf = pd.DataFrame({"stakeholder_id": ["a_pm", "a_op", "b_buy", "c_eng"], "influence": [0.7, 0.3, 1.0, 1.0]})
-    informal = cm.action_list(v, "2024-06-30", influence=inf, channels=["informal"])
+    informal = cm.action_list(v, "2024-06-30", influence=inf, channels=["informal"], window_days=90)
     assert "a_pm" not in set(informal["stakeholder_id"]) and len(informal) == 3
     assert set(cm.action_list(v, "2024-06-30", influence=inf)["channel"]) == {"survey", "informal"}
 
