@@ -10,9 +10,9 @@ from cxinfluence.network.edges import endorsement_edges
 from cxinfluence.network.influence import (
     ROLE_PRIORS,
     influence_weights,
-    pagerank_arrays,
     portfolio_pagerank,
 )
+from cxinfluence.network.pagerank import pagerank_arrays, pagerank_reference
 from cxinfluence.village.core import Village
 
 TIGHT = dict(tol=1e-13, max_iter=1000)
@@ -297,12 +297,12 @@ def test_kernel_iterations_are_per_account():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_chunked_and_threaded_iteration_gives_the_same_result(monkeypatch, threads):
-    import cxinfluence.network.influence as influence
+    import cxinfluence.network.pagerank as kernel
 
     nodes, edges = random_portfolio(9)
     whole = portfolio_pagerank(nodes, edges)
-    monkeypatch.setattr(influence, "_CHUNK_NODES", 7)  # many chunks of whole accounts
-    monkeypatch.setattr(influence, "_THREADS", threads)
+    monkeypatch.setattr(kernel, "_CHUNK_NODES", 7)  # many chunks of whole accounts
+    monkeypatch.setattr(kernel, "_THREADS", threads)
     chunked = portfolio_pagerank(nodes, edges)
     assert np.array_equal(whole["pagerank"].to_numpy(), chunked["pagerank"].to_numpy())
     assert whole.attrs["iterations"] == chunked.attrs["iterations"]
@@ -388,3 +388,36 @@ def test_role_priors_is_the_old_name_of_role_weights():
     pd.testing.assert_frame_equal(new, old)
     from cxinfluence.sentiment.schemes import DEFAULT_ROLE_WEIGHTS
     assert ROLE_PRIORS is ROLE_WEIGHTS is DEFAULT_ROLE_WEIGHTS  # one table for influence and sentiment
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fast_kernel_equals_the_readable_reference(seed):
+    """Fuzzed portfolios (dangling nodes, parallel and isolated nodes, one-node accounts)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 9, rng.integers(1, 25))
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    src, dst = [], []
+    for a, (s0, n) in enumerate(zip(starts, sizes)):
+        for _ in range(rng.integers(0, 3 * n)):
+            u, v = rng.integers(s0, s0 + n, 2)
+            if u != v:
+                src.append(u), dst.append(v)
+    src, dst = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    w = rng.uniform(0.5, 3.0, len(src))
+    for tol in (1e-6, 1e-12):
+        fast, it_fast = pagerank_arrays(group, src, dst, w, tol=tol, max_iter=1000)
+        ref, it_ref = pagerank_reference(group, src, dst, w, tol=tol, max_iter=1000)
+        np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-13)
+        assert (it_fast == it_ref).all()
+
+
+def test_the_readable_reference_equals_networkx_on_a_hand_drawn_graph():
+    group = np.array([0, 0, 0, 0])
+    src, dst, w = np.array([0, 1, 2]), np.array([1, 2, 1]), np.array([1.0, 2.0, 1.0])
+    G = nx.DiGraph()
+    G.add_nodes_from(range(4))
+    G.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist()))
+    ref, _ = pagerank_reference(group, src, dst, w, tol=1e-12, max_iter=1000)
+    pr = nx.pagerank(G, tol=1e-12, max_iter=1000)
+    np.testing.assert_allclose(ref, [pr[i] for i in range(4)], atol=1e-10)

@@ -16,6 +16,8 @@ not backed by Arrow are hashed on every call (nothing to key on safely).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -43,13 +45,17 @@ def arrow_strings(values):
     return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
 
 
-def positions(keys, values, *more_keys, threads=2):
+#: threads for long lookups (the target machine has 2 cores)
+_THREADS = min(2, os.cpu_count() or 1)
+
+
+def positions(keys, values, *more_keys):
     """Position of each key among ``values`` (unique ids), -1 when absent.
 
     One pyarrow ``index_in`` call hashes the id table once even when several
-    key columns are given (they are concatenated); with ``threads=2`` two
-    halves of a long key column are looked up side by side (pyarrow releases
-    the GIL). Returns int32 arrays, one per key column.
+    key columns are given (they are concatenated); a long key column is
+    looked up in two halves side by side when the machine has two cores
+    (pyarrow releases the GIL). Returns int32 arrays, one per key column.
 
     >>> positions(pd.Series(["b", "x", "a"]), pd.Series(["a", "b"])).tolist()
     [1, -1, 0]
@@ -70,7 +76,7 @@ def positions(keys, values, *more_keys, threads=2):
             return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
 
         half = len(keys_all) // 2
-        if threads > 1 and half > 1_000_000:
+        if _THREADS > 1 and half > 1_000_000:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(2) as pool:
