@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: demo test bench sample clean
+.PHONY: demo test test-fast bench sample clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(VENV)/.installed  ## run the whole analysis on the bundled sample villag
 
 test: $(VENV)/.installed  ## run the test suite (doctests and notebooks included)
 	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed  ## the suite without the slow end-to-end tests (notebooks, CLI, browser)
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(VENV)/.installed  ## run the benchmarks (installs DuckDB for the comparison)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -16,6 +16,8 @@ import pytest
 from browser import Visit, headless_chromium, require_chromium
 from cxinfluence.present.maps import NOT_HEARD_COLOR, portfolio_map, save_map, sentiment_color, show_map
 
+pytestmark = pytest.mark.slow  # end-to-end: `make test-fast` skips it, `make test` and CI run it
+
 HOSTILE = {
     "name": "<img src=x onerror=alert(1)>",
     "title": '<script>alert(2)</script> VP <a href="javascript:alert(3)">href</a>',

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # end-to-end: `make test-fast` skips it, `make test` and CI run it
+
 CLI = [sys.executable, "-m", "cxinfluence"]
 
 
