@@ -37,8 +37,8 @@ _EXPORTS = {
     # the network and who the listening reaches
     "account_graph": "network.graph", "influence_weights": "network.influence",
     "stakeholder_structure": "network.structure", "account_structure": "network.structure",
-    "coverage": "listening.coverage", "listening_plan": "listening.coverage",
-    "manager_books": "listening.coverage", "turnover_what_if": "listening.coverage",
+    "coverage": "listening.coverage", "listening_plan": "listening.plan",
+    "manager_books": "listening.books", "turnover_what_if": "listening.turnover",
     # sentiment
     "metric_table": "sentiment.metrics", "account_sentiment": "sentiment.schemes",
     "stakeholder_sentiment": "sentiment.schemes",

@@ -30,7 +30,7 @@ MOVED = {
     "validate": "village.validate", "roles": "village.roles", "ids": "village.ids", "asof": "village.asof",
     "scale": "village.scale", "anonymize": "village.anonymize", "synth": "village.synth",
     "graph": "network.graph", "influence": "network.influence", "structure": "network.structure",
-    "coverage": "listening.coverage",
+    "coverage": "listening",
     "metrics": "sentiment.metrics", "breakdowns": "sentiment.breakdowns", "journey": "sentiment.journey",
     "modelframe": "models.frame", "compare": "models.compare", "predict": "models.predict",
     "risk": "models.risk", "findings": "models.findings",

@@ -199,7 +199,7 @@ def _warning_table(caught) -> pd.DataFrame:
 
 
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot):
-    from ..listening.coverage import coverage, listening_plan
+    from ..listening import coverage, listening_plan
     from ..network.influence import influence_weights
     from ..sentiment.schemes import SCHEMES, sentiment_tables
 
