@@ -2,16 +2,44 @@
 
 Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village. Bad data
-gives one clear message and exit code 1, never a traceback.
+gives one clear message, never a traceback.
+
+Exit codes: 0 success; 1 invalid village or options (including an output
+folder that cannot be used safely); 2 command-line usage; 3 the machine refused
+(disk full, read-only file system, permission denied, ...; the previous output
+is intact); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-EPILOG = "Docs: README.md and data/README.md (the data contract)."
+EPILOG = ("Exit codes: 0 ok, 1 invalid data or options, 2 usage, 3 disk full/read-only/permission denied, "
+          "130 interrupted, 143 terminated. Docs: README.md and data/README.md (the data contract).")
+EXIT_OS, EXIT_INTERRUPTED, EXIT_TERMINATED = 3, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that writers clean up and the message is truthful."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _interrupted_message(args) -> str:
+    from .atomic import committed
+
+    out = getattr(args, "out", None)
+    what = "interrupted"
+    if out is None:
+        return f"{what}: nothing was written"
+    if committed(out):
+        return f"{what}: the new output was already complete in {out} (only clean-up was cut short)"
+    return f"{what}: {out} was left as it was (nothing was written to it)"
 
 
 def _add_run_options(p):
@@ -135,15 +163,20 @@ COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo"
 
 
 def main(argv=None) -> int:
+    import signal
+
+    from .atomic import OutputError, os_cause
     from .exceptions import CxInfluenceError
 
     args = build_parser().parse_args(argv)
+    with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread): keep the default
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except CxInfluenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -152,9 +185,22 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written to the output folder", file=sys.stderr)
-        return 130
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS
+    except TimeoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS
+    except OSError as exc:
+        where = exc.filename if getattr(exc, "filename", None) is not None else "a file"
+        print(f"error: cannot use {where}: {os_cause(exc)}", file=sys.stderr)
+        return EXIT_OS
+    except KeyboardInterrupt as exc:
+        message = _interrupted_message(args)
+        if isinstance(exc, _Terminated):
+            message = message.replace("interrupted", "terminated", 1)
+        print(message, file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

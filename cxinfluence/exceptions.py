@@ -66,6 +66,12 @@ class VillageError(CxInfluenceError, ValueError):
         super().__init__("\n".join(lines))
 
 
+class OutputPathError(CxInfluenceError, ValueError):
+    """The output folder asked for cannot be used safely: it is (or holds, or
+    lies inside) the input, it is a file, or it is a non-empty folder that is
+    not an earlier output (it is replaced as a whole)."""
+
+
 class GraphError(CxInfluenceError, ValueError):
     """A graph cannot support the requested measure (e.g. it is empty)."""
 

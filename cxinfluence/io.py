@@ -16,9 +16,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io as _io
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +36,13 @@ EXCEL_MAX_ROWS = 1_048_576
 
 @contextlib.contextmanager
 def atomic_output(path, *, overwrite=False, is_dir=True):
-    """Write to ``path`` atomically: yield a temporary path beside it, rename on success.
+    """Write to ``path`` atomically: yield a temporary path beside it, put it in place on success.
 
-    The temporary folder (or file, with ``is_dir=False``) is created in the
-    same parent folder so the final rename stays on one file system. On an
-    exception the temporary output is removed and ``path`` is untouched. An
-    existing ``path`` is replaced only with ``overwrite=True``.
+    A thin wrapper of :func:`cxinfluence.atomic.atomic_folder` (``is_dir=True``)
+    and :func:`cxinfluence.atomic.atomic_file` (``is_dir=False``), which add
+    the lock and the one-step swap. On an exception the temporary output is
+    removed and ``path`` is untouched. An existing ``path`` is replaced only
+    with ``overwrite=True``, and a non-empty folder only if it holds a village.
 
     Parameters
     ----------
@@ -64,23 +62,14 @@ def atomic_output(path, *, overwrite=False, is_dir=True):
     >>> sorted(p.name for p in target.iterdir())
     ['a.txt']
     """
+    from .atomic import atomic_file, atomic_folder
+
     path = Path(path)
     _check_target(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}.tmp-"
-    if is_dir:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-    try:
+    writer = atomic_folder(path, replace=overwrite) if is_dir else atomic_file(path, replace=overwrite)
+    with writer as tmp:
         yield tmp
         _check_target(path, overwrite)  # someone may have created it meanwhile
-        _replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _check_target(path: Path, overwrite: bool) -> None:
@@ -101,30 +90,6 @@ def _looks_like_village(folder: Path) -> bool:
         (p.stem.lower() in TABLES and p.suffix.lower() in TABLE_SUFFIXES) or p.suffix.lower() == ".xlsx"
         for p in folder.iterdir()
     )
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    # Move the old output aside first so that a failed rename can be undone.
-    backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent)) / "old"
-    os.replace(path, backup)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.replace(backup, path)
-        raise
-    finally:
-        _remove(backup.parent)
-
-
-def _remove(p: Path) -> None:
-    if p.is_dir():
-        shutil.rmtree(p, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
 
 
 def _village_tables(village) -> dict[str, pd.DataFrame]:
