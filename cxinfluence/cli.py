@@ -44,7 +44,7 @@ def _interrupted_message(args) -> str:
 
 def _add_run_options(p):
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (created; existing outputs are replaced only once the run succeeds)")
-    p.add_argument("--as-of", metavar="DATE", default=None, help="as-of date of the snapshot (default: the day after the latest response)")
+    p.add_argument("--as-of", metavar="DATE", default=None, help="as-of date of the snapshot (default: the day after the latest response not dated in the future)")
     p.add_argument("--window-days", type=int, default=365, metavar="N", help="look-back window for feedback, in days (default 365)")
     p.add_argument("--lead-days", type=int, default=0, metavar="N", help="gap between the last feedback used and an outcome's period end, in days (default 0)")
     p.add_argument("--half-life-days", type=float, default=None, metavar="N", help="optional recency decay of feedback weights (half-life in days; default none)")

@@ -56,11 +56,42 @@ def sample_village_path() -> Path:
     return path
 
 
-def default_as_of(village) -> pd.Timestamp:
-    """The day after the latest response: the village as the data last saw it."""
-    dates = village.responses["date"].dropna()
+def default_as_of(village, today=None) -> pd.Timestamp:
+    """The day after the latest response not dated in the future: the village as the data last saw it.
+
+    Responses dated after ``today`` (a typo such as 2099, or a clock gone wrong)
+    are ignored for this default, with a :class:`~cxinfluence.exceptions.VillageWarning`
+    naming them; otherwise one of them would move the snapshot into the future
+    and make nearly everyone look unheard. Pass ``as_of`` explicitly to choose
+    another date.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> v = SimpleNamespace(responses=pd.DataFrame({"stakeholder_id": ["s1", "s2"],
+    ...                                             "date": pd.to_datetime(["2025-03-01", "2099-01-01"])}))
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     day = default_as_of(v, today="2025-06-30")
+    >>> day.date(), str(w[0].message)[:60]
+    (datetime.date(2025, 3, 2), "1 response(s) dated after today (2025-06-30) are ignored for")
+    """
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
+    dates = village.responses["date"]
+    future = (dates > today + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")).to_numpy()
+    if future.any():
+        from .exceptions import VillageWarning
+
+        who = village.responses.loc[future]
+        shown = ", ".join(f"{s} on {d:%Y-%m-%d}" for s, d in zip(who["stakeholder_id"].head(5), who["date"].head(5)))
+        more = f" and {len(who) - 5:,} more" if len(who) > 5 else ""
+        warnings.warn(f"{len(who):,} response(s) dated after today ({today:%Y-%m-%d}) are ignored for the default "
+                      f"as-of date: {shown}{more}; fix their dates, or pass as_of (CLI: --as-of) to choose it",
+                      VillageWarning, stacklevel=2)
+    dates = dates[~future].dropna()
     if dates.empty:
-        return pd.Timestamp.today().normalize()
+        return today
     return dates.max().normalize() + pd.Timedelta(days=1)
 
 
@@ -145,7 +176,11 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             from .anonymize import anonymize_village
 
             v = anonymize_village(v)
-    as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+    with warnings.catch_warnings(record=True) as early:
+        warnings.simplefilter("always")
+        as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+    for w in early:
+        progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
     result = RunResult(out=out, as_of=as_of)
     t = result.tables
@@ -153,7 +188,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         warnings.simplefilter("always")
         _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                  schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
-    result.tables["warnings"] = _warning_table(caught)
+    result.tables["warnings"] = _warning_table(list(early) + list(caught))
 
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
         with _stage(progress, "maps"):
