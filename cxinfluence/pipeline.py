@@ -75,7 +75,7 @@ def default_as_of(village, today=None) -> pd.Timestamp:
     ...     warnings.simplefilter("always")
     ...     day = default_as_of(v, today="2025-06-30")
     >>> day.date(), str(w[0].message)[:60]
-    (datetime.date(2025, 3, 2), "1 response(s) dated after today (2025-06-30) are ignored for")
+    (datetime.date(2025, 3, 2), '1 response(s) dated after today (2025-06-30) are ignored for')
     """
     today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
     dates = village.responses["date"]
