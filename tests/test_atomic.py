@@ -370,3 +370,49 @@ def test_killed_cli_leaves_the_folder_wholly_old_or_wholly_new(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref1", "ref2", "v"]
     print(f"50 kills in {time.time() - t0:.0f}s: {counts}")
     assert counts["old"] and counts["new"]
+
+
+@pytest.mark.slow
+def test_killed_cli_run_leaves_the_output_wholly_old_or_wholly_new(tmp_path):
+    """`cxinfluence run` killed while it analyses, builds and swaps its output; messages are truthful."""
+    import shutil
+
+    rng = random.Random(2024)
+    village = tmp_path / "village"
+    assert cli("synth", "--accounts", 10, "--seed", 3, "--out", village).returncode == 0
+    states = {}
+    for maps in (1, 2):
+        ref = tmp_path / f"ref{maps}"
+        res = cli("run", village, "--out", ref, "-q", "--maps", maps)
+        assert res.returncode == 0, res.stderr
+        states[maps] = digest(ref)
+    out = tmp_path / "out"
+    shutil.copytree(tmp_path / "ref1", out)
+    env = {**ENV, atomic.PAUSE_ENV: "0.3"}
+    plan = [("anywhere", signal.SIGKILL), ("anywhere", signal.SIGINT)] + \
+           [("swap", s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGTERM,
+                                  signal.SIGKILL)]
+    for i, (when, sig) in enumerate(plan):
+        maps = 2 if i % 2 == 0 else 1
+        before = digest(out)
+        proc = subprocess.Popen(CLI + ["run", str(village), "--out", str(out), "--maps", str(maps)], env=env,
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if when == "anywhere":
+            time.sleep(rng.uniform(1.0, 8.0))
+        else:
+            line = ""
+            while "[atomic] built" not in line and proc.poll() is None:
+                line = proc.stderr.readline()
+            time.sleep(rng.uniform(0.0, 0.9))  # built / before exchange / exchanged
+        proc.send_signal(sig)
+        err = proc.communicate(timeout=120)[1]
+        now = digest(out)
+        assert now in (states[1], states[2]), f"kill {i} ({when}, {sig!r}): mixed folder"
+        assert "Traceback" not in err, err
+        if proc.returncode in (130, 143):
+            last = err.strip().splitlines()[-1]
+            assert last.startswith("terminated" if proc.returncode == 143 else "interrupted"), err
+            assert ("left as it was" in last and now == before) or ("already complete" in last and now == states[maps])
+    res = cli("run", village, "--out", out, "-q", "--maps", 1)
+    assert res.returncode == 0 and digest(out) == states[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "ref1", "ref2", "village"]
