@@ -593,15 +593,6 @@ def write_file_atomically(target, write, **kw) -> None:
         write(tmp)
 
 
-def staged_output(out, names=None):
-    """Alias of :func:`atomic_folder` for an analysis output folder (kept for old callers).
-
-    A re-run replaces the folder in one step; the user's own files in it are
-    carried over.
-    """
-    return atomic_folder(out, keep_foreign=True, owned=set(names or ()), manifest=True)
-
-
 def check_output_folder(out, *, inputs=(), marker=None) -> None:
     """Refuse an output folder that replacing could harm, before any work is done.
 

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .asof import to_timestamp, window_mask
-from .atomic import lock
+from .atomic import lock, write_file_atomically
 from .exceptions import CommentError, Problem, VillageError, VillageWarning
 from .schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from .scale import response_sentiment
@@ -336,13 +336,6 @@ def _cell(v) -> str:
     return str(v)
 
 
-def _atomic_write(target: Path, write) -> None:
-    """Write via ``write(tmp_path)`` beside ``target``, fsync, rename (:func:`cxinfluence.atomic.atomic_file`)."""
-    from .atomic import write_file_atomically
-
-    write_file_atomically(target, write)
-
-
 def _append_csv(target: Path, new: pd.DataFrame) -> None:
     raw = target.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
@@ -371,7 +364,7 @@ def _append_csv(target: Path, new: pd.DataFrame) -> None:
         if n != len(records) - 1 + len(body):
             raise OSError(f"integrity check failed writing {target}: {n} rows, expected {len(records) - 1 + len(body)}")
 
-    _atomic_write(target, write)
+    write_file_atomically(target, write)
 
 
 def _append_parquet(target: Path, new: pd.DataFrame) -> None:
@@ -398,7 +391,7 @@ def _append_parquet(target: Path, new: pd.DataFrame) -> None:
     merged = merged.select(old.schema.names + [c for c in added.schema.names if c not in old.schema.names])
     if merged.num_rows != old.num_rows + added.num_rows:
         raise OSError(f"integrity check failed writing {target}")
-    _atomic_write(target, lambda tmp: pq.write_table(merged, tmp))
+    write_file_atomically(target, lambda tmp: pq.write_table(merged, tmp))
 
 
 def append_comments(village_path, new_comments, *, on_duplicate="error", timeout=60.0) -> pd.DataFrame:
