@@ -634,7 +634,8 @@ def check_output_folder(out, *, inputs=(), marker=None) -> None:
         except OSError as exc:
             raise OutputError(f"cannot read the output folder {out}: {os_cause(exc)}", exc.errno, out) from None
         ours = MANIFEST in entries or (marker is not None and marker in entries)
-        if entries and not ours:
-            shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+        visible = [e for e in entries if not e.startswith(".")]  # .DS_Store and the like do not count
+        if visible and not ours:
+            shown = ", ".join(sorted(visible)[:5]) + (", ..." if len(visible) > 5 else "")
             raise OutputPathError(f"the output folder {out} is not empty and holds no earlier cxinfluence output "
                                   f"({shown}); it is replaced as a whole, so choose a new or empty folder")

@@ -567,17 +567,25 @@ def read_csv_table(path, name=None) -> RawTable:
 
 def _oversized(body: pd.DataFrame, header, rows, name, label) -> list:
     """Located problems for cells over :data:`MAX_CELL_BYTES` (an unclosed quote, usually)."""
+    import pyarrow as pa
+
     out = []
     for i in range(body.shape[1]):
         s = body.iloc[:, i]
-        try:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            lengths = pc.binary_length(pa.array(s, from_pandas=True)).to_numpy(zero_copy_only=False)
-            lengths = np.nan_to_num(np.asarray(lengths, dtype=float), nan=0)
-        except Exception:  # object column of mixed values
-            lengths = s.map(lambda v: len(str(v).encode()) if isinstance(v, str) else 0).to_numpy()
+        if getattr(s.dtype, "storage", None) == "pyarrow":
+            # Arrow text (the fast reader): the longest cell from the offsets alone, no copy
+            arr = pa.array(s)
+            chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+            longest = 0
+            for chunk in chunks:
+                if len(chunk) and (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+                    offsets = np.frombuffer(chunk.buffers()[1], dtype=kind, count=len(chunk) + 1,
+                                            offset=chunk.offset * kind.itemsize)
+                    longest = max(longest, int(np.diff(offsets).max()))
+            if longest <= MAX_CELL_BYTES:
+                continue
+        lengths = s.map(lambda v: len(v.encode()) if isinstance(v, str) else 0).to_numpy()
         big = np.flatnonzero(lengths > MAX_CELL_BYTES)
         column = str(header[i]).strip() if i < len(header) and header[i] is not None else f"column {i + 1}"
         for j in big[:MAX_READ_LISTED]:
