@@ -264,6 +264,21 @@ def test_cli_machine_faults_exit_3_with_one_line(tiny_disk, tmp_path):
     assert leftovers(tiny_disk, "v") == [] and not (tiny_disk / "v").exists()
 
 
+def test_cli_read_only_folder_exit_3_and_previous_output_intact(tmp_path):
+    ro = _mount(tmp_path, "size=4m")
+    try:
+        assert cli("synth", "--accounts", 3, "--out", ro / "v").returncode == 0
+        before = digest(ro / "v")
+        if subprocess.run(["mount", "-o", "remount,ro", str(ro)], capture_output=True, check=False).returncode:
+            pytest.skip("cannot remount read-only here")
+        res = cli("synth", "--accounts", 3, "--seed", 5, "--force", "--out", ro / "v")
+        assert res.returncode == 3 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+        assert f"cannot write {ro / 'v'}: the file system is read-only [EROFS]" in res.stderr
+        assert "was left as it was" in res.stderr and digest(ro / "v") == before
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
+
+
 def test_cli_refuses_output_inside_the_village(tmp_path):
     (tmp_path / "v").mkdir()
     (tmp_path / "v" / "accounts.csv").write_text("account_id\nA\n")
