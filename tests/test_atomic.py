@@ -174,6 +174,16 @@ def test_the_lock_excludes_and_its_file_goes_away(tmp_path):
     assert not overlaps and not path.exists()
 
 
+def test_everything_run_uses_imports_without_fcntl():
+    """As on Windows: no module `run` or `append_comments` imports needs fcntl at import time."""
+    code = ("import sys; sys.modules['fcntl'] = None\n"
+            "import cxinfluence.atomic, cxinfluence.io, cxinfluence.comments, cxinfluence.pipeline, cxinfluence.cli\n"
+            "import cxinfluence.synth, cxinfluence.validate, cxinfluence.village\n"
+            "print('ok')")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=False)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
 def test_lock_module_imports_no_fcntl_at_top():
     source = (ROOT / "cxinfluence" / "atomic.py").read_text()
     top = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
