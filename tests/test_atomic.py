@@ -441,3 +441,29 @@ def test_killed_cli_run_leaves_the_output_wholly_old_or_wholly_new(tmp_path):
     res = cli("run", village, "--out", out, "-q", "--maps", 1)
     assert res.returncode == 0 and digest(out) == states[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "ref1", "ref2", "village"]
+
+
+@pytest.mark.parametrize("step,sig,expected", [
+    ("built", signal.SIGINT, "interrupted: {out} was left as it was (nothing was written to it)"),
+    ("exchanged", signal.SIGTERM, "terminated: the new output was already complete in {out} (only clean-up was cut "
+                                  "short)"),
+])
+def test_interrupt_messages_say_what_happened(tmp_path, step, sig, expected):
+    out = tmp_path / "v"
+    assert cli("synth", "--accounts", 3, "--seed", 1, "--out", out).returncode == 0
+    old = digest(out)
+    env = {**ENV, atomic.PAUSE_ENV: "0.6"}
+    proc = subprocess.Popen(CLI + ["synth", "--accounts", "3", "--seed", "2", "--force", "--out", str(out)], env=env,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = ""
+    while f"[atomic] {step}" not in line and proc.poll() is None:
+        line = proc.stderr.readline()
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143)
+    assert err.strip().splitlines()[-1] == expected.format(out=out)
+    assert (digest(out) == old) == (step == "built")
+    if step == "exchanged":  # cut short while deleting the old output: the next run removes what is left
+        assert cli("synth", "--accounts", 3, "--seed", 1, "--force", "--out", out).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
