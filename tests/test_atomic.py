@@ -445,8 +445,8 @@ def test_killed_cli_run_leaves_the_output_wholly_old_or_wholly_new(tmp_path):
 
 @pytest.mark.parametrize("step,sig,expected", [
     ("built", signal.SIGINT, "interrupted: {out} was left as it was (nothing was written to it)"),
-    ("exchanged", signal.SIGTERM, "terminated: the new output was already complete in {out} (only clean-up was cut "
-                                  "short)"),
+    ("exchanged", signal.SIGTERM, ("terminated: the new output was already complete in {out} (only clean-up was "
+                                   "cut short)")),
 ])
 def test_interrupt_messages_say_what_happened(tmp_path, step, sig, expected):
     out = tmp_path / "v"
