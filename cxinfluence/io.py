@@ -1,9 +1,14 @@
 """Reading and writing villages: a folder of CSV or Parquet files, or one
 ``.xlsx`` workbook with one sheet per table.
 
-Writing is atomic: everything is written into a temporary folder (or file)
-beside the target and renamed into place only once complete, so a failure
-never leaves a half-written village behind.
+Writing is atomic (:mod:`cxinfluence.atomic`): everything is written into a
+temporary folder (or file) beside the target and swapped into place in one
+step only once complete, so a failure or a kill never leaves a half-written
+village behind.
+
+Reading takes files as spreadsheets write them: the CSV delimiter is detected
+(comma, semicolon with decimal commas, tab), workbook formulas are read from
+their saved values, and date cells as dates.
 
 Reading returns the tables *raw* (:class:`RawTable`): CSV and xlsx cells as
 strings, Parquet columns as stored, each row tagged with its number as the user
