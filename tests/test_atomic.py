@@ -467,3 +467,40 @@ def test_interrupt_messages_say_what_happened(tmp_path, step, sig, expected):
     if step == "exchanged":  # cut short while deleting the old output: the next run removes what is left
         assert cli("synth", "--accounts", 3, "--seed", 1, "--force", "--out", out).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
+
+
+def test_cli_permission_denied_on_an_input_is_one_line_exit_3(tmp_path, monkeypatch, capsys):
+    """We run as root (chmod does not stop us), so the refusal is injected where the file is read."""
+    import cxinfluence.io as cio
+    from cxinfluence import cli as cx_cli
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for name in ("accounts", "stakeholders", "relationships", "responses", "outcomes"):
+        (folder / f"{name}.csv").write_text("x\n")
+
+    def refused(path, name=None):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(cio, "read_csv_table", refused)
+    assert cx_cli.main(["validate", str(folder)]) == 3
+    err = capsys.readouterr().err
+    assert err == f"error: cannot use {folder / 'accounts.csv'}: permission denied [EACCES]\n"
+
+
+@pytest.mark.slow
+def test_cli_run_disk_full_keeps_the_previous_output(tmp_path):
+    village = tmp_path / "village"
+    assert cli("synth", "--accounts", 10, "--seed", 3, "--out", village).returncode == 0
+    disk = _mount(tmp_path, "size=1200k")
+    try:
+        res = cli("run", village, "--out", disk / "out", "-q", "--maps", 0)
+        assert res.returncode == 0, res.stderr
+        before = digest(disk / "out")
+        res = cli("run", village, "--out", disk / "out", "-q", "--maps", -1)
+        assert res.returncode == 3 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
+        assert "no space left on the device (disk full) [ENOSPC]" in res.stderr
+        assert f"{disk / 'out'} was left as it was" in res.stderr
+        assert digest(disk / "out") == before and leftovers(disk, "out") == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
