@@ -30,11 +30,11 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
-def _interrupted_message(args) -> str:
+def _interrupted_message(args, what="interrupted") -> str:
+    """What an interrupted command did to its output, from :func:`cxinfluence.atomic.committed`."""
     from .atomic import committed
 
     out = getattr(args, "out", None)
-    what = "interrupted"
     if out is None:
         return f"{what}: nothing was written"
     if committed(out):
@@ -196,10 +196,8 @@ def main(argv=None) -> int:
         print(f"error: cannot use {where}: {os_cause(exc)}", file=sys.stderr)
         return EXIT_OS
     except KeyboardInterrupt as exc:
-        message = _interrupted_message(args)
-        if isinstance(exc, _Terminated):
-            message = message.replace("interrupted", "terminated", 1)
-        print(message, file=sys.stderr)
+        print(_interrupted_message(args, "terminated" if isinstance(exc, _Terminated) else "interrupted"),
+              file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
 
 
