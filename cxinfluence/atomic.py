@@ -46,6 +46,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .exceptions import OutputError
+
 #: Hidden file in every output folder listing the entries the run wrote; on a
 #: re-run, entries NOT listed there (the user's own notes) are carried over.
 MANIFEST = ".cxinfluence-output.json"
@@ -53,21 +55,6 @@ MANIFEST = ".cxinfluence-output.json"
 PAUSE_ENV = "CXINFLUENCE_TEST_SWAP_PAUSE"
 
 _committed: set[str] = set()
-
-
-class OutputError(OSError):
-    """Writing an output failed because of the machine (disk full, read-only
-    file system, permission denied, ...). ``str()`` is one line naming the path
-    and the cause; the previous output is intact unless the message says so."""
-
-    def __init__(self, message, errno_=None, path=None):
-        super().__init__(message)
-        self.errno = errno_
-        self.message = message
-        self.path = path
-
-    def __str__(self):
-        return self.message
 
 
 _CAUSES = {

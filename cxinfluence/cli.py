@@ -165,14 +165,17 @@ COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo"
 def main(argv=None) -> int:
     import signal
 
-    from .atomic import OutputError, os_cause
-    from .exceptions import CxInfluenceError
+    from .atomic import os_cause
+    from .exceptions import CxInfluenceError, OutputError
 
     args = build_parser().parse_args(argv)
     with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread): keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
+    except OutputError as exc:  # before CxInfluenceError: the machine's fault has its own exit code
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS
     except CxInfluenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -185,9 +188,6 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_OS
     except TimeoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_OS

@@ -72,6 +72,22 @@ class OutputPathError(CxInfluenceError, ValueError):
     not an earlier output (it is replaced as a whole)."""
 
 
+class OutputError(CxInfluenceError, OSError):
+    """Writing an output failed because of the machine: disk full, read-only
+    file system, permission denied, ... ``str()`` is one line naming the path
+    and the cause (``[ENOSPC]``, ``[EROFS]``, ...) and whether the previous
+    output was left as it was; ``errno`` and ``path`` are set. The CLI exits 3."""
+
+    def __init__(self, message, errno_=None, path=None):
+        super().__init__(message)
+        self.errno = errno_
+        self.message = message
+        self.path = path
+
+    def __str__(self):
+        return self.message
+
+
 class GraphError(CxInfluenceError, ValueError):
     """A graph cannot support the requested measure (e.g. it is empty)."""
 
