@@ -66,6 +66,28 @@ class VillageError(CxInfluenceError, ValueError):
         super().__init__("\n".join(lines))
 
 
+class OutputPathError(CxInfluenceError, ValueError):
+    """The output folder asked for cannot be used safely: it is (or holds, or
+    lies inside) the input, it is a file, or it is a non-empty folder that is
+    not an earlier output (it is replaced as a whole)."""
+
+
+class OutputError(CxInfluenceError, OSError):
+    """Writing an output failed because of the machine: disk full, read-only
+    file system, permission denied, ... ``str()`` is one line naming the path
+    and the cause (``[ENOSPC]``, ``[EROFS]``, ...) and whether the previous
+    output was left as it was; ``errno`` and ``path`` are set. The CLI exits 3."""
+
+    def __init__(self, message, errno_=None, path=None):
+        super().__init__(message)
+        self.errno = errno_
+        self.message = message
+        self.path = path
+
+    def __str__(self):
+        return self.message
+
+
 class GraphError(CxInfluenceError, ValueError):
     """A graph cannot support the requested measure (e.g. it is empty)."""
 

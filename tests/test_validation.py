@@ -222,12 +222,19 @@ def test_missing_required_column_with_suggestion(tmp_path):
     assert p.message.endswith("did you mean 'acount_id'?")
 
 
-def test_semicolon_separated_file_gets_a_hint(tmp_path):
+def test_semicolon_separated_file_is_read_and_named(tmp_path):
     path = write(tmp_path / "v", accounts="account_id;name\nA1;Acme\nA2;Beta\n")
+    assert errors(path) == []
+    note = [p for p in warns(path) if p.file == "accounts.csv"]
+    assert note[0].message == "read as semicolon-separated (';') with decimal commas (8,5 = 8.5)"
+
+
+def test_pipe_separated_file_gets_a_hint(tmp_path):
+    path = write(tmp_path / "v", accounts="account_id|name\nA1|Acme\nA2|Beta\n")
     p = only_error(path)
     assert p.message == (
-        "required column 'account_id' is missing (the file has: account_id;name); "
-        "the header looks ';'-separated: save the file with commas (CSV)"
+        "required column 'account_id' is missing (the file has: account_id|name); "
+        "the header looks '|'-separated: save the file with commas (CSV)"
     )
 
 

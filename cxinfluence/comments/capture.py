@@ -30,11 +30,8 @@ Customer text is kept exactly as written; escaping it is the renderer's job.
 from __future__ import annotations
 
 import csv
-import fcntl
 import os
 import re
-import tempfile
-import time
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -48,6 +45,7 @@ from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from ..village.ids import blank_texts, distinct_text
 from ..village.scale import response_sentiment
 from ..sentiment.tone import comment_sentiment
+from ..village.files import lock, write_file_atomically
 
 # --------------------------------------------------------------------------- capture
 
@@ -327,52 +325,6 @@ def _cell(v) -> str:
     return str(v)
 
 
-class _Lock:
-    """Exclusive advisory lock (fcntl.flock) on a lock file beside the table."""
-
-    def __init__(self, path: Path, timeout: float):
-        self.path, self.timeout = path, timeout
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise TimeoutError(f"could not lock {self.path} within timeout={self.timeout}s; another "
-                                       "append is still running (or hung): retry, or raise timeout") from None
-                time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-def _atomic_write(target: Path, write) -> None:
-    """Write via ``write(tmp_path)`` into a temp file beside ``target``, fsync, os.replace."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _append_csv(target: Path, new: pd.DataFrame) -> None:
     raw = target.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
@@ -401,7 +353,7 @@ def _append_csv(target: Path, new: pd.DataFrame) -> None:
         if n != len(records) - 1 + len(body):
             raise OSError(f"integrity check failed writing {target}: {n} rows, expected {len(records) - 1 + len(body)}")
 
-    _atomic_write(target, write)
+    write_file_atomically(target, write)
 
 
 def _append_parquet(target: Path, new: pd.DataFrame) -> None:
@@ -428,7 +380,7 @@ def _append_parquet(target: Path, new: pd.DataFrame) -> None:
     merged = merged.select(old.schema.names + [c for c in added.schema.names if c not in old.schema.names])
     if merged.num_rows != old.num_rows + added.num_rows:
         raise OSError(f"integrity check failed writing {target}")
-    _atomic_write(target, lambda tmp: pq.write_table(merged, tmp))
+    write_file_atomically(target, lambda tmp: pq.write_table(merged, tmp))
 
 
 def append_comments(village_path, new_comments, *, on_duplicate="error", timeout=60.0) -> pd.DataFrame:
@@ -440,7 +392,7 @@ def append_comments(village_path, new_comments, *, on_duplicate="error", timeout
     exist, scores in range, ...), all problems reported at once; then they
     are appended
     to ``responses.csv`` or ``responses.parquet`` under an exclusive
-    ``fcntl`` lock (``.responses.lock`` in the village folder) so concurrent
+    lock (:func:`cxinfluence.village.files.lock`, ``.responses.lock`` in the village folder) so concurrent
     appends never interleave or lose rows. The new file is written to a
     temporary file beside the old one, re-read to check its row count,
     fsync'ed and renamed over the old one with :func:`os.replace` (atomic on
@@ -522,7 +474,7 @@ def append_comments(village_path, new_comments, *, on_duplicate="error", timeout
     else:
         raise TypeError(f"new_comments is a {type(new_comments).__name__}; expected a DataFrame or a CSV path")
     typed, problems = _check(data, source, rows)
-    with _Lock(village_path / ".responses.lock", timeout):
+    with lock(village_path / ".responses.lock", timeout, what=f"the responses of {village_path}"):
         # Read inside the lock, so validation and duplicate checks see every earlier append.
         raw, village_problems = read_tables(village_path)
         if "responses" not in raw or not raw["responses"].usable:

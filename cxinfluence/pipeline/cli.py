@@ -2,21 +2,49 @@
 
 Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village. Bad data
-gives one clear message and exit code 1, never a traceback.
+gives one clear message, never a traceback.
+
+Exit codes: 0 success; 1 invalid village or options (including an output
+folder that cannot be used safely); 2 command-line usage; 3 the machine refused
+(disk full, read-only file system, permission denied, ...; the previous output
+is intact); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-EPILOG = "Docs: README.md and data/README.md (the data contract)."
+EPILOG = ("Exit codes: 0 ok, 1 invalid data or options, 2 usage, 3 disk full/read-only/permission denied, "
+          "130 interrupted, 143 terminated. Docs: README.md and data/README.md (the data contract).")
+EXIT_OS, EXIT_INTERRUPTED, EXIT_TERMINATED = 3, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that writers clean up and the message is truthful."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _interrupted_message(args, what="interrupted") -> str:
+    """What an interrupted command did to its output, from :func:`cxinfluence.village.files.committed`."""
+    from ..village.files import committed
+
+    out = getattr(args, "out", None)
+    if out is None:
+        return f"{what}: nothing was written"
+    if committed(out):
+        return f"{what}: the new output was already complete in {out} (only clean-up was cut short)"
+    return f"{what}: {out} was left as it was (nothing was written to it)"
 
 
 def _add_run_options(p):
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (created; existing outputs are replaced only once the run succeeds)")
-    p.add_argument("--as-of", metavar="DATE", default=None, help="as-of date of the snapshot (default: the day after the latest response)")
+    p.add_argument("--as-of", metavar="DATE", default=None, help="as-of date of the snapshot (default: the day after the latest response not dated in the future)")
     p.add_argument("--window-days", type=int, default=365, metavar="N", help="look-back window for feedback, in days (default 365)")
     p.add_argument("--lead-days", type=int, default=0, metavar="N", help="gap between the last feedback used and an outcome's period end, in days (default 0)")
     p.add_argument("--half-life-days", type=float, default=None, metavar="N", help="optional recency decay of feedback weights (half-life in days; default none)")
@@ -135,15 +163,23 @@ COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo"
 
 
 def main(argv=None) -> int:
-    from ..exceptions import CxInfluenceError
+    import signal
+
+    from ..exceptions import CxInfluenceError, OutputError
+    from ..village.files import os_cause
 
     args = build_parser().parse_args(argv)
+    with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread): keep the default
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
+    except OutputError as exc:  # before CxInfluenceError: the machine's fault has its own exit code
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS
     except CxInfluenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -152,9 +188,17 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written to the output folder", file=sys.stderr)
-        return 130
+    except TimeoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS
+    except OSError as exc:
+        where = exc.filename if getattr(exc, "filename", None) is not None else "a file"
+        print(f"error: cannot use {where}: {os_cause(exc)}", file=sys.stderr)
+        return EXIT_OS
+    except KeyboardInterrupt as exc:
+        print(_interrupted_message(args, "terminated" if isinstance(exc, _Terminated) else "interrupted"),
+              file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,8 @@ listening plan -> account sentiment (the snapshot and every outcome period) ->
 models (rebuy per scheme, bookings, the decision equation, scheme comparison)
 -> informal comments -> accounts at risk -> maps -> report.
 
-Outputs (stable names, written atomically by :func:`cxinfluence.village.files.staged_output`):
+Outputs (stable names, written atomically by :func:`cxinfluence.village.files.atomic_folder`: built in a
+hidden sibling folder and swapped into place in one step; the user's own files in ``out`` are kept):
 
 =========================  ===================================================
 ``influence.csv``          per active stakeholder at the as-of date
@@ -43,6 +44,10 @@ PRIMARY_SCHEME = "influence_weighted"
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
 EMBEDDED_MAPS = 3
+#: What a run writes; in an output folder of an older version (no manifest) other entries are the user's.
+OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
+                  "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv", "actions.csv",
+                  "model_frame.csv", "warnings.csv")
 
 
 def sample_village_path() -> Path:
@@ -120,18 +125,25 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     -------
     RunResult
     """
-    from ..village.files import staged_output
     from ..village.core import Village, load_village
+    from ..village.files import atomic_folder, check_output_folder
 
     progress = Progress(quiet=quiet)
     out = Path(out)
+    # before any work: an output folder that replacing would harm is refused
+    check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
+                                     if isinstance(role_rules, (str, Path)) else None], marker="report.html")
     with _stage(progress, "loading and validating the village"):
         v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
         if anonymize:
             from ..village.anonymize import anonymize_village
 
             v = anonymize_village(v)
-    as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+    with warnings.catch_warnings(record=True) as early:
+        warnings.simplefilter("always")
+        as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+    for w in early:
+        progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
     result = RunResult(out=out, as_of=as_of)
     t = result.tables
@@ -139,9 +151,9 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         warnings.simplefilter("always")
         _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                  schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
-    result.tables["warnings"] = _warning_table(caught)
+    result.tables["warnings"] = _warning_table(list(early) + list(caught))
 
-    with staged_output(out) as tmp:
+    with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
         with _stage(progress, "maps"):
             selected = _select_map_accounts(t["accounts_at_risk"], v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t["influence"], tmp, seed=seed, window_days=window_days)

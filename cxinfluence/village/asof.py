@@ -138,23 +138,47 @@ def check_half_life(half_life_days, *, name="half_life_days", error=ParameterErr
     raise error(f"{name}={half_life_days!r}; expected a positive number of days or None")
 
 
-def default_as_of(village) -> pd.Timestamp:
+def default_as_of(village, today=None) -> pd.Timestamp:
     """The as-of date used wherever ``as_of`` is omitted: the day after the latest response.
 
-    Responses dated after today are ignored here (a typo such as 2099 must not move every
-    view into the future); with no dated response, today.
+    Responses dated after ``today`` (a typo such as 2099, or a clock gone wrong) are
+    ignored for this default, with a :class:`~cxinfluence.exceptions.VillageWarning`
+    naming them; otherwise one of them would move every view into the future and make
+    nearly everyone look unheard. With no dated response, today. Pass ``as_of``
+    explicitly to choose another date.
 
     >>> from cxinfluence.village.core import Village
     >>> r = pd.DataFrame({"stakeholder_id": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-05-31"])})
     >>> default_as_of(Village(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), r, pd.DataFrame()))
     Timestamp('2024-06-01 00:00:00')
+    >>> import warnings
+    >>> r2 = pd.DataFrame({"stakeholder_id": ["s1", "s2"], "date": pd.to_datetime(["2025-03-01", "2099-01-01"])})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     day = default_as_of(Village(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), r2, pd.DataFrame()),
+    ...                         today="2025-06-30")
+    >>> day.date(), str(w[0].message)[:60]
+    (datetime.date(2025, 3, 2), '1 response(s) dated after today (2025-06-30) are ignored for')
     """
-    today = pd.Timestamp.today().normalize()
+    today = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
     responses = getattr(village, "responses", None)
     if responses is None or "date" not in getattr(responses, "columns", ()):
         return today
-    dates = responses["date"].dropna()
-    dates = dates[dates <= today + pd.Timedelta(days=1)]
+    dates = responses["date"]
+    future = (dates >= today + pd.Timedelta(days=1)).to_numpy()
+    if future.any():
+        import warnings
+
+        from ..exceptions import VillageWarning
+
+        who = responses.loc[future]
+        ids = who["stakeholder_id"] if "stakeholder_id" in who.columns else pd.Series(["?"] * len(who))
+        shown = ", ".join(f"{s} on {d:%Y-%m-%d}" for s, d in zip(ids.head(5), who["date"].head(5)))
+        more = f" and {len(who) - 5:,} more" if len(who) > 5 else ""
+        warnings.warn(f"{len(who):,} response(s) dated after today ({today:%Y-%m-%d}) are ignored for the default "
+                      f"as-of date: {shown}{more}; fix their dates, or pass as_of (CLI: --as-of) to choose it",
+                      VillageWarning, stacklevel=3)
+    dates = dates[~future].dropna()
     return today if dates.empty else dates.max().normalize() + pd.Timedelta(days=1)
 
 

@@ -1,9 +1,14 @@
 """Reading and writing villages: a folder of CSV or Parquet files, or one
 ``.xlsx`` workbook with one sheet per table.
 
-Writing is atomic: everything is written into a temporary folder (or file)
-beside the target and renamed into place only once complete, so a failure
-never leaves a half-written village behind.
+Writing is atomic (:mod:`cxinfluence.village.files`): everything is written into a
+temporary folder (or file) beside the target and swapped into place in one
+step only once complete, so a failure or a kill never leaves a half-written
+village behind.
+
+Reading takes files as spreadsheets write them: the CSV delimiter is detected
+(comma, semicolon with decimal commas, tab), workbook formulas are read from
+their saved values, and date cells as dates.
 
 Reading returns the tables *raw* (:class:`RawTable`): CSV and xlsx cells as
 strings, Parquet columns as stored, each row tagged with its number as the user
@@ -17,8 +22,6 @@ import contextlib
 import csv
 import io as _io
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +42,13 @@ EXCEL_MAX_ROWS = 1_048_576
 
 @contextlib.contextmanager
 def atomic_output(path, *, overwrite=False, is_dir=True):
-    """Write to ``path`` atomically: yield a temporary path beside it, rename on success.
+    """Write to ``path`` atomically: yield a temporary path beside it, put it in place on success.
 
-    The temporary folder (or file, with ``is_dir=False``) is created in the
-    same parent folder so the final rename stays on one file system. On an
-    exception the temporary output is removed and ``path`` is untouched. An
-    existing ``path`` is replaced only with ``overwrite=True``.
+    A thin wrapper of :func:`cxinfluence.village.files.atomic_folder` (``is_dir=True``)
+    and :func:`cxinfluence.village.files.atomic_file` (``is_dir=False``), which add
+    the lock and the one-step swap. On an exception the temporary output is
+    removed and ``path`` is untouched. An existing ``path`` is replaced only
+    with ``overwrite=True``, and a non-empty folder only if it holds a village.
 
     Parameters
     ----------
@@ -64,23 +68,14 @@ def atomic_output(path, *, overwrite=False, is_dir=True):
     >>> sorted(p.name for p in target.iterdir())
     ['a.txt']
     """
+    from .files import atomic_file, atomic_folder
+
     path = Path(path)
     _check_target(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}.tmp-"
-    if is_dir:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-    try:
+    writer = atomic_folder(path, replace=overwrite) if is_dir else atomic_file(path, replace=overwrite)
+    with writer as tmp:
         yield tmp
         _check_target(path, overwrite)  # someone may have created it meanwhile
-        _replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _check_target(path: Path, overwrite: bool) -> None:
@@ -101,30 +96,6 @@ def _looks_like_village(folder: Path) -> bool:
         (p.stem.lower() in TABLES and p.suffix.lower() in TABLE_SUFFIXES) or p.suffix.lower() == ".xlsx"
         for p in folder.iterdir()
     )
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    # Move the old output aside first so that a failed rename can be undone.
-    backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent)) / "old"
-    os.replace(path, backup)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.replace(backup, path)
-        raise
-    finally:
-        _remove(backup.parent)
-
-
-def _remove(p: Path) -> None:
-    if p.is_dir():
-        shutil.rmtree(p, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
 
 
 def _village_tables(village) -> dict[str, pd.DataFrame]:
@@ -359,6 +330,10 @@ class RawTable:
     problems: list = field(default_factory=list)
     usable: bool = True
     given: dict = field(default_factory=dict)
+    #: CSV: the delimiter detected (``,``, ``;`` or tab); ``decimal`` is ``,`` for
+    #: ``;``-separated files, where ``8,5`` means 8.5.
+    delimiter: str = ","
+    decimal: str = "."
 
 
 def _encoding_hint(raw: bytes) -> str:
@@ -508,8 +483,49 @@ def _unreadable(name, label, message, row=None) -> RawTable:
     return RawTable(name, label, pd.DataFrame(), np.zeros(0, np.int64), [Problem(name, label, row, None, message)], usable=False)
 
 
+#: Cells longer than this (in bytes) are reported: usually a quote that is never closed.
+MAX_CELL_BYTES = 131_072
+#: Repeated reading problems (e.g. ragged rows) listed one by one before the rest are counted.
+MAX_READ_LISTED = 20
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def sniff_delimiter(path) -> str:
+    """The delimiter of a CSV file: ``,``, ``;`` or tab, whichever the header row uses most.
+
+    Quoted text is not counted; a header with none of them (one column) is
+    comma-separated.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_text('account_id;name;"revenue, EUR"\\nA1;Acme;8,5\\n')
+    >>> sniff_delimiter(p)
+    ';'
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    text = head.decode("utf-8-sig", errors="replace")
+    line, quoted = [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "\r\n" and not quoted:
+            break
+        elif not quoted:
+            line.append(ch)
+    counts = {d: line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
 def read_csv_table(path, name=None) -> RawTable:
     """Read one CSV table as strings, numbering rows as a spreadsheet would.
+
+    The delimiter is detected (comma, semicolon or tab, see
+    :func:`sniff_delimiter`) and named in the problems when it is not a
+    comma; in a semicolon-separated file numbers may have decimal commas.
 
     Examples
     --------
@@ -527,14 +543,15 @@ def read_csv_table(path, name=None) -> RawTable:
         expected = ", ".join(TABLES[name].required) if name in TABLES else "the column names"
         return _unreadable(name, label, f"file is empty (0 bytes); expected at least a header row ({expected})")
     problems = []
+    delimiter = sniff_delimiter(path)
     try:
-        body = _read_csv_arrow(path)
+        body = _read_csv_arrow(path, delimiter)
     except Exception:  # pyarrow raises ArrowInvalid for bad bytes, ragged rows, odd files
         bad = _not_utf8_problem(name, label, path)
         if bad is not None:
             return _unreadable(name, label, bad.message, bad.row)
         try:
-            body, problems = _read_csv_slow(path, name, label)
+            body, problems = _read_csv_slow(path, name, label, delimiter)
         except csv.Error as exc:
             return _unreadable(name, label, f"not a readable CSV file ({exc}); save it as comma-separated UTF-8 text")
     if body is None:
@@ -543,10 +560,50 @@ def read_csv_table(path, name=None) -> RawTable:
     body = body.iloc[1:].reset_index(drop=True)
     body.columns = range(body.shape[1])
     rows = np.arange(2, len(body) + 2, dtype=np.int64)
-    return _finish(name, label, header, body, rows, problems)
+    problems = _oversized(body, header, rows, name, label) + problems
+    if delimiter != ",":
+        decimal = " with decimal commas (8,5 = 8.5)" if delimiter == ";" else ""
+        problems.insert(0, Problem(name, label, None, None, f"read as {_DELIMITER_NAMES[delimiter]}-separated "
+                                   f"({delimiter!r}){decimal}", "warning"))
+    table = _finish(name, label, header, body, rows, problems)
+    table.delimiter, table.decimal = delimiter, ("," if delimiter == ";" else ".")
+    return table
 
 
-def _read_csv_arrow(path: Path) -> pd.DataFrame:
+def _oversized(body: pd.DataFrame, header, rows, name, label) -> list:
+    """Located problems for cells over :data:`MAX_CELL_BYTES` (an unclosed quote, usually)."""
+    import pyarrow as pa
+
+    out = []
+    for i in range(body.shape[1]):
+        s = body.iloc[:, i]
+        if getattr(s.dtype, "storage", None) == "pyarrow":
+            # Arrow text (the fast reader): the longest cell from the offsets alone, no copy
+            arr = pa.array(s)
+            chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+            longest = 0
+            for chunk in chunks:
+                if len(chunk) and (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+                    offsets = np.frombuffer(chunk.buffers()[1], dtype=kind, count=len(chunk) + 1,
+                                            offset=chunk.offset * kind.itemsize)
+                    longest = max(longest, int(np.diff(offsets).max()))
+            if longest <= MAX_CELL_BYTES:
+                continue
+        lengths = s.map(lambda v: len(v.encode()) if isinstance(v, str) else 0).to_numpy()
+        big = np.flatnonzero(lengths > MAX_CELL_BYTES)
+        column = str(header[i]).strip() if i < len(header) and header[i] is not None else f"column {i + 1}"
+        for j in big[:MAX_READ_LISTED]:
+            out.append(Problem(name, label, int(rows[j]), column,
+                               f"cell is {int(lengths[j]):,} bytes long (limit {MAX_CELL_BYTES:,}); usually a quote "
+                               "(\") opened in this cell and never closed, which swallows the following rows: "
+                               "check the quotes here, or shorten the text"))
+        if len(big) > MAX_READ_LISTED:
+            out.append(Problem(name, label, None, column, f"and {len(big) - MAX_READ_LISTED:,} more cell(s) like this"))
+    return out
+
+
+def _read_csv_arrow(path: Path, delimiter: str = ",") -> pd.DataFrame:
     """Every cell as a string, header row included, with pyarrow's (multi-threaded) reader.
 
     Empty lines are kept as rows so that row numbers match the file.
@@ -555,13 +612,13 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame:
     from pyarrow import csv as pacsv
 
     with open(path, newline="", encoding="utf-8-sig") as f:
-        width = len(next(csv.reader(f)))
+        width = len(next(csv.reader(f, delimiter=delimiter)))
     if width == 0:
         raise ValueError("blank first line")
     table = pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(autogenerate_column_names=True),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types={f"f{i}": pa.large_string() for i in range(width)},
             strings_can_be_null=False,
@@ -571,18 +628,32 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _read_csv_slow(path: Path, name: str, label: str):
-    """Fallback with the csv module: pads short rows and lists rows with more fields than the header."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        records = list(csv.reader(f))
+def _read_csv_slow(path: Path, name: str, label: str, delimiter: str = ","):
+    """Fallback with the csv module: pads short rows and lists rows with more fields than the header.
+
+    No field size limit here: oversized cells are reported, located, by :func:`_oversized`.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            records = list(csv.reader(f, delimiter=delimiter))
+    finally:
+        csv.field_size_limit(limit)
     if not records or not any(records[0]):
         return None, []
     width = len(records[0])
+    ragged = [i for i, r in enumerate(records) if len(r) > width]
+    sep = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
     problems = [
-        Problem(name, label, i + 1, None, f"row has {len(r)} fields but the header has {width}; extra values are ignored (check for unquoted commas)")
-        for i, r in enumerate(records)
-        if len(r) > width
+        Problem(name, label, i + 1, None, f"row has {len(records[i])} fields but the header has {width}; extra values "
+                f"are ignored (check for unquoted {sep})")
+        for i in ragged[:MAX_READ_LISTED]
     ]
+    if len(ragged) > MAX_READ_LISTED:
+        more = ", ".join(str(i + 1) for i in ragged[MAX_READ_LISTED:MAX_READ_LISTED + 10])
+        problems.append(Problem(name, label, None, None, f"and {len(ragged) - MAX_READ_LISTED:,} more row(s) like "
+                                f"this (rows {more}{', ...' if len(ragged) > MAX_READ_LISTED + 10 else ''})"))
     body = pd.DataFrame([(r + [""] * width)[:width] for r in records], dtype="str")
     return body, problems
 
@@ -622,17 +693,103 @@ def _cell_text(v):
     return str(v)
 
 
+#: Excel serial numbers read as dates in a date column (1954-10-03 .. 2119-01-08); others stay errors.
+EXCEL_SERIAL_RANGE = (20_000, 80_000)
+_FORMULA_FIX = ("the workbook was saved without calculated values (written by a script such as openpyxl?): open it "
+                "in Excel or LibreOffice and save it, or run `libreoffice --headless --convert-to xlsx --outdir "
+                "fixed/ {file}`, then use the saved copy")
+
+
+def _norm_header(h) -> str:
+    import re
+
+    return re.sub(r"[\s\-]+", "_", str(h).strip().lower()) if h is not None else ""
+
+
+def _formula_cells(path: Path, sheet: str, values: list, skip: set | None = None) -> list[tuple[int, int, str]]:
+    """Cells of ``sheet`` holding a formula whose calculated value was not saved: (row, col, formula)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        out = []
+        for r, row in enumerate(wb[sheet].iter_rows(values_only=True)):
+            for c, v in enumerate(row):
+                if isinstance(v, str) and v.startswith("=") and (r >= len(values) or c >= len(values[r])
+                                                                  or values[r][c] is None):
+                    out.append((r, c, v))
+        return out
+    finally:
+        wb.close()
+
+
+def _sheets_with_formulas(path: Path) -> set[str]:
+    """Worksheet XML parts that hold a formula (``<f>`` element), by zip member name."""
+    import zipfile
+
+    found = set()
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                with z.open(member) as fh:
+                    data = fh.read()
+                if b"<f>" in data or b"<f " in data:
+                    found.add(member)
+    return found
+
+
+def _excel_dates(values: list, start: int, name: str, label: str, epoch) -> list:
+    """Numbers in the contract's date columns read as Excel serial dates (in place); a note per column."""
+    import datetime as dt
+
+    from openpyxl.utils.datetime import from_excel
+
+    spec = TABLES.get(name)
+    if spec is None:
+        return []
+    dates = {c.name for c in spec.columns if c.kind == "date"}
+    header = values[start]
+    problems = []
+    for j, h in enumerate(header):
+        if _norm_header(h) not in dates:
+            continue
+        converted = []
+        for i in range(start + 1, len(values)):
+            row = values[i]
+            v = row[j] if j < len(row) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                    EXCEL_SERIAL_RANGE[0] <= v <= EXCEL_SERIAL_RANGE[1]:
+                day = from_excel(v, epoch=epoch)
+                row = list(row)
+                row[j] = day if isinstance(day, dt.datetime) else dt.datetime.combine(day, dt.time(0))
+                values[i] = row
+                converted.append((i + 1, v, row[j]))
+        if converted:
+            r, v, d = converted[0]
+            n = len(converted)
+            problems.append(Problem(
+                name, label, None, str(h).strip(),
+                f"{n:,} cell(s) hold numbers, not dates, read as Excel serial dates (e.g. row {r}: {v:g} -> "
+                f"{d:%Y-%m-%d}); format the column as Date in Excel to keep them dates", "warning"))
+    return problems
+
+
 def read_xlsx_tables(path, names=TABLE_ORDER) -> tuple[dict[str, RawTable], list[Problem]]:
     """Read the sheets named after ``names`` (case-insensitive) from one workbook, as text.
 
     Returns the tables found and the workbook-level problems (missing sheets,
-    unreadable file). Sheet rows are numbered as Excel shows them.
+    unreadable file). Sheet rows are numbered as Excel shows them. Formula
+    cells read as the values Excel calculated and saved; a workbook saved
+    without them (written by a script) is an error saying how to fix it.
+    Date cells read as dates; plain numbers in a date column are read as
+    Excel serial dates, with a warning.
     """
     import openpyxl
 
     path = Path(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas = _sheets_with_formulas(path)
     except Exception as exc:  # zipfile/openpyxl raise several types for bad files
         return {}, [Problem("village", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx")]
     try:
@@ -645,15 +802,29 @@ def read_xlsx_tables(path, names=TABLE_ORDER) -> tuple[dict[str, RawTable], list
                 )
                 continue
             label = f"{path.name}[{sheets[name]}]"
-            values = [[_cell_text(v) for v in row] for row in wb[sheets[name]].iter_rows(values_only=True)]
-            start = next((i for i, r in enumerate(values) if any(v is not None and str(v).strip() for v in r)), None)
+            ws = wb[sheets[name]]
+            raw = [list(row) for row in ws.iter_rows(values_only=True)]
+            member = getattr(ws, "_worksheet_path", None)
+            if formulas and (member is None or member.lstrip("/") in formulas):
+                missing = _formula_cells(path, sheets[name], raw)
+                if missing:
+                    from openpyxl.utils import get_column_letter
+
+                    shown = ", ".join(f"{get_column_letter(c + 1)}{r + 1} ({f[:30]})" for r, c, f in missing[:5])
+                    more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+                    tables[name] = _unreadable(name, label, f"{len(missing):,} formula cell(s) have no calculated value "
+                                               f"({shown}{more}); " + _FORMULA_FIX.format(file=path.name))
+                    continue
+            start = next((i for i, r in enumerate(raw) if any(v is not None and str(v).strip() for v in r)), None)
             if start is None:
                 tables[name] = _unreadable(name, label, "sheet is empty; expected a header row with the column names")
                 continue
+            notes = _excel_dates(raw, start, name, label, getattr(wb, "epoch", None))
+            values = [[_cell_text(v) for v in row] for row in raw]
             width = len(values[start])
             body = pd.DataFrame([(r + [None] * width)[:width] for r in values[start + 1 :]], columns=range(width), dtype=object)
             rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
-            tables[name] = _finish(name, label, values[start], body, rows, [])
+            tables[name] = _finish(name, label, values[start], body, rows, notes)
         return tables, problems
     finally:
         wb.close()
@@ -678,10 +849,21 @@ def read_tables(path) -> tuple[dict[str, RawTable], list[Problem]]:
         hint = "re-save it as .xlsx" if suffix in (".xls", ".xlsm", ".ods") else "pass the folder that holds the table files"
         return {}, [Problem("village", label, None, None, f"expected a folder of CSV/Parquet files or an .xlsx workbook, got a '{suffix}' file; {hint}")]
     found: dict[str, list[Path]] = {}
+    odd: dict[str, str] = {}
     for p in sorted(path.iterdir()):
-        if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES and p.stem.lower() in TABLES:
-            found.setdefault(p.stem.lower(), []).append(p)
+        if p.suffix.lower() in TABLE_SUFFIXES and p.stem.lower() in TABLES:
+            if p.is_file():
+                found.setdefault(p.stem.lower(), []).append(p)
+            elif p.is_symlink() and not p.exists():
+                odd[p.stem.lower()] = (f"{p.name} is a symbolic link to {os.readlink(p)}, which does not exist; "
+                                       "point it at the table file or replace it with the file")
+            elif p.is_dir():
+                odd[p.stem.lower()] = f"{p.name} is a folder, not a file; put the {p.stem.lower()} table file there instead"
+            else:
+                odd[p.stem.lower()] = f"{p.name} is not a regular file; replace it with the table file"
     expected = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+    if not found and odd:
+        return {}, [Problem(n, label, None, None, f"table '{n}' cannot be read: {m}") for n, m in odd.items()]
     if not found:
         books = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".xlsx")
         hint = f"; the folder holds {books[0]}: pass that workbook's path instead" if len(books) == 1 else ""
@@ -689,6 +871,9 @@ def read_tables(path) -> tuple[dict[str, RawTable], list[Problem]]:
     tables, problems = {}, []
     for name in TABLE_ORDER:
         files = found.get(name)
+        if not files and name in odd:
+            problems.append(Problem(name, label, None, None, f"table '{name}' cannot be read: {odd[name]}"))
+            continue
         if not files:
             problems.append(Problem(name, label, None, None, f"table '{name}' is missing: add {name}.csv (or {name}.parquet) to the folder"))
             continue

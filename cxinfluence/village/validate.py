@@ -149,7 +149,11 @@ def _numbers(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
             return v[i]
     else:
         raw = _text(s)
-        v = _parse_floats(raw).to_numpy()
+        text = raw
+        if getattr(t, "decimal", ".") == ",":
+            # a ';'-separated file: 8,5 is 8.5 (a number with both ',' and '.' is left alone, and fails)
+            text = raw.str.replace(r"^\s*([+-]?\d*),(\d+)\s*$", r"\1.\2", regex=True)
+        v = _parse_floats(text).to_numpy()
         given = raw.notna().to_numpy()
 
         def shown(i):
@@ -274,6 +278,13 @@ def _match_columns(t: RawTable, rep: _Report) -> dict[str, str]:
     norm = {re.sub(r"[\s\-]+", "_", str(c).strip().lower()): c for c in reversed(have)}
     mapping = {}
     for col in spec.columns:
+        same = [c for c in have if re.sub(r"[\s\-]+", "_", str(c).strip().lower()) == col.name]
+        if len(same) > 1:
+            where = " and ".join(f"'{c}' (column {have.index(c) + 1})" for c in same)
+            rep.add(t.name, t.file, None, col.name, f"columns {where} both mean '{col.name}'; keep one of them "
+                    "(delete or rename the other)")
+            mapping[col.name] = col.name if col.name in have else same[0]
+            continue
         if col.name in have:
             mapping[col.name] = col.name
         elif col.name in norm and norm[col.name] not in mapping.values():
@@ -290,10 +301,14 @@ def _match_columns(t: RawTable, rep: _Report) -> dict[str, str]:
     return mapping
 
 
-def _type_table(t: RawTable, rep: _Report) -> tuple[pd.DataFrame, bool]:
-    """Typed table (contract columns in contract order, then extras) and whether it is complete."""
+def _type_table(t: RawTable, rep: _Report, read_rows=()) -> tuple[pd.DataFrame, bool]:
+    """Typed table (contract columns in contract order, then extras) and whether it is complete.
+
+    ``read_rows``: row-level problems found while reading, reported after the header's.
+    """
     spec = TABLES[t.name]
     mapping = _match_columns(t, rep)
+    rep.problems.extend(read_rows)
     complete = all(name in mapping for name in spec.required)
     n = len(t.data)
     out = {}
@@ -447,10 +462,13 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
         t = raw.get(name)
         if t is None:
             continue
-        rep.problems.extend(t.problems)
+        # whole-file problems (and hints about the header) before row-by-row ones
+        later = [p for p in t.problems if p.row is not None or p.message.startswith("and ")]
+        rep.problems.extend(p for p in t.problems if p not in later)
         if not t.usable:
+            rep.problems.extend(later)
             continue
-        typed[name], ok[name] = _type_table(t, rep)
+        typed[name], ok[name] = _type_table(t, rep, later)
 
     def usable(*names):
         return all(ok.get(n, False) for n in names)
@@ -594,6 +612,11 @@ def _response_warnings(rep, t, r, t_people, people, sh: _Ids, pos_sh):
     rep.summary(t, outside, "date",
                 "response(s) are dated outside the respondent's active period (before active_from or on/after active_to)",
                 r["stakeholder_id"])
+    today = pd.Timestamp.today().normalize()
+    future = ~np.isnat(date) & (date >= (today + pd.Timedelta(days=1)).to_datetime64())
+    rep.summary(t, future, "date",
+                f"response(s) are dated after today ({today:%Y-%m-%d}); check them (the default as-of date "
+                "ignores them)", r["stakeholder_id"])
 
 
 # --------------------------------------------------------------------------- entry points
