@@ -3,6 +3,12 @@
 Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village. Bad data
 gives one clear message and exit code 1, never a traceback.
+
+Exit codes: 0 everything written; 1 invalid input (nothing written); 2 usage
+error; 3 (``run``/``demo``) written, but some stages were skipped because the
+data cannot support them (reasons in the console, warnings.csv and the
+report); 4 written, but a stage failed unexpectedly (named the same way);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import sys
 from pathlib import Path
 
 EPILOG = "Docs: README.md and data/README.md (the data contract)."
+RUN_EPILOG = ("Exit codes: 0 every output written; 3 written, but stages the data cannot support were skipped "
+              "(each with a one-line reason, also in warnings.csv and the report); 4 written, but a stage failed "
+              "unexpectedly (named the same way); 1 invalid input, nothing written; 2 usage error. " + EPILOG)
 
 
 def _add_run_options(p):
@@ -46,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv", choices=["csv", "parquet", "xlsx"], help="file format (default csv)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
 
-    p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=EPILOG)
+    p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=RUN_EPILOG)
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
     _add_run_options(p)
 
-    p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=EPILOG)
+    p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=RUN_EPILOG)
     _add_run_options(p)
     return parser
 
@@ -117,18 +126,24 @@ def _run_kwargs(args):
     )
 
 
+def _finish_run(result, args) -> int:
+    """Exit code of a run; with --quiet the skipped stages are still named (progress lines name them otherwise)."""
+    if args.quiet:
+        for line in result.skip_lines():
+            print(line, file=sys.stderr)
+    return result.exit_code
+
+
 def cmd_run(args) -> int:
     from .pipeline import run
 
-    run(args.village, args.out, **_run_kwargs(args))
-    return 0
+    return _finish_run(run(args.village, args.out, **_run_kwargs(args)), args)
 
 
 def cmd_demo(args) -> int:
     from .pipeline import run, sample_village_path
 
-    run(sample_village_path(), args.out, **_run_kwargs(args))
-    return 0
+    return _finish_run(run(sample_village_path(), args.out, **_run_kwargs(args)), args)
 
 
 COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo": cmd_demo}
