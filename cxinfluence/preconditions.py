@@ -208,7 +208,7 @@ def comparison_reason(frame, schemes, folds, outcome="renewed") -> str | None:
     :data:`MIN_COMPARISON_ACCOUNTS` accounts (fewer accounts than ``folds`` is
     handled by :func:`comparison_folds`), and both outcomes.
 
-    >>> f = pd.DataFrame({"account_id": list("ab"), "renewed": [1.0, 0.0], "mean": [0.1, 0.2]})
+    >>> f = pd.DataFrame({"account_id": list("aabb"), "renewed": [1.0, 0.0, 0.0, 1.0], "mean": [0.1, 0.2, 0.3, 0.0]})
     >>> comparison_reason(f, ["mean"], 5)
     '2 accounts with every compared scheme (mean); at least 3 are needed for a held-out comparison'
     """
