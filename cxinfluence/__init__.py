@@ -27,6 +27,7 @@ _EXPORTS = {
     "write_village": "io",
     "make_village": "synth",
     "complete_roles": "roles",
+    "title_coverage": "roles",
     "account_graph": "graph",
     "influence_weights": "influence",
     "coverage": "coverage",

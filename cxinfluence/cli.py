@@ -90,6 +90,9 @@ def cmd_validate(args) -> int:
     print(f"{args.village}: valid ({len(warnings)} warning(s))")
     _print_problems(warnings, sys.stdout)
     print(village_summary(Village(**tables, source=str(args.village), problems=warnings)))
+    from .roles import title_coverage, title_coverage_sentence
+
+    print(title_coverage_sentence(title_coverage(tables["stakeholders"], rules=args.role_rules)))
     return 0
 
 
