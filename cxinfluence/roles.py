@@ -620,7 +620,7 @@ def title_coverage(stakeholders: pd.DataFrame, rules=None) -> dict:
     """
     n = len(stakeholders)
     absent = pd.Series(np.nan, index=stakeholders.index, dtype=object)
-    title = stakeholders["title"] if "title" in stakeholders else absent
+    title = stakeholders.get("title", absent)
     if "role_source" in stakeholders:
         given = (stakeholders["role_source"] == "data").to_numpy()
     else:
