@@ -4,20 +4,28 @@ CRM exports rarely carry a buying role. :func:`complete_roles` fills a blank
 ``role`` (Webster & Wind 1972: decider, buyer, user, influencer, gatekeeper)
 and a blank ``department`` from ``title`` with an ordered rule table, fills a
 blank ``veto`` from :data:`cxinfluence.schema.VETO_BY_ROLE` and records where
-each value came from (``role_source``, ``veto_source``). Titles that match no
-rule are left blank and reported, never guessed.
+each value came from (``role_source``, ``veto_source``). A title that names a
+rank but no function ("Manager", "Specialist") takes the role of the person's
+department when it is known, else the documented default (influencer); titles
+that match no rule at all are left blank and reported, never guessed.
+:func:`title_coverage` counts how each role was found (``cxinfluence
+validate`` prints it).
 
 The rule table
 --------------
-A table with columns ``pattern, role, department`` (``note`` optional), read
-top to bottom. The built-in table is ``cxinfluence/rules/roles.csv``; rules the
+A table with columns ``pattern, role, department`` (``note`` and
+``fallback`` optional), read top to bottom. The built-in table is ``cxinfluence/rules/roles.csv``; rules the
 caller passes come first, so they override the built-ins.
 
 * Titles are normalised before matching: lower case; ``.``, ``'`` and ``&`` are
   deleted (``V.P.`` -> ``vp``, ``EH&S`` -> ``ehs``, ``R&D`` -> ``rd``); every
   other run of punctuation or space becomes one space; common abbreviations are
-  expanded (:data:`ABBREVIATIONS`: ``Mgr`` -> ``manager``, ``Engr`` ->
-  ``engineer``, ``Maint`` -> ``maintenance``, ...).
+  expanded (:data:`ABBREVIATIONS`: ``Mgr`` -> ``manager``, ``Dir`` ->
+  ``director``, ``Sr``/``Jr``, ``Engr``/``Eng`` -> ``engineer``, ``GC`` ->
+  ``general counsel``, ``Cnsl`` -> ``counsel``, ``Proc`` -> ``procurement``,
+  ``Ops`` -> ``operations``, ``Mfg``, ``Admin``, ``Coord``, ``MIS``, ...).
+  :func:`normalize_title` is the one place this happens. VP, SVP, EVP, AVP and
+  GM are matched as they are.
 * A ``pattern`` made only of words and punctuation (``"EHS manager"``,
   ``"V.P. Sales"``) is a keyword phrase: it is normalised the same way and must
   match whole words. A pattern that contains a regular-expression character
@@ -31,6 +39,9 @@ caller passes come first, so they override the built-ins.
 
 Order of the built-in rules, and the choices it encodes:
 
+0. Lawyers: counsel, general counsel, attorney, legal -> gatekeeper/legal,
+   before any rank, so ``"VP & GC"``, ``"SVP, General Counsel"`` and
+   ``"President and General Counsel"`` are legal gatekeepers, never deciders.
 1. Executives with a function: CFO -> decider/finance, CIO/CISO ->
    gatekeeper/it, COO, CTO, CPO, CEO/president/owner/general manager ->
    decider; plant, site, factory or mill manager -> decider/operations.
@@ -53,9 +64,20 @@ Order of the built-in rules, and the choices it encodes:
    (department maintenance or operations).
 8. HR, commercial functions, analysts and consultants -> influencer.
 9. Department-only rules: maintenance, engineering, operations.
+10. Assistants, secretaries and clerks -> influencer/administration (Webster &
+    Wind count them among gatekeepers because they route information, but here
+    a gatekeeper can block the deal and vetoes by default).
+11. The fallback rule (``fallback`` = true): a rank or seniority word without
+    a function (Manager, Specialist, Coordinator, Associate, Administrator,
+    Assistant, Officer, Lead, Principal, ...) -> influencer. When the person's
+    department is known (from the data, e.g. a CRM ``Department`` field), the
+    role its name classifies to wins: "Manager" in Purchasing -> buyer, in
+    Quality -> gatekeeper, in Finance -> influencer; a department that names no
+    function ("Executive") keeps the default. Directors and VPs keep their rank
+    (decider) and take the department from the data.
 
-Anything else ("Manager", "Executive Assistant") stays unclassified: add a
-rule rather than let the package guess.
+A title none of these match ("Widget Wrangler", "Product Owner") stays
+unclassified: add a rule rather than let the package guess.
 
 References
 ----------
