@@ -130,8 +130,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     village : path or Village
         A village folder / workbook (validated on load) or a loaded Village.
     out : path
-        Output folder. Outputs appear only once everything succeeded; a failed
-        run leaves ``out`` as it was.
+        Output folder. Outputs appear together once the run is done; a run
+        that stops (invalid village, interrupted) leaves ``out`` as it was.
     as_of : date, optional
         Snapshot date (default: the day after the latest response).
     window_days, lead_days, half_life_days
@@ -155,6 +155,19 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     Returns
     -------
     RunResult
+        With ``skipped``: the stages the data could not support (each with a
+        one-line reason, :mod:`cxinfluence.preconditions`) or that failed
+        unexpectedly, also in ``warnings.csv`` and the report; ``exit_code``
+        is 0 (everything written), 3 (stages skipped) or 4 (a stage failed).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxinfluence.synth import make_village
+    >>> village, _ = make_village(1, seed=0)
+    >>> result = run(village, tempfile.mkdtemp(), maps=0, quiet=True, n_boot=0)
+    >>> result.exit_code, result.skip_lines()[0][:44]
+    (3, 'Renewal models: skipped — 1 account with an ')
     """
     from .atomic import staged_output
     from .village import Village, load_village
