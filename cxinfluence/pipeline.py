@@ -399,28 +399,26 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
 
     t, fits = result.tables, result.fits
 
-    def attempt(stage, reason, fit):
+    def attempt(stage, key, reason, fit):
+        """fits[key] = fit(), unless the data cannot support it (reason) or it fails (named)."""
         if reason:
             _record(result, stage, "skipped", reason)
             return
         with _guard(result, stage):
-            fit()
+            fits[key] = fit()
 
     renewal = renewal_models_reason(frame, schemes)
     if renewal:
         _record(result, "Renewal models", "skipped", renewal)
     else:
         for s in schemes:
-            attempt(f"Renewal model ({s})", rebuy_reason(frame, s),
-                    lambda s=s: fits.__setitem__(f"rebuy:{s}", fit_rebuy(frame, scheme=s)))
-    attempt("Bookings model", bookings_reason(frame, PRIMARY_SCHEME),
-            lambda: fits.__setitem__("bookings:tweedie", fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie")))
+            attempt(f"Renewal model ({s})", f"rebuy:{s}", rebuy_reason(frame, s), lambda s=s: fit_rebuy(frame, scheme=s))
+    attempt("Bookings model", "bookings:tweedie", bookings_reason(frame, PRIMARY_SCHEME),
+            lambda: fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie"))
     if not renewal:
-        attempt("Decision equation", decision_reason(frame),
-                lambda: fits.__setitem__("decision_equation", decision_equation(frame)))
-        attempt("Veto equation", decision_reason(frame, roles=["veto", "nonveto"]),
-                lambda: fits.__setitem__("veto_equation", decision_equation(frame, roles=["veto", "nonveto"],
-                                                                            name="veto_equation")))
+        attempt("Decision equation", "decision_equation", decision_reason(frame), lambda: decision_equation(frame))
+        attempt("Veto equation", "veto_equation", decision_reason(frame, roles=["veto", "nonveto"]),
+                lambda: decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation"))
     if fits:
         t["models"] = models_table(list(fits.values()))
     if renewal:
