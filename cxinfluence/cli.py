@@ -8,7 +8,8 @@ Exit codes: 0 everything written; 1 invalid input (nothing written); 2 usage
 error; 3 (``run``/``demo``) written, but some stages were skipped because the
 data cannot support them (reasons in the console, warnings.csv and the
 report); 4 written, but a stage failed unexpectedly (named the same way);
-130 interrupted.
+130 interrupted. An unexpected error outside a stage is one line (exit 1),
+never a traceback; set CXINFLUENCE_TRACEBACK=1 to see the traceback.
 """
 
 from __future__ import annotations
@@ -173,6 +174,15 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written to the output folder", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user; CXINFLUENCE_TRACEBACK=1 shows it
+        import os
+
+        if os.environ.get("CXINFLUENCE_TRACEBACK"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}. Nothing was written to the output folder. This is "
+              "a bug: please report it with the command you ran (CXINFLUENCE_TRACEBACK=1 shows the details).",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

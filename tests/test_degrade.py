@@ -248,3 +248,20 @@ def test_random_small_villages_never_raise(tmp_path):
             assert (tmp_path / f"out{seed}" / name).exists(), (seed, name)
         ran += 1
     assert ran >= 15
+
+
+def test_an_unexpected_error_outside_any_stage_is_one_line(monkeypatch, capsys, tmp_path):
+    import cxinfluence.pipeline
+    from cxinfluence.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cxinfluence.pipeline, "run", broken)
+    monkeypatch.delenv("CXINFLUENCE_TRACEBACK", raising=False)
+    assert main(["run", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected RuntimeError: disk on fire.") and "Traceback" not in err
+    monkeypatch.setenv("CXINFLUENCE_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        main(["run", str(tmp_path), "--out", str(tmp_path / "out")])
