@@ -545,7 +545,7 @@ def _prepare_rows(frame, columns, scheme_cols, notes, fit_warnings):
                              "(never all in one row); choose another scheme or drop a control")
         hint = ("no responses in the look-back window before period_end? widen window_days or choose another scheme"
                 if any(c in scheme_cols for c in blank) else "fill the column or leave it out of the model")
-        raise ModelError(f"no complete rows to fit: {', '.join(blank)} blank in every row ({hint})")
+        raise ModelError(f"no complete rows to fit: {', '.join(blank)} missing in every row ({hint})")
     return out
 
 
