@@ -48,7 +48,7 @@ _EXPORTS = {
     "models_table": "models.fit", "compare_schemes": "models.compare", "findings": "models.findings",
     # what people see, and the whole run
     "network_map": "present.maps", "show_map": "present.maps", "portfolio_map": "present.maps",
-    "run": "pipeline.runner",
+    "run": "pipeline.runner", "title_coverage": "village.roles",
 }
 
 lazy_exports(__name__, _EXPORTS)

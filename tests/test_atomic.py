@@ -269,7 +269,7 @@ def cli(*args, env=None, **kw):
 
 def test_cli_machine_faults_exit_3_with_one_line(tiny_disk, tmp_path):
     res = cli("synth", "--accounts", 60, "--out", tiny_disk / "v")
-    assert res.returncode == 3, res.stderr
+    assert res.returncode == 5, res.stderr
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
     assert "no space left" in res.stderr and str(tiny_disk / "v") in res.stderr
     assert leftovers(tiny_disk, "v") == [] and not (tiny_disk / "v").exists()
@@ -283,7 +283,7 @@ def test_cli_read_only_folder_exit_3_and_previous_output_intact(tmp_path):
         if subprocess.run(["mount", "-o", "remount,ro", str(ro)], capture_output=True, check=False).returncode:
             pytest.skip("cannot remount read-only here")
         res = cli("synth", "--accounts", 3, "--seed", 5, "--force", "--out", ro / "v")
-        assert res.returncode == 3 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+        assert res.returncode == 5 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
         assert f"cannot write {ro / 'v'}: the file system is read-only [EROFS]" in res.stderr
         assert "was left as it was" in res.stderr and digest(ro / "v") == before
     finally:
@@ -484,7 +484,7 @@ def test_cli_permission_denied_on_an_input_is_one_line_exit_3(tmp_path, monkeypa
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     monkeypatch.setattr(cio, "read_csv_table", refused)
-    assert cx_cli.main(["validate", str(folder)]) == 3
+    assert cx_cli.main(["validate", str(folder)]) == 5
     err = capsys.readouterr().err
     assert err == f"error: cannot use {folder / 'accounts.csv'}: permission denied [EACCES]\n"
 
@@ -499,7 +499,7 @@ def test_cli_run_disk_full_keeps_the_previous_output(tmp_path):
         assert res.returncode == 0, res.stderr
         before = digest(disk / "out")
         res = cli("run", village, "--out", disk / "out", "-q", "--maps", -1)
-        assert res.returncode == 3 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
+        assert res.returncode == 5 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
         assert "no space left on the device (disk full) [ENOSPC]" in res.stderr
         assert f"{disk / 'out'} was left as it was" in res.stderr
         assert digest(disk / "out") == before and leftovers(disk, "out") == []

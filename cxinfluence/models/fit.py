@@ -633,10 +633,14 @@ def _prepare_rows(frame, columns, scheme_cols, notes, fit_warnings):
     # and a dozen copies of a 50-column, 400k-row frame cost gigabytes
     out = frame.loc[keep, list(dict.fromkeys([*columns, *(c for c in ("account_id",) if c in frame.columns)]))]
     if len(out) == 0:
-        which = [c for c in scheme_cols if frame[c].isna().all()] or list(dict.fromkeys(columns))
-        raise ModelError(f"no complete rows to fit: {', '.join(which)} missing in every row "
-                         "(no responses in the look-back window before period_end?); widen window_days, "
-                         "choose another scheme, or drop the control that is always missing")
+        # name the columns that are blank in every row: the real cause (e.g. blank bookings), not a guess
+        blank = [c for c in dict.fromkeys(columns) if frame[c].isna().all()]
+        if not blank:
+            raise ModelError(f"no complete rows to fit: every row misses one of {', '.join(dict.fromkeys(columns))} "
+                             "(never all in one row); choose another scheme or drop a control")
+        hint = ("no responses in the look-back window before period_end? widen window_days or choose another scheme"
+                if any(c in scheme_cols for c in blank) else "fill the column or leave it out of the model")
+        raise ModelError(f"no complete rows to fit: {', '.join(blank)} missing in every row ({hint})")
     return out
 
 

@@ -62,6 +62,21 @@ def _exog_columns(fit, data):
     return [c for c in formula_columns(fit.formula, data) if c != outcome]
 
 
+def _design(fit, rows):
+    """What to predict from: ``rows`` themselves when the model still has its formula; otherwise (terms
+    that were constant or collinear in the fitted rows were dropped, so the model was refitted on a
+    reduced design) the design matrix of ``rows`` built as on the fitted rows, with the kept columns."""
+    model = fit.result.model
+    if getattr(model, "formula", None) is not None or fit.data is None:
+        return rows
+    import patsy
+
+    rhs = fit.formula.split("~", 1)[1]
+    info = patsy.dmatrix(rhs, fit.data, return_type="dataframe").design_info
+    (X,) = patsy.build_design_matrices([info], rows, return_type="dataframe")
+    return X[list(model.exog_names)]
+
+
 def predict_renewal(fit, data, conf_level=0.95) -> pd.DataFrame:
     """Predicted renewal probability and its interval for each usable row of ``data``.
 
@@ -74,7 +89,7 @@ def predict_renewal(fit, data, conf_level=0.95) -> pd.DataFrame:
         ``account_id, p_renew, p_renew_low, p_renew_high``.
     """
     ok = data.dropna(subset=_exog_columns(fit, data))
-    pred = fit.result.get_prediction(ok).summary_frame(alpha=1 - conf_level)
+    pred = fit.result.get_prediction(_design(fit, ok)).summary_frame(alpha=1 - conf_level)
     return pd.DataFrame({"account_id": ok["account_id"].astype(str).to_numpy(), "p_renew": pred["mean"].to_numpy(),
                          "p_renew_low": pred["mean_ci_lower"].to_numpy(),
                          "p_renew_high": pred["mean_ci_upper"].to_numpy()})
@@ -101,7 +116,7 @@ def renewal_curve_table(fit, column, grid=None, conf_level=0.95) -> pd.DataFrame
         s = data[c]
         typical[c] = s.median() if pd.api.types.is_numeric_dtype(s) else s.mode().iloc[0]
     rows = pd.DataFrame({column: grid, **{c: [v] * len(grid) for c, v in typical.items()}})
-    pred = fit.result.get_prediction(rows).summary_frame(alpha=1 - conf_level)
+    pred = fit.result.get_prediction(_design(fit, rows)).summary_frame(alpha=1 - conf_level)
     return pd.DataFrame({"sentiment": grid, "p_renew": pred["mean"].to_numpy(),
                          "p_renew_low": pred["mean_ci_lower"].to_numpy(),
                          "p_renew_high": pred["mean_ci_upper"].to_numpy()})

@@ -4,10 +4,15 @@ Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village. Bad data
 gives one clear message, never a traceback.
 
-Exit codes: 0 success; 1 invalid village or options (including an output
-folder that cannot be used safely); 2 command-line usage; 3 the machine refused
-(disk full, read-only file system, permission denied, ...; the previous output
-is intact); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+Exit codes: 0 everything written; 1 invalid village or options, nothing written
+(including an output folder that cannot be used safely); 2 command-line usage;
+3 (``run``/``demo``) written, but stages the data cannot support were skipped
+(reasons in the console, warnings.csv and the report); 4 written, but a stage
+failed unexpectedly (named the same way); 5 the machine refused (disk full,
+read-only file system, permission denied, ...; the previous output is intact);
+130 interrupted (Ctrl-C); 143 terminated (SIGTERM). An unexpected error outside
+a stage is one line (exit 1), never a traceback; set CXINFLUENCE_TRACEBACK=1 to
+see it.
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ import contextlib
 import sys
 from pathlib import Path
 
-EPILOG = ("Exit codes: 0 ok, 1 invalid data or options, 2 usage, 3 disk full/read-only/permission denied, "
+EPILOG = ("Exit codes: 0 ok, 1 invalid data or options, 2 usage, 5 disk full/read-only/permission denied, "
           "130 interrupted, 143 terminated. Docs: README.md and data/README.md (the data contract).")
-EXIT_OS, EXIT_INTERRUPTED, EXIT_TERMINATED = 3, 130, 143
+RUN_EPILOG = ("Exit codes: 0 every output written; 3 written, but stages the data cannot support were skipped "
+              "(each with a one-line reason, also in warnings.csv and the report); 4 written, but a stage failed "
+              "unexpectedly (named the same way); 1 invalid input, nothing written; 2 usage error; 5 disk full, "
+              "read-only or permission denied (previous output intact); 130 interrupted; 143 terminated. "
+              "Docs: README.md and data/README.md (the data contract).")
+EXIT_OS, EXIT_INTERRUPTED, EXIT_TERMINATED = 5, 130, 143
 
 
 class _Terminated(KeyboardInterrupt):
@@ -74,11 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv", choices=["csv", "parquet", "xlsx"], help="file format (default csv)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
 
-    p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=EPILOG)
+    p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=RUN_EPILOG)
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
     _add_run_options(p)
 
-    p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=EPILOG)
+    p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=RUN_EPILOG)
     _add_run_options(p)
     return parser
 
@@ -109,6 +119,9 @@ def cmd_validate(args) -> int:
     print(f"{args.village}: valid ({len(warnings)} warning(s))")
     _print_problems(warnings, sys.stdout)
     print(village_summary(Village(**tables, source=str(args.village), problems=warnings)))
+    from ..village.roles import title_coverage, title_coverage_sentence
+
+    print(title_coverage_sentence(title_coverage(tables["stakeholders"], rules=args.role_rules)))
     return 0
 
 
@@ -145,18 +158,24 @@ def _run_kwargs(args):
     )
 
 
+def _finish_run(result, args) -> int:
+    """Exit code of a run; with --quiet the skipped stages are still named (progress lines name them otherwise)."""
+    if args.quiet:
+        for line in result.skip_lines():
+            print(line, file=sys.stderr)
+    return result.exit_code
+
+
 def cmd_run(args) -> int:
     from .runner import run
 
-    run(args.village, args.out, **_run_kwargs(args))
-    return 0
+    return _finish_run(run(args.village, args.out, **_run_kwargs(args)), args)
 
 
 def cmd_demo(args) -> int:
     from .runner import run, sample_village_path
 
-    run(sample_village_path(), args.out, **_run_kwargs(args))
-    return 0
+    return _finish_run(run(sample_village_path(), args.out, **_run_kwargs(args)), args)
 
 
 COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo": cmd_demo}
@@ -199,6 +218,15 @@ def main(argv=None) -> int:
         print(_interrupted_message(args, "terminated" if isinstance(exc, _Terminated) else "interrupted"),
               file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user; CXINFLUENCE_TRACEBACK=1 shows it
+        import os
+
+        if os.environ.get("CXINFLUENCE_TRACEBACK"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}. Nothing was written to the output folder. This is "
+              "a bug: please report it with the command you ran (CXINFLUENCE_TRACEBACK=1 shows the details).",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

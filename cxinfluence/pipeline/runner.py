@@ -20,7 +20,18 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
 ``actions.csv``            informal comments routed to the groups that can act
 ``model_frame.csv``        the data the models were fitted on
+``warnings.csv``           what was skipped or failed and why, and warnings
 =========================  ===================================================
+
+A run degrades, it does not die: a stage the data cannot support (too few
+accounts or outcomes for a model, bookings blank or constant, one outcome
+class, no responses in the window) is checked first
+(:mod:`cxinfluence.preconditions`) and skipped with a one-line reason; an
+unexpected error inside a stage is caught and named. Either way the rest of
+the run goes on, the reasons are printed, written to ``warnings.csv``
+(``stage, severity, reason``) and listed in the report, and
+:attr:`RunResult.exit_code` is 3 (skipped) or 4 (a stage failed) instead of 0.
+Influence, coverage, sentiment, maps and the report are always written.
 """
 
 from __future__ import annotations
@@ -34,7 +45,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
@@ -67,6 +77,26 @@ class RunResult:
     tables: dict = field(default_factory=dict)
     fits: dict = field(default_factory=dict)
     timings: list = field(default_factory=list)
+    #: what was skipped or failed: dicts with ``stage``, ``severity`` ("skipped", "failed", "note"), ``reason``
+    skipped: list = field(default_factory=list)
+    #: (stage, warning) for every warning raised while a stage ran
+    caught: list = field(default_factory=list, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        """0 everything written, 3 written with skipped stages, 4 written but a stage failed unexpectedly."""
+        severities = {r["severity"] for r in self.skipped}
+        return 4 if "failed" in severities else 3 if "skipped" in severities else 0
+
+    def skip_lines(self) -> list:
+        """One line per skipped or failed stage (and per note), as printed."""
+        return [_skip_line(r) for r in self.skipped]
+
+
+def _skip_line(record) -> str:
+    if record["severity"] == "failed":
+        return f"Stage '{record['stage']}' failed: {record['reason']}"
+    return f"{record['stage']}: {record['severity']} \u2014 {record['reason']}"
 
 
 def _select_map_accounts(risk, accounts, maps, map_accounts):
@@ -99,8 +129,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     village : path or Village
         A village folder / workbook (validated on load) or a loaded Village.
     out : path
-        Output folder. Outputs appear only once everything succeeded; a failed
-        run leaves ``out`` as it was.
+        Output folder. Outputs appear together once the run is done; a run
+        that stops (invalid village, interrupted) leaves ``out`` as it was.
     as_of : date, optional
         Snapshot date (default: the day after the latest response).
     window_days, lead_days, half_life_days
@@ -124,6 +154,19 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     Returns
     -------
     RunResult
+        With ``skipped``: the stages the data could not support (each with a
+        one-line reason, :mod:`cxinfluence.preconditions`) or that failed
+        unexpectedly, also in ``warnings.csv`` and the report; ``exit_code``
+        is 0 (everything written), 3 (stages skipped) or 4 (a stage failed).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxinfluence.synth import make_village
+    >>> village, _ = make_village(1, seed=0)
+    >>> result = run(village, tempfile.mkdtemp(), maps=0, quiet=True, n_boot=0)
+    >>> result.exit_code, result.skip_lines()[0][:44]
+    (3, 'Renewal models: skipped — 1 account with an ')
     """
     from ..village.core import Village, load_village
     from ..village.files import atomic_folder, check_output_folder
@@ -139,6 +182,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             from ..village.anonymize import anonymize_village
 
             v = anonymize_village(v)
+    if map_accounts:  # a usage error: say so before any work
+        _select_map_accounts(None, v.accounts, maps, map_accounts)
     with warnings.catch_warnings(record=True) as early:
         warnings.simplefilter("always")
         as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
@@ -146,26 +191,28 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
     result = RunResult(out=out, as_of=as_of)
+    result.caught += [("Loading", w) for w in early]
     t = result.tables
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                 schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
-    result.tables["warnings"] = _warning_table(list(early) + list(caught))
+    _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
+             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
 
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
-        with _stage(progress, "maps"):
-            selected = _select_map_accounts(t["accounts_at_risk"], v.accounts, maps, map_accounts)
-            map_entries = _write_maps(v, as_of, selected, t["influence"], tmp, seed=seed, window_days=window_days)
-        with _stage(progress, "report"):
-            from ..present.content import build_report
-
-            (tmp / "report.html").write_text(build_report(v, result, map_entries, anonymized=anonymize,
-                                                          window_days=window_days, lead_days=lead_days),
+        map_entries = []
+        with _stage(progress, "maps"), _guard(result, "Maps"):
+            risk = t.get("accounts_at_risk")
+            ranked = risk if risk is not None else v.accounts[["account_id"]]
+            selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
+            map_entries = _write_maps(v, as_of, selected, t.get("influence"), tmp, seed=seed,
+                                      window_days=window_days)
+        with _stage(progress, "report"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            (tmp / "report.html").write_text(_report(v, result, map_entries, anonymize, window_days, lead_days),
                                              encoding="utf-8")
+        result.caught += [("Report", w) for w in caught]
         with _stage(progress, "writing tables"):
             from ..village.io import write_csv
 
+            t["warnings"] = _skip_table(result.skipped, result.caught)
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
                                  "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings")
                      if t.get(n) is not None]
@@ -173,8 +220,63 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda n: write_csv(t[n], tmp / f"{n}.csv"), names))
     result.timings = progress.timings
-    progress.say(f"wrote {out}")
+    if result.skipped:
+        progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
+        for line in result.skip_lines():
+            progress.say("  " + line)
+    else:
+        progress.say(f"wrote {out}")
     return result
+
+
+def _report(v, result, map_entries, anonymize, window_days, lead_days) -> str:
+    """The report page; if building it fails, a plain page naming the failure and what was skipped."""
+    from ..present.content import build_report
+
+    try:
+        return build_report(v, result, map_entries, anonymized=anonymize, window_days=window_days,
+                            lead_days=lead_days)
+    except Exception as exc:  # noqa: BLE001 - the report is always written: fall back to the plain page
+        _record(result, "Report", "failed", f"{type(exc).__name__}: {exc}; a plain report was written instead")
+    from ..present.report import ReportContent, render_report
+    from ..present.summary import village_overview
+
+    return render_report(ReportContent(
+        title="Who decides whether our accounts rebuy", as_of=result.as_of, overview=village_overview(v),
+        headlines=["The full report could not be built on this data; the tables beside it were written."],
+        maps=map_entries, skipped=result.skip_lines(), anonymized=anonymize))
+
+
+def _record(result, stage, severity, reason):
+    result.skipped.append({"stage": stage, "severity": severity, "reason": reason})
+
+
+@contextmanager
+def _guard(result, stage):
+    """Run one stage; an unexpected error is recorded as the stage's failure and the run goes on.
+
+    Outputs of a stage that fails are simply missing; every later stage that
+    needs them checks and says so.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one stage's bug must not cost the user every other output
+            _record(result, stage, "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    result.caught += [(stage, w) for w in caught]
+
+
+def _skip_table(skipped, caught) -> pd.DataFrame:
+    """``warnings.csv``: skipped/failed stages and notes first, then each distinct warning raised (counted)."""
+    rows = [dict(r, category="", count=1) for r in skipped]
+    seen = {}
+    for stage, w in caught:
+        key = (stage, w.category.__name__, str(w.message))
+        seen[key] = seen.get(key, 0) + 1
+    rows += [{"stage": stage, "severity": "warning", "reason": m, "category": c, "count": n}
+             for (stage, c, m), n in seen.items()]
+    return pd.DataFrame(rows, columns=["stage", "severity", "reason", "category", "count"])
 
 
 @contextmanager
@@ -200,70 +302,77 @@ def _stage(progress, name):
         pass
 
 
-def _warning_table(caught) -> pd.DataFrame:
-    seen = {}
-    for w in caught:
-        key = (w.category.__name__, str(w.message))
-        seen.setdefault(key, 0)
-        seen[key] += 1
-    return pd.DataFrame([{"category": c, "message": m, "count": n} for (c, m), n in seen.items()],
-                        columns=["category", "message", "count"])
-
-
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot):
     from ..listening import coverage, listening_plan
     from ..network.influence import influence_weights
+    from .preconditions import model_frame_reason, sentiment_note
     from ..sentiment.schemes import SCHEMES, sentiment_tables
 
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or [s for s in SCHEMES if s != "disagreement"])
-    with _stage(progress, "influence"):
+    with _stage(progress, "influence"), _guard(result, "Influence"):
         from ..network.structure import stakeholder_structure
 
         infl = influence_weights(v, as_of)
         infl = _join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
         t["influence"] = infl
-    with _stage(progress, "coverage and listening plan"):
+    infl = t.get("influence")
+    with _stage(progress, "coverage and listening plan"), _guard(result, "Coverage and listening plan"):
         t["coverage"] = coverage(v, as_of, window_days=window_days, influence=infl)
         t["listening_plan"] = listening_plan(v, as_of, window_days=window_days, influence=infl)
-    with _stage(progress, "account sentiment"):
+    history = history_people = None
+    with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
         from ..models.frame import outcome_periods
 
         snap, t["stakeholder_sentiment"] = sentiment_tables(v, as_of, window_days=window_days, lead_days=0,
                                                             half_life_days=half_life_days, influence=infl)
+        t["snapshot"] = snap
+        note = sentiment_note(snap, window_days)
+        if note:
+            _record(result, "Account sentiment", "note", note)
         periods = outcome_periods(v)
         # each outcome period's sentiment, reported and modelled (computed once)
         history, history_people = (sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
                                                     half_life_days=half_life_days)
                                    if len(periods) else (snap.iloc[:0], None))
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
-        t["snapshot"] = snap
-    with _stage(progress, "models"):
+    with _stage(progress, "models"), _guard(result, "Models"):
         from ..models.frame import model_frame
 
-        t["model_frame"] = model_frame(v, window_days=window_days, lead_days=lead_days,
-                                       half_life_days=half_life_days, sentiment=history,
-                                       stakeholders=history_people)
+        reason = model_frame_reason(v) or (None if history is not None else "account sentiment failed (see above)")
+        if reason:
+            _record(result, "Models", "skipped", reason)
+        else:
+            t["model_frame"] = model_frame(v, window_days=window_days, lead_days=lead_days,
+                                           half_life_days=half_life_days, sentiment=history,
+                                           stakeholders=history_people)
         del history_people  # millions of rows, needed only for the frame: free them before fitting
-        _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
-    with _stage(progress, "informal comments"):
+        if t.get("model_frame") is not None:
+            _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+    with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
         from ..comments.capture import action_list
 
         t["actions"] = action_list(v, as_of, influence=infl, window_days=ACTION_WINDOW_DAYS)
-    with _stage(progress, "accounts at risk"):
+        if not len(t["actions"]):
+            _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
+    with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
         from ..models.risk import accounts_at_risk, risk_flags
 
         from ..models.predict import predict_renewal, snapshot_frame
 
+        missing = [n for n in ("snapshot", "stakeholder_sentiment", "coverage") if t.get(n) is None]
+        if missing:
+            _record(result, "Accounts at risk", "skipped", f"needs {', '.join(missing)}, which failed (see above)")
+            return
         predicted = None
         fit = result.fits.get(f"rebuy:{PRIMARY_SCHEME}")
         if fit is not None:
             # lead_days is the gap the model learnt between measuring and the outcome;
             # today's sentiment (lead 0) predicts the renewal that lies that gap ahead
             snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
-                                      sentiment=snap, stakeholders=t["stakeholder_sentiment"])
+                                      sentiment=t["snapshot"], stakeholders=t["stakeholder_sentiment"])
             predicted = predict_renewal(fit, snapshot)
-        t["accounts_at_risk"] = accounts_at_risk(v.accounts, snap, risk_flags(t["stakeholder_sentiment"]),
+        t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], risk_flags(t["stakeholder_sentiment"]),
                                                  t["coverage"], predicted, scheme=PRIMARY_SCHEME)
 
 
@@ -283,20 +392,57 @@ def _join_rows(left, right, on):
 
 
 def _models(result, schemes, frame, *, seed, folds, n_boot):
+    """Every model the frame can support; each one the data cannot is skipped with its reason."""
     from ..models.compare import compare_schemes
     from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
+    from .preconditions import (
+        bookings_reason,
+        comparison_folds,
+        comparison_reason,
+        decision_reason,
+        rebuy_reason,
+        renewal_models_reason,
+    )
 
     t, fits = result.tables, result.fits
-    for s in schemes:
-        fits[f"rebuy:{s}"] = fit_rebuy(frame, scheme=s)
-    fits["bookings:tweedie"] = fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie")
-    fits["decision_equation"] = decision_equation(frame)
-    fits["veto_equation"] = decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation")
-    t["models"] = models_table(list(fits.values()))
-    comparison = compare_schemes(frame, schemes=schemes, folds=folds, seed=seed, n_boot=n_boot,
-                                 fits={s: fits[f"rebuy:{s}"] for s in schemes})
-    t["comparison_object"] = comparison
-    t["scheme_comparison"] = comparison.table
+
+    def attempt(stage, key, reason, fit):
+        """fits[key] = fit(), unless the data cannot support it (reason) or it fails (named)."""
+        if reason:
+            _record(result, stage, "skipped", reason)
+            return
+        with _guard(result, stage):
+            fits[key] = fit()
+
+    renewal = renewal_models_reason(frame, schemes)
+    if renewal:
+        _record(result, "Renewal models", "skipped", renewal)
+    else:
+        for s in schemes:
+            attempt(f"Renewal model ({s})", f"rebuy:{s}", rebuy_reason(frame, s), lambda s=s: fit_rebuy(frame, scheme=s))
+    attempt("Bookings model", "bookings:tweedie", bookings_reason(frame, PRIMARY_SCHEME),
+            lambda: fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie"))
+    if not renewal:
+        attempt("Decision equation", "decision_equation", decision_reason(frame), lambda: decision_equation(frame))
+        attempt("Veto equation", "veto_equation", decision_reason(frame, roles=["veto", "nonveto"]),
+                lambda: decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation"))
+    if fits:
+        t["models"] = models_table(list(fits.values()))
+    if renewal:
+        return
+    compared = [s for s in schemes if f"rebuy:{s}" in fits]
+    reason = comparison_reason(frame, compared, folds)
+    if reason:
+        _record(result, "Scheme comparison", "skipped", reason)
+        return
+    used_folds, note = comparison_folds(frame, compared, folds)
+    if note:
+        _record(result, "Scheme comparison", "note", note)
+    with _guard(result, "Scheme comparison"):
+        comparison = compare_schemes(frame, schemes=compared, folds=used_folds, seed=seed, n_boot=n_boot,
+                                     fits={s: fits[f"rebuy:{s}"] for s in compared})
+        t["comparison_object"] = comparison
+        t["scheme_comparison"] = comparison.table
 
 
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):

@@ -79,7 +79,9 @@ def _se_used(fits, prefix) -> str:
 
 
 def methods(result, window_days, lead_days) -> list:
-    frame = result.tables["model_frame"]
+    frame = result.tables.get("model_frame")
+    fitted = (f"{len(frame)} account-periods, {frame['account_id'].nunique()} accounts" if frame is not None
+              else "no model frame on this data")
     return [
         ("Data and as-of date",
          f"Snapshot as of {result.as_of:%Y-%m-%d}. Feedback counts only if dated in the {window_days} days before "
@@ -98,7 +100,7 @@ def methods(result, window_days, lead_days) -> list:
          "for accounts with few respondents. Intervals use the between-stakeholder variance."),
         ("Models",
          f"Logistic regression of renewal on each scheme plus account size and segment "
-         f"({len(frame)} account-periods, {frame['account_id'].nunique()} accounts; standard errors "
+         f"({fitted}; standard errors "
          f"{_se_used(result.fits, 'rebuy:')}). Bookings: Tweedie GLM with log link (zeros allowed; standard errors "
          f"{_se_used(result.fits, 'bookings')}). The buying decision equation enters each role's sentiment separately "
          "with indicators for roles not heard. Schemes are compared on held-out accounts (grouped 5-fold "
@@ -153,11 +155,13 @@ def _figures(result, comparison):
             table = table.assign(ci_low=np.nan, ci_high=np.nan)
         add("schemes", plots.scheme_comparison(table, xlabel="Held-out AUC (interval: bootstrap vs the mean's)"),
             "Held-out AUC of each scheme; intervals from the bootstrap of the difference to the plain mean.")
-    frame = t["model_frame"]
-    add("scatter", plots.sentiment_scatter(frame.dropna(subset=["mean", PRIMARY])),
-        "Each point an account-period: plain mean against influence-weighted sentiment, coloured by renewal.")
-    add("coverage", plots.coverage_chart(t["coverage"]),
-        "Share of each account's influence heard recently, least covered first.")
+    frame = t.get("model_frame")
+    if frame is not None and frame[["mean", PRIMARY]].notna().all(axis=1).any():
+        add("scatter", plots.sentiment_scatter(frame.dropna(subset=["mean", PRIMARY])),
+            "Each point an account-period: plain mean against influence-weighted sentiment, coloured by renewal.")
+    if t.get("coverage") is not None and t["coverage"]["heard_influence"].notna().any():
+        add("coverage", plots.coverage_chart(t["coverage"]),
+            "Share of each account's influence heard recently, least covered first.")
     return figs
 
 
@@ -186,7 +190,8 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         placed = placed.nlargest(PORTFOLIO_MAX, "annual_revenue")
     portfolio = portfolio_map(placed, x="sentiment", y="annual_revenue", title=title,
                               size="revenue_at_risk" if risk["revenue_at_risk"].notna().any() else None,
-                              label="account_id", tooltip=[c for c in ("name", "reasons") if c in risk])
+                              label="account_id", tooltip=[c for c in ("name", "reasons") if c in risk]
+                              ) if len(placed) else None  # no account has a revenue to place it by
     listening = t["listening_plan"]
     content = ReportContent(
         title="Who decides whether our accounts rebuy",
@@ -207,5 +212,6 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         methods=methods(result, window_days, lead_days),
         caveats=caveats(result),
         anonymized=anonymized,
+        skipped=result.skip_lines() if hasattr(result, "skip_lines") else [],
     )
     return render_report(content)

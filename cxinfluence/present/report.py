@@ -45,6 +45,7 @@ class ReportContent:
     methods: list = field(default_factory=list)  # (heading, paragraph)
     caveats: list = field(default_factory=list)
     anonymized: bool = False
+    skipped: list = field(default_factory=list)  # one line per stage skipped or failed (RunResult.skip_lines)
 
 
 CSS = """
@@ -184,6 +185,8 @@ def render_report(content: ReportContent) -> str:
         f"<p class='sub'>As of {esc(_fmt(content.as_of, 'date'))}."
         + (" Names are pseudonymised for wider sharing." if content.anonymized else "") + "</p>",
         "<h2>Headlines</h2>", _list(content.headlines, "headline"),
+        ("<h2>What was skipped and why</h2><div class='note'>" + _list(content.skipped) + "</div>")
+        if content.skipped else "",
         "<h2>Accounts at risk</h2>",
         "<p>Ranked by revenue at risk: annual revenue times the model's chance that the account does "
         "<em>not</em> renew, given the sentiment of the people who hold influence and veto power.</p>",

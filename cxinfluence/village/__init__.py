@@ -8,7 +8,7 @@ _EXPORTS = {
     "Village": ".core", "load_village": ".core", "atomic_folder": ".files", "atomic_file": ".files",
     "lock": ".files", "rows_of": ".ids", "write_village": ".io", "read_tables": ".io",
     "data_dictionary_markdown": ".io", "normalize_title": ".roles", "load_role_rules": ".roles",
-    "classify_titles": ".roles", "complete_roles": ".roles", "unclassified_titles": ".roles",
+    "classify_titles": ".roles", "complete_roles": ".roles", "unclassified_titles": ".roles", "title_coverage": ".roles",
     "to_common_scale": ".scale", "response_sentiment": ".scale", "ROLES": ".schema",
     "RELATIONSHIP_KINDS": ".schema", "CHANNELS": ".schema", "JOURNEY_STAGES": ".schema", "SCORE_RANGES": ".schema",
     "VETO_BY_ROLE": ".schema", "TABLE_ORDER": ".schema", "TruthParams": ".synth", "Truth": ".synth",

@@ -4,20 +4,28 @@ CRM exports rarely carry a buying role. :func:`complete_roles` fills a blank
 ``role`` (Webster & Wind 1972: decider, buyer, user, influencer, gatekeeper)
 and a blank ``department`` from ``title`` with an ordered rule table, fills a
 blank ``veto`` from :data:`cxinfluence.village.schema.VETO_BY_ROLE` and records where
-each value came from (``role_source``, ``veto_source``). Titles that match no
-rule are left blank and reported, never guessed.
+each value came from (``role_source``, ``veto_source``). A title that names a
+rank but no function ("Manager", "Specialist") takes the role of the person's
+department when it is known, else the documented default (influencer); titles
+that match no rule at all are left blank and reported, never guessed.
+:func:`title_coverage` counts how each role was found (``cxinfluence
+validate`` prints it).
 
 The rule table
 --------------
-A table with columns ``pattern, role, department`` (``note`` optional), read
-top to bottom. The built-in table is ``cxinfluence/rules/roles.csv``; rules the
+A table with columns ``pattern, role, department`` (``note`` and
+``fallback`` optional), read top to bottom. The built-in table is ``cxinfluence/rules/roles.csv``; rules the
 caller passes come first, so they override the built-ins.
 
 * Titles are normalised before matching: lower case; ``.``, ``'`` and ``&`` are
   deleted (``V.P.`` -> ``vp``, ``EH&S`` -> ``ehs``, ``R&D`` -> ``rd``); every
   other run of punctuation or space becomes one space; common abbreviations are
-  expanded (:data:`ABBREVIATIONS`: ``Mgr`` -> ``manager``, ``Engr`` ->
-  ``engineer``, ``Maint`` -> ``maintenance``, ...).
+  expanded (:data:`ABBREVIATIONS`: ``Mgr`` -> ``manager``, ``Dir`` ->
+  ``director``, ``Sr``/``Jr``, ``Engr``/``Eng`` -> ``engineer``, ``GC`` ->
+  ``general counsel``, ``Cnsl`` -> ``counsel``, ``Proc`` -> ``procurement``,
+  ``Ops`` -> ``operations``, ``Mfg``, ``Admin``, ``Coord``, ``MIS``, ...).
+  :func:`normalize_title` is the one place this happens. VP, SVP, EVP, AVP and
+  GM are matched as they are.
 * A ``pattern`` made only of words and punctuation (``"EHS manager"``,
   ``"V.P. Sales"``) is a keyword phrase: it is normalised the same way and must
   match whole words. A pattern that contains a regular-expression character
@@ -31,6 +39,9 @@ caller passes come first, so they override the built-ins.
 
 Order of the built-in rules, and the choices it encodes:
 
+0. Lawyers: counsel, general counsel, attorney, legal -> gatekeeper/legal,
+   before any rank, so ``"VP & GC"``, ``"SVP, General Counsel"`` and
+   ``"President and General Counsel"`` are legal gatekeepers, never deciders.
 1. Executives with a function: CFO -> decider/finance, CIO/CISO ->
    gatekeeper/it, COO, CTO, CPO, CEO/president/owner/general manager ->
    decider; plant, site, factory or mill manager -> decider/operations.
@@ -53,9 +64,20 @@ Order of the built-in rules, and the choices it encodes:
    (department maintenance or operations).
 8. HR, commercial functions, analysts and consultants -> influencer.
 9. Department-only rules: maintenance, engineering, operations.
+10. Assistants, secretaries and clerks -> influencer/administration (Webster &
+    Wind count them among gatekeepers because they route information, but here
+    a gatekeeper can block the deal and vetoes by default).
+11. The fallback rule (``fallback`` = true): a rank or seniority word without
+    a function (Manager, Specialist, Coordinator, Associate, Administrator,
+    Assistant, Officer, Lead, Principal, ...) -> influencer. When the person's
+    department is known (from the data, e.g. a CRM ``Department`` field), the
+    role its name classifies to wins: "Manager" in Purchasing -> buyer, in
+    Quality -> gatekeeper, in Finance -> influencer; a department that names no
+    function ("Executive") keeps the default. Directors and VPs keep their rank
+    (decider) and take the department from the data.
 
-Anything else ("Manager", "Executive Assistant") stays unclassified: add a
-rule rather than let the package guess.
+A title none of these match ("Widget Wrangler", "Product Owner") stays
+unclassified: add a rule rather than let the package guess.
 
 References
 ----------
@@ -91,10 +113,34 @@ ABBREVIATIONS = {
     "asst": "assistant",
     "sr": "senior",
     "jr": "junior",
+    "gc": "general counsel",
+    "cnsl": "counsel",
+    "gen": "general",
+    "proc": "procurement",
+    "purch": "purchasing",
+    "ops": "operations",
+    "admin": "administrator",
+    "coord": "coordinator",
+    "spec": "specialist",
+    "supt": "superintendent",
+    "mfg": "manufacturing",
+    "prod": "production",
+    "qual": "quality",
+    "exec": "executive",
+    "assoc": "associate",
+    "mktg": "marketing",
+    "acct": "accounting",
+    "acctg": "accounting",
+    "fin": "finance",
+    "env": "environmental",
+    "whse": "warehouse",
+    "mgt": "management",
+    "mis": "management information systems",
 }
 
 _REGEX_CHARS = set("\\|()[]{}*+?^$")
-_RULE_COLUMNS = ["pattern", "role", "department", "note"]
+_RULE_COLUMNS = ["pattern", "role", "department", "note", "fallback"]
+_TRUE = {"true", "t", "yes", "y", "1"}
 _VETO_TEXT = {
     "true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
     "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False,
@@ -191,6 +237,8 @@ def _rules_frame(rules, source: str) -> pd.DataFrame:
         )
     if "note" not in frame.columns:
         frame["note"] = np.nan
+    fallback = frame["fallback"] if "fallback" in frame.columns else pd.Series(np.nan, index=frame.index)
+    frame["fallback"] = fallback.astype("string").str.strip().str.lower().isin(_TRUE).to_numpy()
     frame = frame[_RULE_COLUMNS].astype(object)
     for col in ("role", "department"):
         blank = _blank(frame[col])
@@ -277,20 +325,26 @@ def classify_titles(titles, rules=None) -> pd.DataFrame:
     -------
     DataFrame
         One row per input title: ``title, normalized_title, role, department,
-        role_rule`` (``role_rule`` is the pattern that set the role, NaN if none).
+        role_rule, role_fallback`` (``role_rule`` is the pattern that set the
+        role, NaN if none; ``role_fallback`` is True when that rule is a
+        fallback, i.e. the documented default for a title that names a rank but
+        no function, which :func:`complete_roles` replaces by the role of the
+        person's department when the department is known).
 
     Examples
     --------
     >>> classify_titles(["Plant Manager", "Purchasing Mgr.", "Quality Engineer",
-    ...                  "Director of Purchasing", "Maintenance Engineer", "Manager"]
-    ...                 )[["title", "role", "department"]]
-                        title        role   department
-    0           Plant Manager     decider   operations
-    1         Purchasing Mgr.       buyer  procurement
-    2        Quality Engineer  gatekeeper      quality
-    3  Director of Purchasing     decider  procurement
-    4    Maintenance Engineer  influencer  maintenance
-    5                 Manager         NaN          NaN
+    ...                  "Director of Purchasing", "Maintenance Engineer", "VP & GC", "Manager", "Widget Wrangler"]
+    ...                 )[["title", "role", "department", "role_fallback"]]
+                        title        role   department  role_fallback
+    0           Plant Manager     decider   operations          False
+    1         Purchasing Mgr.       buyer  procurement          False
+    2        Quality Engineer  gatekeeper      quality          False
+    3  Director of Purchasing     decider  procurement          False
+    4    Maintenance Engineer  influencer  maintenance          False
+    5                 VP & GC  gatekeeper        legal          False
+    6                 Manager  influencer          NaN           True
+    7         Widget Wrangler         NaN          NaN          False
     """
     table = load_role_rules(rules)
     titles = pd.Series(list(titles), dtype=object)
@@ -301,6 +355,7 @@ def classify_titles(titles, rules=None) -> pd.DataFrame:
     role = pd.Series(np.nan, index=unique.index, dtype=object)
     department = role.copy()
     rule = role.copy()
+    fallback = pd.Series(False, index=unique.index, dtype=object)
     # loop over rules (a few dozen), vectorised over the distinct titles
     for row in table.itertuples(index=False):
         need_role = role.isna() if pd.notna(row.role) else None
@@ -313,12 +368,14 @@ def classify_titles(titles, rules=None) -> pd.DataFrame:
             take = hit & need_role.to_numpy()
             role[take] = row.role
             rule[take] = row.pattern
+            fallback[take] = bool(row.fallback)
         if need_dept is not None:
             department[hit & need_dept.to_numpy()] = row.department
     at = pd.Index(unique).get_indexer(normalized)  # -1 for a blank title
     out = pd.DataFrame({"title": titles, "normalized_title": normalized})
     for col, values in (("role", role), ("department", department), ("role_rule", rule)):
         out[col] = pd.Series(_take(values.to_numpy(), at), dtype=object)
+    out["role_fallback"] = _take(fallback.to_numpy(), at, False).astype(bool)
     return out
 
 
@@ -341,6 +398,33 @@ def _coerce_veto(veto: pd.Series) -> pd.Series:
             for i in rows
         ])
     return mapped.astype(object).where(~blank, np.nan)
+
+
+def _department_roles(role, department, role_given, title_blank, t_codes, n_titles, wanted, inferred, rules) -> np.ndarray:
+    """Rows whose title names a rank but no function take their department's role (in place in ``role``).
+
+    A title that only the fallback rule matched ("Manager", "Specialist") or no
+    rule matched, of a person whose department is known (from the data or the
+    title), gets the role the department's own name classifies to:
+    "Purchasing" -> buyer, "Quality" -> gatekeeper, "Finance" -> influencer.
+    A department that names no function ("Executive", "Admin") changes
+    nothing. Returns the mask of rows so filled.
+    """
+    generic_title = np.zeros(n_titles, dtype=bool)
+    generic_title[wanted] = inferred["role_fallback"].to_numpy(dtype=bool) | inferred["role"].isna().to_numpy()
+    generic = np.append(generic_title, False)[t_codes]
+    rows = np.flatnonzero(~role_given & ~title_blank & generic & pd.notna(department))
+    done = np.zeros(len(role), dtype=bool)
+    if not len(rows):
+        return done
+    codes, names = _distinct(pd.Series(department[rows], dtype=object))
+    by_name = classify_titles(names, rules)
+    named = by_name["role"].where(~by_name["role_fallback"]).to_numpy(dtype=object)
+    new = _take(named, codes)
+    ok = pd.notna(new)
+    role[rows[ok]] = new[ok]
+    done[rows[ok]] = True
+    return done
 
 
 def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
@@ -415,6 +499,9 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     role[fill_role] = inferred_role[fill_role]
     fill_dept = pd.isna(department) & pd.notna(inferred_dept)
     department[fill_dept] = inferred_dept[fill_dept]
+    by_department = _department_roles(role, department, role_given, title_blank, t_codes, len(t_distinct), wanted,
+                                     inferred, rules)
+    fill_role |= by_department
     out["role"] = pd.Series(role, index=out.index, dtype=object)
     out["department"] = pd.Series(department, index=out.index, dtype=object)
 
@@ -435,6 +522,7 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
         np.append(np.isin(inferred_by_title, vetoing), False)[t_codes],
         np.append(np.isin(clean, vetoing), False)[codes],
     )
+    default[by_department] = np.isin(role[by_department], vetoing)
     out["veto"] = pd.Series(np.where(veto_given, veto.to_numpy(dtype=object), default).astype(bool), index=out.index)
     vsource = np.where(veto_given, "data", "role").astype(object)
     if "veto_source" in out:
@@ -513,3 +601,92 @@ def unclassified_titles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     ).reset_index()
     grouped = grouped.sort_values(["n_stakeholders", "normalized_title"], ascending=[False, True], kind="stable")
     return grouped[["title", "normalized_title", "n_stakeholders", "n_accounts"]].reset_index(drop=True)
+
+
+def title_coverage(stakeholders: pd.DataFrame, rules=None) -> dict:
+    """How the roles of stakeholders without one in the data were found: the share of titles classified.
+
+    Counts the stakeholders whose role had to be inferred (no role in the
+    data; with ``role_source`` present, the rows not marked ``"data"``) and
+    says how each was classified: by a title rule, by the department (a title
+    that names only a rank, e.g. "Manager" in Purchasing), by the documented
+    default for a rank without a function, or not at all. Works on raw
+    stakeholders and on the output of :func:`complete_roles`; for ``cxinfluence
+    validate`` and the import report.
+
+    Parameters
+    ----------
+    stakeholders : DataFrame
+        With ``title`` (and optionally ``role``, ``department``, ``role_source``).
+    rules : optional
+        Extra rules, see :func:`load_role_rules`.
+
+    Returns
+    -------
+    dict
+        ``stakeholders``, ``role_in_data``, ``to_classify`` (no role in the
+        data), ``no_title`` (of those, without a title), ``by_title``,
+        ``by_department``, ``by_default``, ``unclassified`` and
+        ``share_classified`` = (``by_title`` + ``by_department``) /
+        ``to_classify`` (NaN when nothing needed classifying).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"stakeholder_id": list("abcde"),
+    ...                   "title": ["Plant Mgr", "Manager", "Manager", "Widget Wrangler", "Buyer"],
+    ...                   "department": [None, "Purchasing", None, None, None],
+    ...                   "role": [None, None, None, None, "buyer"]})
+    >>> c = title_coverage(s)
+    >>> {k: c[k] for k in ("to_classify", "by_title", "by_department", "by_default", "unclassified", "share_classified")}
+    {'to_classify': 4, 'by_title': 1, 'by_department': 1, 'by_default': 1, 'unclassified': 1, 'share_classified': 0.5}
+    """
+    n = len(stakeholders)
+    absent = pd.Series(np.nan, index=stakeholders.index, dtype=object)
+    title = stakeholders.get("title", absent)
+    if "role_source" in stakeholders:
+        given = (stakeholders["role_source"] == "data").to_numpy()
+    else:
+        given = (~_blank(stakeholders["role"])).to_numpy() if "role" in stakeholders else np.zeros(n, dtype=bool)
+    titled = (~_blank(title)).to_numpy()
+    need = ~given & titled
+    found = classify_titles(title[need], rules)
+    fallback = found["role_fallback"].to_numpy(dtype=bool)
+    has_role = found["role"].notna().to_numpy()
+    by_title = has_role & ~fallback
+    dept = stakeholders["department"][need] if "department" in stakeholders else absent[need]
+    dept = dept.where(~_blank(dept), found["department"].to_numpy())
+    names = classify_titles(dept, rules)
+    dept_role = (names["role"].notna() & ~names["role_fallback"] & ~_blank(dept).to_numpy()).to_numpy()
+    by_department = ~by_title & dept_role
+    by_default = has_role & fallback & ~by_department
+    to_classify = int((~given).sum())
+    classified = int(by_title.sum() + by_department.sum())
+    return {
+        "stakeholders": n,
+        "role_in_data": int(given.sum()),
+        "to_classify": to_classify,
+        "no_title": int((~given & ~titled).sum()),
+        "by_title": int(by_title.sum()),
+        "by_department": int(by_department.sum()),
+        "by_default": int(by_default.sum()),
+        "unclassified": int((~has_role & ~by_department).sum()),
+        "share_classified": classified / to_classify if to_classify else float("nan"),
+    }
+
+
+def title_coverage_sentence(coverage: dict) -> str:
+    """One line for ``validate`` and the import report from :func:`title_coverage`.
+
+    >>> title_coverage_sentence({"stakeholders": 5, "role_in_data": 1, "to_classify": 4, "no_title": 0, "by_title": 1,
+    ...                          "by_department": 1, "by_default": 1, "unclassified": 1, "share_classified": 0.5})
+    'Titles: 4 of 5 stakeholders have no role in the data; 50% classified (1 by title, 1 by department), 1 given the default role (influencer: a rank without a function), 1 unclassified.'
+    """
+    c = coverage
+    if not c["to_classify"]:
+        return f"Titles: every one of the {c['stakeholders']} stakeholders has a role in the data."
+    text = (f"Titles: {c['to_classify']} of {c['stakeholders']} stakeholders have no role in the data; "
+            f"{100 * c['share_classified']:.0f}% classified ({c['by_title']} by title, {c['by_department']} by department)")
+    if c["by_default"]:
+        text += f", {c['by_default']} given the default role (influencer: a rank without a function)"
+    text += f", {c['unclassified'] + c['no_title']} unclassified"
+    return text + (f" ({c['no_title']} without a title)." if c["no_title"] else ".")
