@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -83,11 +82,6 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
         return []
     ranked = risk["account_id"].astype(str).tolist()
     return ranked if maps < 0 else ranked[:maps]
-
-
-def _safe_name(account_id: str) -> str:
-    # ids are customer-supplied: keep file names portable and inside networks/
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(account_id)).lstrip(".") or "account"
 
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
@@ -304,11 +298,14 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
     # one pass over the responses for every selected account, not one per map
     graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
+    from .filenames import account_file_names
+
+    files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
     for i, account_id in enumerate(selected):
         G = graphs[account_id]
         label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
         page = network_map(G, seed=seed, title=f"Buying center: {label}")
-        rel = f"networks/{_safe_name(account_id)}.html"
+        rel = f"networks/{files[str(account_id)]}"
         (folder / rel).write_text(page, encoding="utf-8")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
     return entries
