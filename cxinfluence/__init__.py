@@ -25,6 +25,7 @@ _EXPORTS = {
     "validate_village": "validate",
     "problems_table": "validate",
     "write_village": "io",
+    "read_output_csv": "csvsafe",
     "make_village": "synth",
     "complete_roles": "roles",
     "account_graph": "graph",
