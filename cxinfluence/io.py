@@ -250,13 +250,28 @@ def write_village(village, path, format="csv", overwrite=False) -> Path:
             buffer = _io.BytesIO()
             xl = pd.ExcelWriter(buffer, engine="openpyxl")
             for name, df in tables.items():
-                _writable(df, name).to_excel(xl, sheet_name=name, index=False)
+                sheet = _writable(df, name)
+                sheet.to_excel(xl, sheet_name=name, index=False)
+                _text_not_formulas(xl.sheets[name], sheet)
             xl.close()
             tmp.write_bytes(buffer.getvalue())
         return path
     with atomic_output(path, overwrite=overwrite, is_dir=True) as tmp:
         write_tables(tables, tmp, format=format)
     return path
+
+
+def _text_not_formulas(ws, df: pd.DataFrame) -> None:
+    """openpyxl stores a string starting with ``=`` as a formula: store those cells (and names) as text."""
+    for j, c in enumerate(df.columns, start=1):
+        if isinstance(c, str) and c.startswith("="):
+            ws.cell(row=1, column=j).data_type = "s"
+        s = df[c]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            continue
+        hits = np.flatnonzero(s.map(lambda v: isinstance(v, str) and v.startswith("=")).to_numpy(dtype=bool))
+        for i in hits:
+            ws.cell(row=int(i) + 2, column=j).data_type = "s"
 
 
 def write_csv(df: pd.DataFrame, path) -> None:

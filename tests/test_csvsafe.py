@@ -204,3 +204,18 @@ def test_appended_comments_are_neutralised_and_read_back(tmp_path):
     assert not [c for c in csv_cells(path / "responses.csv") if formula_like(c)]
     back = load_village(path, warn=False)
     assert back.responses["comment"].iloc[-1] == "=cmd|' /C calc'!A0\rsecond line"
+
+
+def test_xlsx_village_stores_formula_like_text_as_text(tmp_path):
+    import openpyxl
+
+    from cxinfluence import load_village, write_village
+
+    v = hostile_village(n_accounts=6, seed=2)
+    path = write_village(v, tmp_path / "v.xlsx", format="xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    back = load_village(path, warn=False)
+    assert back.accounts["account_id"].tolist() == v.accounts["account_id"].tolist()
+    assert back.responses["comment"].tolist() == v.responses["comment"].str.strip().tolist()
+    assert "=extra" in back.responses.columns
