@@ -15,8 +15,10 @@
   regions, touchpoints, comments and any extra text column) is scrubbed with
   :class:`NameScrubber`: every known person's, manager's and account's name is
   removed, as are e-mail addresses and phone numbers;
-* ids that look like an e-mail address or a phone number, or that contain a
-  known name (``hannah.lindqvist``), get a keyed pseudonym too
+* ids that look like an e-mail address or are written like a phone number
+  (a leading ``+`` or ``(``, or spaces between digit groups; a bare
+  run of digits is an ordinary id), or that contain a known name
+  (``hannah.lindqvist``), get a keyed pseudonym too
   (``person-<hash>``, ``account-<hash>``, ``response-<hash>``), the same one
   in every table, so the tables still join. Other ids are kept: they are the
   keys analysts join on.
@@ -225,6 +227,16 @@ def _is_phone(candidate: str) -> bool:
     return candidate.startswith(("+", "00", "(")) or separated or digits >= 9
 
 
+def _is_phone_id(value: str) -> bool:
+    """An id written like a phone number: 7-15 digits with a leading ``+`` or ``(``, or spaces or
+    parentheses between digit groups. Bare digit runs and dashed codes (``0000123456``, ``2024-0001-123``)
+    are ordinary ids and are kept."""
+    v = value.strip()
+    if not re.fullmatch(r"[\d\s().+\-/]+", v) or not 7 <= sum(ch.isdigit() for ch in v) <= 15:
+        return False
+    return v.startswith(("+", "(")) or bool(re.search(r"\d[\s()]+\d", v))
+
+
 def _phones(text: str) -> str:
     return PHONE.sub(lambda m: "[phone]" if _is_phone(m.group(0)) else m.group(0), text)
 
@@ -277,6 +289,10 @@ class NameScrubber:
             self.phrases[tokens] = "[name]"
         self.longest = max((len(t) for t in self.phrases), default=0)
         self.first_words = {t[0] for t in self.phrases}
+        # for ids: name parts of 4+ letters and whole names written together ("hlindqvist", "greatlakes01")
+        self.id_parts = {w for w in self.words | self.capital_words if len(w) >= 4}
+        self.id_parts |= {"".join(t) for t in self.phrases if len("".join(t)) >= 4}
+        self.id_longest = max((len(w) for w in self.id_parts), default=0)
 
     def __call__(self, text):
         if not isinstance(text, str) or not text:
@@ -284,6 +300,9 @@ class NameScrubber:
         text = EMAIL.sub("[email]", text)
         if any(ch.isdigit() for ch in text):
             text = _phones(text)
+        return self._names_only(text)
+
+    def _names_only(self, text: str) -> str:
         matches = list(WORD.finditer(text))
         if not matches:
             return text
@@ -309,13 +328,19 @@ class NameScrubber:
         out.append(text[pos:])
         return "".join(out)
 
-    def found(self, text) -> bool:
-        """Whether ``text`` holds a known name, an e-mail address or a phone number (``_`` counts as a space)."""
-        spaced = str(text).replace("_", " ")
+    def found_in_id(self, text) -> bool:
+        """Whether an id holds a known name: as words (``_``, ``.`` and ``-`` count as spaces;
+        ``hannah.lindqvist``), or a name part of 4+ letters or a whole name inside a word (``hlindqvist``)."""
+        spaced = re.sub(r"[_.\-]+", " ", str(text))
         words = [_fold_word(w) for w in WORD.findall(spaced)]
-        if not any(w in self.words or w in self.capital_words or w in self.first_words for w in words):
-            return bool(EMAIL.search(spaced)) or (sum(ch.isdigit() for ch in spaced) >= 7 and self(spaced) != spaced)
-        return self(spaced) != spaced
+        if any(w in self.words or w in self.capital_words or w in self.first_words for w in words) and \
+                self._names_only(spaced) != spaced:
+            return True
+        letters = "".join(words)
+        for n in range(4, min(self.id_longest, len(letters)) + 1):
+            if any(letters[i:i + n] in self.id_parts for i in range(len(letters) - n + 1)):
+                return True
+        return False
 
     def series(self, s: pd.Series) -> pd.Series:
         """Scrub a text column (each distinct value once); non-text cells are returned as they are."""
@@ -389,7 +414,7 @@ def _id_mapping(values, kind: str, key: bytes, scrubber: NameScrubber, taken: se
     for v in pc.filter(arr, maybe).to_pylist():
         if v in mapping:
             continue
-        if EMAIL.search(v) or _is_phone(v) or scrubber.found(v):
+        if EMAIL.search(v) or _is_phone_id(v) or scrubber.found_in_id(v):
             digits = 12
             new = pseudonym(v, kind, key, digits, sep="-")
             while new in taken or new in mapping.values():

@@ -353,3 +353,19 @@ def test_map_accounts_follow_pseudonymous_ids(tmp_path):
     maps = list((tmp_path / "out" / "networks").glob("*.html"))
     assert len(maps) == 1 and maps[0].name.startswith("account-")
     assert "greatlakes" not in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_ordinary_ids_are_kept():
+    from cxinfluence.village import Village
+
+    ids = ["0000123456", "2024-0001-123", "S0001", "CUST-77", "HLX"]
+    v = Village(pd.DataFrame({"account_id": ["A1"], "owner": ["Hannah Lindqvist"]}),
+                pd.DataFrame({"stakeholder_id": ids + ["+46 70 123 45 67", "hannah.lindqvist", "HLindqvist",
+                                                       "h@x.example"], "account_id": ["A1"] * 9}),
+                pd.DataFrame({"source_id": [], "target_id": [], "kind": []}),
+                pd.DataFrame({"stakeholder_id": ["S0001"], "comment": ["fine"]}),
+                pd.DataFrame({"account_id": ["A1"]}))
+    out = anonymize_village(v, key=b"k" * 32)
+    got = out.stakeholders["stakeholder_id"].tolist()
+    assert got[:5] == ids
+    assert all(g.startswith("person-") for g in got[5:]) and len(set(got)) == 9
