@@ -42,6 +42,7 @@ import csv
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: RE2 (pyarrow) and Python patterns: what is neutralised, what is a plain number, what to restore.
@@ -101,6 +102,24 @@ def _apply(s: pd.Series, arrow_fn, cell_fn) -> pd.Series:
     return s
 
 
+_FIRST_BYTES = np.zeros(256, bool)
+_FIRST_BYTES[[ord(c) for c in _FIRST]] = True
+
+
+def _first_byte_candidates(arr) -> np.ndarray:
+    """Which strings of an Arrow string array begin with a byte of ``_FIRST`` (reads only the buffers)."""
+    import pyarrow as pa
+
+    _, offsets, data = arr.buffers()
+    kind = np.dtype(np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+    bounds = np.frombuffer(offsets, dtype=kind, count=len(arr) + 1, offset=arr.offset * kind.itemsize)
+    if data is None or bounds[-1] == bounds[0]:
+        return np.zeros(len(arr), bool)
+    raw = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]))
+    nonempty = bounds[1:] > bounds[:-1]
+    return nonempty & _FIRST_BYTES.take(raw.take(bounds[:-1], mode="clip"))
+
+
 def neutralise_arrow(arr):
     """:func:`neutralise_cell` over a pyarrow string array (vectorised; returns ``arr`` itself if nothing changes)."""
     import pyarrow as pa
@@ -112,13 +131,20 @@ def neutralise_arrow(arr):
         arr = arr.dictionary_decode()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or len(arr) == 0:
         return arr
-    danger = pc.fill_null(pc.match_substring_regex(arr, DANGER), False)
-    if not pc.any(danger).as_py():
+    candidates = _first_byte_candidates(arr)  # a cheap pass over the first bytes: most columns stop here
+    if not candidates.any():
         return arr
-    mask = pc.and_(danger, pc.invert(pc.fill_null(pc.match_substring_regex(arr, NUMBER), False)))
-    if not pc.any(mask).as_py():
+    where = np.flatnonzero(candidates)
+    subset = arr.take(pa.array(where))
+    danger = pc.fill_null(pc.match_substring_regex(subset, DANGER), False)
+    hit = pc.and_(danger, pc.invert(pc.fill_null(pc.match_substring_regex(subset, NUMBER), False)))
+    hit = hit.to_numpy(zero_copy_only=False)
+    if not hit.any():
         return arr
-    return pc.if_else(mask, pc.binary_join_element_wise(pa.scalar("'", arr.type), arr, pa.scalar("", arr.type)), arr)
+    mask = np.zeros(len(arr), bool)
+    mask[where[hit]] = True
+    return pc.if_else(pa.array(mask), pc.binary_join_element_wise(pa.scalar("'", arr.type), arr,
+                                                                  pa.scalar("", arr.type)), arr)
 
 
 def restore_arrow(arr):

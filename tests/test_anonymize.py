@@ -167,7 +167,8 @@ def leak_cli(tmp_path_factory):
     path = write_village(leak_village(), base / "village")
     key = base / "keys" / "anonymize.key"
     out = base / "out"
-    res = subprocess.run(CLI + ["run", str(path), "--out", str(out), "--anonymize-key", str(key), "--maps", "-1",
+    res = subprocess.run(CLI + ["run", str(path), "--out", str(out), "--anonymize", "--anonymize-key", str(key),
+                                "--maps", "-1",
                                 "-q"], check=False, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     return path, out, key, res
