@@ -40,7 +40,9 @@ and ``jose nunez`` are one name):
   ``we will renew`` stays);
 * **an account name is removed only as a whole phrase**: ``Great Lakes`` goes,
   while ``great service`` or ``lake`` in a comment stay (a single-word account
-  name is a whole phrase, so ``Acme`` goes wherever it stands);
+  name is a whole phrase, so ``Acme`` goes wherever it stands; a one-word name
+  that is a common word, an account ``Best`` or a person ``Will``, goes only
+  when capitalised);
 * e-mail addresses become ``[email]``, phone numbers (7-15 digits with a
   leading ``+``/``00`` or separators, or a bare run of 9-15 digits; ISO and
   day-month-year dates excepted) ``[phone]``.
@@ -264,8 +266,15 @@ class NameScrubber:
         self.capital_words: set[str] = set()
         clashes: set[tuple] = set()
 
+        self.capital_phrases: dict[str, str] = {}
+
         def add(tokens, replacement):
             if not tokens:
+                return
+            if len(tokens) == 1 and tokens[0] in COMMON_WORDS:
+                # a one-word name that is a common word ("Best"): only when capitalised, as a name is
+                old = self.capital_phrases.get(tokens[0], replacement)
+                self.capital_phrases[tokens[0]] = replacement if old == replacement else "[name]"
                 return
             if tokens in self.phrases and self.phrases[tokens] != replacement:
                 clashes.add(tokens)
@@ -288,7 +297,7 @@ class NameScrubber:
         for tokens in clashes:  # two entities share a name: do not guess which one is meant
             self.phrases[tokens] = "[name]"
         self.longest = max((len(t) for t in self.phrases), default=0)
-        self.first_words = {t[0] for t in self.phrases}
+        self.first_words = {t[0] for t in self.phrases} | set(self.capital_phrases)
         # for ids: name parts of 4+ letters and whole names written together ("hlindqvist", "greatlakes01")
         self.id_parts = {w for w in self.words | self.capital_words if len(w) >= 4}
         self.id_parts |= {"".join(t) for t in self.phrases if len("".join(t)) >= 4}
@@ -320,8 +329,11 @@ class NameScrubber:
             if replaced:
                 continue
             word = folded[i]
-            original = matches[i].group(0)
-            if word in self.words or (word in self.capital_words and original[:1].isupper()):
+            capital = matches[i].group(0)[:1].isupper()
+            if capital and word in self.capital_phrases:
+                out += [text[pos:matches[i].start()], self.capital_phrases[word]]
+                pos = matches[i].end()
+            elif word in self.words or (capital and word in self.capital_words):
                 out += [text[pos:matches[i].start()], "[name]"]
                 pos = matches[i].end()
             i += 1

@@ -323,7 +323,10 @@ def test_scrubber_rule():
     assert s("Great Lakes renewed, great lakes too; great service by the lake") == \
         "A1 renewed, A1 too; great service by the lake"
     assert s("Great Lakes Inc. signed") == "A1. signed"
-    assert s("Best signed; the best support") == "A2 signed; the A2 support"  # a one-word account name stands alone
+    # a one-word name that is a common word goes only when capitalised; other one-word names wherever they stand
+    assert s("Best signed; the best support") == "A2 signed; the best support"
+    assert NameScrubber({}, {"Zyxcorp": "A3"})("zyxcorp and ZYXCORP") == "A3 and A3"
+    assert NameScrubber({"Will": "P9"})("Will said we will") == "P9 said we will"
     assert s("write to j.nunez@acme.example or +44 20 7946 0958, invoice 2024-05-01, 1,500 units") == \
         "write to [email] or [phone], invoice 2024-05-01, 1,500 units"
     assert s(None) is None and s("") == ""
