@@ -30,7 +30,8 @@ and ``jose nunez`` are one name):
 * a **full name** (person, manager or account, as written in the village, and
   an account name without a legal suffix such as ``Inc.`` or ``GmbH``) is
   removed wherever its words stand in a row (separated by spaces, ``-``,
-  ``.`` or ``'``), and replaced by that entity's pseudonym;
+  ``.`` or ``'``) or are written together as one word (``greatlakes.example``),
+  and replaced by that entity's pseudonym;
 * each **part of a person's or manager's name** of two or more letters
   (``Hannah``, ``Li``, ``Ng``) is removed wherever it stands as a word
   (``[name]``), except name particles (``van``, ``de``, ``la``...), which are
@@ -294,6 +295,9 @@ class NameScrubber:
             while len(bare) > 1 and bare[-1] in LEGAL_SUFFIXES:
                 bare = bare[:-1]
             add(bare, replacement)
+        for tokens, replacement in list(self.phrases.items()):
+            if len(tokens) > 1 and ("".join(tokens),) not in self.phrases:
+                add(("".join(tokens),), replacement)  # written together: greatlakes.example, #HannahLindqvist
         for tokens in clashes:  # two entities share a name: do not guess which one is meant
             self.phrases[tokens] = "[name]"
         self.longest = max((len(t) for t in self.phrases), default=0)

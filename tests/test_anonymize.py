@@ -323,6 +323,7 @@ def test_scrubber_rule():
     assert s("Great Lakes renewed, great lakes too; great service by the lake") == \
         "A1 renewed, A1 too; great service by the lake"
     assert s("Great Lakes Inc. signed") == "A1. signed"
+    assert s("see https://greatlakes.example/contact or #JoseNunez") == "see https://A1.example/contact or #P1"
     # a one-word name that is a common word goes only when capitalised; other one-word names wherever they stand
     assert s("Best signed; the best support") == "A2 signed; the best support"
     assert NameScrubber({}, {"Zyxcorp": "A3"})("zyxcorp and ZYXCORP") == "A3 and A3"
