@@ -13,7 +13,7 @@ Outputs (stable names, written atomically by :func:`cxinfluence.atomic.staged_ou
 ``account_sentiment.csv``  per account and as-of date (snapshot + outcome periods)
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
-``networks/<id>.html``     buying-center maps of the selected accounts
+``networks/*.html``        buying-center maps of the selected accounts (names: filenames.py)
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
