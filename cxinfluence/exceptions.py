@@ -157,3 +157,11 @@ class DegenerateFitError(ModelError):
     """The data cannot support the model at all (e.g. bookings that are zero
     or equal in every row): raised before the fitting library is called, so
     the message says what is wrong with the data instead of a numerical crash."""
+
+
+class AnonymizeKeyError(CxInfluenceError, ValueError):
+    """The anonymisation key is missing, too short, unreadable or kept inside the output folder."""
+
+
+class AnonymizeKeyWarning(CxInfluenceWarning):
+    """The anonymisation key file can be read by other users."""

@@ -40,3 +40,17 @@ def quiet_degenerate_fits():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_config_home(tmp_path_factory):
+    """Anonymisation keys made during the tests go to a temporary config folder, not ~/.config."""
+    import os
+
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = old

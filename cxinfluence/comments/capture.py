@@ -332,21 +332,28 @@ def _append_csv(target: Path, new: pd.DataFrame) -> None:
     newline = "\r\n" if "\r\n" in text[:65536] else "\n"
     records = list(csv.reader(text.splitlines(keepends=True)))
     header = records[0] if records else []
-    extra = [c for c in new.columns if c not in header]
-    columns = header + extra
-    body = [[_cell(v) for v in row] for row in new.reindex(columns=columns).itertuples(index=False)]
+    from ..village.csvsafe import neutralise_cell, restore_cell
+
+    # the file's header as load_village reads it (cxinfluence neutralises formula-like names; csvsafe)
+    extra = [c for c in new.columns if c not in {restore_cell(h) for h in header}]
+    columns = [restore_cell(h) for h in header] + extra
+    # text a spreadsheet would run as a formula gets a leading ' (load_village removes it again)
+    body = [[neutralise_cell(_cell(v)) for v in row] for row in new.reindex(columns=columns).itertuples(index=False)]
 
     def write(tmp):
         with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator=newline)
             if extra or not records:
                 # New columns: rewrite the existing rows cell for cell, padded with blanks.
-                w.writerow(columns)
+                w.writerow(header + [neutralise_cell(c) for c in extra])
                 w.writerows(rec + [""] * (len(columns) - len(rec)) for rec in records[1:])
             else:
                 # Same columns: the existing text is kept byte for byte.
                 fh.write(text if text.endswith(("\n", "\r")) or not text else text + newline)
-            w.writerows(body)
+            # a lone carriage return is not quoted with "\n" line ends: quote such a row whole
+            quoted = csv.writer(fh, lineterminator=newline, quoting=csv.QUOTE_ALL)
+            for row in body:
+                (quoted if any("\r" in c for c in row) else w).writerow(row)
         # Re-read what was written: the row count must be exactly old + new.
         with open(tmp, encoding="utf-8-sig", newline="") as fh:
             n = sum(1 for _ in csv.reader(fh)) - 1

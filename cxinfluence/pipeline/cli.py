@@ -61,7 +61,8 @@ def _add_run_options(p):
     p.add_argument("--schemes", default=None, metavar="A,B", help="comma-separated sentiment schemes to model and compare (default: all)")
     p.add_argument("--maps", type=int, default=25, metavar="N", help="write network maps for the N accounts with most revenue at risk (default 25; 0 for none; -1 for all)")
     p.add_argument("--map-accounts", default=None, metavar="ID,ID", help="write maps for exactly these account ids (overrides --maps)")
-    p.add_argument("--anonymize", action="store_true", help="replace people's names and identifying comment text with stable pseudonyms in every output")
+    p.add_argument("--anonymize", action="store_true", help="replace names with keyed pseudonyms and remove names, e-mail addresses and phone numbers from every free-text field of every output (README: what it guarantees)")
+    p.add_argument("--anonymize-key", default=None, metavar="FILE", help="secret key file for the pseudonyms (created if missing; implies --anonymize); default: ~/.config/cxinfluence/anonymize.key, created on first use")
     p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
     p.add_argument("--seed", type=int, default=0, help="random seed for cross-validation folds, bootstrap and map layout (default 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
@@ -152,6 +153,7 @@ def _run_kwargs(args):
         maps=args.maps,
         map_accounts=split(args.map_accounts),
         anonymize=args.anonymize,
+        anonymize_key=args.anonymize_key,
         role_rules=args.role_rules,
         seed=args.seed,
         quiet=args.quiet,

@@ -14,7 +14,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``account_sentiment.csv``  per account and as-of date (snapshot + outcome periods)
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
-``networks/<id>.html``     buying-center maps of the selected accounts
+``networks/*.html``        buying-center maps of the selected accounts (names: village/filenames.py)
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -48,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
+from ..village.filenames import account_file_names
 from .progress import Progress
 
 PRIMARY_SCHEME = "influence_weighted"
@@ -114,14 +114,9 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
     return ranked if maps < 0 else ranked[:maps]
 
 
-def _safe_name(account_id: str) -> str:
-    # ids are customer-supplied: keep file names portable and inside networks/
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(account_id)).lstrip(".") or "account"
-
-
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -143,7 +138,14 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     map_accounts : list of str, optional
         Exactly these accounts get maps.
     anonymize : bool
-        Replace names and identifying comment text with stable pseudonyms everywhere.
+        Replace names with keyed pseudonyms and scrub names, e-mail addresses
+        and phone numbers from every free-text field of every output (see
+        :mod:`cxinfluence.village.anonymize` for what is and is not removed).
+    anonymize_key : bytes or path, optional
+        The secret key of the pseudonyms (bytes, or a key file, created if
+        missing); implies ``anonymize``. Default: the key file at
+        :func:`cxinfluence.village.anonymize.default_key_path`, created on first use.
+        A key inside ``out`` is refused.
     role_rules : optional
         Extra title -> role rules (see :func:`cxinfluence.village.roles.complete_roles`).
     seed : int
@@ -178,10 +180,20 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
     with _stage(progress, "loading and validating the village"):
         v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
-        if anonymize:
-            from ..village.anonymize import anonymize_village
+        if anonymize or anonymize_key is not None:
+            from ..village.anonymize import anonymize_village, load_key
 
-            v = anonymize_village(v)
+            anonymize = True
+            secret, key_path, created = load_key(anonymize_key, out=out)
+            if created:  # a new secret on disk: say where, even when quiet
+                print(f"created a new anonymisation key at {key_path} (mode 0600): keep it to get the same "
+                      "pseudonyms next time; do not share it with the outputs", file=progress.stream)
+            progress.say(f"pseudonyms keyed with {key_path or 'the key given'}")
+            before = v.accounts["account_id"].astype(str).tolist()
+            v = anonymize_village(v, key=secret)
+            if map_accounts:  # ids that were e-mails or held a name have pseudonyms now
+                renamed = dict(zip(before, v.accounts["account_id"].astype(str)))
+                map_accounts = [renamed.get(str(a), a) for a in map_accounts]
     if map_accounts:  # a usage error: say so before any work
         _select_map_accounts(None, v.accounts, maps, map_accounts)
     with warnings.catch_warnings(record=True) as early:
@@ -456,11 +468,12 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
     # one pass over the responses for every selected account, not one per map
     graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
+    files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
     for i, account_id in enumerate(selected):
         G = graphs[account_id]
         label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
         page = network_map(G, seed=seed, title=f"Buying center: {label}")
-        rel = f"networks/{_safe_name(account_id)}.html"
+        rel = f"networks/{files[str(account_id)]}"
         (folder / rel).write_text(page, encoding="utf-8")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
     return entries

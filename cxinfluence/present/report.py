@@ -183,7 +183,9 @@ def render_report(content: ReportContent) -> str:
         f"<title>{esc(content.title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{esc(content.title)}</h1>",
         f"<p class='sub'>As of {esc(_fmt(content.as_of, 'date'))}."
-        + (" Names are pseudonymised for wider sharing." if content.anonymized else "") + "</p>",
+        + (" Names are pseudonymised for wider sharing: names, e-mail addresses and phone numbers the data "
+           "holds were removed from the text, but free text can still point to a person; share it inside the "
+           "company, not publicly." if content.anonymized else "") + "</p>",
         "<h2>Headlines</h2>", _list(content.headlines, "headline"),
         ("<h2>What was skipped and why</h2><div class='note'>" + _list(content.skipped) + "</div>")
         if content.skipped else "",

@@ -16,6 +16,7 @@ _EXPORTS = {
     "WORLDS": ".synth", "check_tables": ".validate", "validate_village": ".validate", "problems_table": ".validate",
     "heard_table": ".heard", "default_as_of": ".asof", "resolve_as_of": ".asof", "check_window": ".asof",
     "check_lead": ".asof", "check_half_life": ".asof",
+    "read_output_csv": ".csvsafe", "account_file_name": ".filenames", "account_file_names": ".filenames",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -221,13 +221,28 @@ def write_village(village, path, format="csv", overwrite=False) -> Path:
             buffer = _io.BytesIO()
             xl = pd.ExcelWriter(buffer, engine="openpyxl")
             for name, df in tables.items():
-                _writable(df, name).to_excel(xl, sheet_name=name, index=False)
+                sheet = _writable(df, name)
+                sheet.to_excel(xl, sheet_name=name, index=False)
+                _text_not_formulas(xl.sheets[name], sheet)
             xl.close()
             tmp.write_bytes(buffer.getvalue())
         return path
     with atomic_output(path, overwrite=overwrite, is_dir=True) as tmp:
         write_tables(tables, tmp, format=format)
     return path
+
+
+def _text_not_formulas(ws, df: pd.DataFrame) -> None:
+    """openpyxl stores a string starting with ``=`` as a formula: store those cells (and names) as text."""
+    for j, c in enumerate(df.columns, start=1):
+        if isinstance(c, str) and c.startswith("="):
+            ws.cell(row=1, column=j).data_type = "s"
+        s = df[c]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            continue
+        hits = np.flatnonzero(s.map(lambda v: isinstance(v, str) and v.startswith("=")).to_numpy(dtype=bool))
+        for i in hits:
+            ws.cell(row=int(i) + 2, column=j).data_type = "s"
 
 
 def write_csv(df: pd.DataFrame, path) -> None:
@@ -238,7 +253,10 @@ def write_csv(df: pd.DataFrame, path) -> None:
     ``YYYY-MM-DD``, booleans ``True``/``False`` and missing values blank, as
     ``to_csv(index=False, date_format="%Y-%m-%d")`` writes them; text is
     quoted. A table pyarrow cannot convert (mixed Python objects) falls back
-    to pandas.
+    to pandas. Text cells (and column names) a spreadsheet would run as a
+    formula get a ``'`` in front (see :mod:`cxinfluence.village.csvsafe`; read the file
+    back with :func:`cxinfluence.read_output_csv` for the raw values); numbers
+    are written as numbers.
 
     Examples
     --------
@@ -256,10 +274,12 @@ def write_csv(df: pd.DataFrame, path) -> None:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
+    from .csvsafe import neutralise_arrow, neutralise_cell, neutralise_frame
+
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError):
-        df.to_csv(path, index=False, date_format="%Y-%m-%d")
+        neutralise_frame(df).to_csv(path, index=False, date_format="%Y-%m-%d")
         return
     columns = []
     for col in table.columns:
@@ -267,9 +287,16 @@ def write_csv(df: pd.DataFrame, path) -> None:
             col = pc.cast(col, pa.date32(), safe=False)  # the day, as date_format="%Y-%m-%d" writes it
         elif pa.types.is_boolean(col.type):
             col = pc.if_else(col, "True", "False")
+        else:
+            col = neutralise_arrow(col)  # text a spreadsheet would run as a formula gets a leading '
         columns.append(col)
-    table = pa.Table.from_arrays(columns, names=[str(c) for c in df.columns])
+    table = pa.Table.from_arrays(columns, names=[neutralise_cell(str(c)) for c in df.columns])
     pcsv.write_csv(table, str(path))
+
+
+def _has_carriage_return(df: pd.DataFrame) -> bool:
+    return any(df[c].astype("str").str.contains("\r", regex=False).any() for c in df.columns
+               if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])) or any("\r" in str(c) for c in df.columns)
 
 
 def write_tables(tables, folder, format="csv") -> None:
@@ -277,12 +304,19 @@ def write_tables(tables, folder, format="csv") -> None:
 
     The building block of :func:`write_village`; use it inside
     :func:`atomic_output` to add more files (e.g. a ground truth) to the same
-    atomic write.
+    atomic write. CSV text cells a spreadsheet would run as a formula get a
+    ``'`` in front (see :mod:`cxinfluence.village.csvsafe`); :func:`read_csv_table`
+    (and so :func:`cxinfluence.load_village`) removes it again.
     """
+    from .csvsafe import neutralise_frame
+
     folder = Path(folder)
     for name, df in tables.items():
         if format == "csv":
-            _writable(df, name).to_csv(folder / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+            text = neutralise_frame(_writable(df, name))
+            # a lone carriage return is not quoted with "\n" line ends: quote every text cell then
+            quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(text) else csv.QUOTE_MINIMAL
+            text.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n", quoting=quoting)
         elif format == "parquet":
             drop = [c for c in DERIVED_COLUMNS.get(name, ()) if c in df.columns]
             out = df.drop(columns=drop).reset_index(drop=True)
@@ -526,6 +560,9 @@ def read_csv_table(path, name=None) -> RawTable:
     The delimiter is detected (comma, semicolon or tab, see
     :func:`sniff_delimiter`) and named in the problems when it is not a
     comma; in a semicolon-separated file numbers may have decimal commas.
+    A cell (or header) that cxinfluence neutralised against spreadsheet
+    formulas when writing (a ``'`` before ``=``, ``+``, ``-``, ``@``...; see
+    :mod:`cxinfluence.village.csvsafe`) is read back without that ``'``.
 
     Examples
     --------
@@ -556,9 +593,12 @@ def read_csv_table(path, name=None) -> RawTable:
             return _unreadable(name, label, f"not a readable CSV file ({exc}); save it as comma-separated UTF-8 text")
     if body is None:
         return _unreadable(name, label, "file holds no header row; expected the column names on row 1")
-    header = body.iloc[0].tolist()
+    from .csvsafe import restore_cell, restore_frame
+
+    header = [restore_cell(h) for h in body.iloc[0].tolist()]
     body = body.iloc[1:].reset_index(drop=True)
     body.columns = range(body.shape[1])
+    body = restore_frame(body)  # undo the formula neutralising of cxinfluence's own CSVs (csvsafe)
     rows = np.arange(2, len(body) + 2, dtype=np.int64)
     problems = _oversized(body, header, rows, name, label) + problems
     if delimiter != ",":

@@ -334,6 +334,8 @@ class Truth:
     def write(self, path) -> Path:
         """Write ``path/truth/``: ``parameters.json``, ``stakeholders.csv``,
         ``accounts.csv``, ``responses.csv``. Returns the truth folder."""
+        from .csvsafe import neutralise_frame
+
         folder = Path(path) / "truth"
         folder.mkdir(parents=True, exist_ok=True)
         doc = {"meta": self.meta, "params": self.params.to_dict(),
@@ -344,7 +346,9 @@ class Truth:
             for c in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[c]):
                     df[c] = df[c].dt.strftime("%Y-%m-%d")
-            df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n", float_format="%.6g")
+            # neutralised like every CSV cxinfluence writes (csvsafe); read_truth restores the raw text
+            neutralise_frame(df).to_csv(folder / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n",
+                                        float_format="%.6g")
         return folder
 
 
@@ -363,6 +367,8 @@ def read_truth(path) -> Truth:
     >>> back.params == t.params, len(back.stakeholders) == len(t.stakeholders)
     (True, True)
     """
+    from .csvsafe import restore_frame
+
     folder = Path(path)
     if not (folder / "parameters.json").exists():
         folder = folder / "truth"
@@ -371,7 +377,7 @@ def read_truth(path) -> Truth:
     doc = json.loads((folder / "parameters.json").read_text(encoding="utf-8"))
     tables = {}
     for name, dates in _TRUTH_DATES.items():
-        df = pd.read_csv(folder / f"{name}.csv", dtype={c: "str" for c in _TRUTH_IDS + ["position_id"]})
+        df = restore_frame(pd.read_csv(folder / f"{name}.csv", dtype={c: "str" for c in _TRUTH_IDS + ["position_id"]}))
         for c in dates:
             df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
         tables[name] = df
