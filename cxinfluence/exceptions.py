@@ -124,3 +124,24 @@ class CoverageError(CxInfluenceError, ValueError):
     """Coverage, an account-manager book, a listening plan or a turnover
     what-if was asked for something the village or the options cannot give
     (unknown stakeholder to remove, influence table missing people, bad option)."""
+
+
+class MappingError(CxInfluenceError, ValueError):
+    """An import mapping file (TOML/YAML) is malformed: ``problems`` lists each
+    one with the file and the key concerned (``roles.BLOCKER``)."""
+
+    def __init__(self, problems, source=None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{len(self.problems)} problem(s) in mapping file" + (f" {source}" if source is not None else "")
+        super().__init__("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]))
+
+
+class ImportDataError(VillageError):
+    """Exports given to ``cxinfluence import`` cannot make a valid village: ``problems``
+    lists every problem, located by the export file, row and column."""
+
+    def __init__(self, problems, source=None):
+        super().__init__(problems, source)
+        head = f"{len(self.problems)} problem(s) importing" + (f" {source}" if source is not None else "")
+        self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)
