@@ -39,7 +39,7 @@ def salesforce_ids(prefix: str, n: int, start: int = 8_412_377, pod: str = "5e00
     >>> salesforce_ids("003", 2, start=123456).tolist()
     ['0035e0000000W7EAAU', '0035e0000000W7FAAU']
     """
-    k = np.arange(start, start + n, dtype=np.int64)
+    k = np.arange(start, start + n, dtype=np.int64) + (int(prefix, 36) * 7919) % 1_000_003  # objects differ
     width = 15 - len(prefix) - len(pod)
     digits = np.empty((n, width), dtype="<U1")
     for j in range(width - 1, -1, -1):

@@ -374,7 +374,7 @@ def _outcomes(opps, st, mapping):
     o["renewal_won"] = (won & is_renewal).astype(float)
     o["is_renewal"] = is_renewal
     g = o.groupby(["account_id", "period_end"], sort=True)
-    agg = pd.DataFrame({"bookings": g["won_amount"].sum(min_count=1), "renewed": g["renewal_won"].max(),
+    agg = pd.DataFrame({"bookings": g["won_amount"].sum(), "renewed": g["renewal_won"].max(),
                         "renewals": g["is_renewal"].sum(), "source_row": g["source_row"].min()}).reset_index()
     none = agg["renewals"] == 0
     if none.any():
