@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CxInfluenceWarning, ImportDataError, Problem
+from ._common import lookup
 from .mapping import join_keys, load_mapping
 from .report import ImportReport
 from .staging import COLUMNS, KEYS, Staged
@@ -241,7 +242,7 @@ def combine(staged, mapping=None, role_rules=None):
     _dropped(drops, people, dup, "stakeholders", "the same contact id appears twice in this export; the first row is kept")
     people = people.loc[~dup]
     if extra is not None:
-        known = extra["stakeholder_id"].isin(people["stakeholder_id"]).to_numpy()
+        known = lookup(extra["stakeholder_id"], people["stakeholder_id"].dropna().unique()) >= 0
         new = ~known & extra["account_id"].notna().to_numpy()
         if new.any():
             report.note("import", f"{int(new.sum())} person(s) known only from a survey export (with their account) added")
@@ -308,7 +309,7 @@ def combine(staged, mapping=None, role_rules=None):
         dup = outcomes.duplicated(["account_id", "period_end"], keep="first").to_numpy()
         _dropped(drops, outcomes, dup, "outcomes", "a second outcome for the same account and period (from another source); the first is kept")
         outcomes = outcomes.loc[~dup]
-        unknown = ~outcomes["account_id"].isin(accounts["account_id"]).to_numpy()
+        unknown = lookup(outcomes["account_id"], accounts["account_id"]) < 0
         _dropped(drops, outcomes, unknown, "outcomes", "the opportunity's account is not among the accounts (no contacts there)")
         outcomes = outcomes.loc[~unknown].reset_index(drop=True)
 
@@ -325,8 +326,7 @@ def combine(staged, mapping=None, role_rules=None):
 
 def _reports_to(people, drops, report):
     p = people.loc[people["manager_id"].notna()] if "manager_id" in people else people.iloc[:0]
-    idx = pd.Index(people["stakeholder_id"])
-    pos = idx.get_indexer(p["manager_id"])
+    pos = lookup(p["manager_id"], people["stakeholder_id"])
     unknown = pos < 0
     reason = pd.Series("ReportsToId '" + p["manager_id"].astype(str) + "' is not among the imported people (the manager's "
                        "contact is missing from the export or has no account)", index=p.index)
@@ -411,27 +411,28 @@ def _join(answers, people, mapping, drops, report):
     answers = answers.loc[~dup].reset_index(drop=True)
     who = np.full(len(answers), -1, dtype=np.int64)
     how = np.full(len(answers), "", dtype=object)
-    ids = pd.Index(people["stakeholder_id"])
+    ids = people["stakeholder_id"].reset_index(drop=True)
     cid = answers["contact_id"].astype("str") if "contact_id" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     mail = answers["email"].astype("str").str.strip().str.lower() if "email" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     pmail = people["email"].astype("str").str.strip().str.lower() if "email" in people else pd.Series(np.nan, index=people.index, dtype="str")
     counts = pmail.value_counts()
     shared = set(counts.index[counts > 1])
-    keep = (pmail.notna() & ~pmail.isin(shared)).to_numpy()
-    by_mail = pd.Series(np.flatnonzero(keep), index=pmail[keep].to_numpy())
+    keep = (pmail.notna() & ~pmail.isin(list(shared))).to_numpy()
+    mail_rows = np.flatnonzero(keep)
     for key in join_keys(mapping):
         todo = who < 0
         if key == "contact_id":
-            pos = ids.get_indexer(cid)
+            pos = lookup(cid, ids)
             short = (pos < 0) & (cid.str.len() == 15).to_numpy()
             if short.any():
                 full = cid[short].map(_salesforce15(people["stakeholder_id"].astype("str")))
-                pos[short] = ids.get_indexer(full)
+                pos[short] = lookup(full, ids)
                 if (pos[short] >= 0).any():
                     report.note("import", f"{int((pos[short] >= 0).sum())} response(s) carried a 15-character Salesforce id; "
                                 "matched to the 18-character form")
         else:
-            pos = mail.map(by_mail).fillna(-1).astype(np.int64).to_numpy()
+            at = lookup(mail, pmail.iloc[mail_rows])
+            pos = np.where(at >= 0, mail_rows[np.maximum(at, 0)] if len(mail_rows) else -1, -1)
         hit = todo & (pos >= 0)
         who[hit] = pos[hit]
         how[hit] = key
@@ -447,14 +448,15 @@ def _join(answers, people, mapping, drops, report):
         use_mail = "email" in join_keys(mapping)
         reason = np.where(
             c.isna() & e.isna(), "the response carries neither a contact id nor an e-mail",
-            np.where(e.notna() & e.isin(shared) & use_mail,
+            np.where(e.notna() & e.isin(list(shared)) & use_mail,
                      "e-mail '" + e.fillna("") + "' belongs to several people; add the contact id to the survey",
                      np.where(c.notna() & use_id, "contact id '" + c.fillna("") + "' is not among the imported people"
                               + np.where(e.notna(), " and e-mail '" + e.fillna("") + "' matches no one", ""),
                               "e-mail '" + e.fillna("") + "' matches no one")))
         _dropped(drops, m, np.ones(len(m), bool), "responses", pd.Series(reason, index=m.index))
     out = answers.loc[~miss].copy()
-    out["stakeholder_id"] = ids.take(who[~miss]).astype("str")
+    out["stakeholder_id"] = ids.to_numpy()[who[~miss]]
+    out["stakeholder_id"] = out["stakeholder_id"].astype("str")
     return out.reset_index(drop=True)
 
 
@@ -473,10 +475,12 @@ def _validate(tables, report, role_rules):
     raw, prov = {}, {}
     for name, df in tables.items():
         cols = [c.name for c in TABLES[name].columns]
-        data = pd.DataFrame({c: (df[c] if c in df else pd.Series(np.nan, index=df.index)) for c in cols}).reset_index(drop=True)
+        data = pd.DataFrame({c: (df[c] if c in df else _blank(TABLES[name].column(c), df.index)) for c in cols}).reset_index(drop=True)
         for c in data.columns:
-            if data[c].dtype == object and TABLES[name].column(c).kind in ("id", "str", "category"):
-                data[c] = data[c].astype("str")
+            col = TABLES[name].column(c)
+            s = data[c]
+            if col.kind in ("id", "str", "category") and not (pd.api.types.is_string_dtype(s) and s.dtype != object):
+                data[c] = s.astype("str") if s.notna().any() else _blank(col, s.index)
         prov[name] = (df["source_file"].astype(str).to_numpy() if "source_file" in df else np.full(len(df), ""),
                       df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
         raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
@@ -512,6 +516,16 @@ def _validate(tables, report, role_rules):
     village = Village(**typed, source="import", problems=found)
     prime(village, matched)
     return village, report
+
+
+def _blank(col, index):
+    if col.kind in ("int", "float"):
+        return pd.Series(np.nan, index=index, dtype="float64")
+    if col.kind == "date":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if col.kind == "bool":
+        return pd.Series(np.nan, index=index, dtype=object)
+    return pd.Series(np.nan, index=index, dtype="str")
 
 
 def write_import(village, report, out, *, overwrite=False):

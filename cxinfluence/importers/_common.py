@@ -242,3 +242,29 @@ def source_columns(frame: pd.DataFrame, file, rows) -> pd.DataFrame:
     out["source_file"] = str(file)
     out["source_row"] = np.asarray(rows, dtype=np.int64)
     return out
+
+
+def lookup(keys, values) -> np.ndarray:
+    """Position of each key among ``values`` (first occurrence), -1 when absent or blank; hashed by pyarrow.
+
+    >>> lookup(pd.Series(["b", None, "x"]), pd.Series(["a", "b"])).tolist()
+    [1, -1, -1]
+    """
+    from ..ids import positions
+
+    keys = pd.Series(keys).astype("str")
+    values = pd.Series(values).astype("str")
+    if values.isna().any():
+        pos = positions(keys, values.fillna("\x00blank"))
+    else:
+        pos = positions(keys, values)
+    pos = np.asarray(pos, dtype=np.int64)
+    pos[keys.isna().to_numpy()] = -1
+    return pos
+
+
+def take(values, pos: np.ndarray, fill=np.nan) -> np.ndarray:
+    """``values[pos]`` with ``fill`` where ``pos`` is -1."""
+    arr = np.asarray(pd.Series(values).to_numpy(dtype=object))
+    out = np.append(arr, fill).astype(object)
+    return out[np.where(pos < 0, len(arr), pos)]

@@ -37,7 +37,7 @@ def salesforce_ids(prefix: str, n: int, start: int = 8_412_377, pod: str = "5e00
     characters are upper case (Salesforce's case-safe id).
 
     >>> salesforce_ids("003", 2, start=123456).tolist()
-    ['0035e0000000W7EAAU', '0035e0000000W7FAAU']
+    ['0035e0000000cIPAAY', '0035e0000000cIQAAY']
     """
     k = np.arange(start, start + n, dtype=np.int64) + (int(prefix, 36) * 7919) % 1_000_003  # objects differ
     width = 15 - len(prefix) - len(pod)

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ImportDataError
-from ._common import Export, booleans, date_options, dropped_rows, emails, located, numbers, parse_dates, source_columns
+from ._common import (Export, booleans, date_options, dropped_rows, emails, located, lookup, numbers, parse_dates,
+                      source_columns, take)
 from .mapping import DEFAULT_RENEWAL_TYPES, role_table, section
 from .staging import Staged
 
@@ -211,7 +212,7 @@ def _role_rows(ex, opps, st, mapping):
         if obj == "OpportunityContactRole":
             opp = f("OpportunityId")
             if opps is not None and opp:
-                df["account_id"] = e.text(opp).map(opps.set_index("opportunity_id")["account_id"].to_dict())
+                df["account_id"] = pd.Series(take(opps["account_id"], lookup(e.text(opp), opps["opportunity_id"])), dtype="str")
             else:
                 df["account_id"] = np.nan
                 st.notes.append(f"{e.file}: roles assumed to be in each contact's own account (no Opportunity.csv to place them)")
@@ -245,9 +246,10 @@ def _roles(ex, people, opps, st, mapping):
     rows["role"] = key.map({k: v[0] for k, v in table.items()})
     rows["role_department"] = key.map({k: v[1] for k, v in table.items()})
     rows = rows.dropna(subset=["role"])
-    own = rows["contact_id"].map(people.drop_duplicates("stakeholder_id").set_index("stakeholder_id")["account_id"])
+    where = lookup(rows["contact_id"], people["stakeholder_id"])
+    own = pd.Series(take(people["account_id"], where), index=rows.index, dtype="str")
     rows["account_id"] = rows["account_id"].fillna(own)
-    orphan = ~rows["contact_id"].isin(people["stakeholder_id"])
+    orphan = pd.Series(where < 0, index=rows.index)
     if orphan.any():
         st.notes.append(f"{int(orphan.sum())} role row(s) name a ContactId not in Contact.csv; left out")
         st.dropped += [{"file": f, "row": int(r), "reason": "ContactId is not in Contact.csv"}
@@ -263,7 +265,8 @@ def _roles(ex, people, opps, st, mapping):
         if fill.notna().any():
             st.notes.append(f"{int(fill.notna().sum())} contact(s) without an AccountId placed in the account of their role "
                             "(AccountContactRole/OpportunityContactRole)")
-        own = rows["contact_id"].map(people.drop_duplicates("stakeholder_id").set_index("stakeholder_id")["account_id"])
+        own = pd.Series(take(people["account_id"], lookup(rows["contact_id"], people["stakeholder_id"])), index=rows.index,
+                        dtype="str")
     other = rows["account_id"].notna() & (rows["account_id"] != own)
     if other.any():
         n = rows.loc[other, "contact_id"].nunique()
@@ -276,12 +279,13 @@ def _roles(ex, people, opps, st, mapping):
     if (many > 1).any():
         st.notes.append(f"{int((many > 1).sum())} contact(s) carry several roles in their account; the strongest is kept "
                         "(decider > gatekeeper > buyer > influencer > user)")
-    mine = mine.set_index("contact_id")
+    at = lookup(people["stakeholder_id"], mine["contact_id"])
+    picked = pd.Series(take(mine["role"], at), index=people.index, dtype="str")
     if "role" in people:  # a role from a mapped custom field wins
-        people["role"] = people["role"].fillna(people["stakeholder_id"].map(mine["role"]))
+        people["role"] = people["role"].fillna(picked)
     else:
-        people["role"] = people["stakeholder_id"].map(mine["role"]).astype("str")
-    dept = people["stakeholder_id"].map(mine["role_department"])
+        people["role"] = picked
+    dept = pd.Series(take(mine["role_department"], at), index=people.index, dtype="str")
     people["department"] = people["department"].fillna(dept) if "department" in people else dept
     got = int(people["role"].notna().sum())
     st.notes.append(f"roles from the Role picklist for {got} of {len(people)} contact(s); the rest from job titles")
