@@ -281,8 +281,7 @@ def combine(staged, mapping=None, role_rules=None):
     dup = ties.duplicated(["source_id", "target_id", "kind"], keep="first").to_numpy()
     _dropped(drops, ties, dup, "relationships", "the same tie is given twice; the first is kept")
     ties = ties.loc[~dup].reset_index(drop=True)
-    kinds = set(ties["kind"].dropna().astype(str).str.lower())
-    if "influences" not in kinds:
+    if not ties["kind"].astype("str").str.strip().str.lower().eq("influences").any():
         report.note("import", "could not map influence ties: the graph has reports-to ties only (standard CRM objects "
                     "do not record who influences whom); record them in the account-team workbook (cxinfluence team-template)")
     if "veto" not in people or people["veto"].isna().all():

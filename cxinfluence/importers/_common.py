@@ -38,8 +38,26 @@ class Export:
             raise ImportDataError([located(source, self.path, "file not found; pass the export's path")], source=str(path))
         self.headers = self._head(header_rows)
         self.names = _unique([str(h).strip() for h in self.headers[0]])
-        self.table = self._body()
-        self.n = self.table.num_rows
+        self._table, self._loaded = None, []
+
+    def use(self, columns):
+        """Read only these columns (names; None entries ignored): the file is parsed once, the rest not converted."""
+        want = [c for c in dict.fromkeys(columns) if c is not None and c in self.names]
+        if self._table is None or any(c not in self._loaded for c in want):
+            cols = list(dict.fromkeys(self._loaded + want)) if self._table is not None else want
+            self._table = self._body(cols)
+            self._loaded = cols
+        return self
+
+    @property
+    def table(self):
+        if self._table is None:
+            self.use(self.names)
+        return self._table
+
+    @property
+    def n(self) -> int:
+        return self.table.num_rows
 
     def _head(self, k):
         try:
@@ -59,18 +77,20 @@ class Export:
         width = len(rows[0])
         return [(r or []) + [""] * (width - len(r or [])) for r in rows]
 
-    def _body(self):
+    def _body(self, columns):
         import pyarrow as pa
         from pyarrow import csv as pacsv
 
         width = len(self.names)
+        keep = [f"f{self.names.index(c)}" for c in columns] or ["f0"]
         try:
             table = pacsv.read_csv(
                 self.path,
                 read_options=pacsv.ReadOptions(column_names=[f"f{i}" for i in range(width)], skip_rows=0,
                                                block_size=1 << 24),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={f"f{i}": pa.large_string() for i in range(width)},
+                convert_options=pacsv.ConvertOptions(column_types={k: pa.large_string() for k in keep},
+                                                     include_columns=keep,
                                                      strings_can_be_null=True, quoted_strings_can_be_null=True),
             )
         except (pa.ArrowException, OSError, ValueError) as exc:  # ArrowInvalid: ragged rows, bad bytes
@@ -104,7 +124,8 @@ class Export:
         """A column as pandas ``str`` (NaN for blank), stripped."""
         import pyarrow.compute as pc
 
-        col = self.table.column(self.names.index(name))
+        self.use([name])
+        col = self.table.column(f"f{self.names.index(name)}")
         col = pc.utf8_trim_whitespace(col)
         col = pc.if_else(pc.equal(col, ""), None, col)
         return pd.Series(col.to_pandas(), dtype="str").reset_index(drop=True)

@@ -109,7 +109,6 @@ def read_qualtrics(path, mapping=None) -> Staged:
     """
     ex = QualtricsExport(path)
     st = Staged(source="qualtrics", path=str(path))
-    st.rows_read[str(path)] = ex.n
     if ex.header_rows != 3:
         st.notes.append(f"{ex.file}: {ex.header_rows} header row(s) found (Qualtrics writes 3: ids, question texts, ImportIds)")
     mapped = mapped_columns(ex, mapping, "qualtrics")
@@ -141,8 +140,10 @@ def read_qualtrics(path, mapping=None) -> Staged:
             st.notes.append(f"{ex.file}: comment taken from {pick!r} ({ex.questions.get(pick) or 'a text entry'}); "
                             "map another with [qualtrics] columns.comment")
     cols.update(mapped)
-    keep = np.ones(ex.n, bool)
     status = ex.find("Status")
+    ex.use([*cols.values(), status])  # convert only the columns used
+    st.rows_read[str(path)] = ex.n
+    keep = np.ones(ex.n, bool)
     if status:
         s = ex.text(status).str.strip().str.lower()
         skip = s.isin(list(_SKIP_STATUS)).to_numpy()

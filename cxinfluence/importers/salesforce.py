@@ -41,6 +41,16 @@ from .staging import Staged
 
 OBJECTS = ("Account", "Contact", "AccountContactRole", "OpportunityContactRole", "AccountContactRelation", "Opportunity")
 ROLE_RANK = {"decider": 0, "gatekeeper": 1, "buyer": 2, "influencer": 3, "user": 4}
+FIELDS = {
+    "Account": ("Id", "Name", "Industry", "Region__c", "Sales_Region__c", "Region", "Owner.Name", "OwnerName", "Owner Name",
+                "Owner", "IsDeleted"),
+    "Contact": ("Id", "AccountId", "FirstName", "LastName", "Name", "Email", "Title", "Department", "ReportsToId",
+                "ReportsTo.Id", "IsDeleted"),
+    "AccountContactRole": ("ContactId", "AccountId", "Role", "IsDeleted"),
+    "OpportunityContactRole": ("ContactId", "OpportunityId", "Role", "IsDeleted"),
+    "AccountContactRelation": ("ContactId", "AccountId", "Roles", "Role", "IsDeleted"),
+    "Opportunity": ("Id", "AccountId", "Type", "IsWon", "IsClosed", "StageName", "Amount", "CloseDate", "IsDeleted"),
+}
 PEOPLE_FIELDS = ("veto", "influence_rating", "active_from", "active_to", "role", "department", "title", "email", "name")
 
 
@@ -114,7 +124,9 @@ def read_salesforce(folder, mapping=None) -> Staged:
                                        "(Id, AccountId, FirstName, LastName, Email, Title, Department, ReportsToId) into this folder")],
                               source=str(folder))
     ex = {obj: Export(p, source="salesforce") for obj, p in files.items()}
-    for obj, e in ex.items():
+    for obj, e in ex.items():  # convert only the fields used (the file is still parsed once)
+        mapped = _overrides(mapping, {"Account": "accounts", "Contact": "contacts"}.get(obj, "-")).values()
+        e.use([e.find(c) for c in (*FIELDS[obj], *mapped)])
         st.rows_read[str(files[obj])] = e.n
     problems = []
     for obj, need in (("Account", ["Id"]), ("Contact", ["Id"]), ("Opportunity", ["Id", "AccountId", "CloseDate"]),
