@@ -75,7 +75,8 @@ def make_exports(folder: Path, n_accounts: int, seed: int, repeat: int) -> dict:
         r = pd.concat([r.assign(date=r["date"] + pd.Timedelta(weeks=k)) for k in range(repeat)], ignore_index=True)
     v = Village(village.accounts, village.stakeholders, village.relationships, r, village.outcomes)
     write_qualtrics(v, folder / "qualtrics.csv", ids, seed=seed)
-    sizes = {p.name: p.stat().st_size for p in folder.rglob("*.csv")}
+    files = [*(folder / "salesforce").glob("*.csv"), folder / "qualtrics.csv"]
+    sizes = {p.name: p.stat().st_size for p in files}
     return {"seconds": time.perf_counter() - t, "people": len(village.stakeholders),
             "survey_rows": int(((r["channel"] == "survey") & r["nps"].notna()).sum()),
             "mib": sum(sizes.values()) / 2**20, "np": np}
