@@ -92,8 +92,13 @@ def _read(path: Path, problems):
     if suffix == ".toml":
         try:
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
+        except ModuleNotFoundError:  # Python 3.10: the tomli backport, if installed
+            try:
+                import tomli as tomllib
+            except ModuleNotFoundError:
+                problems.append(Problem("mapping", path.name, None, None, "reading TOML needs Python 3.11+ or the tomli "
+                                        "package (pip install tomli); or write the mapping file as YAML"))
+                return None
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
