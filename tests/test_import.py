@@ -287,6 +287,18 @@ def test_generic_wide(tmp_path):
     assert v.responses["stakeholder_id"].tolist() == [C1, C4] and v.responses["neteasy"].tolist() == [2.0, 6.0]
 
 
+def test_generic_unix_timestamps_and_dates_in_a_time_zone(tmp_path):
+    # Delighted-style: Unix seconds. 1714600800 = 2024-05-01T22:00:00Z, which is 2024-05-02 in Berlin
+    sf = _sf(tmp_path / "sf", CONTACTS, ROLES, ACCOUNTS)
+    g = tmp_path / "delighted.csv"
+    g.write_text("Person Email,Created At,Score,Comment\nann@acme.com,1714600800,9,ok\ndi@beta.com,1714521600,4,\n")
+    m = {"generic": {"columns": {"email": "Person Email", "date": "Created At", "nps": "Score", "comment": "Comment"}}}
+    v, _ = import_village(salesforce=sf, generic=g, mapping=m)
+    assert v.responses["date"].tolist() == [pd.Timestamp("2024-05-01"), pd.Timestamp("2024-05-01")]
+    v2, _ = import_village(salesforce=sf, generic=g, mapping={**m, "dates": {"timezone": "Europe/Berlin"}})
+    assert v2.responses["date"].tolist() == [pd.Timestamp("2024-05-02"), pd.Timestamp("2024-05-01")]
+
+
 def test_team_staged_overrides_and_unknown_ids(tmp_path):
     from cxinfluence.importers.salesforce import read_salesforce
 

@@ -191,7 +191,8 @@ def emails(s: pd.Series) -> pd.Series:
 def parse_dates(s: pd.Series, formats=(), *, source_tz=None, target_tz=None, dayfirst=False):
     """Export timestamps to village days: ``(datetime64[ns] Series normalised to the day, not-a-date mask)``.
 
-    Each distinct text is parsed once: the ``formats`` in order, then ISO 8601. Texts with a UTC
+    Each distinct text is parsed once: the ``formats`` in order, then ISO 8601; a column of 10- or
+    13-digit numbers is read as Unix seconds or milliseconds (UTC). Texts with a UTC
     offset (``Z``, ``+02:00``) are converted to ``target_tz`` (UTC when none is given); naive ones
     are taken to be in ``source_tz`` and converted to ``target_tz`` when both are given (else kept as
     written). The time is then dropped.
@@ -203,9 +204,22 @@ def parse_dates(s: pd.Series, formats=(), *, source_tz=None, target_tz=None, day
     >>> d.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
     (['2024-05-02', '2024-05-02', nan, nan], [False, False, True, False])
     """
+    shift = bool(source_tz and target_tz and source_tz != target_tz)
+    if not shift and len(s) > 10_000:
+        # naive ISO timestamps whose zone is not converted: only the day matters, and days repeat
+        head = s.astype("str").str.strip()
+        if head.dropna().str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?").all():
+            s = head.str.slice(0, 10)
     codes, distinct = pd.factorize(s)
     text = pd.Series(distinct, dtype=object).astype(str).str.strip()
     n = len(text)
+    if n and text.str.fullmatch(r"\d{9,10}|\d{12,13}").all():
+        # Unix timestamps (e.g. Delighted): seconds or milliseconds since 1970, in UTC
+        unit = "ms" if text.str.len().max() > 10 else "s"
+        parsed = pd.to_datetime(pd.to_numeric(text), unit=unit, utc=True).dt.tz_convert(target_tz or "UTC")
+        days = parsed.dt.tz_localize(None).dt.normalize().to_numpy(dtype="datetime64[ns]")
+        out = pd.Series(np.append(days, np.datetime64("NaT"))[codes], index=s.index, dtype="datetime64[ns]")
+        return out, pd.Series(np.zeros(len(s), bool), index=s.index)
     values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     todo = np.ones(n, bool)
     aware = text.str.contains(_AWARE, regex=True).to_numpy() if n else np.zeros(0, bool)

@@ -34,8 +34,19 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ImportDataError
-from ._common import (Export, booleans, date_options, dropped_rows, emails, located, lookup, numbers, parse_dates,
-                      source_columns, take)
+from ._common import (
+    Export,
+    booleans,
+    date_options,
+    dropped_rows,
+    emails,
+    located,
+    lookup,
+    numbers,
+    parse_dates,
+    source_columns,
+    take,
+)
 from .mapping import DEFAULT_RENEWAL_TYPES, role_table, section
 from .staging import Staged
 
