@@ -239,7 +239,7 @@ def combine(staged, mapping=None, role_rules=None):
     if people is None:
         people = extra.iloc[:0].copy()
     dup = people.duplicated(["stakeholder_id", "source"], keep="first").to_numpy()
-    _dropped(drops, people, dup, "stakeholders", "the same contact id appears twice in this export; the first row is kept")
+    _dropped(drops, people, dup, "stakeholders", "the same contact id appears twice in this source's export(s); the first row is kept")
     people = people.loc[~dup]
     if extra is not None:
         known = lookup(extra["stakeholder_id"], people["stakeholder_id"].dropna().unique()) >= 0
@@ -497,7 +497,7 @@ def _validate(tables, report, role_rules):
     errors = [p for p in found if p.severity == "error"]
     if typed is None:
         raise ImportDataError(errors or found, source="exports")
-    report.tables = {k: v.copy() for k, v in typed.items()}
+    report.tables = dict(typed)  # as imported (roles from picklists only); complete_roles returns a new table
     s = typed["stakeholders"]
     needs = s["role"].isna() & s["title"].notna()
     with warnings.catch_warnings(record=True) as caught:
