@@ -172,8 +172,11 @@ def cmd_import(args) -> int:
             surveymonkey=args.surveymonkey, customergauge=args.customergauge, generic=args.generic, team=args.team,
             mapping=args.map, role_rules=args.role_rules)
         write_import(village, report, out, overwrite=args.force)
-    except (CxInfluenceError, OSError, KeyboardInterrupt):
+    except (CxInfluenceError, KeyboardInterrupt):
         raise
+    except OSError as exc:  # e.g. --out is a non-empty folder that holds no village
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ImportError as exc:
         print(f"error: this source is not available in this installation ({exc})", file=sys.stderr)
         return 1

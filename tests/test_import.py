@@ -368,6 +368,12 @@ def test_cli_import_on_shipped_samples(tmp_path):
     bad = _cli("import", "--qualtrics", tmp_path / "missing.csv", "--out", tmp_path / "x")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "missing.csv" in bad.stderr
     assert not (tmp_path / "x").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    res = _cli("import", "--salesforce", EXPORTS / "salesforce", "--out", busy, "--force")
+    assert res.returncode == 1 and "Traceback" not in res.stderr and "refusing to replace" in res.stderr
+    assert (busy / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.slow

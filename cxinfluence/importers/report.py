@@ -70,6 +70,8 @@ class ImportReport:
             lines.append(f"responses joined to people: {c.get('answers_joined', 0):,} of {c['answers_read']:,} "
                          f"({c.get('joined_by_contact_id', 0):,} by contact id, {c.get('joined_by_email', 0):,} by e-mail); "
                          f"{c.get('answers_unmatched', 0):,} matched no one")
+        if c.get("people_without_account"):
+            lines.append(f"people without an account (left out): {c['people_without_account']:,}")
         if self.titles.get("to_classify"):
             lines.append(f"job titles classified: {self.titles['classified']:,} of {self.titles['to_classify']:,} "
                          f"({self.titles['share']:.0%})")
