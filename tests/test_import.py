@@ -312,6 +312,10 @@ def test_team_staged_overrides_and_unknown_ids(tmp_path):
     assert bool(s.loc[C2, "veto"]) and s.loc[C2, "influence_rating"] == 5 and s.loc[C2, "active_to"] == pd.Timestamp("2025-01-31")
     assert ((v.relationships["kind"] == "influences") & (v.relationships["source_id"] == C2)).sum() == 1
     assert not any("reports-to ties only" in t for _, t in report.notes)
+    bad = Staged(source="team", path=str(tmp_path / "team.xlsx"))
+    bad.tables["people"] = pd.DataFrame({"stakeholder_id": [C2], "active_to": ["someday"], "source_row": [4]})
+    with pytest.raises(ImportDataError, match=r"team.xlsx, row 4, column 'active_to': 'someday' is not valid"):
+        combine([sf, bad])
     team.tables["people"] = pd.DataFrame({"stakeholder_id": ["003NOPE"], "veto": [True], "source_row": [7]})
     with pytest.raises(ImportDataError, match=r"team.xlsx, row 7, column 'stakeholder_id': person '003NOPE'"):
         combine([sf, team])

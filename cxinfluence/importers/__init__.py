@@ -361,8 +361,11 @@ def _apply_team(team, people, ties, report):
             for col in ("veto", "influence_rating", "active_to", "active_from", "role"):
                 if col not in tp:
                     continue
-                v = tp[col].to_numpy(dtype=object)
-                given = ok & pd.notna(v)
+                v, bad, expected = _team_values(tp[col], col)
+                for i in np.flatnonzero(bad & ok)[:200]:
+                    problems.append(Problem("team", str(tp["source_file"].iloc[i]), int(tp["source_row"].iloc[i]), col,
+                                            f"{tp[col].iloc[i]!r} is not valid; {col} takes {expected}"))
+                given = ok & pd.notna(v) & ~bad
                 if not given.any():
                     continue
                 if col not in people:
@@ -385,12 +388,28 @@ def _apply_team(team, people, ties, report):
             report.note("team", f"{Path(st.path).name}: {len(tt)} tie(s) from the account-team workbook")
     if problems:
         raise ImportDataError(problems, source="account-team workbook")
-    for col in ("veto", "active_to", "active_from"):
-        if col in people and people[col].dtype == object:
-            if col == "veto":
-                continue
-            people[col] = pd.to_datetime(people[col], errors="coerce")
-    return people, ties
+    return people, ties  # values are typed (and bad ones located) by the validation that follows
+
+
+def _team_values(s: pd.Series, col):
+    """Typed values of one column of the account-team workbook, the rows that are not valid, and what is expected."""
+    from ..schema import ROLES
+    from ._common import booleans
+
+    raw = s.astype(object)
+    given = raw.notna() & raw.map(lambda x: not (isinstance(x, str) and not x.strip()))  # workbook rows: small
+    if col in ("active_to", "active_from"):
+        v = pd.to_datetime(raw.where(given), errors="coerce", format="mixed").dt.normalize()
+        return v.to_numpy(dtype=object), (given & v.isna()).to_numpy(), "a date (YYYY-MM-DD) or blank"
+    if col == "influence_rating":
+        v = pd.to_numeric(raw.where(given), errors="coerce")
+        bad = given & ~v.between(1, 5)
+        return v.to_numpy(dtype=object), bad.to_numpy(), "a number from 1 to 5 or blank"
+    if col == "veto":
+        v = raw.where(raw.map(lambda x: isinstance(x, bool)), booleans(raw.astype("str")))
+        return v.to_numpy(dtype=object), (given & v.isna()).to_numpy(), "yes/no (true/false) or blank"
+    v = raw.astype("str").str.strip().str.lower()
+    return v.to_numpy(dtype=object), (given & ~v.isin(list(ROLES))).to_numpy(), f"one of {', '.join(ROLES)} or blank"
 
 
 def _salesforce15(people_ids: pd.Series) -> dict:
