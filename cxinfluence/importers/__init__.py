@@ -327,11 +327,14 @@ def _reports_to(people, drops, report):
     p = people.loc[people["manager_id"].notna()] if "manager_id" in people else people.iloc[:0]
     pos = lookup(p["manager_id"], people["stakeholder_id"])
     unknown = pos < 0
-    reason = pd.Series("ReportsToId '" + p["manager_id"].astype(str) + "' is not among the imported people (the manager's "
-                       "contact is missing from the export or has no account)", index=p.index)
-    _dropped(drops, p, unknown, "relationships", reason)
-    mgr_acc = np.where(unknown, None, people["account_id"].to_numpy(dtype=object)[np.where(unknown, 0, pos)])
-    cross = ~unknown & (mgr_acc != p["account_id"].to_numpy(dtype=object))
+    if unknown.any():
+        m = p["manager_id"].where(unknown)
+        reason = "ReportsToId '" + m.astype(str) + ("' is not among the imported people (the manager's contact is missing "
+                                                    "from the export or has no account)")
+        _dropped(drops, p, unknown, "relationships", reason)
+    acc_code = pd.factorize(people["account_id"])[0]  # compare accounts as integers
+    own = acc_code[lookup(p["stakeholder_id"], people["stakeholder_id"])]
+    cross = ~unknown & (acc_code[np.where(unknown, 0, pos)] != own)
     _dropped(drops, p, cross, "relationships", "the manager (ReportsToId) is in another account; ties stay inside one account")
     self_ = ~unknown & (p["manager_id"].to_numpy() == p["stakeholder_id"].to_numpy())
     _dropped(drops, p, self_ & ~cross, "relationships", "ReportsToId is the contact itself")

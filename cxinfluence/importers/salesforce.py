@@ -297,10 +297,13 @@ def _roles(ex, people, opps, st, mapping):
         st.notes.append(f"{n} contact(s) also hold a role in an account other than their own (contacts in two accounts, "
                         f"e.g. {ex_ids}); a person belongs to one account in the village: kept in their own account "
                         "(Contact.AccountId), the other role left out")
-    mine = rows.loc[~other].sort_values(["contact_id", "rank"], kind="stable").drop_duplicates("contact_id")
-    many = rows.loc[~other].groupby("contact_id")["role"].nunique()
-    if (many > 1).any():
-        st.notes.append(f"{int((many > 1).sum())} contact(s) carry several roles in their account; the strongest is kept "
+    kept = rows.loc[~other]
+    mine = kept.sort_values("rank", kind="stable").drop_duplicates("contact_id")
+    code = lookup(kept["contact_id"], people["stakeholder_id"])
+    pairs = np.unique((code * 8 + kept["rank"].to_numpy(dtype=np.int64))[code >= 0])  # distinct (contact, role)
+    several = int((np.bincount(pairs // 8) > 1).sum()) if len(pairs) else 0
+    if several:
+        st.notes.append(f"{several} contact(s) carry several roles in their account; the strongest is kept "
                         "(decider > gatekeeper > buyer > influencer > user)")
     at = lookup(people["stakeholder_id"], mine["contact_id"])
     picked = pd.Series(take(mine["role"], at), index=people.index, dtype="str")
