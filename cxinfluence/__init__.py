@@ -49,7 +49,7 @@ _EXPORTS = {
     # what people see, and the whole run
     "network_map": "present.maps", "show_map": "present.maps", "portfolio_map": "present.maps",
     "run": "pipeline.runner", "title_coverage": "village.roles",
-    "read_output_csv": "village.csvsafe",
+    "read_output_csv": "village.csvsafe", "import_village": "village.importers",
 }
 
 lazy_exports(__name__, _EXPORTS)

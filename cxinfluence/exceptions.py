@@ -165,3 +165,24 @@ class AnonymizeKeyError(CxInfluenceError, ValueError):
 
 class AnonymizeKeyWarning(CxInfluenceWarning):
     """The anonymisation key file can be read by other users."""
+
+
+class MappingError(CxInfluenceError, ValueError):
+    """An import mapping file (TOML/YAML) is malformed: ``problems`` lists each
+    one with the file and the key concerned (``roles.BLOCKER``)."""
+
+    def __init__(self, problems, source=None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{len(self.problems)} problem(s) in mapping file" + (f" {source}" if source is not None else "")
+        super().__init__("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]))
+
+
+class ImportDataError(VillageError):
+    """Exports given to ``cxinfluence import`` cannot make a valid village: ``problems``
+    lists every problem, located by the export file, row and column."""
+
+    def __init__(self, problems, source=None):
+        super().__init__(problems, source)
+        head = f"{len(self.problems)} problem(s) importing" + (f" {source}" if source is not None else "")
+        self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)

@@ -1,8 +1,9 @@
 """The ``cxinfluence`` command line.
 
 Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
-analysis on a village, ``demo`` it on the bundled sample village. Bad data
-gives one clear message, never a traceback.
+analysis on a village, ``demo`` it on the bundled sample village, ``import`` a
+village from CRM and survey exports, ``team-template`` for the account team.
+Bad data gives one clear message, never a traceback.
 
 Exit codes: 0 everything written; 1 invalid village or options, nothing written
 (including an output folder that cannot be used safely); 2 command-line usage;
@@ -68,6 +69,18 @@ def _add_run_options(p):
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
+_IMPORT_HELP = {
+    "salesforce": "folder of Salesforce exports (Account.csv, Contact.csv, AccountContactRole.csv, OpportunityContactRole.csv, Opportunity.csv)",
+    "hubspot": "folder of HubSpot exports (companies, contacts, associations, deals, feedback submissions)",
+    "gainsight": "folder of Gainsight exports (Company, Person/Company Person, People Maps, survey answers)",
+    "qualtrics": "Qualtrics response export (CSV, three header rows)",
+    "surveymonkey": "SurveyMonkey response export (CSV, two header rows)",
+    "customergauge": "CustomerGauge NPS export (CSV)",
+    "generic": "any survey CSV, wide or long, described in the mapping file's [generic] section",
+    "team": "filled account-team workbook (cxinfluence team-template)",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxinfluence", description=__doc__.splitlines()[0], epilog=EPILOG)
     parser.add_argument("--version", action="version", version=_version())
@@ -88,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=RUN_EPILOG)
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
     _add_run_options(p)
+
+    p = sub.add_parser("import", help="build a village from CRM and survey exports", description="Build a village from exports of the tools you use (Salesforce, HubSpot, Gainsight, Qualtrics, SurveyMonkey, CustomerGauge, a generic CSV) and write it with import_report.md and import_log.csv. Each source flag can be repeated. Exit 0 when the village was written, 1 when the exports cannot make a valid village (every problem is listed with its file and row), 2 for bad command-line usage, 130 when interrupted; nothing is written unless the import succeeds.", epilog=EPILOG)
+    for flag, what in (("salesforce", "DIR"), ("hubspot", "DIR"), ("gainsight", "DIR"), ("qualtrics", "FILE"),
+                       ("surveymonkey", "FILE"), ("customergauge", "FILE"), ("generic", "FILE"), ("team", "FILE")):
+        p.add_argument(f"--{flag}", action="append", default=[], metavar=what, help=_IMPORT_HELP[flag])
+    p.add_argument("--map", default=None, metavar="MAPPING", help="mapping file (.toml or .yaml): roles picklist, join keys, date formats, renewal types, survey columns (see data/exports/mapping_example.toml)")
+    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
+    p.add_argument("--out", required=True, metavar="VILLAGE", help="folder to write the village to")
+    p.add_argument("--force", action="store_true", help="replace VILLAGE if it exists")
+
+    p = sub.add_parser("team-template", help="write the account-team workbook for a village", description="Write an .xlsx workbook in which an account team records influence ties, veto power, influence ratings and departures for the people of a village; merge it back with `cxinfluence import ... --team FILE`.", epilog=EPILOG)
+    p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
+    p.add_argument("--out", required=True, metavar="FILE.xlsx", help="workbook to write")
 
     p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=RUN_EPILOG)
     _add_run_options(p)
@@ -180,7 +206,58 @@ def cmd_demo(args) -> int:
     return _finish_run(run(sample_village_path(), args.out, **_run_kwargs(args)), args)
 
 
-COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo": cmd_demo}
+def cmd_import(args) -> int:
+    from ..exceptions import CxInfluenceError
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 1
+    try:
+        from ..village.importers import import_village, write_import
+
+        village, report = import_village(
+            salesforce=args.salesforce, hubspot=args.hubspot, gainsight=args.gainsight, qualtrics=args.qualtrics,
+            surveymonkey=args.surveymonkey, customergauge=args.customergauge, generic=args.generic, team=args.team,
+            mapping=args.map, role_rules=args.role_rules)
+        write_import(village, report, out, overwrite=args.force)
+    except (CxInfluenceError, KeyboardInterrupt):
+        raise
+    except OSError as exc:  # e.g. --out is a non-empty folder that holds no village
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        print(f"error: this source is not available in this installation ({exc})", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the user; name the failure instead
+        print(f"error: the import failed unexpectedly ({type(exc).__name__}: {exc}); nothing was written. "
+              "Please report this with the import command you ran.", file=sys.stderr)
+        return 1
+    print(report.summary())
+    print(f"wrote the village to {out} (with import_report.md and import_log.csv); check it with: cxinfluence validate {out}")
+    return 0
+
+
+def cmd_team_template(args) -> int:
+    from ..village.core import load_village
+
+    try:
+        from ..village.importers import write_team_template
+    except ImportError as exc:  # pragma: no cover - the team module ships with the importers
+        print(f"error: the account-team template is not available in this installation ({exc})", file=sys.stderr)
+        return 1
+    village = load_village(args.village, warn=False)
+    try:
+        path = write_team_template(village, args.out)
+    except ImportError as exc:
+        print(f"error: the account-team template is not available in this installation ({exc})", file=sys.stderr)
+        return 1
+    print(f"wrote the account-team workbook to {path}; fill it in and merge it with: cxinfluence import ... --team {path}")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
+            "team-template": cmd_team_template}
 
 
 def main(argv=None) -> int:

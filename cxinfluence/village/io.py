@@ -381,7 +381,7 @@ def _encoding_hint(raw: bytes) -> str:
         return "latin-1 or another 8-bit code page"
 
 
-def _not_utf8_problem(name: str, label: str, path: Path) -> Problem | None:
+def not_utf8_problem(name: str, label: str, path: Path) -> Problem | None:
     """The problem to report if ``path`` is not UTF-8, else None."""
     raw = path.read_bytes()
     try:
@@ -584,7 +584,7 @@ def read_csv_table(path, name=None) -> RawTable:
     try:
         body = _read_csv_arrow(path, delimiter)
     except Exception:  # pyarrow raises ArrowInvalid for bad bytes, ragged rows, odd files
-        bad = _not_utf8_problem(name, label, path)
+        bad = not_utf8_problem(name, label, path)
         if bad is not None:
             return _unreadable(name, label, bad.message, bad.row)
         try:
