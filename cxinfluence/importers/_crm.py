@@ -362,15 +362,16 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     is_comment = df["item"].eq("comment")
     df["score"] = np.where(is_comment, np.nan, score(df["value"]))
     # unusable rows
-    for mask, reason in (
-        (df["item"].isna(), "question not recognised as NPS/CSAT/CES/NetEasy/trust/cared-for or a comment; name it in the mapping's questions table"),
-        (~is_comment & df["item"].notna() & df["value"].notna() & df["score"].isna(), "answer is not a number"),
-        (df["value"].isna(), "no answer"),
+    for test, reason in (
+        (lambda d: d["item"].isna(), "question not recognised as NPS/CSAT/CES/NetEasy/trust/cared-for or a comment; name it in the mapping's questions table"),
+        (lambda d: d["item"].ne("comment") & d["value"].notna() & d["score"].isna(), "answer is not a number"),
+        (lambda d: d["value"].isna(), "no answer"),
     ):
+        mask = test(df)
         for r in df.loc[mask, "row"]:
             dropped.append({"file": file, "row": int(r), "reason": reason})
         df = df[~mask]
-        is_comment = is_comment[~mask]
+    is_comment = df["item"].eq("comment")
     scored = ~is_comment
     lo = df["item"].map(lambda i: SCORE_RANGES.get(i, (np.nan, np.nan))[0])
     hi = df["item"].map(lambda i: SCORE_RANGES.get(i, (np.nan, np.nan))[1])

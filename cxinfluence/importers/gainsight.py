@@ -206,7 +206,7 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
 def _read_people(files, overrides, roles, staged):
     persons = None
     if files["person"] is not None:
-        pdf, prow, pcols = _load(files["person"], "people", PERSON_COLUMNS, overrides, staged, required=("person_id",))
+        pdf, _prow, pcols = _load(files["person"], "people", PERSON_COLUMNS, overrides, staged, required=("person_id",))
         name = pdf[pcols["name"]] if "name" in pcols else pd.Series(np.nan, index=pdf.index, dtype=object)
         if "firstname" in pcols or "lastname" in pcols:
             full = pdf[pcols["firstname"]].fillna("") if "firstname" in pcols else ""
@@ -226,7 +226,7 @@ def _read_people(files, overrides, roles, staged):
             p = persons.set_index("person_id")
             pid = df[cols["person_id"]]
             out["name"] = pid.map(p["name"])
-            out["email"] = out["email"].fillna(pid.map(p["email"]))
+            out["email"] = out["email"].astype(object).fillna(pid.map(p["email"]).astype(object))
             missing = pid.notna() & ~pid.isin(p.index)
             if missing.any():
                 staged.notes.append(f"{path.name}: {int(missing.sum())} Company Person record(s) point to a Person not in {files['person'].name}; they have no name or e-mail")
@@ -256,7 +256,7 @@ def _read_people(files, overrides, roles, staged):
     if role_cells is not None:
         mapped = _crm.map_roles(role_cells, roles)
         out["role"], out["veto"] = mapped["role"].to_numpy(), mapped["veto"].to_numpy()
-        out["department"] = out["department"].fillna(pd.Series(mapped["department"].to_numpy(), index=out.index)) if "department" in out else mapped["department"].to_numpy()
+        out["department"] = out["department"].astype(object).fillna(pd.Series(mapped["department"].to_numpy(), index=out.index)) if "department" in out else mapped["department"].to_numpy()
         out["buying_roles"] = role_cells.to_numpy()
         unknown = mapped["unmapped"].dropna()
         if len(unknown):
@@ -346,7 +346,7 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
     for col in ("question", "survey_name"):
         if col in cols:
             by_map = df[cols[col]].map(lambda t: _crm.item_of_question(t, questions) if isinstance(t, str) and _crm.norm_key(t) in mapped else np.nan)
-            item = by_map.fillna(item).fillna(df[cols[col]].map(lambda t: _crm.item_of_question(t, {})))
+            item = by_map.astype(object).fillna(item.astype(object)).fillna(df[cols[col]].map(lambda t: _crm.item_of_question(t, {})).astype(object))
     who = contact.fillna(_crm.email_key(email))
     if "participant" in cols:
         key = df[cols["participant"]].fillna(who.astype(str) + "|" + when.astype(str))
@@ -448,7 +448,7 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
     >>> sorted(p.name for p in out.iterdir())
     ['Company.csv', 'Company_Person.csv', 'Opportunity.csv', 'People_Maps_Influencers.csv', 'Person.csv', 'Survey_Answers.csv']
     """
-    from cxinfluence.io import atomic_output
+    from cxinfluence.atomic import staged_output
 
     ids = gainsight_ids(village)
     co, cp = ids["company"], ids["company_person"]
@@ -485,7 +485,9 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
                                 "Type": "Renewal", "Stage": np.where(out["renewed"] == 1, "Closed Won", "Closed Lost"),
                                 "Close Date": (out["period_end"] - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d"), "Amount": out["bookings"].round(2)})
     folder = Path(folder)
-    with atomic_output(folder, overwrite=overwrite, is_dir=True) as tmp:
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise FileExistsError(f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it")
+    with staged_output(folder) as tmp:
         tmp = Path(tmp)
         for fname, frame in (("Company.csv", company), ("Person.csv", person), ("Company_Person.csv", company_person),
                              ("People_Maps_Influencers.csv", influencers), ("Survey_Answers.csv", answers), ("Opportunity.csv", opportunity)):

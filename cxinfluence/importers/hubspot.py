@@ -273,7 +273,7 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     # account: primary company property, else associations
     account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     from_assoc = _one_company(_pairs(assoc, "contact", "company"), "contact", staged, "associations")
-    account = account.fillna(ids.map(from_assoc))
+    account = account.astype(object).fillna(ids.map(from_assoc).astype(object))
     out["account_id"] = account
     if out["account_id"].isna().any():
         staged.notes.append(f"{path.name}: {int(out['account_id'].isna().sum())} contact(s) have no associated company; they are kept without an account")
@@ -281,7 +281,7 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     if "buying_role" in cols:
         mapped = _crm.map_roles(df[cols["buying_role"]], roles)
         out["role"], out["veto"] = mapped["role"], mapped["veto"]
-        out["department"] = (out["department"] if "department" in out else pd.Series(np.nan, index=df.index)).fillna(mapped["department"])
+        out["department"] = (out["department"] if "department" in out else pd.Series(np.nan, index=df.index)).astype(object).fillna(mapped["department"])
         out["buying_roles"] = df[cols["buying_role"]]
         unknown = mapped["unmapped"].dropna()
         if len(unknown):
@@ -337,7 +337,7 @@ def _read_deals(path, cfg, dates, overrides, assoc, staged) -> pd.DataFrame:
     df, rows, cols = _load(path, "outcomes", DEAL_COLUMNS, overrides, staged, required=("stage", "close_date"))
     deal_id = _id_text(df[cols["deal_id"]]) if "deal_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    account = account.fillna(deal_id.map(_one_company(_pairs(assoc, "deal", "company"), "deal", staged, "associations")))
+    account = account.astype(object).fillna(deal_id.map(_one_company(_pairs(assoc, "deal", "company"), "deal", staged, "associations")).astype(object))
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
     stage = df[cols["stage"]].map(_crm.norm_key, na_action="ignore")
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["closedwon"])}
@@ -376,12 +376,12 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     if not dates.get("timezone"):
         staged.notes.append(f"{path.name}: Unix-millisecond timestamps are read as UTC dates (set [dates] timezone to use local dates)")
     stype = df[cols["survey_type"]].map(_crm.norm_key, na_action="ignore") if "survey_type" in cols else pd.Series(np.nan, index=df.index)
-    item = stype.map(SURVEY_TYPES)
+    item = stype.map(SURVEY_TYPES).astype(object)
     mapped = {_crm.norm_key(k) for k in questions}
     for col in ("question", "survey_name"):  # the mapping and question rules decide CUSTOM questions, and may override a type
         if col in cols:
             by_text = df[cols[col]].map(lambda t: _crm.item_of_question(t, questions) if isinstance(t, str) and _crm.norm_key(t) in mapped else np.nan)
-            item = by_text.fillna(item)
+            item = by_text.astype(object).fillna(item.astype(object))
             item = item.fillna(df[cols[col]].map(lambda t: _crm.item_of_question(t, {})))
     item = item.replace("ignore", "__ignore__")
     window = str(cfg.get("response_window", "exact")).lower()
@@ -473,7 +473,7 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
     >>> sorted(p.name for p in out.iterdir())[:3]
     ['hubspot-associations.csv', 'hubspot-crm-exports-all-companies.csv', 'hubspot-crm-exports-all-contacts.csv']
     """
-    from cxinfluence.io import atomic_output
+    from cxinfluence.atomic import staged_output
 
     ids = hubspot_ids(village)
     co, ct = ids["company"], ids["contact"]
@@ -514,7 +514,9 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
                                "to_id": out["account_id"].map(co), "association_label": "Primary"}))
     feedback = _feedback_rows(village, ct)
     folder = Path(folder)
-    with atomic_output(folder, overwrite=overwrite, is_dir=True) as tmp:
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise FileExistsError(f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it")
+    with staged_output(folder) as tmp:
         tmp = Path(tmp)
         companies.to_csv(tmp / "hubspot-crm-exports-all-companies.csv", index=False)
         contacts.to_csv(tmp / "hubspot-crm-exports-all-contacts.csv", index=False)
