@@ -67,13 +67,10 @@ def test_hubspot_round_trip_people_accounts_reporting(village, hubspot):
     assert (people["account_id"] == people.index.map(lambda i: co[st.at[back[i], "account_id"]])).all()
     assert (people["title"] == people.index.map(lambda i: st.at[back[i], "title"])).all()
     assert (people["name"] == people.index.map(lambda i: st.at[back[i], "name"])).all()
-    # reporting lines: each person's latest manager survives, as a tie and as manager_id
+    # reporting lines: each person's latest manager survives as manager_id (the importer makes the tie)
     latest = _latest_manager(village)
-    expected = {(ct[s], ct[m]) for s, m in latest.items()}
-    ties = staged.tables["ties"]
-    assert set(zip(ties["source_id"], ties["target_id"])) == expected
-    assert set(ties["kind"]) == {"reports_to"}
     assert people["manager_id"].dropna().to_dict() == {ct[s]: ct[m] for s, m in latest.items()}
+    assert staged.tables["ties"].empty  # one manager each: no further reports_to ties
     assert any("reports-to ties only" in n for n in staged.notes)
 
 
@@ -139,8 +136,8 @@ def test_gainsight_round_trip(village, gainsight):
     assert set(zip(got_inf["source_id"], got_inf["target_id"])) == {(cp[s], cp[t]) for s, t in zip(inf["source_id"], inf["target_id"])}
     assert set(got_inf["sentiment"]) <= {"positive", "neutral", "negative"}
     latest = _latest_manager(village)
-    got_rt = ties[ties["kind"] == "reports_to"]
-    assert set(zip(got_rt["source_id"], got_rt["target_id"])) == {(cp[s], cp[m]) for s, m in latest.items()}
+    assert set(ties["kind"]) == {"influences"}
+    assert people["manager_id"].dropna().to_dict() == {cp[s]: cp[m] for s, m in latest.items()}
     survey = _survey(village)
     ans = staged.tables["answers"].merge(survey.assign(contact_id=survey["stakeholder_id"].map(cp), day=survey["date"].dt.normalize()),
                                          left_on=["contact_id", ans_day(staged)], right_on=["contact_id", "day"], suffixes=("", "_v"))
@@ -196,7 +193,21 @@ def test_hubspot_awkward_contacts(tmp_path):
     reasons = {(d["row"], d["reason"].split(";")[0]) for d in staged.dropped}
     assert (7, "contact record id listed twice") in reasons
     assert any(d["row"] == 5 and "manager 999" in d["reason"] for d in staged.dropped)
-    assert staged.tables["ties"][["source_id", "target_id"]].values.tolist() == [["102", "101"]]
+    assert p.at["102", "manager_id"] == "101" and p["manager_id"].notna().sum() == 1 and staged.tables["ties"].empty
+
+
+def test_hubspot_two_managers_and_label_directions(tmp_path):
+    f = tmp_path / "hs"
+    _write(f, "contacts.csv", "hs_object_id,associatedcompanyid\n1,7\n2,7\n3,7\n4,7\n")
+    _write(f, "associations.csv", pd.DataFrame({
+        "from_object_type": ["contact"] * 5, "from_id": ["1", "1", "2", "4", "3"], "to_object_type": ["contact"] * 5,
+        "to_id": ["2", "3", "4", "4", "1"], "association_label": ["Manager", "Reports to", "Employee", "Manager", "Friend"]}))
+    staged = read_hubspot(f)
+    p = staged.tables["people"].set_index("stakeholder_id")
+    assert p.at["1", "manager_id"] == "2" and p.at["4", "manager_id"] == "2"   # "Employee": 2 is 4's manager
+    assert staged.tables["ties"][["source_id", "target_id", "kind", "source_row"]].values.tolist() == [["1", "3", "reports_to", 3]]
+    reasons = {d["row"]: d["reason"] for d in staged.dropped}
+    assert "own manager" in reasons[5] and "neither manager nor employee" in reasons[6]
 
 
 def test_hubspot_company_association_label_keeps_contact_unplaced(tmp_path):
@@ -246,7 +257,7 @@ def test_hubspot_deals_renewals_and_open(tmp_path):
         "closedate": ["1717200000000", "2024-02-01", "2024-06-01", "2024-11-30", "2024-01-01"], "amount": ["100", "50.5", "10", "70", "5"]}))
     staged = read_hubspot(f)
     out = staged.tables["outcomes"]
-    assert out.values.tolist() == [["7", pd.Timestamp("2024-12-31"), 1.0, 150.5], ["8", pd.Timestamp("2024-12-31"), 0.0, 0.0]]
+    assert out.values.tolist() == [["7", pd.Timestamp("2024-12-31"), 1.0, 150.5, "deals.csv", 2], ["8", pd.Timestamp("2024-12-31"), 0.0, 0.0, "deals.csv", 5]]
     reasons = {d["row"]: d["reason"] for d in staged.dropped}
     assert "still open" in reasons[4] and "no associated company" in reasons[6]
 
@@ -284,7 +295,8 @@ def test_gainsight_awkward(tmp_path):
     assert any("belong to more than one Company Person" in n for n in staged.notes)
     assert staged.tables["accounts"].set_index("account_id").at["C1", "annual_revenue"] == 1200
     t = staged.tables["ties"]
-    assert t[["source_id", "target_id", "kind"]].values.tolist() == [["CP2", "CP1", "reports_to"], ["CP2", "CP1", "influences"]]
+    assert t[["source_id", "target_id", "kind"]].values.tolist() == [["CP2", "CP1", "influences"]]
+    assert t["source_row"].tolist() == [2] and p["manager_id"].dropna().to_dict() == {"CP2": "CP1"}
     reasons = {(d["file"], d["row"]): d["reason"] for d in staged.dropped}
     assert "different companies" in reasons[("People_Maps_Influencers.csv", 3)]
     assert "not a Company Person" in reasons[("People_Maps_Influencers.csv", 4)]
@@ -337,7 +349,8 @@ def test_team_round_trip(village, template):
     staged = read_team_workbook(template)
     assert staged.source == "team"
     t = staged.tables["ties"]
-    assert t.values.tolist() == [[a, b, "influences", 2.0], [b, a, "reports_to", 1.0]]
+    assert t[["source_id", "target_id", "kind", "weight", "source_row"]].values.tolist() == [[a, b, "influences", 2.0, 3], [b, a, "reports_to", 1.0, 5]]
+    assert set(t["source_file"]) == {"team.xlsx[Influence ties]"}
     p = staged.tables["people"].set_index("stakeholder_id")
     assert not p.at[a, "veto"] and p.at[b, "veto"] and p["veto"].map(type).isin([bool, np.bool_]).all()
     assert p.at[a, "influence_rating"] == 4 and p.at[b, "influence_rating"] == 5

@@ -388,7 +388,7 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
         notes.append(f"{file}: {int(rep.sum())} repeated answer(s) to one question in one response; the later answer was kept")
     df = df[~rep]
     if df.empty:
-        return pd.DataFrame(columns=["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_row"]), dropped, notes
+        return pd.DataFrame(columns=["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]), dropped, notes
     g = df.groupby("response_key", sort=False)
     head = g.agg(response_id=("response_id", "first"), contact_id=("contact_id", "first"), email=("email", "first"),
                  date=("date", "max"), source_row=("row", "min"))
@@ -401,8 +401,9 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     if "comment" not in out:
         out["comment"] = np.nan
     out["channel"] = "survey"
+    out["source_file"] = file
     out = out.reset_index(drop=True)
-    return out[["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_row"]], dropped, notes
+    return out[["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]], dropped, notes
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -412,7 +413,8 @@ def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source
     """Renewals and bookings per account and fiscal year from closed deals / opportunities.
 
     ``deals`` has ``account_id``, ``close_date``, ``state`` ("won", "lost", "open"),
-    ``renewal`` (bool) and ``amount``. ``renewed`` is 1 when a renewal deal of the period was
+    ``renewal`` (bool), ``amount`` and optionally ``row`` (the spreadsheet row, kept as
+    ``source_row`` of the period's first deal). ``renewed`` is 1 when a renewal deal of the period was
     won, 0 when the period's renewal deals were all lost; ``bookings`` is the sum of the
     amounts of every deal won in the period (renewal or not). Periods with bookings but no
     closed renewal decision get no outcome row (an outcome needs ``renewed``), and are counted
@@ -423,7 +425,7 @@ def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source
     >>> d = pd.DataFrame({"account_id": ["A", "A", "A", "B"], "state": ["won", "won", "lost", "lost"],
     ...                   "close_date": pd.to_datetime(["2024-11-30", "2024-03-01", "2025-11-30", "2024-12-01"]),
     ...                   "renewal": [True, False, True, True], "amount": [100.0, 50.0, 80.0, 70.0]})
-    >>> outcomes_from_deals(d)[0]
+    >>> outcomes_from_deals(d)[0].drop(columns=["source_file", "source_row"])
       account_id period_end  renewed  bookings
     0          A 2024-12-31      1.0     150.0
     1          A 2025-12-31      0.0       0.0
@@ -432,19 +434,23 @@ def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source
     notes = []
     closed = deals[deals["state"].isin(["won", "lost"]) & deals["close_date"].notna() & deals["account_id"].notna()].copy()
     if closed.empty:
-        return pd.DataFrame(columns=["account_id", "period_end", "renewed", "bookings"]), [f"{source}: no closed deals, so no outcomes"]
+        return pd.DataFrame(columns=["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]), [f"{source}: no closed deals, so no outcomes"]
     closed["period_end"] = period_end(closed["close_date"], fiscal_year_end_month)
     closed["won_amount"] = np.where(closed["state"].eq("won"), pd.to_numeric(closed["amount"], errors="coerce").fillna(0.0), 0.0)
     closed["renew_won"] = (closed["renewal"] & closed["state"].eq("won")).astype(float)
     closed["renew_any"] = closed["renewal"].astype(float)
+    if "row" not in closed:
+        closed["row"] = np.arange(2, len(closed) + 2)
     g = closed.groupby(["account_id", "period_end"], sort=True)
-    out = g.agg(renewed=("renew_won", "max"), any_renewal=("renew_any", "max"), bookings=("won_amount", "sum")).reset_index()
+    out = g.agg(renewed=("renew_won", "max"), any_renewal=("renew_any", "max"), bookings=("won_amount", "sum"),
+                source_row=("row", "min")).reset_index()
     orphan = out["any_renewal"].eq(0)
     if orphan.any():
         notes.append(f"{source}: {int(orphan.sum())} account-period(s) had won deals but no closed renewal deal; "
                      "an outcome needs renewed, so their bookings are not used (say which deals are renewals in the mapping)")
     out = out[~orphan].drop(columns="any_renewal").reset_index(drop=True)
-    return out[["account_id", "period_end", "renewed", "bookings"]], notes
+    out["source_file"] = source
+    return out[["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]], notes
 
 
 def dropped_rows(mask, rows, file, reason) -> list:

@@ -142,8 +142,8 @@ def read_gainsight(folder, mapping=None) -> Staged:
     -------
     Staged
         ``accounts``, ``people`` (Company Person GSIDs kept; role from the ``Role`` picklist;
-        ``manager_id`` from ``Manager``), ``ties`` (``reports_to`` from ``Manager`` and
-        ``influences`` from People Maps influencer lines, with their ``sentiment``), ``answers``
+        ``manager_id`` from ``Manager``, which the importer turns into ``reports_to`` ties),
+        ``ties`` (``influences`` from People Maps influencer lines, with their ``sentiment``), ``answers``
         (one row per survey participant) and ``outcomes`` (renewals and bookings per fiscal year).
 
     Examples
@@ -151,8 +151,8 @@ def read_gainsight(folder, mapping=None) -> Staged:
     >>> staged = read_gainsight(Path(__file__).parents[2] / "data" / "exports" / "gainsight")
     >>> sorted(staged.tables)
     ['accounts', 'answers', 'outcomes', 'people', 'ties']
-    >>> sorted(staged.tables["ties"]["kind"].unique())
-    ['influences', 'reports_to']
+    >>> sorted(staged.tables["ties"]["kind"].unique()), int(staged.tables["people"]["manager_id"].notna().sum()) > 0
+    (['influences'], True)
     """
     folder = _crm.check_folder(folder, SOURCE)
     cfg = _crm.section(mapping, SOURCE)
@@ -172,7 +172,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
     people, ties = _read_people(files, overrides, roles, staged)
     staged.tables["people"] = people
     if files["influencers"] is not None:
-        ties = pd.concat([ties, _read_influencers(files["influencers"], overrides, people, staged)], ignore_index=True)
+        ties = _read_influencers(files["influencers"], overrides, people, staged)
     else:
         staged.notes.append("gainsight: no People Maps influencers export, so the graph has reports-to ties only")
     staged.tables["ties"] = ties
@@ -198,6 +198,7 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
     out = pd.DataFrame({k: df[c] for k, c in cols.items()})
     if "annual_revenue" in out:
         out["annual_revenue"] = pd.to_numeric(out["annual_revenue"].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce")
+    out["source_file"], out["source_row"] = path.name, rows
     bad = out["account_id"].isna() | out["account_id"].duplicated()
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "company without a GSID, or listed twice (the first row is kept)")
     return out[~bad].reset_index(drop=True)
@@ -265,6 +266,7 @@ def _read_people(files, overrides, roles, staged):
         staged.notes.append("gainsight: Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
                             "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
                             "overridden by [roles]")
+    out["source_file"], out["source_row"] = file, np.asarray(rows)
     bad = out["stakeholder_id"].isna()
     dup = out["stakeholder_id"].duplicated() & ~bad
     staged.dropped += _crm.dropped_rows(bad, rows, file, "person without a GSID")
@@ -276,9 +278,11 @@ def _read_people(files, overrides, roles, staged):
     unknown = has & ~manager.isin(known)
     staged.dropped += [{"file": file, "row": int(r), "reason": f"Manager {m} is not a Company Person in this export; the reporting line is left out"}
                        for m, r in zip(manager[unknown], rows[unknown.to_numpy()])]
-    ok = has & ~unknown & (manager != out["stakeholder_id"])
-    out["manager_id"] = manager.where(ok)
-    ties = pd.DataFrame({"source_id": out.loc[ok, "stakeholder_id"], "target_id": manager[ok], "kind": "reports_to", "weight": 1.0}).reset_index(drop=True)
+    self_ = has & ~unknown & (manager == out["stakeholder_id"])
+    staged.dropped += _crm.dropped_rows(self_.to_numpy(), rows, file, "Manager is the person themself")
+    ok = has & ~unknown & ~self_
+    out["manager_id"] = manager.where(ok)  # the importer turns each manager_id into a reports_to tie
+    ties = pd.DataFrame(columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
     em = _crm.email_key(out["email"])
     shared = em.notna() & em.duplicated(keep=False)
     if shared.any():
@@ -304,7 +308,8 @@ def _read_influencers(path, overrides, people, staged) -> pd.DataFrame:
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
         bad |= mask
     out = pd.DataFrame({"source_id": src, "target_id": dst, "kind": "influences", "weight": 1.0,
-                        "sentiment": df[cols["sentiment"]].str.lower() if "sentiment" in cols else np.nan})[~bad]
+                        "sentiment": df[cols["sentiment"]].str.lower() if "sentiment" in cols else np.nan,
+                        "source_file": path.name, "source_row": rows})[~bad]
     dup = out.duplicated(["source_id", "target_id"])
     staged.dropped += _crm.dropped_rows(dup.reindex(df.index, fill_value=False), rows, path.name, "influencer line listed twice; the first is kept")
     staged.notes.append(f"{path.name}: People Maps influencer lines -> 'influences' ties (Influencer ID influences Company Person ID), weight 1; "
@@ -329,7 +334,7 @@ def _read_opportunities(path, cfg, dates, overrides, staged) -> pd.DataFrame:
                          ((state == "open") & ~bad_date, "opportunity is still open: not an outcome yet")):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     amount = pd.to_numeric(df[cols["amount"]].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce") if "amount" in cols else np.nan
-    deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool), "amount": amount})
+    deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool), "amount": amount, "row": rows})
     out, notes = _crm.outcomes_from_deals(deals[~bad_date & account.notna().to_numpy()], fiscal_year_end_month=fy, source=path.name)
     staged.notes += notes
     return out

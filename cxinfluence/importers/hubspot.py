@@ -151,8 +151,9 @@ def read_hubspot(folder, mapping=None) -> Staged:
     -------
     Staged
         ``accounts``, ``people`` (HubSpot record ids kept; role from ``hs_buying_role``,
-        ``manager_id`` from the reports-to property or a "Manager" association), ``ties``
-        (``reports_to``), ``answers`` (one row per response) and ``outcomes`` (renewals and
+        ``manager_id`` from the reports-to property or a "Manager" association, which the
+        importer turns into ``reports_to`` ties), ``ties`` (only a contact's further managers,
+        when several are given), ``answers`` (one row per response) and ``outcomes`` (renewals and
         bookings per fiscal year) as far as the files allow; ``notes`` and ``dropped`` say
         what was assumed and left out.
 
@@ -209,14 +210,14 @@ def _load(path: Path, table: str, aliases: dict, overrides: dict, staged: Staged
 
 
 def _read_associations(path, overrides, staged) -> pd.DataFrame:
-    empty = pd.DataFrame(columns=["from_type", "from_id", "to_type", "to_id", "label", "row"])
+    empty = pd.DataFrame(columns=["from_type", "from_id", "to_type", "to_id", "label", "row", "file"])
     if path is None:
         return empty
     df, rows, cols = _load(path, "associations", ASSOCIATION_COLUMNS, overrides, staged, required=("from_type", "from_id", "to_type", "to_id"))
     out = pd.DataFrame({
         "from_type": df[cols["from_type"]].map(_object_type), "from_id": _id_text(df[cols["from_id"]]),
         "to_type": df[cols["to_type"]].map(_object_type), "to_id": _id_text(df[cols["to_id"]]),
-        "label": df[cols["label"]].map(_crm.norm_key, na_action="ignore") if "label" in cols else np.nan, "row": rows})
+        "label": df[cols["label"]].map(_crm.norm_key, na_action="ignore") if "label" in cols else np.nan, "row": rows, "file": path.name})
     bad = out[["from_type", "from_id", "to_type", "to_id"]].isna().any(axis=1)
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "association without a known object type (contact, company, deal, feedback_submission) or id on both ends")
     return out[~bad].reset_index(drop=True)
@@ -251,9 +252,12 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
         out["annual_revenue"] = pd.to_numeric(out["annual_revenue"], errors="coerce")
     if cols.get("region", "").lower().startswith("country"):
         staged.notes.append(f"{path.name}: region taken from the company's country")
-    dup = out["account_id"].duplicated(keep="first")
+    out["source_file"], out["source_row"] = path.name, rows
+    bad = out["account_id"].isna()
+    dup = out["account_id"].duplicated(keep="first") & ~bad
+    staged.dropped += _crm.dropped_rows(bad, rows, path.name, "company without a record id")
     staged.dropped += _crm.dropped_rows(dup, rows, path.name, "company id listed twice; the first row is kept")
-    return out[~dup].reset_index(drop=True)
+    return out[~bad & ~dup].reset_index(drop=True)
 
 
 def _read_contacts(path, overrides, roles, assoc, staged):
@@ -295,35 +299,47 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     ties = []
     if "manager" in cols:
         mgr = _id_text(df[cols["manager"]])
-        ties.append(pd.DataFrame({"source_id": ids, "target_id": mgr, "row": rows}).dropna())
+        ties.append(pd.DataFrame({"source_id": ids, "target_id": mgr, "row": rows, "file": path.name}).dropna())
         staged.notes.append(f"{path.name}: reporting lines from the contact property '{cols['manager']}'")
     cc = assoc[(assoc["from_type"] == "contact") & (assoc["to_type"] == "contact")]
     if len(cc):
         lab = cc["label"].fillna("")
         up = lab.str.contains("MANAGER|REPORTS_TO|SUPERVISOR|BOSS")
         down = lab.str.contains("EMPLOYEE|DIRECT_REPORT|SUBORDINATE") & ~up
-        ties.append(pd.DataFrame({"source_id": cc.loc[up, "from_id"], "target_id": cc.loc[up, "to_id"], "row": cc.loc[up, "row"]}))
-        ties.append(pd.DataFrame({"source_id": cc.loc[down, "to_id"], "target_id": cc.loc[down, "from_id"], "row": cc.loc[down, "row"]}))
-        other = ~(up | down)
-        staged.dropped += _crm.dropped_rows(other.to_numpy(), cc["row"], "associations", "contact-to-contact association whose label says neither manager nor employee")
-        staged.notes.append("associations: contact-to-contact label 'Manager' (or 'Reports to') means the second contact is the first one's manager; 'Employee' the reverse")
-    t = pd.concat(ties, ignore_index=True) if ties else pd.DataFrame(columns=["source_id", "target_id", "row"])
+        ties.append(pd.DataFrame({"source_id": cc.loc[up, "from_id"], "target_id": cc.loc[up, "to_id"], "row": cc.loc[up, "row"], "file": cc.loc[up, "file"]}))
+        ties.append(pd.DataFrame({"source_id": cc.loc[down, "to_id"], "target_id": cc.loc[down, "from_id"], "row": cc.loc[down, "row"], "file": cc.loc[down, "file"]}))
+        other = cc[~(up | down)]
+        staged.dropped += [{"file": f, "row": int(r), "reason": "contact-to-contact association whose label says neither manager nor employee"}
+                           for f, r in zip(other["file"], other["row"])]
+        staged.notes.append(f"{cc['file'].iloc[0]}: contact-to-contact label 'Manager' (or 'Reports to') means the second contact is the first one's manager; 'Employee' the reverse")
+    t = pd.concat(ties, ignore_index=True) if ties else pd.DataFrame(columns=["source_id", "target_id", "row", "file"])
     t = t.drop_duplicates(["source_id", "target_id"])
     known = set(ids.dropna())
     unknown = ~t["target_id"].isin(known) | ~t["source_id"].isin(known)
-    staged.dropped += [{"file": path.name if "manager" in cols else "associations", "row": int(r), "reason": f"manager {m} of contact {s} is not in the contacts export"}
-                       for s, m, r in t.loc[unknown, ["source_id", "target_id", "row"]].itertuples(index=False)]
-    t = t[~unknown & (t["source_id"] != t["target_id"])]
-    t = t.assign(kind="reports_to", weight=1.0)[["source_id", "target_id", "kind", "weight"]].reset_index(drop=True)
-    out["manager_id"] = out["stakeholder_id"].map(t.drop_duplicates("source_id").set_index("source_id")["target_id"])
+    self_ = ~unknown & (t["source_id"] == t["target_id"])
+    staged.dropped += [{"file": f, "row": int(r), "reason": f"manager {m} of contact {s} is not in the contacts export"}
+                       for s, m, r, f in t.loc[unknown, ["source_id", "target_id", "row", "file"]].itertuples(index=False)]
+    staged.dropped += [{"file": f, "row": int(r), "reason": "a contact given as their own manager"} for r, f in t.loc[self_, ["row", "file"]].itertuples(index=False)]
+    t = t[~unknown & ~self_]
+    # The first manager of each contact goes in manager_id (the importer turns it into a reports_to tie);
+    # further managers (several "Manager" associations) are given as ties of their own.
+    first = ~t["source_id"].duplicated()
+    out["manager_id"] = out["stakeholder_id"].map(t[first].set_index("source_id")["target_id"])
+    extra = t[~first]
+    if len(extra):
+        staged.notes.append(f"hubspot: {len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
+                            "the others are given as reports_to ties")
     if t.empty:
         staged.notes.append("hubspot: no reporting lines found (no reports-to property or Manager associations)")
+    t = pd.DataFrame({"source_id": extra["source_id"], "target_id": extra["target_id"], "kind": "reports_to", "weight": 1.0,
+                      "source_file": extra["file"], "source_row": extra["row"]}).reset_index(drop=True)
     staged.notes.append("hubspot: the graph has reports-to ties only; HubSpot has no influence ties, veto or departures: record them in the account team's workbook")
     # duplicates and blanks
     bad = out["stakeholder_id"].isna()
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "contact without a record id")
     dup = out["stakeholder_id"].duplicated(keep="first") & ~bad
     staged.dropped += _crm.dropped_rows(dup, rows, path.name, "contact record id listed twice; the first row is kept")
+    out["source_file"], out["source_row"] = path.name, rows
     out = out[~bad & ~dup].reset_index(drop=True)
     em = _crm.email_key(out["email"])
     shared = em.notna() & em.duplicated(keep=False)
@@ -357,7 +373,7 @@ def _read_deals(path, cfg, dates, overrides, assoc, staged) -> pd.DataFrame:
                          ((state == "open") & ~bad_date, "deal is still open (stage not won or lost): not an outcome yet")):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool),
-                          "amount": pd.to_numeric(df[cols["amount"]], errors="coerce") if "amount" in cols else np.nan})
+                          "amount": pd.to_numeric(df[cols["amount"]], errors="coerce") if "amount" in cols else np.nan, "row": rows})
     keep = ~bad_date & account.notna().to_numpy()
     out, notes = _crm.outcomes_from_deals(deals[keep], fiscal_year_end_month=int(dates.get("fiscal_year_end_month", 12)), source=path.name)
     staged.notes += notes

@@ -400,15 +400,15 @@ def read_team_workbook(path, mapping=None) -> Staged:
                     elif account_of and account_of.get(s) != account_of.get(t):
                         add(ts, r, "target_id", f"'{s}' (account {account_of.get(s)}) and '{t}' (account {account_of.get(t)}) are in different accounts; ties stay inside one account")
                 if len(problems) == n0:
-                    ties.append((s, t, kind, w, r))
+                    ties.append((s, t, kind, w, r, ts.label))
         seen = {}
-        for s, t, k, w, r in ties:
+        for s, t, k, w, r, _f in ties:
             if (s, t, k) in seen:
                 add(ts, r, "source_id", f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row")
             else:
                 seen[(s, t, k)] = r
 
-    values = {}
+    values, where = {}, {}
     for title, (col, _now) in VALUE_SHEETS.items():
         sh = sheets.get(_crm.norm_key(title))
         if sh is None:
@@ -437,6 +437,8 @@ def read_team_workbook(path, mapping=None) -> Staged:
                 continue
             got[sid] = (value, r)
         values[col] = {k: v for k, (v, _r) in got.items()}
+        for k, (_v, r) in got.items():
+            where.setdefault(k, (sh.label, r + 2))
         staged.rows_read[f"{path.name}[{title}]"] = len(got)
 
     if problems:
@@ -444,7 +446,8 @@ def read_team_workbook(path, mapping=None) -> Staged:
     if ts is not None:
         staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
     if ties:
-        staged.tables["ties"] = pd.DataFrame([t[:4] for t in ties], columns=["source_id", "target_id", "kind", "weight"])
+        staged.tables["ties"] = pd.DataFrame([(*t[:4], t[5], t[4] + 2) for t in ties],
+                                             columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
         staged.notes.append(f"{path.name}: {len(ties)} tie(s) from the account team ({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})")
     ids = sorted(set().union(*[set(v) for v in values.values()])) if values else []
     if ids:
@@ -454,6 +457,8 @@ def read_team_workbook(path, mapping=None) -> Staged:
             people[col] = people["stakeholder_id"].map(values.get(col, {}))
         people["active_to"] = pd.to_datetime(people["active_to"])
         people["influence_rating"] = pd.to_numeric(people["influence_rating"])
+        people["source_file"] = people["stakeholder_id"].map(lambda i: where[i][0])
+        people["source_row"] = people["stakeholder_id"].map(lambda i: where[i][1])
         staged.tables["people"] = people
         staged.notes.append(f"{path.name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
                             f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
