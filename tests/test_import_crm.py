@@ -221,7 +221,7 @@ def test_hubspot_company_association_label_keeps_contact_unplaced(tmp_path):
 def test_hubspot_feedback_long_awkward(tmp_path):
     f = tmp_path / "hs"
     _write(f, "contacts.csv", "hs_object_id,email\n11,a@x.com\n12,b@x.com\n")
-    ms = 1709647200000  # 2024-03-05 14:00 UTC
+    ms = 1709690400000  # 2024-03-06 02:00 UTC = 2024-03-05 21:00 in New York
     _write(f, "feedback-submissions.csv", pd.DataFrame({
         "hs_object_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
         "hs_survey_type": ["NPS", "CSAT", "NPS", "CUSTOM", "CES", "NPS", "CUSTOM", "NPS", "CSAT"],
@@ -238,7 +238,7 @@ def test_hubspot_feedback_long_awkward(tmp_path):
     first = a.iloc[0]
     # one response for contact 11: NPS repeated (the later answer, 9, is kept), CSAT 4, NetEasy 2, comment kept
     assert (first["contact_id"], first["nps"], first["csat"], first["neteasy"], first["comment"]) == ("11", 9.0, 4.0, 2.0, "slow delivery")
-    assert first["date"] == pd.Timestamp("2024-03-05 09:00")  # Unix ms -> New York time
+    assert first["date"] == pd.Timestamp("2024-03-05")  # Unix ms -> the day in New York
     assert pd.isna(first["ces"])                                 # CES 7 is off the village 1-5 scale
     assert a.iloc[1]["email"] == "B@x.com" and a.iloc[1]["nps"] == 10 and pd.isna(a.iloc[1]["contact_id"])
     by_row = {d["row"]: d["reason"] for d in staged.dropped}
@@ -434,7 +434,36 @@ def test_shipped_samples_read_cleanly():
 
 
 def test_parse_dates_unix_seconds_and_offsets():
-    s, bad = _crm.parse_dates(pd.Series(["1709647200", "2024-03-05T23:30:00Z", "05/03/2024"]), {"timezone": "Europe/Berlin", "format": None})
-    assert s.tolist()[:2] == [pd.Timestamp("2024-03-05 15:00"), pd.Timestamp("2024-03-06 00:30")]
-    s, bad = _crm.parse_dates(pd.Series(["05/03/2024"]), {"format": "%d/%m/%Y"})
-    assert s.iloc[0] == pd.Timestamp("2024-03-05") and not bad.any()
+    s, bad = _crm.parse_dates(pd.Series(["1709647200", "2024-03-05T23:30:00Z", "2024-03-05 23:30"]), {"timezone": "Europe/Berlin"}, keep_time=True)
+    assert s.tolist() == [pd.Timestamp("2024-03-05 15:00"), pd.Timestamp("2024-03-06 00:30"), pd.Timestamp("2024-03-05 23:30")]
+    s, _ = _crm.parse_dates(pd.Series(["2024-03-05 23:30"]), {"timezone": "Europe/Berlin", "source_timezone": "UTC"})
+    assert s.iloc[0] == pd.Timestamp("2024-03-06")  # naive export times in UTC, village days in Berlin
+    s, bad = _crm.parse_dates(pd.Series(["05/03/2024", "2024-03-07"]), {"formats": ["%d/%m/%Y"]})
+    assert s.tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-07")] and not bad.any()
+
+
+def test_question_mapping_both_directions(tmp_path):
+    f = tmp_path / "hs"
+    _write(f, "contacts.csv", "hs_object_id\n11\n")
+    _write(f, "feedback.csv", pd.DataFrame({
+        "hs_survey_type": ["CUSTOM", "CUSTOM", "CUSTOM"], "hs_question": ["Q-A", "Q-B", "Q-C"],
+        "hs_response_value": ["3", "5", "whatever"], "hs_submission_timestamp": ["2024-01-02"] * 3, "hs_contact_id": ["11"] * 3}))
+    staged = read_hubspot(f, mapping={"hubspot": {"questions": {"trust": "Q-A", "Q-B": "csat", "Q-C": "ignore"}, "channel": "interview"}})
+    a = staged.tables["answers"]
+    assert a[["trust", "csat", "channel"]].values.tolist() == [[3.0, 5.0, "interview"]]
+    assert [d["reason"] for d in staged.dropped] == ["question ignored by the mapping"]
+    with pytest.raises(VillageError, match="hubspot.questions.Q-A"):
+        read_hubspot(f, mapping={"hubspot": {"questions": {"Q-A": "loyalty"}}})
+
+
+def test_renewal_types_and_period_from_the_global_renewals_section(tmp_path):
+    f = tmp_path / "gs"
+    _write(f, "Company_Person.csv", "GSID,Company ID\nCP1,C1\n")
+    _write(f, "Opportunity.csv", "Company ID,Type,Stage,Close Date,Amount\nC1,Existing Business,Closed Won,2024-02-10,\"1,000\"\n"
+                                  "C1,Renewal,Closed Lost,2024-05-10,5\nC1,Upsell,Negotiation,2024-05-11,9\n")
+    staged = read_gainsight(f, mapping={"renewals": {"types": ["Existing Business"], "period": "quarter"}})
+    out = staged.tables["outcomes"]
+    assert out[["period_end", "renewed", "bookings"]].values.tolist() == [[pd.Timestamp("2024-03-31"), 1.0, 1000.0]]
+    assert any("1 account-period(s) had closed deals but no closed renewal deal" in n for n in staged.notes)
+    reasons = {d["row"]: d["reason"] for d in staged.dropped}
+    assert "still open" in reasons[4]

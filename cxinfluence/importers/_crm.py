@@ -85,6 +85,30 @@ def norm_key(text) -> str:
     return re.sub(r"[^0-9A-Z]+", "_", str(text).upper()).strip("_")
 
 
+def type_key(text) -> str:
+    """A picklist value for comparison: case, spaces and underscores ignored ("Existing Business" == "existingbusiness").
+
+    >>> type_key("Existing Business") == type_key("existingbusiness") == type_key("EXISTING_BUSINESS")
+    True
+    """
+    return norm_key(text).replace("_", "")
+
+
+def renewal_values(mapping, source: str, own_key: str, default) -> set:
+    """Values marking a renewal: the source's own key, else the global ``[renewals] types``, else ``default``."""
+    values = section(mapping, source).get(own_key) or section(mapping, "renewals").get("types") or default
+    return {type_key(v) for v in values}
+
+
+def answer_extras(answers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Write the source section's ``channel``, ``touchpoint`` and ``journey_stage`` on every answer."""
+    out = answers.copy()
+    for key in ("channel", "touchpoint", "journey_stage"):
+        if cfg.get(key):
+            out[key] = str(cfg[key]).strip().lower() if key != "touchpoint" else str(cfg[key]).strip()
+    return out
+
+
 def section(mapping, name) -> dict:
     """The ``name`` section of a parsed mapping file (a dict), or an empty dict."""
     if mapping is None:
@@ -169,84 +193,113 @@ def pick_columns(df: pd.DataFrame, aliases: dict, overrides: dict, *, table: str
 # --------------------------------------------------------------------------- dates
 
 _DIGITS = re.compile(r"^\d+(\.0+)?$")
+_AWARE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
-def parse_dates(values: pd.Series, dates: dict) -> tuple[pd.Series, np.ndarray]:
-    """Parse exported dates to naive ``datetime64[ns]`` in the mapping's time zone.
+def date_options(dates: dict) -> tuple[list, str | None, str | None]:
+    """``(formats, timezone, source_timezone)`` from the mapping's ``[dates]`` section.
 
-    Digit-only values of 12-13 digits are Unix milliseconds (HubSpot's API and export of
-    datetime properties), of 9-10 digits Unix seconds; both are UTC and converted to
-    ``dates["timezone"]`` (default UTC). Text dates use ``dates["format"]`` when given, else
-    ISO/automatic parsing; text with an offset (``Z``, ``+02:00``) is converted too. Returns the
-    parsed series and a mask of non-blank values that could not be parsed.
+    ``formats`` (a list; a single ``format`` is accepted too) are strftime formats tried before
+    ISO 8601; ``timezone`` is the zone village dates are expressed in; ``source_timezone`` the
+    zone of export times that carry none (default: ``timezone``, i.e. no shift).
+    """
+    formats = list(dates.get("formats") or [])
+    if dates.get("format"):
+        formats.insert(0, dates["format"])
+    tz = dates.get("timezone")
+    return formats, tz, dates.get("source_timezone") or tz
+
+
+def parse_dates(values: pd.Series, dates: dict, *, keep_time=False) -> tuple[pd.Series, np.ndarray]:
+    """Parse exported dates to naive ``datetime64[ns]`` days in the mapping's time zone.
+
+    Digit-only values of 12-13 digits are Unix milliseconds (HubSpot's exports of datetime
+    properties), of 9-10 digits Unix seconds; both are UTC and converted to ``timezone``
+    (UTC when none is given). Text is tried with the mapping's ``formats`` in order, then as
+    ISO 8601, then in any form pandas reads; text with an offset (``Z``, ``+02:00``) is converted
+    to ``timezone`` (UTC when none); naive text is taken to be in ``source_timezone`` and
+    converted to ``timezone`` when both are given and differ (else kept as written). The time
+    is then dropped (a village date is a day) unless ``keep_time``. Each distinct value is
+    parsed once. Returns the dates and a mask of non-blank values that are not dates.
 
     Examples
     --------
-    >>> s, bad = parse_dates(pd.Series(["1709647200000", "2024-03-05", "not a date", None]), {})
+    >>> s, bad = parse_dates(pd.Series(["1709647200000", "2024-03-05", "not a date", None]), {}, keep_time=True)
     >>> s.dt.strftime("%Y-%m-%d %H:%M").tolist()[:2], bad.tolist()
     (['2024-03-05 14:00', '2024-03-05 00:00'], [False, False, True, False])
-    >>> parse_dates(pd.Series(["1709647200000"]), {"timezone": "America/New_York"})[0].dt.hour.tolist()
-    [9]
+    >>> parse_dates(pd.Series(["1709680000000"]), {"timezone": "America/New_York"})[0].dt.strftime("%Y-%m-%d").tolist()
+    ['2024-03-05']
+    >>> parse_dates(pd.Series(["05/03/2024"]), {"formats": ["%d/%m/%Y"]})[0].tolist()
+    [Timestamp('2024-03-05 00:00:00')]
     """
-    tz = dates.get("timezone") or "UTC"
-    fmt = dates.get("format")
-    text = values.astype(object).where(values.notna(), None)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    present = text.notna().to_numpy()
-    s = text[present].astype(str).str.strip()
-    digits = s.str.fullmatch(_DIGITS.pattern)
+    formats, tz, source_tz = date_options(dates)
+    present = values.notna().to_numpy()
+    codes, distinct = pd.factorize(values.astype(object).where(values.notna(), None))
+    text = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    n = len(text)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    todo = np.ones(n, bool)
+
+    def take(mask, parsed):
+        ok = mask & parsed.notna().to_numpy()
+        out[ok] = parsed.to_numpy(dtype="datetime64[ns]")[ok]
+        todo[ok] = False
+
+    digits = text.str.fullmatch(_DIGITS.pattern).to_numpy() if n else np.zeros(0, bool)
     if digits.any():
-        num = pd.to_numeric(s[digits], errors="coerce")
-        ndig = s[digits].str.split(".").str[0].str.len()
-        unit_ms = ndig.between(12, 13)
-        unit_s = ndig.between(9, 10)
-        for mask, unit in ((unit_ms, "ms"), (unit_s, "s")):
-            idx = mask[mask].index
-            if len(idx):
-                ts = pd.to_datetime(num[idx], unit=unit, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-                out[idx] = ts.astype("datetime64[ns]")
-        if fmt:  # e.g. "%Y%m%d"
-            rest = digits[digits].index.difference(unit_ms[unit_ms].index).difference(unit_s[unit_s].index)
-            if len(rest):
-                out[rest] = pd.to_datetime(s[rest], format=fmt, errors="coerce")
-    other = s[~digits]
-    if len(other):
-        if fmt:
-            parsed = pd.to_datetime(other, format=fmt, errors="coerce")
-            if getattr(parsed.dt, "tz", None) is not None:
-                parsed = parsed.dt.tz_convert(tz).dt.tz_localize(None)
-        else:
-            parsed = pd.Series(pd.NaT, index=other.index, dtype="datetime64[ns]")
-            for i, v in other.items():
-                try:
-                    ts = pd.Timestamp(v)
-                except (ValueError, TypeError, OverflowError):
-                    continue
-                if ts is pd.NaT:
-                    continue
-                if ts.tzinfo is not None:
-                    ts = ts.tz_convert(tz).tz_localize(None)
-                parsed[i] = ts
-        out[other.index] = parsed.astype("datetime64[ns]")
-    bad = present & out.isna().to_numpy()
-    return out, bad
+        ndig = text.str.split(".").str[0].str.len().to_numpy()
+        num = pd.to_numeric(text.where(digits), errors="coerce")
+        for unit, lo, hi in (("ms", 12, 13), ("s", 9, 10)):
+            m = digits & (ndig >= lo) & (ndig <= hi)
+            if m.any():
+                ts = pd.to_datetime(num.where(m), unit=unit, utc=True).dt.tz_convert(tz or "UTC").dt.tz_localize(None)
+                take(m, ts)
+    aware = text.str.contains(_AWARE, regex=True).to_numpy() if n else np.zeros(0, bool)
+    for fmt in formats:
+        if todo.any():
+            take(todo & ~aware, pd.to_datetime(text.where(todo & ~aware), format=fmt, errors="coerce"))
+    if todo.any() and aware.any():
+        parsed = pd.to_datetime(text.where(todo & aware), format="ISO8601", errors="coerce", utc=True)
+        take(todo & aware, parsed.dt.tz_convert(tz or "UTC").dt.tz_localize(None))
+    naive_from = todo & ~aware & ~digits
+    for fmt in ("ISO8601", "mixed"):
+        rest = todo & ~aware & ~digits
+        if not rest.any():
+            break
+        try:
+            parsed = pd.to_datetime(text.where(rest), format=fmt, errors="coerce")
+        except (ValueError, TypeError):
+            continue
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        take(rest, parsed)
+    naive = naive_from & ~todo
+    if source_tz and tz and source_tz != tz and naive.any():
+        local = pd.Series(out[naive]).dt.tz_localize(source_tz, ambiguous="NaT", nonexistent="shift_forward")
+        out[naive] = local.dt.tz_convert(tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    if not keep_time:
+        out = pd.Series(out).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    result = pd.Series(np.append(out, np.datetime64("NaT"))[codes], index=values.index, dtype="datetime64[ns]")
+    bad = present & np.append(todo, False)[codes]
+    return result, bad
 
 
-def period_end(dates: pd.Series, fiscal_year_end_month: int = 12) -> pd.Series:
-    """Last day of the fiscal year each date falls in (calendar year by default).
+PERIODS = {"year": "Y", "quarter": "Q", "month": "M"}
+
+
+def period_end(dates: pd.Series, period: str = "year") -> pd.Series:
+    """Last day of the calendar year (quarter, month) each date falls in: the outcome's ``period_end``.
 
     Examples
     --------
     >>> period_end(pd.Series(pd.to_datetime(["2024-03-05", "2024-12-31"]))).dt.strftime("%Y-%m-%d").tolist()
     ['2024-12-31', '2024-12-31']
-    >>> period_end(pd.Series(pd.to_datetime(["2024-07-01"])), 6).dt.strftime("%Y-%m-%d").tolist()
-    ['2025-06-30']
+    >>> period_end(pd.Series(pd.to_datetime(["2024-03-05"])), "quarter").dt.strftime("%Y-%m-%d").tolist()
+    ['2024-03-31']
     """
-    m = int(fiscal_year_end_month)
-    if not 1 <= m <= 12:
-        raise VillageError([Problem("mapping", "mapping", None, "fiscal_year_end_month", f"fiscal_year_end_month={m!r}; expected a month number 1-12")])
-    months = pd.tseries.frequencies.to_offset(f"YE-{['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC'][m - 1]}")
-    return dates.dt.to_period(months.freqstr.replace("YE", "Y")).dt.end_time.dt.normalize()
+    if period not in PERIODS:
+        raise VillageError([Problem("mapping", "mapping", None, "renewals.period", f"period={period!r}; expected one of {', '.join(PERIODS)}")])
+    return dates.dt.to_period(PERIODS[period]).dt.end_time.dt.normalize()
 
 
 # --------------------------------------------------------------------------- roles
@@ -341,11 +394,33 @@ def item_of_question(text, overrides: dict) -> str | None:
     return None
 
 
-def check_question_map(overrides: dict, source: str) -> None:
-    bad = [Problem("mapping", "mapping", None, f"{source}.questions", f"questions: '{k}' = '{v}'; expected one of {', '.join(ITEMS + ('comment', 'ignore'))}")
-           for k, v in overrides.items() if str(v).strip().lower() not in ITEMS + ("comment", "ignore")]
+def question_map(questions: dict, source: str) -> dict:
+    """The mapping's ``questions`` table as question text -> item, checked.
+
+    Both directions are accepted: ``"How easy was it?" = "neteasy"`` (text -> item) and
+    ``nps = "How likely are you to recommend us?"`` (item -> text, or a list of texts), as the
+    generic reader's mapping writes it. Items: the six scores, ``comment`` or ``ignore``.
+
+    Examples
+    --------
+    >>> question_map({"neteasy": "How easy was it?", "Anything else?": "comment", "ces": ["Effort?", "Ease?"]}, "hubspot")
+    {'How easy was it?': 'neteasy', 'Anything else?': 'comment', 'Effort?': 'ces', 'Ease?': 'ces'}
+    """
+    allowed = ITEMS + ("comment", "ignore")
+    out, bad = {}, []
+    for k, v in (questions or {}).items():
+        key = str(k).strip().lower()
+        if key in allowed and not (isinstance(v, str) and v.strip().lower() in allowed):
+            for text in (v if isinstance(v, list) else [v]):
+                out[str(text)] = key
+        elif isinstance(v, str) and v.strip().lower() in allowed:
+            out[str(k)] = v.strip().lower()
+        else:
+            bad.append(Problem("mapping", "mapping", None, f"{source}.questions.{k}",
+                               f"'{k}' = {v!r}: write \"question text\" = \"item\" (or item = \"question text\") with item one of {', '.join(allowed)}"))
     if bad:
         raise VillageError(bad, source="mapping")
+    return out
 
 
 def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list, list]:
@@ -409,8 +484,8 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
 # --------------------------------------------------------------------------- outcomes
 
 
-def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source="deals") -> tuple[pd.DataFrame, list]:
-    """Renewals and bookings per account and fiscal year from closed deals / opportunities.
+def outcomes_from_deals(deals: pd.DataFrame, *, period="year", source="deals") -> tuple[pd.DataFrame, list]:
+    """Renewals and bookings per account and period (calendar year by default) from closed deals / opportunities.
 
     ``deals`` has ``account_id``, ``close_date``, ``state`` ("won", "lost", "open"),
     ``renewal`` (bool), ``amount`` and optionally ``row`` (the spreadsheet row, kept as
@@ -435,7 +510,7 @@ def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source
     closed = deals[deals["state"].isin(["won", "lost"]) & deals["close_date"].notna() & deals["account_id"].notna()].copy()
     if closed.empty:
         return pd.DataFrame(columns=["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]), [f"{source}: no closed deals, so no outcomes"]
-    closed["period_end"] = period_end(closed["close_date"], fiscal_year_end_month)
+    closed["period_end"] = period_end(closed["close_date"], period)
     closed["won_amount"] = np.where(closed["state"].eq("won"), pd.to_numeric(closed["amount"], errors="coerce").fillna(0.0), 0.0)
     closed["renew_won"] = (closed["renewal"] & closed["state"].eq("won")).astype(float)
     closed["renew_any"] = closed["renewal"].astype(float)
@@ -446,7 +521,7 @@ def outcomes_from_deals(deals: pd.DataFrame, *, fiscal_year_end_month=12, source
                 source_row=("row", "min")).reset_index()
     orphan = out["any_renewal"].eq(0)
     if orphan.any():
-        notes.append(f"{source}: {int(orphan.sum())} account-period(s) had won deals but no closed renewal deal; "
+        notes.append(f"{source}: {int(orphan.sum())} account-period(s) had closed deals but no closed renewal deal; "
                      "an outcome needs renewed, so their bookings are not used (say which deals are renewals in the mapping)")
     out = out[~orphan].drop(columns="any_renewal").reset_index(drop=True)
     out["source_file"] = source

@@ -35,9 +35,10 @@ be renamed in ``[gainsight.columns]``.
 Mapping (``[gainsight]`` section)
 ---------------------------------
 ``columns``, ``questions`` (question title or survey name -> item), ``renewal_types``
-(default ``["Renewal"]``), ``won_stages`` (``["Closed Won"]``), ``lost_stages``
-(``["Closed Lost", "Churned"]``); global ``[roles]`` (Company Person ``Role`` picklist) and
-``[dates]``.
+(default: the global ``[renewals] types``, else ``["Renewal"]``), ``won_stages``
+(``["Closed Won"]``), ``lost_stages`` (``["Closed Lost", "Churned"]``), ``channel``,
+``touchpoint``, ``journey_stage``; global ``[roles]`` (Company Person ``Role`` picklist),
+``[dates]`` and ``[renewals]`` (``types``, ``period``).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
         ``accounts``, ``people`` (Company Person GSIDs kept; role from the ``Role`` picklist;
         ``manager_id`` from ``Manager``, which the importer turns into ``reports_to`` ties),
         ``ties`` (``influences`` from People Maps influencer lines, with their ``sentiment``), ``answers``
-        (one row per survey participant) and ``outcomes`` (renewals and bookings per fiscal year).
+        (one row per survey participant) and ``outcomes`` (renewals and bookings per period).
 
     Examples
     --------
@@ -158,8 +159,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
     overrides = cfg.get("columns", {}) or {}
-    questions = cfg.get("questions", {}) or {}
-    _crm.check_question_map(questions, SOURCE)
+    questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
     files = _files(folder)
@@ -177,11 +177,11 @@ def read_gainsight(folder, mapping=None) -> Staged:
         staged.notes.append("gainsight: no People Maps influencers export, so the graph has reports-to ties only")
     staged.tables["ties"] = ties
     if files["opportunities"] is not None:
-        staged.tables["outcomes"] = _read_opportunities(files["opportunities"], cfg, dates, overrides, staged)
+        staged.tables["outcomes"] = _read_opportunities(files["opportunities"], mapping, dates, overrides, staged)
     else:
         staged.notes.append("gainsight: no opportunity export, so no renewals or bookings from Gainsight")
     if files["answers"] is not None:
-        staged.tables["answers"] = _read_answers(files["answers"], dates, overrides, questions, staged)
+        staged.tables["answers"] = _crm.answer_extras(_read_answers(files["answers"], dates, overrides, questions, staged), cfg)
     return staged
 
 
@@ -317,25 +317,26 @@ def _read_influencers(path, overrides, people, staged) -> pd.DataFrame:
     return out[~dup].reset_index(drop=True)
 
 
-def _read_opportunities(path, cfg, dates, overrides, staged) -> pd.DataFrame:
+def _read_opportunities(path, mapping, dates, overrides, staged) -> pd.DataFrame:
+    cfg = _crm.section(mapping, SOURCE)
+    period = _crm.section(mapping, "renewals").get("period", "year")
     df, rows, cols = _load(path, "outcomes", OPPORTUNITY_COLUMNS, overrides, staged, required=("account_id", "stage", "close_date"))
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
     stage = df[cols["stage"]].map(_crm.norm_key, na_action="ignore")
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["Closed Won"])}
     lost = {_crm.norm_key(s) for s in cfg.get("lost_stages", ["Closed Lost", "Churned"])}
-    types = {_crm.norm_key(s) for s in cfg.get("renewal_types", ["Renewal"])}
+    types = _crm.renewal_values(mapping, SOURCE, "renewal_types", ["Renewal"])
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
-    renewal = df[cols["type"]].map(_crm.norm_key, na_action="ignore").isin(types) if "type" in cols else pd.Series(False, index=df.index)
-    fy = int(dates.get("fiscal_year_end_month", 12))
+    renewal = df[cols["type"]].map(_crm.type_key, na_action="ignore").isin(types) if "type" in cols else pd.Series(False, index=df.index)
     staged.notes.append(f"{path.name}: renewal = Type in {sorted(types)}; won = Stage in {sorted(won)}, lost = Stage in {sorted(lost)}; "
-                        f"periods are fiscal years ending in month {fy}; bookings = amounts of all won opportunities")
+                        f"outcome periods are calendar {period}s (the close date's); bookings = amounts of all won opportunities")
     account = df[cols["account_id"]]
     for mask, reason in ((bad_date, "close date is not a date"), (account.isna().to_numpy(), "opportunity without a Company ID"),
                          ((state == "open") & ~bad_date, "opportunity is still open: not an outcome yet")):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     amount = pd.to_numeric(df[cols["amount"]].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce") if "amount" in cols else np.nan
     deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool), "amount": amount, "row": rows})
-    out, notes = _crm.outcomes_from_deals(deals[~bad_date & account.notna().to_numpy()], fiscal_year_end_month=fy, source=path.name)
+    out, notes = _crm.outcomes_from_deals(deals[~bad_date & account.notna().to_numpy()], period=period, source=path.name)
     staged.notes += notes
     return out
 

@@ -42,12 +42,14 @@ Mapping (``[hubspot]`` section)
 -------------------------------
 ``columns``: canonical name -> export column (e.g. ``manager = "reports_to_contact"``);
 ``questions``: question text or survey name -> ``nps``/``csat``/``ces``/``neteasy``/``trust``/
-``cared_for``/``comment``/``ignore``; ``renewal_dealtypes`` (default ``["existingbusiness",
-"renewal"]``), ``renewal_pipelines`` (default: any pipeline whose name contains "renew"),
-``won_stages`` (``["closedwon"]``), ``lost_stages`` (``["closedlost"]``), ``response_window``
-(``"exact"``: answers with the same contact and submission time form one response; ``"day"``:
-the same contact and day). Global ``[roles]`` and ``[dates]`` (``format``, ``timezone``,
-``fiscal_year_end_month``) apply too.
+``cared_for``/``comment``/``ignore``; ``renewal_dealtypes`` (default: the global
+``[renewals] types``, else ``["existingbusiness", "renewal"]``), ``renewal_pipelines`` (default:
+any pipeline whose name contains "renew"), ``won_stages`` (``["closedwon"]``), ``lost_stages``
+(``["closedlost"]``), ``response_window`` (``"exact"``: answers with the same contact and
+submission time form one response; ``"day"``: the same contact and day), ``channel``,
+``touchpoint``, ``journey_stage`` (written on every response). Global ``[roles]``, ``[dates]``
+(``formats``, ``timezone``, ``source_timezone``) and ``[renewals]`` (``types``, ``period``)
+apply too.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
         ``manager_id`` from the reports-to property or a "Manager" association, which the
         importer turns into ``reports_to`` ties), ``ties`` (only a contact's further managers,
         when several are given), ``answers`` (one row per response) and ``outcomes`` (renewals and
-        bookings per fiscal year) as far as the files allow; ``notes`` and ``dropped`` say
+        bookings per period) as far as the files allow; ``notes`` and ``dropped`` say
         what was assumed and left out.
 
     Raises
@@ -176,8 +178,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
     overrides = cfg.get("columns", {}) or {}
-    questions = cfg.get("questions", {}) or {}
-    _crm.check_question_map(questions, SOURCE)
+    questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
     files = {k: _crm.find_file(folder, words, exclude=("association",) if k != "associations" else ()) for k, words in FILES.items()}
@@ -192,7 +193,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     staged.tables["people"] = people
     staged.tables["ties"] = ties
     if files["deals"] is not None:
-        staged.tables["outcomes"] = _read_deals(files["deals"], cfg, dates, overrides, assoc, staged)
+        staged.tables["outcomes"] = _read_deals(files["deals"], mapping, dates, overrides, assoc, staged)
     else:
         staged.notes.append("hubspot: no deals export, so no renewals or bookings from HubSpot")
     if files["feedback"] is not None:
@@ -349,7 +350,9 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     return out, t
 
 
-def _read_deals(path, cfg, dates, overrides, assoc, staged) -> pd.DataFrame:
+def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
+    cfg = _crm.section(mapping, SOURCE)
+    period = _crm.section(mapping, "renewals").get("period", "year")
     df, rows, cols = _load(path, "outcomes", DEAL_COLUMNS, overrides, staged, required=("stage", "close_date"))
     deal_id = _id_text(df[cols["deal_id"]]) if "deal_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
@@ -359,23 +362,23 @@ def _read_deals(path, cfg, dates, overrides, assoc, staged) -> pd.DataFrame:
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["closedwon"])}
     lost = {_crm.norm_key(s) for s in cfg.get("lost_stages", ["closedlost"])}
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
-    types = {_crm.norm_key(s) for s in cfg.get("renewal_dealtypes", ["existingbusiness", "renewal"])}
+    types = _crm.renewal_values(mapping, SOURCE, "renewal_dealtypes", ["existingbusiness", "renewal"])
     pipes = cfg.get("renewal_pipelines")
-    renewal = df[cols["dealtype"]].map(_crm.norm_key, na_action="ignore").isin(types) if "dealtype" in cols else pd.Series(False, index=df.index)
+    renewal = df[cols["dealtype"]].map(_crm.type_key, na_action="ignore").isin(types) if "dealtype" in cols else pd.Series(False, index=df.index)
     if "pipeline" in cols:
         pipe = df[cols["pipeline"]].map(_crm.norm_key, na_action="ignore").fillna("")
         renewal |= pipe.isin({_crm.norm_key(p) for p in pipes}) if pipes else pipe.str.contains("RENEW")
     staged.notes.append(f"{path.name}: a deal is a renewal when its dealtype is one of {sorted(types)} or its pipeline "
                         + (f"is one of {pipes}" if pipes else "name contains 'renew'")
-                        + f"; won = stage in {sorted(won)}, lost = stage in {sorted(lost)}; periods are fiscal years ending in month "
-                        + f"{int(dates.get('fiscal_year_end_month', 12))}; bookings = amounts of all won deals")
+                        + f"; won = stage in {sorted(won)}, lost = stage in {sorted(lost)}; outcome periods are calendar {period}s "
+                        + "(the close date's); bookings = amounts of all won deals")
     for mask, reason in ((bad_date, "close date is not a date"), (account.isna().to_numpy(), "deal has no associated company"),
                          ((state == "open") & ~bad_date, "deal is still open (stage not won or lost): not an outcome yet")):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool),
                           "amount": pd.to_numeric(df[cols["amount"]], errors="coerce") if "amount" in cols else np.nan, "row": rows})
     keep = ~bad_date & account.notna().to_numpy()
-    out, notes = _crm.outcomes_from_deals(deals[keep], fiscal_year_end_month=int(dates.get("fiscal_year_end_month", 12)), source=path.name)
+    out, notes = _crm.outcomes_from_deals(deals[keep], period=period, source=path.name)
     staged.notes += notes
     return out
 
@@ -388,9 +391,9 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     if len(fb):
         contact = contact.fillna(sub.map(fb.drop_duplicates("a").set_index("a")["b"]))
     email = df[cols["email"]] if "email" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    when, bad_date = _crm.parse_dates(df[cols["timestamp"]], dates)
+    when, bad_date = _crm.parse_dates(df[cols["timestamp"]], dates, keep_time=True)
     if not dates.get("timezone"):
-        staged.notes.append(f"{path.name}: Unix-millisecond timestamps are read as UTC dates (set [dates] timezone to use local dates)")
+        staged.notes.append(f"{path.name}: Unix-millisecond timestamps are read as UTC days (set [dates] timezone to use local days)")
     stype = df[cols["survey_type"]].map(_crm.norm_key, na_action="ignore") if "survey_type" in cols else pd.Series(np.nan, index=df.index)
     item = stype.map(SURVEY_TYPES).astype(object)
     mapped = {_crm.norm_key(k) for k in questions}
@@ -422,6 +425,8 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     long = pd.concat([base.assign(item=item, value=val)[rating], base.assign(item="comment", value=val)[from_value],
                       base.assign(item="comment", value=txt)[from_text]], ignore_index=True)
     answers, dropped, notes = _crm.pivot_answers(long, file=path.name)
+    answers = _crm.answer_extras(answers, cfg)
+    answers["date"] = answers["date"].dt.normalize()
     staged.dropped += dropped
     staged.notes += notes
     staged.notes.append(f"{path.name}: survey types NPS/CSAT/CES map to nps/csat/ces on the village scales (CES 1-5, 1 = very low effort: "

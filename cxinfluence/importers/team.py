@@ -498,6 +498,6 @@ def _value(col, v, dates):
         return f"active_to is {v!r}; expected a date such as 2025-03-31"
     parsed, bad = _crm.parse_dates(pd.Series([str(v)]), dates)
     if bad[0] or pd.isna(parsed.iloc[0]):
-        fmt = dates.get("format")
-        return f"active_to is {v!r}; expected a date such as 2025-03-31" + (f" or in the mapping's format {fmt}" if fmt else "")
+        fmts = _crm.date_options(dates)[0]
+        return f"active_to is {v!r}; expected a date such as 2025-03-31" + (f" or in the mapping's formats {', '.join(fmts)}" if fmts else "")
     return parsed.iloc[0].normalize()
