@@ -71,7 +71,7 @@ def test_hubspot_round_trip_people_accounts_reporting(village, hubspot):
     latest = _latest_manager(village)
     assert people["manager_id"].dropna().to_dict() == {ct[s]: ct[m] for s, m in latest.items()}
     assert staged.tables["ties"].empty  # one manager each: no further reports_to ties
-    assert any("reports-to ties only" in n for n in staged.notes)
+    assert any("no place for influence ties" in n for n in staged.notes)
 
 
 def test_hubspot_roles_from_buying_role_picklist(village, hubspot):

@@ -109,6 +109,19 @@ def answer_extras(answers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     return out
 
 
+def map_unique(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (blank stays NaN), as object dtype.
+
+    Examples
+    --------
+    >>> map_unique(pd.Series(["a", "b", "a", None]), str.upper).tolist()
+    ['A', 'B', 'A', nan]
+    """
+    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), None))
+    mapped = np.array([func(u) for u in uniques] + [np.nan], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
 def section(mapping, name) -> dict:
     """The ``name`` section of a parsed mapping file (a dict), or an empty dict."""
     if mapping is None:
@@ -345,23 +358,22 @@ def map_roles(values: pd.Series, table: dict, sep=";") -> pd.DataFrame:
     3      NaN        NaN   NaN      NaN
     """
     rank = {r: i for i, r in enumerate(ROLE_PRIORITY)}
-    out = pd.DataFrame({"role": np.nan, "department": np.nan, "veto": np.nan, "unmapped": np.nan}, index=values.index, dtype=object)
-    cache = {}
-    for i, cell in values.items():
-        if not isinstance(cell, str) or not cell.strip():
-            continue
-        if cell not in cache:
-            parts = [p.strip() for p in re.split(r"[;|]", cell) if p.strip()] if sep else [cell]
-            hits, unknown = [], []
-            for p in parts:
-                entry = table.get(norm_key(p))
-                (hits if entry is not None else unknown).append(entry if entry is not None else p)
-            roles = sorted((h for h in hits if h[0]), key=lambda h: rank[h[0]])
-            role = roles[0][0] if roles else np.nan
-            dept = roles[0][1] if roles and roles[0][1] else next((h[1] for h in hits if h[1]), np.nan)
-            veto = True if any(h[2] is True for h in hits) else np.nan
-            cache[cell] = (role, dept, veto, ";".join(unknown) if unknown else np.nan)
-        out.loc[i] = cache[cell]
+    codes, cells = pd.factorize(values.astype(object).where(values.notna(), None))
+    rows = []
+    for cell in cells:  # each distinct picklist cell once
+        parts = [p.strip() for p in re.split(r"[;|]", str(cell)) if p.strip()] if sep else [str(cell)]
+        hits, unknown = [], []
+        for p in parts:
+            entry = table.get(norm_key(p))
+            (hits if entry is not None else unknown).append(entry if entry is not None else p)
+        roles = sorted((h for h in hits if h[0]), key=lambda h: rank[h[0]])
+        role = roles[0][0] if roles else np.nan
+        dept = roles[0][1] if roles and roles[0][1] else next((h[1] for h in hits if h[1]), np.nan)
+        veto = True if any(h[2] is True for h in hits) else np.nan
+        rows.append((role, dept, veto, ";".join(unknown) if unknown else np.nan))
+    rows.append((np.nan, np.nan, np.nan, np.nan))  # blank cells (code -1)
+    table_ = pd.DataFrame(rows, columns=["role", "department", "veto", "unmapped"], dtype=object)
+    out = table_.iloc[codes].set_axis(values.index)
     return out
 
 
@@ -468,7 +480,10 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     head = g.agg(response_id=("response_id", "first"), contact_id=("contact_id", "first"), email=("email", "first"),
                  date=("date", "max"), source_row=("row", "min"))
     scores = df[df["item"] != "comment"].pivot(index="response_key", columns="item", values="score")
-    comments = df[df["item"] == "comment"].groupby("response_key")["value"].agg(lambda s: " | ".join(s.astype(str)))
+    c = df[df["item"] == "comment"].astype({"value": str})
+    several = c["response_key"].duplicated(keep=False)
+    comments = pd.concat([c[~several].set_index("response_key")["value"],
+                          c[several].groupby("response_key")["value"].agg(" | ".join)])
     out = head.join(scores).join(comments.rename("comment"))
     for it in ITEMS:
         if it not in out:

@@ -166,7 +166,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
     if files["company_person"] is None and files["person"] is None:
         raise VillageError([Problem("people", str(folder), None, None, "no Company Person export found (a .csv whose name contains 'company_person'); "
                                     "export the Company Person object (with Title and Manager) into this folder")])
-    staged.notes.append("gainsight: person ids are Company Person GSIDs and account ids Company GSIDs, kept as they are")
+    staged.notes.append("person ids are Company Person GSIDs and account ids Company GSIDs, kept as they are")
     if files["company"] is not None:
         staged.tables["accounts"] = _read_companies(files["company"], overrides, staged)
     people, ties = _read_people(files, overrides, roles, staged)
@@ -174,12 +174,12 @@ def read_gainsight(folder, mapping=None) -> Staged:
     if files["influencers"] is not None:
         ties = _read_influencers(files["influencers"], overrides, people, staged)
     else:
-        staged.notes.append("gainsight: no People Maps influencers export, so the graph has reports-to ties only")
+        staged.notes.append("no People Maps influencers export, so the graph has reports-to ties only")
     staged.tables["ties"] = ties
     if files["opportunities"] is not None:
         staged.tables["outcomes"] = _read_opportunities(files["opportunities"], mapping, dates, overrides, staged)
     else:
-        staged.notes.append("gainsight: no opportunity export, so no renewals or bookings from Gainsight")
+        staged.notes.append("no opportunity export, so no renewals or bookings from Gainsight")
     if files["answers"] is not None:
         staged.tables["answers"] = _crm.answer_extras(_read_answers(files["answers"], dates, overrides, questions, staged), cfg)
     return staged
@@ -263,7 +263,7 @@ def _read_people(files, overrides, roles, staged):
         if len(unknown):
             staged.notes.append(f"{file}: Role value(s) {', '.join(repr(v) for v in sorted(set(unknown)))} have no village role; add them to [roles] "
                                 "(their people keep a role from the title)")
-        staged.notes.append("gainsight: Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
+        staged.notes.append("Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
                             "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
                             "overridden by [roles]")
     out["source_file"], out["source_row"] = file, np.asarray(rows)
@@ -322,12 +322,12 @@ def _read_opportunities(path, mapping, dates, overrides, staged) -> pd.DataFrame
     period = _crm.section(mapping, "renewals").get("period", "year")
     df, rows, cols = _load(path, "outcomes", OPPORTUNITY_COLUMNS, overrides, staged, required=("account_id", "stage", "close_date"))
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
-    stage = df[cols["stage"]].map(_crm.norm_key, na_action="ignore")
+    stage = _crm.map_unique(df[cols["stage"]], _crm.norm_key)
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["Closed Won"])}
     lost = {_crm.norm_key(s) for s in cfg.get("lost_stages", ["Closed Lost", "Churned"])}
     types = _crm.renewal_values(mapping, SOURCE, "renewal_types", ["Renewal"])
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
-    renewal = df[cols["type"]].map(_crm.type_key, na_action="ignore").isin(types) if "type" in cols else pd.Series(False, index=df.index)
+    renewal = _crm.map_unique(df[cols["type"]], _crm.type_key).isin(types) if "type" in cols else pd.Series(False, index=df.index)
     staged.notes.append(f"{path.name}: renewal = Type in {sorted(types)}; won = Stage in {sorted(won)}, lost = Stage in {sorted(lost)}; "
                         f"outcome periods are calendar {period}s (the close date's); bookings = amounts of all won opportunities")
     account = df[cols["account_id"]]
@@ -346,20 +346,22 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
     when, bad_date = _crm.parse_dates(df[cols["date"]], dates)
     contact = df[cols["contact_id"]] if "contact_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     email = df[cols["email"]] if "email" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    qtype = df[cols["question_type"]].map(_crm.norm_key, na_action="ignore") if "question_type" in cols else pd.Series(np.nan, index=df.index)
+    qtype = _crm.map_unique(df[cols["question_type"]], _crm.norm_key) if "question_type" in cols else pd.Series(np.nan, index=df.index)
     item = qtype.map(QUESTION_TYPES)
     mapped = {_crm.norm_key(k) for k in questions}
     for col in ("question", "survey_name"):
         if col in cols:
-            by_map = df[cols[col]].map(lambda t: _crm.item_of_question(t, questions) if isinstance(t, str) and _crm.norm_key(t) in mapped else np.nan)
-            item = by_map.astype(object).fillna(item.astype(object)).fillna(df[cols[col]].map(lambda t: _crm.item_of_question(t, {})).astype(object))
+            by_map = _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan)
+            item = by_map.fillna(item.astype(object)).fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
     who = contact.fillna(_crm.email_key(email))
     if "participant" in cols:
-        key = df[cols["participant"]].fillna(who.astype(str) + "|" + when.astype(str))
+        fallback = pd.DataFrame({"who": who, "when": when}).groupby(["who", "when"], sort=False, dropna=False).ngroup().astype(str)
+        key = df[cols["participant"]].fillna("|" + fallback)
         rid = df[cols["participant"]]
         staged.notes.append(f"{path.name}: the answers of one survey participant (Participant Id) form one response, dated by its last answer")
     else:
-        key, rid = who.astype(str) + "|" + when.astype(str), pd.Series(np.nan, index=df.index, dtype=object)
+        key = pd.DataFrame({"who": who, "when": when}).groupby(["who", "when"], sort=False, dropna=False).ngroup()
+        rid = pd.Series(np.nan, index=df.index, dtype=object)
     no_who = who.isna().to_numpy()
     ignored = item.eq("ignore").to_numpy()
     for mask, reason in ((bad_date, "Responded Date is not a date"), (no_who & ~bad_date, "no Company Person ID or e-mail: the answer cannot be joined to a person"),

@@ -135,7 +135,10 @@ def _object_type(value) -> str | None:
 
 def _id_text(s: pd.Series) -> pd.Series:
     """HubSpot record ids as text: "12345.0" (a spreadsheet round trip) -> "12345"."""
-    return s.astype(object).where(s.notna(), None).map(lambda v: re.sub(r"\.0+$", "", v) if isinstance(v, str) else np.nan)
+    s = s.astype(object).where(s.notna(), None)
+    if s.str.contains(".", regex=False).any():
+        s = s.str.replace(r"\.0+$", "", regex=True)
+    return s.astype(object)
 
 
 def read_hubspot(folder, mapping=None) -> Staged:
@@ -184,7 +187,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     files = {k: _crm.find_file(folder, words, exclude=("association",) if k != "associations" else ()) for k, words in FILES.items()}
     if files["contacts"] is None:
         raise VillageError([Problem("contacts", str(folder), None, None, "no contacts export found (a .csv whose name contains 'contact'); export Contacts from HubSpot into this folder")])
-    staged.notes.append("hubspot: ids are HubSpot record ids (hs_object_id), kept as they are")
+    staged.notes.append("ids are HubSpot record ids (hs_object_id), kept as they are")
 
     assoc = _read_associations(files["associations"], overrides, staged)
     if files["companies"] is not None:
@@ -195,7 +198,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     if files["deals"] is not None:
         staged.tables["outcomes"] = _read_deals(files["deals"], mapping, dates, overrides, assoc, staged)
     else:
-        staged.notes.append("hubspot: no deals export, so no renewals or bookings from HubSpot")
+        staged.notes.append("no deals export, so no renewals or bookings from HubSpot")
     if files["feedback"] is not None:
         staged.tables["answers"] = _read_feedback(files["feedback"], cfg, dates, overrides, questions, assoc, staged)
     return staged
@@ -216,9 +219,9 @@ def _read_associations(path, overrides, staged) -> pd.DataFrame:
         return empty
     df, rows, cols = _load(path, "associations", ASSOCIATION_COLUMNS, overrides, staged, required=("from_type", "from_id", "to_type", "to_id"))
     out = pd.DataFrame({
-        "from_type": df[cols["from_type"]].map(_object_type), "from_id": _id_text(df[cols["from_id"]]),
-        "to_type": df[cols["to_type"]].map(_object_type), "to_id": _id_text(df[cols["to_id"]]),
-        "label": df[cols["label"]].map(_crm.norm_key, na_action="ignore") if "label" in cols else np.nan, "row": rows, "file": path.name})
+        "from_type": _crm.map_unique(df[cols["from_type"]], _object_type), "from_id": _id_text(df[cols["from_id"]]),
+        "to_type": _crm.map_unique(df[cols["to_type"]], _object_type), "to_id": _id_text(df[cols["to_id"]]),
+        "label": _crm.map_unique(df[cols["label"]], _crm.norm_key) if "label" in cols else np.nan, "row": rows, "file": path.name})
     bad = out[["from_type", "from_id", "to_type", "to_id"]].isna().any(axis=1)
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "association without a known object type (contact, company, deal, feedback_submission) or id on both ends")
     return out[~bad].reset_index(drop=True)
@@ -273,8 +276,8 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     out["email"] = df[cols["email"]] if "email" in cols else np.nan
     out["title"] = df[cols["title"]] if "title" in cols else np.nan
     if "department" in cols:
-        dep = df[cols["department"]].map(_crm.norm_key, na_action="ignore")
-        out["department"] = dep.map(lambda v: DEPARTMENTS.get(v, v.lower()) if isinstance(v, str) else np.nan)
+        dep = _crm.map_unique(df[cols["department"]], _crm.norm_key)
+        out["department"] = _crm.map_unique(dep, lambda v: DEPARTMENTS.get(v, v.lower()))
     # account: primary company property, else associations
     account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     from_assoc = _one_company(_pairs(assoc, "contact", "company"), "contact", staged, "associations")
@@ -293,7 +296,7 @@ def _read_contacts(path, overrides, roles, assoc, staged):
             vals = sorted({v for cell in unknown for v in cell.split(";")})
             staged.notes.append(f"{path.name}: buying-role value(s) {', '.join(repr(v) for v in vals)} have no role; add them to the mapping's [roles] table "
                                 "(their people keep a role from the title)")
-        staged.notes.append("hubspot: hs_buying_role -> role: " + ", ".join(f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
+        staged.notes.append("hs_buying_role -> role: " + ", ".join(f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
                                                                for k, v in roles.items() if k in ("BLOCKER", "BUDGET_HOLDER", "CHAMPION", "DECISION_MAKER", "END_USER", "EXECUTIVE_SPONSOR", "INFLUENCER", "LEGAL_AND_COMPLIANCE", "OTHER"))
                             + "; several values: the deciding role wins (decider > gatekeeper > buyer > influencer > user), veto if any value carries it")
     # reporting lines: the custom property, then "Manager"/"Employee" contact-to-contact associations
@@ -328,13 +331,13 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     out["manager_id"] = out["stakeholder_id"].map(t[first].set_index("source_id")["target_id"])
     extra = t[~first]
     if len(extra):
-        staged.notes.append(f"hubspot: {len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
+        staged.notes.append(f"{len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
                             "the others are given as reports_to ties")
     if t.empty:
-        staged.notes.append("hubspot: no reporting lines found (no reports-to property or Manager associations)")
+        staged.notes.append("no reporting lines found (no reports-to property or Manager associations)")
     t = pd.DataFrame({"source_id": extra["source_id"], "target_id": extra["target_id"], "kind": "reports_to", "weight": 1.0,
                       "source_file": extra["file"], "source_row": extra["row"]}).reset_index(drop=True)
-    staged.notes.append("hubspot: the graph has reports-to ties only; HubSpot has no influence ties, veto or departures: record them in the account team's workbook")
+    staged.notes.append("HubSpot has no place for influence ties, veto power or departure dates: they come from the account team's workbook (cxinfluence team-template)")
     # duplicates and blanks
     bad = out["stakeholder_id"].isna()
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "contact without a record id")
@@ -358,15 +361,15 @@ def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
     account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     account = account.astype(object).fillna(deal_id.map(_one_company(_pairs(assoc, "deal", "company"), "deal", staged, "associations")).astype(object))
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
-    stage = df[cols["stage"]].map(_crm.norm_key, na_action="ignore")
+    stage = _crm.map_unique(df[cols["stage"]], _crm.norm_key)
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["closedwon"])}
     lost = {_crm.norm_key(s) for s in cfg.get("lost_stages", ["closedlost"])}
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
     types = _crm.renewal_values(mapping, SOURCE, "renewal_dealtypes", ["existingbusiness", "renewal"])
     pipes = cfg.get("renewal_pipelines")
-    renewal = df[cols["dealtype"]].map(_crm.type_key, na_action="ignore").isin(types) if "dealtype" in cols else pd.Series(False, index=df.index)
+    renewal = _crm.map_unique(df[cols["dealtype"]], _crm.type_key).isin(types) if "dealtype" in cols else pd.Series(False, index=df.index)
     if "pipeline" in cols:
-        pipe = df[cols["pipeline"]].map(_crm.norm_key, na_action="ignore").fillna("")
+        pipe = _crm.map_unique(df[cols["pipeline"]], _crm.norm_key).fillna("")
         renewal |= pipe.isin({_crm.norm_key(p) for p in pipes}) if pipes else pipe.str.contains("RENEW")
     staged.notes.append(f"{path.name}: a deal is a renewal when its dealtype is one of {sorted(types)} or its pipeline "
                         + (f"is one of {pipes}" if pipes else "name contains 'renew'")
@@ -394,21 +397,21 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     when, bad_date = _crm.parse_dates(df[cols["timestamp"]], dates, keep_time=True)
     if not dates.get("timezone"):
         staged.notes.append(f"{path.name}: Unix-millisecond timestamps are read as UTC days (set [dates] timezone to use local days)")
-    stype = df[cols["survey_type"]].map(_crm.norm_key, na_action="ignore") if "survey_type" in cols else pd.Series(np.nan, index=df.index)
+    stype = _crm.map_unique(df[cols["survey_type"]], _crm.norm_key) if "survey_type" in cols else pd.Series(np.nan, index=df.index)
     item = stype.map(SURVEY_TYPES).astype(object)
     mapped = {_crm.norm_key(k) for k in questions}
     for col in ("question", "survey_name"):  # the mapping and question rules decide CUSTOM questions, and may override a type
         if col in cols:
-            by_text = df[cols[col]].map(lambda t: _crm.item_of_question(t, questions) if isinstance(t, str) and _crm.norm_key(t) in mapped else np.nan)
-            item = by_text.astype(object).fillna(item.astype(object))
-            item = item.fillna(df[cols[col]].map(lambda t: _crm.item_of_question(t, {})))
+            by_text = _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan)
+            item = by_text.fillna(item.astype(object))
+            item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
     item = item.replace("ignore", "__ignore__")
     window = str(cfg.get("response_window", "exact")).lower()
     if window not in ("exact", "day"):
         raise VillageError([Problem("mapping", "mapping", None, "hubspot.response_window", f"response_window={window!r}; expected 'exact' or 'day'")])
     who = contact.fillna(_crm.email_key(email))
     moment = when.dt.floor("D") if window == "day" else when
-    key = who.astype(str) + "|" + moment.astype(str)
+    key = pd.DataFrame({"who": who, "when": moment}).groupby(["who", "when"], sort=False, dropna=False).ngroup()
     base = pd.DataFrame({"response_key": key, "response_id": sub, "contact_id": contact, "email": email, "date": when, "row": rows})
     no_who = who.isna().to_numpy()
     ignored = item.eq("__ignore__").to_numpy()
