@@ -467,3 +467,33 @@ def test_renewal_types_and_period_from_the_global_renewals_section(tmp_path):
     assert any("1 account-period(s) had closed deals but no closed renewal deal" in n for n in staged.notes)
     reasons = {d["row"]: d["reason"] for d in staged.dropped}
     assert "still open" in reasons[4]
+
+
+def test_shipped_sample_csvs_match_their_generator(tmp_path):
+    """data/exports/make_exports.py reproduces the shipped CSVs byte for byte (samples and code stay in step)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_exports", EXPORTS / "make_exports.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    v, _ = make_village(mod.N_ACCOUNTS, seed=mod.SEED, years=mod.YEARS)
+    for name, writer in (("hubspot", write_hubspot_export), ("gainsight", write_gainsight_export)):
+        out = writer(v, tmp_path / name)
+        shipped = sorted(p.name for p in (EXPORTS / name).iterdir())
+        assert sorted(p.name for p in out.iterdir()) == shipped
+        for f in shipped:
+            assert (out / f).read_bytes() == (EXPORTS / name / f).read_bytes(), f"{name}/{f} differs: run python data/exports/make_exports.py"
+
+
+def test_windows_1252_export_and_person_only_gainsight(tmp_path):
+    f = tmp_path / "hs"
+    f.mkdir()
+    (f / "contacts.csv").write_bytes("Record ID,First Name,Last Name,Job Title\n7,José,Müller,Jefe de Compras\n".encode("cp1252"))
+    p = read_hubspot(f).tables["people"]
+    assert p.at[0, "name"] == "José Müller"
+    g = tmp_path / "gs"
+    _write(g, "Person.csv", "GSID,First Name,Last Name,Email,Company ID,Title,Role\nP1,Ana,Lopez,ana@x.com,C1,CFO,Economic Buyer\n")
+    staged = read_gainsight(g)
+    p = staged.tables["people"]
+    assert p[["stakeholder_id", "account_id", "title", "role"]].values.tolist() == [["P1", "C1", "CFO", "decider"]]
+    assert any("no reporting lines" in n for n in staged.notes)
