@@ -224,9 +224,9 @@ def test_hubspot_feedback_long_awkward(tmp_path):
     ms = 1709690400000  # 2024-03-06 02:00 UTC = 2024-03-05 21:00 in New York
     _write(f, "feedback-submissions.csv", pd.DataFrame({
         "hs_object_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
-        "hs_survey_type": ["NPS", "CSAT", "NPS", "CUSTOM", "CES", "NPS", "CUSTOM", "NPS", "CSAT"],
-        "hs_question": ["", "", "", "How easy was it to work with us?", "", "", "What is the colour of the sky?", "", ""],
-        "hs_response_value": ["6", "4", "9", "2", "7", "10", "blue", "", "5"],
+        "hs_survey_type": ["NPS", "CSAT", "NPS", "CES", "CUSTOM", "NPS", "CUSTOM", "NPS", "CSAT"],
+        "hs_question": ["", "", "", "", "How much effort did you put forth?", "", "What is the colour of the sky?", "", ""],
+        "hs_response_value": ["6", "4", "9", "6", "7", "10", "blue", "", "5"],
         "hs_content": ["slow delivery", "", "", "", "", "", "", "", ""],
         "hs_submission_timestamp": [ms, ms, ms, ms, ms, ms + 86_400_000, ms, ms, "2024-03-05"],
         "hs_contact_id": ["11", "11", "11", "11", "11", "", "11", "", ""],
@@ -239,7 +239,8 @@ def test_hubspot_feedback_long_awkward(tmp_path):
     # one response for contact 11: NPS repeated (the later answer, 9, is kept), CSAT 4, NetEasy 2, comment kept
     assert (first["contact_id"], first["nps"], first["csat"], first["neteasy"], first["comment"]) == ("11", 9.0, 4.0, 2.0, "slow delivery")
     assert first["date"] == pd.Timestamp("2024-03-05")  # Unix ms -> the day in New York
-    assert pd.isna(first["ces"])                                 # CES 7 is off the village 1-5 scale
+    assert pd.isna(first["ces"])                                 # effort 7 is off the village CES 1-5 scale
+    assert any("neteasy = 8 - answer" in n for n in staged.notes)   # HubSpot CES 6 (easy) = NetEasy 2
     assert a.iloc[1]["email"] == "B@x.com" and a.iloc[1]["nps"] == 10 and pd.isna(a.iloc[1]["contact_id"])
     by_row = {d["row"]: d["reason"] for d in staged.dropped}
     assert "answered again" in by_row[2] and "outside the village scale" in by_row[6] and "not recognised" in by_row[8]
@@ -449,6 +450,13 @@ def test_question_mapping_both_directions(tmp_path):
         "hs_survey_type": ["CUSTOM", "CUSTOM", "CUSTOM"], "hs_question": ["Q-A", "Q-B", "Q-C"],
         "hs_response_value": ["3", "5", "whatever"], "hs_submission_timestamp": ["2024-01-02"] * 3, "hs_contact_id": ["11"] * 3}))
     staged = read_hubspot(f, mapping={"hubspot": {"questions": {"trust": "Q-A", "Q-B": "csat", "Q-C": "ignore"}, "channel": "interview"}})
+    _write(f, "feedback.csv", pd.DataFrame({"hs_survey_type": ["CES"], "hs_response_value": ["4"], "hs_submission_timestamp": ["2024-01-02"], "hs_contact_id": ["11"]}))
+    ces = read_hubspot(f, mapping={"hubspot": {"ces_scale": "effort5"}}).tables["answers"]
+    assert ces.at[0, "ces"] == 4 and pd.isna(ces.at[0, "neteasy"])
+    assert read_hubspot(f).tables["answers"].at[0, "neteasy"] == 4  # 8 - 4
+    _write(f, "feedback.csv", pd.DataFrame({"hs_survey_type": ["CUSTOM", "CUSTOM", "CUSTOM"], "hs_question": ["Q-A", "Q-B", "Q-C"],
+                                            "hs_response_value": ["3", "5", "whatever"], "hs_submission_timestamp": ["2024-01-02"] * 3,
+                                            "hs_contact_id": ["11"] * 3}))
     a = staged.tables["answers"]
     assert a[["trust", "csat", "channel"]].values.tolist() == [[3.0, 5.0, "interview"]]
     assert [d["reason"] for d in staged.dropped] == ["question ignored by the mapping"]

@@ -46,7 +46,9 @@ Mapping (``[hubspot]`` section)
 ``[renewals] types``, else ``["existingbusiness", "renewal"]``), ``renewal_pipelines`` (default:
 any pipeline whose name contains "renew"), ``won_stages`` (``["closedwon"]``), ``lost_stages``
 (``["closedlost"]``), ``response_window`` (``"exact"``: answers with the same contact and
-submission time form one response; ``"day"``: the same contact and day), ``channel``,
+submission time form one response; ``"day"``: the same contact and day), ``ces_scale``
+(``"ease7"``, default: HubSpot's CES survey asks for ease on 1-7, 7 = very easy, read as
+NetEasy = 8 - answer; ``"effort5"``: the village's CES, 1-5, 1 = very low effort), ``channel``,
 ``touchpoint``, ``journey_stage`` (written on every response). Global ``[roles]``, ``[dates]``
 (``formats``, ``timezone``, ``source_timezone``) and ``[renewals]`` (``types``, ``period``)
 apply too.
@@ -400,11 +402,25 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     stype = _crm.map_unique(df[cols["survey_type"]], _crm.norm_key) if "survey_type" in cols else pd.Series(np.nan, index=df.index)
     item = stype.map(SURVEY_TYPES).astype(object)
     mapped = {_crm.norm_key(k) for k in questions}
+    explicit = np.zeros(len(df), bool)
     for col in ("question", "survey_name"):  # the mapping and question rules decide CUSTOM questions, and may override a type
         if col in cols:
             by_text = _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan)
+            explicit |= by_text.notna().to_numpy()
             item = by_text.fillna(item.astype(object))
             item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
+    val = df[cols["value"]]
+    scale = str(cfg.get("ces_scale", "ease7")).lower()
+    if scale not in ("ease7", "effort5"):
+        raise VillageError([Problem("mapping", "mapping", None, "hubspot.ces_scale", f"ces_scale={scale!r}; expected 'ease7' (HubSpot's 1-7, 7 = very easy) or 'effort5' (1-5, 1 = very low effort)")])
+    if scale == "ease7":  # HubSpot's CES survey: 1-7, 7 = very easy -> NetEasy (1-7, 1 = extremely easy) = 8 - answer
+        ces_type = stype.eq("CES").to_numpy() & item.eq("ces").to_numpy() & ~explicit
+        if ces_type.any():
+            item = item.where(~ces_type, "neteasy")
+            num = _crm.score(val)
+            val = val.where(~ces_type, (8 - num).map(lambda x: f"{x:g}" if x == x else np.nan))
+            staged.notes.append(f"{path.name}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
+                                "(set [hubspot] ces_scale = \"effort5\" if your CES survey asks for effort on 1-5)")
     item = item.replace("ignore", "__ignore__")
     window = str(cfg.get("response_window", "exact")).lower()
     if window not in ("exact", "day"):
@@ -419,7 +435,6 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
                          (ignored, "question ignored by the mapping")):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     ok = ~bad_date & ~no_who & ~ignored
-    val = df[cols["value"]]
     txt = df[cols["content"]] if "content" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     is_c = item.eq("comment").to_numpy()
     rating = ok & ~is_c & (val.notna() | txt.isna()).to_numpy()       # neither value nor text: "no answer"
@@ -432,8 +447,9 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     answers["date"] = answers["date"].dt.normalize()
     staged.dropped += dropped
     staged.notes += notes
-    staged.notes.append(f"{path.name}: survey types NPS/CSAT/CES map to nps/csat/ces on the village scales (CES 1-5, 1 = very low effort: "
-                        "a HubSpot CES on another scale is dropped row by row; rescale it or map it in [hubspot.questions]); "
+    staged.notes.append(f"{path.name}: survey types NPS and CSAT map to nps and csat on the village scales (CSAT 1-5), other questions by their text "
+                        "(recommend -> nps, satisf -> csat, effort -> ces 1-5, easy -> neteasy, trust, cared for) unless [hubspot.questions] says; answers off "
+                        "the village scale are dropped row by row; "
                         f"answers of one contact at the same {'day' if window == 'day' else 'submission time'} form one response; channel = survey")
     return answers
 
@@ -554,8 +570,10 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
 _SURVEY = {
     "nps": ("NPS", "Customer loyalty survey", "How likely is it that you would recommend us to a friend or colleague?"),
     "csat": ("CSAT", "Customer satisfaction survey", "How satisfied are you with our service?"),
-    "ces": ("CES", "Customer effort survey", "How much effort did you personally have to put forth to handle your request?"),
-    "neteasy": ("CUSTOM", "Relationship survey", "How easy was it to do business with us?"),
+    # HubSpot's CES survey asks for ease on 1-7 (7 = very easy): the village's NetEasy, reversed
+    "neteasy": ("CES", "Customer effort survey", "How easy was it to get your issue resolved?"),
+    # the village's CES (1-5 effort, the original CEB question) as a custom question
+    "ces": ("CUSTOM", "Relationship survey", "How much effort did you personally have to put forth to handle your request?"),
     "trust": ("CUSTOM", "Relationship survey", "How much do you trust us to deliver what we promise?"),
     "cared_for": ("CUSTOM", "Relationship survey", "How well do we make you feel cared for?"),
 }
@@ -570,7 +588,8 @@ def _feedback_rows(village, contact_ids) -> pd.DataFrame:
         has = r[item].notna()
         part = pd.DataFrame({"resp": r.index[has], "order": list(_SURVEY).index(item), "hs_survey_id": str(3_100 + list(_SURVEY).index(item)),
                              "hs_survey_name": sname, "hs_survey_type": stype, "hs_question": question,
-                             "hs_response_value": r.loc[has, item].astype(int).astype(str).to_numpy(), "hs_content": None})
+                             "hs_response_value": (8 - r.loc[has, item] if item == "neteasy" else r.loc[has, item]).astype(int).astype(str).to_numpy(),
+                             "hs_content": None})
         rows.append(part)
     long = pd.concat(rows, ignore_index=True).sort_values(["resp", "order"], kind="stable")
     long["hs_content"] = long["hs_content"].astype(object)
