@@ -418,7 +418,8 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
         if ces_type.any():
             item = item.where(~ces_type, "neteasy")
             num = _crm.score(val)
-            val = val.where(~ces_type, (8 - num).map(lambda x: f"{x:g}" if x == x else np.nan))
+            flip = ces_type & num.notna().to_numpy()  # a non-number stays as it is, to be reported as such
+            val = val.where(~flip, (8 - num).map(lambda x: f"{x:g}", na_action="ignore"))
             staged.notes.append(f"{path.name}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
                                 "(set [hubspot] ces_scale = \"effort5\" if your CES survey asks for effort on 1-5)")
     item = item.replace("ignore", "__ignore__")
