@@ -505,3 +505,16 @@ def test_windows_1252_export_and_person_only_gainsight(tmp_path):
     p = staged.tables["people"]
     assert p[["stakeholder_id", "account_id", "title", "role"]].values.tolist() == [["P1", "C1", "CFO", "decider"]]
     assert any("no reporting lines" in n for n in staged.notes)
+
+
+def test_column_overrides_per_file(tmp_path):
+    f = tmp_path / "hs"
+    _write(f, "companies.csv", "hs_object_id,name,annualrevenue,acv\n7,Acme,5000000000,120000\n")
+    _write(f, "contacts.csv", "hs_object_id,Position,associatedcompanyid\n1,Buyer,7\n")
+    _write(f, "deals.csv", "hs_object_id,dealstage,closedate,amount,acv,dealtype,associatedcompanyid\nd1,closedwon,2024-05-01,1,900,renewal,7\n")
+    staged = read_hubspot(f, mapping={"hubspot": {"columns": {"title": "Position", "deals": {"amount": "acv"},
+                                                              "companies": {"annual_revenue": "acv"}}}})
+    assert staged.tables["people"].at[0, "title"] == "Buyer"
+    assert staged.tables["outcomes"].at[0, "bookings"] == 900
+    assert staged.tables["accounts"].at[0, "annual_revenue"] == 120000  # the customer's turnover (annualrevenue) is not used
+    assert "annual_revenue" not in read_hubspot(f).tables["accounts"]

@@ -180,6 +180,19 @@ def read_export(path: Path, table: str) -> tuple[pd.DataFrame, np.ndarray, int]:
     return df[keep].reset_index(drop=True), rows[keep], blank
 
 
+def overrides_for(cfg: dict, name: str) -> dict:
+    """Column overrides of one export file: ``columns.<name>`` (a table) over the flat ``columns`` entries.
+
+    Examples
+    --------
+    >>> overrides_for({"columns": {"title": "Position", "deals": {"amount": "ACV"}}}, "deals")
+    {'title': 'Position', 'amount': 'ACV'}
+    """
+    cols = cfg.get("columns") or {}
+    flat = {k: v for k, v in cols.items() if not isinstance(v, dict)}
+    return {**flat, **(cols.get(name) or {})}
+
+
 def pick_columns(df: pd.DataFrame, aliases: dict, overrides: dict, *, table: str, file: str, required=()) -> dict:
     """Find each wanted column by its aliases (case/punctuation-insensitive); mapping overrides first.
 

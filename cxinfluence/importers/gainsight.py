@@ -34,7 +34,10 @@ be renamed in ``[gainsight.columns]``.
 
 Mapping (``[gainsight]`` section)
 ---------------------------------
-``columns``, ``questions`` (question title or survey name -> item), ``renewal_types``
+``columns`` (reader field -> export column, for every file, or for one in
+``[gainsight.columns.<file>]`` with files ``company``, ``person``, ``company_person``,
+``influencers``, ``answers``, ``opportunities``; fields: the keys of the ``*_COLUMNS`` tables
+below), ``questions`` (question title or survey name -> item), ``renewal_types``
 (default: the global ``[renewals] types``, else ``["Renewal"]``), ``won_stages``
 (``["Closed Won"]``), ``lost_stages`` (``["Closed Lost", "Churned"]``), ``channel``,
 ``touchpoint``, ``journey_stage``; global ``[roles]`` (Company Person ``Role`` picklist),
@@ -158,7 +161,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
     folder = _crm.check_folder(folder, SOURCE)
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
-    overrides = cfg.get("columns", {}) or {}
+    overrides = {name: _crm.overrides_for(cfg, name) for name in ("company", "person", "company_person", "influencers", "answers", "opportunities")}
     questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
@@ -168,20 +171,20 @@ def read_gainsight(folder, mapping=None) -> Staged:
                                     "export the Company Person object (with Title and Manager) into this folder")])
     staged.notes.append("person ids are Company Person GSIDs and account ids Company GSIDs, kept as they are")
     if files["company"] is not None:
-        staged.tables["accounts"] = _read_companies(files["company"], overrides, staged)
+        staged.tables["accounts"] = _read_companies(files["company"], overrides["company"], staged)
     people, ties = _read_people(files, overrides, roles, staged)
     staged.tables["people"] = people
     if files["influencers"] is not None:
-        ties = _read_influencers(files["influencers"], overrides, people, staged)
+        ties = _read_influencers(files["influencers"], overrides["influencers"], people, staged)
     else:
         staged.notes.append("no People Maps influencers export, so the graph has reports-to ties only")
     staged.tables["ties"] = ties
     if files["opportunities"] is not None:
-        staged.tables["outcomes"] = _read_opportunities(files["opportunities"], mapping, dates, overrides, staged)
+        staged.tables["outcomes"] = _read_opportunities(files["opportunities"], mapping, dates, overrides["opportunities"], staged)
     else:
         staged.notes.append("no opportunity export, so no renewals or bookings from Gainsight")
     if files["answers"] is not None:
-        staged.tables["answers"] = _crm.answer_extras(_read_answers(files["answers"], dates, overrides, questions, staged), cfg)
+        staged.tables["answers"] = _crm.answer_extras(_read_answers(files["answers"], dates, overrides["answers"], questions, staged), cfg)
     return staged
 
 
@@ -207,7 +210,7 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
 def _read_people(files, overrides, roles, staged):
     persons = None
     if files["person"] is not None:
-        pdf, _prow, pcols = _load(files["person"], "people", PERSON_COLUMNS, overrides, staged, required=("person_id",))
+        pdf, _prow, pcols = _load(files["person"], "people", PERSON_COLUMNS, overrides["person"], staged, required=("person_id",))
         name = pdf[pcols["name"]] if "name" in pcols else pd.Series(np.nan, index=pdf.index, dtype=object)
         if "firstname" in pcols or "lastname" in pcols:
             full = pdf[pcols["firstname"]].fillna("") if "firstname" in pcols else ""
@@ -219,7 +222,7 @@ def _read_people(files, overrides, roles, staged):
         persons = persons.dropna(subset=["person_id"]).drop_duplicates("person_id")
     if files["company_person"] is not None:
         path = files["company_person"]
-        df, rows, cols = _load(path, "people", COMPANY_PERSON_COLUMNS, overrides, staged, required=("stakeholder_id", "account_id"))
+        df, rows, cols = _load(path, "people", COMPANY_PERSON_COLUMNS, overrides["company_person"], staged, required=("stakeholder_id", "account_id"))
         out = pd.DataFrame({"stakeholder_id": df[cols["stakeholder_id"]], "account_id": df[cols["account_id"]]})
         for k in ("title", "department", "email"):
             out[k] = df[cols[k]] if k in cols else np.nan

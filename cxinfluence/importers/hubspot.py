@@ -9,7 +9,9 @@ One CSV per object, found by keyword in the file name (HubSpot names its export 
 file name contains         columns used (HubSpot internal name, or the UI label)
 ========================  ================================================================
 ``compan``                 ``hs_object_id``/"Record ID", ``name``, ``industry``, ``region``
-                           (custom property; else ``country``), ``annualrevenue``
+                           (custom property; else ``country``), ``hs_arr`` (revenue from the
+                           account; HubSpot's ``annualrevenue`` is the company's turnover and
+                           is not used)
 ``contact``                ``hs_object_id``/"Record ID", ``firstname``, ``lastname``, ``email``,
                            ``jobtitle``, ``hs_role`` ("Employment Role", -> department),
                            ``hs_buying_role`` ("Buying Role", multi-select, ``;``-separated),
@@ -40,7 +42,11 @@ mapping file (``[hubspot.columns]``).
 
 Mapping (``[hubspot]`` section)
 -------------------------------
-``columns``: canonical name -> export column (e.g. ``manager = "reports_to_contact"``);
+``columns``: reader field -> export column, for every file (``title = "Position"``) or for one
+(``[hubspot.columns.contacts]`` ``manager = "reports_to_contact"``; files: ``companies``,
+``contacts``, ``deals``, ``associations``, ``feedback``); the fields are the keys of
+:data:`COMPANY_COLUMNS`, :data:`CONTACT_COLUMNS`, :data:`DEAL_COLUMNS`,
+:data:`ASSOCIATION_COLUMNS` and :data:`FEEDBACK_COLUMNS`;
 ``questions``: question text or survey name -> ``nps``/``csat``/``ces``/``neteasy``/``trust``/
 ``cared_for``/``comment``/``ignore``; ``renewal_dealtypes`` (default: the global
 ``[renewals] types``, else ``["existingbusiness", "renewal"]``), ``renewal_pipelines`` (default:
@@ -74,7 +80,8 @@ COMPANY_COLUMNS = {
     "segment": ("industry", "Industry"),
     "region": ("region", "Region", "country", "Country/Region", "Country"),
     "owner": ("hubspot_owner_name", "Company owner"),
-    "annual_revenue": ("annualrevenue", "Annual Revenue"),
+    # revenue FROM the account; HubSpot's own ``annualrevenue`` is the company's turnover, so it is not used
+    "annual_revenue": ("hs_arr", "arr", "Annual recurring revenue", "ARR"),
 }
 CONTACT_COLUMNS = {
     "stakeholder_id": ("hs_object_id", "Record ID", "Contact ID", "vid", "id"),
@@ -182,7 +189,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     folder = _crm.check_folder(folder, SOURCE)
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
-    overrides = cfg.get("columns", {}) or {}
+    overrides = {name: _crm.overrides_for(cfg, name) for name in FILES}
     questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
@@ -191,18 +198,18 @@ def read_hubspot(folder, mapping=None) -> Staged:
         raise VillageError([Problem("contacts", str(folder), None, None, "no contacts export found (a .csv whose name contains 'contact'); export Contacts from HubSpot into this folder")])
     staged.notes.append("ids are HubSpot record ids (hs_object_id), kept as they are")
 
-    assoc = _read_associations(files["associations"], overrides, staged)
+    assoc = _read_associations(files["associations"], overrides["associations"], staged)
     if files["companies"] is not None:
-        staged.tables["accounts"] = _read_companies(files["companies"], overrides, staged)
-    people, ties = _read_contacts(files["contacts"], overrides, roles, assoc, staged)
+        staged.tables["accounts"] = _read_companies(files["companies"], overrides["companies"], staged)
+    people, ties = _read_contacts(files["contacts"], overrides["contacts"], roles, assoc, staged)
     staged.tables["people"] = people
     staged.tables["ties"] = ties
     if files["deals"] is not None:
-        staged.tables["outcomes"] = _read_deals(files["deals"], mapping, dates, overrides, assoc, staged)
+        staged.tables["outcomes"] = _read_deals(files["deals"], mapping, dates, overrides["deals"], assoc, staged)
     else:
         staged.notes.append("no deals export, so no renewals or bookings from HubSpot")
     if files["feedback"] is not None:
-        staged.tables["answers"] = _read_feedback(files["feedback"], cfg, dates, overrides, questions, assoc, staged)
+        staged.tables["answers"] = _read_feedback(files["feedback"], cfg, dates, overrides["feedback"], questions, assoc, staged)
     return staged
 
 
@@ -521,7 +528,7 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
     acc = village.accounts
     domain = {a: re.sub(r"[^a-z]", "", str(n).lower().rsplit(" ", 1)[0])[:20] + ".com" for a, n in zip(acc["account_id"], acc["name"])}
     companies = pd.DataFrame({"hs_object_id": acc["account_id"].map(co), "name": acc["name"], "domain": acc["account_id"].map(domain),
-                              "industry": acc["segment"], "region": acc["region"], "annualrevenue": acc["annual_revenue"]})
+                              "industry": acc["segment"], "region": acc["region"], "hs_arr": acc["annual_revenue"]})
     st = village.stakeholders
     first = st["name"].str.split(" ", n=1).str[0]
     last = st["name"].str.split(" ", n=1).str[1]
