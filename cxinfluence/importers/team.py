@@ -24,7 +24,8 @@ Sheets
     person left). Rows left blank are ignored.
 
 Reading checks every cell and reports every problem at once, located by sheet, row and column,
-as :class:`~cxinfluence.exceptions.VillageError`: ids of the wrong shape (including long
+as :class:`~cxinfluence.exceptions.TeamWorkbookError` (a
+:class:`~cxinfluence.exceptions.VillageError`): ids of the wrong shape (including long
 numeric ids that Excel turned into numbers such as ``1.23E+11``) or not on the People sheet,
 ties between accounts or to oneself, unknown kinds, weights <= 0, ratings off the 1-5 scale,
 veto not yes/no, dates that are not dates, conflicting duplicates, and formulas whose value
@@ -41,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, VillageError
+from cxinfluence.exceptions import Problem, TeamWorkbookError
 from cxinfluence.importers import _crm
 from cxinfluence.importers.staging import Staged
 from cxinfluence.schema import RELATIONSHIP_KINDS
@@ -243,7 +244,7 @@ def _load_sheets(path: Path):
         values_wb = openpyxl.load_workbook(path, data_only=True)
         formula_wb = openpyxl.load_workbook(path, data_only=False)
     except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise several types for bad files
-        raise VillageError([Problem("team", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it from Excel as .xlsx")]) from None
+        raise TeamWorkbookError([Problem("team", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it from Excel as .xlsx")]) from None
     sheets = {}
     for ws in values_wb.worksheets:
         fws = formula_wb[ws.title]
@@ -301,8 +302,9 @@ def read_team_workbook(path, mapping=None) -> Staged:
 
     Raises
     ------
-    VillageError
-        Every problem in the workbook, each located by sheet, row and column.
+    TeamWorkbookError
+        Every problem in the workbook, each located by sheet, row and column (a subclass of
+        :class:`~cxinfluence.exceptions.VillageError`).
 
     Examples
     --------
@@ -312,7 +314,7 @@ def read_team_workbook(path, mapping=None) -> Staged:
     """
     path = Path(path)
     if not path.is_file():
-        raise VillageError([Problem("team", str(path), None, None, "file not found; expected the filled account-team workbook (.xlsx)")])
+        raise TeamWorkbookError([Problem("team", str(path), None, None, "file not found; expected the filled account-team workbook (.xlsx)")])
     dates = _crm.section(mapping, "dates")
     sheets = _load_sheets(path)
     staged = Staged(source=SOURCE, path=str(path))
@@ -442,7 +444,7 @@ def read_team_workbook(path, mapping=None) -> Staged:
         staged.rows_read[f"{path.name}[{title}]"] = len(got)
 
     if problems:
-        raise VillageError(problems, source=str(path))
+        raise TeamWorkbookError(problems, source=path.name)
     if ts is not None:
         staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
     if ties:
