@@ -26,7 +26,7 @@ Documented by Gainsight: the Person / Company Person object model (a Company Per
 the person at one company, with Title and Manager), the People Maps Influencers object
 (Influencer ID and Company Person ID are Company Person GSIDs; Sentiment is Positive, Negative or
 Neutral; Type, Notes), and the Survey User Answer fields (Answer Text, Participant Id, Question
-Id, Responded Date, Survey Id). **Best guesses** (labelled in the sample's README): the flattened
+Id, Responded Date, Survey Id). **Best guesses** (labelled in data/exports/README_hubspot_gainsight_team.md): the flattened
 survey-answer report (participant's Company Person ID and e-mail, question title and type joined
 in), the ``Department`` and ``Region`` custom fields, and the opportunity export (Gainsight
 usually mirrors Salesforce opportunities; its renewal objects vary by tenant). Every column can

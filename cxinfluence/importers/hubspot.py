@@ -33,7 +33,7 @@ Documented by HubSpot: the object and property internal names (``hs_object_id``,
 ``hs_buying_role`` and its internal values, ``associatedcompanyid``, ``dealstage``/``closedwon``,
 ``dealtype``/``existingbusiness``, the feedback-submission properties ``hs_survey_type``,
 ``hs_response_value``, ``hs_content``, ``hs_submission_timestamp``) and the exports API option to
-write internal names and values. **Best guesses** (labelled in the sample's README): the flat
+write internal names and values. **Best guesses** (labelled in data/exports/README_hubspot_gainsight_team.md): the flat
 ``associations`` file (the v4 associations API returns from/to ids and labels, not a CSV), the
 ``reports_to`` custom property and the contact-to-contact association labels "Manager" /
 "Employee" for reporting lines, the ``hs_question``, ``hs_contact_id`` and
