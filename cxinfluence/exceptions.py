@@ -137,6 +137,16 @@ class CommentError(VillageError):
         self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)
 
 
+class TeamWorkbookError(VillageError):
+    """The account team's workbook (``cxinfluence.importers.team``) cannot be read:
+    ``problems`` lists every problem, located by sheet, row and column."""
+
+    def __init__(self, problems, source=None):
+        super().__init__(problems, source)
+        head = f"{len(self.problems)} problem(s) in the account team's workbook" + (f" {source}" if source is not None else "")
+        self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)
+
+
 class PlotDataError(CxInfluenceError, ValueError):
     """The data given to a figure or map cannot be drawn: a missing column, or
     values off the expected scale (e.g. sentiment outside [-1, 1])."""

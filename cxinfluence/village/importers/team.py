@@ -1,0 +1,505 @@
+"""The account team's knowledge workbook: influence ties, veto power, ratings and departures.
+
+Standard CRM objects carry reporting lines and buying roles, but not who influences whom, who
+can veto, how much weight each person carries in the account team's view, or when someone left.
+:func:`write_team_template` writes an Excel workbook, prefilled per account with the people an
+import brought in, where the account team records that knowledge; :func:`read_team_workbook`
+reads a filled copy back as a :class:`~cxinfluence.village.importers.staging.Staged` (source ``"team"``)
+that the importer merges over the CRM's data.
+
+Sheets
+------
+``How to fill this in``
+    The instructions.
+``People``
+    Reference: ``account_id``, ``account_name``, ``stakeholder_id``, ``name``, ``title``, ``role``
+    as imported. Ids on the other sheets must be on this sheet.
+``Influence ties``
+    ``account_id`` (optional), ``source_id``, ``target_id``, ``kind`` (``influences`` or
+    ``reports_to``), ``weight`` (> 0, blank = 1), ``note``. ``source influences target`` means
+    the source's view carries weight with the target.
+``Veto power``, ``Influence ratings``, ``Departures``
+    One prefilled row per person, with what the import says now beside an empty column to fill:
+    ``veto`` (yes/no), ``influence_rating`` (whole number 1-5), ``active_to`` (the date the
+    person left). Rows left blank are ignored.
+
+Reading checks every cell and reports every problem at once, located by sheet, row and column,
+as :class:`~cxinfluence.exceptions.TeamWorkbookError` (a
+:class:`~cxinfluence.exceptions.VillageError`): ids of the wrong shape (including long
+numeric ids that Excel turned into numbers such as ``1.23E+11``) or not on the People sheet,
+ties between accounts or to oneself, unknown kinds, weights <= 0, ratings off the 1-5 scale,
+veto not yes/no, dates that are not dates, conflicting duplicates, and formulas whose value
+was never calculated. Formula cells are read by their cached values; real Excel date cells,
+ISO text dates, the mapping's ``[dates] format`` and Excel serial numbers are all dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxinfluence.exceptions import Problem, TeamWorkbookError
+from cxinfluence.village.importers import _crm
+from cxinfluence.village.importers.staging import Staged
+from cxinfluence.village.schema import RELATIONSHIP_KINDS
+
+SOURCE = "team"
+HOWTO, PEOPLE, TIES, VETO, RATINGS, DEPARTURES = ("How to fill this in", "People", "Influence ties", "Veto power",
+                                                  "Influence ratings", "Departures")
+PEOPLE_COLUMNS = ["account_id", "account_name", "stakeholder_id", "name", "title", "role"]
+TIE_COLUMNS = ["account_id", "source_id", "target_id", "kind", "weight", "note"]
+VALUE_SHEETS = {  # sheet -> (value column, "now" column shown beside it)
+    VETO: ("veto", "veto_now"),
+    RATINGS: ("influence_rating", "influence_rating_now"),
+    DEPARTURES: ("active_to", "active_to_now"),
+}
+_ID_MAX = 100
+_YES = {"yes", "y", "true", "t", "1", "x"}
+_NO = {"no", "n", "false", "f", "0"}
+
+HOW_TO = [
+    "How to fill this in",
+    "",
+    "This workbook records what your account team knows and the CRM cannot hold: who influences whom, who can veto,",
+    "how much weight each person carries, and who has left. cxinfluence merges it over the CRM import.",
+    "",
+    "People: everyone the import brought in, per account. Use these ids (column stakeholder_id) on the other sheets.",
+    "  Do not retype ids: copy them, or pick them from the drop-down lists. Keep the id columns formatted as Text,",
+    "  so Excel does not turn long numeric ids (HubSpot record ids) into 1.23E+11.",
+    "Influence ties: one row per tie inside one account. source_id influences target_id means the source's view",
+    "  carries weight with the target (kind = influences); kind = reports_to means the target is the source's manager",
+    "  (add reporting lines the CRM lacks). weight is how strong the tie is, > 0 (blank = 1; 2 = twice as strong).",
+    "Veto power: yes if the person can kill a buying decision on their own, no if they cannot. Blank = keep the",
+    "  default (deciders and gatekeepers hold a veto). The column veto_now shows what the import says.",
+    "Influence ratings: your view of the person's influence on buying decisions, a whole number from 1 (little)",
+    "  to 5 (decisive). Blank = no rating.",
+    "Departures: the date the person left the account (active_to). Type a date (2025-03-31) or use Excel's date",
+    "  format. People with a date are counted as gone from that day.",
+    "",
+    "Rows you leave blank are ignored. Do not rename the sheets or the header row; you may add a note column.",
+    "Then run: cxinfluence import --hubspot DIR --team THIS_WORKBOOK.xlsx --out VILLAGE (or pass it to import_village(team=...)).",
+    "Every problem (sheet, row, column) is listed at once if something cannot be read.",
+]
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _people_frame(village) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(accounts, people) from a Village or a dict of tables (``stakeholders`` or ``people``)."""
+    if isinstance(village, dict):
+        accounts = village.get("accounts", pd.DataFrame(columns=["account_id", "name"]))
+        people = village.get("stakeholders", village.get("people"))
+    else:
+        accounts, people = village.accounts, village.stakeholders
+    if people is None or "stakeholder_id" not in people or "account_id" not in people:
+        raise ValueError("village has no people with stakeholder_id and account_id; expected a Village or a dict with a 'stakeholders' table")
+    return accounts, people
+
+
+def write_team_template(village, path) -> Path:
+    """Write the account team's workbook (.xlsx), prefilled with the village's people per account.
+
+    Parameters
+    ----------
+    village : Village or dict of DataFrame
+        The imported village (``accounts`` and ``stakeholders``; a dict may name the people
+        table ``people``). Values it already has (veto, influence rating, departure date) are
+        shown in the ``*_now`` columns beside the empty columns to fill.
+    path : str or Path
+        The ``.xlsx`` file to write (replaced atomically).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, openpyxl
+    >>> from cxinfluence.village.synth import make_village
+    >>> out = write_team_template(make_village(2, seed=1)[0], Path(tempfile.mkdtemp()) / "team.xlsx")
+    >>> openpyxl.load_workbook(out).sheetnames
+    ['How to fill this in', 'People', 'Influence ties', 'Veto power', 'Influence ratings', 'Departures']
+    >>> len(read_team_workbook(out).tables)  # nothing filled in yet
+    0
+    """
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from cxinfluence.village.io import atomic_output
+
+    accounts, people = _people_frame(village)
+    names = accounts.set_index("account_id")["name"] if "name" in accounts else pd.Series(dtype=object)
+    p = people.copy()
+    p["account_name"] = p["account_id"].map(names)
+    p = p.sort_values(["account_id", "stakeholder_id"], kind="stable").reset_index(drop=True)
+    n = len(p)
+    wb = openpyxl.Workbook()
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
+
+    def cell_value(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+            return None
+        if isinstance(v, pd.Timestamp):
+            return v.to_pydatetime().date()
+        if isinstance(v, (np.bool_, bool)):
+            return "yes" if v else "no"
+        if isinstance(v, np.generic):
+            return v.item()
+        return str(v) if not isinstance(v, (int, float, dt.date)) else v
+
+    def sheet(title, columns, rows, fill_col=None, widths=None):
+        ws = wb.create_sheet(title)
+        ws.append(columns)
+        for c in ws[1]:
+            c.font = bold
+        for r in rows:
+            ws.append([cell_value(v) for v in r])
+        for i, col in enumerate(columns, start=1):
+            letter = openpyxl.utils.get_column_letter(i)
+            ws.column_dimensions[letter].width = (widths or {}).get(col, 18)
+            if col.endswith("_id"):
+                for (c,) in ws.iter_rows(min_row=2, max_row=(len(rows) if rows else 500) + 1, min_col=i, max_col=i):
+                    c.number_format = "@"
+            if col == fill_col:
+                ws.cell(1, i).fill = fill
+        ws.freeze_panes = "A2"
+        return ws
+
+    how = wb.active
+    how.title = HOWTO
+    for line in HOW_TO:
+        how.append([line])
+    how["A1"].font = Font(bold=True, size=14)
+    how.column_dimensions["A"].width = 120
+    sheet(PEOPLE, PEOPLE_COLUMNS, list(p.reindex(columns=PEOPLE_COLUMNS).itertuples(index=False)), widths={"name": 24, "title": 30, "account_name": 28})
+    id_list = f"={_quote(PEOPLE)}!$C$2:$C${max(n, 1) + 1}"
+    ws = sheet(TIES, TIE_COLUMNS, [], widths={"note": 40})
+    _validate(ws, DataValidation(type="list", formula1=id_list, allow_blank=True), "B2:C1000", "Pick a stakeholder_id from the People sheet")
+    _validate(ws, DataValidation(type="list", formula1='"' + ",".join(RELATIONSHIP_KINDS) + '"', allow_blank=True), "D2:D1000", "influences or reports_to")
+    _validate(ws, DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True), "E2:E1000", "A number > 0 (blank = 1)")
+    base = ["account_id", "account_name", "stakeholder_id", "name", "title"]
+    for title, (col, now) in VALUE_SHEETS.items():
+        src = {"veto": "veto", "influence_rating": "influence_rating", "active_to": "active_to"}[col]
+        current = p[src] if src in p else pd.Series(np.nan, index=p.index)
+        rows = [list(r) + [c, None, None] for r, c in zip(p.reindex(columns=base).itertuples(index=False), current)]
+        ws = sheet(title, base + [now, col, "note"], rows, fill_col=col, widths={"name": 24, "title": 30, "account_name": 28, "note": 40})
+        rng = f"G2:G{max(n, 1) + 1}"
+        if col == "veto":
+            _validate(ws, DataValidation(type="list", formula1='"yes,no"', allow_blank=True), rng, "yes or no")
+        elif col == "influence_rating":
+            _validate(ws, DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True), rng, "A whole number 1-5")
+        else:
+            _validate(ws, DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True), rng, "A date, e.g. 2025-03-31")
+            for row in ws.iter_rows(min_row=2, max_row=n + 1, min_col=6, max_col=7):
+                for c in row:
+                    c.number_format = "yyyy-mm-dd"
+    path = Path(path)
+    with atomic_output(path, overwrite=True, is_dir=False) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def _quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def _validate(ws, dv, ref, prompt):
+    dv.error = prompt
+    dv.errorTitle = "Not allowed here"
+    dv.prompt = prompt
+    dv.showErrorMessage = True
+    ws.add_data_validation(dv)
+    dv.add(ref)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Sheet:
+    """One sheet's rows as cell values, with header positions and a formula map."""
+
+    def __init__(self, name, label, values, formulas):
+        self.name, self.label = name, label
+        self.header = [_crm.norm_key(v) if v is not None else "" for v in (values[0] if values else [])]
+        self.raw_header = [v for v in (values[0] if values else [])]
+        self.rows = values[1:]
+        self.formulas = formulas  # (row index from 0 in rows, col) -> formula text
+
+    def col(self, name):
+        key = _crm.norm_key(name)
+        return self.header.index(key) if key in self.header else None
+
+
+def _load_sheets(path: Path):
+    import openpyxl
+
+    try:
+        values_wb = openpyxl.load_workbook(path, data_only=True)
+        formula_wb = openpyxl.load_workbook(path, data_only=False)
+    except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise several types for bad files
+        raise TeamWorkbookError([Problem("team", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it from Excel as .xlsx")]) from None
+    sheets = {}
+    for ws in values_wb.worksheets:
+        fws = formula_wb[ws.title]
+        values = [list(r) for r in ws.iter_rows(values_only=True)]
+        formulas = {}
+        for r_i, row in enumerate(fws.iter_rows(min_row=2)):
+            for c_i, c in enumerate(row):
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    formulas[(r_i, c_i)] = c.value
+        sheets[_crm.norm_key(ws.title)] = _Sheet(ws.title, f"{path.name}[{ws.title}]", values, formulas)
+    return sheets
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _id(v):
+    """(id text, problem message) for an id cell."""
+    if isinstance(v, bool):
+        return None, f"expected an id, got {v!r}"
+    if isinstance(v, int):
+        return str(v), None
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v)), None
+        return None, f"{v!r} looks like a number Excel rounded or shortened; format the column as Text and paste the id again from the People sheet"
+    text = str(v).strip()
+    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):
+        return None, f"'{text}' is a long id that Excel turned into a number; format the column as Text and paste the id again from the People sheet"
+    if re.search(r"\s", text):
+        return None, f"'{text}' contains spaces; an id is one word (copy it from the People sheet)"
+    if len(text) > _ID_MAX:
+        return None, f"id is {len(text)} characters long; expected at most {_ID_MAX}"
+    return text, None
+
+
+def read_team_workbook(path, mapping=None) -> Staged:
+    """Read a filled account-team workbook (see :func:`write_team_template`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The filled ``.xlsx``.
+    mapping : dict, optional
+        The parsed mapping file; its ``[dates]`` ``format`` is used for dates typed as text.
+
+    Returns
+    -------
+    Staged
+        Source ``"team"``: ``people`` (``stakeholder_id``, ``account_id`` from the People sheet,
+        and the ``veto``, ``influence_rating``, ``active_to`` filled in) and ``ties``
+        (``source_id``, ``target_id``, ``kind``, ``weight``); tables with nothing filled in are
+        absent.
+
+    Raises
+    ------
+    TeamWorkbookError
+        Every problem in the workbook, each located by sheet, row and column (a subclass of
+        :class:`~cxinfluence.exceptions.VillageError`).
+
+    Examples
+    --------
+    >>> staged = read_team_workbook(Path(__file__).parents[3] / "data" / "exports" / "team_knowledge_example.xlsx")
+    >>> sorted(staged.tables), sorted(staged.tables["ties"]["kind"].unique())
+    (['people', 'ties'], ['influences'])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TeamWorkbookError([Problem("team", str(path), None, None, "file not found; expected the filled account-team workbook (.xlsx)")])
+    dates = _crm.section(mapping, "dates")
+    sheets = _load_sheets(path)
+    staged = Staged(source=SOURCE, path=str(path))
+    problems: list[Problem] = []
+
+    def add(sh, r, column, message):
+        problems.append(Problem(sh.name, sh.label, None if r is None else r + 2, column, message))
+
+    def cell(sh, r, c, column):
+        """The value of a cell, or a problem for a formula never calculated."""
+        v = sh.rows[r][c] if c < len(sh.rows[r]) else None
+        if v is None and (r, c) in sh.formulas:
+            add(sh, r, column, f"cell has the formula {sh.formulas[(r, c)]} but no calculated value; open the workbook in Excel and save it, or type the value")
+        return v
+
+    known = None
+    account_of = {}
+    people_sheet = sheets.get(_crm.norm_key(PEOPLE))
+    if people_sheet is None:
+        staged.notes.append(f"{path.name}: no People sheet, so ids are checked for shape only")
+    else:
+        ci, ca = people_sheet.col("stakeholder_id"), people_sheet.col("account_id")
+        if ci is None:
+            add(people_sheet, None, "stakeholder_id", "the People sheet has no stakeholder_id column; do not rename the header row")
+        else:
+            known = set()
+            for r in range(len(people_sheet.rows)):
+                v = cell(people_sheet, r, ci, "stakeholder_id")
+                if _blank(v):
+                    continue
+                sid, msg = _id(v)
+                if msg:
+                    add(people_sheet, r, "stakeholder_id", msg)
+                    continue
+                known.add(sid)
+                if ca is not None and not _blank(cell(people_sheet, r, ca, "account_id")):
+                    account_of[sid] = _id(people_sheet.rows[r][ca])[0]
+
+    def person(sh, r, c, column):
+        v = cell(sh, r, c, column)
+        if _blank(v):
+            add(sh, r, column, "id is blank; every filled row needs the person's id")
+            return None
+        sid, msg = _id(v)
+        if msg:
+            add(sh, r, column, msg)
+            return None
+        if known is not None and sid not in known:
+            add(sh, r, column, f"'{sid}' is not on the People sheet; copy the id from there (people the import did not bring in cannot be added here)")
+            return None
+        return sid
+
+    ties = []
+    ts = sheets.get(_crm.norm_key(TIES))
+    if ts is not None:
+        cols = {k: ts.col(k) for k in TIE_COLUMNS}
+        missing = [k for k in ("source_id", "target_id", "kind") if cols[k] is None]
+        for k in missing:
+            add(ts, None, k, f"column '{k}' is missing; the header row must have {', '.join(TIE_COLUMNS[1:5])}")
+        if not missing:
+            for r in range(len(ts.rows)):
+                vals = {k: cell(ts, r, c, k) for k, c in cols.items() if c is not None}
+                if all(_blank(vals.get(k)) for k in ("source_id", "target_id", "kind", "weight")):
+                    continue
+                n0 = len(problems)
+                s = person(ts, r, cols["source_id"], "source_id")
+                t = person(ts, r, cols["target_id"], "target_id")
+                kind = None if _blank(vals["kind"]) else str(vals["kind"]).strip().lower().replace(" ", "_")
+                kind = {"influence": "influences", "reports": "reports_to", "reports_to": "reports_to"}.get(kind, kind)
+                if kind not in RELATIONSHIP_KINDS:
+                    add(ts, r, "kind", f"kind is {vals['kind']!r}; expected one of {', '.join(RELATIONSHIP_KINDS)}")
+                w = vals.get("weight")
+                if _blank(w):
+                    w = 1.0
+                else:
+                    try:
+                        w = float(w)
+                        if not np.isfinite(w) or w <= 0:
+                            raise ValueError
+                    except (TypeError, ValueError):
+                        add(ts, r, "weight", f"weight is {w!r}; expected a number > 0 (blank = 1)")
+                if s is not None and t is not None:
+                    if s == t:
+                        add(ts, r, "target_id", f"'{s}' is tied to themself; source and target must be two people")
+                    elif account_of and account_of.get(s) != account_of.get(t):
+                        add(ts, r, "target_id", f"'{s}' (account {account_of.get(s)}) and '{t}' (account {account_of.get(t)}) are in different accounts; ties stay inside one account")
+                if len(problems) == n0:
+                    ties.append((s, t, kind, w, r, ts.label))
+        seen = {}
+        for s, t, k, w, r, _f in ties:
+            if (s, t, k) in seen:
+                add(ts, r, "source_id", f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row")
+            else:
+                seen[(s, t, k)] = r
+
+    values, where = {}, {}
+    for title, (col, _now) in VALUE_SHEETS.items():
+        sh = sheets.get(_crm.norm_key(title))
+        if sh is None:
+            staged.notes.append(f"{path.name}: no '{title}' sheet")
+            continue
+        ci, cv = sh.col("stakeholder_id"), sh.col(col)
+        for k, c in (("stakeholder_id", ci), (col, cv)):
+            if c is None:
+                add(sh, None, k, f"column '{k}' is missing; do not rename the header row")
+        if ci is None or cv is None:
+            continue
+        got = {}
+        for r in range(len(sh.rows)):
+            v = cell(sh, r, cv, col)
+            if _blank(v):
+                continue
+            sid = person(sh, r, ci, "stakeholder_id")
+            value = _value(col, v, dates)
+            if isinstance(value, str):  # a message
+                add(sh, r, col, value)
+                continue
+            if sid is None:
+                continue
+            if sid in got and got[sid][0] != value:
+                add(sh, r, col, f"'{sid}' already has {col} {got[sid][0]!r} on row {got[sid][1] + 2}; keep one value")
+                continue
+            got[sid] = (value, r)
+        values[col] = {k: v for k, (v, _r) in got.items()}
+        for k, (_v, r) in got.items():
+            where.setdefault(k, (sh.label, r + 2))
+        staged.rows_read[f"{path.name}[{title}]"] = len(got)
+
+    if problems:
+        raise TeamWorkbookError(problems, source=path.name)
+    if ts is not None:
+        staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
+    if ties:
+        staged.tables["ties"] = pd.DataFrame([(*t[:4], t[5], t[4] + 2) for t in ties],
+                                             columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
+        staged.notes.append(f"{path.name}: {len(ties)} tie(s) from the account team ({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})")
+    ids = sorted(set().union(*[set(v) for v in values.values()])) if values else []
+    if ids:
+        people = pd.DataFrame({"stakeholder_id": ids})
+        people["account_id"] = people["stakeholder_id"].map(account_of)
+        for col in ("veto", "influence_rating", "active_to"):
+            people[col] = people["stakeholder_id"].map(values.get(col, {}))
+        people["active_to"] = pd.to_datetime(people["active_to"])
+        people["influence_rating"] = pd.to_numeric(people["influence_rating"])
+        people["source_file"] = people["stakeholder_id"].map(lambda i: where[i][0])
+        people["source_row"] = people["stakeholder_id"].map(lambda i: where[i][1])
+        staged.tables["people"] = people
+        staged.notes.append(f"{path.name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
+                            f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
+                            "these override the CRM's values")
+    return staged
+
+
+def _value(col, v, dates):
+    """A typed value, or a message (str) when it cannot be read."""
+    if col == "veto":
+        if isinstance(v, bool):
+            return v
+        text = str(v).strip().lower()
+        if isinstance(v, (int, float)) and v in (0, 1):
+            return bool(v)
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        return f"veto is {v!r}; expected yes or no"
+    if col == "influence_rating":
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return f"influence_rating is {v!r}; expected a whole number 1-5"
+        if isinstance(v, bool) or not x.is_integer() or not 1 <= x <= 5:
+            return f"influence_rating is {v!r}; expected a whole number 1-5"
+        return x
+    # active_to
+    if isinstance(v, dt.datetime):
+        return pd.Timestamp(v).normalize()
+    if isinstance(v, dt.date):
+        return pd.Timestamp(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if 20000 <= v <= 80000:  # an Excel serial day number in a cell not formatted as a date
+            return (pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(v))).normalize()
+        return f"active_to is {v!r}; expected a date such as 2025-03-31"
+    parsed, bad = _crm.parse_dates(pd.Series([str(v)]), dates)
+    if bad[0] or pd.isna(parsed.iloc[0]):
+        fmts = _crm.date_options(dates)[0]
+        return f"active_to is {v!r}; expected a date such as 2025-03-31" + (f" or in the mapping's formats {', '.join(fmts)}" if fmts else "")
+    return parsed.iloc[0].normalize()
