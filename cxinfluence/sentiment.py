@@ -95,6 +95,13 @@ DEFAULT_ROLE_WEIGHTS = {"decider": 3.0, "gatekeeper": 2.0, "buyer": 2.0, "influe
 
 _SE_SCHEMES = ("mean", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
 
+#: Default veto threshold on the common scale: NPS 6.5, the detractor/passive
+#: boundary (NPS 6 -> 0.2 caps, NPS 7 -> 0.4 does not); see :func:`veto_floor`.
+VETO_THRESHOLD = 0.3
+
+#: Bootstrap replicates for the ``veto_floor`` interval (:func:`veto_floor_interval`).
+VETO_BOOT = 200
+
 
 # --------------------------------------------------------------------------
 # Kernels: flat arrays + integer group codes -> one value per group.
@@ -112,6 +119,24 @@ def _t_half(se, df, conf_level):
     with np.errstate(invalid="ignore"):
         q = student_t.ppf(0.5 + conf_level / 2.0, np.where(uniq > 0, uniq, np.nan).astype(float))
     return q[inv] * se
+
+
+def _z(conf_level):
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + conf_level / 2.0))
+
+
+def _heard_ci(m, se, n, n_eff, conf_level):
+    """Bounded-scale interval (:func:`cxinfluence.intervals.bounded_mean_ci`)
+    of a heard (weighted) mean on ``[-1, 1]`` from :func:`weighted_group_mean`'s
+    output: the weighted variance is ``se^2 n_eff (n - 1) / n`` (``sum w^2
+    r^2 / sum w^2``; the plain variance for equal weights), 0 for one person."""
+    from .intervals import bounded_mean_ci
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > 1, se**2 * n_eff * (n - 1.0) / n, 0.0)
+    return bounded_mean_ci(m, var, np.nan_to_num(n_eff), -1.0, 1.0, conf_level)
 
 
 def weighted_group_mean(x, w, groups, n_groups):
@@ -241,16 +266,21 @@ def nested_mean(x, groups, sub, sub_weight, n_groups):
     return _wmean_clean(x[pos], w[pos], g[pos], n_groups)
 
 
-def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
+def veto_floor(base, x, groups, veto, n_groups, threshold=None, margin=0.25):
     """Cap each account's score by its unhappiest heard veto holder.
 
     ``veto_floor_a = min(base_a, min_v s_v + margin)`` when the lowest heard
     veto-holder sentiment ``min_v s_v`` is below ``threshold``; otherwise
     ``base_a``. A gatekeeper who can kill the deal is not averaged away by
-    happy users (seed 001, key 1). On the common scale ``threshold=0`` is the
-    scale midpoint (NPS 5, CSAT 3) and ``margin=0.25`` lets the account sit a
-    quarter-step above its unhappiest veto holder. A veto holder who was not
-    heard cannot cap anything: :mod:`cxinfluence.coverage` lists them.
+    happy users (seed 001, key 1). The default ``threshold`` is
+    :data:`VETO_THRESHOLD` = 0.3, NPS 6.5 on the common scale: the boundary
+    between detractors (0-6, at most 0.2) and passives (7, 0.4), so every
+    detractor veto holder caps (NPS 6 maps to 0.2 < 0.3) and no passive
+    does; on the 1-5 items it lies between 3 (0.0, caps) and 4 (0.5, does
+    not). The old default 0 (NPS 5) let an NPS-6 detractor never cap.
+    ``margin=0.25`` lets the account sit a quarter-step above its unhappiest
+    veto holder. A veto holder who was not heard cannot cap anything:
+    :mod:`cxinfluence.coverage` lists them.
 
     Returns ``(value, binding, holder)``: the capped score, whether the cap
     binds, and the index into ``x`` of the veto holder who sets the cap (-1
@@ -265,6 +295,7 @@ def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
     >>> v.tolist(), b.tolist(), who.tolist()
     ([-0.25, 0.6], [True, False], [0, -1])
     """
+    threshold = VETO_THRESHOLD if threshold is None else threshold
     base = np.asarray(base, dtype=float)
     x = np.asarray(x, dtype=float)
     g = np.asarray(groups, dtype=np.int64)
@@ -280,6 +311,86 @@ def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
     binding = unhappy & (cap < base)
     value = np.where(binding, cap, base)
     return value, binding, np.where(unhappy, holder, -1)
+
+
+def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, threshold=None, margin=0.25,
+                        n_boot=VETO_BOOT, seed=0, conf_level=0.95):
+    """Bootstrap interval of :func:`veto_floor`, honest about the minimum.
+
+    The floor is the minimum of noisy numbers (the account's base score and
+    ``s_v + margin`` of each unhappy heard veto holder), so it is biased
+    downward (``E min <= min E``) and a normal interval around the capping
+    holder's own SE ignores the selection of the lowest one. Each replicate
+    redraws every heard veto holder's sentiment ``s_v* ~ N(s_v, x_sd_v^2)``
+    (their sampling noise: the pooled within-person SD over the square root
+    of their number of answers) and the base ``base* ~ N(base, base_sd^2)``,
+    and recomputes the floor with the threshold rule, so a holder near the
+    threshold caps in some replicates and not in others. The interval is the
+    *basic* (reverse-percentile) bootstrap interval ``[2 f - q_hi, 2 f -
+    q_lo]`` (Davison & Hinkley 1997, eq. 5.6), which removes the first-order
+    bias of the minimum, widened where needed to contain the estimate ``f``
+    and clipped to ``[-1, 1]``; the SE is the SD of the replicates. Seeded:
+    the same inputs give the same interval. Accounts without a heard veto
+    holder keep the base's interval (returned as NaN here).
+
+    Parameters
+    ----------
+    value, base, base_sd : arrays (n_groups,)
+        The floor, its base score (``influence_weighted``) and the base's SD.
+    x, x_sd : arrays (n_people,)
+        Sentiment and its sampling SD per person (NaN: not heard).
+    groups, veto : arrays (n_people,)
+        Account code and veto flag per person.
+    threshold, margin : float
+        As in :func:`veto_floor`.
+    n_boot, seed, conf_level
+        Replicates, random seed, confidence level.
+
+    Returns
+    -------
+    (se, ci_low, ci_high) : arrays (n_groups,), NaN where no veto holder was heard.
+
+    Examples
+    --------
+    One veto holder at -0.5 (SD 0.2) below a base of 0.6 (SD 0.1): the cap
+    binds at -0.25 and the interval is about -0.25 +/- 1.96 * 0.2.
+
+    >>> se, lo, hi = veto_floor_interval([-0.25], [0.6], [0.1], [-0.5], [0.2], [0], [True], 1, n_boot=2000)
+    >>> round(float(se[0]), 2), round(float(lo[0]), 1), round(float(hi[0]), 1)
+    (0.2, -0.6, 0.1)
+    """
+    threshold = VETO_THRESHOLD if threshold is None else threshold
+    value = np.asarray(value, dtype=float)
+    base = np.asarray(base, dtype=float)
+    base_sd = np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0)
+    x = np.asarray(x, dtype=float)
+    x_sd = np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0)
+    g = np.asarray(groups, dtype=np.int64)
+    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
+    se = np.full(n_groups, np.nan)
+    lo, hi = se.copy(), se.copy()
+    if len(cand) == 0 or n_boot < 2:
+        return se, lo, hi
+    cand = cand[np.argsort(g[cand], kind="stable")]
+    acc, start = np.unique(g[cand], return_index=True)
+    xs, sds = x[cand], x_sd[cand]
+    b0, bsd = base[acc], base_sd[acc]
+    rng = np.random.default_rng(seed)
+    reps = np.empty((n_boot, len(acc)))
+    chunk = max(1, min(n_boot, 20_000_000 // max(len(cand), 1)))
+    for i in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - i)
+        low = np.minimum.reduceat(xs + sds * rng.standard_normal((m, len(cand))), start, axis=1)
+        b = b0 + bsd * rng.standard_normal((m, len(acc)))
+        reps[i:i + m] = np.where(low < threshold, np.minimum(b, low + margin), b)
+    a = (1.0 - conf_level) / 2.0
+    with np.errstate(invalid="ignore"):
+        q_lo, q_hi = np.nanquantile(reps, [a, 1.0 - a], axis=0)
+        f = value[acc]
+        se[acc] = np.nanstd(reps, axis=0, ddof=1)
+        lo[acc] = np.clip(np.minimum(2.0 * f - q_hi, f), -1.0, 1.0)
+        hi[acc] = np.clip(np.maximum(2.0 * f - q_lo, f), -1.0, 1.0)
+    return se, lo, hi
 
 
 def eb_shrink(y, v, target):
@@ -403,7 +514,8 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
                        stakeholder_veto, stakeholder_influence, n_accounts, *, resp_weight=None,
                        resp_nps=None, resp_time=None, stakeholder_active=None, sorted_by_stakeholder=False,
                        account_segment=None, role_weights=None, nest_codes=None, nest_weights=None,
-                       veto_threshold=0.0, veto_margin=0.25, unheard="impute", conf_level=0.95):
+                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95,
+                       veto_boot=VETO_BOOT, seed=0):
     """All schemes for all accounts from integer codes (the vectorised core).
 
     Parameters
@@ -449,6 +561,9 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
         (default: the role codes and ``role_weights``).
     veto_threshold, veto_margin, unheard, conf_level
         As in :func:`account_sentiment`.
+    veto_boot, seed : int
+        Replicates and seed of the ``veto_floor`` bootstrap interval
+        (:func:`veto_floor_interval`).
 
     Returns
     -------
@@ -539,9 +654,10 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     # account schemes over the heard people only (smaller arrays, no NaN)
     h = np.flatnonzero(heard)
     sh, gh = s[h], s_acc[h]
-    dfs = {}
+    ms = {}  # scheme -> (mean, se, n, n_eff) of the heard people, for the bounded-scale intervals
     m, se, n, ne = _wmean_clean(sh, None, gh, A)
-    out["mean"], out["mean_se"], dfs["mean"] = m, se, n - 1
+    out["mean"], out["mean_se"] = m, se
+    ms["mean"] = (m, se, n, ne)
 
     from .metrics import net_score_ci
 
@@ -552,10 +668,12 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     out["nps_n"] = n_nps.astype(np.int64)
 
     m, se, n, ne = weighted_group_mean(sh, role_w[s_role[h]], gh, A)  # (a role may weigh 0)
-    out["role_weighted"], out["role_weighted_se"], dfs["role_weighted"] = m, se, ne - 1
+    out["role_weighted"], out["role_weighted_se"] = m, se
+    ms["role_weighted"] = (m, se, n, ne)
 
     # heard influence-weighted mean, its EB shrinkage, and the imputed scheme
     y, y_se, n, ne = weighted_group_mean(sh, infl_ok[h], gh, A)
+    ms["heard"] = (y, y_se, n, ne)
     # pooled between-person variance within accounts, around each account's plain mean
     between_ss = np.sum((sh - out["mean"][gh]) ** 2)
     between_df = np.maximum(out["n_respondents"] - 1, 0).sum()
@@ -564,29 +682,42 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
     shr, B, shr_se, mu, tau2 = eb_shrink(y, v, seg)
     out["shrunk"], out["shrinkage"], out["shrunk_se"] = shr, B, shr_se
-    dfs["shrunk"] = np.full(A, np.inf)
     H = out["heard_influence"]
     if unheard == "impute":
         prior = np.where(np.isfinite(shr), shr, y)  # no EB estimate possible: assume the heard mean
         iw = impute_unheard(y, H, prior)
-        Bf = np.where(np.isfinite(B), B, 0.0)
+        Bf = np.where(np.isfinite(B) & np.isfinite(shr), B, 0.0)
         iw_se = (H + (1.0 - H) * (1.0 - Bf)) * y_se  # d(iw)/d(y) with B, mu held fixed
     else:
         iw, iw_se = y, y_se
-    out["influence_weighted"], out["influence_weighted_se"], dfs["influence_weighted"] = iw, iw_se, ne - 1
+    out["influence_weighted"], out["influence_weighted_se"] = iw, iw_se
+
+    # bounded-scale interval of each heard mean (cxinfluence.intervals), mapped through the imputation
+    cis = {name: _heard_ci(*ms[name], conf_level) for name in ("mean", "role_weighted", "heard")}
+    ylo, yhi = cis.pop("heard")
+    c = (H + (1.0 - H) * (1.0 - Bf)) if unheard == "impute" else 1.0
+    cis["influence_weighted"] = (iw + c * (ylo - y), iw + c * (yhi - y))
 
     vf, binding, holder = veto_floor(iw, s, s_acc, np.asarray(stakeholder_veto, bool), A, veto_threshold, veto_margin)
-    k_holder = np.where(holder >= 0, k[np.maximum(holder, 0)], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cap_se = np.sqrt(sigma_within2 / k_holder)
     out["veto_floor"] = vf
     out["veto_binding"] = binding
-    out["veto_floor_se"] = np.where(binding, cap_se, iw_se)
-    dfs["veto_floor"] = np.where(binding, np.inf, ne - 1)
+    # the base's sampling SD read off its interval (defined from one respondent on)
+    z = _z(conf_level)
+    base_sd = (cis["influence_weighted"][1] - cis["influence_weighted"][0]) / (2.0 * z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_sd = np.sqrt(sigma_within2 / k)  # each person's noise: pooled within-person SD / sqrt(answers)
+    vse, vlo, vhi = veto_floor_interval(vf, iw, base_sd, s, x_sd, s_acc, np.asarray(stakeholder_veto, bool), A,
+                                        veto_threshold, veto_margin, n_boot=veto_boot, seed=seed,
+                                        conf_level=conf_level)
+    has_boot = np.isfinite(vlo)
+    out["veto_floor_se"] = np.where(has_boot, vse, iw_se)
+    cis["veto_floor"] = (np.where(has_boot, vlo, cis["influence_weighted"][0]),
+                         np.where(has_boot, vhi, cis["influence_weighted"][1]))
 
     nest_w = np.asarray(nest_weights, dtype=float)
     m, se, n, ne2 = nested_mean(sh, gh, np.asarray(nest_codes)[h], nest_w, A)
-    out["nested"], out["nested_se"], dfs["nested"] = m, se, ne2 - 1
+    out["nested"], out["nested_se"] = m, se
+    cis["nested"] = _heard_ci(m, se, n, ne2, conf_level)
 
     # disagreement (weighted_sd, written out to reuse the influence-weighted mean y)
     w_h = infl_ok[h]
@@ -596,15 +727,10 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     n_pos = np.bincount(gh, w_h > 0, A)
     out["disagreement"] = np.where(n_pos > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
-    from scipy.stats import norm
-
-    z = norm.ppf(0.5 + conf_level / 2.0)
+    cis["shrunk"] = (shr - z * shr_se, shr + z * shr_se)  # EB posterior: normal interval
     for name in _SE_SCHEMES:
-        se = out[f"{name}_se"]
-        df = dfs[name]
-        half = np.where(np.isinf(df), z * se, _t_half(se, np.where(np.isinf(df), 1.0, df), conf_level))
-        out[f"{name}_ci_low"] = np.clip(out[name] - half, -1.0, 1.0)
-        out[f"{name}_ci_high"] = np.clip(out[name] + half, -1.0, 1.0)
+        out[f"{name}_ci_low"] = np.clip(cis[name][0], -1.0, 1.0)
+        out[f"{name}_ci_high"] = np.clip(cis[name][1], -1.0, 1.0)
     stake = {"sentiment": s, "n_responses": k, "nps": s_nps}
     return out, stake
 
@@ -765,7 +891,7 @@ def _check_opts(unheard, nest_by, conf_level, veto_margin):
 
 
 def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
-                      influence=None, role_weights=None, veto_threshold=0.0, veto_margin=0.25,
+                      influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD, veto_margin=0.25,
                       unheard="impute", nest_by="role", conf_level=0.95) -> pd.DataFrame:
     """Account sentiment as of a date: every scheme side by side.
 
@@ -862,7 +988,7 @@ def _requested(pairs, ts, accounts):
 
 
 def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_asof.DEFAULT_WINDOW_DAYS,
-            lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=0.0,
+            lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD,
             veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95):
     """The account and/or stakeholder tables, one date at a time from one shared base."""
     _check_opts(unheard, nest_by, conf_level, veto_margin)
