@@ -31,7 +31,7 @@ scale the pseudo-answers matter less as ``n`` grows, and the interval tends
 to the usual normal interval ``ybar +/- z s / sqrt(n)``.
 
 Why it does not collapse: the pseudo-answers at both ends keep ``v~ > 0``
-whatever the respondents say (three CSAT 5s give 3.70 to 5.00, not 5 to 5).
+whatever the respondents say (three CSAT 5s give 2.53 to 5, not 5 to 5).
 Why it is not too wide: it borrows no more than ``z^2 ~ 3.84`` answers' worth
 of spread, so at ``n = 30`` it is within a few percent of the t interval.
 Its coverage is checked by simulation at ``n = 2, 3, 5, 10, 30`` for every
