@@ -111,7 +111,7 @@ def metric_coverage(reps=2000, n_values=N_VALUES, seed=0, conf_level=0.95) -> pd
             for n in n_values:
                 x = rng.choice(v, size=reps * n, p=p)
                 g = np.repeat(np.arange(reps), n)
-                val, cnt, lo, hi = metric_arrays({col: x}, g, np.arange(reps * n), reps, [metric],
+                _, _, lo, hi = metric_arrays({col: x}, g, np.arange(reps * n), reps, [metric],
                                                  unit="response", conf_level=conf_level)[metric]
                 rows.append(_row("metric", metric, scen, n, truth, lo, hi, reps, conf_level))
     return pd.DataFrame(rows)

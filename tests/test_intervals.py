@@ -28,7 +28,7 @@ def test_large_n_approaches_the_normal_interval():
 
 
 def test_group_version_weights_use_kish_n():
-    m, lo, hi, n, ne = group_bounded_ci([1.0, 0.0, 0.5, 0.5], [0, 0, 1, 1], 2, 0, 1, weights=[3, 1, 1, 1])
+    m, lo, hi, _, ne = group_bounded_ci([1.0, 0.0, 0.5, 0.5], [0, 0, 1, 1], 2, 0, 1, weights=[3, 1, 1, 1])
     assert m.tolist() == [0.75, 0.5] and ne[0] == pytest.approx(1.6)
     var0 = 1.6 * (3**2 * 0.25**2 + 1 * 0.75**2) / 16
     assert (lo[0], hi[0]) == pytest.approx(tuple(x[0] for x in bounded_mean_ci([0.75], [var0], [1.6], 0, 1)))
@@ -59,7 +59,7 @@ def test_the_old_t_interval_would_have_failed():
     # same simulation, Student t interval: collapses when the answers agree
     rng = np.random.default_rng(3)
     x = rng.choice([4.0, 5.0], p=[0.2, 0.8], size=(2000, 3))
-    m, lo, hi = mean_ci(x.sum(1), (x * x).sum(1), np.full(2000, 3))
+    _, lo, hi = mean_ci(x.sum(1), (x * x).sum(1), np.full(2000, 3))
     assert np.mean((lo <= 4.8) & (4.8 <= hi)) < 0.6
 
 
