@@ -17,6 +17,7 @@ Outputs (stable names, written atomically by :func:`cxinfluence.atomic.staged_ou
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
+``influence_sensitivity.csv`` how ranks and the renewal model move with the influence judgements
 ``actions.csv``            informal comments routed to the groups that can act
 ``model_frame.csv``        the data the models were fitted on
 =========================  ===================================================
@@ -161,7 +162,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             from .io import write_csv
 
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
-                                 "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings")
+                                 "listening_plan", "scheme_comparison", "influence_sensitivity", "actions", "model_frame",
+                                 "warnings")
                      if t.get(n) is not None]
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
@@ -240,6 +242,10 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
                                        stakeholders=history_people)
         del history_people  # millions of rows, needed only for the frame: free them before fitting
         _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+        from .sensitivity import influence_sensitivity
+
+        t["influence_sensitivity"] = influence_sensitivity(v, as_of, window_days=window_days, lead_days=lead_days,
+                                                           half_life_days=half_life_days, seed=seed)
     with _stage(progress, "informal comments"):
         from .comments import action_list
 
@@ -286,6 +292,18 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
     fits["bookings:tweedie"] = fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie")
     fits["decision_equation"] = decision_equation(frame)
     fits["veto_equation"] = decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation")
+    if f"{PRIMARY_SCHEME}_se" in frame.columns:
+        from .exceptions import ModelError
+        from .measurement import corrected_fit
+
+        try:  # the primary slope corrected for measurement error (regression calibration)
+            corrected = corrected_fit(frame, PRIMARY_SCHEME, method="calibration",
+                                      start_params=np.asarray(fits[f"rebuy:{PRIMARY_SCHEME}"].result.params))
+            t["measurement_correction"] = corrected.table
+            if corrected.fit is not None:
+                fits[f"rebuy_calibrated:{PRIMARY_SCHEME}"] = corrected.fit
+        except ModelError as exc:
+            t["measurement_correction"] = pd.DataFrame({"model": [f"rebuy:{PRIMARY_SCHEME}"], "warning": [str(exc)]})
     t["models"] = models_table(list(fits.values()))
     comparison = compare_schemes(frame, schemes=schemes, folds=folds, seed=seed, n_boot=n_boot,
                                  fits={s: fits[f"rebuy:{s}"] for s in schemes})
