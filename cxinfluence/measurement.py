@@ -35,14 +35,29 @@ SEs that :func:`cxinfluence.sentiment.account_sentiment` already reports
     Add further noise ``sqrt(zeta) u_i e`` to ``W`` for ``zeta = 0.5, 1,
     1.5, 2`` (``n_sim`` draws each, seeded), refit, average the slope per
     ``zeta`` and extrapolate to ``zeta = -1``
-    (no error) with the rational extrapolant ``a + c / (d + zeta)`` (exact
-    for a linear model; the quadratic when it cannot be fitted). Variance by
-    the Stefanski & Cook (1995) rule: per ``zeta``
+    (no error) with the quadratic extrapolant (the usual choice: stable, but
+    conservative, i.e. it under-corrects strong attenuation; the rational
+    extrapolant, exact for a linear model, proved unstable with a few hundred
+    accounts). Variance by the Stefanski & Cook (1995) rule: per ``zeta``
     the mean estimated variance minus the variance of the simulated slopes,
     extrapolated by a quadratic, and never below the naive SE times the
     correction factor ``|b_simex / b_naive|``. Makes no assumption on ``X``'s distribution;
     with strong attenuation (reliability near 0.5) it still under-corrects a
     little in a logit.
+
+Which column to correct. The correction assumes *classical* error, ``W = X +
+U`` with ``U`` independent of ``X``. That holds for plain and weighted means
+of the people heard (``mean``, ``role_weighted``, ``nested`` and
+``influence_heard``, the heard influence-weighted mean that
+:func:`~cxinfluence.sentiment.account_sentiment` reports beside the imputed
+score). It does not hold for empirical-Bayes estimates: ``shrunk`` is already
+``E[X | W]`` (refused here), and ``influence_weighted`` with imputation is
+partly shrunk toward the segment, which inflates its slope by ``1 / (H + (1 -
+H)(1 - B))`` while the noise deflates it; correct ``influence_heard`` instead
+(the run does). Known bias: the SEs treat the people heard as a sample from a
+large population, so when most of an account is heard (a finite population)
+the error variance is overstated and the correction overshoots; the
+validation study measures both directions.
 
 Error variances ``u2_i``: ``<scheme>_se`` squared where it is finite and
 positive; otherwise (one respondent, or respondents who agree) the pooled
@@ -184,6 +199,9 @@ def corrected_fit(frame, scheme="influence_weighted", method="calibration", *, f
         raise ModelError(f"method={method!r}; expected one of {list(METHODS)}")
     if scheme not in frame.columns:
         raise ModelError(f"scheme={scheme!r} is not a column of the frame")
+    if scheme == "shrunk":
+        raise ModelError("scheme='shrunk' is an empirical-Bayes estimate, already E[true | measured]: a measurement-"
+                         "error correction would correct twice; correct an unshrunk scheme such as 'influence_heard'")
     fit = fit or fit_rebuy
     naive = fit(frame, scheme=scheme, **fit_kwargs)
     used = naive.data if naive.data is not None else frame
@@ -279,27 +297,6 @@ def _glm_fit(X, y, family, start, groups):
     return b, c * bread @ (S.T @ S) @ bread
 
 
-def _extrapolate(zeta, b):
-    """Value at ``zeta = -1`` of the rational extrapolant ``a + c / (d + zeta)``
-    (exact for a linear model with homoscedastic error; Cook & Stefanski
-    1994), falling back to the quadratic when the fit fails or its pole lies
-    in ``[-1, max zeta]``."""
-    from scipy.optimize import curve_fit
-
-    quad = float(np.polyval(np.polyfit(zeta, b, 2), -1.0))
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            # start from the linear-model form: b(zeta) = beta lam / (1 + (1 - lam) zeta / lam ...)
-            (a, c, d), _ = curve_fit(lambda z, a, c, d: a + c / (d + z), zeta, b, p0=(0.0, b[0] * 1.5, 1.5),
-                                     maxfev=5000)
-    except (RuntimeError, ValueError):
-        return quad
-    if not (np.isfinite(a + c + d) and d > 1.0 + 1e-3):
-        return quad
-    return float(a + c / (d - 1.0))
-
-
 def _simex(naive, j, u2, n_sim, seed):
     model = naive.result.model
     X = np.asarray(model.exog, dtype=float)
@@ -325,7 +322,7 @@ def _simex(naive, j, u2, n_sim, seed):
             rows.append({"zeta": zeta, "estimate": bs.mean(), "variance": np.mean(vs) - bs.var(ddof=1)})
     t = pd.DataFrame(rows)
     zeta = t["zeta"].to_numpy()
-    est = _extrapolate(zeta, t["estimate"].to_numpy())
+    est = float(np.polyval(np.polyfit(zeta, t["estimate"].to_numpy(), 2), -1.0))
     var = float(np.polyval(np.polyfit(zeta, t["variance"].to_numpy(), 2), -1.0))
     # the extrapolated variance is noisy (a difference of two simulated quantities): never report less
     # than the naive SE scaled by the correction factor, the delta-method SE of a multiplicative correction
@@ -337,13 +334,14 @@ def _simex(naive, j, u2, n_sim, seed):
 def correction_sentence(table, conf_level=0.95) -> str:
     """One sentence for the report: the corrected slope beside the measured one.
 
-    >>> t = pd.DataFrame({"term": ["influence_weighted"], "method": ["calibration"], "estimate": [4.1],
+    >>> t = pd.DataFrame({"term": ["influence_heard"], "method": ["calibration"], "estimate": [4.1],
     ...     "ci_low": [2.9], "ci_high": [5.3], "naive_estimate": [2.7], "reliability": [0.66], "reliable": [True],
     ...     "warning": [""]})
     >>> print(correction_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
     Account sentiment is measured with error (reliability 0.66: a third of its spread between accounts is
     survey noise), which pulls the renewal slope toward zero; corrected by regression calibration the slope
-    on influence weighted sentiment is 4.10 (95% CI 2.90 to 5.30), against 2.70 as measured.
+    on the influence-weighted sentiment of the people heard is 4.10 (95% CI 2.90 to 5.30), against 2.70 as
+    measured.
     """
     if table is None or not len(table) or "estimate" not in table.columns:
         return ""
@@ -354,9 +352,11 @@ def correction_sentence(table, conf_level=0.95) -> str:
     noise = 1.0 - float(r["reliability"])
     share = ("a third" if abs(noise - 1 / 3) < 0.05 else "a quarter" if abs(noise - 0.25) < 0.04 else
              "half" if abs(noise - 0.5) < 0.05 else f"{100 * noise:.0f}%")
+    what = ("the influence-weighted sentiment of the people heard" if r["term"] == "influence_heard"
+            else f"{str(r['term']).replace('_', ' ')} sentiment")
     s = (f"Account sentiment is measured with error (reliability {r['reliability']:.2f}: {share} of its spread "
          f"between accounts is survey noise), which pulls the renewal slope toward zero; corrected by {how} the "
-         f"slope on {str(r['term']).replace('_', ' ')} sentiment is {r['estimate']:.2f} "
+         f"slope on {what} is {r['estimate']:.2f} "
          f"({round(conf_level * 100)}% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}), against "
          f"{r['naive_estimate']:.2f} as measured.")
     if not bool(r["reliable"]):

@@ -292,18 +292,17 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
     fits["bookings:tweedie"] = fit_bookings(frame, scheme=PRIMARY_SCHEME, family="tweedie")
     fits["decision_equation"] = decision_equation(frame)
     fits["veto_equation"] = decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation")
-    if f"{PRIMARY_SCHEME}_se" in frame.columns:
+    if "influence_heard_se" in frame.columns:
         from .exceptions import ModelError
         from .measurement import corrected_fit
 
-        try:  # the primary slope corrected for measurement error (regression calibration)
-            corrected = corrected_fit(frame, PRIMARY_SCHEME, method="calibration",
-                                      start_params=np.asarray(fits[f"rebuy:{PRIMARY_SCHEME}"].result.params))
+        try:  # the heard influence-weighted slope corrected for measurement error (regression calibration)
+            corrected = corrected_fit(frame, "influence_heard", method="calibration")
             t["measurement_correction"] = corrected.table
             if corrected.fit is not None:
-                fits[f"rebuy_calibrated:{PRIMARY_SCHEME}"] = corrected.fit
+                fits["rebuy_calibrated:influence_heard"] = corrected.fit
         except ModelError as exc:
-            t["measurement_correction"] = pd.DataFrame({"model": [f"rebuy:{PRIMARY_SCHEME}"], "warning": [str(exc)]})
+            t["measurement_correction"] = pd.DataFrame({"model": ["rebuy:influence_heard"], "warning": [str(exc)]})
     t["models"] = models_table(list(fits.values()))
     comparison = compare_schemes(frame, schemes=schemes, folds=folds, seed=seed, n_boot=n_boot,
                                  fits={s: fits[f"rebuy:{s}"] for s in schemes})

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import asof as _asof
+from .exceptions import ModelError
 
 BASE_SHARES = {"graph_share": 0.5, "role_share": 0.3, "rating_share": 0.2}
 
@@ -200,7 +201,7 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
                     r = fit.tidy().set_index("term").loc["influence_weighted"]
                     row.update(estimate=float(r["estimate"]), ci_low=float(r["ci_low"]),
                                ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=fit.reliable)
-                except Exception as exc:  # a variant whose model cannot be fitted is reported, not fatal
+                except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # reported, not fatal
                     row["warning"] = f"{type(exc).__name__}: {exc}"
             row["n_accounts"] = len(v.accounts)
             rows.append(row)

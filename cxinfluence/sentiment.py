@@ -701,6 +701,9 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     else:
         iw, iw_se = y, y_se
     out["influence_weighted"], out["influence_weighted_se"] = iw, iw_se
+    # the heard influence-weighted mean before imputation: a classical-error measurement of the heard
+    # people's sentiment, which cxinfluence.measurement can correct (the imputed score is partly shrunk)
+    out["influence_heard"], out["influence_heard_se"] = y, y_se
 
     # bounded-scale interval of each heard mean (cxinfluence.intervals), mapped through the imputation
     cis = {name: _heard_ci(*ms[name], conf_level) for name in ("mean", "role_weighted", "heard")}
@@ -939,7 +942,10 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
         n_stakeholders, n_respondents, n_responses, heard_influence``, the
         :data:`SCHEMES` columns, ``shrinkage``, ``veto_binding``, ``nps_n``,
         and ``<scheme>_se``, ``<scheme>_ci_low``, ``<scheme>_ci_high``
-        (``nps`` has a CI in points, see :func:`cxinfluence.metrics.net_score_ci`).
+        (``nps`` has a CI in points, see :func:`cxinfluence.metrics.net_score_ci`),
+        and ``influence_heard``, ``influence_heard_se``: the influence-weighted
+        mean of the people heard before the unheard share is imputed (the
+        input of :func:`cxinfluence.measurement.corrected_fit`).
 
     Examples
     --------

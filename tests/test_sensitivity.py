@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from cxinfluence.sensitivity import (BASE_SHARES, VARIANTS, _spearman_by_account, influence_sensitivity,
-                                     sensitivity_sentence)
+from cxinfluence.sensitivity import (
+    BASE_SHARES,
+    VARIANTS,
+    _spearman_by_account,
+    influence_sensitivity,
+    sensitivity_sentence,
+)
 from cxinfluence.synth import make_village
 
 
