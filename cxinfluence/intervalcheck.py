@@ -57,7 +57,10 @@ _METRIC_SCENARIOS = {
     # metric -> {scenario: distribution of the answers}
     "csat_mean": _SCALE_DISTS,
     "trust": _SCALE_DISTS,
+    "cared_for": _SCALE_DISTS,
     "csat": _SCALE_DISTS,
+    "trust_high": _SCALE_DISTS,
+    "cared_for_high": _SCALE_DISTS,
     "ces": {"skewed": {1: 0.6, 2: 0.25, 3: 0.1, 4: 0.04, 5: 0.01}, "spread": _SCALE_DISTS["spread"]},
     "ces_low": {"skewed": {1: 0.6, 2: 0.25, 3: 0.1, 4: 0.04, 5: 0.01}, "spread": _SCALE_DISTS["spread"]},
     "nps": {"very_satisfied": {8: 0.1, 9: 0.3, 10: 0.6}, "spread": "binom10_0.6"},
