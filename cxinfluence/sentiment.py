@@ -54,12 +54,13 @@ account's village.
   ``H + (1 - H)(1 - B)`` (``B`` and the segment mean held fixed); the SE is
   scaled the same way;
 * ``shrunk``: the empirical-Bayes posterior SD, normal interval;
-* ``veto_floor``: where a veto holder was heard, a seeded bootstrap that
+* ``veto_floor``: where a veto holder was heard, a parametric bootstrap that
   redraws every heard veto holder's sentiment (noise: the pooled
   within-person SD over the portfolio over sqrt(their number of answers)) and
-  the base, and reapplies the threshold and the minimum; basic bootstrap
-  interval, which removes the first-order downward bias of a minimum of noisy
-  means (:func:`veto_floor_interval`); otherwise the ``influence_weighted``
+  the base, and reapplies the threshold and the minimum, its distribution
+  computed exactly (no Monte Carlo error); basic bootstrap interval, which
+  removes the first-order downward bias of a minimum of noisy means
+  (:func:`veto_floor_interval`); otherwise the ``influence_weighted``
   interval.
 
 Coverage of every interval at n = 2..30 is measured by
@@ -108,9 +109,6 @@ _SE_SCHEMES = ("mean", "role_weighted", "influence_weighted", "veto_floor", "nes
 #: Default veto threshold on the common scale: NPS 6.5, the detractor/passive
 #: boundary (NPS 6 -> 0.2 caps, NPS 7 -> 0.4 does not); see :func:`veto_floor`.
 VETO_THRESHOLD = 0.3
-
-#: Bootstrap replicates for the ``veto_floor`` interval (:func:`veto_floor_interval`).
-VETO_BOOT = 200
 
 
 # --------------------------------------------------------------------------
@@ -324,24 +322,32 @@ def veto_floor(base, x, groups, veto, n_groups, threshold=None, margin=0.25):
 
 
 def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, threshold=None, margin=0.25,
-                        n_boot=VETO_BOOT, seed=0, conf_level=0.95):
-    """Bootstrap interval of :func:`veto_floor`, honest about the minimum.
+                        conf_level=0.95, iterations=26):
+    """Parametric-bootstrap interval of :func:`veto_floor`, honest about the minimum.
 
     The floor is the minimum of noisy numbers (the account's base score and
     ``s_v + margin`` of each unhappy heard veto holder), so it is biased
     downward (``E min <= min E``) and a normal interval around the capping
-    holder's own SE ignores the selection of the lowest one. Each replicate
-    redraws every heard veto holder's sentiment ``s_v* ~ N(s_v, x_sd_v^2)``
-    (their sampling noise: the pooled within-person SD over the square root
-    of their number of answers) and the base ``base* ~ N(base, base_sd^2)``,
-    and recomputes the floor with the threshold rule, so a holder near the
-    threshold caps in some replicates and not in others. The interval is the
-    *basic* (reverse-percentile) bootstrap interval ``[2 f - q_hi, 2 f -
-    q_lo]`` (Davison & Hinkley 1997, eq. 5.6), which removes the first-order
-    bias of the minimum, widened where needed to contain the estimate ``f``
-    and clipped to ``[-1, 1]``; the SE is the SD of the replicates. Seeded:
-    the same inputs give the same interval. Accounts without a heard veto
-    holder keep the base's interval (returned as NaN here).
+    holder's own SE ignores the selection of the lowest one. The bootstrap
+    world redraws every heard veto holder's sentiment ``s_v* ~ N(s_v,
+    x_sd_v^2)`` (their sampling noise: the pooled within-person SD over the
+    square root of their number of answers) and the base ``base* ~ N(base,
+    base_sd^2)``, and reapplies the threshold rule and the minimum, so a
+    holder near the threshold caps in some replicates and not in others.
+    Because the draws are independent normals, the distribution of the
+    replicated floor is known exactly, with no Monte Carlo error and no seed:
+    a holder's capped value exceeds ``q`` unless ``s_v* < min(threshold, q -
+    margin)``, so::
+
+        P(floor* > q) = P(base* > q) * prod_v Phi((s_v - min(threshold, q - margin)) / x_sd_v)
+
+    Its quantiles ``q_lo, q_hi`` are found by bisection (``iterations``
+    halvings of a bracket 8 SDs wide). The interval is the *basic*
+    (reverse-percentile) bootstrap interval ``[2 f - q_hi, 2 f - q_lo]``
+    (Davison & Hinkley 1997, eq. 5.6), which removes the first-order bias of
+    the minimum, widened where needed to contain the estimate ``f`` and
+    clipped to ``[-1, 1]``; the SE is ``(q_hi - q_lo) / (2 z)``. Accounts
+    without a heard veto holder keep the base's interval (NaN here).
 
     Parameters
     ----------
@@ -353,8 +359,9 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
         Account code and veto flag per person.
     threshold, margin : float
         As in :func:`veto_floor`.
-    n_boot, seed, conf_level
-        Replicates, random seed, confidence level.
+    conf_level : float
+    iterations : int
+        Bisection steps (26 halve a bracket of a few units to below 1e-7).
 
     Returns
     -------
@@ -362,44 +369,59 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
 
     Examples
     --------
-    One veto holder at -0.5 (SD 0.2) below a base of 0.6 (SD 0.1): the cap
-    binds at -0.25 and the interval is about -0.25 +/- 1.96 * 0.2.
+    One veto holder at -0.5 (SD 0.2) far below a base of 0.6 (SD 0.01): the
+    cap binds at -0.25 and the interval is -0.25 +/- 1.96 * 0.2.
 
-    >>> se, lo, hi = veto_floor_interval([-0.25], [0.6], [0.1], [-0.5], [0.2], [0], [True], 1, n_boot=2000)
-    >>> round(float(se[0]), 2), round(float(lo[0]), 1), round(float(hi[0]), 1)
-    (0.2, -0.6, 0.1)
+    >>> se, lo, hi = veto_floor_interval([-0.25], [0.6], [0.01], [-0.5], [0.2], [0], [True], 1)
+    >>> round(float(se[0]), 4), round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.2, -0.642, 0.142)
     """
+    from scipy.special import log_ndtr, ndtri
+
     threshold = VETO_THRESHOLD if threshold is None else threshold
     value = np.asarray(value, dtype=float)
     base = np.asarray(base, dtype=float)
-    base_sd = np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0)
+    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
     x = np.asarray(x, dtype=float)
-    x_sd = np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0)
+    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
     g = np.asarray(groups, dtype=np.int64)
     cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
     se = np.full(n_groups, np.nan)
     lo, hi = se.copy(), se.copy()
-    if len(cand) == 0 or n_boot < 2:
+    if len(cand) == 0:
         return se, lo, hi
     cand = cand[np.argsort(g[cand], kind="stable")]
     acc, start = np.unique(g[cand], return_index=True)
+    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
     xs, sds = x[cand], x_sd[cand]
     b0, bsd = base[acc], base_sd[acc]
-    rng = np.random.default_rng(seed)
-    reps = np.empty((n_boot, len(acc)))
-    chunk = max(1, min(n_boot, 20_000_000 // max(len(cand), 1)))
-    for i in range(0, n_boot, chunk):
-        m = min(chunk, n_boot - i)
-        low = np.minimum.reduceat(xs + sds * rng.standard_normal((m, len(cand))), start, axis=1)
-        b = b0 + bsd * rng.standard_normal((m, len(acc)))
-        reps[i:i + m] = np.where(low < threshold, np.minimum(b, low + margin), b)
+    ok = np.isfinite(b0)
+    b0 = np.where(ok, b0, 0.0)
+
+    def log_survival(q):  # log P(floor* > q) per account slot
+        cut = np.minimum(threshold, q[pos] - margin)
+        holders = np.bincount(pos, log_ndtr((xs - cut) / sds), len(acc))
+        return log_ndtr((b0 - q) / bsd) + holders
+
     a = (1.0 - conf_level) / 2.0
+    span = 8.0 * np.maximum(bsd, np.bincount(pos, sds, len(acc)))
+    low_x = np.minimum.reduceat(xs - 8.0 * sds, start) + margin
+    q = {}
+    for p in (a, 1.0 - a):  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
+        target = np.log1p(-p)
+        left, right = np.minimum(b0 - span, low_x), b0 + span
+        for _ in range(iterations):
+            mid = 0.5 * (left + right)
+            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
+            left = np.where(below, mid, left)
+            right = np.where(below, right, mid)
+        q[p] = 0.5 * (left + right)
+    f = value[acc]
+    z = float(ndtri(1.0 - a))
     with np.errstate(invalid="ignore"):
-        q_lo, q_hi = np.nanquantile(reps, [a, 1.0 - a], axis=0)
-        f = value[acc]
-        se[acc] = np.nanstd(reps, axis=0, ddof=1)
-        lo[acc] = np.clip(np.minimum(2.0 * f - q_hi, f), -1.0, 1.0)
-        hi[acc] = np.clip(np.maximum(2.0 * f - q_lo, f), -1.0, 1.0)
+        se[acc] = np.where(ok, (q[1.0 - a] - q[a]) / (2.0 * z), np.nan)
+        lo[acc] = np.where(ok, np.clip(np.minimum(2.0 * f - q[1.0 - a], f), -1.0, 1.0), np.nan)
+        hi[acc] = np.where(ok, np.clip(np.maximum(2.0 * f - q[a], f), -1.0, 1.0), np.nan)
     return se, lo, hi
 
 
@@ -524,8 +546,7 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
                        stakeholder_veto, stakeholder_influence, n_accounts, *, resp_weight=None,
                        resp_nps=None, resp_time=None, stakeholder_active=None, sorted_by_stakeholder=False,
                        account_segment=None, role_weights=None, nest_codes=None, nest_weights=None,
-                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95,
-                       veto_boot=VETO_BOOT, seed=0):
+                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95):
     """All schemes for all accounts from integer codes (the vectorised core).
 
     Parameters
@@ -571,10 +592,6 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
         (default: the role codes and ``role_weights``).
     veto_threshold, veto_margin, unheard, conf_level
         As in :func:`account_sentiment`.
-    veto_boot, seed : int
-        Replicates and seed of the ``veto_floor`` bootstrap interval
-        (:func:`veto_floor_interval`).
-
     Returns
     -------
     (accounts, stakeholders) : two dicts of arrays
@@ -720,8 +737,7 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     with np.errstate(invalid="ignore", divide="ignore"):
         x_sd = np.sqrt(sigma_within2 / k)  # each person's noise: pooled within-person SD / sqrt(answers)
     vse, vlo, vhi = veto_floor_interval(vf, iw, base_sd, s, x_sd, s_acc, np.asarray(stakeholder_veto, bool), A,
-                                        veto_threshold, veto_margin, n_boot=veto_boot, seed=seed,
-                                        conf_level=conf_level)
+                                        veto_threshold, veto_margin, conf_level=conf_level)
     has_boot = np.isfinite(vlo)
     out["veto_floor_se"] = np.where(has_boot, vse, iw_se)
     cis["veto_floor"] = (np.where(has_boot, vlo, cis["influence_weighted"][0]),

@@ -278,12 +278,26 @@ def test_veto_floor_interval_uses_pooled_within_person_noise():
     # pooled within-person variance: only b1 answered twice: (0.75 - 0.675)^2 * 2 / 1; with the
     # base far above the cap, the bootstrap SD is the capping holder's own noise
     sd = math.sqrt(2 * 0.075**2 / 1)
-    se, lo, hi = veto_floor_interval([-0.35], [0.9], [0.001], [-0.6], [sd], [0], [True], 1, n_boot=4000)
-    assert se[0] == pytest.approx(sd, rel=0.05)
-    assert (lo[0], hi[0]) == pytest.approx((-0.35 - 1.96 * sd, -0.35 + 1.96 * sd), abs=0.02)
-    # seeded: the same inputs give the same interval
-    assert veto_floor_interval([-0.35], [0.9], [0.001], [-0.6], [sd], [0], [True], 1)[1][0] == \
-        veto_floor_interval([-0.35], [0.9], [0.001], [-0.6], [sd], [0], [True], 1)[1][0]
+    se, lo, hi = veto_floor_interval([-0.35], [0.9], [0.001], [-0.6], [sd], [0], [True], 1)
+    assert se[0] == pytest.approx(sd, rel=1e-6)
+    assert (lo[0], hi[0]) == pytest.approx((-0.35 - 1.959964 * sd, -0.35 + 1.959964 * sd), abs=1e-5)
+
+
+def test_veto_floor_interval_is_the_exact_bootstrap_distribution():
+    from cxinfluence.sentiment import veto_floor_interval
+
+    # two holders near the threshold and a base nearby: brute-force Monte Carlo of the same bootstrap world
+    rng = np.random.default_rng(1)
+    x, sd, base, bsd, thr, m = np.array([0.1, 0.35]), np.array([0.2, 0.15]), 0.4, 0.1, 0.3, 0.25
+    R = 400_000
+    xs = x + sd * rng.standard_normal((R, 2))
+    capped = np.where(xs < thr, xs + m, np.inf).min(1)
+    reps = np.minimum(base + bsd * rng.standard_normal(R), capped)
+    q_lo, q_hi = np.quantile(reps, [0.025, 0.975])
+    f = min(base, x.min() + m)
+    se, lo, hi = veto_floor_interval([f], [base], [bsd], x, sd, [0, 0], [True, True], 1, threshold=thr, margin=m)
+    assert lo[0] == pytest.approx(min(2 * f - q_hi, f), abs=3e-3)
+    assert hi[0] == pytest.approx(max(2 * f - q_lo, f), abs=3e-3)
 
 
 def test_veto_floor_interval_covers_despite_the_minimum_of_two_noisy_holders():
@@ -299,7 +313,7 @@ def test_veto_floor_interval_covers_despite_the_minimum_of_two_noisy_holders():
     veto = np.ones(2 * A, bool)
     f, _, _ = veto_floor(base, x, g, veto, A)
     assert f.mean() < -0.05 - 0.08  # the bias of the minimum
-    se, lo, hi = veto_floor_interval(f, base, np.full(A, 0.05), x, np.full(2 * A, 0.2), g, veto, A, n_boot=400)
+    se, lo, hi = veto_floor_interval(f, base, np.full(A, 0.05), x, np.full(2 * A, 0.2), g, veto, A)
     boot = np.mean((lo <= -0.05) & (-0.05 <= hi))
     assert boot >= 0.92
     # the basic interval is centred nearer the truth than the biased minimum
