@@ -30,8 +30,15 @@ accounts of the snapshot ``influence_weighted`` sentiment;
 ``influence_weighted`` (:func:`cxinfluence.models.fit_rebuy`, default
 controls) with the variant's influence at every outcome period;
 ``same_conclusion``: the slope has the baseline's sign and is significant at
-5 % exactly when the baseline's is; ``reliable``; ``n_accounts``: accounts
+5 % exactly when the baseline's is; ``reliable`` (the baseline row has every
+diagnostic of :func:`~cxinfluence.models.fit_rebuy`; the variants refit its
+design with the variant's column by IRLS with the same cluster-robust SEs,
+without repeating the diagnostics, reliable when the baseline is and the refit
+has finite SEs); ``n_accounts``: accounts
 used (a seeded sample of ``max_accounts`` on large villages).
+
+PageRank is computed once per date (:func:`~cxinfluence.influence.influence_weights`)
+and each variant re-blends its components (:func:`reblend`).
 """
 
 from __future__ import annotations
@@ -62,6 +69,79 @@ def _variants():
 
 #: (name, shares, role priors or None for the defaults) of each variant.
 VARIANTS = tuple(_variants())
+
+
+def reblend(table, graph_share, role_share, rating_share, role_priors=None) -> pd.DataFrame:
+    """Influence re-blended from an :func:`~cxinfluence.influence.influence_weights`
+    table's components (``pagerank``, ``role``, ``rating_share``) with other
+    shares and role priors, without recomputing PageRank. The formula is the
+    one of :mod:`cxinfluence.influence` (the tests check the two agree).
+
+    Returns a new DataFrame ``account_id, stakeholder_id, influence``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"account_id": ["a", "a"], "stakeholder_id": ["p", "q"], "role": ["decider", "user"],
+    ...                   "pagerank": [0.5, 0.5], "rating_share": [np.nan, np.nan]})
+    >>> reblend(t, 0.5, 0.5, 0.2)["influence"].round(3).tolist()
+    [0.625, 0.375]
+    """
+    return _blend(_components(table), graph_share, role_share, rating_share, role_priors)
+
+
+def _components(table):
+    """What :func:`reblend` needs from an influence table, computed once per date."""
+    acc = pd.factorize(table["account_id"])[0]
+    roles = table["role"] if "role" in table.columns else pd.Series(np.nan, index=table.index)
+    role_codes, role_names = pd.factorize(roles, use_na_sentinel=True)
+    return {"acc": acc, "k": int(acc.max()) + 1 if len(acc) else 0, "role_codes": role_codes,
+            "role_names": list(role_names), "pagerank": table["pagerank"].to_numpy(float),
+            "rating": table["rating_share"].to_numpy(float), "account_id": table["account_id"].to_numpy(),
+            "stakeholder_id": table["stakeholder_id"].to_numpy()}
+
+
+def _blend(c, graph_share, role_share, rating_share, role_priors=None):
+    from .influence import ROLE_PRIORS, UNKNOWN_ROLE_PRIOR
+
+    priors = dict(ROLE_PRIORS if role_priors is None else role_priors)
+    per_role = np.array([float(priors.get(r, UNKNOWN_ROLE_PRIOR)) for r in c["role_names"]] + [UNKNOWN_ROLE_PRIOR])
+    role_w = per_role[c["role_codes"]]  # code -1 (blank role) -> the last slot
+    acc, k = c["acc"], c["k"]
+    total = np.bincount(acc, role_w, k)[acc]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        role_prior = np.where(total > 0, role_w / np.where(total > 0, total, 1.0), np.nan)
+    pagerank, rating = c["pagerank"], c["rating"]
+    num = graph_share * pagerank
+    den = np.full(len(pagerank), float(graph_share))
+    for share, comp in ((role_share, role_prior), (rating_share, rating)):
+        available = ~np.isnan(comp)
+        num = num + np.where(available, share * np.nan_to_num(comp), 0.0)
+        den = den + np.where(available, share, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        infl = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
+    return pd.DataFrame({"account_id": c["account_id"], "stakeholder_id": c["stakeholder_id"], "influence": infl})
+
+
+def _refit_slope(base_fit, values, conf_level=0.95):
+    """The baseline renewal logit refitted with another ``influence_weighted``
+    column (same rows, same design otherwise) by IRLS, cluster-robust like the
+    baseline: ``(estimate, ci_low, ci_high, p_value, ok)``."""
+    from scipy import stats
+
+    from .measurement import _glm_fit, _groups_of
+
+    model = base_fit.result.model
+    X = np.array(model.exog, dtype=float)
+    j = list(model.exog_names).index("influence_weighted")
+    X[:, j] = values
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        b, V = _glm_fit(X, np.asarray(model.endog, dtype=float), model.family,
+                        np.asarray(base_fit.result.params, dtype=float), _groups_of(base_fit))
+    se = float(np.sqrt(V[j, j])) if V[j, j] > 0 else np.nan
+    z = stats.norm.ppf(0.5 + conf_level / 2)
+    p = float(2 * stats.norm.sf(abs(b[j] / se))) if np.isfinite(se) else np.nan
+    return float(b[j]), float(b[j] - z * se), float(b[j] + z * se), p, bool(np.isfinite(se) and np.isfinite(b).all())
 
 
 def subset_village(village, accounts):
@@ -114,7 +194,7 @@ def _spearman_by_account(acc, a, b):
 
 
 def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
-                          half_life_days=None, controls=None, max_accounts=2000, seed=0) -> pd.DataFrame:
+                          half_life_days=None, controls=None, max_accounts=1000, seed=0) -> pd.DataFrame:
     """Sensitivity of influence ranks and the renewal model to the blend shares
     and role priors (see the module docstring for the range and columns).
 
@@ -163,17 +243,33 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     dates = sorted(periods["as_of"].unique()) if len(periods) else []
     opts = {"window_days": window_days, "half_life_days": half_life_days}
 
-    def influence_at(date, shares, priors):
-        return influence_weights(v, date, **shares, role_priors=priors)[["stakeholder_id", "account_id", "influence"]]
-
     rows, base = [], None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                             schemes=["influence_weighted"], metrics=False) if dates else None
+        base_fit = fit_rebuy(frame, scheme="influence_weighted", controls=controls) if frame is not None and len(frame) \
+            else None
+        # PageRank once per date; each variant re-blends its components
+        components = {d: _components(influence_weights(v, d)) for d in [ts] + [pd.Timestamp(d) for d in dates]}
+        pairs = pd.concat([pd.DataFrame({"account_id": v.accounts["account_id"].astype(str), "as_of": ts}),
+                           periods], ignore_index=True)
         for name, shares, priors in variants:
-            snap_inf = influence_at(ts, shares, priors)
-            snap = account_sentiment(v, ts, influence=snap_inf[["stakeholder_id", "influence"]], **opts)
+            infl = pd.concat([_blend(c, **shares, role_priors=priors).assign(as_of=d) for d, c in components.items()],
+                             ignore_index=True)
+            both = account_sentiment(v, pairs, influence=infl[["stakeholder_id", "influence", "as_of"]],
+                                     lead_days=0, **opts) if lead_days in (0, None) else None
+            if both is None:  # a lead applies to the outcome periods only
+                snap = account_sentiment(v, ts, influence=infl.loc[infl["as_of"] == ts, ["stakeholder_id", "influence"]],
+                                         **opts)
+                hist = account_sentiment(v, periods, lead_days=lead_days, influence=infl[infl["as_of"] != ts], **opts) \
+                    if dates else None
+            else:
+                snap = both[both["as_of"] == ts]
+                hist = both[both["as_of"] != ts] if dates else None
+                if ts in set(periods["as_of"]):  # the snapshot date is also an outcome date
+                    hist = both.merge(periods, on=["account_id", "as_of"])
+            snap_inf = infl.loc[infl["as_of"] == ts, ["account_id", "stakeholder_id", "influence"]]
             row = {"variant": name, **shares,
                    "role_priors": "default" if priors is None else
                    ", ".join(f"{r} {w:.2g}" for r, w in priors.items())}
@@ -188,19 +284,24 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
             row["account_rank_corr"] = float(a[ok].rank().corr(b[ok].rank())) if ok.sum() > 2 else np.nan
             row["mean_abs_change"] = float((a[ok] - b[ok]).abs().mean()) if ok.any() else np.nan
             row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan, reliable=False)
-            if frame is not None and len(frame):
-                inf_hist = pd.concat([influence_at(d, shares, priors).assign(as_of=d) for d in dates],
-                                     ignore_index=True)
-                hist = account_sentiment(v, periods, lead_days=lead_days, influence=inf_hist, **opts)
-                col = hist[["account_id", "as_of", "influence_weighted", "influence_weighted_se"]].rename(
-                    columns={"as_of": "period_end"})
-                f = frame.drop(columns=["influence_weighted", "influence_weighted_se"]).merge(
-                    col, on=["account_id", "period_end"], how="left")
+            if base_fit is not None and hist is not None:
+                col = hist[["account_id", "as_of", "influence_weighted"]].rename(columns={"as_of": "period_end"})
                 try:
-                    fit = fit_rebuy(f, scheme="influence_weighted", controls=controls)
-                    r = fit.tidy().set_index("term").loc["influence_weighted"]
-                    row.update(estimate=float(r["estimate"]), ci_low=float(r["ci_low"]),
-                               ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=fit.reliable)
+                    if name == variants[0][0]:
+                        f = frame.drop(columns=["influence_weighted", "influence_weighted_se"]).merge(
+                            col, on=["account_id", "period_end"], how="left")
+                        fit = fit_rebuy(f, scheme="influence_weighted", controls=controls)
+                        r = fit.tidy().set_index("term").loc["influence_weighted"]
+                        row.update(estimate=float(r["estimate"]), ci_low=float(r["ci_low"]),
+                                   ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=fit.reliable)
+                    else:
+                        rows_used = base_fit.data[["account_id", "period_end"]]
+                        vals = rows_used.merge(col, on=["account_id", "period_end"], how="left")["influence_weighted"]
+                        if vals.isna().any():
+                            raise ModelError("a variant left rows without influence_weighted")
+                        est, lo_, hi_, p_, ok_ = _refit_slope(base_fit, vals.to_numpy(float))
+                        row.update(estimate=est, ci_low=lo_, ci_high=hi_, p_value=p_,
+                                   reliable=bool(base_fit.reliable and ok_))
                 except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # reported, not fatal
                     row["warning"] = f"{type(exc).__name__}: {exc}"
             row["n_accounts"] = len(v.accounts)

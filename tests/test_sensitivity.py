@@ -57,3 +57,17 @@ def test_baseline_row_is_the_ordinary_model_and_variants_move(village):
 def test_large_villages_are_sampled(village):
     t = influence_sensitivity(village, "2024-01-01", variants=VARIANTS[:2], max_accounts=15, seed=1)
     assert (t["n_accounts"] == 15).all() and len(t) == 2
+
+
+def test_reblend_equals_influence_weights(village):
+    from cxinfluence.influence import influence_weights
+    from cxinfluence.sensitivity import reblend
+
+    base = influence_weights(village, "2024-01-01")
+    for shares, priors in [({"graph_share": 1.0, "role_share": 0.3, "rating_share": 0.2}, None),
+                           ({"graph_share": 0.5, "role_share": 0.3, "rating_share": 0.2}, {"decider": 9.0, "user": 1.0}),
+                           ({"graph_share": 0.0, "role_share": 1.0, "rating_share": 0.4}, {"buyer": 2.0})]:
+        ref = influence_weights(village, "2024-01-01", **shares, role_priors=priors)
+        got = reblend(base, **shares, role_priors=priors)
+        assert got["stakeholder_id"].tolist() == ref["stakeholder_id"].astype(str).tolist()
+        np.testing.assert_allclose(got["influence"], ref["influence"], rtol=1e-12, atol=1e-15)
