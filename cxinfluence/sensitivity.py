@@ -248,8 +248,12 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
         warnings.simplefilter("ignore")
         frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                             schemes=["influence_weighted"], metrics=False) if dates else None
-        base_fit = fit_rebuy(frame, scheme="influence_weighted", controls=controls) if frame is not None and len(frame) \
-            else None
+        base_fit, base_warning = None, ""
+        if frame is not None and len(frame):
+            try:
+                base_fit = fit_rebuy(frame, scheme="influence_weighted", controls=controls)
+            except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # ranks are still reported
+                base_warning = f"renewal model not fitted: {exc}"
         # PageRank once per date; each variant re-blends its components
         components = {d: _components(influence_weights(v, d)) for d in [ts] + [pd.Timestamp(d) for d in dates]}
         pairs = pd.concat([pd.DataFrame({"account_id": v.accounts["account_id"].astype(str), "as_of": ts}),
@@ -304,6 +308,8 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
                                    reliable=bool(base_fit.reliable and ok_))
                 except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # reported, not fatal
                     row["warning"] = f"{type(exc).__name__}: {exc}"
+            if base_warning:
+                row["warning"] = base_warning
             row["n_accounts"] = len(v.accounts)
             rows.append(row)
     out = pd.DataFrame(rows)

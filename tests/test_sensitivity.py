@@ -71,3 +71,13 @@ def test_reblend_equals_influence_weights(village):
         got = reblend(base, **shares, role_priors=priors)
         assert got["stakeholder_id"].tolist() == ref["stakeholder_id"].astype(str).tolist()
         np.testing.assert_allclose(got["influence"], ref["influence"], rtol=1e-12, atol=1e-15)
+
+
+def test_an_unfittable_model_still_gives_the_rank_table(village):
+    from cxinfluence.village import Village
+
+    out = village.outcomes.assign(renewed=1.0)  # nothing to explain
+    v = Village(village.accounts, village.stakeholders, village.relationships, village.responses, out)
+    t = influence_sensitivity(v, "2024-01-01", variants=VARIANTS[:2])
+    assert t["estimate"].isna().all() and t["warning"].str.contains("not fitted").all()
+    assert t["stakeholder_rank_corr"].iloc[0] == 1.0 and not t["same_conclusion"].any()
