@@ -41,6 +41,15 @@ def test_ipw_matches_a_hand_weighted_glm():
         cov_type="cluster", cov_kwds={"groups": np.arange(cc.sum())})
     assert f.result.params.to_numpy() == pytest.approx(ref.params, rel=1e-6)
     assert f.result.bse.to_numpy() == pytest.approx(ref.bse, rel=1e-6)
+    # the SEs are the weighted sandwich written out (bread sum w mu(1-mu) xx', meat sum (w x (y - mu))^2,
+    # clusters of one row, statsmodels' small-sample factor)
+    y = df.loc[cc, "renewed"].to_numpy()
+    mu = 1 / (1 + np.exp(-X @ ref.params))
+    bread = np.linalg.inv((X * (wc * mu * (1 - mu))[:, None]).T @ X)
+    s = X * (wc * (y - mu))[:, None]
+    n, k = X.shape
+    V = n / (n - 1) * (n - 1) / (n - k) * bread @ (s.T @ s) @ bread
+    assert f.result.bse.to_numpy() == pytest.approx(np.sqrt(np.diag(V)), rel=1e-5)
     assert f.n == cc.sum() and f.reliable
     assert set(f.effects["role"]) == {"decider", "user"}
 
