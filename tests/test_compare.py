@@ -241,3 +241,33 @@ def test_bootstrap_intervals_need_no_full_weight_matrix():
     assert out.loc["influence_weighted", "auc_diff_low"] == lo and out.loc["influence_weighted", "auc_diff_high"] == hi
     t = c.table.set_index("scheme")
     assert t.loc["influence_weighted", "auc_diff_low"] == lo
+
+
+def test_winner_by_log_loss_with_the_one_se_rule():
+    rng = np.random.default_rng(0)
+    n = 1200
+    truth = rng.uniform(-1, 1, n)
+    df = pd.DataFrame({"account_id": np.arange(n).astype(str), "mean": truth + rng.normal(0, 1.0, n),
+                       "influence_weighted": truth + rng.normal(0, 0.2, n),
+                       "role_weighted": truth + rng.normal(0, 0.21, n)})
+    df["renewed"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-2 * truth))).astype(float)
+    c = compare_schemes(df, ["mean", "influence_weighted", "role_weighted"], controls=[], n_boot=100)
+    t = c.table.set_index("scheme")
+    assert {"auc", "brier", "log_loss", "log_loss_vs_best", "log_loss_vs_best_se", "selected"} <= set(t.columns)
+    best = t["log_loss"].idxmin()
+    assert t["selected"].sum() == 1 and t["selected"][c.winner]
+    # the winner is within one SE of the best and no simpler scheme is
+    assert t.loc[c.winner, "log_loss"] - t.loc[best, "log_loss"] <= t.loc[c.winner, "log_loss_vs_best_se"]
+    assert t.loc["mean", "log_loss_vs_best"] > t.loc["mean", "log_loss_vs_best_se"]  # clearly worse: out
+    assert c.winner != "mean" and "one-standard-error" in c.selection_rule
+    # the SE is the bootstrap SD over accounts of the difference of mean row log losses (hand check)
+    W = np.random.default_rng([0, 2]).multinomial(n, np.full(n, 1 / n), size=100).astype(float)
+    y = c.predictions["renewed"].to_numpy()
+
+    def ll(p):
+        return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+    d = W @ (ll(c.predictions["mean"].to_numpy()) - ll(c.predictions[best].to_numpy())) / W.sum(1)
+    assert t.loc["mean", "log_loss_vs_best_se"] == pytest.approx(np.std(d, ddof=1), rel=1e-8)
+    c0 = compare_schemes(df, ["mean", "influence_weighted", "role_weighted"], controls=[], n_boot=0)
+    assert c0.winner == c0.table.set_index("scheme")["log_loss"].idxmin()

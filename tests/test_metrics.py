@@ -70,8 +70,9 @@ def test_csat_share_mean_and_intervals():
     assert t.loc[0, "csat"] == 50.0
     assert (t.loc[0, "csat_ci_low"], t.loc[0, "csat_ci_high"]) == pytest.approx(wilson(2, 4))
     assert t.loc[0, "csat_mean"] == 3.5
-    # s = sqrt(5/3) = 1.29099, t(0.975, 3) = 3.182446 -> half width 2.05426
-    assert t.loc[0, "csat_mean_ci_high"] - 3.5 == pytest.approx(3.182446 * math.sqrt(5 / 3) / 2, rel=1e-6)
+    # bounded-scale interval (cxinfluence.intervals): the normal interval of the sample augmented
+    # with z^2/2 pseudo-answers at each end of the scale, computed here from the augmented sample
+    assert (t.loc[0, "csat_mean_ci_low"], t.loc[0, "csat_mean_ci_high"]) == pytest.approx(augmented_ci([5, 4, 3, 2]))
 
 
 def test_share_ci_hand_wilson():
@@ -90,9 +91,29 @@ def test_ces_mean_low_effort_share_and_neteasy():
     assert (t.loc[0, "neteasy_ci_low"], t.loc[0, "neteasy_ci_high"]) == pytest.approx(agresti_min(2, 3, 7))
 
 
-def test_single_respondent_mean_has_no_interval():
+def augmented_ci(answers, low=1, high=5, z=1.959963984540054):
+    # independent of the code: rescale, append the pseudo-answers as weighted rows, normal interval
+    y = (np.asarray(answers, float) - low) / (high - low)
+    vals = np.r_[y, 0.0, 1.0]
+    w = np.r_[np.ones(len(y)), z * z / 2, z * z / 2]
+    m = np.average(vals, weights=w)
+    v = np.average((vals - m) ** 2, weights=w)
+    half = z * math.sqrt(v / w.sum())
+    return low + (high - low) * max(m - half, 0.0), low + (high - low) * min(m + half, 1.0)
+
+
+def test_single_respondent_mean_has_a_wide_interval():
+    # the t interval was undefined for one answer; the bounded-scale interval is defined and wide
     t = metric_table(frame(csat=[4]), metrics=["csat_mean"])
-    assert t.loc[0, "csat_mean"] == 4.0 and np.isnan(t.loc[0, "csat_mean_ci_low"])
+    assert t.loc[0, "csat_mean"] == 4.0
+    assert (t.loc[0, "csat_mean_ci_low"], t.loc[0, "csat_mean_ci_high"]) == pytest.approx(augmented_ci([4]))
+    assert t.loc[0, "csat_mean_ci_high"] - t.loc[0, "csat_mean_ci_low"] > 2.0
+
+
+def test_agreeing_respondents_do_not_collapse_the_interval():
+    t = metric_table(frame(csat=[5, 5, 5]), metrics=["csat_mean"])
+    assert t.loc[0, "csat_mean_ci_high"] == 5.0 and t.loc[0, "csat_mean_ci_low"] < 4.8
+    assert t.loc[0, "csat_mean_ci_low"] == pytest.approx(augmented_ci([5, 5, 5])[0])
 
 
 def test_missing_metric_is_not_in_denominator_and_empty_group_is_nan():

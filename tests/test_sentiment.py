@@ -110,11 +110,42 @@ def test_output_has_every_scheme_with_uncertainty_side_by_side():
     assert (t["as_of"] == D(AS_OF)).all()
 
 
-def test_mean_ci_is_t_interval():
+def augmented_ci(values, weights=None, z=1.959963984540054):
+    """The bounded-scale interval on [-1, 1] written out from its formula: rescale to 0-1, Kish's
+    n_eff, linearisation variance s2 = n_eff sum w^2 r^2 / (sum w)^2, then z^2/2 pseudo-people at
+    each end of the scale and the normal interval of the augmented sample."""
+    y = (np.asarray(values, float) + 1) / 2
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    n = w.sum() ** 2 / (w**2).sum()
+    ybar = np.average(y, weights=w)
+    s2 = n * np.sum((w * (y - ybar)) ** 2) / w.sum() ** 2
+    k = z * z / 2
+    nt = n + 2 * k
+    pt = (n * ybar + k) / nt
+    vt = (n * s2 + n * (ybar - pt) ** 2 + k * pt**2 + k * (1 - pt) ** 2) / nt
+    half = z * math.sqrt(vt / nt)
+    return 2 * max(pt - half, 0) - 1, 2 * min(pt + half, 1) - 1
+
+
+def test_mean_ci_is_the_bounded_scale_interval():
+    # heard d1 -0.6, u1 1.0, u2 0.5 (the t interval, 0.3 +/- 4.30 * 0.47, ran to the bounds)
     a = table().loc["A"]
-    half = 4.302653 * math.sqrt(0.67 / 3)  # t(0.975, df=2)
-    assert a["mean_ci_low"] == pytest.approx(max(-1.0, 0.3 - half), rel=1e-6)
-    assert a["mean_ci_high"] == pytest.approx(min(1.0, 0.3 + half), rel=1e-6)
+    assert (a["mean_ci_low"], a["mean_ci_high"]) == pytest.approx(augmented_ci([-0.6, 1.0, 0.5]), rel=1e-9)
+    # role weights decider 3, user 1, 1: Kish n_eff and the weighted variance
+    assert (a["role_weighted_ci_low"], a["role_weighted_ci_high"]) == pytest.approx(
+        augmented_ci([-0.6, 1.0, 0.5], [3, 1, 1]), rel=1e-9)
+
+
+def test_agreeing_respondents_keep_an_interval():
+    extra = pd.DataFrame({"stakeholder_id": ["d1", "u1", "u2"], "date": pd.to_datetime(["2024-06-01"] * 3),
+                          "nps": [10, 10, 10], "csat": [np.nan] * 3})
+    v = tiny_village()
+    v = Village(v.accounts, v.stakeholders, v.relationships,
+                pd.concat([v.responses[~v.responses["stakeholder_id"].isin(["d1", "u1", "u2"])], extra]),
+                v.outcomes)
+    a = table(v).loc["A"]
+    assert a["mean"] == 1.0 and a["mean_ci_high"] == 1.0
+    assert a["mean_ci_low"] == pytest.approx(augmented_ci([1.0, 1.0, 1.0])[0]) and a["mean_ci_low"] < 0.6
 
 
 def test_leakage_responses_on_or_after_as_of_never_change_the_result():
@@ -238,11 +269,55 @@ def test_stakeholder_and_role_tables():
     assert "gatekeeper" not in a.index  # not heard
 
 
-def test_veto_floor_se_uses_pooled_within_person_noise():
+def test_veto_floor_interval_uses_pooled_within_person_noise():
+    from cxinfluence.sentiment import veto_floor_interval
+
     t = table()
-    # pooled within-person variance: only b1 answered twice: (0.75 - 0.675)^2 * 2 / 1
-    sw2 = 2 * 0.075**2
-    assert t.loc["A", "veto_floor_se"] == pytest.approx(math.sqrt(sw2 / 1))
+    assert t.loc["A", "veto_binding"]
+    assert t.loc["A", "veto_floor_ci_low"] <= t.loc["A", "veto_floor"] <= t.loc["A", "veto_floor_ci_high"]
+    # pooled within-person variance: only b1 answered twice: (0.75 - 0.675)^2 * 2 / 1; with the
+    # base far above the cap, the bootstrap SD is the capping holder's own noise
+    sd = math.sqrt(2 * 0.075**2 / 1)
+    se, lo, hi = veto_floor_interval([-0.35], [0.9], [0.001], [-0.6], [sd], [0], [True], 1)
+    assert se[0] == pytest.approx(sd, rel=1e-6)
+    assert (lo[0], hi[0]) == pytest.approx((-0.35 - 1.959964 * sd, -0.35 + 1.959964 * sd), abs=1e-5)
+
+
+def test_veto_floor_interval_is_the_exact_bootstrap_distribution():
+    from cxinfluence.sentiment import veto_floor_interval
+
+    # two holders near the threshold and a base nearby: brute-force Monte Carlo of the same bootstrap world
+    rng = np.random.default_rng(1)
+    x, sd, base, bsd, thr, m = np.array([0.1, 0.35]), np.array([0.2, 0.15]), 0.4, 0.1, 0.3, 0.25
+    R = 400_000
+    xs = x + sd * rng.standard_normal((R, 2))
+    capped = np.where(xs < thr, xs + m, np.inf).min(1)
+    reps = np.minimum(base + bsd * rng.standard_normal(R), capped)
+    q_lo, q_hi = np.quantile(reps, [0.025, 0.975])
+    f = min(base, x.min() + m)
+    se, lo, hi = veto_floor_interval([f], [base], [bsd], x, sd, [0, 0], [True, True], 1, threshold=thr, margin=m)
+    assert lo[0] == pytest.approx(min(2 * f - q_hi, f), abs=3e-3)
+    assert hi[0] == pytest.approx(max(2 * f - q_lo, f), abs=3e-3)
+
+
+def test_veto_floor_interval_covers_despite_the_minimum_of_two_noisy_holders():
+    from cxinfluence.sentiment import veto_floor, veto_floor_interval
+
+    # 400 simulated accounts, each with two veto holders truly at -0.3 (noise SD 0.2) and a base
+    # truly at 0.5 (SD 0.05): the true floor is -0.05, the observed minimum is biased ~0.11 low
+    rng = np.random.default_rng(7)
+    A = 400
+    g = np.repeat(np.arange(A), 2)
+    x = -0.3 + 0.2 * rng.standard_normal(2 * A)
+    base = 0.5 + 0.05 * rng.standard_normal(A)
+    veto = np.ones(2 * A, bool)
+    f, _, _ = veto_floor(base, x, g, veto, A)
+    assert f.mean() < -0.05 - 0.08  # the bias of the minimum
+    se, lo, hi = veto_floor_interval(f, base, np.full(A, 0.05), x, np.full(2 * A, 0.2), g, veto, A)
+    boot = np.mean((lo <= -0.05) & (-0.05 <= hi))
+    assert boot >= 0.92
+    # the basic interval is centred nearer the truth than the biased minimum
+    assert abs(np.mean((lo + hi) / 2) + 0.05) < abs(f.mean() + 0.05)
 
 
 @pytest.mark.parametrize("kw, text", [
@@ -346,7 +421,9 @@ def test_single_respondent_and_empty_village_are_reported_not_filled():
                   v.responses[v.responses["stakeholder_id"] == "d1"], v.outcomes)
     a = account_sentiment(one, AS_OF, influence=INFL).set_index("account_id").loc["A"]
     assert a["n_respondents"] == 1 and a["mean"] == pytest.approx(-0.6)
-    assert np.isnan(a["mean_se"]) and np.isnan(a["mean_ci_low"]) and np.isnan(a["disagreement"])
+    assert np.isnan(a["mean_se"]) and np.isnan(a["disagreement"])
+    # the bounded-scale interval is defined (and wide) for one respondent
+    assert (a["mean_ci_low"], a["mean_ci_high"]) == pytest.approx(augmented_ci([-0.6]))
     assert a["nps"] == -100.0 and a["nps_ci_high"] == pytest.approx(51.011, abs=1e-3)  # Agresti-Min, n = 1
     # one account heard: no between-account variance can be estimated, so no shrinkage is claimed
     assert np.isnan(a["shrinkage"]) and np.isnan(a["shrunk"])

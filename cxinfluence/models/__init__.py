@@ -21,7 +21,11 @@ _EXPORTS = {
     "flag_table": ".diagnostics", "loglink_separation": ".diagnostics", "diagnose": ".diagnostics",
     "aliased_flags": ".diagnostics", "se_description": ".diagnostics", "parse_random": ".mixed",
     "variance_components": ".mixed", "component_label": ".mixed", "lrt_mixture_pvalue": ".mixed",
-    "boundary_lrt": ".mixed",
+    "boundary_lrt": ".mixed", "METHODS": ".measurement", "SIMEX_ZETAS": ".measurement", "Corrected": ".measurement",
+    "error_variance": ".measurement", "corrected_fit": ".measurement", "correction_sentence": ".measurement",
+    "decision_equation_ipw": ".missingroles", "BASE_SHARES": ".sensitivity", "VARIANTS": ".sensitivity",
+    "reblend": ".sensitivity", "subset_village": ".sensitivity", "influence_sensitivity": ".sensitivity",
+    "sensitivity_sentence": ".sensitivity", "SIMPLICITY": ".compare",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -28,6 +28,22 @@ or :func:`~cxinfluence.models.fit.fit_bookings`) once per scheme and compares th
 All schemes are compared on the same rows: those where every scheme, the
 outcome and the controls are present.
 
+**How the winner is chosen among the schemes** (``Comparison.winner``, the
+``selected`` column). AUC ranks predictions but is not a proper scoring rule
+(it ignores calibration), so the winner is chosen by the held-out **log
+loss** (renewal; a strictly proper score, Gneiting & Raftery 2007) or
+**deviance** (bookings) with the **one-standard-error rule** (Breiman et al.
+1984; Hastie, Tibshirani & Friedman 2009, sec. 7.10): take the scheme with
+the lowest score; every scheme whose score exceeds it by no more than the
+bootstrap SE (over accounts) of its difference from that scheme is "as good";
+among those, choose the simplest in the order of :data:`SIMPLICITY` (fewest
+judgement calls: the plain mean first, the veto floor last). With seven
+schemes the lowest score alone would often be a winner by chance; the rule
+prefers the simpler construct unless the data clearly favour a richer one.
+The table keeps AUC and Brier beside it, with ``<score>_vs_best`` and
+``<score>_vs_best_se`` for the selection score. Without bootstrap
+(``n_boot=0``) the winner is the lowest score.
+
 The same machinery answers the "one number" debate (Reichheld 2003 against
 Keiningham et al. 2007, *Journal of Marketing* 71(3); Morgan & Rego 2006,
 *Marketing Science* 25(5)): :func:`compare_metrics` compares NPS with mean
@@ -47,6 +63,9 @@ from ..exceptions import DegenerateFitWarning, ModelError
 #: Schemes compared by default (``disagreement`` is a spread, not a level).
 DEFAULT_SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
 
+#: Schemes from simplest (fewest judgement calls) to richest, for the one-SE rule.
+SIMPLICITY = ("mean", "nps", "role_weighted", "nested", "influence_weighted", "shrunk", "veto_floor")
+
 _HIGHER_BETTER = {"auc": True, "brier": False, "log_loss": False, "deviance": False, "rmse": False}
 
 
@@ -61,7 +80,11 @@ class Comparison:
         scores, ``aic, bic``, for each score ``<s>_diff, <s>_diff_low,
         <s>_diff_high`` (scheme minus baseline, bootstrap percentile CI),
         ``reliable, warning`` and one ``flag_<name>`` column per degeneracy
-        flag (:data:`cxinfluence.diagnostics.FLAGS`), from the full-data fit.
+        flag (:data:`cxinfluence.models.diagnostics.FLAGS`), from the full-data fit; then the selection:
+        ``<score>_vs_best``, ``<score>_vs_best_se`` and ``selected``.
+    winner : str
+        The scheme chosen by the one-SE rule on the held-out log loss
+        (deviance for bookings); ``selection_rule`` says how, in words.
     folds : DataFrame
         Scores per scheme and fold (``fold, scheme, n_test`` + scores).
     fits : dict
@@ -80,6 +103,8 @@ class Comparison:
     outcome: str
     metrics: list = field(default_factory=list)
     conf_level: float = 0.95
+    winner: str | None = None
+    selection_rule: str = ""
 
     def best(self, metric=None) -> str:
         """The scheme with the best pooled out-of-fold score (AUC for renewal,
@@ -444,13 +469,45 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     table = table[order + ["aic", "bic", "reliable", "warning"]]
     # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
     table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
+    sel_metric = "log_loss" if kind == "rebuy" else "deviance"
+    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed)
     pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
     pred[outcome] = y
     pred["fold"] = fold
     for s in schemes:
         pred[s] = preds[s]
     return Comparison(table=table, folds=pd.DataFrame(fold_rows), fits=fits, predictions=pred, baseline=baseline,
-                      outcome=outcome, metrics=metrics, conf_level=conf_level)
+                      outcome=outcome, metrics=metrics, conf_level=conf_level, winner=winner, selection_rule=rule)
+
+
+def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
+    """The one-SE rule on ``metric`` (lower is better); see the module docstring."""
+    score = table.set_index("scheme")[metric]
+    best = str(score.idxmin())
+    table = table.assign(**{f"{metric}_vs_best": (score - score[best]).to_numpy()})
+    name = "log loss" if metric == "log_loss" else metric
+    if not n_boot:
+        table[f"{metric}_vs_best_se"] = np.nan
+        table["selected"] = table["scheme"] == best
+        return table, best, f"lowest held-out {name} ({best}); no bootstrap, so no one-SE rule"
+    rng = np.random.default_rng([seed, 2])
+    n_acc = int(acc.max() + 1)
+    W = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+    denom = W @ np.bincount(acc, minlength=n_acc).astype(float)
+    boot = {}
+    for s in schemes:
+        v = _row_losses(y, preds[s], kind, family)[metric]
+        boot[s] = (W @ np.bincount(acc, v, n_acc)) / denom
+    se = np.array([np.std(boot[s] - boot[best], ddof=1) for s in table["scheme"]])
+    table[f"{metric}_vs_best_se"] = se
+    ok = (table[f"{metric}_vs_best"].to_numpy() <= se) | (table["scheme"] == best).to_numpy()
+    eligible = list(table.loc[ok, "scheme"])
+    rank = {s: i for i, s in enumerate(SIMPLICITY)}
+    winner = min(eligible, key=lambda s: (rank.get(s, len(rank)), schemes.index(s)))
+    table["selected"] = table["scheme"] == winner
+    rule = (f"one-standard-error rule on the held-out {name}: lowest {best} ({score[best]:.4f}); "
+            f"within one bootstrap SE of it: {', '.join(eligible)}; the simplest of those, {winner}, is chosen")
+    return table, winner, rule
 
 
 def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level):

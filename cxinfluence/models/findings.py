@@ -279,6 +279,11 @@ def comparison_findings(comparison, metric=None) -> pd.DataFrame:
         s = f"Unreliable comparison (degenerate fits for {bad}): " + s
     rows.append({"topic": "which scheme predicts best", "model": "compare_schemes", "term": best, "sentence": s,
                  "estimate": gain, "ci_low": lo, "ci_high": hi, "reliable": ok})
+    if getattr(comparison, "winner", None):
+        rows.append({"topic": "how the winner was chosen", "model": "compare_schemes", "term": comparison.winner,
+                     "sentence": f"Chosen among {len(t)} schemes by the {comparison.selection_rule}; AUC and Brier "
+                                 "score are reported beside it (scheme_comparison.csv).",
+                     "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "reliable": ok})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

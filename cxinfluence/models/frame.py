@@ -159,6 +159,7 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
                              "account_sentiment(village, outcome_periods(village), ...)")
     keep = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
     keep += schemes + [f"{s}_se" for s in schemes if f"{s}_se" in acc.columns]
+    keep += [c for c in ("influence_heard", "influence_heard_se") if c in acc.columns]  # for measurement error
     frame = frame.merge(_key(acc[keep]), on=["account_id", "period_end"], how="left", validate="many_to_one")
 
     if stakeholders is None:

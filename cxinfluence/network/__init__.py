@@ -9,8 +9,7 @@ _EXPORTS = {
     "ROLE_PRIORS": ".influence", "UNKNOWN_ROLE_PRIOR": ".influence", "portfolio_betweenness": ".structure",
     "stakeholder_structure": ".structure", "account_structure": ".structure", "DENSE_MAX": ".structure",
     "tie_kinds": ".edges", "tie_weights": ".edges", "endorse": ".edges", "KINDS": ".edges",
-    "influence_with_rows": ".influence",
-    "pagerank_reference": ".pagerank",
+    "influence_with_rows": ".influence", "pagerank_reference": ".pagerank", "pagerank_blocks": ".pagerank",
 }
 
 lazy_exports(__name__, _EXPORTS)

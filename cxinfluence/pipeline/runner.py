@@ -18,6 +18,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
+``influence_sensitivity.csv`` how ranks and the renewal model move with the influence judgements
 ``actions.csv``            informal comments routed to the groups that can act
 ``model_frame.csv``        the data the models were fitted on
 ``warnings.csv``           what was skipped or failed and why, and warnings
@@ -226,7 +227,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
             t["warnings"] = _skip_table(result.skipped, result.caught)
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
-                                 "listening_plan", "scheme_comparison", "actions", "model_frame", "warnings")
+                                 "listening_plan", "scheme_comparison", "influence_sensitivity", "actions",
+                                 "model_frame", "warnings")
                      if t.get(n) is not None]
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
@@ -361,6 +363,15 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         del history_people  # millions of rows, needed only for the frame: free them before fitting
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+    if "rebuy:" + PRIMARY_SCHEME in result.fits:
+        with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
+            from ..models.sensitivity import influence_sensitivity
+
+            t["influence_sensitivity"] = influence_sensitivity(v, as_of, window_days=window_days, lead_days=lead_days,
+                                                               half_life_days=half_life_days, seed=seed)
+    else:
+        _record(result, "Influence sensitivity", "skipped",
+                "no renewal model on this data, so there is no conclusion to test against the influence judgements")
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
         from ..comments.capture import action_list
 
@@ -438,6 +449,18 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         attempt("Decision equation", "decision_equation", decision_reason(frame), lambda: decision_equation(frame))
         attempt("Veto equation", "veto_equation", decision_reason(frame, roles=["veto", "nonveto"]),
                 lambda: decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation"))
+    if not renewal and "influence_heard_se" in frame.columns:
+        from ..exceptions import ModelError
+        from ..models.measurement import corrected_fit
+
+        with _guard(result, "Measurement-error correction"):
+            try:  # the heard influence-weighted slope corrected for measurement error (regression calibration)
+                corrected = corrected_fit(frame, "influence_heard", method="calibration")
+                t["measurement_correction"] = corrected.table
+                if corrected.fit is not None:
+                    fits["rebuy_calibrated:influence_heard"] = corrected.fit
+            except ModelError as exc:
+                _record(result, "Measurement-error correction", "skipped", str(exc).splitlines()[0])
     if fits:
         t["models"] = models_table(list(fits.values()))
     if renewal:

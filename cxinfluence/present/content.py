@@ -165,6 +165,12 @@ def _figures(result, comparison):
     return figs
 
 
+def _sensitivity_text(table):
+    from ..models.sensitivity import sensitivity_sentence
+
+    return sensitivity_sentence(table) if table is not None else ""
+
+
 def build_report(village, result, map_entries, *, anonymized=False, window_days=365, lead_days=0) -> str:
     """The report HTML for a :class:`cxinfluence.pipeline.runner.RunResult`."""
     from ..models.findings import comparison_findings, decision_findings, rebuy_findings, bookings_findings
@@ -176,6 +182,10 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
     headlines = risk_sentences(t["accounts_at_risk"])
     if f"rebuy:{PRIMARY}" in fits:
         headlines += rebuy_findings(fits[f"rebuy:{PRIMARY}"])["sentence"].tolist()
+    if t.get("measurement_correction") is not None:
+        from ..models.measurement import correction_sentence
+
+        headlines += [s for s in [correction_sentence(t["measurement_correction"])] if s]
     if "veto_equation" in fits:
         headlines += decision_findings(fits["veto_equation"])["sentence"].tolist()[:1]
     if "bookings:tweedie" in fits:
@@ -201,6 +211,7 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         risk=risk,
         equation_sentences=equation,
         comparison_sentences=comparison_text,
+        sensitivity=_sensitivity_text(t.get("influence_sensitivity")),
         coverage_sentences=coverage_sentences(t["coverage"], window_days),
         listening=listening.merge(risk[["account_id", "revenue_at_risk"]], on="account_id", how="left")
         .sort_values(["revenue_at_risk", "rank"], ascending=[False, True]) if len(listening) else listening,

@@ -35,6 +35,7 @@ class ReportContent:
     equation_sentences: list = field(default_factory=list)
     comparison_sentences: list = field(default_factory=list)
     comparison: pd.DataFrame | None = None
+    sensitivity: str = ""  # one paragraph: how much the influence judgements matter
     coverage_sentences: list = field(default_factory=list)
     listening: pd.DataFrame | None = None
     actions: pd.DataFrame | None = None
@@ -202,6 +203,8 @@ def render_report(content: ReportContent) -> str:
               _figure(content, "forest"), _figure(content, "renewal_curve")]
     parts += ["<h2>Does weighting matter on this data?</h2>", _list(content.comparison_sentences),
               _figure(content, "schemes"), _figure(content, "scatter")]
+    if content.sensitivity:
+        parts += ["<h3>How much the influence judgements matter</h3>", f"<p>{esc(content.sensitivity)}</p>"]
     parts += ["<h2>Coverage gaps and who to talk to next</h2>", _list(content.coverage_sentences),
               _figure(content, "coverage")]
     if content.listening is not None and len(content.listening):

@@ -13,7 +13,10 @@ _EXPORTS = {
     "item_sentiment": ".schemes", "schemes_from_codes": ".schemes", "account_sentiment": ".schemes",
     "sentiment_tables": ".schemes", "stakeholder_sentiment": ".schemes", "role_sentiment": ".schemes",
     "SCHEMES": ".schemes", "DEFAULT_ROLE_WEIGHTS": ".schemes", "comment_sentiment": ".tone",
-    "DOMAIN_LEXICON": ".tone", "PHRASE_RULES": ".tone",
+    "DOMAIN_LEXICON": ".tone", "PHRASE_RULES": ".tone", "bounded_mean_ci": ".intervals",
+    "group_bounded_ci": ".intervals", "MIN_COVERAGE": ".intervalcheck", "N_VALUES": ".intervalcheck",
+    "metric_coverage": ".intervalcheck", "scheme_coverage": ".intervalcheck", "coverage_table": ".intervalcheck",
+    "scale_bounds": ".metrics", "VETO_THRESHOLD": ".schemes", "veto_floor_interval": ".schemes",
 }
 
 lazy_exports(__name__, _EXPORTS)

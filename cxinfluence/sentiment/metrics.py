@@ -42,8 +42,14 @@ Confidence intervals (``conf_level``, default 0.95)
 * **Shares** (CSAT, CES low effort): Wilson score interval (Wilson 1927;
   Agresti & Coull 1998), computed by
   :func:`statsmodels.stats.proportion.proportion_confint`.
-* **Means**: Student t interval ``mean +/- t(n-1) s / sqrt(n)``; undefined
-  (NaN) for a single answer, which is reported rather than guessed.
+* **Means** (CSAT mean, CES, trust, cared-for, sentiment): the
+  Agresti-Coull-type interval for a bounded scale of
+  :func:`cxinfluence.intervals.bounded_mean_ci` (``z^2 / 2`` pseudo-answers at
+  each end of the scale), the one interval every mean in the package uses. A
+  t interval collapses to ``[x, x]`` when respondents agree (three CSAT 5s)
+  and covers a very satisfied account's mean only half the time at n = 3;
+  this one keeps a sensible width and is defined from one answer on. Its
+  coverage at n = 2..30 is in ``docs/methods.md``.
 
 A group with no answer to a metric has ``<metric>_n = 0`` and NaN value and
 interval.
@@ -147,16 +153,28 @@ def share_ci(good, n, conf_level=0.95):
     return 100.0 * share, 100.0 * lo, 100.0 * hi
 
 
-def mean_ci(total, total_sq, n, conf_level=0.95):
-    """Mean and Student t interval from sums; NaN interval when ``n < 2``.
+def mean_ci(total, total_sq, n, conf_level=0.95, *, low=None, high=None):
+    """Mean and its interval from sums.
+
+    With the scale's ends ``low`` and ``high`` (every mean metric of
+    :data:`METRICS` passes them): the bounded-scale interval of
+    :func:`cxinfluence.intervals.bounded_mean_ci`, defined from one answer on.
+    Without them (an unbounded quantity): the Student t interval
+    ``mean +/- t(n-1) s / sqrt(n)``, NaN when ``n < 2``.
 
     Examples
     --------
-    Answers 1, 2, 3: mean 2, s = 1, t(2) = 4.303, interval 2 +/- 2.484.
+    Answers 1, 2, 3 on a 1-5 scale: on 0-1 they are 0, 0.25, 0.5; with
+    1.9207 pseudo-answers at 0 and at 1, ``p~ = 0.3904``, ``v~ = 0.1740``,
+    half-width ``1.96 sqrt(0.1740 / 6.8415) = 0.3126``, so 1.311 to 3.812.
+    Unbounded: the t interval 2 +/- 4.303 * 1 / sqrt(3).
 
-    >>> m, lo, hi = mean_ci([6.0], [14.0], [3])
+    >>> m, lo, hi = mean_ci([6.0], [14.0], [3], low=1, high=5)
     >>> float(m[0]), round(float(lo[0]), 3), round(float(hi[0]), 3)
-    (2.0, -0.484, 4.484)
+    (2.0, 1.311, 3.812)
+    >>> m, lo, hi = mean_ci([6.0], [14.0], [3])
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (-0.484, 4.484)
     """
     from scipy.stats import t as student_t
 
@@ -165,10 +183,28 @@ def mean_ci(total, total_sq, n, conf_level=0.95):
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, total / n, np.nan)
+        if low is not None:
+            from .intervals import bounded_mean_ci
+
+            pop_var = np.maximum(np.where(n > 0, total_sq / n - mean**2, np.nan), 0.0)
+            lo, hi = bounded_mean_ci(mean, pop_var, n, low, high, conf_level)
+            return mean, lo, hi
         var = np.where(n > 1, (total_sq - n * mean**2) / (n - 1.0), np.nan)
         var = np.maximum(var, 0.0)  # rounding can make a zero variance slightly negative
         half = student_t.ppf(0.5 + conf_level / 2.0, np.where(n > 1, n - 1.0, np.nan)) * np.sqrt(var / n)
     return mean, mean - half, mean + half
+
+
+def scale_bounds(metric):
+    """``(low, high)`` of a mean metric's scale (``sentiment``: -1, 1).
+
+    >>> scale_bounds("csat_mean"), scale_bounds("sentiment")
+    ((1, 5), (-1, 1))
+    """
+    from ..village.scale import ITEMS
+
+    col = METRICS[metric][0]
+    return (-1, 1) if col == "sentiment" else ITEMS[col][:2]
 
 
 def metric_arrays(scores, group, person, n_groups, metrics, *, unit="respondent", conf_level=0.95) -> dict:
@@ -211,7 +247,13 @@ def metric_arrays(scores, group, person, n_groups, metrics, *, unit="respondent"
             x, g = x[last], g[last]
         n = np.bincount(g, minlength=n_groups)
         if kind == "mean":
-            val, lo, hi = mean_ci(np.bincount(g, x, n_groups), np.bincount(g, x * x, n_groups), n, conf_level)
+            low, high = scale_bounds(m)
+            total = np.bincount(g, x, n_groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mu = total / n
+            # variance around the group mean in one more pass (sum x^2 - n mean^2 loses digits)
+            ss = np.bincount(g, (x - np.nan_to_num(mu)[g]) ** 2, n_groups)
+            val, lo, hi = mean_ci(total, ss + n * np.nan_to_num(mu) ** 2, n, conf_level, low=low, high=high)
             out[m] = (val, n, lo, hi)
             continue
         good = np.bincount(g, (x >= par["good"][0]) & (x <= par["good"][1]), n_groups)

@@ -43,23 +43,34 @@ interval of :func:`cxinfluence.sentiment.metrics.net_score_ci`). Sampling error 
 account's village.
 
 * weighted means (``mean``, ``role_weighted``, ``nested``, the heard part of
-  ``influence_weighted``): linearisation (sandwich) variance of a ratio
-  estimator, t interval with ``max(floor(n_eff - 1), 1)`` degrees of freedom,
-  ``n_eff`` the Kish effective sample size (:func:`weighted_group_mean`);
-* ``influence_weighted`` with imputation: the heard-mean SE times
-  ``H + (1 - H)(1 - B)``, the derivative of the imputed score with respect to
-  the heard mean (``B`` and the segment mean held fixed);
+  ``influence_weighted``): ``x_se`` is the linearisation (sandwich) SE of a
+  ratio estimator (:func:`weighted_group_mean`); the interval is the
+  bounded-scale Agresti-Coull-type interval of
+  :func:`cxinfluence.intervals.bounded_mean_ci` on ``[-1, 1]`` with Kish's
+  effective ``n`` (``z^2 / 2`` pseudo-people at each end of the scale), so it
+  does not collapse when the respondents agree and is defined for one person;
+* ``influence_weighted`` with imputation: the heard mean's interval mapped
+  through the imputation, whose slope in the heard mean is
+  ``H + (1 - H)(1 - B)`` (``B`` and the segment mean held fixed); the SE is
+  scaled the same way;
 * ``shrunk``: the empirical-Bayes posterior SD, normal interval;
-* ``veto_floor``: when the cap binds, the noise of the capping veto holder's
-  own mean: the pooled (recency-weighted) within-person SD of single answers
-  over the portfolio divided by sqrt(their number of answers), normal
-  interval; otherwise the ``influence_weighted`` SE.
+* ``veto_floor``: where a veto holder was heard, a parametric bootstrap that
+  redraws every heard veto holder's sentiment (noise: the pooled
+  within-person SD over the portfolio over sqrt(their number of answers)) and
+  the base, and reapplies the threshold and the minimum, its distribution
+  computed exactly (no Monte Carlo error); basic bootstrap interval, which
+  removes the first-order downward bias of a minimum of noisy means
+  (:func:`veto_floor_interval`); otherwise the ``influence_weighted``
+  interval.
+
+Coverage of every interval at n = 2..30 is measured by
+:mod:`cxinfluence.intervalcheck` (table in ``docs/methods.md``).
 
 CIs are clipped to ``[-1, 1]``. An account with no heard stakeholder gets NaN
 in every scheme (and ``n_respondents = 0``): the absence of evidence is
-reported, not filled; a single respondent has a value but no between-respondent
-SE (``shrunk_se`` stays finite: it is the posterior SE, and ``veto_floor_se``
-is finite when the cap binds).
+reported, not filled; a single respondent has a value and a (wide) interval
+but no between-respondent SE (``shrunk_se`` stays finite: it is the posterior
+SE, and ``veto_floor_se`` is finite when a veto holder was heard).
 
 References
 ----------
@@ -98,6 +109,10 @@ DEFAULT_ROLE_WEIGHTS = ROLE_WEIGHTS
 
 _SE_SCHEMES = ("mean", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
 
+#: Default veto threshold on the common scale: NPS 6.5, the detractor/passive
+#: boundary (NPS 6 -> 0.2 caps, NPS 7 -> 0.4 does not); see :func:`veto_floor`.
+VETO_THRESHOLD = 0.3
+
 
 # --------------------------------------------------------------------------
 # Kernels: flat arrays + integer group codes -> one value per group.
@@ -115,6 +130,24 @@ def _t_half(se, df, conf_level):
     with np.errstate(invalid="ignore"):
         q = student_t.ppf(0.5 + conf_level / 2.0, np.where(uniq > 0, uniq, np.nan).astype(float))
     return q[inv] * se
+
+
+def _z(conf_level):
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + conf_level / 2.0))
+
+
+def _heard_ci(m, se, n, n_eff, conf_level):
+    """Bounded-scale interval (:func:`cxinfluence.intervals.bounded_mean_ci`)
+    of a heard (weighted) mean on ``[-1, 1]`` from :func:`weighted_group_mean`'s
+    output: the weighted variance is ``se^2 n_eff (n - 1) / n`` (``sum w^2
+    r^2 / sum w^2``; the plain variance for equal weights), 0 for one person."""
+    from .intervals import bounded_mean_ci
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(n > 1, se**2 * n_eff * (n - 1.0) / n, 0.0)
+    return bounded_mean_ci(m, var, np.nan_to_num(n_eff), -1.0, 1.0, conf_level)
 
 
 def weighted_group_mean(x, w, groups, n_groups):
@@ -244,16 +277,21 @@ def nested_mean(x, groups, sub, sub_weight, n_groups):
     return _wmean_clean(x[pos], w[pos], g[pos], n_groups)
 
 
-def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
+def veto_floor(base, x, groups, veto, n_groups, threshold=None, margin=0.25):
     """Cap each account's score by its unhappiest heard veto holder.
 
     ``veto_floor_a = min(base_a, min_v s_v + margin)`` when the lowest heard
     veto-holder sentiment ``min_v s_v`` is below ``threshold``; otherwise
     ``base_a``. A gatekeeper who can kill the deal is not averaged away by
-    happy users (seed 001, key 1). On the common scale ``threshold=0`` is the
-    scale midpoint (NPS 5, CSAT 3) and ``margin=0.25`` lets the account sit a
-    quarter-step above its unhappiest veto holder. A veto holder who was not
-    heard cannot cap anything: :mod:`cxinfluence.listening.coverage` lists them.
+    happy users (seed 001, key 1). The default ``threshold`` is
+    :data:`VETO_THRESHOLD` = 0.3, NPS 6.5 on the common scale: the boundary
+    between detractors (0-6, at most 0.2) and passives (7, 0.4), so every
+    detractor veto holder caps (NPS 6 maps to 0.2 < 0.3) and no passive
+    does; on the 1-5 items it lies between 3 (0.0, caps) and 4 (0.5, does
+    not). The old default 0 (NPS 5) let an NPS-6 detractor never cap.
+    ``margin=0.25`` lets the account sit a quarter-step above its unhappiest
+    veto holder. A veto holder who was not heard cannot cap anything:
+    :mod:`cxinfluence.listening.coverage` lists them.
 
     Returns ``(value, binding, holder)``: the capped score, whether the cap
     binds, and the index into ``x`` of the veto holder who sets the cap (-1
@@ -268,6 +306,7 @@ def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
     >>> v.tolist(), b.tolist(), who.tolist()
     ([-0.25, 0.6], [True, False], [0, -1])
     """
+    threshold = VETO_THRESHOLD if threshold is None else threshold
     base = np.asarray(base, dtype=float)
     x = np.asarray(x, dtype=float)
     g = np.asarray(groups, dtype=np.int64)
@@ -283,6 +322,110 @@ def veto_floor(base, x, groups, veto, n_groups, threshold=0.0, margin=0.25):
     binding = unhappy & (cap < base)
     value = np.where(binding, cap, base)
     return value, binding, np.where(unhappy, holder, -1)
+
+
+def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, threshold=None, margin=0.25,
+                        conf_level=0.95, iterations=26):
+    """Parametric-bootstrap interval of :func:`veto_floor`, honest about the minimum.
+
+    The floor is the minimum of noisy numbers (the account's base score and
+    ``s_v + margin`` of each unhappy heard veto holder), so it is biased
+    downward (``E min <= min E``) and a normal interval around the capping
+    holder's own SE ignores the selection of the lowest one. The bootstrap
+    world redraws every heard veto holder's sentiment ``s_v* ~ N(s_v,
+    x_sd_v^2)`` (their sampling noise: the pooled within-person SD over the
+    square root of their number of answers) and the base ``base* ~ N(base,
+    base_sd^2)``, and reapplies the threshold rule and the minimum, so a
+    holder near the threshold caps in some replicates and not in others.
+    Because the draws are independent normals, the distribution of the
+    replicated floor is known exactly, with no Monte Carlo error and no seed:
+    a holder's capped value exceeds ``q`` unless ``s_v* < min(threshold, q -
+    margin)``, so::
+
+        P(floor* > q) = P(base* > q) * prod_v Phi((s_v - min(threshold, q - margin)) / x_sd_v)
+
+    Its quantiles ``q_lo, q_hi`` are found by bisection (``iterations``
+    halvings of a bracket 8 SDs wide). The interval is the *basic*
+    (reverse-percentile) bootstrap interval ``[2 f - q_hi, 2 f - q_lo]``
+    (Davison & Hinkley 1997, eq. 5.6), which removes the first-order bias of
+    the minimum, widened where needed to contain the estimate ``f`` and
+    clipped to ``[-1, 1]``; the SE is ``(q_hi - q_lo) / (2 z)``. Accounts
+    without a heard veto holder keep the base's interval (NaN here).
+
+    Parameters
+    ----------
+    value, base, base_sd : arrays (n_groups,)
+        The floor, its base score (``influence_weighted``) and the base's SD.
+    x, x_sd : arrays (n_people,)
+        Sentiment and its sampling SD per person (NaN: not heard).
+    groups, veto : arrays (n_people,)
+        Account code and veto flag per person.
+    threshold, margin : float
+        As in :func:`veto_floor`.
+    conf_level : float
+    iterations : int
+        Bisection steps (26 halve a bracket of a few units to below 1e-7).
+
+    Returns
+    -------
+    (se, ci_low, ci_high) : arrays (n_groups,), NaN where no veto holder was heard.
+
+    Examples
+    --------
+    One veto holder at -0.5 (SD 0.2) far below a base of 0.6 (SD 0.01): the
+    cap binds at -0.25 and the interval is -0.25 +/- 1.96 * 0.2.
+
+    >>> se, lo, hi = veto_floor_interval([-0.25], [0.6], [0.01], [-0.5], [0.2], [0], [True], 1)
+    >>> round(float(se[0]), 4), round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.2, -0.642, 0.142)
+    """
+    from scipy.special import log_ndtr, ndtri
+
+    threshold = VETO_THRESHOLD if threshold is None else threshold
+    value = np.asarray(value, dtype=float)
+    base = np.asarray(base, dtype=float)
+    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
+    x = np.asarray(x, dtype=float)
+    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
+    g = np.asarray(groups, dtype=np.int64)
+    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
+    se = np.full(n_groups, np.nan)
+    lo, hi = se.copy(), se.copy()
+    if len(cand) == 0:
+        return se, lo, hi
+    cand = cand[np.argsort(g[cand], kind="stable")]
+    acc, start = np.unique(g[cand], return_index=True)
+    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
+    xs, sds = x[cand], x_sd[cand]
+    b0, bsd = base[acc], base_sd[acc]
+    ok = np.isfinite(b0)
+    b0 = np.where(ok, b0, 0.0)
+
+    def log_survival(q):  # log P(floor* > q) per account slot
+        cut = np.minimum(threshold, q[pos] - margin)
+        holders = np.bincount(pos, log_ndtr((xs - cut) / sds), len(acc))
+        return log_ndtr((b0 - q) / bsd) + holders
+
+    a = (1.0 - conf_level) / 2.0
+    span = 8.0 * np.maximum(bsd, np.bincount(pos, sds, len(acc)))
+    low_x = np.minimum.reduceat(xs - 8.0 * sds, start) + margin
+    q = {}
+    for p in (a, 1.0 - a):  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
+        target = np.log1p(-p)
+        left, right = np.minimum(b0 - span, low_x), b0 + span
+        for _ in range(iterations):
+            mid = 0.5 * (left + right)
+            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
+            left = np.where(below, mid, left)
+            right = np.where(below, right, mid)
+        q[p] = 0.5 * (left + right)
+    f = value[acc]
+    z = float(ndtri(1.0 - a))
+    with np.errstate(invalid="ignore"):
+        se[acc] = np.where(ok, (q[1.0 - a] - q[a]) / (2.0 * z), np.nan)
+        lo[acc] = np.where(ok, np.clip(np.minimum(2.0 * f - q[1.0 - a], f), -1.0, 1.0), np.nan)
+        hi[acc] = np.where(ok, np.clip(np.maximum(2.0 * f - q[a], f), -1.0, 1.0), np.nan)
+    return se, lo, hi
 
 
 def eb_shrink(y, v, target):
@@ -406,7 +549,7 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
                        stakeholder_veto, stakeholder_influence, n_accounts, *, resp_weight=None,
                        resp_nps=None, resp_time=None, stakeholder_active=None, sorted_by_stakeholder=False,
                        account_segment=None, role_weights=None, nest_codes=None, nest_weights=None,
-                       veto_threshold=0.0, veto_margin=0.25, unheard="impute", conf_level=0.95):
+                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95):
     """All schemes for all accounts from integer codes (the vectorised core).
 
     Parameters
@@ -452,7 +595,6 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
         (default: the role codes and ``role_weights``).
     veto_threshold, veto_margin, unheard, conf_level
         As in :func:`account_sentiment`.
-
     Returns
     -------
     (accounts, stakeholders) : two dicts of arrays
@@ -542,9 +684,10 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     # account schemes over the heard people only (smaller arrays, no NaN)
     h = np.flatnonzero(heard)
     sh, gh = s[h], s_acc[h]
-    dfs = {}
+    ms = {}  # scheme -> (mean, se, n, n_eff) of the heard people, for the bounded-scale intervals
     m, se, n, ne = _wmean_clean(sh, None, gh, A)
-    out["mean"], out["mean_se"], dfs["mean"] = m, se, n - 1
+    out["mean"], out["mean_se"] = m, se
+    ms["mean"] = (m, se, n, ne)
 
     from .metrics import net_score_ci
 
@@ -555,10 +698,12 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     out["nps_n"] = n_nps.astype(np.int64)
 
     m, se, n, ne = weighted_group_mean(sh, role_w[s_role[h]], gh, A)  # (a role may weigh 0)
-    out["role_weighted"], out["role_weighted_se"], dfs["role_weighted"] = m, se, ne - 1
+    out["role_weighted"], out["role_weighted_se"] = m, se
+    ms["role_weighted"] = (m, se, n, ne)
 
     # heard influence-weighted mean, its EB shrinkage, and the imputed scheme
     y, y_se, n, ne = weighted_group_mean(sh, infl_ok[h], gh, A)
+    ms["heard"] = (y, y_se, n, ne)
     # pooled between-person variance within accounts, around each account's plain mean
     between_ss = np.sum((sh - out["mean"][gh]) ** 2)
     between_df = np.maximum(out["n_respondents"] - 1, 0).sum()
@@ -567,29 +712,44 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
     shr, B, shr_se, mu, tau2 = eb_shrink(y, v, seg)
     out["shrunk"], out["shrinkage"], out["shrunk_se"] = shr, B, shr_se
-    dfs["shrunk"] = np.full(A, np.inf)
     H = out["heard_influence"]
     if unheard == "impute":
         prior = np.where(np.isfinite(shr), shr, y)  # no EB estimate possible: assume the heard mean
         iw = impute_unheard(y, H, prior)
-        Bf = np.where(np.isfinite(B), B, 0.0)
+        Bf = np.where(np.isfinite(B) & np.isfinite(shr), B, 0.0)
         iw_se = (H + (1.0 - H) * (1.0 - Bf)) * y_se  # d(iw)/d(y) with B, mu held fixed
     else:
         iw, iw_se = y, y_se
-    out["influence_weighted"], out["influence_weighted_se"], dfs["influence_weighted"] = iw, iw_se, ne - 1
+    out["influence_weighted"], out["influence_weighted_se"] = iw, iw_se
+    # the heard influence-weighted mean before imputation: a classical-error measurement of the heard
+    # people's sentiment, which cxinfluence.measurement can correct (the imputed score is partly shrunk)
+    out["influence_heard"], out["influence_heard_se"] = y, y_se
 
-    vf, binding, holder = veto_floor(iw, s, s_acc, np.asarray(stakeholder_veto, bool), A, veto_threshold, veto_margin)
-    k_holder = np.where(holder >= 0, k[np.maximum(holder, 0)], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cap_se = np.sqrt(sigma_within2 / k_holder)
+    # bounded-scale interval of each heard mean (cxinfluence.intervals), mapped through the imputation
+    cis = {name: _heard_ci(*ms[name], conf_level) for name in ("mean", "role_weighted", "heard")}
+    ylo, yhi = cis.pop("heard")
+    c = (H + (1.0 - H) * (1.0 - Bf)) if unheard == "impute" else 1.0
+    cis["influence_weighted"] = (iw + c * (ylo - y), iw + c * (yhi - y))
+
+    vf, binding, _ = veto_floor(iw, s, s_acc, np.asarray(stakeholder_veto, bool), A, veto_threshold, veto_margin)
     out["veto_floor"] = vf
     out["veto_binding"] = binding
-    out["veto_floor_se"] = np.where(binding, cap_se, iw_se)
-    dfs["veto_floor"] = np.where(binding, np.inf, ne - 1)
+    # the base's sampling SD read off its interval (defined from one respondent on)
+    z = _z(conf_level)
+    base_sd = (cis["influence_weighted"][1] - cis["influence_weighted"][0]) / (2.0 * z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_sd = np.sqrt(sigma_within2 / k)  # each person's noise: pooled within-person SD / sqrt(answers)
+    vse, vlo, vhi = veto_floor_interval(vf, iw, base_sd, s, x_sd, s_acc, np.asarray(stakeholder_veto, bool), A,
+                                        veto_threshold, veto_margin, conf_level=conf_level)
+    has_boot = np.isfinite(vlo)
+    out["veto_floor_se"] = np.where(has_boot, vse, iw_se)
+    cis["veto_floor"] = (np.where(has_boot, vlo, cis["influence_weighted"][0]),
+                         np.where(has_boot, vhi, cis["influence_weighted"][1]))
 
     nest_w = np.asarray(nest_weights, dtype=float)
     m, se, n, ne2 = nested_mean(sh, gh, np.asarray(nest_codes)[h], nest_w, A)
-    out["nested"], out["nested_se"], dfs["nested"] = m, se, ne2 - 1
+    out["nested"], out["nested_se"] = m, se
+    cis["nested"] = _heard_ci(m, se, n, ne2, conf_level)
 
     # disagreement (weighted_sd, written out to reuse the influence-weighted mean y)
     w_h = infl_ok[h]
@@ -599,15 +759,10 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     n_pos = np.bincount(gh, w_h > 0, A)
     out["disagreement"] = np.where(n_pos > 1, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
-    from scipy.stats import norm
-
-    z = norm.ppf(0.5 + conf_level / 2.0)
+    cis["shrunk"] = (shr - z * shr_se, shr + z * shr_se)  # EB posterior: normal interval
     for name in _SE_SCHEMES:
-        se = out[f"{name}_se"]
-        df = dfs[name]
-        half = np.where(np.isinf(df), z * se, _t_half(se, np.where(np.isinf(df), 1.0, df), conf_level))
-        out[f"{name}_ci_low"] = np.clip(out[name] - half, -1.0, 1.0)
-        out[f"{name}_ci_high"] = np.clip(out[name] + half, -1.0, 1.0)
+        out[f"{name}_ci_low"] = np.clip(cis[name][0], -1.0, 1.0)
+        out[f"{name}_ci_high"] = np.clip(cis[name][1], -1.0, 1.0)
     stake = {"sentiment": s, "n_responses": k, "nps": s_nps}
     return out, stake
 
@@ -766,7 +921,7 @@ def _check_opts(unheard, nest_by, conf_level, veto_margin):
 
 
 def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
-                      influence=None, role_weights=None, veto_threshold=0.0, veto_margin=0.25,
+                      influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD, veto_margin=0.25,
                       unheard="impute", nest_by="role", conf_level=0.95) -> pd.DataFrame:
     """Account sentiment as of a date: every scheme side by side.
 
@@ -805,7 +960,10 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
         n_stakeholders, n_respondents, n_responses, heard_influence``, the
         :data:`SCHEMES` columns, ``shrinkage``, ``veto_binding``, ``nps_n``,
         and ``<scheme>_se``, ``<scheme>_ci_low``, ``<scheme>_ci_high``
-        (``nps`` has a CI in points, see :func:`cxinfluence.sentiment.metrics.net_score_ci`).
+        (``nps`` has a CI in points, see :func:`cxinfluence.sentiment.metrics.net_score_ci`),
+        and ``influence_heard``, ``influence_heard_se``: the influence-weighted
+        mean of the people heard before the unheard share is imputed (the
+        input of :func:`cxinfluence.models.measurement.corrected_fit`).
 
     Examples
     --------
@@ -864,7 +1022,7 @@ def _requested(pairs, ts, accounts):
 
 
 def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_asof.DEFAULT_WINDOW_DAYS,
-            lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=0.0,
+            lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD,
             veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95):
     """The account and/or stakeholder tables, one date at a time from one shared base."""
     _check_opts(unheard, nest_by, conf_level, veto_margin)
