@@ -7,11 +7,22 @@
   influence), colour = sentiment on a diverging red-white-blue scale
   (ColorBrewer RdBu, Brewer 2003) with a distinct amber, dash-bordered colour
   for people not heard in the window;
-* veto holders are diamonds with a heavy border; people who left are grey;
+* shape = buying-center role (decider star, buyer square, influencer
+  triangle, gatekeeper hexagon, user dot), so role reads without hovering and
+  in black and white; veto holders have a heavy black border;
 * ``reports_to`` ties are solid grey arrows, ``influences`` ties dashed purple;
 * tooltips give name, title, role, influence, sentiment, latest scores, date
   last heard and the latest comment; a legend and a one-line caption explain
   the encoding.
+
+Readable at 80 people: veto holders and the ``KEY_LABELS`` most influential
+people are named at the first view, at ``LABEL_FONT_SIZE`` screen pixels
+whatever the zoom; everyone else is named once zoomed in, and on hover.
+People who left are hidden until "people who left" is ticked, and are then
+grey with their ties grey and dotted: never drawn as live. A toolbar searches
+names and titles, filters by role, department and sentiment, hides influence
+ties, switches between the network and the org-chart layout, and downloads
+what is shown as PNG or SVG (made in the page: no request).
 
 Two promises hold for every page written here:
 
@@ -556,7 +567,8 @@ def network_map(
         Org-chart layout: managers on top, one row per reporting step, each
         person under their manager (``reports_to`` ties only; people with no
         known reporting line on the bottom row), fixed positions, physics off.
-        Otherwise a force-directed layout (forceAtlas2).
+        Otherwise a force-directed layout (forceAtlas2). Either way the page
+        can switch between the two.
     height, width : str
         CSS size of the drawing area.
     title : str, optional
@@ -565,6 +577,9 @@ def network_map(
         Node attribute for the size (influence, >= 0), node attribute for the
         colour (sentiment in [-1, 1], None = not heard), edge attribute for
         the line width, node attribute for the label.
+    file_stem : str
+        Name (without extension) of the PNG/SVG the page's buttons download;
+        characters other than ``A-Za-z0-9_.-`` become ``_``.
 
     Returns
     -------

@@ -14,6 +14,8 @@ Outputs (stable names, written atomically by :func:`cxinfluence.atomic.staged_ou
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
 ``networks/<id>.html``     buying-center maps of the selected accounts
+``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
+``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
@@ -307,8 +309,12 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     for i, account_id in enumerate(selected):
         G = graphs[account_id]
         label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
-        page = network_map(G, seed=seed, title=f"Buying center: {label}")
+        page = network_map(G, seed=seed, title=f"Buying center: {label}", file_stem=_safe_name(account_id))
         rel = f"networks/{_safe_name(account_id)}.html"
         (folder / rel).write_text(page, encoding="utf-8")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
+    from .exports import write_gexf, write_kumu
+
+    write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
+    write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
     return entries

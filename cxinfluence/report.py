@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .safetext import display_text
+
 
 @dataclass
 class ReportContent:
@@ -64,14 +66,16 @@ footer{color:#7b8794;font-size:.85em;margin-top:3em}
 
 
 def esc(value) -> str:
-    """Escape any value for HTML text or attributes.
+    """Escape any value for HTML text or attributes, bidi controls removed (see :mod:`cxinfluence.safetext`).
 
     >>> esc('<img src=x onerror=alert(1)> & "href"')
     '&lt;img src=x onerror=alert(1)&gt; &amp; &quot;href&quot;'
+    >>> esc("Ann \u202eevil")
+    'Ann evil'
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(display_text(str(value)), quote=True)
 
 
 def _fmt(value, kind):
