@@ -684,3 +684,47 @@ def figure_to_data_uri(fig, *, dpi=150, close=False) -> str:
 
         plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def drawn_marks(fig) -> int:
+    """How many data marks a figure draws: points, bars, line vertices and cells, on any of its axes.
+
+    Reference lines (``axhline``/``axvline``), text, legends and empty
+    collections do not count, so a chart whose data were all dropped (NaN
+    labels, an empty filter) counts 0 however many decorations it has. The
+    report refuses such a chart, and the notebook tests fail on one.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.scatter([np.nan], [1.0]); _ = ax.axvline(0); _ = ax.set_title("n = 300")
+    >>> drawn_marks(fig)
+    0
+    >>> _ = ax.bar(["a", "b"], [1.0, 2.0]); drawn_marks(fig)
+    2
+    >>> plt.close(fig)
+    """
+    figure = fig if hasattr(fig, "axes") and not hasattr(fig, "transData") else fig.figure
+    count = 0
+    for ax in figure.axes:
+        for line in ax.lines:
+            if line.get_transform() != ax.transData:  # axhline/axvline: blended transforms
+                continue
+            x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+            count += int(np.sum(np.isfinite(x) & np.isfinite(y)))
+        for coll in ax.collections:
+            if hasattr(coll, "get_array") and coll.get_array() is not None and not len(coll.get_offsets()) > 1:
+                count += int(np.sum(np.isfinite(np.ma.filled(np.asarray(coll.get_array(), dtype=float), np.nan))))
+                continue
+            offsets = np.asarray(coll.get_offsets(), dtype=float).reshape(-1, 2)
+            if len(offsets) and coll.get_paths():
+                count += int(np.sum(np.isfinite(offsets).all(axis=1)))
+            elif coll.get_paths():
+                count += sum(1 for p in coll.get_paths() if len(p.vertices) and np.isfinite(p.vertices).all())
+        for patch in ax.patches:
+            if type(patch).__name__ == "Rectangle" and patch.get_width() and patch.get_height() and np.isfinite(
+                    [patch.get_width(), patch.get_height()]).all():
+                count += 1
+        count += sum(1 for im in ax.images if np.size(im.get_array()))
+    return count
