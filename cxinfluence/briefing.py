@@ -125,8 +125,10 @@ def _percentile(series: pd.Series, value) -> float:
     return float((s <= value).mean()) if len(s) and pd.notna(value) else np.nan
 
 
-def action_accounts(risk: pd.DataFrame, n: int = 10, *, currency: str | None = None) -> pd.DataFrame:
+def action_accounts(risk: pd.DataFrame, n: int = 10, *, currency: str | None = None, accounts=None) -> pd.DataFrame:
     """The ``n`` accounts with most revenue at risk, each with one reason that sets it apart.
+
+    ``accounts`` (a list of ids) gives the reason of exactly those accounts instead.
 
     The reason is the account's distinguishing warning sign (see
     :func:`reason_table`) that explains most renewal chance; an account with
@@ -146,7 +148,7 @@ def action_accounts(risk: pd.DataFrame, n: int = 10, *, currency: str | None = N
     ...     "p_renew": [0.5, 0.9, 0.45, 0.95], "annual_revenue": [100.0, 1000.0, 50.0, 10.0]})
     >>> risk["revenue_at_risk"] = risk["annual_revenue"] * (1 - risk["p_renew"])
     >>> for r in action_accounts(risk, 3, currency="$").itertuples(): print(r.account_id, "|", r.why)
-    B | large account: $1k a year, more than 75% of accounts
+    B | the largest account by revenue ($1k a year)
     A | unhappy veto holder (accounts with one are predicted to renew 27 points less often)
     C | renewal chance 45%, in the lowest quarter of the portfolio
     """
@@ -155,7 +157,11 @@ def action_accounts(risk: pd.DataFrame, n: int = 10, *, currency: str | None = N
                                      "why"])
     reasons = reason_table(risk)
     useful = reasons[reasons["distinguishing"]]
-    top = risk.dropna(subset=["revenue_at_risk"]).nlargest(n, "revenue_at_risk", keep="first")
+    top = risk.dropna(subset=["revenue_at_risk"])
+    if accounts is not None:
+        top = top[top["account_id"].astype(str).isin([str(a) for a in accounts])]
+    else:
+        top = top.nlargest(n, "revenue_at_risk", keep="first")
     out = []
     for _, row in top.iterrows():
         reason, why = None, None
@@ -173,9 +179,15 @@ def action_accounts(risk: pd.DataFrame, n: int = 10, *, currency: str | None = N
                                               "portfolio")
             else:
                 revenue = pd.to_numeric(risk.get("annual_revenue", pd.Series(dtype=float)), errors="coerce").dropna()
-                share = float((revenue < row.get("annual_revenue")).mean()) if len(revenue) else np.nan
-                reason, why = "large_account", (f"large account: {money(row.get('annual_revenue'), currency)} a "
-                                                f"year, more than {share:.0%} of accounts")
+                amount = money(row.get("annual_revenue"), currency)
+                place = int((revenue > row.get("annual_revenue")).sum()) + 1
+                if place <= 10:
+                    nth = "" if place == 1 else {2: "2nd ", 3: "3rd "}.get(place, f"{place}th ")
+                    why = f"the {nth}largest account by revenue ({amount} a year)"
+                else:
+                    share = int(np.floor(100 * float((revenue < row.get("annual_revenue")).mean())))
+                    why = f"large account: {amount} a year, more revenue than {share}% of accounts"
+                reason = "large_account"
         out.append({"account_id": row["account_id"], "name": row.get("name"),
                     "annual_revenue": row.get("annual_revenue"), "p_renew": row.get("p_renew"),
                     "revenue_at_risk": row["revenue_at_risk"], "reason": reason, "why": why})

@@ -16,6 +16,7 @@ Outputs (stable names, written atomically by :func:`cxinfluence.atomic.staged_ou
 ``networks/<id>.html``     buying-center maps of the selected accounts
 ``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
 ``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
+``accounts/<id>.html``     one page per selected account, linked from the report
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
@@ -94,7 +95,7 @@ def _safe_name(account_id: str) -> str:
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200) -> RunResult:
+        folds=5, n_boot=200, currency=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -123,6 +124,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         Seed for cross-validation folds, the bootstrap and map layout.
     quiet : bool
         No progress lines.
+    currency : str, optional
+        Currency of the revenue figures, shown in the report (``"$"``, ``"EUR"``); default none.
 
     Returns
     -------
@@ -153,11 +156,17 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         with _stage(progress, "maps"):
             selected = _select_map_accounts(t["accounts_at_risk"], v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t["influence"], tmp, seed=seed, window_days=window_days)
+        with _stage(progress, "account pages"):
+            from .account_page import write_account_pages
+
+            pages = write_account_pages(v, result, map_entries, tmp, name=_safe_name, currency=currency,
+                                        window_days=window_days)
         with _stage(progress, "report"):
             from .reporting import build_report
 
             (tmp / "report.html").write_text(build_report(v, result, map_entries, anonymized=anonymize,
-                                                          window_days=window_days, lead_days=lead_days),
+                                                          window_days=window_days, lead_days=lead_days,
+                                                          currency=currency, account_pages=pages),
                                              encoding="utf-8")
         with _stage(progress, "writing tables"):
             from .io import write_csv

@@ -98,7 +98,8 @@ def _outcome_labels(series):
 
 
 def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", ax=None,
-                      title="Who matters changes the score", xlabel=None, ylabel=None, max_points=5000, seed=0):
+                      title="Who matters changes the score", xlabel=None, ylabel=None, max_points=5000, seed=0,
+                      unit="accounts", hue_title=None):
     """Naive mean against influence-weighted sentiment, one point per account.
 
     Points off the dashed diagonal are accounts whose score moves once
@@ -119,6 +120,10 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
         take minutes to render); the note in the corner says so.
     seed : int
         Seed of that sample.
+    unit : str
+        What one point is, for the count in the corner ("accounts", "account-periods").
+    hue_title : str, optional
+        Legend title (default ``hue``).
 
     Returns
     -------
@@ -149,14 +154,17 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
     order = sorted(df[hue].dropna().unique()) if hue is not None else None
     palette = dict(zip(order, [RED, BLUE] if order == ["no", "yes"] else sns.color_palette("colorblind", len(order)))) \
         if order else None
+    # a marker per outcome too, so the chart reads in black and white
+    markers = {"no": "X", "yes": "o"} if order == ["no", "yes"] else None
     sns.scatterplot(data=df, x=x, y=y, hue=hue, hue_order=order, palette=palette, s=60, alpha=0.8,
+                    style=hue if markers else None, style_order=order if markers else None, markers=markers or True,
                     edgecolor="white", linewidth=0.5, ax=ax)
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(-1.05, 1.05)
     ax.set_aspect("equal")
     if hue is not None and ax.get_legend() is not None:
-        ax.legend(title=hue, fontsize=TICK_SIZE, title_fontsize=TICK_SIZE, loc="upper left")
-    shown = f"n = {n_all:,} accounts" if len(df) == n_all else f"random {len(df):,} of {n_all:,} shown"
+        ax.legend(title=hue_title or hue, fontsize=TICK_SIZE, title_fontsize=TICK_SIZE, loc="upper left")
+    shown = f"n = {n_all:,} {unit}" if len(df) == n_all else f"random {len(df):,} of {n_all:,} {unit} shown"
     ax.text(0.98, 0.02, shown, transform=ax.transAxes, ha="right", va="bottom",
             fontsize=TICK_SIZE, color="#555555")
     return _finish(ax, title, xlabel or f"{x} (naive, -1 to +1)", ylabel or f"{y} (-1 to +1)")

@@ -142,7 +142,7 @@ def test_sentiment_scatter_samples_large_portfolios_and_says_so():
     pts = ax.collections[0].get_offsets()
     assert len(pts) == 100
     assert {tuple(p) for p in np.asarray(pts)} <= set(map(tuple, big[["mean", "influence_weighted"]].to_numpy()))
-    assert "random 100 of 900 shown" in [t.get_text() for t in ax.texts]
+    assert "random 100 of 900 accounts shown" in [t.get_text() for t in ax.texts]
 
 
 def test_role_stage_heatmap_cells_are_group_means():
