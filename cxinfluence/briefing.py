@@ -71,6 +71,44 @@ def money(x, currency: str | None = None, *, short: bool = True) -> str:
     return f"{sign}{currency}{body}" if currency in _SYMBOLS or len(currency) == 1 else f"{sign}{currency} {body}"
 
 
+_MODELS = {"decision_equation": "buying decision equation", "veto_equation": "veto-holder decision equation",
+           "bookings:tweedie": "bookings model"}
+
+
+def model_label(name: str) -> str:
+    """A fitted model's name in words.
+
+    Examples
+    --------
+    >>> model_label("rebuy:role_weighted"), model_label("veto_equation")
+    ('renewal model on role-weighted sentiment', 'veto-holder decision equation')
+    """
+    from .findings import LABELS
+
+    name = str(name)
+    if name in _MODELS:
+        return _MODELS[name]
+    if name.startswith("rebuy:"):
+        scheme = name.split(":", 1)[1]
+        return f"renewal model on {LABELS.get(scheme, scheme.replace('_', ' '))}"
+    if name.startswith("bookings:"):
+        return "bookings model"
+    return name.replace("_", " ")
+
+
+def in_words(text: str, names) -> str:
+    """``text`` with each model name in ``names`` replaced by :func:`model_label`, longest first.
+
+    Examples
+    --------
+    >>> in_words("rebuy:nested: too few events", ["rebuy:nested"])
+    'renewal model on nested (person-role-account) sentiment: too few events'
+    """
+    for n in sorted(map(str, names), key=len, reverse=True):
+        text = text.replace(n, model_label(n))
+    return text
+
+
 def reason_table(risk: pd.DataFrame) -> pd.DataFrame:
     """How much each warning sign separates accounts, and whether it tells an account apart.
 

@@ -248,23 +248,23 @@ def render_report(content: ReportContent) -> str:
                   _linked_table(content.action_accounts, ACTION_ACCOUNT_COLUMNS, pages)]
     parts.append("</section>")
     parts += ["<h2>Where the money at risk sits</h2>", _list(content.risk_sentences), _figure(content, "money")]
-    parts += ["<h2>What each role's sentiment is worth</h2>", _list(content.equation_sentences),
-              _figure(content, "forest"), _figure(content, "renewal_curve")]
+    parts += ["<h2>What each role's sentiment is worth</h2>", _figure(content, "forest"),
+              _figure(content, "renewal_curve")]
     parts += ["<h2>Coverage gaps and who to talk to next</h2>", _list(content.coverage_sentences),
               _figure(content, "coverage")]
     if content.listening is not None and len(content.listening):
-        parts += ["<p>Who to ask first (the ten most useful conversations; the full plan is in "
-                  "listening_plan.csv):</p>", _linked_table(content.listening.head(10), LISTENING_MAIN_COLUMNS, pages)]
+        parts += ["<p>Who to ask first (the six most useful conversations; the full plan is in "
+                  "listening_plan.csv):</p>", _linked_table(content.listening.head(6), LISTENING_MAIN_COLUMNS, pages)]
     parts += ["<h2>What customers are telling the account teams</h2>", _list(content.action_sentences)]
     if content.actions is not None and len(content.actions):
         acts = _readable(content.actions, ("themes", "owning_group"))
         problems = acts[acts["kind"] != "praise"] if "kind" in acts else acts
-        parts.append(_linked_table(problems.head(10), ACTION_COLUMNS, pages))
+        parts.append(_linked_table(problems.head(8), ACTION_COLUMNS, pages))
         if "kind" in acts and (acts["kind"] == "praise").any():
             praise = acts[acts["kind"] == "praise"].sort_values("influence", ascending=False, kind="stable")
             parts += ["<h3>What is working</h3>",
                       "<p>Praise from the most influential people: pass it on to the teams that earned it.</p>",
-                      _linked_table(praise.head(5), WORKING_COLUMNS, pages)]
+                      _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
     if content.maps or pages:
         parts.append("<h2>Account pages and maps</h2><div class='maps'>")
         links = "".join(
@@ -273,6 +273,8 @@ def render_report(content: ReportContent) -> str:
             for account_id, label, rel, _ in content.maps)
         parts.append(f"<p>One page per account (files beside this report):</p><ul>{links}</ul></div>")
     parts.append("<section id='appendix'><h2>Appendix for analysts</h2>")
+    if content.equation_sentences:
+        parts += ["<h3>The buying decision equation, role by role</h3>", _list(content.equation_sentences)]
     parts += ["<h3>Does weighting matter on this data?</h3>", _list(content.comparison_sentences),
               _figure(content, "schemes"), _figure(content, "scatter")]
     if content.risk is not None and len(content.risk):

@@ -105,7 +105,9 @@ def caveats(result) -> list:
     out = []
     for name, fit in result.fits.items():
         if not fit.reliable:
-            out.append(f"Model {name} is flagged unreliable: {'; '.join(fit.warnings)}.")
+            from .briefing import model_label
+
+            out.append(f"The {model_label(name)} is flagged unreliable: {'; '.join(fit.warnings)}.")
     out.append("Associations, not proof of cause: sentiment and renewal may share causes the data do not record.")
     return out
 
@@ -177,7 +179,10 @@ def _warnings_list(result) -> list:
     w = result.tables.get("warnings")
     if w is None or not len(w):
         return []
-    return [f"{r.message} ({r.count} time{'s' if r.count != 1 else ''})" for r in w.itertuples()]
+    from .briefing import in_words
+
+    return [f"{in_words(r.message, result.fits)} ({r.count} time{'s' if r.count != 1 else ''})"
+            for r in w.itertuples()]
 
 
 def reason_sentences(risk: pd.DataFrame) -> list:

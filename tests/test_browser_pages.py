@@ -5,6 +5,7 @@ its first view, the report's first screen. Needs Debian's ``chromium`` +
 ``chromedriver`` and selenium; skips without them, fails under ``$CI``.
 """
 
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -159,3 +160,118 @@ def test_png_and_svg_buttons_download_the_map_without_a_request(browser, tmp_pat
     assert len(texts) == len(named) + 1  # one label per named person + the heading
     visit = browser.collect(Visit(url=path.resolve().as_uri()))
     assert visit.network_requests == [] and visit.console_errors == [] and visit.dialogs == []
+
+
+# --------------------------------------------------------------------------- the report and an account page
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+BIDI_NAME = "Ann \u202eevil"  # would display as "Ann live"
+HOSTILE_COMMENT = "<script>alert(2)</script> \u2067late\u2069 delivery, see href=javascript:alert(3)"
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    """A small synthetic village whose top accounts carry hostile and bidi names and comments, run end to end."""
+    from cxinfluence.pipeline import run
+    from cxinfluence.synth import make_village
+
+    village, _ = make_village(40, seed=11)
+    acc = village.accounts.sort_values("annual_revenue", ascending=False)["account_id"].head(2).tolist()
+    people = village.stakeholders.copy()
+    # people of the first account who never left (so they are on its map whatever the as-of date)
+    first = people.index[(people["account_id"] == acc[0]) & people["active_to"].isna()]
+    people.loc[first[0], "name"] = HOSTILE_NAME
+    people.loc[first[1], "name"] = BIDI_NAME
+    people.loc[first[2], "title"] = '<a href="javascript:alert(4)">VP</a>'
+    accounts = village.accounts.copy()
+    accounts.loc[accounts["account_id"] == acc[0], "name"] = "<b>Acme</b> \u202eoc"
+    responses = village.responses.copy()
+    mine = responses.index[responses["stakeholder_id"].isin(people.loc[people["account_id"].isin(acc),
+                                                                       "stakeholder_id"])]
+    responses.loc[mine[-20:], "comment"] = HOSTILE_COMMENT
+    village = village.__class__(accounts, people, village.relationships, responses, village.outcomes)
+    out = tmp_path_factory.mktemp("hostile") / "out"
+    run(village, out, quiet=True, map_accounts=acc, folds=3, n_boot=20, currency="€")
+    return out, acc
+
+
+def visible_text(driver, main_only=False):
+    return driver.execute_script("""
+        var m = document.querySelector('main').cloneNode(true);
+        if (arguments[0]) { var a = m.querySelector('#appendix'); if (a) { a.remove(); } }
+        document.body.appendChild(m); var t = m.innerText; m.remove(); return t;""", main_only)
+
+
+@pytest.mark.slow
+def test_report_first_screen_reads_in_five_minutes(browser, hostile_run):
+    out, acc = hostile_run
+    visit = browser.open(out / "report.html")
+    d = browser.driver
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    d.save_screenshot(str(SHOTS / "report_first_screen.png"))
+    assert visit.network_requests == [] and visit.console_errors == [] and visit.dialogs == []
+    headlines = d.execute_script("return Array.from(document.querySelectorAll('#first-screen ol.headline li'))"
+                                 ".map(function (li) { return li.innerText; });")
+    assert 1 <= len(headlines) <= 5
+    for h in headlines:  # whole sentences: never cut, never log-odds or AUC
+        assert h.endswith(".") and "\u2026" not in h and "log-odds" not in h and "AUC" not in h, h
+    assert any(h.startswith("€") for h in headlines)  # money in the configured currency
+    rows = d.execute_script("return document.querySelectorAll('#first-screen table tbody tr').length")
+    assert 1 <= rows <= 10
+    # one reason per account, and never one that most accounts share
+    reasons = d.execute_script("return Array.from(document.querySelectorAll('#first-screen tbody tr td:last-child'))"
+                               ".map(function (td) { return td.innerText; });")
+    assert all(";" not in r and "veto holder unheard" not in r for r in reasons), reasons
+    # the first screen fits the first screen: the action table starts within the viewport
+    top = d.execute_script("return document.querySelector('#first-screen table').getBoundingClientRect().top")
+    assert top < d.execute_script("return window.innerHeight")
+    main = visible_text(d, main_only=True)
+    assert len(main.split()) < 1500
+    text = visible_text(d)
+    words = re.sub(r"\b\w+\.(csv|html|xlsx|gexf)\b", " ", text)
+    assert sorted(set(re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words))) == []
+    assert not any(ch in text for ch in BIDI)
+    assert "<b>Acme</b> oc" in text  # the hostile account name, shown as text
+    assert d.execute_script("return document.querySelectorAll('img:not([src^=\"data:image/png\"]), script').length") == 0
+    # every account of the action table with a page links to it, and the page exists
+    links = d.execute_script("return Array.from(document.querySelectorAll('#first-screen a'))"
+                             ".map(function (a) { return a.getAttribute('href'); });")
+    assert links and all((out / link).is_file() for link in links)
+
+
+@pytest.mark.slow
+def test_account_page_shows_map_scores_and_comments_safely(browser, hostile_run):
+    from cxinfluence.pipeline import _safe_name
+
+    out, acc = hostile_run
+    page = out / "accounts" / f"{_safe_name(acc[0])}.html"
+    visit = browser.open(page)
+    d = browser.driver
+    d.switch_to.frame(d.find_element("css selector", "iframe.map"))
+    try:
+        wait_for(d, STABLE)
+        names = d.execute_script("return window.cxMap.nodes.get().map(function (n) { return n.cx.name; })")
+        labels = d.execute_script("return window.cxMap.labelPx()")
+        assert min(x["px"] for x in labels) >= LABEL_FONT_SIZE - 0.01
+        assert d.execute_script("return !!document.getElementById('cx-png') && !!document.getElementById('cx-svg')")
+    finally:
+        d.switch_to.default_content()
+    assert HOSTILE_NAME in names and "Ann evil" in names and not any(ch in "".join(names) for ch in BIDI)
+    time.sleep(0.5)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    d.save_screenshot(str(SHOTS / "account_page.png"))
+    visit = browser.collect(visit)
+    assert visit.network_requests == [] and visit.console_errors == [] and visit.dialogs == []
+    text = visible_text(d)
+    for heading in ("Who decides: the buying center", "How the account feels, by scoring scheme", "By role",
+                    "Whom we hear, and whom to ask next", "Latest comments and who acts on them"):
+        assert heading in text
+    assert "<b>Acme</b> oc" in text and not any(ch in text for ch in BIDI)
+    assert "<script>alert(2)</script>" in text  # the hostile comment, as text
+    assert d.execute_script("return window.__pwned === undefined && document.querySelectorAll("
+                            "'script, img:not([src^=\"data:image/png\"]), a[href^=java]').length === 0")
+    assert "<b>Acme</b>" not in d.execute_script("return document.querySelector('h1').innerHTML")
+    intervals = d.execute_script("return Array.from(document.querySelectorAll('table')[0].querySelectorAll('tbody tr'))"
+                                 ".map(function (r) { return r.children[2].innerText; });")
+    assert intervals and all(" to " in i for i in intervals)
