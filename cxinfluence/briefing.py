@@ -259,6 +259,7 @@ def headline_findings(result, *, window_days: int = 365, currency: str | None = 
         out += decision_findings(fits["veto_equation"])["sentence"].tolist()[:1]
     if "bookings:tweedie" in fits:
         out += bookings_findings(fits["bookings:tweedie"])["sentence"].tolist()[:1]
+    out = [_plain_caution(s) for s in out]
     cov = t.get("coverage")
     if cov is not None and "unheard_veto" in cov and len(cov):
         n = int((cov["unheard_veto"].fillna(0) > 0).sum())
@@ -266,6 +267,27 @@ def headline_findings(result, *, window_days: int = 365, currency: str | None = 
             out.append(f"In {n} of {len(cov)} accounts at least one veto holder has not been heard from in the "
                        f"last {window_days} days: the listening plan below says whom to ask first.")
     return out[:MAX_HEADLINES]
+
+
+def _plain_caution(sentence: str) -> str:
+    """A finding's "Unreliable estimate (<statistical reasons>): " prefix in plain words (reasons in the appendix).
+
+    Examples
+    --------
+    >>> _plain_caution("Unreliable estimate (too few events (3 < 10); separation): Each 0.1 higher ...")
+    'Treat with caution, the data are thin (see the appendix): each 0.1 higher ...'
+    >>> _plain_caution("Each 0.1 higher ...")
+    'Each 0.1 higher ...'
+    """
+    head = "Unreliable estimate ("
+    if not sentence.startswith(head):
+        return sentence
+    depth, i = 1, len(head)
+    while i < len(sentence) and depth:
+        depth += {"(": 1, ")": -1}.get(sentence[i], 0)
+        i += 1
+    rest = sentence[i:].removeprefix(": ")
+    return "Treat with caution, the data are thin (see the appendix): " + rest[:1].lower() + rest[1:]
 
 
 def _assert_drawn(ax, what):
