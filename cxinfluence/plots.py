@@ -90,7 +90,9 @@ def _outcome_labels(series):
     """0/1 outcomes read as words in a legend; other values kept as text."""
     values = set(series.dropna().unique())
     if values <= {0, 1, True, False}:
-        return series.map({0: "no", 1: "yes", False: "no", True: "yes"})
+        # via float: a dict keyed by both 0 and False collapses, and a bool column then maps to NaN
+        # (the blank chart of notebook 03)
+        return series.astype("float64").map({0.0: "no", 1.0: "yes"})
     return series.astype("string")
 
 
@@ -148,7 +150,7 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
     if hue is not None:
         df[hue] = _outcome_labels(df[hue])
     ax = _axes(ax, figsize=(7.5, 6.5))
-    ax.plot([-1, 1], [-1, 1], ls="--", color="#888888", lw=1, zorder=0, label="_diagonal")
+    ax.plot([-1, 1], [-1, 1], ls="--", color="#888888", lw=1, zorder=0, label="_diagonal", gid=REFERENCE)
     ax.axhline(0, color="#dddddd", lw=0.8, zorder=0)
     ax.axvline(0, color="#dddddd", lw=0.8, zorder=0)
     order = sorted(df[hue].dropna().unique()) if hue is not None else None
@@ -694,10 +696,14 @@ def figure_to_data_uri(fig, *, dpi=150, close=False) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: ``gid`` of guide lines drawn in data coordinates (a diagonal): not data, so not counted by :func:`drawn_marks`.
+REFERENCE = "cx-reference"
+
+
 def drawn_marks(fig) -> int:
     """How many data marks a figure draws: points, bars, line vertices and cells, on any of its axes.
 
-    Reference lines (``axhline``/``axvline``), text, legends and empty
+    Reference lines (``axhline``/``axvline``, lines with ``gid=REFERENCE``), text, legends and empty
     collections do not count, so a chart whose data were all dropped (NaN
     labels, an empty filter) counts 0 however many decorations it has. The
     report refuses such a chart, and the notebook tests fail on one.
@@ -717,7 +723,7 @@ def drawn_marks(fig) -> int:
     count = 0
     for ax in figure.axes:
         for line in ax.lines:
-            if line.get_transform() != ax.transData:  # axhline/axvline: blended transforms
+            if line.get_transform() != ax.transData or line.get_gid() == REFERENCE:  # axhline/axvline, guides
                 continue
             x, y = (np.asarray(v, dtype=float) for v in line.get_data())
             count += int(np.sum(np.isfinite(x) & np.isfinite(y)))
