@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .report import CSS, _SCRIPT_HASH, _fmt, esc, html_table
+from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
 
 __all__ = ["account_page", "write_account_pages"]
 

@@ -22,8 +22,17 @@ import pandas as pd
 from .exceptions import PlotDataError
 from .risk import REASON_TEXT
 
-__all__ = ["money", "reason_table", "action_accounts", "headline_findings", "money_at_risk_chart",
-           "role_effects_chart", "MAX_HEADLINES", "DISTINCT_SHARE", "MIN_GAP_POINTS"]
+__all__ = [
+    "DISTINCT_SHARE",
+    "MAX_HEADLINES",
+    "MIN_GAP_POINTS",
+    "action_accounts",
+    "headline_findings",
+    "money",
+    "money_at_risk_chart",
+    "reason_table",
+    "role_effects_chart",
+]
 
 MAX_HEADLINES = 5
 #: A warning sign carried by more than this share of accounts does not tell an account apart.
@@ -319,7 +328,7 @@ def money_at_risk_chart(risk: pd.DataFrame, highlight, *, currency: str | None =
     if df.empty:
         raise PlotDataError("money_at_risk_chart: no account has both a predicted renewal chance and a revenue.")
     hot = df[label].astype(str).isin([str(h) for h in highlight])
-    fig, ax = plt.subplots(figsize=FIGSIZE)
+    _fig, ax = plt.subplots(figsize=FIGSIZE)
     rest = df[~hot]
     ax.scatter(100 * rest["_p"], rest["_r"], s=28, facecolors="none", edgecolors="#888888", linewidths=0.9,
                label=f"other accounts ({len(rest)})")

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .safetext import display_text
 
-__all__ = ["portfolio_graph", "write_gexf", "kumu_tables", "write_kumu"]
+__all__ = ["kumu_tables", "portfolio_graph", "write_gexf", "write_kumu"]
 
 _ELEMENT_COLUMNS = {"ID": "id", "Label": "name", "Type": "role", "Account": "account_id", "Title": "title",
                     "Department": "department", "Veto holder": "veto", "Active": "active", "Left on": "active_to",

@@ -3,14 +3,14 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from cxinfluence.briefing import DISTINCT_SHARE, action_accounts, money, money_at_risk_chart, reason_table  # noqa: E402
-from cxinfluence.exceptions import PlotDataError  # noqa: E402
-from cxinfluence.plots import drawn_marks  # noqa: E402
+from cxinfluence.briefing import DISTINCT_SHARE, action_accounts, money, money_at_risk_chart, reason_table
+from cxinfluence.exceptions import PlotDataError
+from cxinfluence.plots import drawn_marks
 
 
 def portfolio(n=300, seed=5):

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from browser import Visit, headless_chromium, require_chromium
+
 from cxinfluence.maps import KEY_LABELS, LABEL_FONT_SIZE, save_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +205,7 @@ def visible_text(driver, main_only=False):
 
 @pytest.mark.slow
 def test_report_first_screen_reads_in_five_minutes(browser, hostile_run):
-    out, acc = hostile_run
+    out, _acc = hostile_run
     visit = browser.open(out / "report.html")
     d = browser.driver
     SHOTS.mkdir(parents=True, exist_ok=True)
