@@ -66,6 +66,7 @@
 
   // ------------------------------------------------------------------ labels
   var lastScale = null;
+  var layoutNow = spec.layout;
   function applyLabels(force) {
     var scale = network.getScale();
     if (!force && lastScale !== null && Math.abs(scale - lastScale) < 1e-4) { return; }
@@ -75,7 +76,8 @@
     var changes = [];
     nodes.forEach(function (n) {
       var named = everyone || n.cx.key || n.cx.match;
-      var label = named ? n.cx.fullLabel : "";
+      // in the org chart neighbours sit one column apart: first name over last name keeps labels narrow
+      var label = named ? (layoutNow === "org" ? n.cx.fullLabel.replace(" ", "\n") : n.cx.fullLabel) : "";
       var font = Math.round(size * 100) / 100;
       if (n.label !== label || n.font.size !== font) {
         changes.push({ id: n.id, label: label, font: Object.assign({}, n.font, { size: font }) });
@@ -166,6 +168,8 @@
       network.once("stabilizationIterationsDone", function () { network.fit({ animation: false }); });
       network.stabilize(400);
     }
+    layoutNow = name;
+    applyLabels(true);
     container.setAttribute("data-layout", name);
   }
   document.getElementById("cx-layout").addEventListener("change", function (ev) { setLayout(ev.target.value); });
@@ -283,7 +287,9 @@
         var text = el("text", { x: p.x.toFixed(1), y: (p.y + r + size).toFixed(1), "text-anchor": "middle",
                                 "font-size": size, fill: n.font.color || "#222222", stroke: "#ffffff",
                                 "stroke-width": 3, "paint-order": "stroke" }, people);
-        text.textContent = n.label;
+        n.label.split("\n").forEach(function (part, k) {
+          el("tspan", { x: p.x.toFixed(1), dy: k ? size * 1.15 : 0 }, text).textContent = part;
+        });
       }
     });
     return new XMLSerializer().serializeToString(svg);
