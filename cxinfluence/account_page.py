@@ -110,9 +110,35 @@ def _trend_figure(history, account_id):
     return figure_to_data_uri(fig, close=True)
 
 
+def _changes(moved, names):
+    """Sentences and a table of who joined, left, went quiet and moved most (from ``who_moved``)."""
+    if moved is None or not len(moved):
+        return [], pd.DataFrame()
+    m = moved.assign(who=moved["stakeholder_id"].astype(str).map(names).fillna(moved["stakeholder_id"].astype(str)))
+    since = _fmt(m["from_date"].iloc[0], "date")
+
+    def listed(rows):
+        return ", ".join(f"{r.who} ({r.role})" for r in rows.itertuples())
+
+    out = []
+    for status, verb in (("joined", "joined"), ("left", "left")):
+        rows = m[m["status"] == status]
+        if len(rows):
+            out.append(f"{len(rows)} {'person' if len(rows) == 1 else 'people'} {verb} since {since}: {listed(rows)}.")
+    quiet = m[(m["status"] == "gone quiet") & m["veto"].fillna(False).astype(bool)]
+    if len(quiet):
+        out.append(f"Veto holders who went quiet (heard before {since}, not since): {listed(quiet)}.")
+    movers = m[m["status"] == "moved"].head(5)
+    table = movers.assign(change=movers["change"].map(lambda v: f"{v:+.2f}"),
+                          sentiment_from=movers["sentiment_from"].map(lambda v: f"{v:+.2f}"),
+                          sentiment_to=movers["sentiment_to"].map(lambda v: f"{v:+.2f}"))
+    return out, table
+
+
 def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
                  coverage=None, listening=None, actions=None, map_page=None, map_href=None,
-                 as_of=None, currency=None, window_days=365, report_href="../report.html") -> str:
+                 as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
+                 names=None) -> str:
     """The HTML page of one account (see the module docstring).
 
     Parameters
@@ -136,6 +162,11 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         The account's map (:func:`cxinfluence.maps.network_map`), embedded.
     map_href, report_href : str, optional
         Relative links to the map file and the report.
+    moved : DataFrame, optional
+        This account's rows of :func:`cxinfluence.breakdowns.who_moved` (``level="stakeholder"``):
+        who joined, left, went quiet or moved since the previous period.
+    names : dict, optional
+        Stakeholder id -> name, for ``moved``.
 
     Returns
     -------
@@ -215,6 +246,18 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
                      "Influence-weighted (solid, with its 95% interval) and plain mean (dashed) sentiment at each "
                      "outcome date.</figcaption></figure>")
 
+    sentences, movers = _changes(moved, names or {})
+    if sentences or len(movers):
+        since = _fmt(moved["from_date"].iloc[0], "date")
+        parts.append(f"<h2>What changed since {esc(since)}</h2>")
+        if sentences:
+            parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in sentences) + "</ul>")
+        if len(movers):
+            parts.append("<p>Whose sentiment moved the account most (change times their influence):</p>")
+            parts.append(html_table(movers, {"who": ("Who", "text"), "role": ("Role", "text"),
+                                             "sentiment_from": ("Before", "text"), "sentiment_to": ("Now", "text"),
+                                             "change": ("Change", "text"), "influence": ("Influence", "pct")}))
+
     parts.append("<h2>Whom we hear, and whom to ask next</h2>")
     crow = _row(coverage, account_id)
     if crow is not None:
@@ -288,6 +331,9 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
     snapshot = t.get("snapshot")
     history = t.get("account_sentiment")
+    moved = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
+    names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
+        "name", village.stakeholders["stakeholder_id"]).astype(str)))
     pages = {}
     for account_id, _label, rel, _embedded in map_entries:
         account_id = str(account_id)
@@ -300,8 +346,30 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             risk=_row(risk, account_id), why=why.get(account_id), snapshot=snapshot, history=history,
             people=people, coverage=t.get("coverage"), listening=t.get("listening_plan"), actions=t.get("actions"),
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
-            window_days=window_days)
+            window_days=window_days, names=names,
+            moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None)
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
         pages[account_id] = rel_page
     return pages
+
+
+def _who_moved(village, account_ids, as_of, window_days):
+    """:func:`cxinfluence.breakdowns.who_moved` per stakeholder of these accounts: the last ``window_days``
+    against the ``window_days`` before (adjacent windows), computed on these accounts only."""
+    from .breakdowns import who_moved
+    from .exceptions import MetricError
+
+    people = village.stakeholders[village.stakeholders["account_id"].astype(str).isin(account_ids)]
+    ids = set(people["stakeholder_id"])
+    rel = village.relationships
+    rel = rel[rel["source_id"].isin(ids) & rel["target_id"].isin(ids)] if len(rel) else rel
+    sub = village.__class__(village.accounts[village.accounts["account_id"].astype(str).isin(account_ids)], people,
+                            rel, village.responses[village.responses["stakeholder_id"].isin(ids)],
+                            village.outcomes[village.outcomes["account_id"].astype(str).isin(account_ids)])
+    as_of = pd.Timestamp(as_of)
+    try:
+        return who_moved(sub, as_of - pd.Timedelta(days=window_days), as_of, level="stakeholder",
+                         window_days=window_days)
+    except MetricError:  # e.g. no earlier period in the data: the page says nothing rather than guess
+        return None
