@@ -936,8 +936,8 @@ def portfolio_map(
     out.append(f'<text transform="translate(18,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
                f'style="font-weight:600">{e(y)}</text>')
 
-    labels = df[label].astype("string").fillna("(no id)").to_numpy()
-    extra = [(c, df[c].to_numpy()) for c in tooltip]
+    labels = df[label].astype("string").fillna("(no id)").map(display_text).to_numpy()
+    extra = [(c, df[c].map(display_text).to_numpy()) for c in tooltip]
     order = np.argsort(-radius, kind="stable")  # big markers first, small ones on top
     for i in order:
         tip = [f"{labels[i]}", f"{x}: " + ("not heard" if np.isnan(xs[i]) else f"{xs[i]:+.2f}"), f"{y}: {ys[i]:,.6g}"]

@@ -267,11 +267,12 @@ def render_report(content: ReportContent) -> str:
                       _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
     if content.maps or pages:
         parts.append("<h2>Account pages and maps</h2><div class='maps'>")
-        links = "".join(
-            f"<li><a href='{esc(pages[account_id])}'>{esc(label)}</a> (<a href='{esc(rel)}'>map only</a>)</li>"
-            if account_id in pages else f"<li><a href='{esc(rel)}'>{esc(label)}</a></li>"
+        # ids only (the names are in the tables above and in each link's tooltip): 25 accounts stay one line
+        links = ", ".join(
+            f"<a href='{esc(pages.get(account_id, rel))}' title='{esc(label)}'>{esc(account_id)}</a>"
             for account_id, label, rel, _ in content.maps)
-        parts.append(f"<p>One page per account (files beside this report):</p><ul>{links}</ul></div>")
+        parts.append(f"<p>One page per account, with its buying-center map (files beside this report): "
+                     f"{links}. The maps alone are in networks/.</p></div>")
     parts.append("<section id='appendix'><h2>Appendix for analysts</h2>")
     if content.equation_sentences:
         parts += ["<h3>The buying decision equation, role by role</h3>", _list(content.equation_sentences)]

@@ -528,3 +528,10 @@ def test_bidi_controls_in_customer_text_are_removed():
     for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f":
         assert ch not in page and json.dumps(ch)[1:-1] not in page.replace("\\\\", "")
     assert "Acme oc" in page
+
+
+def test_portfolio_map_removes_bidi_controls():
+    df = pd.DataFrame({"account_id": ["A1\u202e"], "name": ["Acme \u2066oc\u2069"], "influence_weighted": [-0.5],
+                       "annual_revenue": [1e6]})
+    fig = portfolio_map(df, tooltip=["name"])
+    assert "\u202e" not in fig and "\u2066" not in fig and "Acme oc" in fig

@@ -39,6 +39,10 @@ def test_demo_writes_every_output(demo_out):
         assert (out / name).is_file(), name
     maps = sorted((out / "networks").glob("*.html"))
     assert len(maps) == 4
+    # one account page per map, same file names; the graphs for Gephi and Kumu
+    assert [p.name for p in sorted((out / "accounts").glob("*.html"))] == [p.name for p in maps]
+    assert (out / "networks" / "buying_centers.gexf").is_file()
+    assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
 
 
