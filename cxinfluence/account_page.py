@@ -135,10 +135,61 @@ def _changes(moved, names):
     return out, table
 
 
+def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, role="role", max_themes=6):
+    """What each party cares about: two role matrices (seed 001's interrelationship view, as a matrix).
+
+    Parameters
+    ----------
+    responses : DataFrame
+        The account's responses in the window with ``role``, ``journey_stage`` and ``sentiment``
+        (e.g. :func:`cxinfluence.scale.response_sentiment`).
+    comments : DataFrame, optional
+        Its comments with ``role``, ``themes`` (";"-joined) and ``comment_sentiment``
+        (:func:`cxinfluence.comments.comment_table`).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``stages``: mean sentiment per role (rows) and journey stage (columns), text ``+0.25 (n=4)``;
+        ``themes``: per role and the ``max_themes`` most raised themes, ``n comments, share negative``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"role": ["user", "user", "decider"], "journey_stage": ["renewal", "renewal", "decision"],
+    ...                   "sentiment": [0.5, -0.1, -0.4]})
+    >>> c = pd.DataFrame({"role": ["user", "decider", "decider"], "themes": ["delivery", "price;delivery", "price"],
+    ...                   "comment_sentiment": [-0.5, -0.6, 0.4]})
+    >>> stages, themes = interests(r, c)
+    >>> stages.to_dict("records")
+    [{'role': 'decider', 'decision': '-0.40 (n=1)', 'renewal': ''}, {'role': 'user', 'decision': '', 'renewal': '+0.20 (n=2)'}]
+    >>> themes.to_dict("records")
+    [{'role': 'decider', 'delivery': '1 (1 negative)', 'price': '2 (1 negative)'}, {'role': 'user', 'delivery': '1 (1 negative)', 'price': ''}]
+    """
+    stages = pd.DataFrame()
+    if responses is not None and len(responses) and {"journey_stage", "sentiment"} <= set(responses.columns):
+        r = responses.dropna(subset=["sentiment", "journey_stage"])
+        if len(r):
+            g = r.groupby([role, "journey_stage"], observed=True)["sentiment"].agg(["mean", "size"])
+            cells = (g["mean"].map(lambda v: f"{v:+.2f}") + " (n=" + g["size"].astype(str) + ")").unstack(fill_value="")
+            stages = cells.reset_index().rename_axis(columns=None)
+    themes = pd.DataFrame()
+    if comments is not None and len(comments) and "themes" in comments:
+        c = comments.assign(theme=comments["themes"].fillna("").astype(str).str.split(";")).explode("theme")
+        c = c[c["theme"] != ""]
+        if len(c):
+            top = c["theme"].value_counts().head(max_themes).index
+            c = c[c["theme"].isin(top)].assign(neg=lambda d: d["comment_sentiment"] <= -0.05)
+            g = c.groupby([role, "theme"], observed=True)["neg"].agg(["size", "sum"])
+            cells = (g["size"].astype(str) + " (" + g["sum"].astype(int).astype(str) + " negative)").unstack(
+                fill_value="")
+            themes = cells.reindex(columns=list(top)).fillna("").reset_index().rename_axis(columns=None)
+    return stages, themes
+
+
 def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
                  coverage=None, listening=None, actions=None, map_page=None, map_href=None,
                  as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
-                 names=None) -> str:
+                 names=None, interest=None) -> str:
     """The HTML page of one account (see the module docstring).
 
     Parameters
@@ -167,6 +218,8 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         who joined, left, went quiet or moved since the previous period.
     names : dict, optional
         Stakeholder id -> name, for ``moved``.
+    interest : tuple of DataFrame, optional
+        :func:`interests` of the account: what each role cares about.
 
     Returns
     -------
@@ -245,6 +298,18 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         parts.append(f"<figure><img src='{trend}' alt='Sentiment of this account over time'><figcaption>"
                      "Influence-weighted (solid, with its 95% interval) and plain mean (dashed) sentiment at each "
                      "outcome date.</figcaption></figure>")
+
+    stages, themes = interest if interest is not None else (pd.DataFrame(), pd.DataFrame())
+    if len(stages) or len(themes):
+        parts.append("<h2>What each party cares about</h2>")
+        if len(themes):
+            parts.append("<p>Topics each role raised in its comments (the account's most raised topics; how many "
+                         "comments, how many negative):</p>")
+            parts.append(html_table(themes, {c: (c if c != "role" else "Role", "text") for c in themes.columns}))
+        if len(stages):
+            parts.append("<p>Mean sentiment of each role's responses at each journey stage (-1 to +1; n = "
+                         "responses):</p>")
+            parts.append(html_table(stages, {c: (c if c != "role" else "Role", "text") for c in stages.columns}))
 
     sentences, movers = _changes(moved, names or {})
     if sentences or len(movers):
@@ -331,7 +396,8 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
     snapshot = t.get("snapshot")
     history = t.get("account_sentiment")
-    moved = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
+    moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
+    said, heard = _window_feedback(sub, result.as_of, window_days)
     names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
         "name", village.stakeholders["stakeholder_id"]).astype(str)))
     pages = {}
@@ -347,7 +413,9 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             people=people, coverage=t.get("coverage"), listening=t.get("listening_plan"), actions=t.get("actions"),
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
             window_days=window_days, names=names,
-            moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None)
+            moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None,
+            interest=interests(heard[heard["account_id"].astype(str) == account_id],
+                               said[said["account_id"].astype(str) == account_id]))
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
         pages[account_id] = rel_page
@@ -370,6 +438,20 @@ def _who_moved(village, account_ids, as_of, window_days):
     as_of = pd.Timestamp(as_of)
     try:
         return who_moved(sub, as_of - pd.Timedelta(days=window_days), as_of, level="stakeholder",
-                         window_days=window_days)
+                         window_days=window_days), sub
     except MetricError:  # e.g. no earlier period in the data: the page says nothing rather than guess
-        return None
+        return None, sub
+
+
+def _window_feedback(village, as_of, window_days):
+    """(comments, responses) of ``village`` in the window, with role, themes and sentiment."""
+    from .asof import window_mask
+    from .comments import comment_table
+    from .scale import response_sentiment
+
+    said = comment_table(village, as_of, window_days=window_days)
+    resp = village.responses[window_mask(village.responses["date"], as_of, window_days=window_days)]
+    people = village.stakeholders[["stakeholder_id", "account_id", "role"]]
+    heard = resp.merge(people, on="stakeholder_id", how="inner")
+    heard = heard.assign(sentiment=response_sentiment(heard))
+    return said, heard

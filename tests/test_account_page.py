@@ -65,3 +65,18 @@ def test_who_moved_per_stakeholder_with_computed_influence():
     w = influence_weights(village, end).set_index("stakeholder_id")["influence"]
     live = m[m["status"] != "left"].set_index("stakeholder_id")["influence"]
     assert len(live) and np.allclose(live, w.reindex(live.index))
+
+
+def test_what_each_party_cares_about_by_hand():
+    from cxinfluence.account_page import interests
+
+    r = pd.DataFrame({"role": ["user", "user", "user", "decider"], "journey_stage": ["renewal"] * 3 + ["decision"],
+                      "sentiment": [0.5, -0.1, np.nan, -0.4]})
+    c = pd.DataFrame({"role": ["user", "decider", "decider", "user"], "themes": ["delivery", "price;delivery", "",
+                                                                                   "<b>x</b>"],
+                      "comment_sentiment": [-0.5, -0.6, 0.4, 0.0]})
+    stages, themes = interests(r, c)
+    assert stages.set_index("role").loc["user", "renewal"] == "+0.20 (n=2)"  # mean of 0.5 and -0.1; NaN not heard
+    assert themes.set_index("role").loc["decider", "delivery"] == "1 (1 negative)"
+    page = account_page("A1", interest=(stages, themes))
+    assert "What each party cares about" in page and "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
