@@ -103,7 +103,14 @@ def _assets():
 
 def output_text(path: Path, assets) -> str:
     """The text of one output file as a reader sees it: HTML unescaped (srcdoc too), JSON \\u escapes decoded,
-    library code and images left out, tag names blanked (``<li>`` is markup, not the surname Li)."""
+    library code and images left out, tag names blanked (``<li>`` is markup, not the surname Li); a
+    workbook's every cell (the Kumu export)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".html":
         for _ in range(3):  # the report embeds maps in srcdoc: escaped once more
@@ -189,8 +196,9 @@ def test_no_name_email_or_phone_in_any_output(leak_cli):
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert {"report.html", "actions.csv", "influence.csv", "listening_plan.csv", "accounts_at_risk.csv"} <= {
         p.name for p in files}
-    maps = [p for p in files if p.parent.name == "networks"]
+    maps = [p for p in files if p.parent.name == "networks" and p.suffix == ".html"]
     assert len(maps) == 20
+    assert {"buying_centers.gexf", "buying_centers_kumu.xlsx"} <= {p.name for p in files}  # scanned too
     assets = _assets()
     found = {}
     for p in files:

@@ -71,3 +71,12 @@ def test_synth_writes_a_valid_village_with_truth(tmp_path):
     assert cli("validate", target).returncode == 0
     again = cli("synth", "--accounts", 12, "--seed", 3, "--out", target)
     assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_currency_option_reaches_run():
+    from cxinfluence.cli import _run_kwargs, build_parser
+
+    for command in (["run", "village"], ["demo"]):
+        args = build_parser().parse_args(command + ["--out", "o", "--currency", "EUR"])
+        assert _run_kwargs(args)["currency"] == "EUR"
+    assert _run_kwargs(build_parser().parse_args(["run", "v", "--out", "o"]))["currency"] is None

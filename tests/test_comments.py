@@ -632,3 +632,30 @@ def test_action_list_same_for_arrow_and_object_text():
         assert len(fast) and (~fast["active"]).any()
         # same rows and values; text columns keep the dtype they came in
         pd.testing.assert_frame_equal(fast, cm.action_list(slow, as_of, influence=obj(infl), **kw), check_dtype=False)
+
+
+def test_action_list_routes_problems_first_with_levels_and_recurrence():
+    """Issue 16: praise never outranks a complaint; recurring themes weigh more; levels, not raw numbers."""
+    from cxinfluence.village import Village
+
+    dates = pd.to_datetime(["2024-06-01", "2024-06-02", "2024-06-03", "2023-10-05", "2024-01-20"])
+    v = Village(accounts=pd.DataFrame({"account_id": ["a", "b"], "annual_revenue": [5_000_000.0, 1_000_000.0]}),
+                stakeholders=pd.DataFrame({"stakeholder_id": ["fan", "cx", "ops"], "account_id": ["a", "b", "b"]}),
+                relationships=pd.DataFrame(columns=["source_id", "target_id", "kind"]),
+                responses=pd.DataFrame({"stakeholder_id": ["fan", "cx", "ops", "ops", "cx"], "date": dates,
+                                        "comment": ["Great service, really excellent people", "Delivery was late",
+                                                    "Invoice wrong", "Delivery late again", "Late delivery"]}),
+                outcomes=pd.DataFrame(columns=["account_id", "period_end", "renewed"]))
+    inf = pd.DataFrame({"stakeholder_id": ["fan", "cx", "ops"], "influence": [1.0, 0.5, 0.5]})
+    al = cm.action_list(v, "2024-07-01", influence=inf, window_days=90)
+    # the praise has by far the largest revenue and influence behind it, yet comes last
+    assert al["stakeholder_id"].tolist() == ["cx", "ops", "fan"]
+    assert al["kind"].tolist() == ["problem", "problem", "praise"]
+    row = al.set_index("stakeholder_id")
+    # delivery was raised in account b in 2023Q4, 2024Q1 and 2024Q2: three quarters of the last year
+    assert row.loc["cx", "recurrence"] == 3 and row.loc["ops", "recurrence"] == 1
+    assert row.loc["cx", "urgency"] == pytest.approx(3 * row.loc["cx", "priority"])
+    assert row.loc["fan", "priority"] > row.loc["cx", "priority"]  # the old ranking would have put praise first
+    assert row.loc["cx", "level"] == "high" and row.loc["fan", "level"] == "praise"
+    assert "delivery raised in 3 quarters of the last year" in row.loc["cx", "level_reason"]
+    assert row.loc["ops", "level"] in ("medium", "low") and "1M revenue" in row.loc["ops", "level_reason"]

@@ -110,7 +110,7 @@ def test_degraded_village_writes_everything_and_names_the_skip(tmp_path, capsys,
 
 def test_one_account_skips_every_model_but_keeps_the_rest(tmp_path):
     result = run(village_path(tmp_path, "one_account"), tmp_path / "out", maps=1, quiet=True)
-    assert [r["stage"] for r in result.skipped] == ["Renewal models", "Bookings model"]
+    assert [r["stage"] for r in result.skipped] == ["Renewal models", "Bookings model", "Influence sensitivity"]
     assert result.fits == {}
     infl = pd.read_csv(tmp_path / "out" / "influence.csv")
     assert sorted(infl["stakeholder_id"]) == ["p1", "p2", "p3"]

@@ -1,5 +1,6 @@
 """Map / account page file names: one file per exact account id, linked from the report to its own page."""
 
+import html
 import re
 import warnings
 from dataclasses import replace
@@ -75,19 +76,26 @@ def test_each_account_gets_its_own_map_and_link(tmp_path):
 
     parser = _Links()
     parser.feed((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
-    map_links = [(h, t) for h, t in parser.links if h.startswith("networks/")]
-    assert len(map_links) == len(IDS)
+    # the report links each account to its own page (which embeds its map), by the exact id
+    page_links = [(h, t) for h, t in parser.links if h.startswith("accounts/") and t in IDS]
+    assert len({h for h, _ in page_links}) == len(IDS)
     names = v.accounts.set_index("account_id")["name"]
     stakeholders = v.stakeholders.groupby("account_id")["stakeholder_id"].apply(set)
     linked = set()
-    for href, text in map_links:
-        account_id = next(a for a in IDS if text == f"{a} ({names[a]})")
+    for href, account_id in page_links:
         page = (tmp_path / "out" / href).read_text(encoding="utf-8")
-        title = re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1)
-        assert f"Buying center: {account_id} ({names[account_id]})" in title.replace("&#x27;", "'"), (href, title)
-        # the page draws this account's people, and nobody else's
-        drawn = set(re.findall(r"\bS\d{3,}\b", page))
-        assert drawn and drawn <= stakeholders[account_id], (account_id, drawn - stakeholders[account_id])
+        title = html.unescape(re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1))
+        assert f"Account {account_id} ({names[account_id]})" in title, (href, title)
         linked.add(account_id)
     assert linked == set(IDS)
-    assert pd.Series([h for h, _ in map_links]).is_unique
+    # each map file draws its own account's people, and nobody else's
+    for f in files:
+        page = f.read_text(encoding="utf-8")
+        title = html.unescape(re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1))
+        account_id = next(a for a in IDS if f"Buying center: {a} ({names[a]})" in title)
+        drawn = set(re.findall(r"\bS\d{3,}\b", page))
+        assert drawn and drawn <= stakeholders[account_id], (account_id, drawn - stakeholders[account_id])
+    map_links = page_links
+    # a page may be linked from several tables, but one page is always the same account, and vice versa
+    pairs = pd.DataFrame(map_links, columns=["href", "id"])
+    assert (pairs.groupby("href")["id"].nunique() == 1).all() and (pairs.groupby("id")["href"].nunique() == 1).all()

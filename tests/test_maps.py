@@ -181,8 +181,10 @@ def test_colour_shape_and_border_encode_sentiment_veto_and_departure():
     assert ehs["color"]["background"] == sentiment_color(0.5) == "#92c5de"
     assert op["color"]["background"] == NOT_HEARD_COLOR and op["shapeProperties"]["borderDashes"]
     assert old["color"]["background"] == DEPARTED_COLOR and old["label"].endswith("(left)")
-    assert [pm["shape"], ehs["shape"], pa["shape"]] == ["diamond", "diamond", "dot"]
-    assert pm["borderWidth"] > pa["borderWidth"]
+    # shape = role (readable without hovering, and in black and white); veto = heavy black border
+    assert [pm["shape"], ehs["shape"], pa["shape"], op["shape"]] == ["star", "hexagon", "square", "dot"]
+    assert pm["borderWidth"] > pa["borderWidth"] and ehs["borderWidth"] == pm["borderWidth"]
+    assert pm["color"]["border"] == "#111111" and pa["color"]["border"] != "#111111"
 
 
 def test_sentiment_colour_interpolates_the_diverging_scale():
@@ -228,12 +230,12 @@ def test_org_chart_levels_follow_reporting_lines():
     G.add_edge("pm", "ceo", kind="reports_to")
     data = map_data(network_map(G, hierarchical=True))
     levels = {n["id"]: n["level"] for n in data["nodes"]}
-    # ceo top; pm, pa, op one step down each; no reporting line -> bottom row
-    assert levels == {"ceo": 0, "pm": 1, "pa": 2, "op": 3, "ehs": 4, "old": 4}
+    # ceo top; pm, pa, op one step down each; no reporting line -> bottom row; people who left below that
+    assert levels == {"ceo": 0, "pm": 1, "pa": 2, "op": 3, "ehs": 4, "old": 5}
     assert {n["id"]: n["y"] for n in data["nodes"]} == {k: 150.0 * v for k, v in levels.items()}
-    # a single chain stacks vertically; the two without a line sit side by side, most influential first
+    # a single chain stacks vertically; the people without a line sit side by side, most influential first
     xs = {n["id"]: n["x"] for n in data["nodes"]}
-    assert xs["ceo"] == xs["pm"] == xs["pa"] == xs["op"] == 0.0 and (xs["ehs"], xs["old"]) == (0.0, 150.0)
+    assert xs["ceo"] == xs["pm"] == xs["pa"] == xs["op"] == 0.0 and (xs["ehs"], xs["old"]) == (0.0, 0.0)
     assert data["options"]["physics"]["enabled"] is False
 
 
@@ -283,7 +285,7 @@ def test_numpy_ids_float32_timestamps_and_nan_are_converted():
     data = map_data(network_map(G))
     a, b = node(data, "7"), node(data, "8")
     assert a["size"] == 45.0 and b["size"] == 12.0
-    assert a["shape"] == "diamond" and b["color"]["background"] == NOT_HEARD_COLOR
+    assert a["borderWidth"] == 4.0 and b["color"]["background"] == NOT_HEARD_COLOR
     tip = dict((k, v) for k, v in a["tip"])
     assert tip["Last heard"] == "2025-03-01" and tip["Responses"] == "3" and "NPS 10/10" in tip["Latest scores"]
     assert dict((k, v) for k, v in b["tip"])["Influence"] == "not computed"
@@ -295,8 +297,8 @@ def test_yes_no_attributes_read_from_text():
     G.add_node("a", **person("A", veto="False", active="0"))
     G.add_node("b", **person("B", veto="yes", active=None))
     data = map_data(network_map(G))
-    assert node(data, "a")["shape"] == "dot" and node(data, "a")["color"]["background"] == DEPARTED_COLOR
-    assert node(data, "b")["shape"] == "diamond" and node(data, "b")["color"]["background"] != DEPARTED_COLOR
+    assert node(data, "a")["borderWidth"] == 1.5 and node(data, "a")["color"]["background"] == DEPARTED_COLOR
+    assert node(data, "b")["borderWidth"] == 4.0 and node(data, "b")["color"]["background"] != DEPARTED_COLOR
 
 
 def test_input_graph_is_not_modified():
@@ -451,5 +453,85 @@ def test_maps_of_the_sample_village_accounts(sample_village):
                 assert n["color"]["background"] == NOT_HEARD_COLOR
             else:
                 assert n["color"]["background"] == sentiment_color(a["sentiment"])
-            assert (n["shape"] == "diamond") == a["veto"]
+            assert (n["borderWidth"] == 4.0) == a["veto"] == n["cx"]["veto"]
+            assert n["shape"] == {"decider": "star", "buyer": "square", "influencer": "triangle",
+                                  "gatekeeper": "hexagon", "user": "dot"}[a["role"]]
+            assert n["cx"]["active"] == a["active"]
             assert dict(n["tip"])[""] == (a["name"] or n["id"])
+
+
+# --------------------------------------------------------------------------- readable maps (issue 16)
+
+
+def crowd(n=40):
+    """``n`` people reporting to one veto-holding manager; influence falls with the number; one has left."""
+    G = nx.DiGraph()
+    G.add_node("boss", **person("Boss", role="decider", veto=True, influence=0.01, sentiment=0.2))
+    for i in range(n):
+        G.add_node(f"p{i}", **person(f"P{i}", influence=1.0 / (i + 2), sentiment=-0.5 if i % 2 else 0.5,
+                                     department="ops" if i % 3 else "finance"))
+        G.add_edge(f"p{i}", "boss", kind="reports_to", weight=1.0)
+    G.add_node("gone", **person("Gone Director", role="decider", veto=True, influence=0.9, active=False))
+    G.add_edge("boss", "gone", kind="reports_to", weight=1.0)
+    G.add_edge("gone", "p0", kind="influences", weight=5.0)
+    return G
+
+
+def test_named_at_first_view_are_veto_holders_and_the_most_influential():
+    data = map_data(network_map(crowd()))
+    key = {n["id"] for n in data["nodes"] if n["cx"]["key"]}
+    # the 10 most influential still there (p0..p8 and... the boss is a veto holder) - never someone who left
+    assert key == {f"p{i}" for i in range(10)} | {"boss"}
+    assert data["labelPx"] == 14 and all(n["font"]["size"] == 14 for n in data["nodes"])
+
+
+def test_people_who_left_and_their_ties_are_never_drawn_as_live():
+    data = map_data(network_map(crowd()))
+    gone = node(data, "gone")
+    assert gone["cx"]["active"] is False and gone["color"]["background"] == DEPARTED_COLOR
+    edges = {(e["from"], e["to"]): e for e in data["edges"]}
+    for pair in (("boss", "gone"), ("gone", "p0")):
+        e = edges[pair]
+        assert e["cx"]["past"] and e["color"]["color"] == DEPARTED_COLOR and e["dashes"] == [2, 5]
+        assert e["width"] == 1.0 and ["Status", "past tie: one of the two has left"] in e["tip"]
+    assert not edges[("p1", "boss")]["cx"]["past"]
+    page = network_map(crowd())
+    assert "41 people, 1 veto holder" in page and "1 who left are hidden" in page
+    assert 'id="cx-departed" type="checkbox">' in page  # unticked: hidden by default
+
+
+def test_filters_search_layout_and_export_controls_are_in_the_page():
+    page = network_map(crowd(), file_stem="../A 1<x>")
+    for control in ("cx-search", "cx-role", "cx-dept", "cx-mood", "cx-influence", "cx-departed", "cx-layout",
+                    "cx-png", "cx-svg"):
+        assert f'id="{control}"' in page
+    data = map_data(page)
+    assert data["fileStem"] == "A_1_x" and set(data["layouts"]) == {"org", "network"}
+    assert data["layouts"]["org"]["physics"]["enabled"] is False
+    moods = {n["id"]: n["cx"]["mood"] for n in data["nodes"]}
+    assert moods["p0"] == "positive" and moods["p1"] == "negative" and moods["boss"] == "positive"
+    # org-chart positions are there for the in-page switch even in the network layout
+    assert all("ox" in n["cx"] and "oy" in n["cx"] and "x" not in n for n in data["nodes"])
+    # the legend shows the role shapes present
+    assert "decider</span>" in page and "user</span>" in page and "gatekeeper</span>" not in page
+
+
+def test_bidi_controls_in_customer_text_are_removed():
+    G = nx.DiGraph()
+    G.add_node("a\u202e", **person("Ann \u202eevil", title="\u2066VP\u2069", department="ops\u200f",
+                                   latest_comment="late \u202dagain"))
+    page = network_map(G, title="Acme \u202eoc")
+    data = map_data(page)
+    n = data["nodes"][0]
+    assert n["label"] == "Ann evil" and n["cx"]["name"] == "Ann evil" and n["cx"]["title"] == "VP"
+    assert n["cx"]["department"] == "ops"
+    for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f":
+        assert ch not in page and json.dumps(ch)[1:-1] not in page.replace("\\\\", "")
+    assert "Acme oc" in page
+
+
+def test_portfolio_map_removes_bidi_controls():
+    df = pd.DataFrame({"account_id": ["A1\u202e"], "name": ["Acme \u2066oc\u2069"], "influence_weighted": [-0.5],
+                       "annual_revenue": [1e6]})
+    fig = portfolio_map(df, tooltip=["name"])
+    assert "\u202e" not in fig and "\u2066" not in fig and "Acme oc" in fig

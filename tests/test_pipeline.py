@@ -39,6 +39,10 @@ def test_demo_writes_every_output(demo_out):
         assert (out / name).is_file(), name
     maps = sorted((out / "networks").glob("*.html"))
     assert len(maps) == 4
+    # one account page per map, same file names; the graphs for Gephi and Kumu
+    assert [p.name for p in sorted((out / "accounts").glob("*.html"))] == [p.name for p in maps]
+    assert (out / "networks" / "buying_centers.gexf").is_file()
+    assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
 
 
@@ -138,7 +142,17 @@ def test_anonymized_outputs_contain_no_original_name(small_synthetic, tmp_path):
     assert res.returncode == 0, res.stderr
     names = set(village.stakeholders["name"].dropna()) | set(village.accounts["name"].dropna())
     names |= set(village.accounts["owner"].dropna())
-    text = "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file())
+    def read(p):
+        if p.suffix == ".xlsx":  # the Kumu workbook: every cell's text
+            import openpyxl
+
+            return "\n".join(str(c) for ws in openpyxl.load_workbook(p) for row in ws.iter_rows(values_only=True)
+                             for c in row if c is not None)
+        return p.read_text(encoding="utf-8")
+
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".xlsx" for p in files) and any(p.suffix == ".gexf" for p in files)
+    text = "\n".join(read(p) for p in files)
     leaked = sorted(n for n in names if n in text)
     assert not leaked, leaked[:5]
     assert "Person " in text

@@ -142,7 +142,7 @@ def test_sentiment_scatter_samples_large_portfolios_and_says_so():
     pts = ax.collections[0].get_offsets()
     assert len(pts) == 100
     assert {tuple(p) for p in np.asarray(pts)} <= set(map(tuple, big[["mean", "influence_weighted"]].to_numpy()))
-    assert "random 100 of 900 shown" in [t.get_text() for t in ax.texts]
+    assert "random 100 of 900 accounts shown" in [t.get_text() for t in ax.texts]
 
 
 def test_role_stage_heatmap_cells_are_group_means():
@@ -358,3 +358,15 @@ def test_importing_maps_and_plots_is_light():
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_boolean_hue_is_drawn_not_dropped():
+    """Notebook 03's blank chart: a bool hue became NaN labels and no point was drawn."""
+    df = pd.DataFrame({"mean": [0.2, -0.1, 0.5, 0.1], "influence_weighted": [-0.3, 0.0, 0.6, 0.2],
+                       "veto_binding": [True, False, True, False]})
+    ax = plots.sentiment_scatter(data=df, hue="veto_binding", hue_title="Veto floor binding")
+    assert plots.drawn_marks(ax.figure) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no", "yes"]
+    assert ax.get_legend().get_title().get_text() == "Veto floor binding"
+    nullable = df.assign(veto_binding=pd.array([True, None, False, True], dtype="boolean"))
+    assert plots.drawn_marks(plots.sentiment_scatter(data=nullable, hue="veto_binding").figure) >= 3

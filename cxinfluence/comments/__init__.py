@@ -9,7 +9,7 @@ _EXPORTS = {
     "action_list": ".capture", "theme_summary": ".capture", "action_summary": ".capture", "recurrence": ".capture",
     "follow_through_items": ".capture", "follow_through": ".capture", "STATUSES": ".capture",
     "TEMPLATE_COLUMNS": ".capture", "REQUIRED": ".capture", "DOMAIN_LEXICON": "sentiment.tone",
-    "PHRASE_RULES": "sentiment.tone",
+    "PHRASE_RULES": "sentiment.tone", "RECURRENCE_DAYS": ".capture", "LEVEL_SHARES": ".capture",
 }
 
 lazy_exports(__name__, _EXPORTS)

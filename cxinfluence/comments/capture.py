@@ -30,6 +30,7 @@ Customer text is kept exactly as written; escaping it is the renderer's job.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 import warnings
@@ -860,13 +861,26 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
     include_closed : bool, default False
         Keep comments whose ``status`` is ``closed`` (when the column exists).
 
+    Problems come first (issue 16: route problems to the groups that can
+    prevent them recurring; praise is listed apart): ``kind`` is ``problem``
+    (``s <= -0.05``, VADER's cut-off), ``praise`` (``s >= 0.05``) or
+    ``request``; ``recurrence`` counts the quarters of the last
+    ``RECURRENCE_DAYS`` in which the account raised any of the comment's
+    themes (at least 1), and ``urgency = priority * recurrence`` ranks
+    problems, then requests, then praise. ``level`` is ``high`` for the most
+    urgent ``LEVEL_SHARES[0]`` of the problems and requests, ``medium`` for
+    the next ``LEVEL_SHARES[1]``, else ``low`` (``praise`` for praise), and
+    ``level_reason`` says why in words.
+
     Returns
     -------
     DataFrame
-        Sorted by ``priority`` (highest first), then date (newest first):
+        Problems, requests, praise; within each by ``urgency`` (highest
+        first), then date (newest first):
         ``priority, date, account_id, stakeholder_id, role, veto, influence,
         themes, owning_group, comment, negativity, comment_sentiment,
-        score_sentiment, revenue_at_stake, revenue_source, active`` and, when
+        score_sentiment, revenue_at_stake, revenue_source, active, kind,
+        recurrence, urgency, level, level_reason`` and, when
         present, ``channel, touchpoint, journey_stage, status, status_date,
         owner_group, response_id``. ``owning_group`` joins the groups with
         ``";"``. Comment text is kept exactly as written (escape it when
@@ -888,6 +902,8 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
       stakeholder_id    themes  owning_group  negativity  priority
     0             pm    people  account team       0.765  611760.0
     1             op  delivery     logistics       0.210   41940.0
+    >>> al[["kind", "level", "level_reason"]].values.tolist()
+    [['problem', 'high', "strongly negative, from 80% of the account's influence; first time this year; 1M revenue"], ['praise', 'praise', 'praise: share it with the team that earned it']]
     """
     as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     ct = comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)
@@ -914,14 +930,73 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
     ct = _left_join(ct, _revenue(village, as_of), "account_id")
     ct["revenue_source"] = ct["revenue_source"].fillna("unknown")
     ct["priority"] = ct["influence"] * ct["negativity"] * ct["revenue_at_stake"]
+    # problems first: how bad x how likely to recur x whose voice x revenue at stake; praise listed apart
+    ct["kind"] = np.select([s <= -0.05, s >= 0.05], ["problem", "praise"], "request")
+    history = ct if window_days is not None and window_days >= RECURRENCE_DAYS else comment_table(
+        village, as_of, window_days=RECURRENCE_DAYS, rules=rules, lexicon=lexicon, channels=channels)
+    ct["recurrence"] = _quarters_raised(ct, history)
+    ct["urgency"] = ct["priority"] * ct["recurrence"]
+    ct["level"], ct["level_reason"] = _levels(ct)
     first = ["priority", "date", "account_id", "stakeholder_id", "role", "veto", "influence", "themes",
              "owning_group", "comment", "negativity", "comment_sentiment", "score_sentiment",
-             "revenue_at_stake", "revenue_source", "active"]
+             "revenue_at_stake", "revenue_source", "active", "kind", "recurrence", "urgency", "level",
+             "level_reason"]
     extra = [c for c in ("channel", "touchpoint", "journey_stage", "status", "status_date", "owner_group",
                          "response_id") if c in ct.columns]
     out = ct.reindex(columns=first + extra)
-    out = out.sort_values(["priority", "date"], ascending=[False, False], na_position="last", kind="stable")
+    out["_kind"] = out["kind"].map({"problem": 0, "request": 1, "praise": 2})
+    out = out.sort_values(["_kind", "urgency", "date"], ascending=[True, False, False], na_position="last",
+                          kind="stable").drop(columns="_kind")
     return out.reset_index(drop=True)
+
+
+#: Look-back for "how likely to recur": the quarters of the last year in which the account raised the theme.
+RECURRENCE_DAYS = 365
+#: Shares of the problems and requests (by urgency) called high and medium; the rest are low.
+LEVEL_SHARES = (0.2, 0.3)
+
+
+def _quarters_raised(ct: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
+    """Per comment: in how many quarters of ``history`` its account raised any of its themes (at least 1)."""
+    if not len(ct):
+        return np.zeros(0, dtype=int)
+    h = _explode_themes(history.assign(themes=history["themes"].fillna("")), "account_id", "themes", "date")
+    quarters = (h.assign(_q=h["_date"].dt.to_period("Q")).drop_duplicates(["account_id", "theme", "_q"])
+                .groupby(["account_id", "theme"], sort=False).size())
+    c = _explode_themes(ct[["account_id", "themes", "date"]].assign(themes=ct["themes"].fillna("")),
+                        "account_id", "themes", "date")
+    n = pd.Series(quarters.reindex(pd.MultiIndex.from_arrays([c["account_id"], c["theme"]])).to_numpy(),
+                  index=c.index)
+    best = n.groupby(level=0).max().reindex(ct.index)
+    return best.fillna(1).clip(lower=1).astype(int).to_numpy()
+
+
+def _levels(ct: pd.DataFrame):
+    """high/medium/low (by urgency among problems and requests) or "praise", and the reason in words."""
+    from ..village.safetext import money
+
+    ranked = ct["urgency"].where(ct["kind"] != "praise")
+    rank = ranked.rank(ascending=False, method="first")  # 1 = most urgent; NaN urgency (revenue unknown) unranked
+    n = int((ct["kind"] != "praise").sum())
+    hi, mid = (math.ceil(share * n) for share in (LEVEL_SHARES[0], sum(LEVEL_SHARES)))
+    level = np.where(ct["kind"] == "praise", "praise",
+                     np.where(rank <= hi, "high", np.where(rank <= mid, "medium", "low")))
+    reasons = []
+    for r in ct.reindex(columns=["kind", "veto", "influence", "active", "negativity", "recurrence", "themes",
+                                 "revenue_at_stake"]).itertuples(index=False):
+        if r.kind == "praise":
+            reasons.append("praise: share it with the team that earned it")
+            continue
+        who = ("someone who has left" if not r.active else "a veto holder" if r.veto is True
+               else f"{r.influence:.0%} of the account's influence")
+        tone = ("strongly negative" if r.negativity >= 0.75 else "negative" if r.kind == "problem"
+                else "a request")
+        theme = (str(r.themes).split(";")[0] if isinstance(r.themes, str) and r.themes else "this topic")
+        again = (f"{theme} raised in {r.recurrence} quarters of the last year" if r.recurrence > 1
+                 else "first time this year")
+        revenue = (f"{money(r.revenue_at_stake)} revenue" if pd.notna(r.revenue_at_stake) else "revenue unknown")
+        reasons.append(f"{tone}, from {who}; {again}; {revenue}")
+    return level, reasons
 
 
 def theme_summary(comments: pd.DataFrame, *, themes="themes", account="account_id") -> pd.DataFrame:

@@ -275,7 +275,7 @@ def comparison_findings(comparison, metric=None) -> pd.DataFrame:
         s = f"On held-out accounts, no scheme predicts {what} better than {_label(base)} ({name})."
     ok = bool(t["reliable"].all())
     if not ok:
-        bad = ", ".join(t.index[~t["reliable"].astype(bool)])
+        bad = ", ".join(_label(x) for x in t.index[~t["reliable"].astype(bool)])
         s = f"Unreliable comparison (degenerate fits for {bad}): " + s
     rows.append({"topic": "which scheme predicts best", "model": "compare_schemes", "term": best, "sentence": s,
                  "estimate": gain, "ci_low": lo, "ci_high": hi, "reliable": ok})

@@ -66,6 +66,7 @@ def _add_run_options(p):
     p.add_argument("--anonymize-key", default=None, metavar="FILE", help="secret key file for the pseudonyms (created if missing; implies --anonymize); default: ~/.config/cxinfluence/anonymize.key, created on first use")
     p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
     p.add_argument("--seed", type=int, default=0, help="random seed for cross-validation folds, bootstrap and map layout (default 0)")
+    p.add_argument("--currency", default=None, metavar="CUR", help="currency of revenue in the report, a symbol or code such as $, EUR (default: none shown)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
@@ -183,6 +184,7 @@ def _run_kwargs(args):
         role_rules=args.role_rules,
         seed=args.seed,
         quiet=args.quiet,
+        currency=args.currency,
     )
 
 

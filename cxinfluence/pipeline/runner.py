@@ -15,6 +15,9 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
 ``networks/*.html``        buying-center maps of the selected accounts (names: village/filenames.py)
+``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
+``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
+``accounts/*.html``        one page per selected account, linked from the report
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
@@ -48,7 +51,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
-from ..village.filenames import account_file_names
+from ..village.filenames import account_file_name, account_file_names
 from .progress import Progress
 
 PRIMARY_SCHEME = "influence_weighted"
@@ -117,7 +120,7 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -153,6 +156,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         Seed for cross-validation folds, the bootstrap and map layout.
     quiet : bool
         No progress lines.
+    currency : str, optional
+        Currency of the revenue figures, shown in the report (``"$"``, ``"EUR"``); default none.
 
     Returns
     -------
@@ -217,9 +222,17 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
+        pages = {}
+        with _stage(progress, "account pages"), _guard(result, "Account pages"):
+            from ..present.account_page import write_account_pages
+
+            stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
+            pages = write_account_pages(v, result, map_entries, tmp, currency=currency, window_days=window_days,
+                                        name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
         with _stage(progress, "report"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            (tmp / "report.html").write_text(_report(v, result, map_entries, anonymize, window_days, lead_days),
+            (tmp / "report.html").write_text(_report(v, result, map_entries, anonymize, window_days, lead_days,
+                                                     currency=currency, account_pages=pages),
                                              encoding="utf-8")
         result.caught += [("Report", w) for w in caught]
         with _stage(progress, "writing tables"):
@@ -243,13 +256,13 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     return result
 
 
-def _report(v, result, map_entries, anonymize, window_days, lead_days) -> str:
+def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:
     """The report page; if building it fails, a plain page naming the failure and what was skipped."""
     from ..present.content import build_report
 
     try:
         return build_report(v, result, map_entries, anonymized=anonymize, window_days=window_days,
-                            lead_days=lead_days)
+                            lead_days=lead_days, currency=currency, account_pages=account_pages)
     except Exception as exc:  # noqa: BLE001 - the report is always written: fall back to the plain page
         _record(result, "Report", "failed", f"{type(exc).__name__}: {exc}; a plain report was written instead")
     from ..present.report import ReportContent, render_report
@@ -495,8 +508,12 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     for i, account_id in enumerate(selected):
         G = graphs[account_id]
         label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
-        page = network_map(G, seed=seed, title=f"Buying center: {label}")
         rel = f"networks/{files[str(account_id)]}"
+        page = network_map(G, seed=seed, title=f"Buying center: {label}", file_stem=Path(rel).stem)
         (folder / rel).write_text(page, encoding="utf-8")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
+    from ..present.exports import write_gexf, write_kumu
+
+    write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
+    write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
     return entries

@@ -13,7 +13,15 @@ _EXPORTS = {
     "revenue_at_risk_pareto": ".plots", "figure_to_data_uri": ".plots", "FIGSIZE": ".plots",
     "ReportContent": ".report", "esc": ".report", "html_table": ".report", "render_report": ".report",
     "CSS": ".report", "RISK_COLUMNS": ".report", "LISTENING_COLUMNS": ".report", "ACTION_COLUMNS": ".report",
-    "village_overview": ".summary", "village_summary": ".summary",
+    "village_overview": ".summary", "village_summary": ".summary", "PAGE_CSS": ".account_page",
+    "interests": ".account_page", "account_page": ".account_page", "write_account_pages": ".account_page",
+    "MAX_HEADLINES": ".briefing", "DISTINCT_SHARE": ".briefing", "MIN_GAP_POINTS": ".briefing",
+    "money": ".briefing", "model_label": ".briefing", "in_words": ".briefing", "reason_table": ".briefing",
+    "action_accounts": ".briefing", "headline_findings": ".briefing", "money_at_risk_chart": ".briefing",
+    "role_effects_chart": ".briefing", "reason_sentences": ".content", "portfolio_graph": ".exports",
+    "write_gexf": ".exports", "kumu_tables": ".exports", "write_kumu": ".exports", "ROLE_SHAPES": ".maps",
+    "OTHER_SHAPE": ".maps", "LABEL_FONT_SIZE": ".maps", "REFERENCE": ".plots", "drawn_marks": ".plots",
+    "ACTION_ACCOUNT_COLUMNS": ".report", "WORKING_COLUMNS": ".report", "LISTENING_MAIN_COLUMNS": ".report",
 }
 
 lazy_exports(__name__, _EXPORTS)

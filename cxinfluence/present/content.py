@@ -25,22 +25,18 @@ def _money(x):
     return f"{x:,.0f}"
 
 
-def risk_sentences(risk: pd.DataFrame, top=10) -> list:
+def risk_sentences(risk: pd.DataFrame, top=10, currency=None) -> list:
     """Where the revenue at risk sits, in words."""
+    from .briefing import money
+
     r = risk.dropna(subset=["revenue_at_risk"])
     if r.empty:
         return ["Revenue at risk could not be computed: the renewal model gave no predictions."]
     total = r["revenue_at_risk"].sum()
     head = r.head(top)
-    out = [f"{_money(total)} of annual revenue is at risk across {len(r)} accounts (revenue times the model's "
-           f"chance of not renewing); the {len(head)} riskiest accounts carry "
-           f"{_pct(head['revenue_at_risk'].sum() / total)} of it."]
-    flagged = head[head["reasons"] != ""]
-    if len(flagged):
-        counts = pd.Series([x for rs in flagged["reasons"] for x in rs.split("; ")]).value_counts()
-        out.append(f"Among the {len(head)} riskiest accounts, the most common warning signs are: "
-                   + ", ".join(f"{k} ({v})" for k, v in counts.head(3).items()) + ".")
-    return out
+    return [f"{money(total, currency)} of annual revenue is at risk across {len(r)} accounts (revenue times the "
+            f"model's chance of not renewing); the {len(head)} riskiest accounts carry "
+            f"{_pct(head['revenue_at_risk'].sum() / total)} of it."]
 
 
 def coverage_sentences(coverage: pd.DataFrame, window_days) -> list:
@@ -65,9 +61,17 @@ def action_sentences(actions: pd.DataFrame) -> list:
     if actions is None or actions.empty:
         return ["No informal comments were captured in the recent window."]
     group = "owner_group" if "owner_group" in actions else "owning_group"
-    counts = actions[group].value_counts()
-    return [f"{len(actions)} recent informal comments were routed to the groups that can act: "
-            + ", ".join(f"{k} ({v})" for k, v in counts.head(5).items()) + "."]
+    routed = actions[group].fillna("").astype(str).str.split(";").explode()
+    counts = routed[routed != ""].value_counts()
+    out = [f"{len(actions)} recent informal comments were routed to the groups that can act: "
+           + ", ".join(f"{k} ({v})" for k, v in counts.head(5).items()) + "."]
+    if "kind" in actions:
+        kinds = actions["kind"].value_counts()
+        out.append(f"{kinds.get('problem', 0)} report a problem, {kinds.get('request', 0)} are neutral or requests "
+                   f"and {kinds.get('praise', 0)} are praise. Problems are listed first, most urgent first: how "
+                   "negative, how often the account raised the topic this year, how much influence the speaker "
+                   "holds and how much revenue the account brings.")
+    return out
 
 
 def _se_used(fits, prefix) -> str:
@@ -112,40 +116,50 @@ def caveats(result) -> list:
     out = []
     for name, fit in result.fits.items():
         if not fit.reliable:
-            out.append(f"Model {name} is flagged unreliable: {'; '.join(fit.warnings)}.")
+            from .briefing import model_label
+
+            out.append(f"The {model_label(name)} is flagged unreliable: {'; '.join(fit.warnings)}.")
     out.append("Associations, not proof of cause: sentiment and renewal may share causes the data do not record.")
     return out
 
 
-def _figures(result, comparison):
+def _figures(result, comparison, *, currency=None, highlight=()):
     import matplotlib
 
     matplotlib.use("Agg")
     from . import plots
-    from .plots import figure_to_data_uri
+    from .briefing import money_at_risk_chart, role_effects_chart
+    from .plots import drawn_marks, figure_to_data_uri
 
     t, fits = result.tables, result.fits
     figs = {}
 
     def add(name, ax, caption):
+        if drawn_marks(ax.figure) == 0:  # a chart that draws nothing is a failure, not a picture
+            from ..exceptions import PlotDataError
+
+            raise PlotDataError(f"report figure {name!r} draws no data ({caption})")
         figs[name] = (figure_to_data_uri(ax.figure, close=True), caption)
 
-    risk = t["accounts_at_risk"].dropna(subset=["revenue_at_risk"])
-    if len(risk):
-        add("pareto", plots.revenue_at_risk_pareto(risk, ci_low="revenue_at_risk_low", ci_high="revenue_at_risk_high"),
-            "Revenue at risk by account, with the cumulative share.")
+    risk = t["accounts_at_risk"]
+    if risk["revenue_at_risk"].notna().any() and "annual_revenue" in risk:
+        add("money", money_at_risk_chart(risk, highlight, currency=currency),
+            "Each mark is an account. Solid squares: the accounts needing action this quarter; hollow circles: "
+            "the rest. Revenue at risk grows towards the top left (high revenue, low chance of renewing).")
     eq = fits.get("decision_equation")
-    if eq is not None:
-        tidy = eq.tidy()
-        roles = tidy[tidy["term"].str.startswith(("sent_", "unheard_"))]  # the equation, not its controls
-        add("forest", plots.forest_plot(roles, title="What each role's sentiment is worth (log-odds of renewal)"),
-            "Buying decision equation: effect of each role's sentiment on the log-odds of renewal, 95% intervals.")
+    if eq is not None and eq.effects is not None:
+        add("forest", role_effects_chart(eq),
+            "Difference in predicted renewal between accounts whose people in each role are promoters and those "
+            "whose people are detractors, other roles held equal; bars are 95% intervals, a bar crossing the "
+            "dashed line is not distinguishable from no difference.")
     fit = fits.get(f"rebuy:{PRIMARY}")
     if fit is not None:
         from ..models.predict import renewal_curve_table
 
-        add("renewal_curve", plots.renewal_curve(renewal_curve_table(fit, PRIMARY)),
-            "Predicted renewal of a typical account by influence-weighted sentiment, 95% band.")
+        add("renewal_curve", plots.renewal_curve(renewal_curve_table(fit, PRIMARY),
+                                                 title="How does the chance of renewal change with sentiment?",
+                                                 xlabel="Influence-weighted account sentiment (-1 to +1)"),
+            "Predicted chance of renewal of a typical account, with its 95% band.")
     if comparison is not None:
         table = comparison.table.assign(score=comparison.table["auc"])
         if "auc_diff_low" in table:
@@ -153,16 +167,40 @@ def _figures(result, comparison):
                                  ci_high=table["auc"] - table["auc_diff"] + table["auc_diff_high"])
         else:
             table = table.assign(ci_low=np.nan, ci_high=np.nan)
-        add("schemes", plots.scheme_comparison(table, xlabel="Held-out AUC (interval: bootstrap vs the mean's)"),
-            "Held-out AUC of each scheme; intervals from the bootstrap of the difference to the plain mean.")
+        from ..models.findings import LABELS
+
+        table = table.assign(scheme=table["scheme"].map(lambda s: LABELS.get(s, str(s).replace("_", " "))))
+        add("schemes", plots.scheme_comparison(table, title="Which sentiment score predicts renewal best?",
+                                               xlabel="Held-out AUC: chance the score ranks a renewing account "
+                                                      "above a lost one"),
+            "AUC on accounts the model did not see (0.5 = a coin toss, 1 = perfect); intervals from the "
+            "bootstrap of the difference to the plain mean.")
     frame = t.get("model_frame")
     if frame is not None and frame[["mean", PRIMARY]].notna().all(axis=1).any():
-        add("scatter", plots.sentiment_scatter(frame.dropna(subset=["mean", PRIMARY])),
-            "Each point an account-period: plain mean against influence-weighted sentiment, coloured by renewal.")
+        add("scatter", plots.sentiment_scatter(frame.dropna(subset=["mean", PRIMARY]), unit="account-periods",
+                                               hue_title="Renewed",
+                                               title="Does weighting by influence change the score?",
+                                               xlabel="Plain mean sentiment (-1 to +1)",
+                                               ylabel="Influence-weighted sentiment (-1 to +1)"),
+            "Each point an account-period: plain mean against influence-weighted sentiment; crosses did not renew.")
     if t.get("coverage") is not None and t["coverage"]["heard_influence"].notna().any():
-        add("coverage", plots.coverage_chart(t["coverage"]),
+        add("coverage", plots.coverage_chart(t["coverage"],
+                                             title="How much of each account's influence have we heard?"),
             "Share of each account's influence heard recently, least covered first.")
     return figs
+
+
+def _warnings_list(result) -> list:
+    """The warnings raised during the run, in words (skipped stages are listed on their own)."""
+    w = result.tables.get("warnings")
+    if w is None or not len(w):
+        return []
+    from .briefing import in_words
+
+    if "severity" in w:
+        w = w[w["severity"] == "warning"]
+    text = w["reason"] if "reason" in w else w["message"]
+    return [f"{in_words(m, result.fits)} ({n} time{'s' if n != 1 else ''})" for m, n in zip(text, w["count"])]
 
 
 def _sensitivity_text(table):
@@ -171,57 +209,87 @@ def _sensitivity_text(table):
     return sensitivity_sentence(table) if table is not None else ""
 
 
-def build_report(village, result, map_entries, *, anonymized=False, window_days=365, lead_days=0) -> str:
-    """The report HTML for a :class:`cxinfluence.pipeline.runner.RunResult`."""
-    from ..models.findings import comparison_findings, decision_findings, rebuy_findings, bookings_findings
-    from .maps import portfolio_map
+def reason_sentences(risk: pd.DataFrame) -> list:
+    """Which warning signs tell accounts apart, and which do not, in words."""
+    from .briefing import reason_table
+
+    table = reason_table(risk)
+    if table.empty or risk["p_renew"].isna().all():
+        return []
+    out = []
+    tell = table[table["distinguishing"]]
+    if len(tell):
+        out.append("Warning signs that set accounts apart: " + "; ".join(
+            f"{r.text} ({r.accounts} accounts, predicted to renew {r.gap_points:.0f} points less often than the rest)"
+            for r in tell.itertuples()) + ".")
+    common = table[~table["distinguishing"] & (table["accounts"] > 0)]
+    if len(common):
+        out.append("Too common or too weak to single an account out, so never given as its reason: " + "; ".join(
+            f"{r.text} ({r.accounts} of {len(risk)} accounts)" for r in common.itertuples()) + ".")
+    return out
+
+
+def _headlines(result, window_days, currency, n_actions) -> list:
+    """At most five plain-language findings; the measurement-corrected effect joins when there is room."""
+    from .briefing import headline_findings
+
+    lines = headline_findings(result, window_days=window_days, currency=currency, n_actions=n_actions)
+    correction = result.tables.get("measurement_correction")
+    if correction is not None and len(lines) < 5:
+        from ..models.measurement import correction_sentence
+
+        lines += [x for x in [correction_sentence(correction)] if x]
+    return lines[:5]
+
+
+def build_report(village, result, map_entries, *, anonymized=False, window_days=365, lead_days=0, currency=None,
+                 account_pages=None) -> str:
+    """The report HTML for a :class:`cxinfluence.pipeline.RunResult`.
+
+    ``currency`` labels revenue (``"$"``, ``"EUR"``; default none);
+    ``account_pages`` maps account ids to the relative paths of their pages.
+    """
+    from .briefing import action_accounts, headline_findings, money
+    from ..models.findings import comparison_findings, decision_findings
     from .summary import village_overview
 
     t, fits = result.tables, result.fits
     comparison = t.get("comparison_object")
-    headlines = risk_sentences(t["accounts_at_risk"])
-    if f"rebuy:{PRIMARY}" in fits:
-        headlines += rebuy_findings(fits[f"rebuy:{PRIMARY}"])["sentence"].tolist()
-    if t.get("measurement_correction") is not None:
-        from ..models.measurement import correction_sentence
-
-        headlines += [s for s in [correction_sentence(t["measurement_correction"])] if s]
-    if "veto_equation" in fits:
-        headlines += decision_findings(fits["veto_equation"])["sentence"].tolist()[:1]
-    if "bookings:tweedie" in fits:
-        headlines += bookings_findings(fits["bookings:tweedie"])["sentence"].tolist()[:1]
+    risk = t.get("accounts_at_risk")
+    risk = pd.DataFrame({"account_id": []}) if risk is None else risk
+    # without a renewal model (too few accounts, one outcome class) there is no chance to renew nor money at risk
+    risk = risk.assign(**{c: np.nan for c in ("p_renew", "revenue_at_risk") if c not in risk})
+    now = action_accounts(risk, 10, currency=currency)
     comparison_text = comparison_findings(comparison)["sentence"].tolist() if comparison is not None else []
     equation = decision_findings(fits["decision_equation"])["sentence"].tolist() if "decision_equation" in fits else []
-    risk = t["accounts_at_risk"]
-    placed = risk.dropna(subset=["annual_revenue"])
-    title = "Where the money at risk sits"
-    if len(placed) > PORTFOLIO_MAX:
-        title += f" (the {PORTFOLIO_MAX:,} largest of {len(placed):,} accounts by revenue)"
-        placed = placed.nlargest(PORTFOLIO_MAX, "annual_revenue")
-    portfolio = portfolio_map(placed, x="sentiment", y="annual_revenue", title=title,
-                              size="revenue_at_risk" if risk["revenue_at_risk"].notna().any() else None,
-                              label="account_id", tooltip=[c for c in ("name", "reasons") if c in risk]
-                              ) if len(placed) else None  # no account has a revenue to place it by
-    listening = t["listening_plan"]
+    listening = t.get("listening_plan")
+    listening = pd.DataFrame({"account_id": [], "rank": []}) if listening is None else listening
+    actions = t.get("actions")
     content = ReportContent(
         title="Who decides whether our accounts rebuy",
         as_of=result.as_of,
         overview=village_overview(village),
-        headlines=headlines + comparison_text[:1],
-        risk=risk,
+        headlines=_headlines(result, window_days, currency, len(now) or 10),
+        risk=risk.assign(revenue_at_risk_text=risk["revenue_at_risk"].map(lambda x: money(x, currency)),
+                         annual_revenue_text=risk["annual_revenue"].map(lambda x: money(x, currency))
+                         if "annual_revenue" in risk else ""),
+        action_accounts=now.assign(revenue_at_risk_text=now["revenue_at_risk"].map(lambda x: money(x, currency)))
+        if len(now) else now,
+        risk_sentences=risk_sentences(risk, currency=currency) + reason_sentences(risk),
         equation_sentences=equation,
         comparison_sentences=comparison_text,
         sensitivity=_sensitivity_text(t.get("influence_sensitivity")),
-        coverage_sentences=coverage_sentences(t["coverage"], window_days),
+        coverage_sentences=coverage_sentences(t["coverage"], window_days) if t.get("coverage") is not None else [],
         listening=listening.merge(risk[["account_id", "revenue_at_risk"]], on="account_id", how="left")
         .sort_values(["revenue_at_risk", "rank"], ascending=[False, True]) if len(listening) else listening,
-        actions=t.get("actions"),
-        action_sentences=action_sentences(t.get("actions")),
-        figures=_figures(result, comparison),
-        portfolio_svg=portfolio,
+        actions=actions,
+        action_sentences=action_sentences(actions),
+        figures=_figures(result, comparison, currency=currency, highlight=now["account_id"].tolist()),
         maps=map_entries,
+        account_pages=dict(account_pages or {}),
         methods=methods(result, window_days, lead_days),
         caveats=caveats(result),
+        warnings=_warnings_list(result),
         anonymized=anonymized,
         skipped=result.skip_lines() if hasattr(result, "skip_lines") else [],
     )

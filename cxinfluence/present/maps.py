@@ -7,11 +7,22 @@
   influence), colour = sentiment on a diverging red-white-blue scale
   (ColorBrewer RdBu, Brewer 2003) with a distinct amber, dash-bordered colour
   for people not heard in the window;
-* veto holders are diamonds with a heavy border; people who left are grey;
+* shape = buying-center role (decider star, buyer square, influencer
+  triangle, gatekeeper hexagon, user dot), so role reads without hovering and
+  in black and white; veto holders have a heavy black border;
 * ``reports_to`` ties are solid grey arrows, ``influences`` ties dashed purple;
 * tooltips give name, title, role, influence, sentiment, latest scores, date
   last heard and the latest comment; a legend and a one-line caption explain
   the encoding.
+
+Readable at 80 people: veto holders and the ``KEY_LABELS`` most influential
+people are named at the first view, at ``LABEL_FONT_SIZE`` screen pixels
+whatever the zoom; everyone else is named once zoomed in, and on hover.
+People who left are hidden until "people who left" is ticked, and are then
+grey with their ties grey and dotted: never drawn as live. A toolbar searches
+names and titles, filters by role, department and sentiment, hides influence
+ties, switches between the network and the org-chart layout, and downloads
+what is shown as PNG or SVG (made in the page: no request).
 
 Two promises hold for every page written here:
 
@@ -43,6 +54,7 @@ import html
 import json
 import math
 import numbers
+import re
 import string
 from importlib import resources
 from pathlib import Path
@@ -51,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import GraphError, PlotDataError
+from ..village.safetext import display_text
 
 __all__ = [
     "NOT_HEARD_COLOR",
@@ -77,6 +90,16 @@ _SCORES = (("nps", "NPS", "/10"), ("csat", "CSAT", "/5"), ("ces", "CES", "/5"), 
 _COMMENT_CHARS = 400
 _LABEL_CHARS = 32
 _VIS_DIR = ("templates", "lib", "vis-9.1.2")
+#: Node shape per buying-center role (Webster & Wind 1972), so role reads without hovering and in black and white.
+ROLE_SHAPES = {"decider": "star", "buyer": "square", "influencer": "triangle", "gatekeeper": "hexagon", "user": "dot"}
+OTHER_SHAPE = "triangleDown"
+#: People named on the canvas at the first view: the ``KEY_LABELS`` most influential, plus veto holders,
+#: at most ``MAX_KEY_LABELS`` in all; everyone else is named once zoomed in, and on hover.
+KEY_LABELS, MAX_KEY_LABELS = 10, 18
+#: Label size in screen pixels at the first view (the page keeps named labels at least this size when zoomed out).
+LABEL_FONT_SIZE = 14
+#: Sentiment bands of the map's filter: below -0.1 negative, above +0.1 positive, else neutral.
+_MOOD_BAND = 0.1
 
 
 # --------------------------------------------------------------------------- colours
@@ -165,11 +188,18 @@ def _number(value):
 
 
 def _text(value) -> str | None:
+    """Customer text ready to show: stripped, bidi controls removed, None when blank."""
     value = _plain(value)
     if value is None:
         return None
-    value = str(value).strip()
+    value = display_text(str(value)).strip()
     return value or None
+
+
+def _mood(sentiment) -> str:
+    if sentiment is None:
+        return "unheard"
+    return "negative" if sentiment < -_MOOD_BAND else "positive" if sentiment > _MOOD_BAND else "neutral"
 
 
 def _flag(value, default: bool) -> bool:
@@ -282,7 +312,7 @@ def _org_chart(G, ids, size) -> dict:
 
 
 def _node_tooltip(node_id, a, influence, sentiment, veto, active) -> list:
-    rows = [["", _text(a.get("name")) or node_id]]
+    rows = [["", _text(a.get("name")) or display_text(node_id)]]
     for key, label in (("title", "Title"), ("role", "Role"), ("department", "Department")):
         if _text(a.get(key)):
             rows.append([label, _text(a.get(key))])
@@ -327,77 +357,104 @@ def _vis_network(G, *, seed, hierarchical, height, width, size, color, weight, l
             )
         sents.append(s)
     fills = _diverging([np.nan if s is None else s for s in sents])
-    chart = _org_chart(G, ids, size) if hierarchical else {}
-    if chart:  # taller rows for wide charts, so the drawing fills a landscape frame
-        width_units = max(c for _, c in chart.values()) + 1
-        rows = max(lv for lv, _ in chart.values()) + 1
-        row_step = max(150.0, 0.5 * 150.0 * width_units / max(rows - 1, 1))
+    actives = [_flag(a.get("active"), True) for _, a in nodes]
+    # org-chart positions for everyone still there; people who left get a row of their own below
+    live = G.subgraph([n for (n, _), act in zip(nodes, actives) if act])
+    chart = _org_chart(live, ids, size) if live.number_of_nodes() else {}
+    gone = sorted((n for (n, _), act in zip(nodes, actives) if not act), key=lambda n: ids[n])
+    bottom = max((lv for lv, _ in chart.values()), default=-1) + 1
+    chart.update({ids[n]: (bottom, float(i)) for i, n in enumerate(gone)})
+    width_units = max(c for _, c in chart.values()) + 1
+    rows = max(lv for lv, _ in chart.values()) + 1
+    # taller rows for wide charts, so the drawing fills a landscape frame
+    row_step = max(150.0, 0.5 * 150.0 * width_units / max(rows - 1, 1))
+    # named on the canvas at the first view: veto holders and the most influential people still there
+    ranked = sorted((i for i, act in enumerate(actives) if act), key=lambda i: (-(sizes[i] or 0.0), ids[nodes[i][0]]))
+    keyed = {i for i in ranked[:KEY_LABELS]}
+    keyed |= {i for i in ranked if _flag(nodes[i][1].get("veto"), False)}
+    keyed = set(sorted(keyed, key=ranked.index)[:MAX_KEY_LABELS])
 
     net = Network(height=height, width=width, directed=True, cdn_resources="in_line")
-    for (n, a), infl, sent, fill in zip(nodes, sizes, sents, fills):
+    for i, ((n, a), infl, sent, fill, active) in enumerate(zip(nodes, sizes, sents, fills, actives)):
         nid = ids[n]
-        veto, active = _flag(a.get("veto"), False), _flag(a.get("active"), True)
+        veto = _flag(a.get("veto"), False)
+        role = _text(a.get("role"))
         # area proportional to influence share within the account
         radius = _MIN_SIZE if infl is None or top <= 0 else _MIN_SIZE + (_MAX_SIZE - _MIN_SIZE) * math.sqrt(infl / top)
         border = "#111111" if veto else "#555555"
         if not active:
             fill, border = DEPARTED_COLOR, "#9a9a9a"
-        text = _shorten(_text(a.get(label)) or nid, _LABEL_CHARS) + ("" if active else " (left)")
+        text = _shorten(_text(a.get(label)) or display_text(nid), _LABEL_CHARS) + ("" if active else " (left)")
+        level, col = chart[nid]
         opts = dict(
             size=round(radius, 2),
-            borderWidth=3.5 if veto else 1.5,
+            borderWidth=4.0 if veto else 1.5,
             color={"background": fill, "border": border,
                    "highlight": {"background": fill, "border": "#000000"},
                    "hover": {"background": fill, "border": "#000000"}},
-            font={"color": "#222222" if active else "#8a8a8a", "size": 15},
+            font={"color": "#222222" if active else "#8a8a8a", "size": LABEL_FONT_SIZE,
+                  "strokeWidth": 3, "strokeColor": "#ffffff"},
             shapeProperties={"borderDashes": [4, 3] if sent is None and active else False},
             tip=_node_tooltip(nid, a, infl, sent, veto, active),
+            cx={"name": _text(a.get("name")) or display_text(nid), "title": _text(a.get("title")) or "",
+                "role": role or "", "department": _text(a.get("department")) or "",
+                "mood": _mood(sent), "veto": veto, "active": active, "key": i in keyed,
+                "ox": round(col * 150.0, 1), "oy": round(level * row_step, 1)},
         )
         if hierarchical:  # fixed org-chart positions, no physics
-            level, col = chart[nid]
-            opts.update(level=level, x=round(col * 150.0, 1), y=round(level * row_step, 1))
-        net.add_node(nid, label=text, shape="diamond" if veto else "dot", **opts)
+            opts.update(level=level, x=opts["cx"]["ox"], y=opts["cx"]["oy"])
+        net.add_node(nid, label=text, shape=ROLE_SHAPES.get(role, OTHER_SHAPE), **opts)
 
     weights = [_number(d.get(weight)) for _, _, d in G.edges(data=True)]
     wmax = max((w for w in weights if w is not None and w > 0), default=1.0)
-    names = {ids[n]: _text(a.get("name")) or ids[n] for n, a in nodes}
+    names = {ids[n]: _text(a.get("name")) or display_text(ids[n]) for n, a in nodes}
+    alive = {ids[n]: act for (n, _), act in zip(nodes, actives)}
     for (u, v, d), w in zip(G.edges(data=True), weights):
         kinds = _kinds(d.get("kind"))
         # a pair tied both ways is drawn as a reporting line (graph.py: kind="reports_to+influences")
-        style = dict(_EDGE_STYLE["reports_to" if "reports_to" in kinds else "influences"])
+        kind = "reports_to" if "reports_to" in kinds else "influences"
+        style = dict(_EDGE_STYLE[kind])
         style["text"] = " and ".join(_EDGE_STYLE.get(k, {"text": k})["text"] for k in kinds)
         w_txt = "1 (default)" if w is None else _fmt(w) if float(w).is_integer() else f"{w:.2f}"
         extra = {}
-        if hierarchical and "reports_to" not in kinds:
+        if hierarchical and kind != "reports_to":
             # bow influence ties out so they do not hide the reporting lines
             extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.3}
+        past = not (alive[ids[u]] and alive[ids[v]])
+        tip = [["", f"{names[ids[u]]} {style['text']} {names[ids[v]]}"], ["Weight", w_txt]]
+        if past:  # a tie to someone who left is history, never drawn as a live tie
+            style.update(color=DEPARTED_COLOR, dashes=[2, 5])
+            tip.append(["Status", "past tie: one of the two has left"])
         net.add_edge(
             ids[u], ids[v],
-            width=round(1.0 + 3.0 * ((w if w is not None and w > 0 else 1.0) / wmax), 2),
+            width=1.0 if past else round(1.0 + 3.0 * ((w if w is not None and w > 0 else 1.0) / wmax), 2),
             color={"color": style["color"], "highlight": "#000000", "hover": "#000000"},
             dashes=style["dashes"],
-            tip=[["", f"{names[ids[u]]} {style['text']} {names[ids[v]]}"], ["Weight", w_txt]],
+            tip=tip,
+            cx={"kind": kind, "past": past},
             **extra,
         )
 
-    layout = {"randomSeed": int(seed), "improvedLayout": True}
-    if hierarchical:  # positions come from _org_chart
-        physics = {"enabled": False}
-        smooth = {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical", "roundness": 0.4}
-    else:
-        physics = {
+    layouts = {
+        "org": {"physics": {"enabled": False},
+                "edges": {"smooth": {"enabled": True, "type": "cubicBezier", "forceDirection": "vertical",
+                                     "roundness": 0.4}}},
+        "network": {"physics": {
             "enabled": True, "solver": "forceAtlas2Based",
-            "forceAtlas2Based": {"gravitationalConstant": -80, "springLength": 140, "springConstant": 0.05, "avoidOverlap": 0.4},
-            "stabilization": {"enabled": True, "iterations": 400, "fit": True},
-        }
-        smooth = {"enabled": True, "type": "dynamic"}
+            "forceAtlas2Based": {"gravitationalConstant": -80, "springLength": 140, "springConstant": 0.05,
+                                 "avoidOverlap": 0.4},
+            "stabilization": {"enabled": True, "iterations": 400, "fit": True}},
+            "edges": {"smooth": {"enabled": True, "type": "dynamic"}}},
+    }
+    start = layouts["org" if hierarchical else "network"]
     net.options = {
-        "layout": layout,
-        "physics": physics,
-        "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}}, "smooth": smooth},
+        "layout": {"randomSeed": int(seed), "improvedLayout": True},
+        "physics": start["physics"],
+        "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.6}}, **start["edges"]},
         "nodes": {"font": {"face": "Helvetica, Arial, sans-serif"}},
         "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": False},
     }
+    net.cx_layouts = layouts
     return net
 
 
@@ -441,12 +498,30 @@ def _csp(*scripts: str) -> str:
     )
 
 
-def _legend(has_departed: bool, has_unheard: bool) -> str:
+def _shape_icon(shape: str, *, veto: bool = False) -> str:
+    """A 16 px inline SVG of a vis-network node shape (our markup; no customer text)."""
+    stroke = 'stroke="#111111" stroke-width="2.5"' if veto else 'stroke="#444444" stroke-width="1.2"'
+    body = {
+        "dot": '<circle cx="8" cy="8" r="6"',
+        "square": '<rect x="2.5" y="2.5" width="11" height="11"',
+        "triangle": '<polygon points="8,1.5 14.5,13.5 1.5,13.5"',
+        "triangleDown": '<polygon points="1.5,2.5 14.5,2.5 8,14.5"',
+        "hexagon": '<polygon points="4.5,2 11.5,2 15,8 11.5,14 4.5,14 1,8"',
+        "star": '<polygon points="8,1 9.9,6 15,6 10.9,9.2 12.4,14.5 8,11.3 3.6,14.5 5.1,9.2 1,6 6.1,6"',
+    }[shape]
+    return f'<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">{body} fill="#ffffff" {stroke}/></svg>'
+
+
+def _legend(has_departed: bool, has_unheard: bool, roles=()) -> str:
+    shapes = [f'<span class="cx-item">{_shape_icon(ROLE_SHAPES[r])}{r}</span>' for r in ROLE_SHAPES if r in roles]
+    if any(r not in ROLE_SHAPES for r in roles):
+        shapes.append(f'<span class="cx-item">{_shape_icon(OTHER_SHAPE)}role unknown</span>')
     items = [
         '<span class="cx-item">Sentiment <span>\u22121</span><span class="cx-scale"></span><span>+1</span></span>',
         f'<span class="cx-item"><span class="cx-sw" style="background:{NOT_HEARD_COLOR};border-style:dashed"></span>not heard</span>',
         f'<span class="cx-item"><span class="cx-sw" style="background:{DEPARTED_COLOR};border-color:#9a9a9a"></span>left the account</span>',
-        '<span class="cx-item"><span class="cx-diamond"></span>veto holder</span>',
+        *shapes,
+        f'<span class="cx-item">{_shape_icon("dot", veto=True)}heavy black border = veto holder</span>',
         '<span class="cx-item">size = share of influence</span>',
         '<span class="cx-item"><svg width="36" height="10" aria-hidden="true"><line x1="0" y1="5" x2="36" y2="5" '
         'stroke="#555555" stroke-width="2.5"/></svg>reports to</span>',
@@ -472,6 +547,7 @@ def network_map(
     color: str = "sentiment",
     weight: str = "weight",
     label: str = "name",
+    file_stem: str = "buying-center-map",
 ) -> str:
     """Interactive buying-center map of one account as a self-contained HTML page.
 
@@ -491,7 +567,8 @@ def network_map(
         Org-chart layout: managers on top, one row per reporting step, each
         person under their manager (``reports_to`` ties only; people with no
         known reporting line on the bottom row), fixed positions, physics off.
-        Otherwise a force-directed layout (forceAtlas2).
+        Otherwise a force-directed layout (forceAtlas2). Either way the page
+        can switch between the two.
     height, width : str
         CSS size of the drawing area.
     title : str, optional
@@ -500,6 +577,9 @@ def network_map(
         Node attribute for the size (influence, >= 0), node attribute for the
         colour (sentiment in [-1, 1], None = not heard), edge attribute for
         the line width, node attribute for the label.
+    file_stem : str
+        Name (without extension) of the PNG/SVG the page's buttons download;
+        characters other than ``A-Za-z0-9_.-`` become ``_``.
 
     Returns
     -------
@@ -538,26 +618,34 @@ def network_map(
     net = _vis_network(G, seed=seed, hierarchical=hierarchical, height=height, width=width,
                        size=size, color=color, weight=weight, label=label)
     nodes, edges, _, height, width, _ = net.get_network_data()
-    data = {"nodes": nodes, "edges": edges, "options": net.options}
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(file_stem)).strip("._") or "buying-center-map"
+    data = {"nodes": nodes, "edges": edges, "options": net.options, "layouts": net.cx_layouts,
+            "layout": "org" if hierarchical else "network", "fileStem": stem, "labelPx": LABEL_FONT_SIZE}
 
-    unheard = sum(1 for n in nodes if n["shapeProperties"]["borderDashes"])
-    departed = sum(1 for n in nodes if n["font"]["color"] != "#222222")
-    vetoes = sum(1 for n in nodes if n["shape"] == "diamond")
-    caption = (f"{len(nodes)} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, "
-               f"{unheard} not heard, {departed} left; {len(edges)} ties. Hover a person or a tie for details; "
-               "drag to move, scroll to zoom.")
+    live = [n for n in nodes if n["cx"]["active"]]
+    unheard = sum(1 for n in live if n["cx"]["mood"] == "unheard")
+    departed = len(nodes) - len(live)
+    vetoes = sum(1 for n in live if n["cx"]["veto"])
+    ties = sum(1 for e in edges if not e["cx"]["past"])
+    caption = (f"{len(live)} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not heard; "
+               f"{ties} ties." + (f" {departed} who left are hidden (tick \u201cpeople who left\u201d to show "
+                                  "them, grey, with their past ties dotted)." if departed else "")
+               + " Names shown for veto holders and the most influential; zoom in or hover for the rest. "
+               "Drag to move, scroll to zoom.")
     vis_js, app_js = _vis_asset("vis-network.min.js"), _static("network_map.js")
     page = string.Template(_static("network_map.html")).substitute(
         csp=_csp(vis_js, app_js),
-        doc_title=html.escape(str(title or "Buying-center map")),
-        heading=f'<h2 class="cx-title">{html.escape(str(title))}</h2>' if title else "",
+        doc_title=html.escape(_text(title) or "Buying-center map"),
+        heading=f'<h2 class="cx-title">{html.escape(_text(title) or "")}</h2>' if title else "",
         aria_label=html.escape(f"Buying-center map: {caption}"),
         width=_css_size(width, "width"),
         height=_css_size(height, "height"),
         gradient=", ".join(_RDBU),
         vis_css=_vis_css(),
-        legend=_legend(departed > 0, unheard > 0),
+        legend=_legend(departed > 0, unheard > 0, {n["cx"]["role"] for n in nodes}),
         caption=html.escape(caption),
+        n_departed=departed,
+        org_selected=" selected" if hierarchical else "",
         data=_json_for_html(data),
         vis_js=vis_js,
         app_js=app_js,
@@ -848,8 +936,8 @@ def portfolio_map(
     out.append(f'<text transform="translate(18,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
                f'style="font-weight:600">{e(y)}</text>')
 
-    labels = df[label].astype("string").fillna("(no id)").to_numpy()
-    extra = [(c, df[c].to_numpy()) for c in tooltip]
+    labels = df[label].astype("string").fillna("(no id)").map(display_text).to_numpy()
+    extra = [(c, df[c].map(display_text).to_numpy()) for c in tooltip]
     order = np.argsort(-radius, kind="stable")  # big markers first, small ones on top
     for i in order:
         tip = [f"{labels[i]}", f"{x}: " + ("not heard" if np.isnan(xs[i]) else f"{xs[i]:+.2f}"), f"{y}: {ys[i]:,.6g}"]

@@ -90,7 +90,9 @@ def _outcome_labels(series):
     """0/1 outcomes read as words in a legend; other values kept as text."""
     values = set(series.dropna().unique())
     if values <= {0, 1, True, False}:
-        return series.map({0: "no", 1: "yes", False: "no", True: "yes"})
+        # via float: a dict keyed by both 0 and False collapses, and a bool column then maps to NaN
+        # (the blank chart of notebook 03)
+        return series.astype("float64").map({0.0: "no", 1.0: "yes"})
     return series.astype("string")
 
 
@@ -98,7 +100,8 @@ def _outcome_labels(series):
 
 
 def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", ax=None,
-                      title="Who matters changes the score", xlabel=None, ylabel=None, max_points=5000, seed=0):
+                      title="Who matters changes the score", xlabel=None, ylabel=None, max_points=5000, seed=0,
+                      unit="accounts", hue_title=None):
     """Naive mean against influence-weighted sentiment, one point per account.
 
     Points off the dashed diagonal are accounts whose score moves once
@@ -119,6 +122,10 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
         take minutes to render); the note in the corner says so.
     seed : int
         Seed of that sample.
+    unit : str
+        What one point is, for the count in the corner ("accounts", "account-periods").
+    hue_title : str, optional
+        Legend title (default ``hue``).
 
     Returns
     -------
@@ -143,20 +150,23 @@ def sentiment_scatter(data, *, x="mean", y="influence_weighted", hue="renewed", 
     if hue is not None:
         df[hue] = _outcome_labels(df[hue])
     ax = _axes(ax, figsize=(7.5, 6.5))
-    ax.plot([-1, 1], [-1, 1], ls="--", color="#888888", lw=1, zorder=0, label="_diagonal")
+    ax.plot([-1, 1], [-1, 1], ls="--", color="#888888", lw=1, zorder=0, label="_diagonal", gid=REFERENCE)
     ax.axhline(0, color="#dddddd", lw=0.8, zorder=0)
     ax.axvline(0, color="#dddddd", lw=0.8, zorder=0)
     order = sorted(df[hue].dropna().unique()) if hue is not None else None
     palette = dict(zip(order, [RED, BLUE] if order == ["no", "yes"] else sns.color_palette("colorblind", len(order)))) \
         if order else None
+    # a marker per outcome too, so the chart reads in black and white
+    markers = {"no": "X", "yes": "o"} if order == ["no", "yes"] else None
     sns.scatterplot(data=df, x=x, y=y, hue=hue, hue_order=order, palette=palette, s=60, alpha=0.8,
+                    style=hue if markers else None, style_order=order if markers else None, markers=markers or True,
                     edgecolor="white", linewidth=0.5, ax=ax)
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(-1.05, 1.05)
     ax.set_aspect("equal")
     if hue is not None and ax.get_legend() is not None:
-        ax.legend(title=hue, fontsize=TICK_SIZE, title_fontsize=TICK_SIZE, loc="upper left")
-    shown = f"n = {n_all:,} accounts" if len(df) == n_all else f"random {len(df):,} of {n_all:,} shown"
+        ax.legend(title=hue_title or hue, fontsize=TICK_SIZE, title_fontsize=TICK_SIZE, loc="upper left")
+    shown = f"n = {n_all:,} {unit}" if len(df) == n_all else f"random {len(df):,} of {n_all:,} {unit} shown"
     ax.text(0.98, 0.02, shown, transform=ax.transAxes, ha="right", va="bottom",
             fontsize=TICK_SIZE, color="#555555")
     return _finish(ax, title, xlabel or f"{x} (naive, -1 to +1)", ylabel or f"{y} (-1 to +1)")
@@ -684,3 +694,51 @@ def figure_to_data_uri(fig, *, dpi=150, close=False) -> str:
 
         plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+#: ``gid`` of guide lines drawn in data coordinates (a diagonal): not data, so not counted by :func:`drawn_marks`.
+REFERENCE = "cx-reference"
+
+
+def drawn_marks(fig) -> int:
+    """How many data marks a figure draws: points, bars, line vertices and cells, on any of its axes.
+
+    Reference lines (``axhline``/``axvline``, lines with ``gid=REFERENCE``), text, legends and empty
+    collections do not count, so a chart whose data were all dropped (NaN
+    labels, an empty filter) counts 0 however many decorations it has. The
+    report refuses such a chart, and the notebook tests fail on one.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.scatter([np.nan], [1.0]); _ = ax.axvline(0); _ = ax.set_title("n = 300")
+    >>> drawn_marks(fig)
+    0
+    >>> _ = ax.bar(["a", "b"], [1.0, 2.0]); drawn_marks(fig)
+    2
+    >>> plt.close(fig)
+    """
+    figure = fig if hasattr(fig, "axes") and not hasattr(fig, "transData") else fig.figure
+    count = 0
+    for ax in figure.axes:
+        for line in ax.lines:
+            if line.get_transform() != ax.transData or line.get_gid() == REFERENCE:  # axhline/axvline, guides
+                continue
+            x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+            count += int(np.sum(np.isfinite(x) & np.isfinite(y)))
+        for coll in ax.collections:
+            if hasattr(coll, "get_array") and coll.get_array() is not None and not len(coll.get_offsets()) > 1:
+                count += int(np.sum(np.isfinite(np.ma.filled(np.asarray(coll.get_array(), dtype=float), np.nan))))
+                continue
+            offsets = np.asarray(coll.get_offsets(), dtype=float).reshape(-1, 2)
+            if len(offsets) and coll.get_paths():
+                count += int(np.sum(np.isfinite(offsets).all(axis=1)))
+            elif coll.get_paths():
+                count += sum(1 for p in coll.get_paths() if len(p.vertices) and np.isfinite(p.vertices).all())
+        for patch in ax.patches:
+            if type(patch).__name__ == "Rectangle" and patch.get_width() and patch.get_height() and np.isfinite(
+                    [patch.get_width(), patch.get_height()]).all():
+                count += 1
+        count += sum(1 for im in ax.images if np.size(im.get_array()))
+    return count

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..village.safetext import display_text
+
 
 @dataclass
 class ReportContent:
@@ -32,6 +34,8 @@ class ReportContent:
     overview: pd.DataFrame  # item, value
     headlines: list = field(default_factory=list)  # plain-language sentences
     risk: pd.DataFrame | None = None  # from risk.accounts_at_risk
+    action_accounts: pd.DataFrame | None = None  # from briefing.action_accounts: one reason each
+    risk_sentences: list = field(default_factory=list)
     equation_sentences: list = field(default_factory=list)
     comparison_sentences: list = field(default_factory=list)
     comparison: pd.DataFrame | None = None
@@ -43,8 +47,10 @@ class ReportContent:
     figures: dict = field(default_factory=dict)  # name -> (data URI, caption)
     portfolio_svg: str | None = None
     maps: list = field(default_factory=list)  # (account_id, label, relative path, embedded HTML or None)
+    account_pages: dict = field(default_factory=dict)  # account_id -> relative path of its page
     methods: list = field(default_factory=list)  # (heading, paragraph)
     caveats: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # sentences for the appendix
     anonymized: bool = False
     skipped: list = field(default_factory=list)  # one line per stage skipped or failed (RunResult.skip_lines)
 
@@ -62,18 +68,24 @@ figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{color:#5260
 .maps iframe{width:100%;height:900px;border:1px solid #e4e7eb}
 .pill{display:inline-block;background:#fde8e8;color:#9b1c1c;border-radius:10px;padding:0 8px;margin:1px;font-size:.85em}
 footer{color:#7b8794;font-size:.85em;margin-top:3em}
+#first-screen{border:2px solid #1f2933;padding:4px 18px 10px;margin-top:1em}
+#first-screen h2{margin-top:.8em}ol.headline li{margin:.35em 0}
+#appendix{border-top:4px double #9aa5b1;margin-top:3em}
+@media print{body{background:#fff}main{padding:0}#appendix{break-before:page}a{color:inherit}}
 """
 
 
 def esc(value) -> str:
-    """Escape any value for HTML text or attributes.
+    """Escape any value for HTML text or attributes, bidi controls removed (see :mod:`cxinfluence.safetext`).
 
     >>> esc('<img src=x onerror=alert(1)> & "href"')
     '&lt;img src=x onerror=alert(1)&gt; &amp; &quot;href&quot;'
+    >>> esc("Ann \u202eevil")
+    'Ann evil'
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(display_text(str(value)), quote=True)
 
 
 def _fmt(value, kind):
@@ -146,11 +158,19 @@ RISK_COLUMNS = {
     "account_id": ("Account", "text"),
     "name": ("Name", "text"),
     "owner": ("Owner", "text"),
-    "annual_revenue": ("Revenue", "money"),
+    "annual_revenue_text": ("Revenue", "text"),
     "sentiment": ("Weighted sentiment", "num"),
     "p_renew": ("Renewal chance", "pct"),
-    "revenue_at_risk": ("Revenue at risk", "money"),
-    "reasons": ("Why", "text"),
+    "revenue_at_risk_text": ("Revenue at risk", "text"),
+    "reasons": ("Warning signs", "text"),
+}
+
+ACTION_ACCOUNT_COLUMNS = {
+    "account_id": ("Account", "text"),
+    "name": ("Name", "text"),
+    "revenue_at_risk_text": ("Revenue at risk", "text"),
+    "p_renew": ("Renewal chance", "pct"),
+    "why": ("Why this account", "text"),
 }
 
 LISTENING_COLUMNS = {
@@ -165,18 +185,53 @@ LISTENING_COLUMNS = {
 }
 
 ACTION_COLUMNS = {
-    "date": ("Date", "date"),
+    "level": ("Priority", "text"),
+    "level_reason": ("Why", "text"),
     "account_id": ("Account", "text"),
-    "role": ("Role", "text"),
-    "themes": ("Theme", "text"),
-    "owner_group": ("Owning group", "text"),
-    "priority": ("Priority", "num"),
+    "themes": ("Topic", "text"),
+    "owning_group": ("Owning group", "text"),
     "comment": ("What they said", "text"),
 }
 
+WORKING_COLUMNS = {
+    "date": ("Date", "date"),
+    "account_id": ("Account", "text"),
+    "role": ("Role", "text"),
+    "themes": ("Topic", "text"),
+    "comment": ("What they said", "text"),
+}
+
+LISTENING_MAIN_COLUMNS = {k: LISTENING_COLUMNS[k] for k in ("account_id", "name", "title", "role", "reason")}
+
+
+def _readable(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``;``-joined lists shown as ", "-separated words."""
+    out = df.copy()
+    for c in columns:
+        if c in out:
+            out[c] = out[c].map(lambda v: ", ".join(x for x in str(v).split(";") if x) if isinstance(v, str) else v)
+    return out
+
+
+def _linked_table(data: pd.DataFrame, columns: dict, pages: dict) -> str:
+    """:func:`html_table` with each account id linked to its account page (when it has one)."""
+    table = html_table(data, columns)
+    for account_id, rel in pages.items():
+        cell = f"<td>{esc(account_id)}</td>"
+        table = table.replace(cell, f"<td><a href='{esc(rel)}'>{esc(account_id)}</a></td>")
+    return table
+
 
 def render_report(content: ReportContent) -> str:
-    """Render the report as one self-contained HTML string."""
+    """Render the report as one self-contained HTML string.
+
+    Order (issue 16): the first screen (at most five headlines, the accounts
+    needing action with one reason each), then the evidence, then an appendix
+    for analysts (scheme comparison, the full risk table, data, methods,
+    warnings, caveats). Everything before ``<section id="appendix">`` is the
+    main body a leader reads.
+    """
+    pages = content.account_pages
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f'<meta http-equiv="Content-Security-Policy" content="{_csp(content)}">',
@@ -187,44 +242,65 @@ def render_report(content: ReportContent) -> str:
         + (" Names are pseudonymised for wider sharing: names, e-mail addresses and phone numbers the data "
            "holds were removed from the text, but free text can still point to a person; share it inside the "
            "company, not publicly." if content.anonymized else "") + "</p>",
-        "<h2>Headlines</h2>", _list(content.headlines, "headline"),
-        ("<h2>What was skipped and why</h2><div class='note'>" + _list(content.skipped) + "</div>")
-        if content.skipped else "",
-        "<h2>Accounts at risk</h2>",
-        "<p>Ranked by revenue at risk: annual revenue times the model's chance that the account does "
-        "<em>not</em> renew, given the sentiment of the people who hold influence and veto power.</p>",
+        "<section id='first-screen'><h2>In five minutes</h2>",
+        "<ol class='headline'>" + "".join(f"<li>{esc(h)}</li>" for h in content.headlines) + "</ol>",
     ]
-    if content.risk is not None and len(content.risk):
-        parts.append(html_table(content.risk, RISK_COLUMNS, max_rows=15))
-    parts.append(_figure(content, "pareto"))
-    if content.portfolio_svg:
-        parts.append(content.portfolio_svg)
-    parts += ["<h2>What each role's sentiment is worth</h2>", _list(content.equation_sentences),
-              _figure(content, "forest"), _figure(content, "renewal_curve")]
-    parts += ["<h2>Does weighting matter on this data?</h2>", _list(content.comparison_sentences),
-              _figure(content, "schemes"), _figure(content, "scatter")]
-    if content.sensitivity:
-        parts += ["<h3>How much the influence judgements matter</h3>", f"<p>{esc(content.sensitivity)}</p>"]
+    if content.action_accounts is not None and len(content.action_accounts):
+        parts += ["<h2>Accounts needing action this quarter</h2>",
+                  "<p>The accounts with most revenue at risk, each with the one reason that sets it apart from the "
+                  "rest of the portfolio." + (" Click an account for its page." if pages else "") + "</p>",
+                  _linked_table(content.action_accounts, ACTION_ACCOUNT_COLUMNS, pages)]
+    parts.append("</section>")
+    if content.skipped:  # a leader must know why a finding is missing
+        parts.append("<h2>What was skipped and why</h2><div class='note'>" + _list(content.skipped) + "</div>")
+    parts += ["<h2>Where the money at risk sits</h2>", _list(content.risk_sentences), _figure(content, "money")]
+    parts += ["<h2>What each role's sentiment is worth</h2>", _figure(content, "forest"),
+              _figure(content, "renewal_curve")]
     parts += ["<h2>Coverage gaps and who to talk to next</h2>", _list(content.coverage_sentences),
               _figure(content, "coverage")]
     if content.listening is not None and len(content.listening):
-        parts.append(html_table(content.listening, LISTENING_COLUMNS, max_rows=20))
+        parts += ["<p>Who to ask first (the six most useful conversations; the full plan is in "
+                  "listening_plan.csv):</p>", _linked_table(content.listening.head(6), LISTENING_MAIN_COLUMNS, pages)]
     parts += ["<h2>What customers are telling the account teams</h2>", _list(content.action_sentences)]
     if content.actions is not None and len(content.actions):
-        parts.append(html_table(content.actions, ACTION_COLUMNS, max_rows=15))
-    if content.maps:
-        parts.append("<h2>Buying-center maps</h2><div class='maps'>")
-        for account_id, label, rel, embedded in content.maps:
-            if embedded:
-                parts.append(f"<h3>{esc(label)}</h3><iframe sandbox='allow-scripts' title='{esc(label)}' "
-                             f"srcdoc=\"{html.escape(embedded, quote=True)}\"></iframe>")
-        links = "".join(f"<li><a href='{esc(rel)}'>{esc(label)}</a></li>" for _, label, rel, _ in content.maps)
-        parts.append(f"<p>All maps (files beside this report):</p><ul>{links}</ul></div>")
-    parts.append("<h2>Methods and caveats</h2>")
-    parts.append(html_table(content.overview, {"item": ("Data", "text"), "value": ("", "text")}))
+        acts = _readable(content.actions, ("themes", "owning_group"))
+        problems = acts[acts["kind"] != "praise"] if "kind" in acts else acts
+        parts.append(_linked_table(problems.head(8), ACTION_COLUMNS, pages))
+        if "kind" in acts and (acts["kind"] == "praise").any():
+            praise = acts[acts["kind"] == "praise"].sort_values("influence", ascending=False, kind="stable")
+            parts += ["<h3>What is working</h3>",
+                      "<p>Praise from the most influential people: pass it on to the teams that earned it.</p>",
+                      _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
+    if content.maps or pages:
+        parts.append("<h2>Account pages and maps</h2><div class='maps'>")
+        # ids only (the names are in the tables above and in each link's tooltip): 25 accounts stay one line
+        links = ", ".join(
+            f"<a href='{esc(pages.get(account_id, rel))}' title='{esc(label)}'>{esc(account_id)}</a>"
+            for account_id, label, rel, _ in content.maps)
+        parts.append(f"<p>One page per account, with its buying-center map (files beside this report): "
+                     f"{links}. The maps alone are in networks/.</p></div>")
+    parts.append("<section id='appendix'><h2>Appendix for analysts</h2>")
+    if content.equation_sentences:
+        parts += ["<h3>The buying decision equation, role by role</h3>", _list(content.equation_sentences)]
+    parts += ["<h3>Does weighting matter on this data?</h3>", _list(content.comparison_sentences),
+              _figure(content, "schemes"), _figure(content, "scatter")]
+    if content.sensitivity:
+        parts += ["<h3>How much the influence judgements matter</h3>", f"<p>{esc(content.sensitivity)}</p>"]
+    if content.risk is not None and len(content.risk):
+        parts += ["<h3>Accounts at risk, with every warning sign</h3>",
+                  "<p>Ranked by revenue at risk: annual revenue times the model's chance that the account does "
+                  "<em>not</em> renew, given the sentiment of the people who hold influence and veto power.</p>",
+                  _linked_table(content.risk.head(15), RISK_COLUMNS, pages)]
+    parts.append("<h3>Data</h3>")
+    overview = content.overview.assign(value=content.overview["value"].astype(str).str.replace(
+        "reports_to", "reports to", regex=False))
+    parts.append(html_table(overview, {"item": ("Data", "text"), "value": ("", "text")}))
     parts += [f"<h3>{esc(h)}</h3><p>{esc(p)}</p>" for h, p in content.methods]
+    if content.warnings:
+        parts.append("<h3>Warnings raised during the run</h3>" + _list(content.warnings))
     if content.caveats:
         parts.append("<div class='note'><strong>Caveats</strong>" + _list(content.caveats) + "</div>")
+    parts.append("</section>")
     parts.append("<footer>Made with cxinfluence. Every number in this report is computed from the data; "
                  "see models.csv and account_sentiment.csv for the full tables.</footer></main></body></html>")
     return "\n".join(p for p in parts if p)

@@ -258,9 +258,14 @@ def who_moved(village, from_date, to_date, *, level="account", scheme="influence
     m["status"] = status
 
     def infl_at(ts):
-        from .schemes import _influence_at
+        if influence is None:  # sentiment._influence_at returns row arrays, not a table, in this case
+            from ..network.influence import influence_weights
 
-        df = _influence_at(village, ts, influence)
+            df = influence_weights(village, ts)
+        else:
+            from .schemes import _influence_at
+
+            df = _influence_at(village, ts, influence)
         return df.drop_duplicates("stakeholder_id").set_index("stakeholder_id")["influence"]
 
     i1 = m["stakeholder_id"].map(infl_at(t1))

@@ -8,16 +8,16 @@ _EXPORTS = {
     "Village": ".core", "load_village": ".core", "atomic_folder": ".files", "atomic_file": ".files",
     "lock": ".files", "rows_of": ".ids", "write_village": ".io", "read_tables": ".io",
     "data_dictionary_markdown": ".io", "normalize_title": ".roles", "load_role_rules": ".roles",
-    "classify_titles": ".roles", "complete_roles": ".roles", "unclassified_titles": ".roles", "title_coverage": ".roles",
-    "to_common_scale": ".scale", "response_sentiment": ".scale", "ROLES": ".schema",
+    "classify_titles": ".roles", "complete_roles": ".roles", "unclassified_titles": ".roles",
+    "title_coverage": ".roles", "to_common_scale": ".scale", "response_sentiment": ".scale", "ROLES": ".schema",
     "RELATIONSHIP_KINDS": ".schema", "CHANNELS": ".schema", "JOURNEY_STAGES": ".schema", "SCORE_RANGES": ".schema",
     "VETO_BY_ROLE": ".schema", "TABLE_ORDER": ".schema", "TruthParams": ".synth", "Truth": ".synth",
     "read_truth": ".synth", "make_village": ".synth", "raw_stakeholders": ".synth", "write_synthetic": ".synth",
     "WORLDS": ".synth", "check_tables": ".validate", "validate_village": ".validate", "problems_table": ".validate",
     "heard_table": ".heard", "default_as_of": ".asof", "resolve_as_of": ".asof", "check_window": ".asof",
-    "check_lead": ".asof", "check_half_life": ".asof",
-    "read_output_csv": ".csvsafe", "account_file_name": ".filenames", "account_file_names": ".filenames",
-    "import_village": ".importers", "write_team_template": ".importers",
+    "check_lead": ".asof", "check_half_life": ".asof", "read_output_csv": ".csvsafe",
+    "account_file_name": ".filenames", "account_file_names": ".filenames", "import_village": ".importers",
+    "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext", "money": ".safetext",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,54 @@
+"""GEXF and Kumu exports of buying-center graphs, checked by reading them back."""
+
+import networkx as nx
+import openpyxl
+import pandas as pd
+
+from cxinfluence.present.exports import kumu_tables, portfolio_graph, write_gexf, write_kumu
+
+
+def graphs():
+    a = nx.DiGraph()
+    a.add_node("s1", name="Ann \u202eevil", role="decider", veto=True, active=True, influence=0.7, sentiment=None,
+               title="=cmd|' /C calc'!A0")
+    a.add_node("s2", name="Bo", role="user", veto=False, active=False, active_to="2025-01-31", influence=0.0,
+               sentiment=0.5)
+    a.add_edge("s2", "s1", kind="reports_to+influences", weight=3.0)
+    b = nx.DiGraph()
+    b.add_node("t1", name="Cy", role="buyer", veto=False, active=True, influence=1.0, sentiment=-0.25)
+    return {"A1": a, "A2": b}
+
+
+def test_gexf_round_trip_keeps_people_ties_and_attributes(tmp_path):
+    G = graphs()
+    path = write_gexf(G, tmp_path / "g.gexf")
+    back = nx.read_gexf(path)
+    assert set(back.nodes) == {"s1", "s2", "t1"} and set(back.edges) == {("s2", "s1")}
+    assert back.nodes["s1"]["name"] == "Ann evil" and back.nodes["s1"]["veto"] is True
+    assert back.nodes["t1"]["sentiment"] == -0.25 and back.nodes["t1"]["account_id"] == "A2"
+    assert "sentiment" not in back.nodes["s1"]  # not heard: no value rather than a fake one
+    assert back.edges["s2", "s1"]["weight"] == 3.0
+    assert G["A1"].nodes["s1"]["name"] == "Ann \u202eevil"  # input untouched
+
+
+def test_clashing_ids_are_prefixed_with_the_account():
+    G = graphs()
+    G["A2"] = nx.relabel_nodes(G["A2"], {"t1": "s1"})
+    assert set(portfolio_graph(G).nodes) == {"A1/s1", "A1/s2", "A2/s1"}
+
+
+def test_kumu_workbook_has_elements_and_connections_as_text(tmp_path):
+    elements, connections = kumu_tables(graphs())
+    assert list(elements.columns[:3]) == ["ID", "Label", "Type"]
+    assert list(connections.columns[:3]) == ["From", "To", "Type"]
+    assert connections.iloc[0][["From", "To", "Type", "Strength"]].tolist() == ["s2", "s1",
+                                                                              "reports to and influences", 3.0]
+    path = write_kumu(graphs(), tmp_path / "k.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Elements", "Connections"]
+    back = pd.read_excel(path, sheet_name=None)
+    assert back["Elements"]["Label"].tolist() == ["Ann evil", "Bo", "Cy"]
+    assert back["Elements"]["Title"].iloc[0] == "=cmd|' /C calc'!A0"
+    title_cell = wb["Elements"].cell(row=2, column=5)
+    assert title_cell.value.startswith("=") and title_cell.data_type == "s"  # text, not a formula
+    assert back["Connections"]["From"].tolist() == ["s2"]
