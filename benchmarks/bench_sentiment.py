@@ -298,18 +298,19 @@ def main():
           f"{t_unsorted:.3f} s {cpu_note()} (runs: {', '.join(f'{x:.3f}' for x in all_t)}), "
           f"{len(fast):,} rows x {fast.shape[1]} columns")
     print(f"     peak traced memory of one run: {peak_mb(lambda: fast_table(inp, sent)):.0f} MiB")
-    t_sort, _, (sorted_inp, sorted_sent) = best_of(lambda: presort(inp, sent), 1)
+    t_sort, _, presorted = best_of(lambda: presort(inp, sent), 1)
+    sorted_inp, sorted_sent = presorted
     print(f"     one-off per village: sort responses by (stakeholder, day): {t_sort:.3f} s")
     t_sorted, all_t, fast_sorted = best_of(lambda: fast_table(sorted_inp, sorted_sent, presorted=True), args.repeat)
     print(f"[1b] cxinfluence full side-by-side table, responses sorted by stakeholder: best {t_sorted:.3f} s "
           f"{cpu_note()} (runs: {', '.join(f'{x:.3f}' for x in all_t)})")
-    print(f"     peak traced memory of one run: "
-          f"{peak_mb(lambda: fast_table(sorted_inp, sorted_sent, presorted=True)):.0f} MiB")
+    peak_sorted = peak_mb(lambda: fast_table(sorted_inp, sorted_sent, presorted=True))
+    print(f"     peak traced memory of one run: {peak_sorted:.0f} MiB")
     ok = True
     print("     agreement of [1a] and [1b]:")
     for col in fast.columns[1:]:
         ok &= close(fast[col], fast_sorted[col], col, tol=1e-12)
-    del sorted_inp, sorted_sent, fast_sorted
+    sorted_inp = sorted_sent = fast_sorted = None  # free them (the lambdas above close over the names)
 
     # [2] pandas groupby/apply on a subsample, extrapolated
     sub = subsample(inp, args.subsample)

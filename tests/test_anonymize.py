@@ -79,7 +79,9 @@ def leak_village(n_accounts=20, seed=4):
     st["stakeholder_id"] = re_id(st["stakeholder_id"])
     rel["source_id"], rel["target_id"] = re_id(rel["source_id"]), re_id(rel["target_id"])
     rsp["stakeholder_id"] = re_id(rsp["stakeholder_id"])
-    cyc = lambda values, n: [values[i % len(values)] for i in range(n)]
+    def cyc(values, n):
+        return [values[i % len(values)] for i in range(n)]
+
     st.loc[st.index[:30], "title"] = cyc(TITLES, 30)
     st.loc[st.index[:30], "department"] = cyc(DEPARTMENTS, 30)
     st["assistant"] = pd.Series(cyc(["Minh Ng", "none", "Hannah's deputy"], len(st)), index=st.index, dtype="str")

@@ -58,7 +58,9 @@ def _village_with_ids(ids):
     v, _ = make_village(len(ids), seed=3)
     old = v.accounts["account_id"].tolist()
     mapping = dict(zip(old, ids))
-    relabel = lambda df: df.assign(account_id=df["account_id"].map(mapping).astype(df["account_id"].dtype))
+    def relabel(df):
+        return df.assign(account_id=df["account_id"].map(mapping).astype(df["account_id"].dtype))
+
     return replace(v, accounts=relabel(v.accounts), stakeholders=relabel(v.stakeholders),
                    outcomes=relabel(v.outcomes)), mapping
 

@@ -84,7 +84,7 @@ def test_hubspot_roles_from_buying_role_picklist(village, hubspot):
     # buyers carry no HubSpot value: role left to the title rules
     assert got.loc[st.index[st["role"].eq("buyer")], "role"].isna().all()
     blockers = got["buying_roles"].eq("BLOCKER")
-    assert blockers.any() and (got.loc[blockers, "veto"] == True).all()
+    assert blockers.any() and got.loc[blockers, "veto"].astype(bool).all()
 
 
 def test_hubspot_answers_pivoted_and_outcomes(village, hubspot):

@@ -1,7 +1,6 @@
 """`cxinfluence run` / `demo` end to end, as a subprocess: outputs, atomicity, anonymisation."""
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys

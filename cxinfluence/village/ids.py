@@ -171,7 +171,7 @@ TEXT_DTYPE = pd.Series(["x"]).dtype
 def native_text(values: pd.Series, convert):
     """``convert(values)`` (ids or text as Python objects), or ``values`` as they are
     when already in the dtype pandas would turn those objects back into."""
-    if TEXT_DTYPE != object and values.dtype == TEXT_DTYPE:
+    if TEXT_DTYPE != np.dtype("O") and values.dtype == TEXT_DTYPE:
         return values.array
     return convert(values)
 
@@ -218,7 +218,7 @@ def arrow_text(values):
     try:
         if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
             arr = pa.chunked_array(values.array.__arrow_array__()).combine_chunks()
-        elif dtype is not None and dtype == object and len(values) <= 1_000_000:
+        elif dtype is not None and dtype == np.dtype("O") and len(values) <= 1_000_000:
             arr = pa.array(np.asarray(values, dtype=object), from_pandas=True)
         else:
             return None

@@ -7,7 +7,7 @@ This module is the single source of truth used by validation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ROLES = ("decider", "buyer", "user", "influencer", "gatekeeper")
 RELATIONSHIP_KINDS = ("reports_to", "influences")
