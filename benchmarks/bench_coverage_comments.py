@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 
     import pandas as pd
 
-    from cxinfluence.comments.capture import action_list
+    from cxinfluence.comments.actions import action_list
     from cxinfluence.listening import coverage, listening_plan
     from cxinfluence.village.ids import rows_of
     from cxinfluence.network.influence import influence_weights

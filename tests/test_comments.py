@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from cxinfluence.comments import capture as cm
+from cxinfluence import comments as cm
 from cxinfluence.exceptions import CommentError, VillageError, VillageWarning
 from cxinfluence.village.io import write_village
 from cxinfluence.village.core import Village, load_village

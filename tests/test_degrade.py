@@ -155,12 +155,12 @@ def test_optional_tables_empty_still_run(tmp_path, name):
 
 
 def test_unexpected_failure_is_named_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
-    import cxinfluence.comments.capture
+    import cxinfluence.comments.actions
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cxinfluence.comments.capture, "action_list", boom)
+    monkeypatch.setattr(cxinfluence.comments.actions, "action_list", boom)
     v, _ = make_village(6, seed=2)
     result = run(v, tmp_path / "out", maps=1, n_boot=0)
     assert {"stage": "Informal comments", "severity": "failed", "reason": "RuntimeError: boom"} in result.skipped

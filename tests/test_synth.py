@@ -256,7 +256,7 @@ def test_comment_templates_carry_their_theme_and_tone():
     """The theme tagger finds each template's theme; a lexicon sentiment agrees with its tone."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from cxinfluence.comments.capture import tag_themes
+    from cxinfluence.comments.themes import tag_themes
     from cxinfluence.village.synth import _CHAMPION
 
     rows = [(th, k, txt) for th, group in COMMENT_TEMPLATES.items() for k, texts in enumerate(group) for txt in texts]

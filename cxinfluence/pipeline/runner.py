@@ -386,7 +386,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         _record(result, "Influence sensitivity", "skipped",
                 "no renewal model on this data, so there is no conclusion to test against the influence judgements")
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
-        from ..comments.capture import action_list
+        from ..comments.actions import action_list
 
         t["actions"] = action_list(v, as_of, influence=infl, window_days=ACTION_WINDOW_DAYS)
         if not len(t["actions"]):

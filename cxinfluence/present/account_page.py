@@ -145,7 +145,7 @@ def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, 
         (e.g. :func:`cxinfluence.village.scale.response_sentiment`).
     comments : DataFrame, optional
         Its comments with ``role``, ``themes`` (";"-joined) and ``comment_sentiment``
-        (:func:`cxinfluence.comments.capture.comment_table`).
+        (:func:`cxinfluence.comments.actions.comment_table`).
 
     Returns
     -------
@@ -446,7 +446,7 @@ def _who_moved(village, account_ids, as_of, window_days):
 def _window_feedback(village, as_of, window_days):
     """(comments, responses) of ``village`` in the window, with role, themes and sentiment."""
     from ..village.asof import window_mask
-    from ..comments.capture import comment_table
+    from ..comments.actions import comment_table
     from ..village.scale import response_sentiment
 
     said = comment_table(village, as_of, window_days=window_days)
