@@ -43,6 +43,11 @@ def test_demo_writes_every_output(demo_out):
     assert (out / "networks" / "buying_centers.gexf").is_file()
     assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
+    # everything written is a listed output entry, so a re-run never mistakes it for the user's own file
+    from cxinfluence.pipeline.runner import OUTPUT_ENTRIES
+
+    written = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert written <= set(OUTPUT_ENTRIES), written - set(OUTPUT_ENTRIES)
 
 
 def test_influence_sums_to_one_per_account(demo_out, sample_village):

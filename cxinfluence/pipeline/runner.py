@@ -59,9 +59,11 @@ PRIMARY_SCHEME = "influence_weighted"
 ACTION_WINDOW_DAYS = 90
 EMBEDDED_MAPS = 3
 #: What a run writes; in an output folder of an older version (no manifest) other entries are the user's.
+#: every entry a run writes into its output folder (a test checks a real run writes nothing else): entries
+#: of an earlier output that are not listed here are the user's own files, kept across re-runs
 OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
-                  "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv", "actions.csv",
-                  "model_frame.csv", "warnings.csv")
+                  "accounts", "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv",
+                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv")
 
 
 def sample_village_path() -> Path:
