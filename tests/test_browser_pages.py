@@ -242,10 +242,10 @@ def test_report_first_screen_reads_in_five_minutes(browser, hostile_run):
 
 @pytest.mark.slow
 def test_account_page_shows_map_scores_and_comments_safely(browser, hostile_run):
-    from cxinfluence.pipeline.runner import _safe_name
+    from cxinfluence.village.filenames import account_file_names
 
     out, acc = hostile_run
-    page = out / "accounts" / f"{_safe_name(acc[0])}.html"
+    page = out / "accounts" / account_file_names([acc[0]])[acc[0]]
     visit = browser.open(page)
     d = browser.driver
     d.switch_to.frame(d.find_element("css selector", "iframe.map"))

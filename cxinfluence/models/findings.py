@@ -16,6 +16,8 @@ show the sentence and a table can keep the numbers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -281,10 +283,17 @@ def comparison_findings(comparison, metric=None) -> pd.DataFrame:
                  "estimate": gain, "ci_low": lo, "ci_high": hi, "reliable": ok})
     if getattr(comparison, "winner", None):
         rows.append({"topic": "how the winner was chosen", "model": "compare_schemes", "term": comparison.winner,
-                     "sentence": f"Chosen among {len(t)} schemes by the {comparison.selection_rule}; AUC and Brier "
+                     "sentence": f"Chosen among {len(t)} schemes by the {_in_words(comparison.selection_rule, t.index)}; "
+                                 "AUC and Brier "
                                  "score are reported beside it (scheme_comparison.csv).",
                      "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "reliable": ok})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _in_words(text: str, schemes) -> str:
+    """``text`` with every scheme's column name (``veto_floor``) replaced by its label for people."""
+    names = sorted(map(str, schemes), key=len, reverse=True)
+    return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: _label(m[1]), text) if names else text
 
 
 def findings(fits=(), comparison=None) -> pd.DataFrame:

@@ -6,7 +6,7 @@ scheme with intervals, sentiment by role and over time, who we hear and whom
 to ask next, and the latest comments with their routing and follow-through.
 :func:`write_account_pages` writes one per mapped account of a run into
 ``accounts/``, named by the caller's ``name`` function (the pipeline passes
-its ``_safe_name``, so map and page names always agree).
+its file name (village/filenames), so map and page names always agree).
 
 Like the report, a page makes no network request (CSP ``default-src 'none'``;
 the map runs in a sandboxed ``srcdoc`` frame whose scripts are allowed by
@@ -370,7 +370,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     folder : Path
         The run's output folder (``accounts/`` is created in it).
     name : callable
-        Account id -> file stem (the pipeline's ``_safe_name``).
+        Account id -> file stem (the same as its map's, village/filenames).
 
     Returns
     -------
