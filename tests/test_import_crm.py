@@ -102,7 +102,8 @@ def test_hubspot_answers_pivoted_and_outcomes(village, hubspot):
     assert ((c == cv) | (c.isna() & cv.isna())).all()
     assert (ans["channel"] == "survey").all()
     out = staged.tables["outcomes"].sort_values(["account_id", "period_end"]).reset_index(drop=True)
-    exp = village.outcomes.assign(account_id=village.outcomes["account_id"].map(ids["company"])).sort_values(["account_id", "period_end"]).reset_index(drop=True)
+    exp = (village.outcomes.assign(account_id=village.outcomes["account_id"].map(ids["company"]))
+           .sort_values(["account_id", "period_end"]).reset_index(drop=True))
     pd.testing.assert_frame_equal(out[["account_id", "period_end", "renewed"]], exp[["account_id", "period_end", "renewed"]], check_dtype=False)
     np.testing.assert_allclose(out["bookings"], exp["bookings"].round(2))
 
@@ -331,7 +332,8 @@ def test_team_template_sheets_and_validation(village, template):
 def test_team_round_trip(village, template):
     st = village.stakeholders
     acc = st.set_index("stakeholder_id")["account_id"]
-    a, b = st["stakeholder_id"].iloc[0], next(s for s in st["stakeholder_id"] if acc[s] == acc[st["stakeholder_id"].iloc[0]] and s != st["stakeholder_id"].iloc[0])
+    a = st["stakeholder_id"].iloc[0]
+    b = next(s for s in st["stakeholder_id"] if acc[s] == acc[a] and s != a)
     wb = openpyxl.load_workbook(template)
     ws = wb["Influence ties"]
     ws["B3"], ws["C3"], ws["D3"], ws["E3"] = a, b, "influences", 2   # row 2 left blank: ignored
@@ -451,7 +453,8 @@ def test_question_mapping_both_directions(tmp_path):
         "hs_survey_type": ["CUSTOM", "CUSTOM", "CUSTOM"], "hs_question": ["Q-A", "Q-B", "Q-C"],
         "hs_response_value": ["3", "5", "whatever"], "hs_submission_timestamp": ["2024-01-02"] * 3, "hs_contact_id": ["11"] * 3}))
     staged = read_hubspot(f, mapping={"hubspot": {"questions": {"trust": "Q-A", "Q-B": "csat", "Q-C": "ignore"}, "channel": "interview"}})
-    _write(f, "feedback.csv", pd.DataFrame({"hs_survey_type": ["CES"], "hs_response_value": ["4"], "hs_submission_timestamp": ["2024-01-02"], "hs_contact_id": ["11"]}))
+    _write(f, "feedback.csv", pd.DataFrame({"hs_survey_type": ["CES"], "hs_response_value": ["4"],
+                                            "hs_submission_timestamp": ["2024-01-02"], "hs_contact_id": ["11"]}))
     ces = read_hubspot(f, mapping={"hubspot": {"ces_scale": "effort5"}}).tables["answers"]
     assert ces.at[0, "ces"] == 4 and pd.isna(ces.at[0, "neteasy"])
     assert read_hubspot(f).tables["answers"].at[0, "neteasy"] == 4  # 8 - 4

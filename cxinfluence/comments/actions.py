@@ -218,7 +218,8 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
     0             pm    people  account team       0.765  611760.0
     1             op  delivery     logistics       0.210   41940.0
     >>> al[["kind", "level", "level_reason"]].values.tolist()
-    [['problem', 'high', "strongly negative, from 80% of the account's influence; first time this year; 1M revenue"], ['praise', 'praise', 'praise: share it with the team that earned it']]
+    [['problem', 'high', "strongly negative, from 80% of the account's influence; first time this year; 1M revenue"],
+     ['praise', 'praise', 'praise: share it with the team that earned it']]
     """
     as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     ct = comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)

@@ -1,4 +1,5 @@
-"""The village: the data contract, reading and writing, validation, roles from titles, ids, as-of rules, the common scale, anonymisation and synthetic villages."""
+"""The village: the data contract, reading and writing, validation, roles from titles, ids, as-of
+rules, the common scale, anonymisation, importers and synthetic villages."""
 
 from .._api import lazy_exports
 

@@ -203,7 +203,8 @@ def check_options(table: pd.DataFrame, name: str, error=ParameterError, **expect
     >>> check_options(t, "sentiment", window_days=365)
     Traceback (most recent call last):
     ...
-    cxinfluence.exceptions.ParameterError: sentiment was computed with window_days=30, but this call uses window_days=365; pass the same options, or leave sentiment out to compute it here
+    cxinfluence.exceptions.ParameterError: sentiment was computed with window_days=30, but this call uses
+    window_days=365; pass the same options, or leave sentiment out to compute it here
     """
     recorded = table.attrs.get("cx_options") if isinstance(table, pd.DataFrame) else None
     if not recorded:

@@ -838,7 +838,8 @@ def read_xlsx_tables(path, names=TABLE_ORDER) -> tuple[dict[str, RawTable], list
         for name in names:
             if name not in sheets:
                 problems.append(
-                    Problem(name, path.name, None, None, f"sheet '{name}' is missing; the workbook has sheets: {', '.join(wb.sheetnames)}. Add a sheet named '{name}'")
+                    Problem(name, path.name, None, None, f"sheet '{name}' is missing; the workbook has sheets: "
+                                                         f"{', '.join(wb.sheetnames)}. Add a sheet named '{name}'")
                 )
                 continue
             label = f"{path.name}[{sheets[name]}]"

@@ -679,7 +679,8 @@ def title_coverage_sentence(coverage: dict) -> str:
 
     >>> title_coverage_sentence({"stakeholders": 5, "role_in_data": 1, "to_classify": 4, "no_title": 0, "by_title": 1,
     ...                          "by_department": 1, "by_default": 1, "unclassified": 1, "share_classified": 0.5})
-    'Titles: 4 of 5 stakeholders have no role in the data; 50% classified (1 by title, 1 by department), 1 given the default role (influencer: a rank without a function), 1 unclassified.'
+    'Titles: 4 of 5 stakeholders have no role in the data; 50% classified (1 by title, 1 by department),
+    1 given the default role (influencer: a rank without a function), 1 unclassified.'
     """
     c = coverage
     if not c["to_classify"]:

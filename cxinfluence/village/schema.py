@@ -119,7 +119,9 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("source_id", "id", required=True, description="Stakeholder the tie starts from."),
                 Column("target_id", "id", required=True, description="Stakeholder the tie points to (the manager, or the person influenced)."),
-                Column("kind", "category", required=True, values=RELATIONSHIP_KINDS, description="reports_to: target is the source's manager; influences: the source's view carries weight with the target."),
+                Column("kind", "category", required=True, values=RELATIONSHIP_KINDS,
+                       description="reports_to: target is the source's manager; "
+                                   "influences: the source's view carries weight with the target."),
                 Column("weight", "float", low=0, low_open=True, description="Tie strength, > 0, default 1."),
             ),
         ),

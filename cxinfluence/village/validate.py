@@ -687,7 +687,8 @@ def validate_village(path, *, role_rules=None, max_listed=MAX_LISTED) -> list[Pr
     ...     _ = (d / f"{name}.csv").write_text(text)
     >>> for p in validate_village(d):
     ...     print(p.severity, p)
-    error stakeholders.csv, row 3, column 'role': unknown role 'boss'; expected one of decider, buyer, user, influencer, gatekeeper (or blank to infer it from title)
+    error stakeholders.csv, row 3, column 'role': unknown role 'boss'; expected one of decider, buyer, user,
+    influencer, gatekeeper (or blank to infer it from title)
     error stakeholders.csv, row 3, column 'account_id': account 'A9' is not in accounts (accounts.csv); add it there or fix the id
     warning stakeholders.csv, column 'stakeholder_id': 1 stakeholder(s) have no responses: 'S2' (row 3)
     error responses.csv, row 2, column 'nps': 11 is out of range; nps takes whole numbers 0-10 (or blank)

@@ -11,6 +11,7 @@ their weights, the veto values set in the data, the influence ratings and the de
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 
 from cxinfluence.village.importers.gainsight import write_gainsight_export
 from cxinfluence.village.importers.hubspot import hubspot_ids, read_hubspot, write_hubspot_export
@@ -45,8 +46,10 @@ def fill_team_workbook(village, path):
         ws.cell(i, 5, float(w))
     by_hs = {v: k for k, v in ids.items()}
     for sheet, column, value in (("Veto power", 7, lambda p: ("yes" if st.at[p, "veto"] else "no") if st.at[p, "veto_source"] == "data" else None),
-                                 ("Influence ratings", 7, lambda p: None if st.at[p, "influence_rating"] != st.at[p, "influence_rating"] else int(st.at[p, "influence_rating"])),
-                                 ("Departures", 7, lambda p: None if st.at[p, "active_to"] is None or str(st.at[p, "active_to"]) == "NaT" else st.at[p, "active_to"].date())):
+                                 ("Influence ratings", 7, lambda p: None if pd.isna(st.at[p, "influence_rating"])
+                                  else int(st.at[p, "influence_rating"])),
+                                 ("Departures", 7, lambda p: None if pd.isna(st.at[p, "active_to"])
+                                  else st.at[p, "active_to"].date())):
         ws = wb[sheet]
         for row in ws.iter_rows(min_row=2):
             person = by_hs[str(row[2].value)]
