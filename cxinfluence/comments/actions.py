@@ -17,6 +17,8 @@ from ..sentiment.tone import comment_sentiment
 from .capture import _blank
 from .followup import _explode_themes
 from .themes import routing_table, tag_themes
+from ..network.influence import influence_weights
+from ..village.safetext import money
 
 
 def comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules=None, lexicon=None, channels=None):
@@ -226,7 +228,6 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
     if not include_closed and "status" in ct:
         ct = ct[~_each_distinct(ct["status"], lambda v: str(v).strip().lower() == "closed", bool)]
     if influence is None:
-        from ..network.influence import influence_weights
 
         influence = influence_weights(village, as_of)
     if not {"stakeholder_id", "influence"} <= set(influence.columns):
@@ -291,7 +292,6 @@ def _quarters_raised(ct: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
 
 def _levels(ct: pd.DataFrame):
     """high/medium/low (by urgency among problems and requests) or "praise", and the reason in words."""
-    from ..village.safetext import money
 
     ranked = ct["urgency"].where(ct["kind"] != "praise")
     rank = ranked.rank(ascending=False, method="first")  # 1 = most urgent; NaN urgency (revenue unknown) unranked

@@ -36,6 +36,9 @@ from ..exceptions import CommentError, Problem, VillageError, VillageWarning
 from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from ..village.ids import blank_texts, distinct_text
 from ..village.files import lock, write_file_atomically
+from ..village.csvsafe import neutralise_cell, restore_cell
+from ..village.io import RawTable, read_csv_table, read_tables
+from ..village.validate import check_tables
 
 
 #: Follow-up states of a comment, in workflow order.
@@ -245,7 +248,6 @@ def _fmt_num(x: float) -> str:
 
 def _read_raw(path):
     """The template as strings plus spreadsheet row numbers (cxinfluence.village.io's CSV reader)."""
-    from ..village.io import read_csv_table
 
     path = Path(path)
     if not path.is_file():
@@ -327,7 +329,6 @@ def _append_csv(target: Path, new: pd.DataFrame) -> None:
     newline = "\r\n" if "\r\n" in text[:65536] else "\n"
     records = list(csv.reader(text.splitlines(keepends=True)))
     header = records[0] if records else []
-    from ..village.csvsafe import neutralise_cell, restore_cell
 
     # the file's header as load_village reads it (cxinfluence neutralises formula-like names; csvsafe)
     extra = [c for c in new.columns if c not in {restore_cell(h) for h in header}]
@@ -462,8 +463,6 @@ def append_comments(village_path, new_comments, *, on_duplicate="error", timeout
     s1,2024-02-01,,Invoice wrong again,informal
     <BLANKLINE>
     """
-    from ..village.io import RawTable, read_tables
-    from ..village.validate import check_tables
 
     if on_duplicate not in ("error", "skip", "keep"):
         raise ValueError(f"on_duplicate={on_duplicate!r} is not supported; expected 'error', 'skip' or 'keep'")

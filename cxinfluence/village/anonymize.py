@@ -71,6 +71,8 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
+from ..exceptions import AnonymizeKeyError, AnonymizeKeyWarning
+from .ids import carry
 
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # 7-15 digits written like a phone number: a leading + or 00, or separators between groups,
@@ -159,7 +161,6 @@ def load_key(key=None, *, out=None) -> tuple[bytes, Path | None, bool]:
     >>> len(k), p == path, created, load_key(path)[0] == k
     (32, True, True, True)
     """
-    from ..exceptions import AnonymizeKeyError
 
     if isinstance(key, (bytes, bytearray)):
         if len(key) < 16:
@@ -198,8 +199,6 @@ def load_key(key=None, *, out=None) -> tuple[bytes, Path | None, bool]:
                                 "(delete it to have a new random key made, which changes every pseudonym)")
     if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         import warnings
-
-        from ..exceptions import AnonymizeKeyWarning
 
         warnings.warn(f"anonymize key file {path} is readable by other users (mode "
                       f"{stat.S_IMODE(path.stat().st_mode):o}); run `chmod 600 {path}`", AnonymizeKeyWarning,
@@ -471,8 +470,6 @@ def anonymize_village(village, key=None):
     (['Great service; ask Person db609221ed'], ['person-da6af94897a4'])
     """
     from dataclasses import replace as dc_replace
-
-    from .ids import carry
 
     secret = load_key(key)[0]
     tables = {name: df.copy() for name, df in village.tables().items()}

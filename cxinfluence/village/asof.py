@@ -35,7 +35,7 @@ import numbers
 
 import pandas as pd
 
-from ..exceptions import ParameterError
+from ..exceptions import ParameterError, VillageWarning
 
 DEFAULT_WINDOW_DAYS = 365
 DEFAULT_LEAD_DAYS = 0
@@ -168,8 +168,6 @@ def default_as_of(village, today=None) -> pd.Timestamp:
     future = (dates >= today + pd.Timedelta(days=1)).to_numpy()
     if future.any():
         import warnings
-
-        from ..exceptions import VillageWarning
 
         who = responses.loc[future]
         ids = who["stakeholder_id"] if "stakeholder_id" in who.columns else pd.Series(["?"] * len(who))

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .schema import TABLES
+from ..exceptions import VillageError
+from .ids import prime
+from .validate import _check_village
 
 
 @dataclass
@@ -99,11 +102,6 @@ def load_village(path, *, role_rules=None, warn=True) -> Village:
     (['survey', 'informal'], 'datetime64[ns]')
     """
     import warnings
-
-    from ..exceptions import VillageError
-    from .validate import _check_village
-
-    from .ids import prime
 
     matched = {}
     tables, problems, categories = _check_village(path, role_rules=role_rules, matched=matched)

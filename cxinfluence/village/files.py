@@ -46,7 +46,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..exceptions import OutputError
+from ..exceptions import OutputError, OutputPathError
 
 #: Hidden file in every output folder listing the entries the run wrote; on a
 #: re-run, entries NOT listed there (the user's own notes) are carried over.
@@ -599,7 +599,6 @@ def check_output_folder(out, *, inputs=(), marker=None) -> None:
     ...
     cxinfluence.exceptions.OutputPathError: the output folder ... is inside the input folder ...; choose a folder outside it (e.g. beside it)
     """
-    from ..exceptions import OutputPathError
 
     out = Path(out).absolute()
     real = out.resolve()

@@ -30,6 +30,8 @@ import pandas as pd
 
 from ..exceptions import Problem
 from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES
+from .csvsafe import neutralise_arrow, neutralise_cell, neutralise_frame, restore_cell, restore_frame
+from .files import atomic_file, atomic_folder
 
 FORMATS = ("csv", "parquet", "xlsx")
 #: File suffixes recognised as tables inside a village folder.
@@ -68,7 +70,6 @@ def atomic_output(path, *, overwrite=False, is_dir=True):
     >>> sorted(p.name for p in target.iterdir())
     ['a.txt']
     """
-    from .files import atomic_file, atomic_folder
 
     path = Path(path)
     _check_target(path, overwrite)
@@ -274,8 +275,6 @@ def write_csv(df: pd.DataFrame, path) -> None:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    from .csvsafe import neutralise_arrow, neutralise_cell, neutralise_frame
-
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError):
@@ -308,7 +307,6 @@ def write_tables(tables, folder, format="csv") -> None:
     ``'`` in front (see :mod:`cxinfluence.village.csvsafe`); :func:`read_csv_table`
     (and so :func:`cxinfluence.load_village`) removes it again.
     """
-    from .csvsafe import neutralise_frame
 
     folder = Path(folder)
     for name, df in tables.items():
@@ -593,7 +591,6 @@ def read_csv_table(path, name=None) -> RawTable:
             return _unreadable(name, label, f"not a readable CSV file ({exc}); save it as comma-separated UTF-8 text")
     if body is None:
         return _unreadable(name, label, "file holds no header row; expected the column names on row 1")
-    from .csvsafe import restore_cell, restore_frame
 
     header = [restore_cell(h) for h in body.iloc[0].tolist()]
     body = body.iloc[1:].reset_index(drop=True)

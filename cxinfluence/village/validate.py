@@ -46,6 +46,7 @@ import pandas as pd
 from ..exceptions import CxInfluenceWarning, Problem, VillageWarning
 from .io import RawTable, range_text as _range_text, read_tables
 from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES, Column
+from .roles import complete_roles
 
 #: Rows listed individually per check before the rest are counted in one problem.
 MAX_LISTED = 100
@@ -641,7 +642,6 @@ def _check_village(path, *, role_rules=None, max_listed=MAX_LISTED, matched=None
     categories = {p: VillageWarning for p in problems if p.severity == "warning"}
     if tables is None:
         return None, problems, categories
-    from .roles import complete_roles
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CxInfluenceWarning)
