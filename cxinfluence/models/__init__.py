@@ -1,9 +1,11 @@
-"""Models linking sentiment to renewals and bookings: the model frame, fits, scheme comparison, predictions, risk and findings."""
+"""Models linking sentiment to renewals and bookings: the model frame, fits, scheme comparison, predictions,
+risk and findings."""
 
 from .._api import lazy_exports
 
 _EXPORTS = {
-    "Comparison": ".compare", "auc": ".compare", "bootstrap_auc": ".compare", "irls": ".compare",
+    "irls": ".irls", "irls_fit": ".irls", "IrlsResult": ".irls", "IRLS_TOL": ".irls", "IRLS_MAXITER": ".irls",
+    "Comparison": ".compare", "auc": ".compare", "bootstrap_auc": ".compare",
     "grouped_folds": ".compare", "compare_schemes": ".compare", "compare_metrics": ".compare",
     "DEFAULT_SCHEMES": ".compare", "rebuy_findings": ".findings", "decision_findings": ".findings",
     "bookings_findings": ".findings", "comparison_findings": ".findings", "findings": ".findings",

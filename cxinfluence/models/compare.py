@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DegenerateFitWarning, ModelError
+from ..exceptions import ModelError
+from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 
 #: Schemes compared by default (``disagreement`` is a spread, not a level).
 DEFAULT_SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
@@ -237,48 +238,6 @@ def _bootstrap_auc(y, score, groups, Wt):
         return (twice / 2.0) / (n_big * n_small)
 
 
-def irls(X, y, family, start, tol=1e-8, maxiter=50):
-    """GLM coefficients by iteratively reweighted least squares.
-
-    The textbook algorithm (McCullagh & Nelder 1989, 2.5) with the
-    statsmodels family's link and variance: working weights
-    ``w = 1 / (g'(mu)^2 V(mu))``, working response ``z = eta + g'(mu) (y - mu)``,
-    ``b = (X'WX)^-1 X'Wz``, stopped when the deviance changes by less than
-    ``tol * (|dev| + 0.1)`` (R's ``glm.control`` rule). Used for the
-    cross-validation refits only, where the statsmodels result object (its
-    covariance, summaries) is not needed; it solves the k x k normal
-    equations instead of a least-squares problem on the n x k matrix, which
-    makes a refit of 240k rows a few times faster. The test suite checks it
-    equals ``statsmodels.GLM.fit``.
-    """
-    b = np.asarray(start, dtype=float).copy()
-    link = family.link
-    eta = X @ b
-    mu = link.inverse(eta)
-    dev = family.deviance(y, mu)
-    Xw = np.empty_like(X, dtype=float)  # reused: a fresh n x k array per iteration costs page faults
-    for _ in range(maxiter):
-        d = link.deriv(mu)
-        w = 1.0 / (d * d * family.variance(mu))
-        z = eta + d * (y - mu)
-        np.multiply(X, w[:, None], out=Xw)
-        A, r = Xw.T @ X, Xw.T @ z
-        try:
-            b = np.linalg.solve(A, r)
-        except np.linalg.LinAlgError:
-            # A training fold without, say, any account of one segment leaves a
-            # column all zero: the minimum-norm solution predicts like R's
-            # aliased (NA) coefficient would.
-            b = np.linalg.lstsq(A, r, rcond=None)[0]
-        eta = X @ b
-        mu = link.inverse(eta)
-        new = family.deviance(y, mu)
-        if abs(new - dev) <= tol * (abs(new) + 0.1):
-            break
-        dev = new
-    return b
-
-
 def _row_losses(y, p, kind, family=None):
     """Per-row losses whose (weighted) means are the scores."""
     if kind == "rebuy":
@@ -377,7 +336,7 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     import statsmodels.api as sm
 
     from .diagnostics import FLAGS
-    from .fit import _family, fit_bookings, fit_rebuy
+    from .fit import fit_bookings, fit_rebuy
 
     if not isinstance(frame, pd.DataFrame) or len(frame) == 0:
         raise ModelError("frame must be a non-empty DataFrame (e.g. cxinfluence.model_frame(village))")

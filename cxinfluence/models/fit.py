@@ -93,6 +93,7 @@ from .diagnostics import (  # noqa: F401 - MAX_VIF, MIN_CLUSTERS, MIN_EPV: thres
     se_description,
 )
 from ..exceptions import DegenerateFitError, DegenerateFitWarning, ModelError
+from .irls import irls_fit
 
 #: Controls used when ``controls=None`` (those present in the frame are used).
 DEFAULT_CONTROLS = ("log_revenue", "segment")
@@ -376,7 +377,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 def formula_columns(formula: str, data: pd.DataFrame) -> list[str]:
     """Column names of ``data`` that a formula refers to (in formula order).
 
-    >>> formula_columns("renewed ~ mean + np.log(x) + C(segment)", pd.DataFrame(columns=["renewed", "mean", "x", "segment"]))
+    >>> formula_columns("renewed ~ mean + np.log(x) + C(segment)",
+    ...                 pd.DataFrame(columns=["renewed", "mean", "x", "segment"]))
     ['renewed', 'mean', 'x', 'segment']
     """
     cols = set(map(str, data.columns))
@@ -614,7 +616,8 @@ def _prepare_rows(frame, columns, scheme_cols, notes, fit_warnings):
     where the sentiment columns are missing for every account."""
     data = frame[list(dict.fromkeys(columns))]
     numeric = data.select_dtypes(include="number")
-    bad = ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan)).all(1) if numeric.shape[1] else np.zeros(len(data), bool)
+    bad = (~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan)).all(1) if numeric.shape[1]
+           else np.zeros(len(data), bool))
     keep = ~(data.isna().any(axis=1).to_numpy() | bad)
     if scheme_cols and "period_end" in frame.columns:
         present = frame[scheme_cols].notna().all(axis=1)
@@ -791,11 +794,12 @@ def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
     when ``X`` is much larger (fewer full-size iterations), else where
     statsmodels starts. It stops when no linear predictor moves by more than
     ``tol`` (relative to the largest; ``sqrt(tol)`` for the logit, where IRLS
-    is Newton's method and converges quadratically), and returns None (statsmodels then
-    starts from scratch, as without a warm start) when it does not settle
-    within ``maxiter``, values become non-finite, or a binary model drives
-    fitted probabilities within 1e-6 of 0 or 1 (possible separation, where
-    the path taken matters).
+    is Newton's method and converges quadratically): the one stopping rule of
+    :mod:`cxinfluence.models.irls`, whose loop this is. It returns None
+    (statsmodels then starts from scratch, as without a warm start) when that
+    loop gives up (no convergence within ``maxiter``, non-finite values, or a
+    binary model driving fitted probabilities within 1e-6 of 0 or 1: possible
+    separation, where the path taken matters) or meets a singular design.
 
     Examples
     --------
@@ -815,45 +819,10 @@ def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
 
 
 def _normal_irls(X, y, family, start, maxiter, tol):
-    """The iteration of :func:`warm_start`; None when it fails."""
-    import statsmodels.api as sm
-
-    binary = isinstance(family, sm.families.Binomial)
-    link = family.link
-    # With the canonical logit link IRLS is Newton's method: the error of the new iterate is of
-    # the order of the square of the last move, so a move of sqrt(tol) already means converged.
-    if binary and isinstance(link, sm.families.links.Logit):
-        tol = np.sqrt(tol)
-    Xw = np.empty_like(X)  # reused: a fresh n x k array per iteration costs page faults
-    with np.errstate(all="ignore"):
-        if start is None:
-            mu = family.starting_mu(y)
-            eta = link(mu)
-        else:
-            eta = X @ np.asarray(start, dtype=float)
-            mu = family.fitted(eta)
-        for _ in range(maxiter):
-            d = link.deriv(mu)
-            w = 1.0 / (d * d * family.variance(mu))
-            z = eta + d * (y - mu)
-            np.multiply(X, w[:, None], out=Xw)
-            try:
-                b = np.linalg.solve(Xw.T @ X, Xw.T @ z)
-            except np.linalg.LinAlgError:
-                return None
-            new_eta = X @ b
-            moved = np.abs(new_eta - eta).max()
-            eta = new_eta
-            mu = family.fitted(eta)
-            if not (np.all(np.isfinite(b)) and np.all(np.isfinite(mu))):
-                return None
-            if binary and (mu.min() < 1e-6 or mu.max() > 1 - 1e-6):
-                return None
-            # Fisher scoring with a non-canonical link (Tweedie, Gamma with log) converges
-            # linearly: stop on the linear predictor, which the deviance no longer resolves.
-            if moved <= tol * (1.0 + np.abs(eta).max()):
-                return b
-    return None
+    """:func:`cxinfluence.models.irls.irls_fit` as a warm start: its estimate when it
+    converged on a nonsingular design, else None (statsmodels then starts from scratch)."""
+    r = irls_fit(X, y, family, start, tol=tol, maxiter=maxiter)
+    return r.params if r.converged and not r.singular else None
 
 
 def _categorical_text(data, formula):
@@ -1180,7 +1149,8 @@ def fit_mixed(frame, scheme="influence_weighted", controls=None, outcome="bookin
     >>> rng = np.random.default_rng(3)
     >>> seg = np.repeat(list("abcdefgh"), 50)
     >>> u = dict(zip("abcdefgh", rng.normal(0, 0.5, 8)))
-    >>> df = pd.DataFrame({"account_id": [f"x{i}" for i in range(400)], "segment": seg, "mean": rng.uniform(-1, 1, 400)})
+    >>> df = pd.DataFrame({"account_id": [f"x{i}" for i in range(400)], "segment": seg,
+    ...                    "mean": rng.uniform(-1, 1, 400)})
     >>> df["bookings"] = np.expm1(3 + 0.4 * df["mean"] + df["segment"].map(u) + rng.normal(0, 0.3, 400))
     >>> f = fit_mixed(df, scheme="mean", controls=[])
     >>> f.kind, round(float(f.result.fe_params["mean"]), 1), f.reliable
@@ -1276,7 +1246,8 @@ def fit_mixed(frame, scheme="influence_weighted", controls=None, outcome="bookin
     corr_rows = vc[vc["component"] == "corr"]
     variances = {"var": {f"var({groups}: {t})": (e, m) for t, e, m in
                          var_rows[["term", "estimate", "mean_square"]].itertuples(index=False)},
-                 "corr": {f"corr({groups}: {t})": e for t, e in corr_rows[["term", "estimate"]].itertuples(index=False)},
+                 "corr": {f"corr({groups}: {t})": e
+                          for t, e in corr_rows[["term", "estimate"]].itertuples(index=False)},
                  "scale": float(result.scale)}
     fit_warnings += diagnose(X, data[ycol].to_numpy(dtype=float), names, "continuous", result=result, caught=caught,
                              groups=data[groups].to_numpy(), group_name=groups, term_warnings=term_warnings,
@@ -1396,7 +1367,8 @@ def decision_equation(frame, roles=None, controls=None, outcome="renewed", clust
     --------
     >>> rng = np.random.default_rng(4); n = 1500
     >>> df = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)],
-    ...                    "sent_decider": rng.uniform(-1, 1, n), "heard_decider": (rng.uniform(size=n) < 0.7).astype(float),
+    ...                    "sent_decider": rng.uniform(-1, 1, n),
+    ...                    "heard_decider": (rng.uniform(size=n) < 0.7).astype(float),
     ...                    "sent_user": rng.uniform(-1, 1, n), "heard_user": np.ones(n)})
     >>> df.loc[df["heard_decider"] == 0, "sent_decider"] = np.nan
     >>> eta = 0.3 + 2.0 * df["sent_decider"].fillna(0) + 0.2 * df["sent_user"]
@@ -1425,7 +1397,8 @@ def decision_equation(frame, roles=None, controls=None, outcome="renewed", clust
     terms, used = [], []
     for r in roles:
         s = pd.to_numeric(data[f"sent_{r}"], errors="coerce")
-        heard = (pd.to_numeric(data[f"heard_{r}"], errors="coerce").fillna(0) > 0) if f"heard_{r}" in data else s.notna()
+        heard = ((pd.to_numeric(data[f"heard_{r}"], errors="coerce").fillna(0) > 0) if f"heard_{r}" in data
+                 else s.notna())
         heard &= s.notna()
         if not heard.any():
             fit_warnings.append(f"role {r!r} is never heard: its effect cannot be estimated (left out)")

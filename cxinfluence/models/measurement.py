@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from .irls import irls
 
 METHODS = ("calibration", "simex")
 
@@ -277,8 +278,6 @@ def _groups_of(naive):
 def _glm_fit(X, y, family, start, groups):
     """IRLS fit and its covariance (cluster sandwich with statsmodels' small-sample
     factor when ``groups`` is given, else model-based)."""
-    from .compare import irls
-
     b = irls(X, y, family, start)
     eta = X @ b
     mu = family.link.inverse(eta)
