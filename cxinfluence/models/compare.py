@@ -59,12 +59,15 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from ..sentiment.schemes import COMPARED_SCHEMES
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 
-#: Schemes compared by default (``disagreement`` is a spread, not a level).
-DEFAULT_SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
+#: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
+#: ``disagreement``, a spread, not a level), under its old name.
+DEFAULT_SCHEMES = COMPARED_SCHEMES
 
-#: Schemes from simplest (fewest judgement calls) to richest, for the one-SE rule.
+#: Schemes from simplest (fewest judgement calls) to richest, for the one-SE rule (the compared schemes,
+#: in another order; tests/test_compare.py checks they are the same set).
 SIMPLICITY = ("mean", "nps", "role_weighted", "nested", "influence_weighted", "shrunk", "veto_floor")
 
 _HIGHER_BETTER = {"auc": True, "brier": False, "log_loss": False, "deviance": False, "rmse": False}

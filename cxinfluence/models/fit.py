@@ -94,6 +94,7 @@ from .diagnostics import (  # noqa: F401 - MAX_VIF, MIN_CLUSTERS, MIN_EPV: thres
 )
 from ..exceptions import DegenerateFitError, DegenerateFitWarning, ModelError
 from .irls import irls_fit
+from ..sentiment.schemes import PRIMARY_SCHEME
 
 #: Controls used when ``controls=None`` (those present in the frame are used).
 DEFAULT_CONTROLS = ("log_revenue", "segment")
@@ -848,7 +849,7 @@ def _rhs(terms):
 # --------------------------------------------------------------------------
 # Public fitting functions
 # --------------------------------------------------------------------------
-def fit_rebuy(frame, scheme="influence_weighted", controls=None, formula=None, cluster="account_id",
+def fit_rebuy(frame, scheme=PRIMARY_SCHEME, controls=None, formula=None, cluster="account_id",
               outcome="renewed", name=None, start_params=None) -> Fit:
     """Logistic regression of renewal on a sentiment scheme plus controls.
 
@@ -909,7 +910,7 @@ def fit_rebuy(frame, scheme="influence_weighted", controls=None, formula=None, c
                     notes=notes, fit_warnings=fit_warnings, outcome=outcome, start_params=start_params)
 
 
-def fit_bookings(frame, scheme="influence_weighted", controls=None, family="tweedie", formula=None,
+def fit_bookings(frame, scheme=PRIMARY_SCHEME, controls=None, family="tweedie", formula=None,
                  cluster="account_id", outcome="bookings", var_power=1.5, name=None, robust="auto") -> Fit:
     """Bookings on a sentiment scheme plus controls.
 
@@ -1104,7 +1105,7 @@ def fit_formula(frame, formula, family="binomial", cluster="account_id", name=No
                     fit_warnings=fit_warnings, outcome=lhs, var_power=var_power)
 
 
-def fit_mixed(frame, scheme="influence_weighted", controls=None, outcome="bookings", groups="segment",
+def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", groups="segment",
               formula=None, transform="log1p", reml=True, name=None, re_formula=None, lrt=True) -> Fit:
     """Mixed model: observations nested in ``groups``, random intercepts and slopes.
 

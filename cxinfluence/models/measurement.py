@@ -85,6 +85,7 @@ import pandas as pd
 
 from ..exceptions import ModelError
 from .irls import irls
+from ..sentiment.schemes import PRIMARY_SCHEME
 
 METHODS = ("calibration", "simex")
 
@@ -155,7 +156,7 @@ def error_variance(frame, scheme, se_col=None, n_col="n_respondents") -> pd.Seri
     return pd.Series(np.where(good, se**2, pooled / n), index=frame.index, name="error_variance")
 
 
-def corrected_fit(frame, scheme="influence_weighted", method="calibration", *, fit=None, se_col=None,
+def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=None, se_col=None,
                   n_sim=50, seed=0, conf_level=0.95, **fit_kwargs) -> Corrected:
     """Fit a model on a measured sentiment scheme and correct its slope.
 

@@ -98,8 +98,17 @@ from ..village.heard import last_heard as _last_heard, response_counts
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 
-#: Scheme columns of :func:`account_sentiment`, in display order.
+#: Scheme columns of :func:`account_sentiment`, in display order. The one list of schemes: every other
+#: stage imports it (or :data:`COMPARED_SCHEMES` / :data:`PRIMARY_SCHEME`) instead of repeating it.
 SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk", "disagreement")
+
+#: The scheme the headline models, the report and the maps use (``fit_rebuy``'s default, the bookings model,
+#: the renewal curve, the accounts-at-risk ranking).
+PRIMARY_SCHEME = "influence_weighted"
+
+#: The schemes that are sentiment levels, modelled and compared by default (``compare_schemes``, the run's
+#: renewal models): every scheme but ``disagreement`` (a spread, not a level).
+COMPARED_SCHEMES = tuple(s for s in SCHEMES if s != "disagreement")
 
 #: Default role weights for ``role_weighted`` and ``nested`` (deciders sign,
 #: gatekeepers and buyers can block or steer; Webster & Wind 1972). A role not
@@ -107,7 +116,10 @@ SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "
 #: The package's one role-weight table (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`).
 DEFAULT_ROLE_WEIGHTS = ROLE_WEIGHTS
 
-_SE_SCHEMES = ("mean", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
+#: The schemes with a standard error and interval (every sentiment level but ``nps``, a share difference
+#: with its own interval in :func:`cxinfluence.sentiment.metrics.net_score_ci`).
+SE_SCHEMES = tuple(s for s in COMPARED_SCHEMES if s != "nps")
+_SE_SCHEMES = SE_SCHEMES
 
 #: Default veto threshold on the common scale: NPS 6.5, the detractor/passive
 #: boundary (NPS 6 -> 0.2 caps, NPS 7 -> 0.4 does not); see :func:`veto_floor`.
