@@ -1159,13 +1159,35 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
     >>> f.variance_components.query("component == 'sd'")["estimate"].round(2).tolist()
     [0.71, 0.3]
     """
-    import statsmodels.formula.api as smf
-    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
-
-    from .mixed import boundary_lrt, parse_random, variance_components
-
     _check_frame(frame)
     notes, fit_warnings, term_warnings = [], [], {}
+    outcome, groups, re_formula, rhs, focus, slopes, intercept = _mixed_terms(
+        frame, scheme, controls, outcome, groups, formula, re_formula, notes)
+    cols = formula_columns(" + ".join([rhs, *slopes]), frame)
+    extra = [c for c in ("account_id", "period_end") if c in frame.columns]
+    data = _prepare_rows(frame, [outcome, groups] + cols + extra, [c for c in focus if c in frame.columns],
+                         notes, fit_warnings)
+    y = pd.to_numeric(data[outcome], errors="coerce")
+    label = name or f"mixed_{outcome}:{scheme}|{groups}"
+    re_text = " + ".join((["1"] if intercept else ["0"]) + list(slopes))
+    common = dict(focus=focus, label=label, notes=notes, fit_warnings=fit_warnings, term_warnings=term_warnings)
+    if bool(np.isin(y, (0, 1)).all()):
+        if slopes:
+            raise ModelError(f"random slopes ({re_text} | {groups}) are not available for a binary outcome "
+                             "(variational Bayes GLMM has random intercepts only); use (1 | group)")
+        fit = _binary_mixed(data, y, outcome, rhs, groups, **common)
+    else:
+        fit = _linear_mixed(data, y, outcome, rhs, groups, re_formula, re_text, slopes, intercept, transform=transform,
+                            reml=reml, lrt=lrt, **common)
+    _degenerate(fit_warnings, label)
+    return fit
+
+
+def _mixed_terms(frame, scheme, controls, outcome, groups, formula, re_formula, notes):
+    """The terms of :func:`fit_mixed` from its arguments or its lme4-style formula:
+    ``(outcome, groups, re_formula, fixed rhs, focus terms, random slopes, random intercept?)``."""
+    from .mixed import parse_random
+
     slopes, intercept = [], True
     if formula is not None:
         if not isinstance(formula, str) or "~" not in formula:
@@ -1187,40 +1209,44 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
     else:
         rhs = fixed.split("~", 1)[1].strip()
         focus = [scheme] if scheme in formula_columns(rhs, frame) else []
-    cols = formula_columns(" + ".join([rhs, *slopes]), frame)
-    extra = [c for c in ("account_id", "period_end") if c in frame.columns]
-    data = _prepare_rows(frame, [outcome, groups] + cols + extra, [c for c in focus if c in frame.columns],
-                         notes, fit_warnings)
-    y = pd.to_numeric(data[outcome], errors="coerce")
-    binary = bool(np.isin(y, (0, 1)).all())
-    label = name or f"mixed_{outcome}:{scheme}|{groups}"
-    re_text = " + ".join((["1"] if intercept else ["0"]) + list(slopes))
-    if binary:
-        if slopes:
-            raise ModelError(f"random slopes ({re_text} | {groups}) are not available for a binary outcome "
-                             "(variational Bayes GLMM has random intercepts only); use (1 | group)")
-        data = data.assign(_group=data[groups].astype(str))
-        model = BinomialBayesMixedGLM.from_formula(f"{outcome} ~ {rhs}", {"group": "0 + C(_group)"}, data)
-        X, names = np.asarray(model.exog, dtype=float), list(model.exog_names)
-        flags, _ = aliased_flags(X, names, term_warnings)
-        fit_warnings += flags
-        events = int(y.sum())
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = model.fit_vb()
-        sd_re = float(np.exp(np.asarray(result.vcp_mean, dtype=float)[0]))
-        fit_warnings += diagnose(X, np.asarray(y, dtype=float), names, "binary", result=result, caught=caught,
-                                 groups=data[groups].to_numpy(), group_name=groups, term_warnings=term_warnings,
-                                 variances={"sd": {groups: sd_re}}, bse=result.fe_sd,
-                                 converged=bool(result.optim_retvals.success), mu=result.predict(), outcome=outcome)
-        fit = Fit(name=label, result=result, formula=f"{outcome} ~ {rhs} + (1 | {groups})", outcome=outcome,
-                  kind="bayes_mixed_glm", focus=focus, warnings=fit_warnings, notes=notes,
-                  term_warnings=term_warnings, n=len(data), n_accounts=_n_accounts(data), events=events,
-                  cov_type="posterior", data=data)
-        notes.append("variational Bayes posterior (BinomialBayesMixedGLM.fit_vb): std_error is a posterior SD; "
-                     f"random-intercept SD (posterior mean of its log, exponentiated) {sd_re:.3g} on the logit scale")
-        _degenerate(fit_warnings, label)
-        return fit
+    return outcome, groups, re_formula, rhs, focus, slopes, intercept
+
+
+def _binary_mixed(data, y, outcome, rhs, groups, *, focus, label, notes, fit_warnings, term_warnings):
+    """A 0/1 outcome: random-intercept logit by variational Bayes (``BinomialBayesMixedGLM``)."""
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    data = data.assign(_group=data[groups].astype(str))
+    model = BinomialBayesMixedGLM.from_formula(f"{outcome} ~ {rhs}", {"group": "0 + C(_group)"}, data)
+    X, names = np.asarray(model.exog, dtype=float), list(model.exog_names)
+    flags, _ = aliased_flags(X, names, term_warnings)
+    fit_warnings += flags
+    events = int(y.sum())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit_vb()
+    sd_re = float(np.exp(np.asarray(result.vcp_mean, dtype=float)[0]))
+    fit_warnings += diagnose(X, np.asarray(y, dtype=float), names, "binary", result=result, caught=caught,
+                             groups=data[groups].to_numpy(), group_name=groups, term_warnings=term_warnings,
+                             variances={"sd": {groups: sd_re}}, bse=result.fe_sd,
+                             converged=bool(result.optim_retvals.success), mu=result.predict(), outcome=outcome)
+    fit = Fit(name=label, result=result, formula=f"{outcome} ~ {rhs} + (1 | {groups})", outcome=outcome,
+              kind="bayes_mixed_glm", focus=focus, warnings=fit_warnings, notes=notes,
+              term_warnings=term_warnings, n=len(data), n_accounts=_n_accounts(data), events=events,
+              cov_type="posterior", data=data)
+    notes.append("variational Bayes posterior (BinomialBayesMixedGLM.fit_vb): std_error is a posterior SD; "
+                 f"random-intercept SD (posterior mean of its log, exponentiated) {sd_re:.3g} on the logit scale")
+    return fit
+
+
+def _linear_mixed(data, y, outcome, rhs, groups, re_formula, re_text, slopes, intercept, *, transform, reml, lrt,
+                  focus, label, notes, fit_warnings, term_warnings):
+    """A continuous outcome (``log1p`` by default): linear mixed model (``MixedLM``), REML or ML, with the
+    boundary likelihood-ratio test of the random effect."""
+    import statsmodels.formula.api as smf
+
+    from .mixed import boundary_lrt, variance_components
+
     ycol = outcome
     if transform == "log1p":
         if (y < 0).any():
@@ -1262,12 +1288,10 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
         notes.append("no likelihood-ratio test of the random effect was asked for (lrt=False)")
     if not reml:
         notes.append("fitted by maximum likelihood (reml=False): variance components are biased downward")
-    fit = Fit(name=label, result=result, formula=f"{ycol} ~ {rhs} + ({re_text} | {groups})", outcome=ycol,
-              kind="mixedlm", focus=focus, warnings=fit_warnings, notes=notes, term_warnings=term_warnings,
-              n=len(data), n_accounts=_n_accounts(data), cov_type="reml" if reml else "ml",
-              log_link=transform == "log1p", data=data, variance_components=vc, variance_test=test)
-    _degenerate(fit_warnings, label)
-    return fit
+    return Fit(name=label, result=result, formula=f"{ycol} ~ {rhs} + ({re_text} | {groups})", outcome=ycol,
+               kind="mixedlm", focus=focus, warnings=fit_warnings, notes=notes, term_warnings=term_warnings,
+               n=len(data), n_accounts=_n_accounts(data), cov_type="reml" if reml else "ml",
+               log_link=transform == "log1p", data=data, variance_components=vc, variance_test=test)
 
 
 # --------------------------------------------------------------------------
