@@ -915,6 +915,20 @@ class _Generator:
 
     # ---- feedback
     def _responses(self):
+        """Every response: who and when (survey waves, informal comments, interviews), the items answered,
+        the comment and its touchpoint, the journey stage. The steps draw from ``self.rng`` in a fixed order."""
+        sid, day, chan = self._response_times()
+        s, items, tone = self._response_items(sid, day, chan)
+        theme, has_comment, comment = self._response_comments(sid, day, chan, tone)
+        # touchpoint: the comment's theme; otherwise the channel's default
+        tp_names = [_TOUCHPOINT[t] for t in THEMES] + ["relationship survey", "business review"]
+        tp = np.where(has_comment | (chan == 1), theme, np.where(chan == 0, len(THEMES), len(THEMES) + 1))
+        stages, stage = self._journey_stages(sid, day, chan, tone, items)
+        self.r = dict(sid=sid, day=day, chan=chan, items=items, latent=s, comment=comment, tp=tp, tp_names=tp_names,
+                      stage=stage, stages=stages)
+
+    def _response_times(self):
+        """Who answered when, by channel (0 survey, 1 informal, 2 interview), sorted by date then person."""
         rng, p = self.rng, self.p
         sid, day, chan = [], [], []
         # survey waves: everyone active at the wave opening is invited
@@ -944,7 +958,12 @@ class _Generator:
             chan.append(np.full(len(who), code, dtype=np.int8))
         sid, day, chan = np.concatenate(sid), np.concatenate(day), np.concatenate(chan)
         order = np.argsort(day * np.int64(self.S) + sid)  # by date, then person
-        sid, day, chan = sid[order], day[order], chan[order]
+        return sid[order], day[order], chan[order]
+
+    def _response_items(self, sid, day, chan):
+        """The latent sentiment behind each response, the items answered (noisy measures of it on each item's
+        grid) and the response's tone (0 positive, 1 mixed, 2 negative)."""
+        rng, p = self.rng, self.p
         R = len(sid)
         q = np.clip(np.searchsorted(self.qbounds, day, side="right") - 1, 0, 4 * self.years - 1)
         s = self.latent[sid, q]
@@ -973,9 +992,13 @@ class _Generator:
         del asked, y, g, lower, level, score
         # observed sentiment of the response, or a noisy latent when no item was answered
         tone_value = np.where(count > 0, scaled / np.maximum(count, 1), s + d * zc)
-        tone = np.where(tone_value >= 0.45, 0, np.where(tone_value < 0.05, 2, 1)).astype(np.int8)  # positive, mixed, negative
-        del scaled, count, tone_value, d, zc
-        # comments
+        tone = np.where(tone_value >= 0.45, 0, np.where(tone_value < 0.05, 2, 1)).astype(np.int8)
+        return s, items, tone
+
+    def _response_comments(self, sid, day, chan, tone):
+        """The theme of each response, whether it has a comment, and the comment text."""
+        rng, p = self.rng, self.p
+        R = len(sid)
         role = self.srole[sid]
         # inverse-CDF draw of the theme from the role's row: rows stacked on [0, 5) and searched at once
         cum = np.cumsum(_THEME_BY_ROLE / _THEME_BY_ROLE.sum(1, keepdims=True), axis=1)
@@ -996,7 +1019,19 @@ class _Generator:
         for (ti, to, vi), c in code_of.items():
             lookup[ti, to, vi] = c
         comment_code = np.where(has_comment, lookup[theme, tone, variant], -1)
-        # "our champion left": colleagues of a key person who left in the last 180 days
+        champ_title = self._champion_left(sid, day, tone, has_comment, theme)
+        champ = champ_title >= 0
+        # champion comments are extra categories: one per (template, departed title)
+        n_titles = len(TITLE_CATALOG)
+        champ_texts = [pre + t[0] + post for pre, post in _CHAMPION for t in TITLE_CATALOG]
+        champ_code = len(texts) + np.floor(rng.random(R) * len(_CHAMPION)).astype(np.int64) * n_titles + champ_title
+        comment = _take_str(texts + champ_texts, np.where(champ, champ_code, comment_code))
+        return theme, has_comment, comment
+
+    def _champion_left(self, sid, day, tone, has_comment, theme):
+        """"Our champion left": for half the non-positive comments of colleagues of a key person who left 1-180
+        days before, the departed person's title (-1 elsewhere); those comments' ``theme`` becomes people."""
+        R = len(sid)
         key_rank = self._key_seats()
         left = np.flatnonzero((self.sleave < self.end) & key_rank[self.spos])
         champ_title = np.full(R, -1, dtype=np.int64)
@@ -1010,24 +1045,23 @@ class _Generator:
             j = np.searchsorted(dep_key, ckey, side="left") - 1  # strictly before the response day
             jj = np.maximum(j, 0)
             gap = ckey - dep_key[jj]
-            hit = (j >= 0) & (gap >= 1) & (gap <= 180) & (rng.random(len(cand)) < 0.5)
+            hit = (j >= 0) & (gap >= 1) & (gap <= 180) & (self.rng.random(len(cand)) < 0.5)
             rows = cand[hit]
             champ_title[rows] = dep_title[jj[hit]]
             theme[rows] = THEMES.index("people")
-        champ = champ_title >= 0
-        # champion comments are extra categories: one per (template, departed title)
-        n_titles = len(TITLE_CATALOG)
-        champ_texts = [pre + t[0] + post for pre, post in _CHAMPION for t in TITLE_CATALOG]
-        champ_code = len(texts) + np.floor(rng.random(R) * len(_CHAMPION)).astype(np.int64) * n_titles + champ_title
-        comment = _take_str(texts + champ_texts, np.where(champ, champ_code, comment_code))
-        # touchpoint: the comment's theme; otherwise the channel's default
-        tp_names = [_TOUCHPOINT[t] for t in THEMES] + ["relationship survey", "business review"]
-        tp = np.where(has_comment | (chan == 1), theme, np.where(chan == 0, len(THEMES), len(THEMES) + 1))
-        # journey stage
+        return champ_title
+
+    def _journey_stages(self, sid, day, chan, tone, items):
+        """The journey stage of each response (renewal near a period end, consideration/awareness for newcomers,
+        advocacy for some happy promoters, 5% blank): ``(stage names, stage codes)``."""
+        rng = self.rng
+        R = len(sid)
+        role = self.srole[sid]
         stages = ("awareness", "consideration", "decision", "retention", "advocacy", "renewal")
         since_join = day - self.sjoin[sid]
         nxt = np.searchsorted(self.period_end, day, side="left")
-        to_end = np.where(nxt < len(self.period_end), self.period_end[np.minimum(nxt, len(self.period_end) - 1)] - day, 10**6)
+        to_end = np.where(nxt < len(self.period_end),
+                          self.period_end[np.minimum(nxt, len(self.period_end) - 1)] - day, 10**6)
         stage = np.full(R, stages.index("retention"))
         stage[(tone == 0) & (items["nps"] >= 9) & (rng.random(R) < 0.3)] = stages.index("advocacy")
         in_renewal = to_end < 60
@@ -1037,8 +1071,7 @@ class _Generator:
         stage[newcomer & (since_join < 180)] = stages.index("consideration")
         stage[newcomer & (since_join < 90)] = stages.index("awareness")
         stage[rng.random(R) < 0.05] = -1
-        self.r = dict(sid=sid, day=day, chan=chan, items=items, latent=s, comment=comment, tp=tp, tp_names=tp_names,
-                      stage=stage, stages=stages)
+        return stages, stage
 
     def _key_seats(self):
         """The two most powerful seats of each account (whose departure colleagues notice)."""
