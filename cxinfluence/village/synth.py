@@ -1128,16 +1128,49 @@ class _Generator:
 
     # ---- tables
     def _assemble(self):
-        p, n, rng = self.p, self.n, self.rng
+        """The village's tables and the truth behind them (the account and stakeholder tables draw names from
+        ``self.rng``, in this order)."""
+        p, n = self.p, self.n
         acc_ids = _ids("A", n)
+        accounts = self._accounts_table(acc_ids)
+        stakeholders, sids, true_veto = self._stakeholders_table(acc_ids)
+        relationships = pd.DataFrame({
+            "source_id": sids.take(self.tie_src).reset_index(drop=True),
+            "target_id": sids.take(self.tie_dst).reset_index(drop=True),
+            "kind": _take_str(["reports_to", "influences"], self.tie_kind),
+            "weight": self.tie_weight.astype(np.float64),
+        })
+        del self.tie_src, self.tie_dst, self.tie_kind, self.tie_weight  # keep the peak memory down
+        r, self.r = self.r, None
+        responses = self._responses_table(r, sids)
+        K = len(self.out)
+        outcomes = pd.DataFrame({
+            "account_id": acc_ids.take(np.tile(np.arange(n), K)).reset_index(drop=True),
+            "period_end": _days(np.repeat(self.period_end, n)),
+            "renewed": np.concatenate([o["renewed"] for o in self.out]).astype(np.float64),
+            "bookings": np.concatenate([o["bookings"] for o in self.out]),
+        })
+        village = Village(accounts=accounts, stakeholders=stakeholders, relationships=relationships,
+                          responses=responses, outcomes=outcomes,
+                          source=f"make_village(n_accounts={n}, seed={self.seed}, truth={p.world!r})")
+        t_resp = pd.DataFrame({"response_id": responses["response_id"], "stakeholder_id": responses["stakeholder_id"],
+                               "date": responses["date"], "latent_sentiment": r["latent"].astype(np.float64)})
+        meta = {"n_accounts": n, "seed": self.seed, "start": str(self.start_ts.date()), "years": self.years}
+        return village, Truth(params=p, stakeholders=self._true_stakeholders(stakeholders, sids, true_veto),
+                              accounts=self._true_accounts(outcomes), responses=t_resp, meta=meta)
+
+    def _accounts_table(self, acc_ids):
+        """``accounts``: ids, invented names (a prefix, a segment word, a suffix), segment, region, owner, revenue."""
+        n, rng = self.n, self.rng
         seg_names = list(SEGMENTS)
-        table = np.array([[_SEGMENT_WORD[s][i % len(_SEGMENT_WORD[s])] for i in range(3)] for s in seg_names], dtype=object)
+        table = np.array([[_SEGMENT_WORD[s][i % len(_SEGMENT_WORD[s])] for i in range(3)] for s in seg_names],
+                         dtype=object)
         words = table[self.segment, rng.integers(0, 3, n)]
         names = (np.array(_PREFIX, dtype=object)[rng.integers(0, len(_PREFIX), n)] + " " + words + " "
                  + np.array(_SUFFIX, dtype=object)[rng.integers(0, len(_SUFFIX), n)])
         mgr_names = (np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), self.n_managers)] + " "
                      + np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), self.n_managers)])
-        accounts = pd.DataFrame({
+        return pd.DataFrame({
             "account_id": acc_ids,
             "name": _str(names),
             "segment": _take_str(seg_names, self.segment),
@@ -1145,8 +1178,11 @@ class _Generator:
             "owner": _take_str(list(mgr_names), self.owner),
             "annual_revenue": self.revenue.astype(np.float64),
         })
-        # stakeholders
-        S = self.S
+
+    def _stakeholders_table(self, acc_ids):
+        """``stakeholders`` (roles and veto flags as the data has them: some blank and filled from the title or
+        the role); returns ``(table, stakeholder ids, true veto flags)``."""
+        p, rng, S = self.p, self.rng, self.S
         sids = _ids("S", S)
         titles = [c[0] for c in TITLE_CATALOG]
         stitle = self.ptitle[self.spos]
@@ -1174,17 +1210,12 @@ class _Generator:
             "role_source": _take_str(["data", "title"], role_blank.astype(np.int64)),
             "veto_source": _take_str(["data", "role"], veto_blank.astype(np.int64)),
         })
-        relationships = pd.DataFrame({
-            "source_id": sids.take(self.tie_src).reset_index(drop=True),
-            "target_id": sids.take(self.tie_dst).reset_index(drop=True),
-            "kind": _take_str(["reports_to", "influences"], self.tie_kind),
-            "weight": self.tie_weight.astype(np.float64),
-        })
-        del self.tie_src, self.tie_dst, self.tie_kind, self.tie_weight  # keep the peak memory down
-        r, self.r = self.r, None
+        return stakeholders, sids, true_veto
+
+    def _responses_table(self, r, sids):
+        """``responses`` from the arrays of :meth:`_responses` (emptied as they are copied, to save memory)."""
         R = len(r["sid"])
-        rids = _ids("R", R)
-        responses = pd.DataFrame({"response_id": rids,
+        responses = pd.DataFrame({"response_id": _ids("R", R),
                                   "stakeholder_id": sids.take(r["sid"]).reset_index(drop=True),
                                   "date": _days(r["day"])})
         for item in ITEMS:
@@ -1193,19 +1224,11 @@ class _Generator:
         responses["journey_stage"] = _take_str(r["stages"], r["stage"])
         responses["touchpoint"] = _take_str(r["tp_names"], r["tp"])
         responses["comment"] = r.pop("comment")
-        # outcomes
-        K = len(self.out)
-        outcomes = pd.DataFrame({
-            "account_id": acc_ids.take(np.tile(np.arange(n), K)).reset_index(drop=True),
-            "period_end": _days(np.repeat(self.period_end, n)),
-            "renewed": np.concatenate([o["renewed"] for o in self.out]).astype(np.float64),
-            "bookings": np.concatenate([o["bookings"] for o in self.out]),
-        })
-        village = Village(accounts=accounts, stakeholders=stakeholders, relationships=relationships,
-                          responses=responses, outcomes=outcomes,
-                          source=f"make_village(n_accounts={n}, seed={self.seed}, truth={p.world!r})")
-        # truth
-        t_st = pd.DataFrame({
+        return responses
+
+    def _true_stakeholders(self, stakeholders, sids, true_veto):
+        """The truth per stakeholder: position, true role, level, veto, power, influence, generation."""
+        return pd.DataFrame({
             "stakeholder_id": sids,
             "account_id": stakeholders["account_id"],
             "position_id": _ids("P", self.P).take(self.spos).reset_index(drop=True),
@@ -1219,6 +1242,10 @@ class _Generator:
             "active_from": stakeholders["active_from"],
             "active_to": stakeholders["active_to"],
         })
+
+    def _true_accounts(self, outcomes):
+        """The truth per account and period: the sentiments, the veto, the renewal probability and bookings."""
+        K = len(self.out)
         t_acc = pd.DataFrame({
             "account_id": outcomes["account_id"],
             "period_end": outcomes["period_end"],
@@ -1234,10 +1261,7 @@ class _Generator:
             "expected_bookings_if_renewed": np.concatenate([o["eb"] for o in self.out]),
         })
         t_acc["expected_bookings"] = t_acc["renewal_probability"] * t_acc["expected_bookings_if_renewed"]
-        t_resp = pd.DataFrame({"response_id": rids, "stakeholder_id": responses["stakeholder_id"],
-                               "date": responses["date"], "latent_sentiment": r["latent"].astype(np.float64)})
-        meta = {"n_accounts": n, "seed": self.seed, "start": str(self.start_ts.date()), "years": self.years}
-        return village, Truth(params=p, stakeholders=t_st, accounts=t_acc, responses=t_resp, meta=meta)
+        return t_acc
 
 
 # --------------------------------------------------------------------------- writing
