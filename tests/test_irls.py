@@ -70,7 +70,7 @@ def test_irls_singular_design_predicts_like_the_fit_without_the_empty_column():
 def test_compare_measurement_and_warm_start_use_the_one_loop():
     import sys
 
-    from cxinfluence.models import compare, fit, measurement
+    from cxinfluence.models import compare, glm, measurement
 
-    assert compare.irls is irls and measurement.irls is irls and fit.irls_fit is irls_fit
+    assert compare.irls is irls and measurement.irls is irls and glm.irls_fit is irls_fit
     assert sys.modules["cxinfluence.models.irls"].irls is irls  # the function, whatever the import order

@@ -160,7 +160,7 @@ def loglink_separation(X, y, names=None, tol=1e-6):
 
 def _cheap_loglink_separation(X, y, names):
     """0/1 columns that are 1 only on rows with ``y == 0`` (large data, no LP)."""
-    from .fit import _binary_columns
+    from .design import _binary_columns
 
     out = []
     for j in _binary_columns(X):
@@ -202,7 +202,7 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
         Random-effect group labels (mixed models).
     lp : bool, optional
         Use the exact linear-programming separation checks (default: up to
-        ``cxinfluence.models.fit.SEPARATION_LP_MAX_ROWS`` rows).
+        ``cxinfluence.models.design.SEPARATION_LP_MAX_ROWS`` rows).
     term_warnings : dict, optional
         Filled with term -> reason for terms involved in a problem.
     variances : dict, optional
@@ -243,7 +243,7 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
 
 def _collinearity_flags(X, names, term_warnings):
     """Near-collinear terms (VIF above :data:`MAX_VIF`)."""
-    from .fit import vif
+    from .design import vif
 
     if X.shape[1] <= 1:
         return []
@@ -275,7 +275,7 @@ def _size_flags(X, y, names, kind, outcome):
 
 def _separation_flags(X, y, names, kind, lp, mu, term_warnings):
     """Separation: binary outcomes, or zeros under a log link (exact LP checks up to a size, else screens)."""
-    from .fit import SEPARATION_LP_MAX_ROWS, _diagnose_binary
+    from .design import SEPARATION_LP_MAX_ROWS, _diagnose_binary
 
     n = len(y)
     lp = n <= SEPARATION_LP_MAX_ROWS if lp is None else lp
@@ -400,7 +400,7 @@ def aliased_flags(X, names, term_warnings):
     >>> idx, flags[0].flag, tw["c"].startswith("constant")
     ([2], 'collinearity', True)
     """
-    from .fit import design_rank
+    from .design import design_rank
 
     X = np.asarray(X, dtype=float)
     _, aliased = design_rank(X)
