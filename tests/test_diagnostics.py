@@ -202,7 +202,9 @@ def test_diagnose_reads_the_optimiser_and_nonfinite_numbers():
     rng = np.random.default_rng(0)
     X = np.c_[np.ones(200), rng.normal(size=200)]
     y = X @ [1.0, 0.5] + rng.normal(size=200)
-    kinds = lambda out: sorted(f.flag for f in out)
+    def kinds(out):
+        return sorted(f.flag for f in out)
+
     assert kinds(diagnose(X, y, ["Intercept", "x"], "continuous", converged=False)) == ["nonconvergence"]
     assert kinds(diagnose(X, y, ["Intercept", "x"], "continuous",
                           caught=[_W("IRLS did not converge")])) == ["nonconvergence"]
