@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from cxinfluence.models import fit as models
+from cxinfluence.models import design
 from cxinfluence.models.compare import compare_schemes
 from cxinfluence.models.diagnostics import FLAGS, Flag, diagnose, loglink_separation, se_description
 from cxinfluence.exceptions import DegenerateFitError, DegenerateFitWarning, ModelError
@@ -105,7 +105,7 @@ def test_bookings_separation_is_flagged_and_not_reliable():
 
 
 def test_bookings_separation_large_data_check(monkeypatch):
-    monkeypatch.setattr(models, "SEPARATION_LP_MAX_ROWS", 10)
+    monkeypatch.setattr(design, "SEPARATION_LP_MAX_ROWS", 10)  # where the constant lives
     df = _bookings(seed=4)
     df.loc[:29, "bookings"] = 0.0
     df["dead"] = 0.0

@@ -10,6 +10,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
+from cxinfluence.models import design, glm
 from cxinfluence.models import fit as models
 from cxinfluence.exceptions import CxInfluenceWarning, DegenerateFitWarning, ModelError
 from cxinfluence.models.fit import (DETRACTOR, PROMOTER, decision_equation, fit_bookings, fit_formula, fit_mixed,
@@ -129,7 +130,7 @@ def test_complete_separation_is_detected():
 
 @pytest.mark.parametrize("lp_rows", [50_000, 0])  # exact LP, then the large-sample checks
 def test_quasi_separation_by_a_segment_is_detected(monkeypatch, lp_rows):
-    monkeypatch.setattr(models, "SEPARATION_LP_MAX_ROWS", lp_rows)
+    monkeypatch.setattr(design, "SEPARATION_LP_MAX_ROWS", lp_rows)  # where the constant lives
     df = _logit_frame(n=900, seed=5, segments=("a", "b", "c"))
     df.loc[df["segment"] == "c", "renewed"] = 1.0
     with pytest.warns(DegenerateFitWarning, match="separation"):
@@ -419,7 +420,7 @@ def _fit_from_scratch(f, family, tol=1e-13):
 
 @pytest.mark.parametrize("periods", [1, 3])
 def test_warm_started_logit_equals_a_fit_from_scratch(monkeypatch, periods):
-    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 100)
+    monkeypatch.setattr(glm, "WARM_START_MIN_ROWS", 100)
     df = _logit_frame(n=3000 // periods, periods=periods, seed=21)
     f = fit_rebuy(df, scheme="mean")
     ref = _fit_from_scratch(f, sm.families.Binomial())
@@ -434,7 +435,7 @@ def test_warm_started_logit_equals_a_fit_from_scratch(monkeypatch, periods):
 
 
 def test_warm_started_tweedie_equals_a_fit_from_scratch(monkeypatch):
-    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 100)
+    monkeypatch.setattr(glm, "WARM_START_MIN_ROWS", 100)
     df = _bookings_frame(n=3000)
     f = fit_bookings(df, scheme="mean", controls=["log_revenue"], family="tweedie")
     ref = _fit_from_scratch(f, sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()), tol=1e-14)
@@ -451,7 +452,7 @@ def test_warm_start_declines_separated_data():
 
 
 def test_warm_start_subsample_path_equals_direct(monkeypatch):
-    monkeypatch.setattr(models, "WARM_START_MIN_ROWS", 250)  # 4 x 250 rows -> subsample start
+    monkeypatch.setattr(glm, "WARM_START_MIN_ROWS", 250)  # 4 x 250 rows -> subsample start
     df = _logit_frame(n=2000, seed=22)
     X = sm.add_constant(df[["mean", "log_revenue"]]).to_numpy()
     y = df["renewed"].to_numpy()

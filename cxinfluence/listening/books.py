@@ -94,39 +94,8 @@ def manager_books(village, as_of, *, capacity=DUNBAR_NUMBER, window_days=DEFAULT
     as_of = to_timestamp(as_of)
     window_days = _check_window(window_days)
     top_share = _check_share("top_share", top_share)
-    number = isinstance(capacity, (int, float, np.integer, np.floating)) and not isinstance(capacity, bool)
-    if not number or not capacity > 0:
-        raise CoverageError(f"capacity={capacity!r} is not a positive number; expected e.g. 150 (Dunbar's number)")
-    a = village.accounts
-    for name, col in (("owner", owner), ("revenue", revenue)):
-        if col not in a:
-            raise CoverageError(
-                f"{name}={col!r} is not a column of accounts (columns: {list(a.columns)}); "
-                f"manager_books needs the account manager and revenue of each account: add the column "
-                f"or pass {name}= the column that holds it"
-            )
-
-    rows = _rows(village, ties=False)
-    accounts = rows.accounts
-    s = village.stakeholders
-    active = active_mask(s, as_of).to_numpy()
-    dates = _response_dates(village)
-    said = rows.resp[window_mask(dates, as_of, window_days).to_numpy() & (rows.resp >= 0)]
-    heard_row = np.zeros(len(s), dtype=bool)
-    heard_row[said] = True
-    code, heard = rows.acc[active], heard_row[active]
-    n_active = np.bincount(code, minlength=len(accounts))
-    n_heard = np.bincount(code, weights=heard, minlength=len(accounts)).astype(int)
-
-    row = lookup(accounts, a["account_id"])
-    books = pd.DataFrame({
-        "owner": a[owner].astype(object).where(a[owner].notna(), None).to_numpy(),
-        "revenue": pd.to_numeric(a[revenue], errors="coerce").to_numpy(dtype=float),
-        "active": n_active[row],
-        "heard": n_heard[row],
-    })
-    books["owner_key"] = books["owner"].fillna("\0unassigned")  # groupby drops None keys
-
+    _check_books_args(village, capacity, owner, revenue)
+    books = _account_relationships(village, as_of, window_days, owner, revenue)
     g = books.groupby("owner_key", sort=False)
     out = pd.DataFrame({
         "owner": g["owner"].first(),
@@ -139,8 +108,55 @@ def manager_books(village, as_of, *, capacity=DUNBAR_NUMBER, window_days=DEFAULT
     out["capacity"] = capacity
     out["capacity_share"] = out["active_relationships"] / capacity
     out["over_capacity"] = out["active_relationships"] > capacity
+    out = out.join(_revenue_concentration(books, top_share))
+    out["revenue_accounts"] = out["revenue_accounts"].fillna(0).astype(int)
+    out["top_accounts"] = out["top_accounts"].fillna(0).astype(int)
+    out = out.sort_values(["active_relationships", "owner"], ascending=[False, True], kind="stable", na_position="last")
+    return out.reset_index(drop=True)
 
-    # Revenue concentration: rank revenues within each book (ascending for the Gini, descending for top-k).
+
+def _check_books_args(village, capacity, owner, revenue):
+    number = isinstance(capacity, (int, float, np.integer, np.floating)) and not isinstance(capacity, bool)
+    if not number or not capacity > 0:
+        raise CoverageError(f"capacity={capacity!r} is not a positive number; expected e.g. 150 (Dunbar's number)")
+    a = village.accounts
+    for name, col in (("owner", owner), ("revenue", revenue)):
+        if col not in a:
+            raise CoverageError(
+                f"{name}={col!r} is not a column of accounts (columns: {list(a.columns)}); "
+                f"manager_books needs the account manager and revenue of each account: add the column "
+                f"or pass {name}= the column that holds it"
+            )
+
+
+def _account_relationships(village, as_of, window_days, owner, revenue):
+    """One row per account: owner (``owner_key`` for grouping), revenue, active and heard relationships."""
+    a = village.accounts
+    rows = _rows(village, ties=False)
+    accounts = rows.accounts
+    s = village.stakeholders
+    active = active_mask(s, as_of).to_numpy()
+    dates = _response_dates(village)
+    said = rows.resp[window_mask(dates, as_of, window_days).to_numpy() & (rows.resp >= 0)]
+    heard_row = np.zeros(len(s), dtype=bool)
+    heard_row[said] = True
+    code, heard = rows.acc[active], heard_row[active]
+    n_active = np.bincount(code, minlength=len(accounts))
+    n_heard = np.bincount(code, weights=heard, minlength=len(accounts)).astype(int)
+    row = lookup(accounts, a["account_id"])
+    books = pd.DataFrame({
+        "owner": a[owner].astype(object).where(a[owner].notna(), None).to_numpy(),
+        "revenue": pd.to_numeric(a[revenue], errors="coerce").to_numpy(dtype=float),
+        "active": n_active[row],
+        "heard": n_heard[row],
+    })
+    books["owner_key"] = books["owner"].fillna("\0unassigned")  # groupby drops None keys
+    return books
+
+
+def _revenue_concentration(books, top_share):
+    """Per book: revenue, accounts with revenue, the top accounts' count and share, and the Gini coefficient.
+    Revenues are ranked within each book (ascending for the Gini, descending for the top-k)."""
     rev = books.loc[books["revenue"].notna(), ["owner_key", "revenue"]].sort_values(["owner_key", "revenue"])
     rg = rev.groupby("owner_key", sort=False)["revenue"]
     n = rg.transform("size")
@@ -158,11 +174,7 @@ def manager_books(village, as_of, *, capacity=DUNBAR_NUMBER, window_days=DEFAULT
     summary["top_revenue_share"] = summary["top_sum"] / positive
     k = summary["revenue_accounts"]
     summary["gini"] = 2 * summary["weighted"] / (k * positive) - (k + 1) / k
-    out = out.join(summary[["revenue", "revenue_accounts", "top_accounts", "top_revenue_share", "gini"]])
-    out["revenue_accounts"] = out["revenue_accounts"].fillna(0).astype(int)
-    out["top_accounts"] = out["top_accounts"].fillna(0).astype(int)
-    out = out.sort_values(["active_relationships", "owner"], ascending=[False, True], kind="stable", na_position="last")
-    return out.reset_index(drop=True)
+    return summary[["revenue", "revenue_accounts", "top_accounts", "top_revenue_share", "gini"]]
 
 
 # --------------------------------------------------------------------------

@@ -151,71 +151,90 @@ def turnover_what_if(village, as_of, *, remove=None, window_days=DEFAULT_WINDOW_
     spof_share = _check_share("spof_share", spof_share)
     single_thread_share = _check_share("single_thread_share", single_thread_share)
     fn = _default_influence_fn(influence_fn)
+    _check_remove(remove)
+    full = village
+    if accounts is not None:
+        village = _subset(village, accounts)
+    rows = _rows(village)
+    scenario, removed_rows, before_v, after_v = _scenario(village, full, remove, as_of, window_days, rows)
+    is_removed = np.zeros(len(village.stakeholders), dtype=bool)
+    is_removed[removed_rows] = True
+    people_b, people_a = _before_after(before_v, after_v, as_of, window_days, fn, rows, is_removed, spof_share)
+    acc = _turnover_accounts(people_b, people_a, rows.accounts, is_removed, as_of, scenario, single_thread_share)
+    return TurnoverWhatIf(acc, _turnover_people(people_b, people_a, is_removed))
+
+
+def _check_remove(remove):
     if remove is not None and not (isinstance(remove, str) and remove == "departed") and (
             isinstance(remove, str) or not isinstance(remove, (list, tuple, set, pd.Index, pd.Series, np.ndarray))):
         raise CoverageError(
             f"remove={remove!r} is not understood; expected None, 'departed' or a list of stakeholder ids"
         )
-    full = village
-    if accounts is not None:
-        village = _subset(village, accounts)
-    rows = _rows(village)
+
+
+def _scenario(village, full, remove, as_of, window_days, rows):
+    """The scenario of :func:`turnover_what_if`: ``(name, removed rows, village before, village after)``."""
     s = village.stakeholders
     end = (pd.to_datetime(s["active_to"]) if "active_to" in s else pd.Series(pd.NaT, index=s.index))
     end = end.to_numpy(dtype="datetime64[ns]").copy()
-
     if remove is None:
-        scenario, removed_rows = "none", np.zeros(0, dtype=np.intp)
-        before_v = after_v = village
-    elif isinstance(remove, str):
-        scenario = "departed"
+        return "none", np.zeros(0, dtype=np.intp), village, village
+    if isinstance(remove, str):
         removed_rows = _departures(village, as_of, window_days, rows)["row"].to_numpy()
         end[removed_rows] = np.datetime64("NaT")  # as if they had stayed
-        before_v, after_v = _with_stakeholders(village, s.assign(active_to=end)), village
-    else:
-        scenario = "removed"
-        wanted = pd.Series([str(x) for x in remove], dtype=object).drop_duplicates()
-        unknown = wanted[lookup(full.stakeholders["stakeholder_id"], wanted) < 0]
-        if len(unknown):
-            raise CoverageError(
-                f"remove lists {len(unknown)} stakeholder id(s) not in the village, e.g. {sorted(unknown)[:5]}; "
-                "expected ids from village.stakeholders['stakeholder_id']"
-            )
-        removed_rows = lookup(s["stakeholder_id"], wanted)
-        removed_rows = removed_rows[removed_rows >= 0]  # people outside ``accounts`` are not reported
-        leave = end[removed_rows]
-        end[removed_rows] = np.where(np.isnat(leave) | (leave > as_of.to_datetime64()), as_of.to_datetime64(), leave)
-        before_v, after_v = village, _with_stakeholders(village, s.assign(active_to=end))
+        return "departed", removed_rows, _with_stakeholders(village, s.assign(active_to=end)), village
+    wanted = pd.Series([str(x) for x in remove], dtype=object).drop_duplicates()
+    unknown = wanted[lookup(full.stakeholders["stakeholder_id"], wanted) < 0]
+    if len(unknown):
+        raise CoverageError(
+            f"remove lists {len(unknown)} stakeholder id(s) not in the village, e.g. {sorted(unknown)[:5]}; "
+            "expected ids from village.stakeholders['stakeholder_id']"
+        )
+    removed_rows = lookup(s["stakeholder_id"], wanted)
+    removed_rows = removed_rows[removed_rows >= 0]  # people outside ``accounts`` are not reported
+    leave = end[removed_rows]
+    end[removed_rows] = np.where(np.isnat(leave) | (leave > as_of.to_datetime64()), as_of.to_datetime64(), leave)
+    return "removed", removed_rows, village, _with_stakeholders(village, s.assign(active_to=end))
 
-    accounts = rows.accounts
-    k = len(accounts)
-    is_removed = np.zeros(len(s), dtype=bool)
-    is_removed[removed_rows] = True
+
+def _before_after(before_v, after_v, as_of, window_days, fn, rows, is_removed, spof_share):
+    """People tables (influence, heard, cut vertices, single points of failure) before and after."""
+    k = len(rows.accounts)
     people_b = _people(before_v, as_of, window_days, fn(before_v, as_of), rows)
     people_b = _single_points(people_b, _articulation_points(people_b, rows), spof_share, k)
-    removed_mask = is_removed[people_b["row"].to_numpy()]
     if after_v is before_v:
-        people_a = people_b
-    else:
-        people_a = _people(after_v, as_of, window_days, fn(after_v, as_of), rows)
-        # only accounts that lost someone can change shape: reuse the other accounts' flags
-        touched = np.zeros(k, dtype=bool)
-        touched[people_b["acc"].to_numpy()[removed_mask]] = True
-        cut = _articulation_points(people_a, rows, only=touched)
-        was_cut = np.zeros(len(s), dtype=bool)
-        was_cut[people_b["row"].to_numpy()] = people_b["articulation_point"].to_numpy()
-        untouched = ~touched[people_a["acc"].to_numpy()]
-        cut[untouched] = was_cut[people_a["row"].to_numpy()[untouched]]
-        people_a = _single_points(people_a, cut, spof_share, k)
+        return people_b, people_b
+    removed_mask = is_removed[people_b["row"].to_numpy()]
+    people_a = _people(after_v, as_of, window_days, fn(after_v, as_of), rows)
+    # only accounts that lost someone can change shape: reuse the other accounts' flags
+    touched = np.zeros(k, dtype=bool)
+    touched[people_b["acc"].to_numpy()[removed_mask]] = True
+    cut = _articulation_points(people_a, rows, only=touched)
+    was_cut = np.zeros(len(is_removed), dtype=bool)
+    was_cut[people_b["row"].to_numpy()] = people_b["articulation_point"].to_numpy()
+    untouched = ~touched[people_a["acc"].to_numpy()]
+    cut[untouched] = was_cut[people_a["row"].to_numpy()[untouched]]
+    return people_b, _single_points(people_a, cut, spof_share, k)
 
-    def summary(people):
-        out = _account_summary(people, accounts, single_thread_share)
-        spof = people["spof"].to_numpy()
-        out["spof_ids"] = _join_ids(people["acc"].to_numpy()[spof], people["stakeholder_id"].to_numpy()[spof], k)
-        out["n_spof"] = np.bincount(people["acc"].to_numpy()[spof], minlength=k).astype(int)
-        return out[["n_stakeholders", "n_responders", "heard_influence", "veto_holders", "unheard_veto",
-                    "single_threaded", "missing_roles", "spof_ids", "n_spof"]]
 
+_SUMMARY = ("n_stakeholders", "n_responders", "heard_influence", "veto_holders", "unheard_veto", "single_threaded",
+            "missing_roles", "spof_ids", "n_spof")
+
+
+def _spof_summary(people, accounts, single_thread_share):
+    """The account summary of one side of the scenario, with its single points of failure."""
+    k = len(accounts)
+    out = _account_summary(people, accounts, single_thread_share)
+    spof = people["spof"].to_numpy()
+    out["spof_ids"] = _join_ids(people["acc"].to_numpy()[spof], people["stakeholder_id"].to_numpy()[spof], k)
+    out["n_spof"] = np.bincount(people["acc"].to_numpy()[spof], minlength=k).astype(int)
+    return out[list(_SUMMARY)]
+
+
+def _turnover_accounts(people_b, people_a, accounts, is_removed, as_of, scenario, single_thread_share):
+    """The per-account table of :func:`turnover_what_if`."""
+    k = len(accounts)
+    removed_mask = is_removed[people_b["row"].to_numpy()]
     gone_acc = people_b["acc"].to_numpy()[removed_mask]
     acc = pd.DataFrame(index=accounts)
     acc.index.name = "account_id"
@@ -225,14 +244,17 @@ def turnover_what_if(village, as_of, *, remove=None, window_days=DEFAULT_WINDOW_
     acc["removed_ids"] = _join_ids(gone_acc, people_b["stakeholder_id"].to_numpy()[removed_mask], k)
     acc["removed_influence"] = np.bincount(
         gone_acc, weights=np.nan_to_num(people_b["influence"].to_numpy(dtype=float)[removed_mask]), minlength=k)
-    acc = acc.join(summary(people_b).add_suffix("_before")).join(summary(people_a).add_suffix("_after"))
+    acc = acc.join(_spof_summary(people_b, accounts, single_thread_share).add_suffix("_before")).join(
+        _spof_summary(people_a, accounts, single_thread_share).add_suffix("_after"))
     acc["heard_influence_change"] = acc["heard_influence_after"] - acc["heard_influence_before"]
     order = ["as_of", "scenario", "n_removed", "removed_ids", "removed_influence"]
-    for col in ("n_stakeholders", "n_responders", "heard_influence", "veto_holders", "unheard_veto",
-                "single_threaded", "missing_roles", "spof_ids", "n_spof"):
+    for col in _SUMMARY:
         order += [f"{col}_before", f"{col}_after"]
-    acc = acc[order + ["heard_influence_change"]].reset_index()
+    return acc[order + ["heard_influence_change"]].reset_index()
 
+
+def _turnover_people(people_b, people_a, is_removed):
+    """The per-person table of :func:`turnover_what_if` (before and after side by side)."""
     keys = ["row", "acc", "account_id", "stakeholder_id"]
     cols = keys + ["role", "veto", "heard", "influence", "articulation_point", "spof"]
     people = people_b[cols].merge(people_a[cols], on=keys, how="outer", suffixes=("_before", "_after"))
@@ -249,7 +271,7 @@ def turnover_what_if(village, as_of, *, remove=None, window_days=DEFAULT_WINDOW_
     people = people[["account_id", "stakeholder_id", "role", "veto", "removed", "heard", "influence_before",
                      "influence_after", "influence_change", "articulation_point_before", "articulation_point_after",
                      "spof_before", "spof_after"]]
-    return TurnoverWhatIf(acc, people.reset_index(drop=True))
+    return people.reset_index(drop=True)
 
 
 def _subset(village, accounts) -> Village:

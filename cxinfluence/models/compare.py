@@ -58,12 +58,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DegenerateFitWarning, ModelError
+from ..exceptions import ModelError
+from ..sentiment.schemes import COMPARED_SCHEMES
+from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 
-#: Schemes compared by default (``disagreement`` is a spread, not a level).
-DEFAULT_SCHEMES = ("mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk")
+#: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
+#: ``disagreement``, a spread, not a level), under its old name.
+DEFAULT_SCHEMES = COMPARED_SCHEMES
 
-#: Schemes from simplest (fewest judgement calls) to richest, for the one-SE rule.
+#: Schemes from simplest (fewest judgement calls) to richest, for the one-SE rule (the compared schemes,
+#: in another order; tests/test_compare.py checks they are the same set).
 SIMPLICITY = ("mean", "nps", "role_weighted", "nested", "influence_weighted", "shrunk", "veto_floor")
 
 _HIGHER_BETTER = {"auc": True, "brier": False, "log_loss": False, "deviance": False, "rmse": False}
@@ -237,48 +241,6 @@ def _bootstrap_auc(y, score, groups, Wt):
         return (twice / 2.0) / (n_big * n_small)
 
 
-def irls(X, y, family, start, tol=1e-8, maxiter=50):
-    """GLM coefficients by iteratively reweighted least squares.
-
-    The textbook algorithm (McCullagh & Nelder 1989, 2.5) with the
-    statsmodels family's link and variance: working weights
-    ``w = 1 / (g'(mu)^2 V(mu))``, working response ``z = eta + g'(mu) (y - mu)``,
-    ``b = (X'WX)^-1 X'Wz``, stopped when the deviance changes by less than
-    ``tol * (|dev| + 0.1)`` (R's ``glm.control`` rule). Used for the
-    cross-validation refits only, where the statsmodels result object (its
-    covariance, summaries) is not needed; it solves the k x k normal
-    equations instead of a least-squares problem on the n x k matrix, which
-    makes a refit of 240k rows a few times faster. The test suite checks it
-    equals ``statsmodels.GLM.fit``.
-    """
-    b = np.asarray(start, dtype=float).copy()
-    link = family.link
-    eta = X @ b
-    mu = link.inverse(eta)
-    dev = family.deviance(y, mu)
-    Xw = np.empty_like(X, dtype=float)  # reused: a fresh n x k array per iteration costs page faults
-    for _ in range(maxiter):
-        d = link.deriv(mu)
-        w = 1.0 / (d * d * family.variance(mu))
-        z = eta + d * (y - mu)
-        np.multiply(X, w[:, None], out=Xw)
-        A, r = Xw.T @ X, Xw.T @ z
-        try:
-            b = np.linalg.solve(A, r)
-        except np.linalg.LinAlgError:
-            # A training fold without, say, any account of one segment leaves a
-            # column all zero: the minimum-norm solution predicts like R's
-            # aliased (NA) coefficient would.
-            b = np.linalg.lstsq(A, r, rcond=None)[0]
-        eta = X @ b
-        mu = link.inverse(eta)
-        new = family.deviance(y, mu)
-        if abs(new - dev) <= tol * (abs(new) + 0.1):
-            break
-        dev = new
-    return b
-
-
 def _row_losses(y, p, kind, family=None):
     """Per-row losses whose (weighted) means are the scores."""
     if kind == "rebuy":
@@ -374,11 +336,37 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     >>> c.best(), bool(c.table.set_index("scheme").loc["influence_weighted", "auc_diff_low"] > 0)
     ('influence_weighted', True)
     """
-    import statsmodels.api as sm
-
     from .diagnostics import FLAGS
-    from .fit import _family, fit_bookings, fit_rebuy
 
+    schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
+    data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
+    fold = grouped_folds(data[cluster], folds, seed)
+    acc_codes = pd.factorize(data[cluster])[0]
+    given, fits, preds, fold_rows = fits or {}, {}, {}, []
+    y = None
+    for s in schemes:
+        fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
+        y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
+        fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+    loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
+    metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
+    table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
+                         conf_level)
+    # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
+    table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
+    sel_metric = "log_loss" if kind == "rebuy" else "deviance"
+    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed)
+    pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
+    pred[outcome] = y
+    pred["fold"] = fold
+    for s in schemes:
+        pred[s] = preds[s]
+    return Comparison(table=table, folds=pd.DataFrame(fold_rows), fits=fits, predictions=pred, baseline=baseline,
+                      outcome=outcome, metrics=metrics, conf_level=conf_level, winner=winner, selection_rule=rule)
+
+
+def _check_comparison(frame, schemes, outcome, baseline, family, conf_level):
+    """The checked arguments of :func:`compare_schemes`: ``(schemes, baseline, kind, family name)``."""
     if not isinstance(frame, pd.DataFrame) or len(frame) == 0:
         raise ModelError("frame must be a non-empty DataFrame (e.g. cxinfluence.model_frame(village))")
     if schemes is None:
@@ -398,9 +386,12 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     fam_name = family.lower() if isinstance(family, str) else family
     if kind == "bookings" and fam_name not in ("tweedie", "gamma", "ols_log"):
         raise ModelError(f"family={family!r}; expected 'tweedie', 'gamma' or 'ols_log' for bookings")
+    return schemes, baseline, kind, fam_name
 
-    # Common rows: every scheme (and the outcome) present, so scores are comparable.
-    from .fit import _resolve_controls, _rhs, formula_columns
+
+def _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name):
+    """Common rows: every scheme (and the outcome) present, so scores are comparable; ``(rows, controls)``."""
+    from .fit import _resolve_controls, formula_columns
 
     notes = []
     ctrl = _resolve_controls(frame, controls, notes)
@@ -409,46 +400,51 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
         raise ModelError(f"cluster={cluster!r} is not a column; accounts are needed for grouped folds")
     ok = frame[list(dict.fromkeys(need))].notna().all(axis=1)
     if kind == "bookings" and fam_name == "gamma":
-        ok &= y_all > 0
+        ok &= pd.to_numeric(frame[outcome], errors="coerce") > 0
     data = frame.loc[ok]
     if len(data) == 0:
         raise ModelError(f"no row has all of {schemes} and {outcome}; compare fewer schemes or widen window_days")
-    fold = grouped_folds(data[cluster], folds, seed)
-    acc_codes = pd.factorize(data[cluster])[0]
+    return data, ctrl
 
-    given, fits, preds, fold_rows = fits or {}, {}, {}, []
-    y = None
-    for s in schemes:
-        if kind == "rebuy":
-            old = given.get(s)
-            same_model = old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}"
-            if same_model and old.data is not None and old.data.index.equals(data.index):
-                fit = old
-            else:
-                # nearly the same rows: its estimate is a good start for the refit
-                start = np.asarray(old.result.params, dtype=float) if same_model else None
-                fit = fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
-        else:
-            fit = fit_bookings(data, scheme=s, controls=ctrl, family=fam_name, cluster=cluster, outcome=outcome)
-        fits[s] = fit
-        model = fit.result.model
-        X, y = np.asarray(model.exog), np.asarray(model.endog)
-        fam = model.family if hasattr(model, "family") else sm.families.Gaussian()
-        start = np.asarray(fit.result.params)
-        p = np.empty(len(y))
-        for k in range(folds):
-            test = fold == k
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                # Start from the full-data estimate: IRLS then needs 2-3 iterations.
-                b = irls(X[~test], y[~test], fam, start)
-            p[test] = fam.link.inverse(X[test] @ b)
-            fold_rows.append({"fold": k, "scheme": s, "n_test": int(test.sum()),
-                              **_scores(y[test], p[test], kind, None if fam_name == "ols_log" else fam)})
-        preds[s] = p
-    loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
 
-    metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
+def _full_fit(data, s, old, ctrl, kind, fam_name, cluster, outcome):
+    """The full-data fit of scheme ``s``: ``old`` (a given fit) when it has the same formula and rows."""
+    from .fit import _rhs, fit_bookings, fit_rebuy
+
+    if kind != "rebuy":
+        return fit_bookings(data, scheme=s, controls=ctrl, family=fam_name, cluster=cluster, outcome=outcome)
+    same_model = old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}"
+    if same_model and old.data is not None and old.data.index.equals(data.index):
+        return old
+    # nearly the same rows: its estimate is a good start for the refit
+    start = np.asarray(old.result.params, dtype=float) if same_model else None
+    return fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
+
+
+def _cross_validate(fit, fold, folds, kind, fam_name):
+    """Out-of-fold predictions of ``fit``'s design refitted by IRLS per fold: ``(y, predictions, fold scores)``."""
+    import statsmodels.api as sm
+
+    model = fit.result.model
+    X, y = np.asarray(model.exog), np.asarray(model.endog)
+    fam = model.family if hasattr(model, "family") else sm.families.Gaussian()
+    start = np.asarray(fit.result.params)
+    p = np.empty(len(y))
+    rows = []
+    for k in range(folds):
+        test = fold == k
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            # Start from the full-data estimate: IRLS then needs 2-3 iterations.
+            b = irls(X[~test], y[~test], fam, start)
+        p[test] = fam.link.inverse(X[test] @ b)
+        loss_family = None if fam_name == "ols_log" else fam
+        rows.append({"n_test": int(test.sum()), **_scores(y[test], p[test], kind, loss_family)})
+    return y, p, rows
+
+
+def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level):
+    """Pooled out-of-fold scores per scheme, their differences from the baseline with bootstrap intervals."""
     rows = []
     for s in schemes:
         st = fits[s].stats()
@@ -466,18 +462,7 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     order = ["scheme", "n", "n_accounts"]
     for m in metrics:
         order += [c for c in (m, f"{m}_diff", f"{m}_diff_low", f"{m}_diff_high") if c in table.columns]
-    table = table[order + ["aic", "bic", "reliable", "warning"]]
-    # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
-    table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
-    sel_metric = "log_loss" if kind == "rebuy" else "deviance"
-    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed)
-    pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
-    pred[outcome] = y
-    pred["fold"] = fold
-    for s in schemes:
-        pred[s] = preds[s]
-    return Comparison(table=table, folds=pd.DataFrame(fold_rows), fits=fits, predictions=pred, baseline=baseline,
-                      outcome=outcome, metrics=metrics, conf_level=conf_level, winner=winner, selection_rule=rule)
+    return table[order + ["aic", "bic", "reliable", "warning"]]
 
 
 def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):

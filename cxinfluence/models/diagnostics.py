@@ -160,7 +160,7 @@ def loglink_separation(X, y, names=None, tol=1e-6):
 
 def _cheap_loglink_separation(X, y, names):
     """0/1 columns that are 1 only on rows with ``y == 0`` (large data, no LP)."""
-    from .fit import _binary_columns
+    from .design import _binary_columns
 
     out = []
     for j in _binary_columns(X):
@@ -202,7 +202,7 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
         Random-effect group labels (mixed models).
     lp : bool, optional
         Use the exact linear-programming separation checks (default: up to
-        ``cxinfluence.models.fit.SEPARATION_LP_MAX_ROWS`` rows).
+        ``cxinfluence.models.design.SEPARATION_LP_MAX_ROWS`` rows).
     term_warnings : dict, optional
         Filled with term -> reason for terms involved in a problem.
     variances : dict, optional
@@ -226,61 +226,86 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
     >>> [f.flag for f in diagnose(X, np.array([0., 0, 0, 1, 1, 1]), ["Intercept", "x"], "binary")]
     ['few_events', 'separation']
     """
-    from .fit import SEPARATION_LP_MAX_ROWS, _diagnose_binary, vif
-
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     names = list(names)
     term_warnings = {} if term_warnings is None else term_warnings
-    out = []
+    out = _collinearity_flags(X, names, term_warnings)
+    out += _size_flags(X, y, names, kind, outcome)
+    out += _separation_flags(X, y, names, kind, lp, mu, term_warnings)
+    out += _group_flags(clusters, cluster_name, groups, group_name)
+    flags, at_boundary = _optimiser_flags(result, caught, converged)
+    out += flags
+    out += _nonfinite_flags(result, bse, llf)
+    out += _variance_flags(variances, at_boundary, y)
+    return out
+
+
+def _collinearity_flags(X, names, term_warnings):
+    """Near-collinear terms (VIF above :data:`MAX_VIF`)."""
+    from .design import vif
+
+    if X.shape[1] <= 1:
+        return []
+    v = vif(X, names)
+    high = v[v > MAX_VIF]
+    for t, val in high.items():
+        term_warnings.setdefault(t, f"near-collinear (VIF {val:.0f} > {MAX_VIF:.0f})")
+    if not len(high):
+        return []
+    return [Flag("collinearity", f"near-collinear terms (VIF > {MAX_VIF:.0f}): "
+                 + ", ".join(f"{t} ({val:.0f})" for t, val in high.items())
+                 + "; their separate effects are poorly determined")]
+
+
+def _size_flags(X, y, names, kind, outcome):
+    """Too few events (binary) or rows per estimated coefficient (:data:`MIN_EPV`)."""
     n = len(y)
-
-    # collinearity (VIF)
-    if X.shape[1] > 1:
-        v = vif(X, names)
-        high = v[v > MAX_VIF]
-        for t, val in high.items():
-            term_warnings.setdefault(t, f"near-collinear (VIF {val:.0f} > {MAX_VIF:.0f})")
-        if len(high):
-            out.append(Flag("collinearity", f"near-collinear terms (VIF > {MAX_VIF:.0f}): "
-                            + ", ".join(f"{t} ({val:.0f})" for t, val in high.items())
-                            + "; their separate effects are poorly determined"))
-
-    # events / rows per estimated coefficient
     k = X.shape[1] - int("Intercept" in names)
     if kind == "binary":
         events = int(y.sum())
         rare = min(events, n - events)
         if k and rare / k < MIN_EPV:
-            out.append(Flag("few_events", f"too few events: {rare} rows with {outcome} = {int(rare == events)} "
-                            f"for {k} terms ({rare / k:.1f} per term < {MIN_EPV}, Peduzzi et al. 1996)"))
+            return [Flag("few_events", f"too few events: {rare} rows with {outcome} = {int(rare == events)} "
+                         f"for {k} terms ({rare / k:.1f} per term < {MIN_EPV}, Peduzzi et al. 1996)")]
     elif k and n / k < MIN_EPV:
-        out.append(Flag("few_events", f"too few rows: {n} for {k} terms ({n / k:.1f} per term < {MIN_EPV})"))
+        return [Flag("few_events", f"too few rows: {n} for {k} terms ({n / k:.1f} per term < {MIN_EPV})")]
+    return []
 
-    # separation
+
+def _separation_flags(X, y, names, kind, lp, mu, term_warnings):
+    """Separation: binary outcomes, or zeros under a log link (exact LP checks up to a size, else screens)."""
+    from .design import SEPARATION_LP_MAX_ROWS, _diagnose_binary
+
+    n = len(y)
     lp = n <= SEPARATION_LP_MAX_ROWS if lp is None else lp
     if kind == "binary":
         found = []
         _diagnose_binary(X, y, np.full(n, 0.5) if mu is None else np.asarray(mu), names, found, term_warnings, lp=lp)
-        out += [Flag("separation", str(w)) for w in found]
-    elif kind == "loglink_zeros":
-        if lp and mu is not None and n > LOGLINK_SCREEN_ROWS:
-            # Along a separating direction the converged fit has driven the separated zero rows'
-            # means to (nearly) 0; when no zero row's mean is that small the LP cannot find one.
-            m = np.asarray(mu, dtype=float)
-            lp = not (np.all(np.isfinite(m)) and m[y == 0].min(initial=np.inf) > LOGLINK_SCREEN_RTOL * m.mean())
-        sep = loglink_separation(X, y, names) if lp else None
-        terms = sep["terms"] if sep else ([] if lp else _cheap_loglink_separation(X, y, names))
-        if terms:
-            what = (f"{sep['n_separated']} zero rows are fitted as exactly 0 along {', '.join(terms)}" if sep
-                    else f"every row with {', '.join(terms)} = 1 has zero bookings")
-            out.append(Flag("separation", f"separation: {what}; the coefficients diverge to -infinity "
-                            "(the maximum-likelihood estimate does not exist, Santos Silva & Tenreyro 2010)"))
-            for t in terms:
-                if t != "Intercept":
-                    term_warnings.setdefault(t, "involved in separation: estimate not finite in truth")
+        return [Flag("separation", str(w)) for w in found]
+    if kind != "loglink_zeros":
+        return []
+    if lp and mu is not None and n > LOGLINK_SCREEN_ROWS:
+        # Along a separating direction the converged fit has driven the separated zero rows'
+        # means to (nearly) 0; when no zero row's mean is that small the LP cannot find one.
+        m = np.asarray(mu, dtype=float)
+        lp = not (np.all(np.isfinite(m)) and m[y == 0].min(initial=np.inf) > LOGLINK_SCREEN_RTOL * m.mean())
+    sep = loglink_separation(X, y, names) if lp else None
+    terms = sep["terms"] if sep else ([] if lp else _cheap_loglink_separation(X, y, names))
+    if not terms:
+        return []
+    what = (f"{sep['n_separated']} zero rows are fitted as exactly 0 along {', '.join(terms)}" if sep
+            else f"every row with {', '.join(terms)} = 1 has zero bookings")
+    for t in terms:
+        if t != "Intercept":
+            term_warnings.setdefault(t, "involved in separation: estimate not finite in truth")
+    return [Flag("separation", f"separation: {what}; the coefficients diverge to -infinity "
+                 "(the maximum-likelihood estimate does not exist, Santos Silva & Tenreyro 2010)")]
 
-    # clusters and groups
+
+def _group_flags(clusters, cluster_name, groups, group_name):
+    """Too few clusters for cluster-robust SEs, or too few groups for a random effect."""
+    out = []
     if clusters is not None:
         n_cl = len(np.unique(clusters))
         if n_cl < MIN_CLUSTERS:
@@ -291,8 +316,12 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
         if n_g < MIN_GROUPS:
             out.append(Flag("few_groups", f"only {n_g} {group_name} groups: the random-effect variance is poorly "
                             f"estimated (need at least {MIN_GROUPS})"))
+    return out
 
-    # the optimiser
+
+def _optimiser_flags(result, caught, converged):
+    """Non-convergence and a Hessian that is not positive definite; ``(flags, ended at a boundary?)``."""
+    out = []
     msgs = [str(w.message) for w in caught if w.category.__name__ == "ConvergenceWarning"]
     if converged is None and result is not None:
         converged = getattr(result, "converged", True)
@@ -307,8 +336,11 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
     if hessian:
         out.append(Flag("hessian", "the Hessian at the estimate is not positive definite: the likelihood is flat "
                         "or the estimate is a saddle point, so its standard errors are not valid"))
+    return out, at_boundary
 
-    # non-finite numbers
+
+def _nonfinite_flags(result, bse, llf):
+    """Standard errors, estimates or the log-likelihood that are not finite."""
     if bse is None and result is not None:
         bse = getattr(result, "bse_fe", None) if hasattr(result, "bse_fe") else getattr(result, "bse", None)
     if llf is None and result is not None and hasattr(result, "llf"):
@@ -324,35 +356,38 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
         bad.append("some estimates")
     if llf is not None and not np.isfinite(float(llf)):
         bad.append("the log-likelihood")
-    if bad:
-        out.append(Flag("nonfinite", f"{' and '.join(bad)} {'are' if len(bad) > 1 or bad[0].startswith('some') else 'is'}"
-                        " not finite"))
+    if not bad:
+        return []
+    verb = "are" if len(bad) > 1 or bad[0].startswith("some") else "is"
+    return [Flag("nonfinite", f"{' and '.join(bad)} {verb} not finite")]
 
-    # random-effect variances at the boundary
-    if variances:
-        zero = []
-        for comp, (var, msq) in variances.get("var", {}).items():
-            scale = variances.get("scale", 1.0)
-            if not np.isfinite(var) or var * msq <= BOUNDARY_RTOL * scale:
-                zero.append(comp)
-        zero += [comp for comp, sd in variances.get("sd", {}).items() if not np.isfinite(sd) or sd < 0.01]
-        corr = [comp for comp, r in variances.get("corr", {}).items() if abs(r) >= BOUNDARY_CORR]
-        if zero:
-            out.append(Flag("boundary", f"{', '.join(zero)} estimated at the boundary (variance 0): the random "
-                            "effect is not detected, and Wald statistics for it are invalid"))
-        elif at_boundary and not corr:
-            out.append(Flag("boundary", "the optimiser ends on the boundary of the parameter space (a random-effect "
-                            "variance at or near 0): the random effect is hardly detected, and Wald statistics "
-                            "for it are invalid"))
-        if corr:
-            out.append(Flag("boundary", f"random-effect correlation {', '.join(corr)} estimated at +/-1 "
-                            "(singular fit, Bates et al. 2015): simplify the random-effect structure"))
-        scale = variances.get("scale")
-        if scale is not None and n > 1 and not scale > BOUNDARY_RTOL ** 2 * float(np.var(y)):
-            out.append(Flag("boundary", "the residual variance is estimated at 0 (the model reproduces the "
-                            "outcome exactly): its likelihood and standard errors are not meaningful"))
-    elif at_boundary:
-        out.append(Flag("boundary", "a variance component is estimated at the boundary (0)"))
+
+def _variance_flags(variances, at_boundary, y):
+    """Random-effect variances (or correlations, or the residual variance) at the boundary."""
+    if not variances:
+        return [Flag("boundary", "a variance component is estimated at the boundary (0)")] if at_boundary else []
+    out = []
+    zero = []
+    for comp, (var, msq) in variances.get("var", {}).items():
+        scale = variances.get("scale", 1.0)
+        if not np.isfinite(var) or var * msq <= BOUNDARY_RTOL * scale:
+            zero.append(comp)
+    zero += [comp for comp, sd in variances.get("sd", {}).items() if not np.isfinite(sd) or sd < 0.01]
+    corr = [comp for comp, r in variances.get("corr", {}).items() if abs(r) >= BOUNDARY_CORR]
+    if zero:
+        out.append(Flag("boundary", f"{', '.join(zero)} estimated at the boundary (variance 0): the random "
+                        "effect is not detected, and Wald statistics for it are invalid"))
+    elif at_boundary and not corr:
+        out.append(Flag("boundary", "the optimiser ends on the boundary of the parameter space (a random-effect "
+                        "variance at or near 0): the random effect is hardly detected, and Wald statistics "
+                        "for it are invalid"))
+    if corr:
+        out.append(Flag("boundary", f"random-effect correlation {', '.join(corr)} estimated at +/-1 "
+                        "(singular fit, Bates et al. 2015): simplify the random-effect structure"))
+    scale = variances.get("scale")
+    if scale is not None and len(y) > 1 and not scale > BOUNDARY_RTOL ** 2 * float(np.var(y)):
+        out.append(Flag("boundary", "the residual variance is estimated at 0 (the model reproduces the "
+                        "outcome exactly): its likelihood and standard errors are not meaningful"))
     return out
 
 
@@ -365,7 +400,7 @@ def aliased_flags(X, names, term_warnings):
     >>> idx, flags[0].flag, tw["c"].startswith("constant")
     ([2], 'collinearity', True)
     """
-    from .fit import design_rank
+    from .design import design_rank
 
     X = np.asarray(X, dtype=float)
     _, aliased = design_rank(X)

@@ -84,6 +84,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from .irls import irls
+from ..sentiment.schemes import PRIMARY_SCHEME
 
 METHODS = ("calibration", "simex")
 
@@ -154,7 +156,7 @@ def error_variance(frame, scheme, se_col=None, n_col="n_respondents") -> pd.Seri
     return pd.Series(np.where(good, se**2, pooled / n), index=frame.index, name="error_variance")
 
 
-def corrected_fit(frame, scheme="influence_weighted", method="calibration", *, fit=None, se_col=None,
+def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=None, se_col=None,
                   n_sim=50, seed=0, conf_level=0.95, **fit_kwargs) -> Corrected:
     """Fit a model on a measured sentiment scheme and correct its slope.
 
@@ -277,8 +279,6 @@ def _groups_of(naive):
 def _glm_fit(X, y, family, start, groups):
     """IRLS fit and its covariance (cluster sandwich with statsmodels' small-sample
     factor when ``groups`` is given, else model-based)."""
-    from .compare import irls
-
     b = irls(X, y, family, start)
     eta = X @ b
     mu = family.link.inverse(eta)

@@ -90,38 +90,46 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
     >>> decision_equation_ipw(df, controls=["size"]).result.params[terms].round(1).tolist()
     [2.1, 0.4, 0.2]
     """
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-
-    from .fit import (
-        DETRACTOR,
-        MIN_CLUSTERS,
-        MIN_EPV,
-        PROMOTER,
-        Fit,
-        _check_frame,
-        _require,
-        _resolve_controls,
-        _rhs,
-        design_rank,
-        formula_columns,
-        scenario_effect,
-        separation,
-    )
-    from ..village.schema import ROLES
+    from .fit import DETRACTOR, PROMOTER, Fit, _check_frame, _require, _resolve_controls
 
     _check_frame(frame)
     low = DETRACTOR if low is None else float(low)
     high = PROMOTER if high is None else float(high)
+    roles = _ipw_roles(frame, roles)
+    _require(frame, [f"sent_{r}" for r in roles] + [outcome], "roles")
+    notes, fit_warnings, term_warnings = [], [], {}
+    controls = _resolve_controls(frame, controls, notes)
+    data = _propensity(frame, roles, controls, predictors, outcome)
+    cc = _ipw_weights(data, notes)
+    formula, result, events, n_cl = _ipw_glm(cc, roles, controls, outcome, cluster, fit_warnings, term_warnings)
+    fit = Fit(name=name, result=result, formula=formula + "  [IPW of every role heard]", outcome=outcome,
+              kind="logit", focus=[f"sent_{r}" for r in roles], warnings=fit_warnings, notes=notes,
+              term_warnings=term_warnings, n=len(cc), n_accounts=n_cl, events=events, cov_type="cluster", data=cc)
+    if fit_warnings:
+        warnings.warn(f"{name}: " + "; ".join(fit_warnings), DegenerateFitWarning, stacklevel=2)
+    fit.effects = _role_effects(fit, roles, low, high, conf_level, fit_warnings, term_warnings)
+    return fit
+
+
+def _ipw_roles(frame, roles):
+    from ..village.schema import ROLES
+
     if roles is None:
         roles = [r for r in ROLES if f"sent_{r}" in frame.columns]
         if not roles:
             raise ModelError("frame has no sent_<role> columns; expected e.g. 'sent_decider' and 'heard_decider' "
                              "(build the frame with cxinfluence.model_frame) or pass roles=[...]")
-    roles = [roles] if isinstance(roles, str) else list(roles)
-    _require(frame, [f"sent_{r}" for r in roles] + [outcome], "roles")
-    notes, fit_warnings, term_warnings = [], [], {}
-    controls = _resolve_controls(frame, controls, notes)
+    return [roles] if isinstance(roles, str) else list(roles)
+
+
+def _propensity(frame, roles, controls, predictors, outcome):
+    """The rows with every predictor, flagged ``complete`` (every role heard) with ``p_complete``, the
+    probability of being complete from a logit on ``predictors``."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from .fit import _rhs, formula_columns
+
     data = frame.copy()
     complete = pd.Series(True, index=data.index)
     for r in roles:
@@ -147,6 +155,13 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
             warnings.simplefilter("ignore")
             ps = smf.glm(f"complete ~ {_rhs(predictors)}", data, family=sm.families.Binomial()).fit()
         data["p_complete"] = np.clip(np.asarray(ps.fittedvalues), 1e-6, 1.0)
+    return data
+
+
+def _ipw_weights(data, notes):
+    """The complete rows with their stabilised inverse-probability weight ``ipw`` (trimmed at the 1st and
+    99th percentiles)."""
+    n_complete = int(data["complete"].sum())
     w = data["complete"].mean() / data["p_complete"]
     cc = data[data["complete"] > 0].copy()
     wc = w[cc.index]
@@ -155,8 +170,18 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
     kish = cc["ipw"].sum() ** 2 / (cc["ipw"] ** 2).sum()
     notes.append(f"{n_complete} of {len(data)} rows have every role heard; inverse-probability weights "
                  f"{cc['ipw'].min():.2f}-{cc['ipw'].max():.2f} (Kish effective n {kish:.0f})")
-    terms = [f"sent_{r}" for r in roles]
-    formula = f"{outcome} ~ {_rhs(terms + controls)}"
+    return cc
+
+
+def _ipw_glm(cc, roles, controls, outcome, cluster, fit_warnings, term_warnings):
+    """The weighted renewal logit on the complete rows, cluster-robust, with its checks:
+    ``(formula, result, events, clusters)``."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from .fit import MIN_CLUSTERS, MIN_EPV, _rhs, design_rank, separation
+
+    formula = f"{outcome} ~ {_rhs([f'sent_{r}' for r in roles] + controls)}"
     model = smf.glm(formula, cc, family=sm.families.Binomial(), var_weights=cc["ipw"].to_numpy())
     X, y, names = model.exog, model.endog, list(model.exog_names)
     _, aliased = design_rank(X)
@@ -187,11 +212,13 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
         fit_warnings.append("the optimiser did not converge")
     if not np.all(np.isfinite(np.asarray(result.bse))):
         fit_warnings.append("some standard errors are not finite")
-    fit = Fit(name=name, result=result, formula=formula + "  [IPW of every role heard]", outcome=outcome,
-              kind="logit", focus=terms, warnings=fit_warnings, notes=notes, term_warnings=term_warnings,
-              n=len(cc), n_accounts=n_cl, events=events, cov_type="cluster", data=cc)
-    if fit_warnings:
-        warnings.warn(f"{name}: " + "; ".join(fit_warnings), DegenerateFitWarning, stacklevel=2)
+    return formula, result, events, n_cl
+
+
+def _role_effects(fit, roles, low, high, conf_level, fit_warnings, term_warnings):
+    """Per role: renewal probability at sentiment ``low`` and ``high`` and the difference, with its interval."""
+    from .fit import scenario_effect
+
     rows = []
     for r in roles:
         row = {"role": r, "term": f"sent_{r}", "sentiment_low": low, "sentiment_high": high}
@@ -201,5 +228,4 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
         row["warning"] = "; ".join(fit_warnings)
         row["reliable"] = fit.reliable and f"sent_{r}" not in term_warnings
         rows.append(row)
-    fit.effects = pd.DataFrame(rows)
-    return fit
+    return pd.DataFrame(rows)

@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..sentiment.schemes import PRIMARY_SCHEME
+
 REASON_TEXT = {
     "unhappy_veto": "unhappy veto holder",
     "key_influencer_left": "key influencer left",
@@ -69,7 +71,7 @@ def risk_flags(stakeholders: pd.DataFrame, *, veto_threshold: float = 0.0) -> pd
     return out.reset_index()
 
 
-def accounts_at_risk(accounts, sentiment, flags, coverage=None, predicted=None, *, scheme="influence_weighted",
+def accounts_at_risk(accounts, sentiment, flags, coverage=None, predicted=None, *, scheme=PRIMARY_SCHEME,
                      split_threshold=0.5) -> pd.DataFrame:
     """Rank accounts by revenue at risk, with the reasons.
 

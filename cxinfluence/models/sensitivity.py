@@ -62,7 +62,8 @@ def _variants():
         for f, word in ((0.5, "halved"), (2.0, "doubled")):
             out.append((f"{label} share {word}", {**BASE_SHARES, k: BASE_SHARES[k] * f}, None))
     out.append(("role priors flat", dict(BASE_SHARES), {r: 1.0 for r in ROLE_PRIORS}))
-    out.append(("role priors flatter (sqrt)", dict(BASE_SHARES), {r: float(np.sqrt(v)) for r, v in ROLE_PRIORS.items()}))
+    out.append(("role priors flatter (sqrt)", dict(BASE_SHARES),
+                {r: float(np.sqrt(v)) for r, v in ROLE_PRIORS.items()}))
     out.append(("role priors steeper (squared)", dict(BASE_SHARES), {r: float(v) ** 2 for r, v in ROLE_PRIORS.items()}))
     return out
 
@@ -229,9 +230,7 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     (10, ['baseline', 'graph share halved', 'graph share doubled'], 1.0)
     """
     from ..network.influence import influence_weights
-    from .frame import model_frame, outcome_periods
-    from .fit import fit_rebuy
-    from ..sentiment.schemes import account_sentiment
+    from .frame import outcome_periods
 
     ts = _asof.to_timestamp(as_of)
     ids = village.accounts["account_id"].astype(str)
@@ -246,14 +245,7 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     rows, base = [], None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                            schemes=["influence_weighted"], metrics=False) if dates else None
-        base_fit, base_warning = None, ""
-        if frame is not None and len(frame):
-            try:
-                base_fit = fit_rebuy(frame, scheme="influence_weighted", controls=controls)
-            except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # ranks are still reported
-                base_warning = f"renewal model not fitted: {exc}"
+        frame, base_fit, base_warning = _base_model(v, dates, window_days, lead_days, half_life_days, controls)
         # PageRank once per date; each variant re-blends its components
         components = {d: _components(influence_weights(v, d)) for d in [ts] + [pd.Timestamp(d) for d in dates]}
         pairs = pd.concat([pd.DataFrame({"account_id": v.accounts["account_id"].astype(str), "as_of": ts}),
@@ -261,53 +253,17 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
         for name, shares, priors in variants:
             infl = pd.concat([_blend(c, **shares, role_priors=priors).assign(as_of=d) for d, c in components.items()],
                              ignore_index=True)
-            both = account_sentiment(v, pairs, influence=infl[["stakeholder_id", "influence", "as_of"]],
-                                     lead_days=0, **opts) if lead_days in (0, None) else None
-            if both is None:  # a lead applies to the outcome periods only
-                snap = account_sentiment(v, ts, influence=infl.loc[infl["as_of"] == ts, ["stakeholder_id", "influence"]],
-                                         **opts)
-                hist = account_sentiment(v, periods, lead_days=lead_days, influence=infl[infl["as_of"] != ts], **opts) \
-                    if dates else None
-            else:
-                snap = both[both["as_of"] == ts]
-                hist = both[both["as_of"] != ts] if dates else None
-                if ts in set(periods["as_of"]):  # the snapshot date is also an outcome date
-                    hist = both.merge(periods, on=["account_id", "as_of"])
+            snap, hist = _variant_sentiment(v, ts, pairs, periods, infl, bool(dates), lead_days, opts)
             snap_inf = infl.loc[infl["as_of"] == ts, ["account_id", "stakeholder_id", "influence"]]
             row = {"variant": name, **shares,
                    "role_priors": "default" if priors is None else
                    ", ".join(f"{r} {w:.2g}" for r, w in priors.items())}
             if base is None:
                 base = {"inf": snap_inf, "snap": snap}
-            merged = base["inf"].merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
-            row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(
-                merged["account_id"].to_numpy(), merged["influence_b"].to_numpy(), merged["influence_v"].to_numpy())
-            a = base["snap"].set_index("account_id")["influence_weighted"]
-            b = snap.set_index("account_id")["influence_weighted"].reindex(a.index)
-            ok = a.notna() & b.notna()
-            row["account_rank_corr"] = float(a[ok].rank().corr(b[ok].rank())) if ok.sum() > 2 else np.nan
-            row["mean_abs_change"] = float((a[ok] - b[ok]).abs().mean()) if ok.any() else np.nan
+            row.update(_rank_changes(base, snap_inf, snap))
             row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan, reliable=False)
             if base_fit is not None and hist is not None:
-                col = hist[["account_id", "as_of", "influence_weighted"]].rename(columns={"as_of": "period_end"})
-                try:
-                    if name == variants[0][0]:
-                        f = frame.drop(columns=["influence_weighted", "influence_weighted_se"]).merge(
-                            col, on=["account_id", "period_end"], how="left")
-                        fit = fit_rebuy(f, scheme="influence_weighted", controls=controls)
-                        r = fit.tidy().set_index("term").loc["influence_weighted"]
-                        row.update(estimate=float(r["estimate"]), ci_low=float(r["ci_low"]),
-                                   ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=fit.reliable)
-                    else:
-                        rows_used = base_fit.data[["account_id", "period_end"]]
-                        vals = rows_used.merge(col, on=["account_id", "period_end"], how="left")["influence_weighted"]
-                        if vals.isna().any():
-                            raise ModelError("a variant left rows without influence_weighted")
-                        est, lo_, hi_, p_, ok_ = _refit_slope(base_fit, vals.to_numpy(float))
-                        row.update(estimate=est, ci_low=lo_, ci_high=hi_, p_value=p_,
-                                   reliable=bool(base_fit.reliable and ok_))
-                except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # reported, not fatal
-                    row["warning"] = f"{type(exc).__name__}: {exc}"
+                row.update(_variant_slope(name == variants[0][0], frame, base_fit, hist, controls))
             if base_warning:
                 row["warning"] = base_warning
             row["n_accounts"] = len(v.accounts)
@@ -323,6 +279,78 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
             "top_changed", "account_rank_corr", "mean_abs_change", "estimate", "ci_low", "ci_high", "p_value",
             "same_conclusion", "reliable", "n_accounts", "warning"]
     return out[cols]
+
+
+def _base_model(v, dates, window_days, lead_days, half_life_days, controls):
+    """The model frame and the default renewal model: ``(frame, fit or None, warning)``."""
+    from .fit import fit_rebuy
+    from .frame import model_frame
+
+    frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
+                        schemes=["influence_weighted"], metrics=False) if dates else None
+    base_fit, base_warning = None, ""
+    if frame is not None and len(frame):
+        try:
+            base_fit = fit_rebuy(frame, scheme="influence_weighted", controls=controls)
+        except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # ranks are still reported
+            base_warning = f"renewal model not fitted: {exc}"
+    return frame, base_fit, base_warning
+
+
+def _variant_sentiment(v, ts, pairs, periods, infl, has_dates, lead_days, opts):
+    """A variant's account sentiment at the snapshot and at the outcome periods: ``(snap, hist or None)``."""
+    from ..sentiment.schemes import account_sentiment
+
+    if lead_days not in (0, None):  # a lead applies to the outcome periods only
+        snap = account_sentiment(v, ts, influence=infl.loc[infl["as_of"] == ts, ["stakeholder_id", "influence"]],
+                                 **opts)
+        hist = account_sentiment(v, periods, lead_days=lead_days, influence=infl[infl["as_of"] != ts], **opts) \
+            if has_dates else None
+        return snap, hist
+    both = account_sentiment(v, pairs, influence=infl[["stakeholder_id", "influence", "as_of"]], lead_days=0, **opts)
+    snap = both[both["as_of"] == ts]
+    hist = both[both["as_of"] != ts] if has_dates else None
+    if has_dates and ts in set(periods["as_of"]):  # the snapshot date is also an outcome date
+        hist = both.merge(periods, on=["account_id", "as_of"])
+    return snap, hist
+
+
+def _rank_changes(base, snap_inf, snap):
+    """How a variant moves people's influence ranks within accounts and the accounts' sentiment ranks."""
+    row = {}
+    merged = base["inf"].merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
+    row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(
+        merged["account_id"].to_numpy(), merged["influence_b"].to_numpy(), merged["influence_v"].to_numpy())
+    a = base["snap"].set_index("account_id")["influence_weighted"]
+    b = snap.set_index("account_id")["influence_weighted"].reindex(a.index)
+    ok = a.notna() & b.notna()
+    row["account_rank_corr"] = float(a[ok].rank().corr(b[ok].rank())) if ok.sum() > 2 else np.nan
+    row["mean_abs_change"] = float((a[ok] - b[ok]).abs().mean()) if ok.any() else np.nan
+    return row
+
+
+def _variant_slope(is_default, frame, base_fit, hist, controls):
+    """The renewal slope on a variant's ``influence_weighted``: a full ``fit_rebuy`` for the default row, an
+    IRLS refit of the default's design for the others; a failure is reported in ``warning``."""
+    from .fit import fit_rebuy
+
+    col = hist[["account_id", "as_of", "influence_weighted"]].rename(columns={"as_of": "period_end"})
+    try:
+        if is_default:
+            f = frame.drop(columns=["influence_weighted", "influence_weighted_se"]).merge(
+                col, on=["account_id", "period_end"], how="left")
+            fit = fit_rebuy(f, scheme="influence_weighted", controls=controls)
+            r = fit.tidy().set_index("term").loc["influence_weighted"]
+            return dict(estimate=float(r["estimate"]), ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]),
+                        p_value=float(r["p_value"]), reliable=fit.reliable)
+        rows_used = base_fit.data[["account_id", "period_end"]]
+        vals = rows_used.merge(col, on=["account_id", "period_end"], how="left")["influence_weighted"]
+        if vals.isna().any():
+            raise ModelError("a variant left rows without influence_weighted")
+        est, lo_, hi_, p_, ok_ = _refit_slope(base_fit, vals.to_numpy(float))
+        return dict(estimate=est, ci_low=lo_, ci_high=hi_, p_value=p_, reliable=bool(base_fit.reliable and ok_))
+    except (ModelError, ValueError, np.linalg.LinAlgError) as exc:  # reported, not fatal
+        return {"warning": f"{type(exc).__name__}: {exc}"}
 
 
 def sensitivity_sentence(table) -> str:
@@ -356,6 +384,7 @@ def sensitivity_sentence(table) -> str:
     return (f"When the influence blend shares and role priors are varied over the documented range ({len(t)} "
             f"variant{'s' if len(t) != 1 else ''}: each share halved and doubled, role priors flat, flatter and "
             f"steeper), the ranking of people within an account keeps a Spearman correlation of at least "
-            f"{floor2(t['stakeholder_rank_corr'].min())} with the default (the most influential person changes in up to "
+            f"{floor2(t['stakeholder_rank_corr'].min())} with the default (the most influential person changes in "
+            "up to "
             f"{100 * t['top_changed'].max():.0f}% of accounts), the ranking of accounts by influence-weighted "
             f"sentiment at least {floor2(t['account_rank_corr'].min())}, and {slope}{conclusion}.")

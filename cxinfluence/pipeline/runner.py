@@ -53,8 +53,8 @@ import pandas as pd
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from ..village.filenames import account_file_name, account_file_names
 from .progress import Progress
+from ..sentiment.schemes import PRIMARY_SCHEME
 
-PRIMARY_SCHEME = "influence_weighted"
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
 EMBEDDED_MAPS = 3
@@ -335,10 +335,10 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
     from ..listening import coverage, listening_plan
     from ..network.influence import influence_weights
     from .preconditions import model_frame_reason, sentiment_note
-    from ..sentiment.schemes import SCHEMES, sentiment_tables
+    from ..sentiment.schemes import COMPARED_SCHEMES, sentiment_tables
 
     t, as_of = result.tables, result.as_of
-    schemes = list(schemes or [s for s in SCHEMES if s != "disagreement"])
+    schemes = list(schemes or COMPARED_SCHEMES)
     with _stage(progress, "influence"), _guard(result, "Influence"):
         from ..network.structure import stakeholder_structure
 

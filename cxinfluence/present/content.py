@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .report import ReportContent, render_report
+from ..sentiment.schemes import PRIMARY_SCHEME as PRIMARY
 
-PRIMARY = "influence_weighted"
 #: Accounts drawn on the report's portfolio view (the largest by revenue): an
 #: inline SVG of every account of a 100k portfolio would weigh tens of MB.
 PORTFOLIO_MAX = 2000

@@ -1,4 +1,5 @@
-"""Stakeholder and account sentiment: metrics exactly as defined, every weighting scheme side by side, breakdowns and the journey view."""
+"""Stakeholder and account sentiment: metrics exactly as defined, every weighting scheme side by side,
+breakdowns and the journey view."""
 
 from .._api import lazy_exports
 
@@ -11,8 +12,10 @@ _EXPORTS = {
     "DEFAULT_METRICS": ".metrics", "weighted_group_mean": ".schemes", "weighted_sd": ".schemes",
     "nested_mean": ".schemes", "veto_floor": ".schemes", "eb_shrink": ".schemes", "impute_unheard": ".schemes",
     "item_sentiment": ".schemes", "schemes_from_codes": ".schemes", "account_sentiment": ".schemes",
-    "sentiment_tables": ".schemes", "stakeholder_sentiment": ".schemes", "role_sentiment": ".schemes",
-    "SCHEMES": ".schemes", "DEFAULT_ROLE_WEIGHTS": ".schemes", "comment_sentiment": ".tone",
+    "sentiment_tables": ".schemes",
+    "schemes_reference": ".schemes_reference", "stakeholder_sentiment": ".schemes", "role_sentiment": ".schemes",
+    "SCHEMES": ".schemes", "PRIMARY_SCHEME": ".schemes", "COMPARED_SCHEMES": ".schemes", "SE_SCHEMES": ".schemes",
+    "DEFAULT_ROLE_WEIGHTS": ".schemes", "comment_sentiment": ".tone",
     "DOMAIN_LEXICON": ".tone", "PHRASE_RULES": ".tone", "bounded_mean_ci": ".intervals",
     "group_bounded_ci": ".intervals", "MIN_COVERAGE": ".intervalcheck", "N_VALUES": ".intervalcheck",
     "metric_coverage": ".intervalcheck", "scheme_coverage": ".intervalcheck", "coverage_table": ".intervalcheck",

@@ -18,6 +18,7 @@ import pandas as pd
 from ..village import asof as _asof
 from ..exceptions import MetricError
 from .metrics import metric_table
+from .schemes import PRIMARY_SCHEME
 
 #: Default metrics of a breakdown: the common-scale sentiment plus NPS.
 DEFAULT_BREAKDOWN_METRICS = ("sentiment", "nps", "csat", "ces", "neteasy")
@@ -159,7 +160,7 @@ def _check_dates(from_date, to_date):
     return t0, t1
 
 
-def who_moved(village, from_date, to_date, *, level="account", scheme="influence_weighted", window_days=None,
+def who_moved(village, from_date, to_date, *, level="account", scheme=PRIMARY_SCHEME, window_days=None,
               lead_days=0, influence=None, conf_level=0.95, **sentiment_kwargs):
     """Change in sentiment between two as-of dates, per account or per stakeholder.
 
@@ -214,12 +215,12 @@ def who_moved(village, from_date, to_date, *, level="account", scheme="influence
     0             pm             1.0          -0.5    -1.5            -1.2  moved
     1             op             0.5           0.5     0.0             0.0  moved
     """
-    from .schemes import SCHEMES, account_sentiment, stakeholder_sentiment
+    from .schemes import SCHEMES, SE_SCHEMES, account_sentiment, stakeholder_sentiment
 
     t0, t1 = _check_dates(from_date, to_date)
     window_days = (t1 - t0).days if window_days is None else _asof.check_window(window_days, error=MetricError)
     if level == "account":
-        ok = [s for s in SCHEMES if s not in ("nps", "disagreement")]
+        ok = list(SE_SCHEMES)
         if scheme not in ok:
             raise MetricError(f"scheme={scheme!r}; expected one of {ok}")
         kw = dict(window_days=window_days, lead_days=lead_days, influence=influence, conf_level=conf_level,

@@ -18,7 +18,10 @@ _EXPORTS = {
     "heard_table": ".heard", "default_as_of": ".asof", "resolve_as_of": ".asof", "check_window": ".asof",
     "check_lead": ".asof", "check_half_life": ".asof", "read_output_csv": ".csvsafe",
     "account_file_name": ".filenames", "account_file_names": ".filenames", "import_village": ".importers",
-    "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext", "money": ".safetext",
+    "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext",
+    "money": ".safetext",
+   
+   
 }
 
 lazy_exports(__name__, _EXPORTS)

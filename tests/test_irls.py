@@ -1,0 +1,76 @@
+"""The one IRLS loop (cxinfluence.models.irls) against statsmodels' GLM."""
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from cxinfluence.models import irls, irls_fit
+
+
+def _data(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    size = rng.normal(0, 1, n)  # centred: the intercept is not confounded with it
+    X = sm.add_constant(np.column_stack([x, size]))
+    renewed = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.4 + 1.5 * x - 0.5 * size)))).astype(float)
+    mean = np.exp(5 + 0.8 * x + 0.3 * size)
+    bookings = renewed * rng.gamma(2.0, mean / 2.0)
+    positive = rng.gamma(3.0, mean / 3.0)
+    return X, renewed, bookings, positive
+
+
+FAMILIES = {
+    "logit": (sm.families.Binomial(), 1),
+    "tweedie": (sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()), 2),
+    "gamma": (sm.families.Gamma(link=sm.families.links.Log()), 3),
+}
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("from_start", [False, True])
+def test_irls_equals_statsmodels_glm_to_1e8(name, from_start):
+    family, col = FAMILIES[name]
+    data = _data(seed=7)
+    X, y = data[0], data[col]
+    ref = sm.GLM(y, X, family=family).fit(tol=1e-14, maxiter=500)
+    start = np.asarray(ref.params) + 0.2 if from_start else None
+    r = irls_fit(X, y, family, start)
+    assert r.converged and r.reason == "converged" and not r.singular
+    np.testing.assert_allclose(r.params, ref.params, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(irls(X, y, family, start), r.params, rtol=0, atol=0)
+
+
+def test_irls_gives_up_on_separation_with_a_finite_estimate():
+    data = _data(n=300, seed=4)
+    X = data[0][:, :2]
+    y = (X[:, 1] > 0).astype(float)
+    r = irls_fit(X, y, sm.families.Binomial())
+    assert not r.converged and r.reason == "separation"
+    assert np.isfinite(r.params).all() and r.params[1] > 5
+
+
+def test_irls_stops_at_maxiter():
+    family, col = FAMILIES["tweedie"]
+    data = _data(seed=3)
+    r = irls_fit(data[0], data[col], family, maxiter=2)
+    assert (r.converged, r.reason, r.iterations) == (False, "maxiter", 2)
+    assert np.isfinite(r.params).all()
+
+
+def test_irls_singular_design_predicts_like_the_fit_without_the_empty_column():
+    data = _data(seed=5)
+    X, y = data[0], data[1]
+    X0 = np.column_stack([X, np.zeros(len(X))])
+    ref = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-14)
+    r = irls_fit(X0, y, sm.families.Binomial())
+    assert r.converged and r.singular
+    np.testing.assert_allclose(X0 @ r.params, X @ ref.params, rtol=1e-8)
+
+
+def test_compare_measurement_and_warm_start_use_the_one_loop():
+    import sys
+
+    from cxinfluence.models import compare, glm, measurement
+
+    assert compare.irls is irls and measurement.irls is irls and glm.irls_fit is irls_fit
+    assert sys.modules["cxinfluence.models.irls"].irls is irls  # the function, whatever the import order
