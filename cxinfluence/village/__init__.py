@@ -20,8 +20,6 @@ _EXPORTS = {
     "account_file_name": ".filenames", "account_file_names": ".filenames", "import_village": ".importers",
     "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext",
     "money": ".safetext",
-   
-   
 }
 
 lazy_exports(__name__, _EXPORTS)
