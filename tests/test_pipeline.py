@@ -43,6 +43,9 @@ def test_demo_writes_every_output(demo_out):
     assert [p.name for p in sorted((out / "accounts").glob("*.html"))] == [p.name for p in maps]
     assert (out / "networks" / "buying_centers.gexf").is_file()
     assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
+    # each map also as PNG and SVG for slides, same stem
+    for suffix in (".png", ".svg"):
+        assert sorted(p.stem for p in (out / "networks").glob("*" + suffix)) == [p.stem for p in maps]
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
 
 

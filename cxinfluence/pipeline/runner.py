@@ -15,6 +15,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
 ``networks/*.html``        buying-center maps of the selected accounts (names: village/filenames.py)
+``networks/*.png``, ``.svg`` the same maps as pictures for slides (present/slides.py)
 ``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
 ``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
 ``accounts/*.html``        one page per selected account, linked from the report
@@ -496,6 +497,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     from ..network.graph import account_graphs
     from ..present.maps import network_map
+    from ..present.slides import write_map_figures
 
     entries = []
     if not selected:
@@ -511,6 +513,7 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
         rel = f"networks/{files[str(account_id)]}"
         page = network_map(G, seed=seed, title=f"Buying center: {label}", file_stem=Path(rel).stem)
         (folder / rel).write_text(page, encoding="utf-8")
+        write_map_figures(G, folder / "networks", Path(rel).stem, seed=seed, title=f"Buying center: {label}")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
     from ..present.exports import write_gexf, write_kumu
 
