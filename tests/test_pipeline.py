@@ -43,6 +43,14 @@ def test_demo_writes_every_output(demo_out):
     assert [p.name for p in sorted((out / "accounts").glob("*.html"))] == [p.name for p in maps]
     assert (out / "networks" / "buying_centers.gexf").is_file()
     assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
+    # every account's current graph (not only the mapped ones): one node per row of influence.csv
+    import networkx as nx
+
+    portfolio = nx.read_gexf(out / "networks" / "portfolio.gexf")
+    influence = pd.read_csv(out / "influence.csv", usecols=["account_id"])
+    assert portfolio.number_of_nodes() == len(influence)
+    assert {a for _, a in portfolio.nodes(data="account_id")} == set(influence["account_id"].astype(str))
+    assert (out / "networks" / "portfolio_kumu.xlsx").is_file()
     # each map also as PNG and SVG for slides, same stem
     for suffix in (".png", ".svg"):
         assert sorted(p.stem for p in (out / "networks").glob("*" + suffix)) == [p.stem for p in maps]

@@ -53,6 +53,7 @@ def test_files_are_valid_png_and_svg_with_one_marker_per_person(tmp_path):
             marks += sum(1 for el in g.iter() if el.tag in (f"{ns}use", f"{ns}path")
                          and el not in [x for d in g.iter(f"{ns}defs") for x in d.iter()])
     assert marks == 3
+    assert "Ann" in text and "Bo" in text  # names stay text in the SVG
     assert "Dee" not in text  # the person who left is not drawn
     assert not list(tmp_path.glob("*.tmp"))
 

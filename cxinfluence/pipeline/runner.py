@@ -18,6 +18,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``networks/*.png``, ``.svg`` the same maps as pictures for slides (present/slides.py)
 ``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
 ``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
+``networks/portfolio*``    every account's current graph: Gephi (``portfolio.gexf``), Kumu (``portfolio_kumu.xlsx``)
 ``accounts/*.html``        one page per selected account, linked from the report
 ``accounts_at_risk.csv``   ranked, with reasons
 ``listening_plan.csv``     who to survey next
@@ -223,6 +224,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
+        with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):
+            _write_portfolio(v, t, tmp, result)
         pages = {}
         with _stage(progress, "account pages"), _guard(result, "Account pages"):
             from ..present.account_page import write_account_pages
@@ -494,6 +497,23 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         t["scheme_comparison"] = comparison.table
 
 
+def _write_portfolio(v, t, folder, result):
+    """Every account's current graph for Gephi and Kumu (``networks/portfolio*``), from the tables, no networkx."""
+    from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
+
+    if t.get("influence") is None:
+        _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
+        return
+    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
+    (folder / "networks").mkdir(exist_ok=True)
+    write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
+    if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
+        _record(result, "Portfolio graphs", "skipped", f"{len(nodes):,} people and {len(edges):,} ties do not fit an "
+                "Excel sheet: portfolio_kumu.xlsx not written (portfolio.gexf was)")
+        return
+    write_portfolio_kumu(nodes, edges, folder / "networks" / "portfolio_kumu.xlsx")
+
+
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     from ..network.graph import account_graphs
     from ..present.maps import network_map
@@ -502,7 +522,7 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     entries = []
     if not selected:
         return entries
-    (folder / "networks").mkdir()
+    (folder / "networks").mkdir(exist_ok=True)
     names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
     # one pass over the responses for every selected account, not one per map
     graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)

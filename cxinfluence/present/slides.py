@@ -16,7 +16,7 @@ reads like the page:
 * names of veto holders and the most influential people (the map page's
   rule: :data:`~cxinfluence.present.maps.KEY_LABELS`, at most
   :data:`~cxinfluence.present.maps.MAX_KEY_LABELS`) at :data:`SLIDE_FONT_PT`
-  points on a 16:9 slide-sized figure, with a white halo;
+  points on a 16:9 slide-sized figure, on a light box;
 * layout: force-directed (networkx's Fruchterman-Reingold, seeded) like the
   page's first view, or the page's org chart (``hierarchical=True``).
 
@@ -131,7 +131,6 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     """
     import matplotlib
 
-    import matplotlib.patheffects as pe
     from matplotlib.colors import LinearSegmentedColormap, Normalize
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -215,12 +214,13 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     ranked = sorted(H.nodes, key=lambda n: (-(infl[n] or 0.0), ids[n]))
     keyed = set(ranked[:KEY_LABELS]) | {n for n in ranked if _flag(H.nodes[n].get("veto"), False)}
     keyed = sorted(keyed, key=ranked.index)[:MAX_KEY_LABELS]
-    halo = [pe.withStroke(linewidth=3, foreground="white")]
+    # a light box, not a stroked halo: path effects would turn the SVG's names into outlines
+    halo = dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.8)
     for n in keyed:
         name = _shorten(_text(H.nodes[n].get(label)) or _text(ids[n]) or "", _LABEL_CHARS)
         r = math.sqrt(area(n)) / 2 + 3  # points below the marker centre
         t = ax.annotate(name, pos[n], xytext=(0, -r), textcoords="offset points", ha="center", va="top",
-                        fontsize=font_pt, color="#111111", zorder=4, path_effects=halo)
+                        fontsize=font_pt, color="#111111", zorder=4, bbox=halo)
         t.set_gid("cx-name")
     if pos:
         xy = np.array(list(pos.values()), dtype=float)
@@ -266,6 +266,9 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
 def write_map_figures(G, folder, stem: str, **kwargs) -> list:
     """Write :func:`map_figure` of ``G`` as ``<folder>/<stem>.png`` (150 dpi) and ``.svg``; return both paths.
 
+    The SVG keeps its words as text (``svg.fonttype="none"``): editable in a
+    slide tool and searchable.
+
     Examples
     --------
     >>> import networkx as nx, tempfile
@@ -273,13 +276,17 @@ def write_map_figures(G, folder, stem: str, **kwargs) -> list:
     >>> [p.suffix for p in write_map_figures(G, tempfile.mkdtemp(), "acme")]
     ['.png', '.svg']
     """
+    import matplotlib
+
     folder = Path(folder)
     fig = map_figure(G, **kwargs)
     paths = []
     for suffix, extra in ((".png", {"dpi": 150}), (".svg", {"metadata": {"Date": None}})):
         path = folder / f"{stem}{suffix}"
         tmp = path.with_name(path.name + ".tmp")
-        fig.savefig(tmp, format=suffix[1:], facecolor="white", **extra)
+        # SVG text stays text (editable on a slide, searchable, and checked by the anonymisation tests)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(tmp, format=suffix[1:], facecolor="white", **extra)
         tmp.replace(path)
         paths.append(path)
     return paths
