@@ -21,6 +21,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``networks/portfolio*``    every account's current graph: Gephi (``portfolio.gexf``), Kumu (``portfolio_kumu.xlsx``)
 ``accounts/*.html``        one page per selected account, linked from the report
 ``accounts_at_risk.csv``   ranked, with reasons
+``what_changed.csv``       with ``compare_to``: who joined/left, influence and sentiment shifts, quiet veto holders
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
 ``influence_sensitivity.csv`` how ranks and the renewal model move with the influence judgements
@@ -63,7 +64,7 @@ EMBEDDED_MAPS = 3
 #: What a run writes; in an output folder of an older version (no manifest) other entries are the user's.
 OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
                   "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv", "actions.csv",
-                  "model_frame.csv", "warnings.csv")
+                  "model_frame.csv", "warnings.csv", "what_changed.csv")
 
 
 def sample_village_path() -> Path:
@@ -122,7 +123,7 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None, currency=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -160,6 +161,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         No progress lines.
     currency : str, optional
         Currency of the revenue figures, shown in the report (``"$"``, ``"EUR"``); default none.
+    compare_to : date, optional
+        Also compare the villages at this earlier date with the as-of date
+        (:func:`cxinfluence.models.changes.what_changed`): ``what_changed.csv``
+        and a "What changed" section in the report. Default: no comparison.
 
     Returns
     -------
@@ -210,11 +215,28 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
+    if compare_to is not None:  # a usage error: say so before any work
+        compare_to = to_timestamp(compare_to)
+        if not compare_to < as_of:
+            from ..exceptions import CxInfluenceError
+
+            raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
+                                   "give an earlier date to compare with (--compare-to DATE)")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
     t = result.tables
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
              schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
+    if compare_to is not None:
+        with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
+            from ..models.changes import risk_at, what_changed
+
+            risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
+                                           fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
+            t["what_changed"] = what_changed(v, compare_to, as_of, window_days=window_days, influence_from=infl_then,
+                                             influence_to=t.get("influence"), risk_from=risk_then,
+                                             risk_to=t.get("accounts_at_risk"))
+            t["what_changed"].attrs["compare_to"] = f"{compare_to:%Y-%m-%d}"
 
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
         map_entries = []
@@ -245,7 +267,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             t["warnings"] = _skip_table(result.skipped, result.caught)
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
                                  "listening_plan", "scheme_comparison", "influence_sensitivity", "actions",
-                                 "model_frame", "warnings")
+                                 "model_frame", "warnings", "what_changed")
                      if t.get(n) is not None]
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
