@@ -216,10 +216,14 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
     if compare_to is not None:  # a usage error: say so before any work
-        compare_to = to_timestamp(compare_to)
-        if not compare_to < as_of:
-            from ..exceptions import CxInfluenceError
+        from ..exceptions import CxInfluenceError
 
+        try:
+            compare_to = to_timestamp(compare_to)
+        except (ValueError, TypeError):
+            raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
+                                   "(--compare-to DATE)") from None
+        if not compare_to < as_of:
             raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
                                    "give an earlier date to compare with (--compare-to DATE)")
     result = RunResult(out=out, as_of=as_of)
