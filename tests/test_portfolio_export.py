@@ -108,3 +108,21 @@ def test_bad_input_is_refused_with_the_fix():
         with pytest.raises(CxInfluenceError, match="at most"):
             mod.write_portfolio_kumu(too_many, pd.DataFrame(columns=["source", "target"]), "/nonexistent/k.xlsx")
     assert EXCEL_MAX_ROWS == 2 ** 20
+
+
+def test_the_same_data_give_the_same_bytes(synthetic, tmp_path):
+    """No time stamps in the workbooks or the slide SVGs: reruns can be compared by digest."""
+    import time
+
+    from cxinfluence.present.exports import write_kumu
+
+    v, as_of, infl, people = synthetic
+    nodes, edges = portfolio_tables(v, infl, people)
+    a = write_portfolio_kumu(nodes, edges, tmp_path / "a.xlsx").read_bytes()
+    graphs = account_graphs(v, None, as_of, departed="mark", influence=infl)
+    c = write_kumu(graphs, tmp_path / "c.xlsx").read_bytes()
+    time.sleep(1.1)
+    assert write_portfolio_kumu(nodes, edges, tmp_path / "b.xlsx").read_bytes() == a
+    assert write_kumu(graphs, tmp_path / "d.xlsx").read_bytes() == c
+    assert write_portfolio_gexf(nodes, edges, tmp_path / "a.gexf").read_bytes() == \
+        write_portfolio_gexf(nodes, edges, tmp_path / "b.gexf").read_bytes()

@@ -110,3 +110,9 @@ def test_bad_graph_is_refused():
     G.add_node("a", sentiment=3.0)
     with pytest.raises(GraphError, match="sentiment"):
         map_figure(G)
+
+
+def test_the_same_graph_gives_the_same_files(tmp_path):
+    a = [p.read_bytes() for p in write_map_figures(_small(), tmp_path, "a", seed=2)]
+    b = [p.read_bytes() for p in write_map_figures(_small(), tmp_path, "b", seed=2)]
+    assert a == b

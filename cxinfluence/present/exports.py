@@ -169,5 +169,8 @@ def write_kumu(graphs: dict, path) -> Path:
                     cell.data_type = "s"  # text stays text: "=..." is not a formula
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
+    from .portfolio import stable_xlsx
+
+    stable_xlsx(tmp)  # no time stamps: the same graphs give the same bytes
     tmp.replace(path)
     return path

@@ -38,8 +38,8 @@ from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from ..village.safetext import display_text
 
-__all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "write_portfolio_gexf",
-           "write_portfolio_kumu"]
+__all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
+           "write_portfolio_gexf", "write_portfolio_kumu"]
 
 #: node column -> GEXF attribute type
 NODE_COLUMNS = {"account_id": "string", "name": "string", "title": "string", "role": "string",
@@ -229,6 +229,33 @@ _ELEMENTS = {"ID": "id", "Label": "name", "Type": "role", "Account": "account_id
 _CONNECTIONS = {"From": "source", "To": "target", "Type": "kind", "Strength": "weight", "Account": "account_id"}
 
 
+_FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def stable_xlsx(path) -> Path:
+    """Make a workbook written by openpyxl byte-for-byte reproducible, in place.
+
+    openpyxl stamps the time of saving into ``docProps/core.xml`` and every
+    zip entry; the same data would give a different file each run (a rerun
+    looks like a change, and output folders cannot be compared by digest).
+    The stamps are replaced by a fixed time; the cells are untouched.
+    """
+    import zipfile
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as src:
+        items = [(info, src.read(info.filename)) for info in src.infolist()]
+    tmp = path.with_name(path.name + ".stable")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in items:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + _FIXED_TIME.encode(), data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    tmp.replace(path)
+    return path
+
+
 def write_portfolio_kumu(nodes, edges, path) -> Path:
     """Write :func:`portfolio_tables` as Kumu's ``Elements`` / ``Connections`` workbook (streamed); return the path.
 
@@ -289,5 +316,6 @@ def write_portfolio_kumu(nodes, edges, path) -> Path:
             ws.append(out)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
+    stable_xlsx(tmp)  # the same data give the same bytes
     tmp.replace(path)
     return path

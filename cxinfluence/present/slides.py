@@ -285,7 +285,8 @@ def write_map_figures(G, folder, stem: str, **kwargs) -> list:
         path = folder / f"{stem}{suffix}"
         tmp = path.with_name(path.name + ".tmp")
         # SVG text stays text (editable on a slide, searchable, and checked by the anonymisation tests)
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
+        # and the same figure gives the same bytes (fixed hash salt for the SVG's element ids)
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxinfluence"}):
             fig.savefig(tmp, format=suffix[1:], facecolor="white", **extra)
         tmp.replace(path)
         paths.append(path)
