@@ -42,6 +42,17 @@ def test_demo_writes_every_output(demo_out):
     assert [p.name for p in sorted((out / "accounts").glob("*.html"))] == [p.name for p in maps]
     assert (out / "networks" / "buying_centers.gexf").is_file()
     assert (out / "networks" / "buying_centers_kumu.xlsx").is_file()
+    # every account's current graph (not only the mapped ones): one node per row of influence.csv
+    import networkx as nx
+
+    portfolio = nx.read_gexf(out / "networks" / "portfolio.gexf")
+    influence = pd.read_csv(out / "influence.csv", usecols=["account_id"])
+    assert portfolio.number_of_nodes() == len(influence)
+    assert {a for _, a in portfolio.nodes(data="account_id")} == set(influence["account_id"].astype(str))
+    assert (out / "networks" / "portfolio_kumu.xlsx").is_file()
+    # each map also as PNG and SVG for slides, same stem
+    for suffix in (".png", ".svg"):
+        assert sorted(p.stem for p in (out / "networks").glob("*" + suffix)) == [p.stem for p in maps]
     assert "influence" in res.stderr and "done in" in res.stderr  # progress with timings
     # everything written is a listed output entry, so a re-run never mistakes it for the user's own file
     from cxinfluence.pipeline.runner import OUTPUT_ENTRIES
@@ -152,10 +163,13 @@ def test_anonymized_outputs_contain_no_original_name(small_synthetic, tmp_path):
 
             return "\n".join(str(c) for ws in openpyxl.load_workbook(p) for row in ws.iter_rows(values_only=True)
                              for c in row if c is not None)
+        if p.suffix == ".png":  # the slide picture: its words are checked in the SVG drawn from the same figure
+            return ""
         return p.read_text(encoding="utf-8")
 
     files = [p for p in out.rglob("*") if p.is_file()]
     assert any(p.suffix == ".xlsx" for p in files) and any(p.suffix == ".gexf" for p in files)
+    assert len([p for p in files if p.suffix == ".svg"]) == 3  # names in the SVGs are text, so they are scanned
     text = "\n".join(read(p) for p in files)
     leaked = sorted(n for n in names if n in text)
     assert not leaked, leaked[:5]

@@ -67,6 +67,7 @@ def _add_run_options(p):
     p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
     p.add_argument("--seed", type=int, default=0, help="random seed for cross-validation folds, bootstrap and map layout (default 0)")
     p.add_argument("--currency", default=None, metavar="CUR", help="currency of revenue in the report, a symbol or code such as $, EUR (default: none shown)")
+    p.add_argument("--compare-to", default=None, metavar="DATE", help="also report what changed between DATE and the as-of date: who joined or left, influence and sentiment shifts, veto holders who went quiet, accounts whose risk changed (what_changed.csv; default: no comparison)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
@@ -185,6 +186,7 @@ def _run_kwargs(args):
         seed=args.seed,
         quiet=args.quiet,
         currency=args.currency,
+        compare_to=getattr(args, "compare_to", None),
     )
 
 

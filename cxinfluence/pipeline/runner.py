@@ -15,10 +15,13 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``models.csv``             per model and term, with fit statistics
 ``report.html``            the leadership report
 ``networks/*.html``        buying-center maps of the selected accounts (names: village/filenames.py)
+``networks/*.png``, ``.svg`` the same maps as pictures for slides (present/slides.py)
 ``networks/*.gexf``        their graphs for Gephi (``buying_centers.gexf``)
 ``networks/*.xlsx``        and Kumu (``buying_centers_kumu.xlsx``)
+``networks/portfolio*``    every account's current graph: Gephi (``portfolio.gexf``), Kumu (``portfolio_kumu.xlsx``)
 ``accounts/*.html``        one page per selected account, linked from the report
 ``accounts_at_risk.csv``   ranked, with reasons
+``what_changed.csv``       with ``compare_to``: who joined/left, influence and sentiment shifts, quiet veto holders
 ``listening_plan.csv``     who to survey next
 ``scheme_comparison.csv``  cross-validated comparison of the schemes
 ``influence_sensitivity.csv`` how ranks and the renewal model move with the influence judgements
@@ -63,7 +66,7 @@ EMBEDDED_MAPS = 3
 #: of an earlier output that are not listed here are the user's own files, kept across re-runs
 OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
                   "accounts", "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv",
-                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv")
+                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv", "what_changed.csv")
 
 
 def sample_village_path() -> Path:
@@ -122,7 +125,7 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None, currency=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -160,6 +163,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         No progress lines.
     currency : str, optional
         Currency of the revenue figures, shown in the report (``"$"``, ``"EUR"``); default none.
+    compare_to : date, optional
+        Also compare the villages at this earlier date with the as-of date
+        (:func:`cxinfluence.models.changes.what_changed`): ``what_changed.csv``
+        and a "What changed" section in the report. Default: no comparison.
 
     Returns
     -------
@@ -210,11 +217,32 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
+    if compare_to is not None:  # a usage error: say so before any work
+        from ..exceptions import CxInfluenceError
+
+        try:
+            compare_to = to_timestamp(compare_to)
+        except (ValueError, TypeError):
+            raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
+                                   "(--compare-to DATE)") from None
+        if not compare_to < as_of:
+            raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
+                                   "give an earlier date to compare with (--compare-to DATE)")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
     t = result.tables
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
              schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
+    if compare_to is not None:
+        with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
+            from ..models.changes import risk_at, what_changed
+
+            risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
+                                           fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
+            t["what_changed"] = what_changed(v, compare_to, as_of, window_days=window_days, influence_from=infl_then,
+                                             influence_to=t.get("influence"), risk_from=risk_then,
+                                             risk_to=t.get("accounts_at_risk"))
+            t["what_changed"].attrs["compare_to"] = f"{compare_to:%Y-%m-%d}"
 
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
         map_entries = []
@@ -224,6 +252,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
             map_entries = _write_maps(v, as_of, selected, t.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
+        with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):
+            _write_portfolio(v, t, tmp, result)
         pages = {}
         with _stage(progress, "account pages"), _guard(result, "Account pages"):
             from ..present.account_page import write_account_pages
@@ -243,7 +273,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             t["warnings"] = _skip_table(result.skipped, result.caught)
             names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
                                  "listening_plan", "scheme_comparison", "influence_sensitivity", "actions",
-                                 "model_frame", "warnings")
+                                 "model_frame", "warnings", "what_changed")
                      if t.get(n) is not None]
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
@@ -495,14 +525,32 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         t["scheme_comparison"] = comparison.table
 
 
+def _write_portfolio(v, t, folder, result):
+    """Every account's current graph for Gephi and Kumu (``networks/portfolio*``), from the tables, no networkx."""
+    from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
+
+    if t.get("influence") is None:
+        _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
+        return
+    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
+    (folder / "networks").mkdir(exist_ok=True)
+    write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
+    if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
+        _record(result, "Portfolio graphs", "skipped", f"{len(nodes):,} people and {len(edges):,} ties do not fit an "
+                "Excel sheet: portfolio_kumu.xlsx not written (portfolio.gexf was)")
+        return
+    write_portfolio_kumu(nodes, edges, folder / "networks" / "portfolio_kumu.xlsx")
+
+
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     from ..network.graph import account_graphs
     from ..present.maps import network_map
+    from ..present.slides import write_map_figures
 
     entries = []
     if not selected:
         return entries
-    (folder / "networks").mkdir()
+    (folder / "networks").mkdir(exist_ok=True)
     names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
     # one pass over the responses for every selected account, not one per map
     graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
@@ -513,6 +561,7 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
         rel = f"networks/{files[str(account_id)]}"
         page = network_map(G, seed=seed, title=f"Buying center: {label}", file_stem=Path(rel).stem)
         (folder / rel).write_text(page, encoding="utf-8")
+        write_map_figures(G, folder / "networks", Path(rel).stem, seed=seed, title=f"Buying center: {label}")
         entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
     from ..present.exports import write_gexf, write_kumu
 

@@ -21,7 +21,13 @@ _EXPORTS = {
     "role_effects_chart": ".briefing", "reason_sentences": ".content", "portfolio_graph": ".exports",
     "write_gexf": ".exports", "kumu_tables": ".exports", "write_kumu": ".exports", "ROLE_SHAPES": ".maps",
     "OTHER_SHAPE": ".maps", "LABEL_FONT_SIZE": ".maps", "REFERENCE": ".plots", "drawn_marks": ".plots",
+    "portfolio_tables": ".portfolio", "write_portfolio_gexf": ".portfolio", "write_portfolio_kumu": ".portfolio",
+    "interest_edges": ".interests", "interest_digraph": ".interests", "map_figure": ".slides",
+    "write_map_figures": ".slides", "SLIDE_SIZE": ".slides", "SLIDE_FONT_PT": ".slides",
     "ACTION_ACCOUNT_COLUMNS": ".report", "WORKING_COLUMNS": ".report", "LISTENING_MAIN_COLUMNS": ".report",
+    "CHANGE_TABLE_COLUMNS": ".changes", "change_sentences": ".changes", "change_highlights": ".changes",
+    "NODE_COLUMNS": ".portfolio", "EDGE_COLUMNS": ".portfolio", "EXCEL_MAX_ROWS": ".portfolio",
+    "stable_xlsx": ".portfolio",
 }
 
 lazy_exports(__name__, _EXPORTS)

@@ -189,7 +189,7 @@ def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, 
 def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
                  coverage=None, listening=None, actions=None, map_page=None, map_href=None,
                  as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
-                 names=None, interest=None) -> str:
+                 names=None, interest=None, interest_map=None) -> str:
     """The HTML page of one account (see the module docstring).
 
     Parameters
@@ -220,6 +220,8 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         Stakeholder id -> name, for ``moved``.
     interest : tuple of DataFrame, optional
         :func:`interests` of the account: what each role cares about.
+    interest_map : str, optional
+        PNG ``data:`` URI of :func:`cxinfluence.present.interests.interest_digraph` (who cares about what).
 
     Returns
     -------
@@ -300,8 +302,12 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
                      "outcome date.</figcaption></figure>")
 
     stages, themes = interest if interest is not None else (pd.DataFrame(), pd.DataFrame())
-    if len(stages) or len(themes):
+    if len(stages) or len(themes) or interest_map:
         parts.append("<h2>What each party cares about</h2>")
+        if interest_map:
+            parts.append(f"<figure><img src='{interest_map}' alt='Which topics each role raised, with their tone'>"
+                         "<figcaption>Each arrow: a role raised a topic in its comments (width = how many comments; "
+                         "red negative, blue positive, dashed mostly negative).</figcaption></figure>")
         if len(themes):
             parts.append("<p>Topics each role raised in its comments (the account's most raised topics; how many "
                          "comments, how many negative):</p>")
@@ -415,11 +421,21 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             window_days=window_days, names=names,
             moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None,
             interest=interests(heard[heard["account_id"].astype(str) == account_id],
-                               said[said["account_id"].astype(str) == account_id]))
+                               said[said["account_id"].astype(str) == account_id]),
+            interest_map=_interest_map(said[said["account_id"].astype(str) == account_id]))
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
         pages[account_id] = rel_page
     return pages
+
+
+def _interest_map(comments):
+    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments."""
+    from .interests import interest_digraph, interest_edges
+    from .plots import figure_to_data_uri
+
+    fig = interest_digraph(interest_edges(comments))
+    return figure_to_data_uri(fig, dpi=110) if fig is not None else None
 
 
 def _who_moved(village, account_ids, as_of, window_days):

@@ -293,4 +293,10 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         anonymized=anonymized,
         skipped=result.skip_lines() if hasattr(result, "skip_lines") else [],
     )
+    changes = t.get("what_changed")
+    if changes is not None:  # run(compare_to=...): the "What changed" section
+        from .changes import change_highlights, change_sentences
+
+        content.changes = change_sentences(changes, changes.attrs.get("compare_to"), result.as_of)
+        content.changes_table = change_highlights(changes)
     return render_report(content)

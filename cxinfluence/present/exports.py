@@ -17,10 +17,7 @@ formula.
 
 from __future__ import annotations
 
-import io
 import math
-import re
-import zipfile
 from pathlib import Path
 
 import networkx as nx
@@ -171,28 +168,10 @@ def write_kumu(graphs: dict, path) -> Path:
                 cell = ws.cell(row=r, column=c, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # text stays text: "=..." is not a formula
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    data = _same_bytes_every_run(buffer.getvalue())
+    from .portfolio import stable_xlsx
+
     with atomic_file(path) as tmp:
-        Path(tmp).write_bytes(data)
+        wb.save(tmp)
+        stable_xlsx(tmp)  # no time stamps: the same graphs give the same bytes
     return path
 
-
-def _same_bytes_every_run(xlsx: bytes) -> bytes:
-    """The workbook with its save time and zip timestamps fixed, so the same graphs give the same file.
-
-    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry; an output that
-    changes on every run cannot be compared or checked for a complete swap (village/files.py).
-    """
-    src = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                              rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()

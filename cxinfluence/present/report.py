@@ -53,6 +53,8 @@ class ReportContent:
     warnings: list = field(default_factory=list)  # sentences for the appendix
     anonymized: bool = False
     skipped: list = field(default_factory=list)  # one line per stage skipped or failed (RunResult.skip_lines)
+    changes: list = field(default_factory=list)  # "What changed" sentences (present/changes.py); empty: no section
+    changes_table: pd.DataFrame | None = None  # the changes to read first
 
 
 CSS = """
@@ -271,6 +273,12 @@ def render_report(content: ReportContent) -> str:
             parts += ["<h3>What is working</h3>",
                       "<p>Praise from the most influential people: pass it on to the teams that earned it.</p>",
                       _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
+    if content.changes:
+        from .changes import CHANGE_TABLE_COLUMNS
+
+        parts += ["<h2 id='what-changed'>What changed since the last look</h2>", _list(content.changes)]
+        if content.changes_table is not None and len(content.changes_table):
+            parts.append(_linked_table(content.changes_table, CHANGE_TABLE_COLUMNS, pages))
     if content.maps or pages:
         parts.append("<h2>Account pages and maps</h2><div class='maps'>")
         # ids only (the names are in the tables above and in each link's tooltip): 25 accounts stay one line

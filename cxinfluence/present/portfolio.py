@@ -1,0 +1,321 @@
+"""Every account's buying-center graph at once, for Gephi (GEXF) and Kumu (spreadsheet), built from tables.
+
+:mod:`cxinfluence.present.exports` writes the mapped accounts from their
+networkx graphs. For the whole portfolio (thousands of accounts, millions of
+people) building one networkx graph per account costs more than the rest of
+the export, so this module works on the tables a run already has:
+
+* :func:`portfolio_tables`: one row per person still there at the as-of date
+  (the influence table, with names and titles from the stakeholders table and
+  sentiment, responses and date last heard from the stakeholder sentiment
+  table) and one row per tie between two of them in the same account (the
+  ``relationships`` table, both kinds of one ordered pair on one row, as
+  :func:`cxinfluence.network.graph.account_graphs` does);
+* :func:`write_portfolio_gexf`: GEXF 1.2 written straight from those columns
+  (node and edge ids, ``<attvalues>`` per row) - Gephi and
+  ``networkx.read_gexf`` read it; the same attributes as
+  :func:`~cxinfluence.present.exports.write_gexf` for the people listed;
+* :func:`write_portfolio_kumu`: Kumu's two-sheet import (``Elements``,
+  ``Connections``, columns as :func:`~cxinfluence.present.exports.kumu_tables`)
+  in a streaming (write-only) workbook; every text cell stays text.
+
+People who have left are not in these files (the maps of the selected
+accounts keep them, marked). Customer text has its bidi controls removed
+(:func:`cxinfluence.village.safetext.display_text`) and characters XML cannot
+hold dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import CxInfluenceError
+from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
+from ..village.safetext import display_text
+
+__all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
+           "write_portfolio_gexf", "write_portfolio_kumu"]
+
+#: node column -> GEXF attribute type
+NODE_COLUMNS = {"account_id": "string", "name": "string", "title": "string", "role": "string",
+                "department": "string", "veto": "boolean", "active": "boolean", "influence": "double",
+                "sentiment": "double", "n_responses": "long", "last_heard": "string"}
+#: edge column -> GEXF attribute type (``weight`` is GEXF's own edge weight)
+EDGE_COLUMNS = {"account_id": "string", "kind": "string", "reports_to_weight": "double",
+                "influences_weight": "double"}
+#: rows an .xlsx sheet holds (Excel's limit, header included)
+EXCEL_MAX_ROWS = 1_048_576
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
+    """Nodes and edges of every account's current buying-center graph, as two DataFrames.
+
+    Parameters
+    ----------
+    village : Village
+    influence : DataFrame
+        ``account_id, stakeholder_id, influence`` (and ``role, department,
+        veto``), one row per person still there at the as-of date:
+        :func:`cxinfluence.network.influence.influence_weights`.
+    stakeholder_sentiment : DataFrame, optional
+        ``stakeholder_id, sentiment, n_responses, last_heard`` at the same
+        date (:func:`cxinfluence.sentiment.schemes.sentiment_tables`' second
+        table); blank when omitted.
+
+    Returns
+    -------
+    (nodes, edges) : tuple of DataFrame
+        ``nodes``: ``id`` and :data:`NODE_COLUMNS`; ``id`` is the stakeholder
+        id, or ``"<account_id>/<stakeholder_id>"`` when ids repeat across
+        accounts. ``edges``: ``source, target, weight`` and
+        :data:`EDGE_COLUMNS`, in the data's direction (``u reports to v``,
+        ``u influences v``), ``kind`` ``reports_to``, ``influences`` or
+        ``reports_to+influences``. The inputs are not modified.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.core import Village
+    >>> s = pd.DataFrame({"stakeholder_id": ["a", "b", "c"], "account_id": ["A", "A", "B"],
+    ...                   "name": ["Ann", "Bo", "Cy"]})
+    >>> r = pd.DataFrame({"source_id": ["b", "b"], "target_id": ["a", "a"], "kind": ["reports_to", "influences"]})
+    >>> infl = pd.DataFrame({"account_id": ["A", "A", "B"], "stakeholder_id": ["a", "b", "c"],
+    ...                      "influence": [0.7, 0.3, 1.0]})
+    >>> nodes, edges = portfolio_tables(Village(pd.DataFrame({"account_id": ["A", "B"]}), s, r, None, None), infl)
+    >>> nodes[["id", "name", "influence"]].values.tolist()
+    [['a', 'Ann', 0.7], ['b', 'Bo', 0.3], ['c', 'Cy', 1.0]]
+    >>> edges[["source", "target", "kind", "weight"]].values.tolist()
+    [['b', 'a', 'reports_to+influences', 2.0]]
+    """
+    need = {"account_id", "stakeholder_id", "influence"}
+    if influence is None or not need <= set(influence.columns):
+        got = None if influence is None else list(influence.columns)
+        raise CxInfluenceError(f"influence has columns {got}; expected at least {sorted(need)} "
+                               "(cxinfluence.network.influence.influence_weights)")
+    people = village.stakeholders
+    base = influence[[c for c in ("account_id", "stakeholder_id", "role", "department", "veto", "influence")
+                      if c in influence.columns]].reset_index(drop=True)
+    key = base["stakeholder_id"]
+    on = ["account_id", "stakeholder_id"]
+
+    def matched(table, cols):
+        """``table``'s ``cols`` for each row of ``base``, matched on account and id (ids may repeat across accounts)."""
+        cols = [c for c in cols if c in table.columns]
+        by = on if "account_id" in table.columns else ["stakeholder_id"]
+        return base[by].merge(table[by + cols].drop_duplicates(by), on=by, how="left").set_index(base.index)
+
+    extra = matched(people, ["name", "title", "role", "department", "veto"])
+    nodes = pd.DataFrame({"account_id": base["account_id"].astype(str)})
+    for col in ("name", "title", "role", "department", "veto"):
+        if col in base.columns:
+            nodes[col] = base[col].to_numpy()
+        elif col in extra.columns:
+            nodes[col] = extra[col].to_numpy()
+        else:
+            nodes[col] = None
+    nodes["veto"] = nodes["veto"].fillna(False).astype(bool)
+    nodes["active"] = True
+    nodes["influence"] = base["influence"].to_numpy(float)
+    ss = (matched(stakeholder_sentiment, ["sentiment", "n_responses", "last_heard"])
+          if stakeholder_sentiment is not None else pd.DataFrame(index=base.index))
+    n = len(base)
+    nodes["sentiment"] = ss["sentiment"].to_numpy(float) if "sentiment" in ss.columns else np.full(n, np.nan)
+    nodes["n_responses"] = (ss["n_responses"].fillna(0).to_numpy(np.int64) if "n_responses" in ss.columns
+                            else np.zeros(n, np.int64))
+    heard = pd.to_datetime(ss["last_heard"], errors="coerce") if "last_heard" in ss.columns else None
+    nodes["last_heard"] = (heard.dt.strftime("%Y-%m-%d").to_numpy(object) if heard is not None
+                           else np.full(n, None, object))
+    ids = key.astype(str)
+    prefix = ids.duplicated().any()
+    nodes.insert(0, "id", (nodes["account_id"] + "/" + ids).to_numpy() if prefix else ids.to_numpy())
+
+    # ties between two people listed, in the same account; both kinds of one ordered pair on one row
+    rel = village.relationships
+    cols = ["source", "target", "weight", *EDGE_COLUMNS]
+    if rel is None or not len(rel):
+        return nodes, pd.DataFrame(columns=cols)
+    account = nodes["account_id"].to_numpy()
+    w, kind = tie_weights(rel, "weight"), tie_kinds(rel["kind"])
+    ties = pd.DataFrame({"src": rel["source_id"].astype(str).to_numpy(), "dst": rel["target_id"].astype(str).to_numpy(),
+                         "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
+                         "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
+    who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
+    # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
+    frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
+             .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
+    frame = frame[frame["s"] != frame["t"]]
+    frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
+    r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
+    kinds = np.where((r > 0) & (i > 0), "reports_to+influences", np.where(r > 0, "reports_to", "influences"))
+    edges = pd.DataFrame({"source": nodes["id"].to_numpy()[frame["s"]], "target": nodes["id"].to_numpy()[frame["t"]],
+                          "weight": r + i, "account_id": account[frame["s"]], "kind": kinds,
+                          "reports_to_weight": r, "influences_weight": i})
+    return nodes, edges[cols]
+
+
+def _xml_text(values) -> list:
+    """Customer text ready for XML attributes: bidi controls removed, XML-illegal characters dropped, quoted."""
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+            else quoteattr(_XML_BAD.sub("", display_text(str(v)))) for v in values]
+
+
+def _column_text(values, kind) -> list:
+    """One column as quoted attribute values (None for blanks) for GEXF type ``kind``."""
+    if kind == "string":
+        return _xml_text(values)
+    if kind == "boolean":
+        return [None if pd.isna(v) else '"true"' if bool(v) else '"false"' for v in values]
+    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+    if kind == "long":
+        return [None if not np.isfinite(x) else f'"{int(x)}"' for x in arr]
+    return [None if not np.isfinite(x) else f'"{float(x)!r}"' for x in arr]
+
+
+def write_portfolio_gexf(nodes, edges, path) -> Path:
+    """Write :func:`portfolio_tables` as one GEXF 1.2 file (streamed, no networkx graph); return the path.
+
+    Examples
+    --------
+    >>> import tempfile, os, networkx as nx
+    >>> nodes = pd.DataFrame({"id": ["a", "b"], "name": ["Ann", "<Bo>"], "influence": [0.7, 0.3]})
+    >>> edges = pd.DataFrame({"source": ["b"], "target": ["a"], "weight": [1.0], "kind": ["reports_to"]})
+    >>> G = nx.read_gexf(write_portfolio_gexf(nodes, edges, os.path.join(tempfile.mkdtemp(), "p.gexf")))
+    >>> G.nodes["b"]["name"], G.edges["b", "a"]["kind"], G.edges["b", "a"]["weight"]
+    ('<Bo>', 'reports_to', 1.0)
+    """
+    path = Path(path)
+    ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
+    ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="utf-8"?>\n'
+                '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
+                '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'
+                '</description></meta>\n<graph defaultedgetype="directed" mode="static">\n')
+        for cls, cols, types in (("node", ncols, NODE_COLUMNS), ("edge", ecols, EDGE_COLUMNS)):
+            f.write(f'<attributes class="{cls}" mode="static">\n')
+            f.writelines(f'<attribute id="{k}" title="{c}" type="{types[c]}"/>\n' for k, c in enumerate(cols))
+            f.write("</attributes>\n")
+        ids = _xml_text(nodes["id"])
+        labels = _xml_text(nodes["name"]) if "name" in nodes.columns else ids
+        values = [_column_text(nodes[c].to_numpy(object), NODE_COLUMNS[c]) for c in ncols]
+        f.write("<nodes>\n")
+        for r, nid in enumerate(ids):
+            att = "".join(f'<attvalue for="{k}" value={col[r]}/>' for k, col in enumerate(values) if col[r] is not None)
+            f.write(f"<node id={nid} label={labels[r] or nid}>"
+                    + (f"<attvalues>{att}</attvalues>" if att else "") + "</node>\n")
+        f.write("</nodes>\n<edges>\n")
+        src, dst = _xml_text(edges["source"]), _xml_text(edges["target"])
+        weights = _column_text(edges["weight"].to_numpy(object), "double") if "weight" in edges else [None] * len(src)
+        values = [_column_text(edges[c].to_numpy(object), EDGE_COLUMNS[c]) for c in ecols]
+        for r in range(len(src)):
+            att = "".join(f'<attvalue for="{k}" value={col[r]}/>' for k, col in enumerate(values) if col[r] is not None)
+            w = f" weight={weights[r]}" if weights[r] is not None else ""
+            f.write(f'<edge id="{r}" source={src[r]} target={dst[r]}{w}>'
+                    + (f"<attvalues>{att}</attvalues>" if att else "") + "</edge>\n")
+        f.write("</edges>\n</graph>\n</gexf>\n")
+    tmp.replace(path)
+    return path
+
+
+_ELEMENTS = {"ID": "id", "Label": "name", "Type": "role", "Account": "account_id", "Title": "title",
+             "Department": "department", "Veto holder": "veto", "Influence": "influence", "Sentiment": "sentiment",
+             "Responses": "n_responses", "Last heard": "last_heard"}
+_CONNECTIONS = {"From": "source", "To": "target", "Type": "kind", "Strength": "weight", "Account": "account_id"}
+
+
+_FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def stable_xlsx(path) -> Path:
+    """Make a workbook written by openpyxl byte-for-byte reproducible, in place.
+
+    openpyxl stamps the time of saving into ``docProps/core.xml`` and every
+    zip entry; the same data would give a different file each run (a rerun
+    looks like a change, and output folders cannot be compared by digest).
+    The stamps are replaced by a fixed time; the cells are untouched.
+    """
+    import zipfile
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as src:
+        items = [(info, src.read(info.filename)) for info in src.infolist()]
+    tmp = path.with_name(path.name + ".stable")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in items:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + _FIXED_TIME.encode(), data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    tmp.replace(path)
+    return path
+
+
+def write_portfolio_kumu(nodes, edges, path) -> Path:
+    """Write :func:`portfolio_tables` as Kumu's ``Elements`` / ``Connections`` workbook (streamed); return the path.
+
+    Raises
+    ------
+    CxInfluenceError
+        When a sheet would have more rows than Excel allows (:data:`EXCEL_MAX_ROWS`).
+
+    Examples
+    --------
+    >>> import tempfile, os, openpyxl
+    >>> nodes = pd.DataFrame({"id": ["a"], "name": ["=1+1"], "role": ["user"]})
+    >>> p = write_portfolio_kumu(nodes, pd.DataFrame(columns=["source", "target"]),
+    ...                          os.path.join(tempfile.mkdtemp(), "k.xlsx"))
+    >>> ws = openpyxl.load_workbook(p)["Elements"]
+    >>> ws["A1"].value, ws["B2"].value, ws["B2"].data_type
+    ('ID', '=1+1', 's')
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    path = Path(path)
+    for what, table in (("nodes", nodes), ("edges", edges)):
+        if len(table) + 1 > EXCEL_MAX_ROWS:
+            raise CxInfluenceError(f"{what} has {len(table):,} rows; an .xlsx sheet holds at most "
+                                   f"{EXCEL_MAX_ROWS - 1:,}. Use the GEXF file, or export fewer accounts.")
+    wb = Workbook(write_only=True)
+    for name, table, spec in (("Elements", nodes, _ELEMENTS), ("Connections", edges, _CONNECTIONS)):
+        ws = wb.create_sheet(name)
+        heads = [h for h, c in spec.items() if c in table.columns]
+        if name == "Connections":
+            heads.insert(heads.index("Type") + 1 if "Type" in heads else len(heads), "Direction")
+        ws.append(heads)
+        cols = []
+        for h in heads:
+            if h == "Direction":
+                cols.append(["directed"] * len(table))
+                continue
+            c = spec[h]
+            values = table[c].to_numpy(object)
+            if c == "kind":
+                values = [" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in values]
+            cols.append(values)
+        for row in zip(*cols):
+            out = []
+            for v in row:
+                if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
+                    out.append(None)
+                    continue
+                if isinstance(v, np.generic):
+                    v = v.item()
+                if isinstance(v, str):
+                    cell = WriteOnlyCell(ws, value=_XML_BAD.sub("", display_text(v)))
+                    cell.data_type = "s"  # text stays text: "=..." is not a formula
+                    out.append(cell)
+                else:
+                    out.append(v)
+            ws.append(out)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    stable_xlsx(tmp)  # the same data give the same bytes
+    tmp.replace(path)
+    return path

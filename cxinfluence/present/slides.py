@@ -1,0 +1,293 @@
+"""Buying-center maps as still pictures for slides: PNG and SVG drawn with matplotlib.
+
+:func:`map_figure` draws the same networkx graph :func:`cxinfluence.present.maps.network_map`
+shows in the browser, with the same encoding, so a map pasted into a deck
+reads like the page:
+
+* only people still there (``active``): people who left are not drawn, and
+  the caption says how many were left out;
+* marker shape = buying-center role (:data:`cxinfluence.present.maps.ROLE_SHAPES`:
+  decider star, buyer square, influencer triangle, gatekeeper hexagon, user
+  dot, role unknown triangle down), marker area proportional to influence,
+  fill = sentiment on the maps' red-white-blue scale, people not heard in the
+  window hatched amber; veto holders have a heavy black border. Shape, border
+  and hatching carry the meaning in black and white;
+* ``reports_to`` ties solid dark grey, ``influences`` ties dashed purple;
+* names of veto holders and the most influential people (the map page's
+  rule: :data:`~cxinfluence.present.maps.KEY_LABELS`, at most
+  :data:`~cxinfluence.present.maps.MAX_KEY_LABELS`) at :data:`SLIDE_FONT_PT`
+  points on a 16:9 slide-sized figure, on a light box;
+* layout: force-directed (networkx's Fruchterman-Reingold, seeded) like the
+  page's first view, or the page's org chart (``hierarchical=True``).
+
+:func:`write_map_figures` saves one figure as ``<stem>.png`` and ``<stem>.svg``;
+``cxinfluence run`` writes them beside each selected account's map in
+``networks/``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import GraphError
+from .maps import (
+    _EDGE_STYLE,
+    KEY_LABELS,
+    MAX_KEY_LABELS,
+    NOT_HEARD_COLOR,
+    OTHER_SHAPE,
+    ROLE_SHAPES,
+    _diverging,
+    _flag,
+    _kinds,
+    _node_ids,
+    _number,
+    _org_chart,
+    _RDBU,
+    _shorten,
+    _text,
+)
+
+__all__ = ["SLIDE_SIZE", "SLIDE_FONT_PT", "map_figure", "write_map_figures"]
+
+#: Figure size in inches: a 16:9 slide (13.33 x 7.5 in, PowerPoint/Keynote/Google Slides default).
+SLIDE_SIZE = (13.33, 7.5)
+#: Point size of the names on the figure (legible when the slide is projected or printed).
+SLIDE_FONT_PT = 11
+#: vis-network shape -> matplotlib marker
+_MARKERS = {"star": "*", "square": "s", "triangle": "^", "hexagon": "h", "dot": "o", "triangleDown": "v"}
+#: marker area in points^2 of the least and most influential person
+_MIN_AREA, _MAX_AREA = 90.0, 900.0
+_LABEL_CHARS = 26
+
+
+def _positions(G, ids, hierarchical, seed, size) -> dict:
+    """Node -> (x, y) in data units: org chart (rows top-down) or a seeded force-directed layout."""
+    import networkx as nx
+
+    if hierarchical:
+        chart = _org_chart(G, ids, size)
+        return {n: (chart[ids[n]][1], -float(chart[ids[n]][0])) for n in G.nodes}
+    U = nx.Graph()
+    U.add_nodes_from(sorted(G.nodes, key=lambda n: ids[n]))  # deterministic order for the seed
+    U.add_edges_from((u, v) for u, v in G.edges if u != v)
+    k = 2.5 / math.sqrt(max(U.number_of_nodes(), 1))  # more room than networkx's default 1/sqrt(n): names fit
+    return nx.spring_layout(U, k=k, seed=int(seed), iterations=200)
+
+
+def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | None = None,
+               size: str = "influence", color: str = "sentiment", weight: str = "weight", label: str = "name",
+               figsize=SLIDE_SIZE, font_pt: float = SLIDE_FONT_PT):
+    """One account's buying-center map as a matplotlib Figure for slides.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An account graph as for :func:`cxinfluence.present.maps.network_map`
+        (``departed="mark"`` or ``"exclude"``; people with ``active`` false are
+        left out of the drawing).
+    seed : int, default 1
+        Seed of the force-directed layout (same graph and seed, same picture).
+    hierarchical : bool, default False
+        Org-chart layout (managers on top) instead of the force-directed one.
+    title : str, optional
+        Figure title (customer text: bidi controls removed).
+    size, color, weight, label : str
+        Node attribute for the marker area (influence, >= 0), node attribute
+        for the fill (sentiment in [-1, 1], None = not heard), edge attribute
+        for the line width, node attribute for the names.
+    figsize : (float, float)
+        Inches; default a 16:9 slide.
+    font_pt : float
+        Point size of the names.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The people are one scatter collection per role (``gid`` ``"cx-nodes"``),
+        one marker per person still there.
+
+    Raises
+    ------
+    GraphError
+        If ``G`` is not a graph or has no nodes, or a value is out of range.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", name="Ann", role="decider", veto=True, influence=0.6, sentiment=-0.4, active=True)
+    >>> G.add_node("b", name="Bo", role="user", influence=0.4, sentiment=None, active=True)
+    >>> G.add_node("c", name="Cy", role="user", influence=0.0, active=False)
+    >>> G.add_edge("b", "a", kind="reports_to", weight=1.0)
+    >>> fig = map_figure(G, title="Acme")
+    >>> sum(len(c.get_offsets()) for c in fig.axes[0].collections if c.get_gid() == "cx-nodes")
+    2
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "cx-name")
+    ['Ann', 'Bo']
+    """
+    import matplotlib
+
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    if G is None or not hasattr(G, "nodes") or not hasattr(G, "edges"):
+        raise GraphError(f"G is {type(G).__name__}; expected a networkx graph from cxinfluence.account_graph().")
+    if G.number_of_nodes() == 0:
+        raise GraphError("G has no nodes; expected an account graph with at least one stakeholder. "
+                         "Check the account id and the as_of date passed to account_graph().")
+    ids = _node_ids(G)
+    live_nodes = [n for n, a in G.nodes(data=True) if _flag(a.get("active"), True)]
+    departed = G.number_of_nodes() - len(live_nodes)
+    H = G.subgraph(live_nodes)
+
+    fig = Figure(figsize=figsize, dpi=100)
+    ax = fig.add_axes([0.01, 0.12, 0.78, 0.80])
+    ax.set_axis_off()
+    if title:
+        fig.suptitle(_shorten(_text(title) or "", 110), fontsize=font_pt + 5, x=0.01, ha="left", y=0.975)
+
+    infl, sent = {}, {}
+    for n in H.nodes:
+        a = H.nodes[n]
+        s = _number(a.get(size))
+        if s is not None and s < 0:
+            raise GraphError(f"node {ids[n]!r} has {size}={s}; expected influence >= 0 (or None when not computed).")
+        c = _number(a.get(color))
+        if c is not None and not -1.0 - 1e-9 <= c <= 1.0 + 1e-9:
+            raise GraphError(f"node {ids[n]!r} has {color}={c}; expected a sentiment on the common [-1, 1] scale "
+                             "(or None when not heard).")
+        infl[n], sent[n] = s, c
+    top = max((s for s in infl.values() if s is not None), default=0.0)
+    pos = _positions(H, ids, hierarchical, seed, size) if H.number_of_nodes() else {}
+
+    def area(n):
+        s = infl[n]
+        return _MIN_AREA if s is None or top <= 0 else _MIN_AREA + (_MAX_AREA - _MIN_AREA) * s / top
+
+    # ties between people still there: one line collection per kind, drawn under the people
+    from matplotlib.collections import LineCollection
+
+    wts = [_number(d.get(weight)) for _, _, d in H.edges(data=True)]
+    wmax = max((w for w in wts if w is not None and w > 0), default=1.0)
+    segs = {"reports_to": ([], []), "influences": ([], [])}
+    for (u, v, d), w in zip(H.edges(data=True), wts):
+        if u == v:
+            continue
+        kind = "reports_to" if "reports_to" in _kinds(d.get("kind")) else "influences"
+        segs[kind][0].append([pos[u], pos[v]])
+        segs[kind][1].append(0.8 + 2.2 * ((w if w is not None and w > 0 else 1.0) / wmax))
+    for kind, (lines, widths) in segs.items():
+        if lines:
+            style = _EDGE_STYLE[kind]
+            ax.add_collection(LineCollection(lines, colors=style["color"], linewidths=widths, alpha=0.75, zorder=1,
+                                             linestyles="solid" if kind == "reports_to" else (0, (5, 4)),
+                                             gid=f"cx-ties-{kind}"))
+            # an arrowhead at 80% of the way to the target: who reports to / influences whom
+            p = np.asarray(lines, dtype=float)
+            tip = p[:, 0] + 0.8 * (p[:, 1] - p[:, 0])
+            ax.quiver(p[:, 0, 0] + 0.7 * (p[:, 1, 0] - p[:, 0, 0]), p[:, 0, 1] + 0.7 * (p[:, 1, 1] - p[:, 0, 1]),
+                      tip[:, 0] - (p[:, 0, 0] + 0.7 * (p[:, 1, 0] - p[:, 0, 0])),
+                      tip[:, 1] - (p[:, 0, 1] + 0.7 * (p[:, 1, 1] - p[:, 0, 1])),
+                      angles="xy", scale_units="xy", scale=1, color=style["color"], width=0.0025, headwidth=5,
+                      headlength=6, zorder=1.5, alpha=0.9)
+
+    # people: one scatter per (shape, veto, heard) so markers, borders and hatching are exact
+    fills = dict(zip(H.nodes, _diverging([np.nan if sent[n] is None else sent[n] for n in H.nodes])))
+    groups = {}
+    for n in H.nodes:
+        a = H.nodes[n]
+        shape = ROLE_SHAPES.get(_text(a.get("role")) or "", OTHER_SHAPE)
+        groups.setdefault((shape, _flag(a.get("veto"), False), sent[n] is None), []).append(n)
+    for (shape, veto, unheard), members in sorted(groups.items()):
+        xy = np.array([pos[n] for n in members], dtype=float)
+        coll = ax.scatter(xy[:, 0], xy[:, 1], s=[area(n) for n in members], marker=_MARKERS[shape],
+                          c=[fills[n] for n in members], edgecolors="#111111" if veto else "#444444",
+                          linewidths=3.0 if veto else 1.0, hatch="////" if unheard else None, zorder=3)
+        coll.set_gid("cx-nodes")
+
+    # names: veto holders and the most influential, as on the map page's first view
+    ranked = sorted(H.nodes, key=lambda n: (-(infl[n] or 0.0), ids[n]))
+    keyed = set(ranked[:KEY_LABELS]) | {n for n in ranked if _flag(H.nodes[n].get("veto"), False)}
+    keyed = sorted(keyed, key=ranked.index)[:MAX_KEY_LABELS]
+    # a light box, not a stroked halo: path effects would turn the SVG's names into outlines
+    halo = dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.8)
+    for n in keyed:
+        name = _shorten(_text(H.nodes[n].get(label)) or _text(ids[n]) or "", _LABEL_CHARS)
+        r = math.sqrt(area(n)) / 2 + 3  # points below the marker centre
+        t = ax.annotate(name, pos[n], xytext=(0, -r), textcoords="offset points", ha="center", va="top",
+                        fontsize=font_pt, color="#111111", zorder=4, bbox=halo)
+        t.set_gid("cx-name")
+    if pos:
+        xy = np.array(list(pos.values()), dtype=float)
+        pad = 0.06 * max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)
+        ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+        ax.set_ylim(xy[:, 1].min() - 2 * pad, xy[:, 1].max() + pad)
+
+    # legend: roles present, veto border, not heard, tie kinds
+    roles = {(_text(H.nodes[n].get("role")) or "") for n in H.nodes}
+    handles = [Line2D([], [], ls="", marker=_MARKERS[ROLE_SHAPES[r]], ms=11, mfc="white", mec="#333333", label=r)
+               for r in ROLE_SHAPES if r in roles]
+    if any(r not in ROLE_SHAPES for r in roles):
+        handles.append(Line2D([], [], ls="", marker=_MARKERS[OTHER_SHAPE], ms=11, mfc="white", mec="#333333",
+                              label="role unknown"))
+    handles.append(Line2D([], [], ls="", marker="o", ms=11, mfc="white", mec="#111111", mew=3,
+                          label="veto holder"))
+    if any(sent[n] is None for n in H.nodes):
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor=NOT_HEARD_COLOR, edgecolor="#444444", hatch="////",
+                             label="not heard in the window"))
+    handles += [Line2D([], [], color=_EDGE_STYLE["reports_to"]["color"], lw=2, label="reports to"),
+                Line2D([], [], color=_EDGE_STYLE["influences"]["color"], lw=2, ls=(0, (5, 4)), label="influences")]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.80, 0.92), frameon=False,
+               fontsize=font_pt, title="Shape = role", title_fontsize=font_pt, alignment="left")
+    cax = fig.add_axes([0.81, 0.16, 0.13, 0.025])
+    cmap = LinearSegmentedColormap.from_list("cx_rdbu", list(_RDBU))
+    cb = fig.colorbar(matplotlib.cm.ScalarMappable(Normalize(-1, 1), cmap), cax=cax, orientation="horizontal")
+    cb.set_ticks([-1, 0, 1], labels=["-1 negative", "0", "+1 positive"])
+    cb.ax.tick_params(labelsize=font_pt - 1)
+    cb.set_label("Sentiment (fill)", fontsize=font_pt)
+
+    vetoes = sum(1 for n in H.nodes if _flag(H.nodes[n].get("veto"), False))
+    unheard = sum(1 for n in H.nodes if sent[n] is None)
+    caption = (f"{H.number_of_nodes()} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not "
+               f"heard; size = share of the account's influence. Named: veto holders and the most influential."
+               + (f" {departed} who left are not drawn." if departed else ""))
+    fig.text(0.01, 0.03, caption, fontsize=font_pt, ha="left", va="bottom", color="#333333", wrap=True)
+    fig.cx_departed = departed  # for callers and tests: people left out
+    return fig
+
+
+def write_map_figures(G, folder, stem: str, **kwargs) -> list:
+    """Write :func:`map_figure` of ``G`` as ``<folder>/<stem>.png`` (150 dpi) and ``.svg``; return both paths.
+
+    The SVG keeps its words as text (``svg.fonttype="none"``): editable in a
+    slide tool and searchable.
+
+    Examples
+    --------
+    >>> import networkx as nx, tempfile
+    >>> G = nx.DiGraph(); G.add_node("a", name="Ann", role="buyer", influence=1.0, sentiment=0.5)
+    >>> [p.suffix for p in write_map_figures(G, tempfile.mkdtemp(), "acme")]
+    ['.png', '.svg']
+    """
+    import matplotlib
+
+    folder = Path(folder)
+    fig = map_figure(G, **kwargs)
+    paths = []
+    for suffix, extra in ((".png", {"dpi": 150}), (".svg", {"metadata": {"Date": None}})):
+        path = folder / f"{stem}{suffix}"
+        tmp = path.with_name(path.name + ".tmp")
+        # SVG text stays text (editable on a slide, searchable, and checked by the anonymisation tests)
+        # and the same figure gives the same bytes (fixed hash salt for the SVG's element ids)
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxinfluence"}):
+            fig.savefig(tmp, format=suffix[1:], facecolor="white", **extra)
+        tmp.replace(path)
+        paths.append(path)
+    return paths
