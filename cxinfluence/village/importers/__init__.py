@@ -333,7 +333,8 @@ def _reports_to(people, drops, report):
                                                     "from the export or has no account)")
         _dropped(drops, p, unknown, "relationships", reason)
     acc_code = pd.factorize(people["account_id"])[0]  # compare accounts as integers
-    own = acc_code[lookup(p["stakeholder_id"], people["stakeholder_id"])]
+    # ids are unique here, so p's rows are its positions among people
+    own = acc_code[np.flatnonzero(people["manager_id"].notna().to_numpy())] if "manager_id" in people else acc_code[:0]
     cross = ~unknown & (acc_code[np.where(unknown, 0, pos)] != own)
     _dropped(drops, p, cross, "relationships", "the manager (ReportsToId) is in another account; ties stay inside one account")
     self_ = ~unknown & (p["manager_id"].to_numpy() == p["stakeholder_id"].to_numpy())
@@ -341,9 +342,10 @@ def _reports_to(people, drops, report):
     ok = ~unknown & ~cross & ~self_
     t = p.loc[ok]
     report.note("import", f"{int(ok.sum())} reports_to tie(s) from managers (ReportsToId / Manager)")
-    return pd.DataFrame({"source_id": t["stakeholder_id"].to_numpy(), "target_id": t["manager_id"].to_numpy(),
-                         "kind": "reports_to", "weight": 1.0, "source": t["source"].to_numpy(),
-                         "source_file": t["source_file"].to_numpy(), "source_row": t["source_row"].to_numpy()})
+    t = t.reset_index(drop=True)  # columns passed as Series: text stays in Arrow (no Python string per row)
+    return pd.DataFrame({"source_id": t["stakeholder_id"], "target_id": t["manager_id"],
+                         "kind": "reports_to", "weight": 1.0, "source": t["source"],
+                         "source_file": t["source_file"], "source_row": t["source_row"].to_numpy()})
 
 
 def _apply_team(team, people, ties, report):
@@ -427,7 +429,10 @@ def _join(answers, people, mapping, drops, report):
     """Answers -> responses with a stakeholder_id (contact id, then e-mail); unmatched answers listed."""
     n = len(answers)
     report.counts["answers_read"] = n
-    dup = answers["response_id"].notna().to_numpy() & answers.duplicated(["source_file", "response_id"], keep="first").to_numpy()
+    # the same response id twice in one file: compare (file, id) as one integer per row
+    files, rids = pd.factorize(answers["source_file"])[0], pd.factorize(answers["response_id"])[0]
+    pair = files.astype(np.int64) * (int(rids.max(initial=0)) + 2) + rids
+    dup = (rids >= 0) & pd.Series(pair).duplicated().to_numpy()
     _dropped(drops, answers, dup, "responses", "the same response id appears twice in this file; the first is kept")
     answers = answers.loc[~dup].reset_index(drop=True)
     who = np.full(len(answers), -1, dtype=np.int64)
@@ -436,9 +441,9 @@ def _join(answers, people, mapping, drops, report):
     cid = answers["contact_id"].astype("str") if "contact_id" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     mail = answers["email"].astype("str").str.strip().str.lower() if "email" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     pmail = people["email"].astype("str").str.strip().str.lower() if "email" in people else pd.Series(np.nan, index=people.index, dtype="str")
-    counts = pmail.value_counts()
-    shared = set(counts.index[counts > 1])
-    keep = (pmail.notna() & ~pmail.isin(list(shared))).to_numpy()
+    twice = (pmail.notna() & pmail.duplicated(keep=False)).to_numpy()  # an e-mail several people share joins no one
+    shared = pmail[twice].unique().tolist()
+    keep = pmail.notna().to_numpy() & ~twice
     mail_rows = np.flatnonzero(keep)
     for key in join_keys(mapping):
         todo = who < 0
@@ -451,9 +456,11 @@ def _join(answers, people, mapping, drops, report):
                 if (pos[short] >= 0).any():
                     report.note("import", f"{int((pos[short] >= 0).sum())} response(s) carried a 15-character Salesforce id; "
                                 "matched to the 18-character form")
-        else:
-            at = lookup(mail, pmail.iloc[mail_rows])
-            pos = np.where(at >= 0, mail_rows[np.maximum(at, 0)] if len(mail_rows) else -1, -1)
+        else:  # only the answers still unmatched are looked up (the rest would not be used)
+            pos = np.full(len(answers), -1, dtype=np.int64)
+            rest = np.flatnonzero(todo)
+            at = lookup(mail.iloc[rest], pmail.iloc[mail_rows])
+            pos[rest] = np.where(at >= 0, mail_rows[np.maximum(at, 0)] if len(mail_rows) else -1, -1)
         hit = todo & (pos >= 0)
         who[hit] = pos[hit]
         how[hit] = key
@@ -475,10 +482,9 @@ def _join(answers, people, mapping, drops, report):
                               + np.where(e.notna(), " and e-mail '" + e.fillna("") + "' matches no one", ""),
                               "e-mail '" + e.fillna("") + "' matches no one")))
         _dropped(drops, m, np.ones(len(m), bool), "responses", pd.Series(reason, index=m.index))
-    out = answers.loc[~miss].copy()
-    out["stakeholder_id"] = ids.to_numpy()[who[~miss]]
-    out["stakeholder_id"] = out["stakeholder_id"].astype("str")
-    return out.reset_index(drop=True)
+    out = answers.loc[~miss].reset_index(drop=True)
+    out["stakeholder_id"] = ids.take(who[~miss]).reset_index(drop=True).astype("str")  # Arrow take: no Python strings
+    return out
 
 
 # --------------------------------------------------------------------------- validation
@@ -502,6 +508,10 @@ def _validate(tables, report, role_rules):
             s = data[c]
             if col.kind in ("id", "str", "category") and not (pd.api.types.is_string_dtype(s) and s.dtype != object):
                 data[c] = s.astype("str") if s.notna().any() else _blank(col, s.index)
+            elif col.kind in ("date", "bool") and s.dtype.kind != "M" and not s.notna().any():
+                # nothing given (e.g. veto, active_from): a typed blank, which the validator need not read as text
+                blank = pd.Series(pd.NA, index=s.index, dtype="boolean")
+                data[c] = _blank(col, s.index) if col.kind == "date" else blank
         prov[name] = (df["source_file"].astype(str).to_numpy() if "source_file" in df else np.full(len(df), ""),
                       df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
         raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
