@@ -352,7 +352,8 @@ def combine(staged, mapping=None, role_rules=None):
 
 
 def _reports_to(people, drops, report):
-    p = people.loc[people["manager_id"].notna()] if "manager_id" in people else people.iloc[:0]
+    cols = ["stakeholder_id", "manager_id", "source", "source_file", "source_row"]  # only what the ties need
+    p = people.loc[people["manager_id"].notna(), cols] if "manager_id" in people else people.iloc[:0]
     pos = lookup(p["manager_id"], people["stakeholder_id"])
     unknown = pos < 0
     if unknown.any():
@@ -365,7 +366,7 @@ def _reports_to(people, drops, report):
     own = acc_code[np.flatnonzero(people["manager_id"].notna().to_numpy())] if "manager_id" in people else acc_code[:0]
     cross = ~unknown & (acc_code[np.where(unknown, 0, pos)] != own)
     _dropped(drops, p, cross, "relationships", "the manager (ReportsToId) is in another account; ties stay inside one account")
-    self_ = ~unknown & (p["manager_id"].to_numpy() == p["stakeholder_id"].to_numpy())
+    self_ = ~unknown & (p["manager_id"] == p["stakeholder_id"]).to_numpy()  # both never blank here
     _dropped(drops, p, self_ & ~cross, "relationships", "ReportsToId is the contact itself")
     ok = ~unknown & ~cross & ~self_
     t = p.loc[ok]
@@ -540,7 +541,7 @@ def _validate(tables, report, role_rules):
                 # nothing given (e.g. veto, active_from): a typed blank, which the validator need not read as text
                 blank = pd.Series(pd.NA, index=s.index, dtype="boolean")
                 data[c] = _blank(col, s.index) if col.kind == "date" else blank
-        prov[name] = (df["source_file"].astype(str).to_numpy() if "source_file" in df else np.full(len(df), ""),
+        prov[name] = (df["source_file"].reset_index(drop=True) if "source_file" in df else pd.Series("", index=data.index),
                       df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
         raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
     matched = {}
@@ -551,7 +552,7 @@ def _validate(tables, report, role_rules):
             return p
         files, rows = prov[p.table]
         i = p.row - 2
-        return Problem(p.table, f"{files[i]} (-> {p.table})", int(rows[i]), p.column, p.message, p.severity)
+        return Problem(p.table, f"{files.iloc[i]} (-> {p.table})", int(rows[i]), p.column, p.message, p.severity)
 
     found = [locate(p) for p in found]
     errors = [p for p in found if p.severity == "error"]

@@ -48,6 +48,7 @@ from ._common import (
     take,
 )
 from .mapping import DEFAULT_RENEWAL_TYPES, role_table, section
+from ..ids import arrow_strings, unique_text
 from .staging import Staged
 
 OBJECTS = ("Account", "Contact", "AccountContactRole", "OpportunityContactRole", "AccountContactRelation", "Opportunity")
@@ -312,8 +313,9 @@ def _roles(ex, people, opps, st, mapping):
     first = order[~pd.Series(code[order]).duplicated().to_numpy()]
     at = np.full(len(people), -1, dtype=np.int64)
     at[code[first]] = first
-    same = lookup(people["stakeholder_id"], people["stakeholder_id"])  # a contact listed twice: both rows get the role
-    at = np.where(same >= 0, at[np.maximum(same, 0)], -1)
+    if not unique_text(arrow_strings(people["stakeholder_id"])):  # a contact listed twice: both rows get the role
+        same = lookup(people["stakeholder_id"], people["stakeholder_id"])
+        at = np.where(same >= 0, at[np.maximum(same, 0)], -1)
     mine = kept
     picked = pd.Series(take(mine["role"], at), index=people.index, dtype="str")
     if "role" in people:  # a role from a mapped custom field wins
