@@ -81,6 +81,9 @@ def test_join_equals_reference(awkward, monkeypatch, keys):
         got = f(answers.copy(), people.copy(), mapping, drops, report)
         out[name] = (got, pd.concat(drops, ignore_index=True) if drops else None, report.counts, report.notes)
     fast, ref = out["fast"], out["reference"]
+    rows = fast[0].pop("_row_of")  # the fast join also keeps each response's person row, for validation
+    ids = people["stakeholder_id"].reset_index(drop=True).to_numpy()
+    assert (ids[rows] == fast[0]["stakeholder_id"].to_numpy()).all()
     pd.testing.assert_frame_equal(fast[0], ref[0], check_exact=True)
     pd.testing.assert_frame_equal(fast[1], ref[1], check_exact=True)
     assert fast[2] == ref[2] and fast[3] == ref[3]
@@ -109,3 +112,33 @@ def test_a_row_longer_than_a_read_block(tmp_path):
     p.write_text(f'Id,Comment\n1,"{long}"\n2,"two\nlines"\n')
     ex = _common.Export(p)
     assert ex.text("Comment").str.len().tolist() == [len(long), 9]
+
+
+@pytest.mark.parametrize("sources", ["sf", "sf+q"])
+def test_validation_with_the_combiners_matches_equals_hashing(awkward, monkeypatch, sources):
+    from cxinfluence.village import validate
+
+    calls = []
+    real = validate.check_tables
+
+    def spy(raw, **kw):
+        calls.append((raw, kw.get("known")))
+        return real(raw, **kw)
+
+    monkeypatch.setattr(validate, "check_tables", spy)
+    kw = {"salesforce": awkward / "sf"}
+    if sources == "sf+q":
+        kw["qualtrics"] = awkward / "q.csv"
+    import_village(**kw)
+    raw, known = calls[0]
+    expected = {("accounts", "account_id"), ("stakeholders", "stakeholder_id"), ("stakeholders", "account_id"),
+                ("outcomes", "account_id"), ("relationships", "source_id"), ("relationships", "target_id"),
+                ("responses", "stakeholder_id")}
+    assert set(known) == expected  # every id matched by the combiner: validation hashes none
+    m1, m2 = {}, {}
+    typed1, found1 = real(copy.deepcopy(raw), matched=m1, known=known)
+    typed2, found2 = real(copy.deepcopy(raw), matched=m2)
+    assert [repr(p) for p in found1] == [repr(p) for p in found2]
+    for name in typed2:
+        pd.testing.assert_frame_equal(typed1[name], typed2[name], check_exact=True)
+    assert m1.keys() == m2.keys() and all(np.array_equal(m1[k], m2[k]) for k in m2)

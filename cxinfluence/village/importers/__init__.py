@@ -318,10 +318,11 @@ def combine(staged, mapping=None, role_rules=None):
 
     # ---------------------------------------------------------------- responses
     answers = _gather(staged, "answers")
-    responses = _join(answers, people, mapping, drops, report) if answers is not None else None
+    responses = _join(answers, people, mapping, drops, report) if answers is not None else None  # with _row_of
     if responses is None:
         responses = pd.DataFrame({c: pd.Series(dtype="str") for c in ["stakeholder_id", "date", "source", "source_file", "source_row"]})
         responses["date"] = pd.Series(dtype="datetime64[ns]")
+        responses["_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no survey answers imported: the village has no responses")
 
     # ---------------------------------------------------------------- outcomes
@@ -330,13 +331,15 @@ def combine(staged, mapping=None, role_rules=None):
         outcomes = pd.DataFrame({c: pd.Series(dtype="str") for c in ["account_id", "source", "source_file", "source_row"]})
         outcomes["period_end"] = pd.Series(dtype="datetime64[ns]")
         outcomes["renewed"] = pd.Series(dtype="float64")
+        outcomes["_account_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no outcomes (renewals) imported: give the CRM's opportunities (Opportunity.csv) to model rebuying")
     else:
         outcomes["period_end"] = pd.to_datetime(outcomes["period_end"])
         dup = outcomes.duplicated(["account_id", "period_end"], keep="first").to_numpy()
         _dropped(drops, outcomes, dup, "outcomes", "a second outcome for the same account and period (from another source); the first is kept")
         outcomes = outcomes.loc[~dup]
-        unknown = lookup(outcomes["account_id"], accounts["account_id"]) < 0
+        outcomes["_account_row_of"] = lookup(outcomes["account_id"], accounts["account_id"])
+        unknown = (outcomes["_account_row_of"] < 0).to_numpy()
         _dropped(drops, outcomes, unknown, "outcomes", "the opportunity's account is not among the accounts (no contacts there)")
         outcomes = outcomes.loc[~unknown].reset_index(drop=True)
 
@@ -369,12 +372,14 @@ def _reports_to(people, drops, report):
     self_ = ~unknown & (p["manager_id"] == p["stakeholder_id"]).to_numpy()  # both never blank here
     _dropped(drops, p, self_ & ~cross, "relationships", "ReportsToId is the contact itself")
     ok = ~unknown & ~cross & ~self_
+    rows = np.flatnonzero(people["manager_id"].notna().to_numpy())[ok]  # rows of the people each tie joins
     t = p.loc[ok]
     report.note("import", f"{int(ok.sum())} reports_to tie(s) from managers (ReportsToId / Manager)")
     t = t.reset_index(drop=True)  # columns passed as Series: text stays in Arrow (no Python string per row)
     return pd.DataFrame({"source_id": t["stakeholder_id"], "target_id": t["manager_id"],
                          "kind": "reports_to", "weight": 1.0, "source": t["source"],
-                         "source_file": t["source_file"], "source_row": t["source_row"].to_numpy()})
+                         "source_file": t["source_file"], "source_row": t["source_row"].to_numpy(),
+                         "_source_row_of": rows, "_target_row_of": pos[ok]})
 
 
 def _apply_team(team, people, ties, report):
@@ -513,6 +518,7 @@ def _join(answers, people, mapping, drops, report):
         _dropped(drops, m, np.ones(len(m), bool), "responses", pd.Series(reason, index=m.index))
     out = answers.loc[~miss].reset_index(drop=True)
     out["stakeholder_id"] = ids.take(who[~miss]).reset_index(drop=True).astype("str")  # Arrow take: no Python strings
+    out["_row_of"] = who[~miss]  # the person's row, so validation need not match the ids again
     return out
 
 
@@ -541,11 +547,12 @@ def _validate(tables, report, role_rules):
                 # nothing given (e.g. veto, active_from): a typed blank, which the validator need not read as text
                 blank = pd.Series(pd.NA, index=s.index, dtype="boolean")
                 data[c] = _blank(col, s.index) if col.kind == "date" else blank
-        prov[name] = (df["source_file"].reset_index(drop=True) if "source_file" in df else pd.Series("", index=data.index),
+        files = df["source_file"].reset_index(drop=True) if "source_file" in df else pd.Series("", index=data.index)
+        prov[name] = (files,
                       df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
         raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
     matched = {}
-    typed, found = check_tables(raw, matched=matched)
+    typed, found = check_tables(raw, matched=matched, known=_known_rows(tables))
 
     def locate(p):
         if p.row is None or p.table not in prov:
@@ -576,6 +583,41 @@ def _validate(tables, report, role_rules):
     village = Village(**typed, source="import", problems=found)
     prime(village, matched)
     return village, report
+
+
+def _known_rows(tables):
+    """The rows the combiner matched each reference to, for :func:`~cxinfluence.village.validate.check_tables`.
+
+    Accounts and people are unique by id here (first value per id; people without an account left
+    out, accounts only named by a person added), so each defining table's rows are its ids' codes;
+    references carry the row they were matched to (``_row_of`` columns). Ids are only trusted when
+    they are Arrow text (nothing converted by validation); a kind of id with any reference not
+    matched here (ties from a workbook or another source) is hashed by the validator as usual.
+    """
+    acc, people = tables["accounts"], tables["stakeholders"]
+
+    def text(s):
+        return pd.api.types.is_string_dtype(s) and s.dtype != object and not s.isna().any()
+
+    if not (text(acc["account_id"]) and text(people["stakeholder_id"]) and text(people["account_id"])):
+        return None
+    known = {("accounts", "account_id"): np.arange(len(acc)),
+             ("stakeholders", "stakeholder_id"): np.arange(len(people))}
+    for table, column, rows in (("stakeholders", "account_id", None), ("outcomes", "account_id", "_account_row_of"),
+                                ("relationships", "source_id", "_source_row_of"),
+                                ("relationships", "target_id", "_target_row_of"),
+                                ("responses", "stakeholder_id", "_row_of")):
+        df = tables[table]
+        if rows is None:
+            pos = lookup(df[column], acc["account_id"])
+        elif rows in df and not df[rows].isna().any() and text(df[column]) or (rows in df and len(df) == 0):
+            pos = df[rows].to_numpy(dtype=np.int64)
+        else:
+            continue
+        if len(pos) and pos.min() < 0:
+            continue
+        known[(table, column)] = pos
+    return known
 
 
 def _blank(col, index):
