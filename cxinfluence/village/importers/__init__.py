@@ -23,6 +23,12 @@ column names, the source system's own ids). :func:`import_village` combines them
 The five tables are then checked by the validator that ``cxinfluence validate`` uses
 (:func:`cxinfluence.village.validate.check_tables`), with every problem located in the export file and
 row it came from, and roles are completed from job titles (:func:`cxinfluence.village.roles.complete_roles`).
+
+Speed: each export is parsed once by pyarrow (only the columns used); ids are hashed by pyarrow and
+each match is reused (the validator is handed the rows the combiner matched, so it hashes no id
+again); no step does Python work per row. ``benchmarks/bench_import.py`` times the import against
+``pandas.read_csv`` of the same files; :mod:`cxinfluence.village.importers.reference` keeps the plain
+pandas versions of the rewritten steps, tested equal.
 """
 
 from __future__ import annotations
