@@ -229,6 +229,13 @@ def _check_keys(staged, problems):
                     problems.append(Problem(st.source, st.path, None, k, f"the {name} read from this export lack '{k}'"))
 
 
+def _codes(s: pd.Series) -> np.ndarray:
+    """:func:`pandas.factorize` codes, without hashing a column that holds one value (a file or source name)."""
+    if len(s) and s.notna().all() and (s == s.iloc[0]).all():
+        return np.zeros(len(s), dtype=np.intp)
+    return pd.factorize(s)[0]
+
+
 def _first(df, key):
     """One row per ``key``: the first non-blank value of each column (sources in the order given)."""
     dup = df.duplicated(key, keep=False).to_numpy()
@@ -272,7 +279,9 @@ def combine(staged, mapping=None, role_rules=None):
                                        "that lists the contacts, or a survey export that names each person's account")])
     if people is None:
         people = extra.iloc[:0].copy()
-    dup = people.duplicated(["stakeholder_id", "source"], keep="first").to_numpy()
+    one_source = _codes(people["source"]).max(initial=0) == 0
+    dup = (people["stakeholder_id"].duplicated(keep="first") if one_source
+           else people.duplicated(["stakeholder_id", "source"], keep="first")).to_numpy()  # one source: ids alone
     _dropped(drops, people, dup, "stakeholders", "the same contact id appears twice in this source's export(s); the first row is kept")
     people = people.loc[~dup]
     if extra is not None:
@@ -282,7 +291,8 @@ def combine(staged, mapping=None, role_rules=None):
             report.note("import", f"{int(new.sum())} person(s) known only from a survey export (with their account) added")
         people = pd.concat([people, extra.loc[known | new]], ignore_index=True)
     people = people.dropna(subset=["stakeholder_id"])
-    people = _first(people, "stakeholder_id")
+    unique = one_source and extra is None  # then the ids are already unique (repeats were dropped above)
+    people = people.reset_index(drop=True) if unique else _first(people, "stakeholder_id")
     no_acc = people["account_id"].isna().to_numpy()
     report.counts["people_without_account"] = int(no_acc.sum())
     _dropped(drops, people, no_acc, "stakeholders", "person has no account (blank AccountId); a person must belong to an account")
@@ -470,7 +480,7 @@ def _join(answers, people, mapping, drops, report):
     n = len(answers)
     report.counts["answers_read"] = n
     # the same response id twice in one file: compare (file, id) as one integer per row
-    files, rids = pd.factorize(answers["source_file"])[0], pd.factorize(answers["response_id"])[0]
+    files, rids = _codes(answers["source_file"]), pd.factorize(answers["response_id"])[0]
     pair = files.astype(np.int64) * (int(rids.max(initial=0)) + 2) + rids
     dup = (rids >= 0) & pd.Series(pair).duplicated().to_numpy()
     _dropped(drops, answers, dup, "responses", "the same response id appears twice in this file; the first is kept")
