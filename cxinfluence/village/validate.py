@@ -399,9 +399,12 @@ class _Ids:
         Row of the defining table where each id first appears (by code).
     """
 
-    def __init__(self, typed, ok, table, column, references):
+    def __init__(self, typed, ok, table, column, references, known=None):
         cols = [(t, c) for t, c in [(table, column), *references] if ok.get(t)]
-        self.codes = dict(zip(cols, _factorize_together([typed[t][c] for t, c in cols])))
+        if known and all(k in known for k in cols):  # matched by the caller (see check_tables): no hashing
+            self.codes = {k: np.asarray(known[k], dtype=np.int64) for k in cols}
+        else:
+            self.codes = dict(zip(cols, _factorize_together([typed[t][c] for t, c in cols])))
         own = self.codes.get((table, column))
         self.known = own is not None
         self.n = int(own.max()) + 1 if self.known and len(own) else 0
@@ -433,7 +436,7 @@ def _factorize_together(columns) -> list[np.ndarray]:
 
 
 def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
-                 matched=None) -> tuple[dict[str, pd.DataFrame] | None, list[Problem]]:
+                 matched=None, known=None) -> tuple[dict[str, pd.DataFrame] | None, list[Problem]]:
     """Type and check raw tables; return the typed tables (or None on error) and every problem.
 
     Parameters
@@ -447,6 +450,12 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
         Filled, for a valid village, with the row each reference points to
         (``(table, column) -> rows``, as :func:`cxinfluence.village.ids.rows_of`), so
         later stages need not hash the ids again.
+    known : dict, optional
+        Ids the caller has already matched (the importer), so they are not hashed again:
+        ``(table, column) -> int64 rows`` for a defining column (``("accounts", "account_id")``,
+        ``("stakeholders", "stakeholder_id")``), which must then hold each id once, in row order
+        (``0 .. n-1``), and for every column that refers to it (as in ``matched``), with every id
+        found (no -1). A kind of id with any column missing here is hashed as usual.
 
     Returns
     -------
@@ -475,9 +484,9 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
         return all(ok.get(n, False) for n in names)
 
     accounts, people = typed.get("accounts"), typed.get("stakeholders")
-    acc = _Ids(typed, ok, "accounts", "account_id", [("stakeholders", "account_id"), ("outcomes", "account_id")])
+    acc = _Ids(typed, ok, "accounts", "account_id", [("stakeholders", "account_id"), ("outcomes", "account_id")], known)
     sh = _Ids(typed, ok, "stakeholders", "stakeholder_id",
-              [("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id")])
+              [("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id")], known)
     for name in TABLE_ORDER:
         if ok.get(name):
             _duplicates(raw[name], typed[name], rep, {**acc.of(name), **sh.of(name)})

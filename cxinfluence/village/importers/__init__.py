@@ -23,11 +23,18 @@ column names, the source system's own ids). :func:`import_village` combines them
 The five tables are then checked by the validator that ``cxinfluence validate`` uses
 (:func:`cxinfluence.village.validate.check_tables`), with every problem located in the export file and
 row it came from, and roles are completed from job titles (:func:`cxinfluence.village.roles.complete_roles`).
+
+Speed: each export is parsed once by pyarrow (only the columns used); ids are hashed by pyarrow and
+each match is reused (the validator is handed the rows the combiner matched, so it hashes no id
+again); no step does Python work per row. ``benchmarks/bench_import.py`` times the import against
+``pandas.read_csv`` of the same files; :mod:`cxinfluence.village.importers.reference` keeps the plain
+pandas versions of the rewritten steps, tested equal.
 """
 
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +136,33 @@ def import_village(*, salesforce=(), qualtrics=(), surveymonkey=(), customergaug
     >>> report.counts["answers_unmatched"]
     0
     """
+    with _system_allocator():
+        return _import_village(salesforce=salesforce, qualtrics=qualtrics, surveymonkey=surveymonkey,
+                               customergauge=customergauge, hubspot=hubspot, gainsight=gainsight, generic=generic,
+                               team=team, mapping=mapping, role_rules=role_rules)
+
+
+@contextmanager
+def _system_allocator():
+    """Let pyarrow allocate with the C library's malloc while importing (restored afterwards).
+
+    The import makes many short-lived column buffers of a few MiB each; pyarrow's default allocator
+    (mimalloc) hands such memory back to the operating system and faults it in again each time, which
+    cost 0.6-1.0 s of system CPU time on the 10,000-account benchmark (about a third of the import);
+    malloc keeps reusing it. Arrays allocated here stay valid after the switch back.
+    """
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
+
+
+def _import_village(*, salesforce, qualtrics, surveymonkey, customergauge, hubspot, gainsight, generic, team, mapping,
+                    role_rules):
     mapping = load_mapping(mapping)
     given = {"salesforce": salesforce, "hubspot": hubspot, "gainsight": gainsight, "qualtrics": qualtrics,
                  "surveymonkey": surveymonkey, "customergauge": customergauge, "generic": generic, "team": team}
@@ -195,6 +229,13 @@ def _check_keys(staged, problems):
                     problems.append(Problem(st.source, st.path, None, k, f"the {name} read from this export lack '{k}'"))
 
 
+def _codes(s: pd.Series) -> np.ndarray:
+    """:func:`pandas.factorize` codes, without hashing a column that holds one value (a file or source name)."""
+    if len(s) and s.notna().all() and (s == s.iloc[0]).all():
+        return np.zeros(len(s), dtype=np.intp)
+    return pd.factorize(s)[0]
+
+
 def _first(df, key):
     """One row per ``key``: the first non-blank value of each column (sources in the order given)."""
     dup = df.duplicated(key, keep=False).to_numpy()
@@ -238,7 +279,9 @@ def combine(staged, mapping=None, role_rules=None):
                                        "that lists the contacts, or a survey export that names each person's account")])
     if people is None:
         people = extra.iloc[:0].copy()
-    dup = people.duplicated(["stakeholder_id", "source"], keep="first").to_numpy()
+    one_source = _codes(people["source"]).max(initial=0) == 0
+    dup = (people["stakeholder_id"].duplicated(keep="first") if one_source
+           else people.duplicated(["stakeholder_id", "source"], keep="first")).to_numpy()  # one source: ids alone
     _dropped(drops, people, dup, "stakeholders", "the same contact id appears twice in this source's export(s); the first row is kept")
     people = people.loc[~dup]
     if extra is not None:
@@ -248,7 +291,8 @@ def combine(staged, mapping=None, role_rules=None):
             report.note("import", f"{int(new.sum())} person(s) known only from a survey export (with their account) added")
         people = pd.concat([people, extra.loc[known | new]], ignore_index=True)
     people = people.dropna(subset=["stakeholder_id"])
-    people = _first(people, "stakeholder_id")
+    unique = one_source and extra is None  # then the ids are already unique (repeats were dropped above)
+    people = people.reset_index(drop=True) if unique else _first(people, "stakeholder_id")
     no_acc = people["account_id"].isna().to_numpy()
     report.counts["people_without_account"] = int(no_acc.sum())
     _dropped(drops, people, no_acc, "stakeholders", "person has no account (blank AccountId); a person must belong to an account")
@@ -290,10 +334,11 @@ def combine(staged, mapping=None, role_rules=None):
 
     # ---------------------------------------------------------------- responses
     answers = _gather(staged, "answers")
-    responses = _join(answers, people, mapping, drops, report) if answers is not None else None
+    responses = _join(answers, people, mapping, drops, report) if answers is not None else None  # with _row_of
     if responses is None:
         responses = pd.DataFrame({c: pd.Series(dtype="str") for c in ["stakeholder_id", "date", "source", "source_file", "source_row"]})
         responses["date"] = pd.Series(dtype="datetime64[ns]")
+        responses["_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no survey answers imported: the village has no responses")
 
     # ---------------------------------------------------------------- outcomes
@@ -302,13 +347,15 @@ def combine(staged, mapping=None, role_rules=None):
         outcomes = pd.DataFrame({c: pd.Series(dtype="str") for c in ["account_id", "source", "source_file", "source_row"]})
         outcomes["period_end"] = pd.Series(dtype="datetime64[ns]")
         outcomes["renewed"] = pd.Series(dtype="float64")
+        outcomes["_account_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no outcomes (renewals) imported: give the CRM's opportunities (Opportunity.csv) to model rebuying")
     else:
         outcomes["period_end"] = pd.to_datetime(outcomes["period_end"])
         dup = outcomes.duplicated(["account_id", "period_end"], keep="first").to_numpy()
         _dropped(drops, outcomes, dup, "outcomes", "a second outcome for the same account and period (from another source); the first is kept")
         outcomes = outcomes.loc[~dup]
-        unknown = lookup(outcomes["account_id"], accounts["account_id"]) < 0
+        outcomes["_account_row_of"] = lookup(outcomes["account_id"], accounts["account_id"])
+        unknown = (outcomes["_account_row_of"] < 0).to_numpy()
         _dropped(drops, outcomes, unknown, "outcomes", "the opportunity's account is not among the accounts (no contacts there)")
         outcomes = outcomes.loc[~unknown].reset_index(drop=True)
 
@@ -324,7 +371,8 @@ def combine(staged, mapping=None, role_rules=None):
 
 
 def _reports_to(people, drops, report):
-    p = people.loc[people["manager_id"].notna()] if "manager_id" in people else people.iloc[:0]
+    cols = ["stakeholder_id", "manager_id", "source", "source_file", "source_row"]  # only what the ties need
+    p = people.loc[people["manager_id"].notna(), cols] if "manager_id" in people else people.iloc[:0]
     pos = lookup(p["manager_id"], people["stakeholder_id"])
     unknown = pos < 0
     if unknown.any():
@@ -333,17 +381,21 @@ def _reports_to(people, drops, report):
                                                     "from the export or has no account)")
         _dropped(drops, p, unknown, "relationships", reason)
     acc_code = pd.factorize(people["account_id"])[0]  # compare accounts as integers
-    own = acc_code[lookup(p["stakeholder_id"], people["stakeholder_id"])]
+    # ids are unique here, so p's rows are its positions among people
+    own = acc_code[np.flatnonzero(people["manager_id"].notna().to_numpy())] if "manager_id" in people else acc_code[:0]
     cross = ~unknown & (acc_code[np.where(unknown, 0, pos)] != own)
     _dropped(drops, p, cross, "relationships", "the manager (ReportsToId) is in another account; ties stay inside one account")
-    self_ = ~unknown & (p["manager_id"].to_numpy() == p["stakeholder_id"].to_numpy())
+    self_ = ~unknown & (p["manager_id"] == p["stakeholder_id"]).to_numpy()  # both never blank here
     _dropped(drops, p, self_ & ~cross, "relationships", "ReportsToId is the contact itself")
     ok = ~unknown & ~cross & ~self_
+    rows = np.flatnonzero(people["manager_id"].notna().to_numpy())[ok]  # rows of the people each tie joins
     t = p.loc[ok]
     report.note("import", f"{int(ok.sum())} reports_to tie(s) from managers (ReportsToId / Manager)")
-    return pd.DataFrame({"source_id": t["stakeholder_id"].to_numpy(), "target_id": t["manager_id"].to_numpy(),
-                         "kind": "reports_to", "weight": 1.0, "source": t["source"].to_numpy(),
-                         "source_file": t["source_file"].to_numpy(), "source_row": t["source_row"].to_numpy()})
+    t = t.reset_index(drop=True)  # columns passed as Series: text stays in Arrow (no Python string per row)
+    return pd.DataFrame({"source_id": t["stakeholder_id"], "target_id": t["manager_id"],
+                         "kind": "reports_to", "weight": 1.0, "source": t["source"],
+                         "source_file": t["source_file"], "source_row": t["source_row"].to_numpy(),
+                         "_source_row_of": rows, "_target_row_of": pos[ok]})
 
 
 def _apply_team(team, people, ties, report):
@@ -427,7 +479,10 @@ def _join(answers, people, mapping, drops, report):
     """Answers -> responses with a stakeholder_id (contact id, then e-mail); unmatched answers listed."""
     n = len(answers)
     report.counts["answers_read"] = n
-    dup = answers["response_id"].notna().to_numpy() & answers.duplicated(["source_file", "response_id"], keep="first").to_numpy()
+    # the same response id twice in one file: compare (file, id) as one integer per row
+    files, rids = _codes(answers["source_file"]), pd.factorize(answers["response_id"])[0]
+    pair = files.astype(np.int64) * (int(rids.max(initial=0)) + 2) + rids
+    dup = (rids >= 0) & pd.Series(pair).duplicated().to_numpy()
     _dropped(drops, answers, dup, "responses", "the same response id appears twice in this file; the first is kept")
     answers = answers.loc[~dup].reset_index(drop=True)
     who = np.full(len(answers), -1, dtype=np.int64)
@@ -436,9 +491,9 @@ def _join(answers, people, mapping, drops, report):
     cid = answers["contact_id"].astype("str") if "contact_id" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     mail = answers["email"].astype("str").str.strip().str.lower() if "email" in answers else pd.Series(np.nan, index=answers.index, dtype="str")
     pmail = people["email"].astype("str").str.strip().str.lower() if "email" in people else pd.Series(np.nan, index=people.index, dtype="str")
-    counts = pmail.value_counts()
-    shared = set(counts.index[counts > 1])
-    keep = (pmail.notna() & ~pmail.isin(list(shared))).to_numpy()
+    twice = (pmail.notna() & pmail.duplicated(keep=False)).to_numpy()  # an e-mail several people share joins no one
+    shared = pmail[twice].unique().tolist()
+    keep = pmail.notna().to_numpy() & ~twice
     mail_rows = np.flatnonzero(keep)
     for key in join_keys(mapping):
         todo = who < 0
@@ -451,9 +506,11 @@ def _join(answers, people, mapping, drops, report):
                 if (pos[short] >= 0).any():
                     report.note("import", f"{int((pos[short] >= 0).sum())} response(s) carried a 15-character Salesforce id; "
                                 "matched to the 18-character form")
-        else:
-            at = lookup(mail, pmail.iloc[mail_rows])
-            pos = np.where(at >= 0, mail_rows[np.maximum(at, 0)] if len(mail_rows) else -1, -1)
+        else:  # only the answers still unmatched are looked up (the rest would not be used)
+            pos = np.full(len(answers), -1, dtype=np.int64)
+            rest = np.flatnonzero(todo)
+            at = lookup(mail.iloc[rest], pmail.iloc[mail_rows])
+            pos[rest] = np.where(at >= 0, mail_rows[np.maximum(at, 0)] if len(mail_rows) else -1, -1)
         hit = todo & (pos >= 0)
         who[hit] = pos[hit]
         how[hit] = key
@@ -475,10 +532,10 @@ def _join(answers, people, mapping, drops, report):
                               + np.where(e.notna(), " and e-mail '" + e.fillna("") + "' matches no one", ""),
                               "e-mail '" + e.fillna("") + "' matches no one")))
         _dropped(drops, m, np.ones(len(m), bool), "responses", pd.Series(reason, index=m.index))
-    out = answers.loc[~miss].copy()
-    out["stakeholder_id"] = ids.to_numpy()[who[~miss]]
-    out["stakeholder_id"] = out["stakeholder_id"].astype("str")
-    return out.reset_index(drop=True)
+    out = answers.loc[~miss].reset_index(drop=True)
+    out["stakeholder_id"] = ids.take(who[~miss]).reset_index(drop=True).astype("str")  # Arrow take: no Python strings
+    out["_row_of"] = who[~miss]  # the person's row, so validation need not match the ids again
+    return out
 
 
 # --------------------------------------------------------------------------- validation
@@ -502,18 +559,23 @@ def _validate(tables, report, role_rules):
             s = data[c]
             if col.kind in ("id", "str", "category") and not (pd.api.types.is_string_dtype(s) and s.dtype != object):
                 data[c] = s.astype("str") if s.notna().any() else _blank(col, s.index)
-        prov[name] = (df["source_file"].astype(str).to_numpy() if "source_file" in df else np.full(len(df), ""),
+            elif col.kind in ("date", "bool") and s.dtype.kind != "M" and not s.notna().any():
+                # nothing given (e.g. veto, active_from): a typed blank, which the validator need not read as text
+                blank = pd.Series(pd.NA, index=s.index, dtype="boolean")
+                data[c] = _blank(col, s.index) if col.kind == "date" else blank
+        files = df["source_file"].reset_index(drop=True) if "source_file" in df else pd.Series("", index=data.index)
+        prov[name] = (files,
                       df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
         raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
     matched = {}
-    typed, found = check_tables(raw, matched=matched)
+    typed, found = check_tables(raw, matched=matched, known=_known_rows(tables))
 
     def locate(p):
         if p.row is None or p.table not in prov:
             return p
         files, rows = prov[p.table]
         i = p.row - 2
-        return Problem(p.table, f"{files[i]} (-> {p.table})", int(rows[i]), p.column, p.message, p.severity)
+        return Problem(p.table, f"{files.iloc[i]} (-> {p.table})", int(rows[i]), p.column, p.message, p.severity)
 
     found = [locate(p) for p in found]
     errors = [p for p in found if p.severity == "error"]
@@ -537,6 +599,41 @@ def _validate(tables, report, role_rules):
     village = Village(**typed, source="import", problems=found)
     prime(village, matched)
     return village, report
+
+
+def _known_rows(tables):
+    """The rows the combiner matched each reference to, for :func:`~cxinfluence.village.validate.check_tables`.
+
+    Accounts and people are unique by id here (first value per id; people without an account left
+    out, accounts only named by a person added), so each defining table's rows are its ids' codes;
+    references carry the row they were matched to (``_row_of`` columns). Ids are only trusted when
+    they are Arrow text (nothing converted by validation); a kind of id with any reference not
+    matched here (ties from a workbook or another source) is hashed by the validator as usual.
+    """
+    acc, people = tables["accounts"], tables["stakeholders"]
+
+    def text(s):
+        return pd.api.types.is_string_dtype(s) and s.dtype != object and not s.isna().any()
+
+    if not (text(acc["account_id"]) and text(people["stakeholder_id"]) and text(people["account_id"])):
+        return None
+    known = {("accounts", "account_id"): np.arange(len(acc)),
+             ("stakeholders", "stakeholder_id"): np.arange(len(people))}
+    for table, column, rows in (("stakeholders", "account_id", None), ("outcomes", "account_id", "_account_row_of"),
+                                ("relationships", "source_id", "_source_row_of"),
+                                ("relationships", "target_id", "_target_row_of"),
+                                ("responses", "stakeholder_id", "_row_of")):
+        df = tables[table]
+        if rows is None:
+            pos = lookup(df[column], acc["account_id"])
+        elif rows in df and not df[rows].isna().any() and text(df[column]) or (rows in df and len(df) == 0):
+            pos = df[rows].to_numpy(dtype=np.int64)
+        else:
+            continue
+        if len(pos) and pos.min() < 0:
+            continue
+        known[(table, column)] = pos
+    return known
 
 
 def _blank(col, index):

@@ -48,6 +48,7 @@ from ._common import (
     take,
 )
 from .mapping import DEFAULT_RENEWAL_TYPES, role_table, section
+from ..ids import arrow_strings, unique_text
 from .staging import Staged
 
 OBJECTS = ("Account", "Contact", "AccountContactRole", "OpportunityContactRole", "AccountContactRelation", "Opportunity")
@@ -266,10 +267,12 @@ def _roles(ex, people, opps, st, mapping):
         shown = ", ".join(f"{v!r} ({n})" for v, n in unknown.head(15).items())
         st.notes.append(f"could not map {int(unknown.sum())} role value(s) to a buying-center role: {shown}; "
                         "those people's roles come from their titles. Add them under [roles] in the mapping file")
-    rows["role"] = key.map({k: v[0] for k, v in table.items()})
-    rows["role_department"] = key.map({k: v[1] for k, v in table.items()})
+    codes, distinct = pd.factorize(key)  # each distinct picklist value mapped once
+    for i, c in ((0, "role"), (1, "role_department")):
+        mapped = [table[k][i] if k in table else np.nan for k in distinct]
+        rows[c] = np.array([*mapped, np.nan], dtype=object)[codes]
     rows = rows.dropna(subset=["role"])
-    where = lookup(rows["contact_id"], people["stakeholder_id"])
+    where = lookup(rows["contact_id"], people["stakeholder_id"])  # hashed once; reused below
     own = pd.Series(take(people["account_id"], where), index=rows.index, dtype="str")
     rows["account_id"] = rows["account_id"].fillna(own)
     orphan = pd.Series(where < 0, index=rows.index)
@@ -277,8 +280,9 @@ def _roles(ex, people, opps, st, mapping):
         st.notes.append(f"{int(orphan.sum())} role row(s) name a ContactId not in Contact.csv; left out")
         st.dropped += [{"file": f, "row": int(r), "reason": "ContactId is not in Contact.csv"}
                        for f, r in zip(rows.loc[orphan, "source_file"], rows.loc[orphan, "source_row"])]
-        rows, own = rows.loc[~orphan], own.loc[~orphan]
-    rows["rank"] = rows["role"].map(ROLE_RANK)
+        rows, own, where = rows.loc[~orphan], own.loc[~orphan], where[~orphan.to_numpy()]
+    codes, distinct = pd.factorize(rows["role"])
+    rows["rank"] = np.array([ROLE_RANK[r] for r in distinct], dtype=np.int64)[codes]
     # contacts without an AccountId take the account of their strongest role
     no_acc = people["account_id"].isna()
     if no_acc.any():
@@ -288,8 +292,7 @@ def _roles(ex, people, opps, st, mapping):
         if fill.notna().any():
             st.notes.append(f"{int(fill.notna().sum())} contact(s) without an AccountId placed in the account of their role "
                             "(AccountContactRole/OpportunityContactRole)")
-        own = pd.Series(take(people["account_id"], lookup(rows["contact_id"], people["stakeholder_id"])), index=rows.index,
-                        dtype="str")
+        own = pd.Series(take(people["account_id"], where), index=rows.index, dtype="str")
     other = rows["account_id"].notna() & (rows["account_id"] != own)
     if other.any():
         n = rows.loc[other, "contact_id"].nunique()
@@ -298,14 +301,22 @@ def _roles(ex, people, opps, st, mapping):
                         f"e.g. {ex_ids}); a person belongs to one account in the village: kept in their own account "
                         "(Contact.AccountId), the other role left out")
     kept = rows.loc[~other]
-    mine = kept.sort_values("rank", kind="stable").drop_duplicates("contact_id")
-    code = lookup(kept["contact_id"], people["stakeholder_id"])
-    pairs = np.unique((code * 8 + kept["rank"].to_numpy(dtype=np.int64))[code >= 0])  # distinct (contact, role)
+    code = where[~other.to_numpy()]  # each kept row's person (row of people)
+    rank = kept["rank"].to_numpy(dtype=np.int64)
+    pairs = pd.unique((code * 8 + rank)[code >= 0])  # distinct (contact, role)
     several = int((np.bincount(pairs // 8) > 1).sum()) if len(pairs) else 0
     if several:
         st.notes.append(f"{several} contact(s) carry several roles in their account; the strongest is kept "
                         "(decider > gatekeeper > buyer > influencer > user)")
-    at = lookup(people["stakeholder_id"], mine["contact_id"])
+    # each person's strongest role: the first of their rows in stable rank order
+    order = np.argsort(rank, kind="stable")
+    first = order[~pd.Series(code[order]).duplicated().to_numpy()]
+    at = np.full(len(people), -1, dtype=np.int64)
+    at[code[first]] = first
+    if not unique_text(arrow_strings(people["stakeholder_id"])):  # a contact listed twice: both rows get the role
+        same = lookup(people["stakeholder_id"], people["stakeholder_id"])
+        at = np.where(same >= 0, at[np.maximum(same, 0)], -1)
+    mine = kept
     picked = pd.Series(take(mine["role"], at), index=people.index, dtype="str")
     if "role" in people:  # a role from a mapped custom field wins
         people["role"] = people["role"].fillna(picked)
