@@ -23,13 +23,17 @@ import contextlib
 import sys
 from pathlib import Path
 
-EPILOG = ("Exit codes: 0 ok, 1 invalid data or options, 2 usage, 5 disk full/read-only/permission denied, "
-          "130 interrupted, 143 terminated. Docs: README.md and data/README.md (the data contract).")
-RUN_EPILOG = ("Exit codes: 0 every output written; 3 written, but stages the data cannot support were skipped "
-              "(each with a one-line reason, also in warnings.csv and the report); 4 written, but a stage failed "
-              "unexpectedly (named the same way); 1 invalid input, nothing written; 2 usage error; 5 disk full, "
-              "read-only or permission denied (previous output intact); 130 interrupted; 143 terminated. "
-              "Docs: README.md and data/README.md (the data contract).")
+EPILOG = (
+    "Exit codes: 0 ok, 1 invalid data or options, 2 usage, 5 disk full/read-only/permission denied, "
+    "130 interrupted, 143 terminated. Docs: README.md and data/README.md (the data contract)."
+)
+RUN_EPILOG = (
+    "Exit codes: 0 every output written; 3 written, but stages the data cannot support were skipped "
+    "(each with a one-line reason, also in warnings.csv and the report); 4 written, but a stage failed "
+    "unexpectedly (named the same way); 1 invalid input, nothing written; 2 usage error; 5 disk full, "
+    "read-only or permission denied (previous output intact); 130 interrupted; 143 terminated. "
+    "Docs: README.md and data/README.md (the data contract)."
+)
 EXIT_OS, EXIT_INTERRUPTED, EXIT_TERMINATED = 5, 130, 143
 
 
@@ -54,25 +58,111 @@ def _interrupted_message(args, what="interrupted") -> str:
 
 
 def _add_run_options(p):
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (created; existing outputs are replaced only once the run succeeds)")
-    p.add_argument("--as-of", metavar="DATE", default=None, help="as-of date of the snapshot (default: the day after the latest response not dated in the future)")
-    p.add_argument("--window-days", type=int, default=365, metavar="N", help="look-back window for feedback, in days (default 365)")
-    p.add_argument("--lead-days", type=int, default=0, metavar="N", help="gap between the last feedback used and an outcome's period end, in days (default 0)")
-    p.add_argument("--half-life-days", type=float, default=None, metavar="N", help="optional recency decay of feedback weights (half-life in days; default none)")
-    p.add_argument("--schemes", default=None, metavar="A,B", help="comma-separated sentiment schemes to model and compare (default: all)")
-    p.add_argument("--maps", type=int, default=25, metavar="N", help="write network maps for the N accounts with most revenue at risk (default 25; 0 for none; -1 for all)")
-    p.add_argument("--map-accounts", default=None, metavar="ID,ID", help="write maps for exactly these account ids (overrides --maps)")
-    p.add_argument("--anonymize", action="store_true", help="replace names with keyed pseudonyms and remove names, e-mail addresses and phone numbers from every free-text field of every output (README: what it guarantees)")
-    p.add_argument("--anonymize-key", default=None, metavar="FILE", help="secret key file for the pseudonyms (created if missing; implies --anonymize); default: ~/.config/cxinfluence/anonymize.key, created on first use")
-    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for cross-validation folds, bootstrap and map layout (default 0)")
-    p.add_argument("--currency", default=None, metavar="CUR", help="currency of revenue in the report, a symbol or code such as $, EUR (default: none shown)")
-    p.add_argument("--compare-to", default=None, metavar="DATE", help="also report what changed between DATE and the as-of date: who joined or left, influence and sentiment shifts, veto holders who went quiet, accounts whose risk changed (what_changed.csv; default: no comparison)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the outputs (created; existing outputs are replaced only once the run succeeds)",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        default=None,
+        help=("as-of date of the snapshot (default: the day after the latest response not dated in the future)"),
+    )
+    p.add_argument(
+        "--window-days", type=int, default=365, metavar="N", help="look-back window for feedback, in days (default 365)"
+    )
+    p.add_argument(
+        "--lead-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="gap between the last feedback used and an outcome's period end, in days (default 0)",
+    )
+    p.add_argument(
+        "--half-life-days",
+        type=float,
+        default=None,
+        metavar="N",
+        help=("optional recency decay of feedback weights (half-life in days; default none)"),
+    )
+    p.add_argument(
+        "--schemes",
+        default=None,
+        metavar="A,B",
+        help="comma-separated sentiment schemes to model and compare (default: all)",
+    )
+    p.add_argument(
+        "--maps",
+        type=int,
+        default=25,
+        metavar="N",
+        help=("write network maps for the N accounts with most revenue at risk (default 25; 0 for none; -1 for all)"),
+    )
+    p.add_argument(
+        "--map-accounts",
+        default=None,
+        metavar="ID,ID",
+        help="write maps for exactly these account ids (overrides --maps)",
+    )
+    p.add_argument(
+        "--anonymize",
+        action="store_true",
+        help=(
+            "replace names with keyed pseudonyms and remove names, "
+            "e-mail addresses and phone numbers from every "
+            "free-text field of every output (README: what it "
+            "guarantees)"
+        ),
+    )
+    p.add_argument(
+        "--anonymize-key",
+        default=None,
+        metavar="FILE",
+        help=(
+            "secret key file for the pseudonyms "
+            "(created if missing; implies "
+            "--anonymize); default: "
+            "~/.config/cxinfluence/anonymize.key, "
+            "created on first use"
+        ),
+    )
+    p.add_argument(
+        "--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed for cross-validation folds, bootstrap and map layout (default 0)",
+    )
+    p.add_argument(
+        "--currency",
+        default=None,
+        metavar="CUR",
+        help="currency of revenue in the report, a symbol or code such as $, EUR (default: none shown)",
+    )
+    p.add_argument(
+        "--compare-to",
+        default=None,
+        metavar="DATE",
+        help=(
+            "also report what changed between DATE and "
+            "the as-of date: who joined or left, "
+            "influence and sentiment shifts, veto holders "
+            "who went quiet, accounts whose risk changed "
+            "(what_changed.csv; default: no comparison)"
+        ),
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
 _IMPORT_HELP = {
-    "salesforce": "folder of Salesforce exports (Account.csv, Contact.csv, AccountContactRole.csv, OpportunityContactRole.csv, Opportunity.csv)",
+    "salesforce": (
+        "folder of Salesforce exports (Account.csv, Contact.csv, AccountContactRole.csv, "
+        "OpportunityContactRole.csv, Opportunity.csv)"
+    ),
     "hubspot": "folder of HubSpot exports (companies, contacts, associations, deals, feedback submissions)",
     "gainsight": "folder of Gainsight exports (Company, Person/Company Person, People Maps, survey answers)",
     "qualtrics": "Qualtrics response export (CSV, three header rows)",
@@ -88,36 +178,123 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check a village and list every problem", description="Check a village (folder of CSV/Parquet files or one .xlsx workbook) and list every problem found. Exit 0 when valid, 1 when not.", epilog=EPILOG)
+    p = sub.add_parser(
+        "validate",
+        help="check a village and list every problem",
+        description=(
+            "Check a village (folder of CSV/Parquet "
+            "files or one .xlsx workbook) and list "
+            "every problem found. Exit 0 when valid, "
+            "1 when not."
+        ),
+        epilog=EPILOG,
+    )
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
-    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
+    p.add_argument(
+        "--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)"
+    )
 
-    p = sub.add_parser("synth", help="write a synthetic village with a known truth", description="Write a synthetic village and its ground truth (in DIR/truth/).", epilog=EPILOG)
+    p = sub.add_parser(
+        "synth",
+        help="write a synthetic village with a known truth",
+        description=("Write a synthetic village and its ground truth (in DIR/truth/)."),
+        epilog=EPILOG,
+    )
     p.add_argument("--accounts", type=int, default=300, metavar="N", help="number of accounts (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--world", default="influence", choices=["influence", "mean", "roles"], help="ground-truth world: who drives rebuying (default influence)")
+    p.add_argument(
+        "--world",
+        default="influence",
+        choices=["influence", "mean", "roles"],
+        help="ground-truth world: who drives rebuying (default influence)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
     p.add_argument("--format", default="csv", choices=["csv", "parquet", "xlsx"], help="file format (default csv)")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
 
-    p = sub.add_parser("run", help="run the whole analysis on a village", description="Validate a village, then write influence.csv, coverage.csv, account_sentiment.csv, models.csv, report.html and networks/ to DIR.", epilog=RUN_EPILOG)
+    p = sub.add_parser(
+        "run",
+        help="run the whole analysis on a village",
+        description=(
+            "Validate a village, then write "
+            "influence.csv, coverage.csv, "
+            "account_sentiment.csv, models.csv, "
+            "report.html and networks/ to DIR."
+        ),
+        epilog=RUN_EPILOG,
+    )
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
     _add_run_options(p)
 
-    p = sub.add_parser("import", help="build a village from CRM and survey exports", description="Build a village from exports of the tools you use (Salesforce, HubSpot, Gainsight, Qualtrics, SurveyMonkey, CustomerGauge, a generic CSV) and write it with import_report.md and import_log.csv. Each source flag can be repeated. Exit 0 when the village was written, 1 when the exports cannot make a valid village (every problem is listed with its file and row), 2 for bad command-line usage, 130 when interrupted; nothing is written unless the import succeeds.", epilog=EPILOG)
-    for flag, what in (("salesforce", "DIR"), ("hubspot", "DIR"), ("gainsight", "DIR"), ("qualtrics", "FILE"),
-                       ("surveymonkey", "FILE"), ("customergauge", "FILE"), ("generic", "FILE"), ("team", "FILE")):
+    p = sub.add_parser(
+        "import",
+        help="build a village from CRM and survey exports",
+        description=(
+            "Build a village from exports of the "
+            "tools you use (Salesforce, HubSpot, "
+            "Gainsight, Qualtrics, SurveyMonkey, "
+            "CustomerGauge, a generic CSV) and write "
+            "it with import_report.md and "
+            "import_log.csv. Each source flag can be "
+            "repeated. Exit 0 when the village was "
+            "written, 1 when the exports cannot make "
+            "a valid village (every problem is listed "
+            "with its file and row), 2 for bad "
+            "command-line usage, 130 when "
+            "interrupted; nothing is written unless "
+            "the import succeeds."
+        ),
+        epilog=EPILOG,
+    )
+    for flag, what in (
+        ("salesforce", "DIR"),
+        ("hubspot", "DIR"),
+        ("gainsight", "DIR"),
+        ("qualtrics", "FILE"),
+        ("surveymonkey", "FILE"),
+        ("customergauge", "FILE"),
+        ("generic", "FILE"),
+        ("team", "FILE"),
+    ):
         p.add_argument(f"--{flag}", action="append", default=[], metavar=what, help=_IMPORT_HELP[flag])
-    p.add_argument("--map", default=None, metavar="MAPPING", help="mapping file (.toml or .yaml): roles picklist, join keys, date formats, renewal types, survey columns (see data/exports/mapping_example.toml)")
-    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)")
+    p.add_argument(
+        "--map",
+        default=None,
+        metavar="MAPPING",
+        help=(
+            "mapping file (.toml or .yaml): roles picklist, "
+            "join keys, date formats, renewal types, survey "
+            "columns (see data/exports/mapping_example.toml)"
+        ),
+    )
+    p.add_argument(
+        "--role-rules", default=None, metavar="CSV", help="extra title->role rules (columns: pattern, role, department)"
+    )
     p.add_argument("--out", required=True, metavar="VILLAGE", help="folder to write the village to")
     p.add_argument("--force", action="store_true", help="replace VILLAGE if it exists")
 
-    p = sub.add_parser("team-template", help="write the account-team workbook for a village", description="Write an .xlsx workbook in which an account team records influence ties, veto power, influence ratings and departures for the people of a village; merge it back with `cxinfluence import ... --team FILE`.", epilog=EPILOG)
+    p = sub.add_parser(
+        "team-template",
+        help="write the account-team workbook for a village",
+        description=(
+            "Write an .xlsx workbook in which an "
+            "account team records influence ties, "
+            "veto power, influence ratings and "
+            "departures for the people of a village; "
+            "merge it back with `cxinfluence import "
+            "... --team FILE`."
+        ),
+        epilog=EPILOG,
+    )
     p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
     p.add_argument("--out", required=True, metavar="FILE.xlsx", help="workbook to write")
 
-    p = sub.add_parser("demo", help="run the whole analysis on the bundled sample village", description="Run the whole analysis on the bundled sample village (data/sample_village).", epilog=RUN_EPILOG)
+    p = sub.add_parser(
+        "demo",
+        help="run the whole analysis on the bundled sample village",
+        description=("Run the whole analysis on the bundled sample village (data/sample_village)."),
+        epilog=RUN_EPILOG,
+    )
     _add_run_options(p)
     return parser
 
@@ -221,9 +398,17 @@ def cmd_import(args) -> int:
         from ..village.importers import import_village, write_import
 
         village, report = import_village(
-            salesforce=args.salesforce, hubspot=args.hubspot, gainsight=args.gainsight, qualtrics=args.qualtrics,
-            surveymonkey=args.surveymonkey, customergauge=args.customergauge, generic=args.generic, team=args.team,
-            mapping=args.map, role_rules=args.role_rules)
+            salesforce=args.salesforce,
+            hubspot=args.hubspot,
+            gainsight=args.gainsight,
+            qualtrics=args.qualtrics,
+            surveymonkey=args.surveymonkey,
+            customergauge=args.customergauge,
+            generic=args.generic,
+            team=args.team,
+            mapping=args.map,
+            role_rules=args.role_rules,
+        )
         write_import(village, report, out, overwrite=args.force)
     except (CxInfluenceError, KeyboardInterrupt):
         raise
@@ -234,11 +419,19 @@ def cmd_import(args) -> int:
         print(f"error: this source is not available in this installation ({exc})", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user; name the failure instead
-        print(f"error: the import failed unexpectedly ({type(exc).__name__}: {exc}); nothing was written. "
-              "Please report this with the import command you ran.", file=sys.stderr)
+        print(
+            f"error: the import failed unexpectedly ({type(exc).__name__}: {exc}); nothing was written. "
+            "Please report this with the import command you ran.",
+            file=sys.stderr,
+        )
         return 1
     print(report.summary())
-    print(f"wrote the village to {out} (with import_report.md and import_log.csv); check it with: cxinfluence validate {out}")
+    print(
+        (
+            f"wrote the village to {out} (with import_report.md and import_log.csv); check it with: cxinfluence "
+            f"validate {out}"
+        )
+    )
     return 0
 
 
@@ -256,12 +449,23 @@ def cmd_team_template(args) -> int:
     except ImportError as exc:
         print(f"error: the account-team template is not available in this installation ({exc})", file=sys.stderr)
         return 1
-    print(f"wrote the account-team workbook to {path}; fill it in and merge it with: cxinfluence import ... --team {path}")
+    print(
+        (
+            f"wrote the account-team workbook to {path}; fill it in and merge it with: cxinfluence import ... --team "
+            f"{path}"
+        )
+    )
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "synth": cmd_synth, "run": cmd_run, "demo": cmd_demo, "import": cmd_import,
-            "team-template": cmd_team_template}
+COMMANDS = {
+    "validate": cmd_validate,
+    "synth": cmd_synth,
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "team-template": cmd_team_template,
+}
 
 
 def main(argv=None) -> int:
@@ -298,17 +502,20 @@ def main(argv=None) -> int:
         print(f"error: cannot use {where}: {os_cause(exc)}", file=sys.stderr)
         return EXIT_OS
     except KeyboardInterrupt as exc:
-        print(_interrupted_message(args, "terminated" if isinstance(exc, _Terminated) else "interrupted"),
-              file=sys.stderr)
+        print(
+            _interrupted_message(args, "terminated" if isinstance(exc, _Terminated) else "interrupted"), file=sys.stderr
+        )
         return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - no traceback reaches a user; CXINFLUENCE_TRACEBACK=1 shows it
         import os
 
         if os.environ.get("CXINFLUENCE_TRACEBACK"):
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc}. Nothing was written to the output folder. This is "
-              "a bug: please report it with the command you ran (CXINFLUENCE_TRACEBACK=1 shows the details).",
-              file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}. Nothing was written to the output folder. This is "
+            "a bug: please report it with the command you ran (CXINFLUENCE_TRACEBACK=1 shows the details).",
+            file=sys.stderr,
+        )
         return 1
 
 

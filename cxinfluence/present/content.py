@@ -249,7 +249,7 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
     ``currency`` labels revenue (``"$"``, ``"EUR"``; default none);
     ``account_pages`` maps account ids to the relative paths of their pages.
     """
-    from .briefing import action_accounts, headline_findings, money
+    from .briefing import action_accounts, money
     from ..models.findings import comparison_findings, decision_findings
     from .summary import village_overview
 

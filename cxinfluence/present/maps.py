@@ -911,7 +911,7 @@ def portfolio_map(
         fills = _diverging(xs)
 
     e = html.escape
-    out = [f'<figure class="cx-portfolio" style="margin:0;font-family:system-ui,Helvetica,Arial,sans-serif">',
+    out = ['<figure class="cx-portfolio" style="margin:0;font-family:system-ui,Helvetica,Arial,sans-serif">',
            f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{e(title or "Portfolio map")}" style="font-size:13px;max-width:100%;height:auto">']
     if title:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
+from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, window_mask
 from ..village.scale import response_sentiment
 
 _SOURCES = ("scores", "comment", "both")

@@ -26,15 +26,15 @@ from cxinfluence.village.schema import ROLES, SCORE_RANGES
 #: None means "default by role" (cxinfluence.village.schema.VETO_BY_ROLE).
 DEFAULT_ROLES = {
     # HubSpot hs_buying_role internal values
-    "BLOCKER": ("gatekeeper", None, True),            # can stop the purchase: a gatekeeper holding a veto
-    "BUDGET_HOLDER": ("decider", "finance", None),     # controls the budget: economic buyer, signs
-    "CHAMPION": ("influencer", None, None),            # advocates for us; carries weight, does not sign
+    "BLOCKER": ("gatekeeper", None, True),  # can stop the purchase: a gatekeeper holding a veto
+    "BUDGET_HOLDER": ("decider", "finance", None),  # controls the budget: economic buyer, signs
+    "CHAMPION": ("influencer", None, None),  # advocates for us; carries weight, does not sign
     "DECISION_MAKER": ("decider", None, None),
     "END_USER": ("user", None, None),
     "EXECUTIVE_SPONSOR": ("decider", "executive", None),
     "INFLUENCER": ("influencer", None, None),
     "LEGAL_AND_COMPLIANCE": ("gatekeeper", "legal", None),
-    "OTHER": (None, None, None),                       # says nothing: role comes from the title
+    "OTHER": (None, None, None),  # says nothing: role comes from the title
     # Gainsight Company Person "Role" and common picklist labels (best-guess defaults)
     "ECONOMIC_BUYER": ("decider", "finance", None),
     "EXECUTIVE": ("decider", "executive", None),
@@ -130,7 +130,9 @@ def section(mapping, name) -> dict:
         raise TypeError(f"mapping={type(mapping).__name__}; expected the parsed mapping file as a dict (or None)")
     value = mapping.get(name) or {}
     if not isinstance(value, dict):
-        raise VillageError([Problem("mapping", "mapping", None, name, f"section [{name}] must be a table of settings, got {value!r}")])
+        raise VillageError(
+            [Problem("mapping", "mapping", None, name, f"section [{name}] must be a table of settings, got {value!r}")]
+        )
     return value
 
 
@@ -155,7 +157,17 @@ def find_file(folder: Path, words, exclude=()) -> Path | None:
 def check_folder(folder, source: str) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
-        raise VillageError([Problem(source, str(folder), None, None, f"{source} export folder not found; expected a folder of the CSV files exported from {source}")])
+        raise VillageError(
+            [
+                Problem(
+                    source,
+                    str(folder),
+                    None,
+                    None,
+                    f"{source} export folder not found; expected a folder of the CSV files exported from {source}",
+                )
+            ]
+        )
     return folder
 
 
@@ -171,7 +183,9 @@ def read_export(path: Path, table: str) -> tuple[pd.DataFrame, np.ndarray, int]:
     except UnicodeDecodeError:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="cp1252")
     except pd.errors.EmptyDataError:
-        raise VillageError([Problem(table, path.name, None, None, "file is empty; expected a header row with the column names")]) from None
+        raise VillageError(
+            [Problem(table, path.name, None, None, "file is empty; expected a header row with the column names")]
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
     df = df.apply(lambda s: s.str.strip()).replace("", np.nan)
     rows = np.arange(2, len(df) + 2, dtype=np.int64)
@@ -208,9 +222,26 @@ def pick_columns(df: pd.DataFrame, aliases: dict, overrides: dict, *, table: str
         if hit is not None:
             found[name] = hit
         elif overrides.get(name):
-            problems.append(Problem(table, file, None, overrides[name], f"the mapping names column '{overrides[name]}' for {name}, but the file has no such column; it has: {', '.join(df.columns)}"))
+            problems.append(
+                Problem(
+                    table,
+                    file,
+                    None,
+                    overrides[name],
+                    f"the mapping names column '{overrides[name]}' for {name}, but the file has no such column; it has: {', '.join(df.columns)}",
+                )
+            )
         elif name in required:
-            problems.append(Problem(table, file, None, names[0], f"required column for {name} is missing (looked for {', '.join(repr(n) for n in names)}); the file has: {', '.join(df.columns)}. Name the column in the mapping file's columns table"))
+            problems.append(
+                Problem(
+                    table,
+                    file,
+                    None,
+                    names[0],
+                    f"required column for {name} is missing (looked for {', '.join(repr(n) for n in names)}); "
+                    f"the file has: {', '.join(df.columns)}. Name the column in the mapping file's columns table",
+                )
+            )
     if problems:
         raise VillageError(problems, source=file)
     return found
@@ -324,7 +355,17 @@ def period_end(dates: pd.Series, period: str = "year") -> pd.Series:
     ['2024-03-31']
     """
     if period not in PERIODS:
-        raise VillageError([Problem("mapping", "mapping", None, "renewals.period", f"period={period!r}; expected one of {', '.join(PERIODS)}")])
+        raise VillageError(
+            [
+                Problem(
+                    "mapping",
+                    "mapping",
+                    None,
+                    "renewals.period",
+                    f"period={period!r}; expected one of {', '.join(PERIODS)}",
+                )
+            ]
+        )
     return dates.dt.to_period(PERIODS[period]).dt.end_time.dt.normalize()
 
 
@@ -346,7 +387,15 @@ def role_table(mapping) -> dict:
             continue
         role, _, dept = text.partition("/")
         if role not in ROLES:
-            problems.append(Problem("mapping", "mapping", None, "roles", f"roles: '{key}' = '{value}': role '{role}' is not one of {', '.join(ROLES)}; write \"role\" or \"role/department\""))
+            problems.append(
+                Problem(
+                    "mapping",
+                    "mapping",
+                    None,
+                    "roles",
+                    f"roles: '{key}' = '{value}': role '{role}' is not one of {', '.join(ROLES)}; write \"role\" or \"role/department\"",
+                )
+            )
             continue
         table[norm_key(key)] = (role, dept.strip() or None, DEFAULT_ROLES.get(norm_key(key), (None, None, None))[2])
     if problems:
@@ -436,13 +485,20 @@ def question_map(questions: dict, source: str) -> dict:
     for k, v in (questions or {}).items():
         key = str(k).strip().lower()
         if key in allowed and not (isinstance(v, str) and v.strip().lower() in allowed):
-            for text in (v if isinstance(v, list) else [v]):
+            for text in v if isinstance(v, list) else [v]:
                 out[str(text)] = key
         elif isinstance(v, str) and v.strip().lower() in allowed:
             out[str(k)] = v.strip().lower()
         else:
-            bad.append(Problem("mapping", "mapping", None, f"{source}.questions.{k}",
-                               f"'{k}' = {v!r}: write \"question text\" = \"item\" (or item = \"question text\") with item one of {', '.join(allowed)}"))
+            bad.append(
+                Problem(
+                    "mapping",
+                    "mapping",
+                    None,
+                    f"{source}.questions.{k}",
+                    f'\'{k}\' = {v!r}: write "question text" = "item" (or item = "question text") with item one of {", ".join(allowed)}',
+                )
+            )
     if bad:
         raise VillageError(bad, source="mapping")
     return out
@@ -463,7 +519,10 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     df["score"] = np.where(is_comment, np.nan, score(df["value"]))
     # unusable rows
     for test, reason in (
-        (lambda d: d["item"].isna(), "question not recognised as NPS/CSAT/CES/NetEasy/trust/cared-for or a comment; name it in the mapping's questions table"),
+        (
+            lambda d: d["item"].isna(),
+            "question not recognised as NPS/CSAT/CES/NetEasy/trust/cared-for or a comment; name it in the mapping's questions table",
+        ),
         (lambda d: d["item"].ne("comment") & d["value"].notna() & d["score"].isna(), "answer is not a number"),
         (lambda d: d["value"].isna(), "no answer"),
     ):
@@ -478,25 +537,61 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     off = scored & ((df["score"] < lo) | (df["score"] > hi) | (df["score"] % 1 != 0))
     for r, it, v in df.loc[off, ["row", "item", "score"]].itertuples(index=False):
         lo_, hi_ = SCORE_RANGES[it]
-        dropped.append({"file": file, "row": int(r), "reason": f"{it} answer {v:g} is outside the village scale {lo_}-{hi_} (whole numbers)"})
+        dropped.append(
+            {
+                "file": file,
+                "row": int(r),
+                "reason": f"{it} answer {v:g} is outside the village scale {lo_}-{hi_} (whole numbers)",
+            }
+        )
     df = df[~off]
     # repeats: keep the last answer per (response, item)
     rep = df.duplicated(["response_key", "item"], keep="last") & df["item"].ne("comment")
     for r, it in df.loc[rep, ["row", "item"]].itertuples(index=False):
-        dropped.append({"file": file, "row": int(r), "reason": f"{it} answered again in the same response; the later answer is kept"})
+        dropped.append(
+            {
+                "file": file,
+                "row": int(r),
+                "reason": f"{it} answered again in the same response; the later answer is kept",
+            }
+        )
     if rep.any():
-        notes.append(f"{file}: {int(rep.sum())} repeated answer(s) to one question in one response; the later answer was kept")
+        notes.append(
+            f"{file}: {int(rep.sum())} repeated answer(s) to one question in one response; the later answer was kept"
+        )
     df = df[~rep]
     if df.empty:
-        return pd.DataFrame(columns=["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]), dropped, notes
+        return (
+            pd.DataFrame(
+                columns=[
+                    "response_id",
+                    "contact_id",
+                    "email",
+                    "date",
+                    *ITEMS,
+                    "comment",
+                    "channel",
+                    "source_file",
+                    "source_row",
+                ]
+            ),
+            dropped,
+            notes,
+        )
     g = df.groupby("response_key", sort=False)
-    head = g.agg(response_id=("response_id", "first"), contact_id=("contact_id", "first"), email=("email", "first"),
-                 date=("date", "max"), source_row=("row", "min"))
+    head = g.agg(
+        response_id=("response_id", "first"),
+        contact_id=("contact_id", "first"),
+        email=("email", "first"),
+        date=("date", "max"),
+        source_row=("row", "min"),
+    )
     scores = df[df["item"] != "comment"].pivot(index="response_key", columns="item", values="score")
     c = df[df["item"] == "comment"].astype({"value": str})
     several = c["response_key"].duplicated(keep=False)
-    comments = pd.concat([c[~several].set_index("response_key")["value"],
-                          c[several].groupby("response_key")["value"].agg(" | ".join)])
+    comments = pd.concat(
+        [c[~several].set_index("response_key")["value"], c[several].groupby("response_key")["value"].agg(" | ".join)]
+    )
     out = head.join(scores).join(comments.rename("comment"))
     for it in ITEMS:
         if it not in out:
@@ -506,7 +601,11 @@ def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list,
     out["channel"] = "survey"
     out["source_file"] = file
     out = out.reset_index(drop=True)
-    return out[["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]], dropped, notes
+    return (
+        out[["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]],
+        dropped,
+        notes,
+    )
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -535,22 +634,34 @@ def outcomes_from_deals(deals: pd.DataFrame, *, period="year", source="deals") -
     2          B 2024-12-31      0.0       0.0
     """
     notes = []
-    closed = deals[deals["state"].isin(["won", "lost"]) & deals["close_date"].notna() & deals["account_id"].notna()].copy()
+    closed = deals[
+        deals["state"].isin(["won", "lost"]) & deals["close_date"].notna() & deals["account_id"].notna()
+    ].copy()
     if closed.empty:
-        return pd.DataFrame(columns=["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]), [f"{source}: no closed deals, so no outcomes"]
+        return pd.DataFrame(columns=["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]), [
+            f"{source}: no closed deals, so no outcomes"
+        ]
     closed["period_end"] = period_end(closed["close_date"], period)
-    closed["won_amount"] = np.where(closed["state"].eq("won"), pd.to_numeric(closed["amount"], errors="coerce").fillna(0.0), 0.0)
+    closed["won_amount"] = np.where(
+        closed["state"].eq("won"), pd.to_numeric(closed["amount"], errors="coerce").fillna(0.0), 0.0
+    )
     closed["renew_won"] = (closed["renewal"] & closed["state"].eq("won")).astype(float)
     closed["renew_any"] = closed["renewal"].astype(float)
     if "row" not in closed:
         closed["row"] = np.arange(2, len(closed) + 2)
     g = closed.groupby(["account_id", "period_end"], sort=True)
-    out = g.agg(renewed=("renew_won", "max"), any_renewal=("renew_any", "max"), bookings=("won_amount", "sum"),
-                source_row=("row", "min")).reset_index()
+    out = g.agg(
+        renewed=("renew_won", "max"),
+        any_renewal=("renew_any", "max"),
+        bookings=("won_amount", "sum"),
+        source_row=("row", "min"),
+    ).reset_index()
     orphan = out["any_renewal"].eq(0)
     if orphan.any():
-        notes.append(f"{source}: {int(orphan.sum())} account-period(s) had closed deals but no closed renewal deal; "
-                     "an outcome needs renewed, so their bookings are not used (say which deals are renewals in the mapping)")
+        notes.append(
+            f"{source}: {int(orphan.sum())} account-period(s) had closed deals but no closed renewal deal; "
+            "an outcome needs renewed, so their bookings are not used (say which deals are renewals in the mapping)"
+        )
     out = out[~orphan].drop(columns="any_renewal").reset_index(drop=True)
     out["source_file"] = source
     return out[["account_id", "period_end", "renewed", "bookings", "source_file", "source_row"]], notes
@@ -563,4 +674,8 @@ def dropped_rows(mask, rows, file, reason) -> list:
 
 def email_key(s: pd.Series) -> pd.Series:
     """E-mails compared case-insensitively, blank as NaN."""
-    return s.astype(object).where(s.notna(), None).map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else np.nan)
+    return (
+        s.astype(object)
+        .where(s.notna(), None)
+        .map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else np.nan)
+    )

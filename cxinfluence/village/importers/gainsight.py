@@ -114,8 +114,15 @@ OPPORTUNITY_COLUMNS = {
     "close_date": ("Close Date", "CloseDate"),
     "amount": ("Amount", "Booking Amount", "ARR"),
 }
-QUESTION_TYPES = {"NPS": "nps", "CSAT": "csat", "CES": "ces", "TEXT": "comment", "TEXTAREA": "comment", "COMMENT": "comment",
-                  "OPEN_TEXT": "comment"}
+QUESTION_TYPES = {
+    "NPS": "nps",
+    "CSAT": "csat",
+    "CES": "ces",
+    "TEXT": "comment",
+    "TEXTAREA": "comment",
+    "COMMENT": "comment",
+    "OPEN_TEXT": "comment",
+}
 SENTIMENTS = ("Positive", "Neutral", "Negative")
 
 
@@ -161,14 +168,27 @@ def read_gainsight(folder, mapping=None) -> Staged:
     folder = _crm.check_folder(folder, SOURCE)
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
-    overrides = {name: _crm.overrides_for(cfg, name) for name in ("company", "person", "company_person", "influencers", "answers", "opportunities")}
+    overrides = {
+        name: _crm.overrides_for(cfg, name)
+        for name in ("company", "person", "company_person", "influencers", "answers", "opportunities")
+    }
     questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
     files = _files(folder)
     if files["company_person"] is None and files["person"] is None:
-        raise VillageError([Problem("people", str(folder), None, None, "no Company Person export found (a .csv whose name contains 'company_person'); "
-                                    "export the Company Person object (with Title and Manager) into this folder")])
+        raise VillageError(
+            [
+                Problem(
+                    "people",
+                    str(folder),
+                    None,
+                    None,
+                    "no Company Person export found (a .csv whose name contains 'company_person'); "
+                    "export the Company Person object (with Title and Manager) into this folder",
+                )
+            ]
+        )
     staged.notes.append("person ids are Company Person GSIDs and account ids Company GSIDs, kept as they are")
     if files["company"] is not None:
         staged.tables["accounts"] = _read_companies(files["company"], overrides["company"], staged)
@@ -180,11 +200,15 @@ def read_gainsight(folder, mapping=None) -> Staged:
         staged.notes.append("no People Maps influencers export, so the graph has reports-to ties only")
     staged.tables["ties"] = ties
     if files["opportunities"] is not None:
-        staged.tables["outcomes"] = _read_opportunities(files["opportunities"], mapping, dates, overrides["opportunities"], staged)
+        staged.tables["outcomes"] = _read_opportunities(
+            files["opportunities"], mapping, dates, overrides["opportunities"], staged
+        )
     else:
         staged.notes.append("no opportunity export, so no renewals or bookings from Gainsight")
     if files["answers"] is not None:
-        staged.tables["answers"] = _crm.answer_extras(_read_answers(files["answers"], dates, overrides["answers"], questions, staged), cfg)
+        staged.tables["answers"] = _crm.answer_extras(
+            _read_answers(files["answers"], dates, overrides["answers"], questions, staged), cfg
+        )
     return staged
 
 
@@ -200,29 +224,51 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
     df, rows, cols = _load(path, "accounts", COMPANY_COLUMNS, overrides, staged, required=("account_id",))
     out = pd.DataFrame({k: df[c] for k, c in cols.items()})
     if "annual_revenue" in out:
-        out["annual_revenue"] = pd.to_numeric(out["annual_revenue"].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce")
+        out["annual_revenue"] = pd.to_numeric(
+            out["annual_revenue"].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce"
+        )
     out["source_file"], out["source_row"] = path.name, rows
     bad = out["account_id"].isna() | out["account_id"].duplicated()
-    staged.dropped += _crm.dropped_rows(bad, rows, path.name, "company without a GSID, or listed twice (the first row is kept)")
+    staged.dropped += _crm.dropped_rows(
+        bad, rows, path.name, "company without a GSID, or listed twice (the first row is kept)"
+    )
     return out[~bad].reset_index(drop=True)
 
 
 def _read_people(files, overrides, roles, staged):
     persons = None
     if files["person"] is not None:
-        pdf, _prow, pcols = _load(files["person"], "people", PERSON_COLUMNS, overrides["person"], staged, required=("person_id",))
+        pdf, _prow, pcols = _load(
+            files["person"], "people", PERSON_COLUMNS, overrides["person"], staged, required=("person_id",)
+        )
         name = pdf[pcols["name"]] if "name" in pcols else pd.Series(np.nan, index=pdf.index, dtype=object)
         if "firstname" in pcols or "lastname" in pcols:
             full = pdf[pcols["firstname"]].fillna("") if "firstname" in pcols else ""
-            full = (full + " " + (pdf[pcols["lastname"]].fillna("") if "lastname" in pcols else "")).str.strip().replace("", np.nan)
+            full = (
+                (full + " " + (pdf[pcols["lastname"]].fillna("") if "lastname" in pcols else ""))
+                .str.strip()
+                .replace("", np.nan)
+            )
             name = full.fillna(name)
-        persons = pd.DataFrame({"person_id": pdf[pcols["person_id"]], "name": name,
-                                "email": pdf[pcols["email"]] if "email" in pcols else np.nan,
-                                **{k: pdf[pcols[k]] for k in ("account_id", "title", "role") if k in pcols}})
+        persons = pd.DataFrame(
+            {
+                "person_id": pdf[pcols["person_id"]],
+                "name": name,
+                "email": pdf[pcols["email"]] if "email" in pcols else np.nan,
+                **{k: pdf[pcols[k]] for k in ("account_id", "title", "role") if k in pcols},
+            }
+        )
         persons = persons.dropna(subset=["person_id"]).drop_duplicates("person_id")
     if files["company_person"] is not None:
         path = files["company_person"]
-        df, rows, cols = _load(path, "people", COMPANY_PERSON_COLUMNS, overrides["company_person"], staged, required=("stakeholder_id", "account_id"))
+        df, rows, cols = _load(
+            path,
+            "people",
+            COMPANY_PERSON_COLUMNS,
+            overrides["company_person"],
+            staged,
+            required=("stakeholder_id", "account_id"),
+        )
         out = pd.DataFrame({"stakeholder_id": df[cols["stakeholder_id"]], "account_id": df[cols["account_id"]]})
         for k in ("title", "department", "email"):
             out[k] = df[cols[k]] if k in cols else np.nan
@@ -233,42 +279,70 @@ def _read_people(files, overrides, roles, staged):
             out["email"] = out["email"].astype(object).fillna(pid.map(p["email"]).astype(object))
             missing = pid.notna() & ~pid.isin(p.index)
             if missing.any():
-                staged.notes.append(f"{path.name}: {int(missing.sum())} Company Person record(s) point to a Person not in {files['person'].name}; they have no name or e-mail")
+                staged.notes.append(
+                    f"{path.name}: {int(missing.sum())} Company Person record(s) point to a Person not in {files['person'].name}; they have no name or e-mail"
+                )
         else:
             out["name"] = np.nan
-            staged.notes.append(f"{path.name}: no Person export (or no Person ID column), so people have no names or e-mails from Gainsight")
+            staged.notes.append(
+                f"{path.name}: no Person export (or no Person ID column), so people have no names or e-mails from Gainsight"
+            )
         role_cells = df[cols["role"]] if "role" in cols else None
         manager = df[cols["manager"]] if "manager" in cols else pd.Series(np.nan, index=df.index, dtype=object)
         if "active" in cols:
             inactive = df[cols["active"]].str.strip().str.lower().isin(["false", "no", "0", "inactive", "n"])
             out["gainsight_active"] = ~inactive
             if inactive.any():
-                staged.notes.append(f"{path.name}: {int(inactive.sum())} Company Person record(s) are inactive (left the company); Gainsight keeps no "
-                                    "departure date, so active_to stays blank: enter the dates in the account team's workbook (Departures)")
+                staged.notes.append(
+                    f"{path.name}: {int(inactive.sum())} Company Person record(s) are inactive (left the company); Gainsight keeps no "
+                    "departure date, so active_to stays blank: enter the dates in the account team's workbook (Departures)"
+                )
         file = path.name
     else:  # a Person export that carries the company
         path = files["person"]
         if "account_id" not in persons:
-            raise VillageError([Problem("people", path.name, None, "Company ID", "no Company Person export, and the Person export has no 'Company ID' column; export Company Person")])
-        out = persons.rename(columns={"person_id": "stakeholder_id"})[["stakeholder_id", "account_id", "name", "email"]].copy()
+            raise VillageError(
+                [
+                    Problem(
+                        "people",
+                        path.name,
+                        None,
+                        "Company ID",
+                        "no Company Person export, and the Person export has no 'Company ID' column; export Company Person",
+                    )
+                ]
+            )
+        out = persons.rename(columns={"person_id": "stakeholder_id"})[
+            ["stakeholder_id", "account_id", "name", "email"]
+        ].copy()
         out["title"] = persons.get("title")
         role_cells = persons.get("role")
         manager = pd.Series(np.nan, index=out.index, dtype=object)
         rows = np.arange(2, len(out) + 2)
         file = path.name
-        staged.notes.append(f"{file}: people read from the Person export (no Company Person export): no reporting lines")
+        staged.notes.append(
+            f"{file}: people read from the Person export (no Company Person export): no reporting lines"
+        )
     if role_cells is not None:
         mapped = _crm.map_roles(role_cells, roles)
         out["role"], out["veto"] = mapped["role"].to_numpy(), mapped["veto"].to_numpy()
-        out["department"] = out["department"].astype(object).fillna(pd.Series(mapped["department"].to_numpy(), index=out.index)) if "department" in out else mapped["department"].to_numpy()
+        out["department"] = (
+            out["department"].astype(object).fillna(pd.Series(mapped["department"].to_numpy(), index=out.index))
+            if "department" in out
+            else mapped["department"].to_numpy()
+        )
         out["buying_roles"] = role_cells.to_numpy()
         unknown = mapped["unmapped"].dropna()
         if len(unknown):
-            staged.notes.append(f"{file}: Role value(s) {', '.join(repr(v) for v in sorted(set(unknown)))} have no village role; add them to [roles] "
-                                "(their people keep a role from the title)")
-        staged.notes.append("Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
-                            "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
-                            "overridden by [roles]")
+            staged.notes.append(
+                f"{file}: Role value(s) {', '.join(repr(v) for v in sorted(set(unknown)))} have no village role; add them to [roles] "
+                "(their people keep a role from the title)"
+            )
+        staged.notes.append(
+            "Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
+            "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
+            "overridden by [roles]"
+        )
     out["source_file"], out["source_row"] = file, np.asarray(rows)
     bad = out["stakeholder_id"].isna()
     dup = out["stakeholder_id"].duplicated() & ~bad
@@ -279,8 +353,14 @@ def _read_people(files, overrides, roles, staged):
     known = set(out["stakeholder_id"])
     has = manager.notna()
     unknown = has & ~manager.isin(known)
-    staged.dropped += [{"file": file, "row": int(r), "reason": f"Manager {m} is not a Company Person in this export; the reporting line is left out"}
-                       for m, r in zip(manager[unknown], rows[unknown.to_numpy()])]
+    staged.dropped += [
+        {
+            "file": file,
+            "row": int(r),
+            "reason": f"Manager {m} is not a Company Person in this export; the reporting line is left out",
+        }
+        for m, r in zip(manager[unknown], rows[unknown.to_numpy()])
+    ]
     self_ = has & ~unknown & (manager == out["stakeholder_id"])
     staged.dropped += _crm.dropped_rows(self_.to_numpy(), rows, file, "Manager is the person themself")
     ok = has & ~unknown & ~self_
@@ -289,8 +369,10 @@ def _read_people(files, overrides, roles, staged):
     em = _crm.email_key(out["email"])
     shared = em.notna() & em.duplicated(keep=False)
     if shared.any():
-        staged.notes.append(f"{file}: {int(em[shared].nunique())} e-mail address(es) belong to more than one Company Person (a person at two companies, or a shared inbox); "
-                            "answers carrying only such an e-mail cannot be joined by e-mail")
+        staged.notes.append(
+            f"{file}: {int(em[shared].nunique())} e-mail address(es) belong to more than one Company Person (a person at two companies, or a shared inbox); "
+            "answers carrying only such an e-mail cannot be joined by e-mail"
+        )
     return out, ties
 
 
@@ -301,7 +383,10 @@ def _read_influencers(path, overrides, people, staged) -> pd.DataFrame:
     account = people.set_index("stakeholder_id")["account_id"]
     checks = (
         (src.isna() | dst.isna(), "influencer line without both Company Person ids"),
-        (~src.isin(known) | ~dst.isin(known), "influencer or influenced person is not a Company Person in this export (e.g. a Gainsight user on your side)"),
+        (
+            ~src.isin(known) | ~dst.isin(known),
+            "influencer or influenced person is not a Company Person in this export (e.g. a Gainsight user on your side)",
+        ),
         (src == dst, "a person influencing themself"),
         (src.map(account) != dst.map(account), "influencer line joins people of two different companies"),
     )
@@ -310,36 +395,74 @@ def _read_influencers(path, overrides, people, staged) -> pd.DataFrame:
         mask = mask & ~bad
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
         bad |= mask
-    out = pd.DataFrame({"source_id": src, "target_id": dst, "kind": "influences", "weight": 1.0,
-                        "sentiment": df[cols["sentiment"]].str.lower() if "sentiment" in cols else np.nan,
-                        "source_file": path.name, "source_row": rows})[~bad]
+    out = pd.DataFrame(
+        {
+            "source_id": src,
+            "target_id": dst,
+            "kind": "influences",
+            "weight": 1.0,
+            "sentiment": df[cols["sentiment"]].str.lower() if "sentiment" in cols else np.nan,
+            "source_file": path.name,
+            "source_row": rows,
+        }
+    )[~bad]
     dup = out.duplicated(["source_id", "target_id"])
-    staged.dropped += _crm.dropped_rows(dup.reindex(df.index, fill_value=False), rows, path.name, "influencer line listed twice; the first is kept")
-    staged.notes.append(f"{path.name}: People Maps influencer lines -> 'influences' ties (Influencer ID influences Company Person ID), weight 1; "
-                        "their Sentiment is kept in the ties' 'sentiment' column, not used as a weight")
+    staged.dropped += _crm.dropped_rows(
+        dup.reindex(df.index, fill_value=False), rows, path.name, "influencer line listed twice; the first is kept"
+    )
+    staged.notes.append(
+        f"{path.name}: People Maps influencer lines -> 'influences' ties (Influencer ID influences Company Person ID), weight 1; "
+        "their Sentiment is kept in the ties' 'sentiment' column, not used as a weight"
+    )
     return out[~dup].reset_index(drop=True)
 
 
 def _read_opportunities(path, mapping, dates, overrides, staged) -> pd.DataFrame:
     cfg = _crm.section(mapping, SOURCE)
     period = _crm.section(mapping, "renewals").get("period", "year")
-    df, rows, cols = _load(path, "outcomes", OPPORTUNITY_COLUMNS, overrides, staged, required=("account_id", "stage", "close_date"))
+    df, rows, cols = _load(
+        path, "outcomes", OPPORTUNITY_COLUMNS, overrides, staged, required=("account_id", "stage", "close_date")
+    )
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
     stage = _crm.map_unique(df[cols["stage"]], _crm.norm_key)
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["Closed Won"])}
     lost = {_crm.norm_key(s) for s in cfg.get("lost_stages", ["Closed Lost", "Churned"])}
     types = _crm.renewal_values(mapping, SOURCE, "renewal_types", ["Renewal"])
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
-    renewal = _crm.map_unique(df[cols["type"]], _crm.type_key).isin(types) if "type" in cols else pd.Series(False, index=df.index)
-    staged.notes.append(f"{path.name}: renewal = Type in {sorted(types)}; won = Stage in {sorted(won)}, lost = Stage in {sorted(lost)}; "
-                        f"outcome periods are calendar {period}s (the close date's); bookings = amounts of all won opportunities")
+    renewal = (
+        _crm.map_unique(df[cols["type"]], _crm.type_key).isin(types)
+        if "type" in cols
+        else pd.Series(False, index=df.index)
+    )
+    staged.notes.append(
+        f"{path.name}: renewal = Type in {sorted(types)}; won = Stage in {sorted(won)}, lost = Stage in {sorted(lost)}; "
+        f"outcome periods are calendar {period}s (the close date's); bookings = amounts of all won opportunities"
+    )
     account = df[cols["account_id"]]
-    for mask, reason in ((bad_date, "close date is not a date"), (account.isna().to_numpy(), "opportunity without a Company ID"),
-                         ((state == "open") & ~bad_date, "opportunity is still open: not an outcome yet")):
+    for mask, reason in (
+        (bad_date, "close date is not a date"),
+        (account.isna().to_numpy(), "opportunity without a Company ID"),
+        ((state == "open") & ~bad_date, "opportunity is still open: not an outcome yet"),
+    ):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
-    amount = pd.to_numeric(df[cols["amount"]].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce") if "amount" in cols else np.nan
-    deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool), "amount": amount, "row": rows})
-    out, notes = _crm.outcomes_from_deals(deals[~bad_date & account.notna().to_numpy()], period=period, source=path.name)
+    amount = (
+        pd.to_numeric(df[cols["amount"]].str.replace(r"[,$€£\s]", "", regex=True), errors="coerce")
+        if "amount" in cols
+        else np.nan
+    )
+    deals = pd.DataFrame(
+        {
+            "account_id": account,
+            "close_date": close,
+            "state": state,
+            "renewal": renewal.astype(bool),
+            "amount": amount,
+            "row": rows,
+        }
+    )
+    out, notes = _crm.outcomes_from_deals(
+        deals[~bad_date & account.notna().to_numpy()], period=period, source=path.name
+    )
     staged.notes += notes
     return out
 
@@ -349,35 +472,65 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
     when, bad_date = _crm.parse_dates(df[cols["date"]], dates)
     contact = df[cols["contact_id"]] if "contact_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     email = df[cols["email"]] if "email" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    qtype = _crm.map_unique(df[cols["question_type"]], _crm.norm_key) if "question_type" in cols else pd.Series(np.nan, index=df.index)
+    qtype = (
+        _crm.map_unique(df[cols["question_type"]], _crm.norm_key)
+        if "question_type" in cols
+        else pd.Series(np.nan, index=df.index)
+    )
     item = qtype.map(QUESTION_TYPES)
     mapped = {_crm.norm_key(k) for k in questions}
     for col in ("question", "survey_name"):
         if col in cols:
-            by_map = _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan)
-            item = by_map.fillna(item.astype(object)).fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
+            by_map = _crm.map_unique(
+                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
+            )
+            item = by_map.fillna(item.astype(object)).fillna(
+                _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {}))
+            )
     who = contact.fillna(_crm.email_key(email))
     if "participant" in cols:
-        fallback = pd.DataFrame({"who": who, "when": when}).groupby(["who", "when"], sort=False, dropna=False).ngroup().astype(str)
+        fallback = (
+            pd.DataFrame({"who": who, "when": when})
+            .groupby(["who", "when"], sort=False, dropna=False)
+            .ngroup()
+            .astype(str)
+        )
         key = df[cols["participant"]].fillna("|" + fallback)
         rid = df[cols["participant"]]
-        staged.notes.append(f"{path.name}: the answers of one survey participant (Participant Id) form one response, dated by its last answer")
+        staged.notes.append(
+            f"{path.name}: the answers of one survey participant (Participant Id) form one response, dated by its last answer"
+        )
     else:
         key = pd.DataFrame({"who": who, "when": when}).groupby(["who", "when"], sort=False, dropna=False).ngroup()
         rid = pd.Series(np.nan, index=df.index, dtype=object)
     no_who = who.isna().to_numpy()
     ignored = item.eq("ignore").to_numpy()
-    for mask, reason in ((bad_date, "Responded Date is not a date"), (no_who & ~bad_date, "no Company Person ID or e-mail: the answer cannot be joined to a person"),
-                         (ignored, "question ignored by the mapping")):
+    for mask, reason in (
+        (bad_date, "Responded Date is not a date"),
+        (no_who & ~bad_date, "no Company Person ID or e-mail: the answer cannot be joined to a person"),
+        (ignored, "question ignored by the mapping"),
+    ):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     ok = ~bad_date & ~no_who & ~ignored
-    long = pd.DataFrame({"response_key": key, "response_id": rid, "contact_id": contact, "email": email, "date": when,
-                         "item": item, "value": df[cols["value"]], "row": rows})[ok]
+    long = pd.DataFrame(
+        {
+            "response_key": key,
+            "response_id": rid,
+            "contact_id": contact,
+            "email": email,
+            "date": when,
+            "item": item,
+            "value": df[cols["value"]],
+            "row": rows,
+        }
+    )[ok]
     answers, dropped, notes = _crm.pivot_answers(long, file=path.name)
     staged.dropped += dropped
     staged.notes += notes
-    staged.notes.append(f"{path.name}: Question Type NPS -> nps, text questions -> comment, other questions by their title "
-                        "(recommend -> nps, satisf -> csat, effort -> ces, easy -> neteasy, trust, cared for) unless [gainsight.questions] says; channel = survey")
+    staged.notes.append(
+        f"{path.name}: Question Type NPS -> nps, text questions -> comment, other questions by their title "
+        "(recommend -> nps, satisf -> csat, effort -> ces, easy -> neteasy, trust, cared for) unless [gainsight.questions] says; channel = survey"
+    )
     return answers
 
 
@@ -396,7 +549,14 @@ def gsid(kind: str, key) -> str:
     >>> len(g), g[:4], g == gsid("company", "A001")
     (36, '1P02', True)
     """
-    prefix = {"company": "1P02", "person": "1C01", "company_person": "1C02", "influencer": "1I00", "opportunity": "1O01", "participant": "1S02"}[kind]
+    prefix = {
+        "company": "1P02",
+        "person": "1C01",
+        "company_person": "1C02",
+        "influencer": "1I00",
+        "opportunity": "1O01",
+        "participant": "1S02",
+    }[kind]
     digest = hashlib.sha1(f"{kind}:{key}".encode()).digest()
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     n = int.from_bytes(digest, "big")
@@ -412,8 +572,10 @@ def gainsight_ids(village) -> dict:
 
     Returns ``{"company": {account_id: GSID}, "company_person": {stakeholder_id: GSID}}``.
     """
-    return {"company": {a: gsid("company", a) for a in village.accounts["account_id"].astype(str)},
-            "company_person": {s: gsid("company_person", s) for s in village.stakeholders["stakeholder_id"].astype(str)}}
+    return {
+        "company": {a: gsid("company", a) for a in village.accounts["account_id"].astype(str)},
+        "company_person": {s: gsid("company_person", s) for s in village.stakeholders["stakeholder_id"].astype(str)},
+    }
 
 
 def _gainsight_role(role, dept, veto, rating):
@@ -464,44 +626,103 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
     ids = gainsight_ids(village)
     co, cp = ids["company"], ids["company_person"]
     acc, st, rel = village.accounts, village.stakeholders, village.relationships
-    company = pd.DataFrame({"GSID": acc["account_id"].map(co), "Name": acc["name"], "Industry": acc["segment"], "Region": acc["region"],
-                            "ARR": acc["annual_revenue"], "CSM": acc["owner"], "Status": "Active"})
+    company = pd.DataFrame(
+        {
+            "GSID": acc["account_id"].map(co),
+            "Name": acc["name"],
+            "Industry": acc["segment"],
+            "Region": acc["region"],
+            "ARR": acc["annual_revenue"],
+            "CSM": acc["owner"],
+            "Status": "Active",
+        }
+    )
     from cxinfluence.village.importers.hubspot import _email  # one e-mail rule for both synthetic exports
 
-    domain = {a: "".join(ch for ch in str(n).lower().rsplit(" ", 1)[0] if ch.isalpha())[:20] + ".com" for a, n in zip(acc["account_id"], acc["name"])}
+    domain = {
+        a: "".join(ch for ch in str(n).lower().rsplit(" ", 1)[0] if ch.isalpha())[:20] + ".com"
+        for a, n in zip(acc["account_id"], acc["name"])
+    }
     email, seen = [], {}
     for n, a in zip(st["name"], st["account_id"]):
         e = _email(n, domain[a])
         seen[e] = seen.get(e, 0) + 1
         email.append(e if seen[e] == 1 else e.replace("@", f"{seen[e]}@"))
-    person = pd.DataFrame({"GSID": st["stakeholder_id"].map(lambda s: gsid("person", s)),
-                           "First Name": st["name"].str.split(" ", n=1).str[0], "Last Name": st["name"].str.split(" ", n=1).str[1], "Email": email})
-    rt = rel[rel["kind"] == "reports_to"].merge(st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id")
-    latest = rt.sort_values(["source_id", "active_from"], na_position="first").drop_duplicates("source_id", keep="last").set_index("source_id")["target_id"]
-    company_person = pd.DataFrame({"GSID": st["stakeholder_id"].map(cp), "Person ID": person["GSID"], "Company ID": st["account_id"].map(co),
-                                   "Title": st["title"], "Department": st["department"],
-                                   "Role": [_gainsight_role(r, d, v, q) for r, d, v, q in zip(st["role"], st["department"], st["veto"], st["influence_rating"])],
-                                   "Manager": st["stakeholder_id"].map(latest).map(cp), "Active": np.where(st["active_to"].isna(), "true", "false"),
-                                   "Is Primary Company": "true"})
+    person = pd.DataFrame(
+        {
+            "GSID": st["stakeholder_id"].map(lambda s: gsid("person", s)),
+            "First Name": st["name"].str.split(" ", n=1).str[0],
+            "Last Name": st["name"].str.split(" ", n=1).str[1],
+            "Email": email,
+        }
+    )
+    rt = rel[rel["kind"] == "reports_to"].merge(
+        st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id"
+    )
+    latest = (
+        rt.sort_values(["source_id", "active_from"], na_position="first")
+        .drop_duplicates("source_id", keep="last")
+        .set_index("source_id")["target_id"]
+    )
+    company_person = pd.DataFrame(
+        {
+            "GSID": st["stakeholder_id"].map(cp),
+            "Person ID": person["GSID"],
+            "Company ID": st["account_id"].map(co),
+            "Title": st["title"],
+            "Department": st["department"],
+            "Role": [
+                _gainsight_role(r, d, v, q)
+                for r, d, v, q in zip(st["role"], st["department"], st["veto"], st["influence_rating"])
+            ],
+            "Manager": st["stakeholder_id"].map(latest).map(cp),
+            "Active": np.where(st["active_to"].isna(), "true", "false"),
+            "Is Primary Company": "true",
+        }
+    )
     inf = rel[rel["kind"] == "influences"]
-    influencers = pd.DataFrame({"GSID": [gsid("influencer", f"{s}>{t}") for s, t in zip(inf["source_id"], inf["target_id"])],
-                                "Influencer ID": inf["source_id"].map(cp).to_numpy(), "Company Person ID": inf["target_id"].map(cp).to_numpy(),
-                                "Sentiment": [SENTIMENTS[int(hashlib.sha1(f"{s}>{t}".encode()).hexdigest(), 16) % 3] for s, t in zip(inf["source_id"], inf["target_id"])],
-                                "Type": "Within Company", "Notes": np.nan})
+    influencers = pd.DataFrame(
+        {
+            "GSID": [gsid("influencer", f"{s}>{t}") for s, t in zip(inf["source_id"], inf["target_id"])],
+            "Influencer ID": inf["source_id"].map(cp).to_numpy(),
+            "Company Person ID": inf["target_id"].map(cp).to_numpy(),
+            "Sentiment": [
+                SENTIMENTS[int(hashlib.sha1(f"{s}>{t}".encode()).hexdigest(), 16) % 3]
+                for s, t in zip(inf["source_id"], inf["target_id"])
+            ],
+            "Type": "Within Company",
+            "Notes": np.nan,
+        }
+    )
     answers = _answer_rows(village, cp, dict(zip(st["stakeholder_id"], email)))
     out = village.outcomes.reset_index(drop=True)
     name = acc.set_index("account_id")["name"]
-    opportunity = pd.DataFrame({"GSID": [gsid("opportunity", i) for i in range(len(out))], "Company ID": out["account_id"].map(co),
-                                "Name": name.reindex(out["account_id"]).to_numpy() + " - Renewal " + out["period_end"].dt.year.astype(str),
-                                "Type": "Renewal", "Stage": np.where(out["renewed"] == 1, "Closed Won", "Closed Lost"),
-                                "Close Date": (out["period_end"] - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d"), "Amount": out["bookings"].round(2)})
+    opportunity = pd.DataFrame(
+        {
+            "GSID": [gsid("opportunity", i) for i in range(len(out))],
+            "Company ID": out["account_id"].map(co),
+            "Name": name.reindex(out["account_id"]).to_numpy() + " - Renewal " + out["period_end"].dt.year.astype(str),
+            "Type": "Renewal",
+            "Stage": np.where(out["renewed"] == 1, "Closed Won", "Closed Lost"),
+            "Close Date": (out["period_end"] - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d"),
+            "Amount": out["bookings"].round(2),
+        }
+    )
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise FileExistsError(f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it")
+        raise FileExistsError(
+            f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it"
+        )
     with atomic_folder(folder) as tmp:
         tmp = Path(tmp)
-        for fname, frame in (("Company.csv", company), ("Person.csv", person), ("Company_Person.csv", company_person),
-                             ("People_Maps_Influencers.csv", influencers), ("Survey_Answers.csv", answers), ("Opportunity.csv", opportunity)):
+        for fname, frame in (
+            ("Company.csv", company),
+            ("Person.csv", person),
+            ("Company_Person.csv", company_person),
+            ("People_Maps_Influencers.csv", influencers),
+            ("Survey_Answers.csv", answers),
+            ("Opportunity.csv", opportunity),
+        ):
             frame.to_csv(tmp / fname, index=False)
     return folder
 
@@ -513,8 +734,18 @@ def _answer_rows(village, cp, email) -> pd.DataFrame:
     for k, (item, (qtype, title)) in enumerate(_QUESTIONS.items()):
         has = r[item].notna()
         value = r.loc[has, item] if item == "comment" else r.loc[has, item].astype(int).astype(str)
-        parts.append(pd.DataFrame({"resp": r.index[has], "order": k, "Question Id": f"Q{k + 1:02d}", "Question Title": title,
-                                   "Question Type": qtype, "Answer Text": value.to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "resp": r.index[has],
+                    "order": k,
+                    "Question Id": f"Q{k + 1:02d}",
+                    "Question Title": title,
+                    "Question Type": qtype,
+                    "Answer Text": value.to_numpy(),
+                }
+            )
+        )
     long = pd.concat(parts, ignore_index=True).sort_values(["resp", "order"], kind="stable")
     resp = long["resp"]
     long.insert(0, "Survey Id", "1S01RELATIONSHIP0000000000000000000001")
@@ -522,5 +753,10 @@ def _answer_rows(village, cp, email) -> pd.DataFrame:
     long.insert(2, "Participant Id", resp.map(lambda i: gsid("participant", r.at[i, "response_id"])).to_numpy())
     long.insert(3, "Company Person ID", r["stakeholder_id"].map(cp).reindex(resp).to_numpy())
     long.insert(4, "Email", r["stakeholder_id"].map(email).reindex(resp).to_numpy())
-    long["Responded Date"] = (r["date"].dt.normalize() + pd.Timedelta(hours=15, minutes=4)).dt.strftime("%Y-%m-%d %H:%M:%S").reindex(resp).to_numpy()
+    long["Responded Date"] = (
+        (r["date"].dt.normalize() + pd.Timedelta(hours=15, minutes=4))
+        .dt.strftime("%Y-%m-%d %H:%M:%S")
+        .reindex(resp)
+        .to_numpy()
+    )
     return long.drop(columns=["resp", "order"]).reset_index(drop=True)

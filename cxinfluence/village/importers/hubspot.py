@@ -124,19 +124,43 @@ FEEDBACK_COLUMNS = {
 }
 
 #: HubSpot "Employment Role" (hs_role) internal values -> village department, where they differ.
-DEPARTMENTS = {"INFORMATION_TECHNOLOGY": "it", "QUALITY_ASSURANCE": "quality", "HUMAN_RESOURCES": "hr",
-               "REAL_ESTATE": "facilities", "ACCOUNTING": "finance", "SALE": "commercial", "MARKETING": "commercial",
-               "BUSINESS_DEVELOPMENT": "commercial", "CUSTOMER_SERVICE": "commercial", "RESEARCH": "engineering",
-               "DESIGN": "engineering", "PROJECT_MANAGEMENT": "engineering", "PRODUCT": "engineering"}
+DEPARTMENTS = {
+    "INFORMATION_TECHNOLOGY": "it",
+    "QUALITY_ASSURANCE": "quality",
+    "HUMAN_RESOURCES": "hr",
+    "REAL_ESTATE": "facilities",
+    "ACCOUNTING": "finance",
+    "SALE": "commercial",
+    "MARKETING": "commercial",
+    "BUSINESS_DEVELOPMENT": "commercial",
+    "CUSTOMER_SERVICE": "commercial",
+    "RESEARCH": "engineering",
+    "DESIGN": "engineering",
+    "PROJECT_MANAGEMENT": "engineering",
+    "PRODUCT": "engineering",
+}
 SURVEY_TYPES = {"NPS": "nps", "CSAT": "csat", "CES": "ces"}
-FILES = {"companies": ("compan",), "contacts": ("contact",), "deals": ("deal",), "associations": ("association",),
-         "feedback": ("feedback", "survey", "submission")}
+FILES = {
+    "companies": ("compan",),
+    "contacts": ("contact",),
+    "deals": ("deal",),
+    "associations": ("association",),
+    "feedback": ("feedback", "survey", "submission"),
+}
 
 
 def _object_type(value) -> str | None:
     key = _crm.norm_key(value)
-    for prefix, name in (("CONTACT", "contact"), ("0_1", "contact"), ("COMPAN", "company"), ("0_2", "company"),
-                         ("DEAL", "deal"), ("0_3", "deal"), ("FEEDBACK", "feedback"), ("0_19", "feedback")):
+    for prefix, name in (
+        ("CONTACT", "contact"),
+        ("0_1", "contact"),
+        ("COMPAN", "company"),
+        ("0_2", "company"),
+        ("DEAL", "deal"),
+        ("0_3", "deal"),
+        ("FEEDBACK", "feedback"),
+        ("0_19", "feedback"),
+    ):
         if key == prefix or key.startswith(prefix) and not prefix[0].isdigit():
             return name
     return None
@@ -193,9 +217,22 @@ def read_hubspot(folder, mapping=None) -> Staged:
     questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
-    files = {k: _crm.find_file(folder, words, exclude=("association",) if k != "associations" else ()) for k, words in FILES.items()}
+    files = {
+        k: _crm.find_file(folder, words, exclude=("association",) if k != "associations" else ())
+        for k, words in FILES.items()
+    }
     if files["contacts"] is None:
-        raise VillageError([Problem("contacts", str(folder), None, None, "no contacts export found (a .csv whose name contains 'contact'); export Contacts from HubSpot into this folder")])
+        raise VillageError(
+            [
+                Problem(
+                    "contacts",
+                    str(folder),
+                    None,
+                    None,
+                    "no contacts export found (a .csv whose name contains 'contact'); export Contacts from HubSpot into this folder",
+                )
+            ]
+        )
     staged.notes.append("ids are HubSpot record ids (hs_object_id), kept as they are")
 
     assoc = _read_associations(files["associations"], overrides["associations"], staged)
@@ -209,7 +246,9 @@ def read_hubspot(folder, mapping=None) -> Staged:
     else:
         staged.notes.append("no deals export, so no renewals or bookings from HubSpot")
     if files["feedback"] is not None:
-        staged.tables["answers"] = _read_feedback(files["feedback"], cfg, dates, overrides["feedback"], questions, assoc, staged)
+        staged.tables["answers"] = _read_feedback(
+            files["feedback"], cfg, dates, overrides["feedback"], questions, assoc, staged
+        )
     return staged
 
 
@@ -226,13 +265,32 @@ def _read_associations(path, overrides, staged) -> pd.DataFrame:
     empty = pd.DataFrame(columns=["from_type", "from_id", "to_type", "to_id", "label", "row", "file"])
     if path is None:
         return empty
-    df, rows, cols = _load(path, "associations", ASSOCIATION_COLUMNS, overrides, staged, required=("from_type", "from_id", "to_type", "to_id"))
-    out = pd.DataFrame({
-        "from_type": _crm.map_unique(df[cols["from_type"]], _object_type), "from_id": _id_text(df[cols["from_id"]]),
-        "to_type": _crm.map_unique(df[cols["to_type"]], _object_type), "to_id": _id_text(df[cols["to_id"]]),
-        "label": _crm.map_unique(df[cols["label"]], _crm.norm_key) if "label" in cols else np.nan, "row": rows, "file": path.name})
+    df, rows, cols = _load(
+        path,
+        "associations",
+        ASSOCIATION_COLUMNS,
+        overrides,
+        staged,
+        required=("from_type", "from_id", "to_type", "to_id"),
+    )
+    out = pd.DataFrame(
+        {
+            "from_type": _crm.map_unique(df[cols["from_type"]], _object_type),
+            "from_id": _id_text(df[cols["from_id"]]),
+            "to_type": _crm.map_unique(df[cols["to_type"]], _object_type),
+            "to_id": _id_text(df[cols["to_id"]]),
+            "label": _crm.map_unique(df[cols["label"]], _crm.norm_key) if "label" in cols else np.nan,
+            "row": rows,
+            "file": path.name,
+        }
+    )
     bad = out[["from_type", "from_id", "to_type", "to_id"]].isna().any(axis=1)
-    staged.dropped += _crm.dropped_rows(bad, rows, path.name, "association without a known object type (contact, company, deal, feedback_submission) or id on both ends")
+    staged.dropped += _crm.dropped_rows(
+        bad,
+        rows,
+        path.name,
+        "association without a known object type (contact, company, deal, feedback_submission) or id on both ends",
+    )
     return out[~bad].reset_index(drop=True)
 
 
@@ -240,21 +298,27 @@ def _pairs(assoc: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """Associations between object types a and b, whichever way round they were exported, as (a_id, b_id, label, row)."""
     fwd = assoc[(assoc["from_type"] == a) & (assoc["to_type"] == b)].rename(columns={"from_id": "a", "to_id": "b"})
     back = assoc[(assoc["from_type"] == b) & (assoc["to_type"] == a)].rename(columns={"to_id": "a", "from_id": "b"})
-    return pd.concat([fwd[["a", "b", "label", "row"]], back[["a", "b", "label", "row"]]], ignore_index=True).drop_duplicates(["a", "b"])
+    return pd.concat(
+        [fwd[["a", "b", "label", "row"]], back[["a", "b", "label", "row"]]], ignore_index=True
+    ).drop_duplicates(["a", "b"])
 
 
 def _one_company(pairs: pd.DataFrame, what: str, staged: Staged, file: str) -> pd.Series:
     """One company per object: the association labelled primary, else the first listed; note the rest."""
     if pairs.empty:
         return pd.Series(dtype=object)
-    p = pairs.assign(primary=pairs["label"].fillna("").str.contains("PRIMARY")).sort_values(["a", "primary", "row"], ascending=[True, False, True])
+    p = pairs.assign(primary=pairs["label"].fillna("").str.contains("PRIMARY")).sort_values(
+        ["a", "primary", "row"], ascending=[True, False, True]
+    )
     n = p.groupby("a")["b"].transform("size")
     multi = p[n > 1]
     if len(multi):
         ex = multi.groupby("a")["b"].agg(list).head(5)
-        staged.notes.append(f"{file}: {multi['a'].nunique()} {what}(s) are associated with more than one company; each is placed in its "
-                            "primary company (else the first listed), the others are not used: "
-                            + "; ".join(f"{k} -> {v[0]} (also {', '.join(v[1:])})" for k, v in ex.items()))
+        staged.notes.append(
+            f"{file}: {multi['a'].nunique()} {what}(s) are associated with more than one company; each is placed in its "
+            "primary company (else the first listed), the others are not used: "
+            + "; ".join(f"{k} -> {v[0]} (also {', '.join(v[1:])})" for k, v in ex.items())
+        )
     return p.drop_duplicates("a").set_index("a")["b"]
 
 
@@ -288,26 +352,53 @@ def _read_contacts(path, overrides, roles, assoc, staged):
         dep = _crm.map_unique(df[cols["department"]], _crm.norm_key)
         out["department"] = _crm.map_unique(dep, lambda v: DEPARTMENTS.get(v, v.lower()))
     # account: primary company property, else associations
-    account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    account = (
+        _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    )
     from_assoc = _one_company(_pairs(assoc, "contact", "company"), "contact", staged, "associations")
     account = account.astype(object).fillna(ids.map(from_assoc).astype(object))
     out["account_id"] = account
     if out["account_id"].isna().any():
-        staged.notes.append(f"{path.name}: {int(out['account_id'].isna().sum())} contact(s) have no associated company; they are kept without an account")
+        staged.notes.append(
+            f"{path.name}: {int(out['account_id'].isna().sum())} contact(s) have no associated company; they are kept without an account"
+        )
     # roles from the buying-role picklist
     if "buying_role" in cols:
         mapped = _crm.map_roles(df[cols["buying_role"]], roles)
         out["role"], out["veto"] = mapped["role"], mapped["veto"]
-        out["department"] = (out["department"] if "department" in out else pd.Series(np.nan, index=df.index)).astype(object).fillna(mapped["department"])
+        out["department"] = (
+            (out["department"] if "department" in out else pd.Series(np.nan, index=df.index))
+            .astype(object)
+            .fillna(mapped["department"])
+        )
         out["buying_roles"] = df[cols["buying_role"]]
         unknown = mapped["unmapped"].dropna()
         if len(unknown):
             vals = sorted({v for cell in unknown for v in cell.split(";")})
-            staged.notes.append(f"{path.name}: buying-role value(s) {', '.join(repr(v) for v in vals)} have no role; add them to the mapping's [roles] table "
-                                "(their people keep a role from the title)")
-        staged.notes.append("hs_buying_role -> role: " + ", ".join(f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
-                                                               for k, v in roles.items() if k in ("BLOCKER", "BUDGET_HOLDER", "CHAMPION", "DECISION_MAKER", "END_USER", "EXECUTIVE_SPONSOR", "INFLUENCER", "LEGAL_AND_COMPLIANCE", "OTHER"))
-                            + "; several values: the deciding role wins (decider > gatekeeper > buyer > influencer > user), veto if any value carries it")
+            staged.notes.append(
+                f"{path.name}: buying-role value(s) {', '.join(repr(v) for v in vals)} have no role; add them to the mapping's [roles] table "
+                "(their people keep a role from the title)"
+            )
+        staged.notes.append(
+            "hs_buying_role -> role: "
+            + ", ".join(
+                f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
+                for k, v in roles.items()
+                if k
+                in (
+                    "BLOCKER",
+                    "BUDGET_HOLDER",
+                    "CHAMPION",
+                    "DECISION_MAKER",
+                    "END_USER",
+                    "EXECUTIVE_SPONSOR",
+                    "INFLUENCER",
+                    "LEGAL_AND_COMPLIANCE",
+                    "OTHER",
+                )
+            )
+            + "; several values: the deciding role wins (decider > gatekeeper > buyer > influencer > user), veto if any value carries it"
+        )
     # reporting lines: the custom property, then "Manager"/"Employee" contact-to-contact associations
     ties = []
     if "manager" in cols:
@@ -319,20 +410,52 @@ def _read_contacts(path, overrides, roles, assoc, staged):
         lab = cc["label"].fillna("")
         up = lab.str.contains("MANAGER|REPORTS_TO|SUPERVISOR|BOSS")
         down = lab.str.contains("EMPLOYEE|DIRECT_REPORT|SUBORDINATE") & ~up
-        ties.append(pd.DataFrame({"source_id": cc.loc[up, "from_id"], "target_id": cc.loc[up, "to_id"], "row": cc.loc[up, "row"], "file": cc.loc[up, "file"]}))
-        ties.append(pd.DataFrame({"source_id": cc.loc[down, "to_id"], "target_id": cc.loc[down, "from_id"], "row": cc.loc[down, "row"], "file": cc.loc[down, "file"]}))
+        ties.append(
+            pd.DataFrame(
+                {
+                    "source_id": cc.loc[up, "from_id"],
+                    "target_id": cc.loc[up, "to_id"],
+                    "row": cc.loc[up, "row"],
+                    "file": cc.loc[up, "file"],
+                }
+            )
+        )
+        ties.append(
+            pd.DataFrame(
+                {
+                    "source_id": cc.loc[down, "to_id"],
+                    "target_id": cc.loc[down, "from_id"],
+                    "row": cc.loc[down, "row"],
+                    "file": cc.loc[down, "file"],
+                }
+            )
+        )
         other = cc[~(up | down)]
-        staged.dropped += [{"file": f, "row": int(r), "reason": "contact-to-contact association whose label says neither manager nor employee"}
-                           for f, r in zip(other["file"], other["row"])]
-        staged.notes.append(f"{cc['file'].iloc[0]}: contact-to-contact label 'Manager' (or 'Reports to') means the second contact is the first one's manager; 'Employee' the reverse")
+        staged.dropped += [
+            {
+                "file": f,
+                "row": int(r),
+                "reason": "contact-to-contact association whose label says neither manager nor employee",
+            }
+            for f, r in zip(other["file"], other["row"])
+        ]
+        staged.notes.append(
+            f"{cc['file'].iloc[0]}: contact-to-contact label 'Manager' (or 'Reports to') means the second contact "
+            "is the first one's manager; 'Employee' the reverse"
+        )
     t = pd.concat(ties, ignore_index=True) if ties else pd.DataFrame(columns=["source_id", "target_id", "row", "file"])
     t = t.drop_duplicates(["source_id", "target_id"])
     known = set(ids.dropna())
     unknown = ~t["target_id"].isin(known) | ~t["source_id"].isin(known)
     self_ = ~unknown & (t["source_id"] == t["target_id"])
-    staged.dropped += [{"file": f, "row": int(r), "reason": f"manager {m} of contact {s} is not in the contacts export"}
-                       for s, m, r, f in t.loc[unknown, ["source_id", "target_id", "row", "file"]].itertuples(index=False)]
-    staged.dropped += [{"file": f, "row": int(r), "reason": "a contact given as their own manager"} for r, f in t.loc[self_, ["row", "file"]].itertuples(index=False)]
+    staged.dropped += [
+        {"file": f, "row": int(r), "reason": f"manager {m} of contact {s} is not in the contacts export"}
+        for s, m, r, f in t.loc[unknown, ["source_id", "target_id", "row", "file"]].itertuples(index=False)
+    ]
+    staged.dropped += [
+        {"file": f, "row": int(r), "reason": "a contact given as their own manager"}
+        for r, f in t.loc[self_, ["row", "file"]].itertuples(index=False)
+    ]
     t = t[~unknown & ~self_]
     # The first manager of each contact goes in manager_id (the importer turns it into a reports_to tie);
     # further managers (several "Manager" associations) are given as ties of their own.
@@ -340,13 +463,25 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     out["manager_id"] = out["stakeholder_id"].map(t[first].set_index("source_id")["target_id"])
     extra = t[~first]
     if len(extra):
-        staged.notes.append(f"{len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
-                            "the others are given as reports_to ties")
+        staged.notes.append(
+            f"{len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
+            "the others are given as reports_to ties"
+        )
     if t.empty:
         staged.notes.append("no reporting lines found (no reports-to property or Manager associations)")
-    t = pd.DataFrame({"source_id": extra["source_id"], "target_id": extra["target_id"], "kind": "reports_to", "weight": 1.0,
-                      "source_file": extra["file"], "source_row": extra["row"]}).reset_index(drop=True)
-    staged.notes.append("HubSpot has no place for influence ties, veto power or departure dates: they come from the account team's workbook (cxinfluence team-template)")
+    t = pd.DataFrame(
+        {
+            "source_id": extra["source_id"],
+            "target_id": extra["target_id"],
+            "kind": "reports_to",
+            "weight": 1.0,
+            "source_file": extra["file"],
+            "source_row": extra["row"],
+        }
+    ).reset_index(drop=True)
+    staged.notes.append(
+        "HubSpot has no place for influence ties, veto power or departure dates: they come from the account team's workbook (cxinfluence team-template)"
+    )
     # duplicates and blanks
     bad = out["stakeholder_id"].isna()
     staged.dropped += _crm.dropped_rows(bad, rows, path.name, "contact without a record id")
@@ -357,8 +492,10 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     em = _crm.email_key(out["email"])
     shared = em.notna() & em.duplicated(keep=False)
     if shared.any():
-        staged.notes.append(f"{path.name}: {int(em[shared].nunique())} e-mail address(es) are shared by several contacts "
-                            f"({', '.join(sorted(em[shared].unique())[:5])}); survey answers carrying only such an e-mail cannot be joined by e-mail")
+        staged.notes.append(
+            f"{path.name}: {int(em[shared].nunique())} e-mail address(es) are shared by several contacts "
+            f"({', '.join(sorted(em[shared].unique())[:5])}); survey answers carrying only such an e-mail cannot be joined by e-mail"
+        )
     return out, t
 
 
@@ -367,8 +504,12 @@ def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
     period = _crm.section(mapping, "renewals").get("period", "year")
     df, rows, cols = _load(path, "outcomes", DEAL_COLUMNS, overrides, staged, required=("stage", "close_date"))
     deal_id = _id_text(df[cols["deal_id"]]) if "deal_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    account = _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    account = account.astype(object).fillna(deal_id.map(_one_company(_pairs(assoc, "deal", "company"), "deal", staged, "associations")).astype(object))
+    account = (
+        _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    )
+    account = account.astype(object).fillna(
+        deal_id.map(_one_company(_pairs(assoc, "deal", "company"), "deal", staged, "associations")).astype(object)
+    )
     close, bad_date = _crm.parse_dates(df[cols["close_date"]], dates)
     stage = _crm.map_unique(df[cols["stage"]], _crm.norm_key)
     won = {_crm.norm_key(s) for s in cfg.get("won_stages", ["closedwon"])}
@@ -376,19 +517,36 @@ def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
     state = np.where(stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open"))
     types = _crm.renewal_values(mapping, SOURCE, "renewal_dealtypes", ["existingbusiness", "renewal"])
     pipes = cfg.get("renewal_pipelines")
-    renewal = _crm.map_unique(df[cols["dealtype"]], _crm.type_key).isin(types) if "dealtype" in cols else pd.Series(False, index=df.index)
+    renewal = (
+        _crm.map_unique(df[cols["dealtype"]], _crm.type_key).isin(types)
+        if "dealtype" in cols
+        else pd.Series(False, index=df.index)
+    )
     if "pipeline" in cols:
         pipe = _crm.map_unique(df[cols["pipeline"]], _crm.norm_key).fillna("")
         renewal |= pipe.isin({_crm.norm_key(p) for p in pipes}) if pipes else pipe.str.contains("RENEW")
-    staged.notes.append(f"{path.name}: a deal is a renewal when its dealtype is one of {sorted(types)} or its pipeline "
-                        + (f"is one of {pipes}" if pipes else "name contains 'renew'")
-                        + f"; won = stage in {sorted(won)}, lost = stage in {sorted(lost)}; outcome periods are calendar {period}s "
-                        + "(the close date's); bookings = amounts of all won deals")
-    for mask, reason in ((bad_date, "close date is not a date"), (account.isna().to_numpy(), "deal has no associated company"),
-                         ((state == "open") & ~bad_date, "deal is still open (stage not won or lost): not an outcome yet")):
+    staged.notes.append(
+        f"{path.name}: a deal is a renewal when its dealtype is one of {sorted(types)} or its pipeline "
+        + (f"is one of {pipes}" if pipes else "name contains 'renew'")
+        + f"; won = stage in {sorted(won)}, lost = stage in {sorted(lost)}; outcome periods are calendar {period}s "
+        + "(the close date's); bookings = amounts of all won deals"
+    )
+    for mask, reason in (
+        (bad_date, "close date is not a date"),
+        (account.isna().to_numpy(), "deal has no associated company"),
+        ((state == "open") & ~bad_date, "deal is still open (stage not won or lost): not an outcome yet"),
+    ):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
-    deals = pd.DataFrame({"account_id": account, "close_date": close, "state": state, "renewal": renewal.astype(bool),
-                          "amount": pd.to_numeric(df[cols["amount"]], errors="coerce") if "amount" in cols else np.nan, "row": rows})
+    deals = pd.DataFrame(
+        {
+            "account_id": account,
+            "close_date": close,
+            "state": state,
+            "renewal": renewal.astype(bool),
+            "amount": pd.to_numeric(df[cols["amount"]], errors="coerce") if "amount" in cols else np.nan,
+            "row": rows,
+        }
+    )
     keep = ~bad_date & account.notna().to_numpy()
     out, notes = _crm.outcomes_from_deals(deals[keep], period=period, source=path.name)
     staged.notes += notes
@@ -397,29 +555,56 @@ def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
 
 def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.DataFrame:
     df, rows, cols = _load(path, "answers", FEEDBACK_COLUMNS, overrides, staged, required=("timestamp", "value"))
-    sub = _id_text(df[cols["submission_id"]]) if "submission_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    contact = _id_text(df[cols["contact_id"]]) if "contact_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    sub = (
+        _id_text(df[cols["submission_id"]])
+        if "submission_id" in cols
+        else pd.Series(np.nan, index=df.index, dtype=object)
+    )
+    contact = (
+        _id_text(df[cols["contact_id"]]) if "contact_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    )
     fb = _pairs(assoc, "feedback", "contact")
     if len(fb):
         contact = contact.fillna(sub.map(fb.drop_duplicates("a").set_index("a")["b"]))
     email = df[cols["email"]] if "email" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     when, bad_date = _crm.parse_dates(df[cols["timestamp"]], dates, keep_time=True)
     if not dates.get("timezone"):
-        staged.notes.append(f"{path.name}: Unix-millisecond timestamps are read as UTC days (set [dates] timezone to use local days)")
-    stype = _crm.map_unique(df[cols["survey_type"]], _crm.norm_key) if "survey_type" in cols else pd.Series(np.nan, index=df.index)
+        staged.notes.append(
+            f"{path.name}: Unix-millisecond timestamps are read as UTC days (set [dates] timezone to use local days)"
+        )
+    stype = (
+        _crm.map_unique(df[cols["survey_type"]], _crm.norm_key)
+        if "survey_type" in cols
+        else pd.Series(np.nan, index=df.index)
+    )
     item = stype.map(SURVEY_TYPES).astype(object)
     mapped = {_crm.norm_key(k) for k in questions}
     explicit = np.zeros(len(df), bool)
-    for col in ("question", "survey_name"):  # the mapping and question rules decide CUSTOM questions, and may override a type
+    for col in (
+        "question",
+        "survey_name",
+    ):  # the mapping and question rules decide CUSTOM questions, and may override a type
         if col in cols:
-            by_text = _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan)
+            by_text = _crm.map_unique(
+                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
+            )
             explicit |= by_text.notna().to_numpy()
             item = by_text.fillna(item.astype(object))
             item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
     val = df[cols["value"]]
     scale = str(cfg.get("ces_scale", "ease7")).lower()
     if scale not in ("ease7", "effort5"):
-        raise VillageError([Problem("mapping", "mapping", None, "hubspot.ces_scale", f"ces_scale={scale!r}; expected 'ease7' (HubSpot's 1-7, 7 = very easy) or 'effort5' (1-5, 1 = very low effort)")])
+        raise VillageError(
+            [
+                Problem(
+                    "mapping",
+                    "mapping",
+                    None,
+                    "hubspot.ces_scale",
+                    f"ces_scale={scale!r}; expected 'ease7' (HubSpot's 1-7, 7 = very easy) or 'effort5' (1-5, 1 = very low effort)",
+                )
+            ]
+        )
     if scale == "ease7":  # HubSpot's CES survey: 1-7, 7 = very easy -> NetEasy (1-7, 1 = extremely easy) = 8 - answer
         ces_type = stype.eq("CES").to_numpy() & item.eq("ces").to_numpy() & ~explicit
         if ces_type.any():
@@ -427,38 +612,63 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
             num = _crm.score(val)
             flip = ces_type & num.notna().to_numpy()  # a non-number stays as it is, to be reported as such
             val = val.where(~flip, (8 - num).map(lambda x: f"{x:g}", na_action="ignore"))
-            staged.notes.append(f"{path.name}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
-                                "(set [hubspot] ces_scale = \"effort5\" if your CES survey asks for effort on 1-5)")
+            staged.notes.append(
+                f"{path.name}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
+                '(set [hubspot] ces_scale = "effort5" if your CES survey asks for effort on 1-5)'
+            )
     item = item.replace("ignore", "__ignore__")
     window = str(cfg.get("response_window", "exact")).lower()
     if window not in ("exact", "day"):
-        raise VillageError([Problem("mapping", "mapping", None, "hubspot.response_window", f"response_window={window!r}; expected 'exact' or 'day'")])
+        raise VillageError(
+            [
+                Problem(
+                    "mapping",
+                    "mapping",
+                    None,
+                    "hubspot.response_window",
+                    f"response_window={window!r}; expected 'exact' or 'day'",
+                )
+            ]
+        )
     who = contact.fillna(_crm.email_key(email))
     moment = when.dt.floor("D") if window == "day" else when
     key = pd.DataFrame({"who": who, "when": moment}).groupby(["who", "when"], sort=False, dropna=False).ngroup()
-    base = pd.DataFrame({"response_key": key, "response_id": sub, "contact_id": contact, "email": email, "date": when, "row": rows})
+    base = pd.DataFrame(
+        {"response_key": key, "response_id": sub, "contact_id": contact, "email": email, "date": when, "row": rows}
+    )
     no_who = who.isna().to_numpy()
     ignored = item.eq("__ignore__").to_numpy()
-    for mask, reason in ((bad_date, "submission time is not a date"), (no_who & ~bad_date, "no contact id or e-mail: the answer cannot be joined to a person"),
-                         (ignored, "question ignored by the mapping")):
+    for mask, reason in (
+        (bad_date, "submission time is not a date"),
+        (no_who & ~bad_date, "no contact id or e-mail: the answer cannot be joined to a person"),
+        (ignored, "question ignored by the mapping"),
+    ):
         staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
     ok = ~bad_date & ~no_who & ~ignored
     txt = df[cols["content"]] if "content" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     is_c = item.eq("comment").to_numpy()
-    rating = ok & ~is_c & (val.notna() | txt.isna()).to_numpy()       # neither value nor text: "no answer"
-    from_value = ok & is_c & (val.notna() | txt.isna()).to_numpy()     # a free-text question answered in the value column
-    from_text = ok & txt.notna().to_numpy()                            # HubSpot's follow-up text (hs_content)
-    long = pd.concat([base.assign(item=item, value=val)[rating], base.assign(item="comment", value=val)[from_value],
-                      base.assign(item="comment", value=txt)[from_text]], ignore_index=True)
+    rating = ok & ~is_c & (val.notna() | txt.isna()).to_numpy()  # neither value nor text: "no answer"
+    from_value = ok & is_c & (val.notna() | txt.isna()).to_numpy()  # a free-text question answered in the value column
+    from_text = ok & txt.notna().to_numpy()  # HubSpot's follow-up text (hs_content)
+    long = pd.concat(
+        [
+            base.assign(item=item, value=val)[rating],
+            base.assign(item="comment", value=val)[from_value],
+            base.assign(item="comment", value=txt)[from_text],
+        ],
+        ignore_index=True,
+    )
     answers, dropped, notes = _crm.pivot_answers(long, file=path.name)
     answers = _crm.answer_extras(answers, cfg)
     answers["date"] = answers["date"].dt.normalize()
     staged.dropped += dropped
     staged.notes += notes
-    staged.notes.append(f"{path.name}: survey types NPS and CSAT map to nps and csat on the village scales (CSAT 1-5), other questions by their text "
-                        "(recommend -> nps, satisf -> csat, effort -> ces 1-5, easy -> neteasy, trust, cared for) unless [hubspot.questions] says; answers off "
-                        "the village scale are dropped row by row; "
-                        f"answers of one contact at the same {'day' if window == 'day' else 'submission time'} form one response; channel = survey")
+    staged.notes.append(
+        f"{path.name}: survey types NPS and CSAT map to nps and csat on the village scales (CSAT 1-5), other questions by their text "
+        "(recommend -> nps, satisf -> csat, effort -> ces 1-5, easy -> neteasy, trust, cared for) unless [hubspot.questions] says; answers off "
+        "the village scale are dropped row by row; "
+        f"answers of one contact at the same {'day' if window == 'day' else 'submission time'} form one response; channel = survey"
+    )
     return answers
 
 
@@ -480,8 +690,10 @@ def hubspot_ids(village) -> dict:
     """
     acc = village.accounts["account_id"].astype(str).tolist()
     ppl = village.stakeholders["stakeholder_id"].astype(str).tolist()
-    return {"company": {a: str(9_201_337_001 + 7_919 * i) for i, a in enumerate(acc)},
-            "contact": {s: str(25_118 + 131 * i) for i, s in enumerate(ppl)}}
+    return {
+        "company": {a: str(9_201_337_001 + 7_919 * i) for i, a in enumerate(acc)},
+        "contact": {s: str(25_118 + 131 * i) for i, s in enumerate(ppl)},
+    }
 
 
 def _buying_role(role, dept, veto, rating) -> str | float:
@@ -526,9 +738,20 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
     ids = hubspot_ids(village)
     co, ct = ids["company"], ids["contact"]
     acc = village.accounts
-    domain = {a: re.sub(r"[^a-z]", "", str(n).lower().rsplit(" ", 1)[0])[:20] + ".com" for a, n in zip(acc["account_id"], acc["name"])}
-    companies = pd.DataFrame({"hs_object_id": acc["account_id"].map(co), "name": acc["name"], "domain": acc["account_id"].map(domain),
-                              "industry": acc["segment"], "region": acc["region"], "hs_arr": acc["annual_revenue"]})
+    domain = {
+        a: re.sub(r"[^a-z]", "", str(n).lower().rsplit(" ", 1)[0])[:20] + ".com"
+        for a, n in zip(acc["account_id"], acc["name"])
+    }
+    companies = pd.DataFrame(
+        {
+            "hs_object_id": acc["account_id"].map(co),
+            "name": acc["name"],
+            "domain": acc["account_id"].map(domain),
+            "industry": acc["segment"],
+            "region": acc["region"],
+            "hs_arr": acc["annual_revenue"],
+        }
+    )
     st = village.stakeholders
     first = st["name"].str.split(" ", n=1).str[0]
     last = st["name"].str.split(" ", n=1).str[1]
@@ -538,32 +761,78 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
         seen[e] = seen.get(e, 0) + 1
         if seen[e] > 1:
             email[i] = e.replace("@", f"{seen[e]}@")
-    contacts = pd.DataFrame({"hs_object_id": st["stakeholder_id"].map(ct), "firstname": first, "lastname": last, "email": email,
-                             "jobtitle": st["title"],
-                             "hs_buying_role": [_buying_role(r, d, v, q) for r, d, v, q in zip(st["role"], st["department"], st["veto"], st["influence_rating"])],
-                             "associatedcompanyid": st["account_id"].map(co)})
+    contacts = pd.DataFrame(
+        {
+            "hs_object_id": st["stakeholder_id"].map(ct),
+            "firstname": first,
+            "lastname": last,
+            "email": email,
+            "jobtitle": st["title"],
+            "hs_buying_role": [
+                _buying_role(r, d, v, q)
+                for r, d, v, q in zip(st["role"], st["department"], st["veto"], st["influence_rating"])
+            ],
+            "associatedcompanyid": st["account_id"].map(co),
+        }
+    )
     # associations: contact-company, manager labels (latest manager), deal-company
     rel = village.relationships
-    rt = rel[rel["kind"] == "reports_to"].merge(st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id")
+    rt = rel[rel["kind"] == "reports_to"].merge(
+        st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id"
+    )
     rt = rt.sort_values(["source_id", "active_from"], na_position="first").drop_duplicates("source_id", keep="last")
-    assoc = [pd.DataFrame({"from_object_type": "contacts", "from_id": contacts["hs_object_id"], "to_object_type": "companies",
-                           "to_id": contacts["associatedcompanyid"], "association_label": "Primary"}),
-             pd.DataFrame({"from_object_type": "contacts", "from_id": rt["source_id"].map(ct), "to_object_type": "contacts",
-                           "to_id": rt["target_id"].map(ct), "association_label": "Manager"})]
+    assoc = [
+        pd.DataFrame(
+            {
+                "from_object_type": "contacts",
+                "from_id": contacts["hs_object_id"],
+                "to_object_type": "companies",
+                "to_id": contacts["associatedcompanyid"],
+                "association_label": "Primary",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "from_object_type": "contacts",
+                "from_id": rt["source_id"].map(ct),
+                "to_object_type": "contacts",
+                "to_id": rt["target_id"].map(ct),
+                "association_label": "Manager",
+            }
+        ),
+    ]
     out = village.outcomes.reset_index(drop=True)
     deal_ids = [str(14_220_000_003 + 10_009 * i) for i in range(len(out))]
-    deals = pd.DataFrame({"hs_object_id": deal_ids,
-                          "dealname": acc.set_index("account_id")["name"].reindex(out["account_id"]).to_numpy() + " renewal " + out["period_end"].dt.year.astype(str),
-                          "pipeline": "default", "dealtype": "existingbusiness",
-                          "dealstage": np.where(out["renewed"] == 1, "closedwon", "closedlost"),
-                          "closedate": (out["period_end"] - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%dT00:00:00Z"),
-                          "amount": out["bookings"].round(2)})
-    assoc.append(pd.DataFrame({"from_object_type": "deals", "from_id": deal_ids, "to_object_type": "companies",
-                               "to_id": out["account_id"].map(co), "association_label": "Primary"}))
+    deals = pd.DataFrame(
+        {
+            "hs_object_id": deal_ids,
+            "dealname": acc.set_index("account_id")["name"].reindex(out["account_id"]).to_numpy()
+            + " renewal "
+            + out["period_end"].dt.year.astype(str),
+            "pipeline": "default",
+            "dealtype": "existingbusiness",
+            "dealstage": np.where(out["renewed"] == 1, "closedwon", "closedlost"),
+            "closedate": (out["period_end"] - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%dT00:00:00Z"),
+            "amount": out["bookings"].round(2),
+        }
+    )
+    assoc.append(
+        pd.DataFrame(
+            {
+                "from_object_type": "deals",
+                "from_id": deal_ids,
+                "to_object_type": "companies",
+                "to_id": out["account_id"].map(co),
+                "association_label": "Primary",
+            }
+        )
+    )
     feedback = _feedback_rows(village, ct)
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise FileExistsError(f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it")
+        raise FileExistsError(
+            f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it"
+        )
     with atomic_folder(folder) as tmp:
         tmp = Path(tmp)
         companies.to_csv(tmp / "hubspot-crm-exports-all-companies.csv", index=False)
@@ -581,7 +850,11 @@ _SURVEY = {
     # HubSpot's CES survey asks for ease on 1-7 (7 = very easy): the village's NetEasy, reversed
     "neteasy": ("CES", "Customer effort survey", "How easy was it to get your issue resolved?"),
     # the village's CES (1-5 effort, the original CEB question) as a custom question
-    "ces": ("CUSTOM", "Relationship survey", "How much effort did you personally have to put forth to handle your request?"),
+    "ces": (
+        "CUSTOM",
+        "Relationship survey",
+        "How much effort did you personally have to put forth to handle your request?",
+    ),
     "trust": ("CUSTOM", "Relationship survey", "How much do you trust us to deliver what we promise?"),
     "cared_for": ("CUSTOM", "Relationship survey", "How well do we make you feel cared for?"),
 }
@@ -590,14 +863,27 @@ _SURVEY = {
 def _feedback_rows(village, contact_ids) -> pd.DataFrame:
     r = village.responses
     r = r[r["channel"].eq("survey")].reset_index(drop=True)
-    ts = ((r["date"].dt.normalize() + pd.Timedelta(hours=12)) - pd.Timestamp("1970-01-01")) // pd.Timedelta(milliseconds=1)
+    ts = ((r["date"].dt.normalize() + pd.Timedelta(hours=12)) - pd.Timestamp("1970-01-01")) // pd.Timedelta(
+        milliseconds=1
+    )
     rows = []
     for item, (stype, sname, question) in _SURVEY.items():
         has = r[item].notna()
-        part = pd.DataFrame({"resp": r.index[has], "order": list(_SURVEY).index(item), "hs_survey_id": str(3_100 + list(_SURVEY).index(item)),
-                             "hs_survey_name": sname, "hs_survey_type": stype, "hs_question": question,
-                             "hs_response_value": (8 - r.loc[has, item] if item == "neteasy" else r.loc[has, item]).astype(int).astype(str).to_numpy(),
-                             "hs_content": None})
+        part = pd.DataFrame(
+            {
+                "resp": r.index[has],
+                "order": list(_SURVEY).index(item),
+                "hs_survey_id": str(3_100 + list(_SURVEY).index(item)),
+                "hs_survey_name": sname,
+                "hs_survey_type": stype,
+                "hs_question": question,
+                "hs_response_value": (8 - r.loc[has, item] if item == "neteasy" else r.loc[has, item])
+                .astype(int)
+                .astype(str)
+                .to_numpy(),
+                "hs_content": None,
+            }
+        )
         rows.append(part)
     long = pd.concat(rows, ignore_index=True).sort_values(["resp", "order"], kind="stable")
     long["hs_content"] = long["hs_content"].astype(object)

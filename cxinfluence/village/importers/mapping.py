@@ -138,7 +138,8 @@ def check_mapping(mapping, file="mapping") -> list[Problem]:
 
     >>> for p in check_mapping({"roles": {"BLOCKER": "stopper"}, "join": {"keys": ["phone"]}}):
     ...     print(p)
-    mapping, column 'roles.BLOCKER': unknown role 'stopper'; expected role or role/department with role one of decider, buyer, user, influencer, gatekeeper (or "" for none)
+    mapping, column 'roles.BLOCKER': unknown role 'stopper'; expected role or role/department with role one of
+    decider, buyer, user, influencer, gatekeeper (or "" for none)
     mapping, column 'join.keys': unknown join key 'phone'; expected a list from contact_id, email
     """
     problems = []

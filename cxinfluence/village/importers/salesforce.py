@@ -81,7 +81,7 @@ def _live(ex: Export, st: Staged):
     col = ex.find("IsDeleted")
     keep = np.ones(ex.n, bool)
     if col:
-        gone = (booleans(ex.text(col)) == True).to_numpy()
+        gone = booleans(ex.text(col)).eq(True).to_numpy()
         if gone.any():
             keep = ~gone
             st.notes.append(f"{ex.file}: {int(gone.sum())} deleted record(s) (IsDeleted = true) left out")
@@ -398,7 +398,7 @@ def _outcomes(opps, st, mapping):
     types = [t.strip().lower() for t in (ren.get("types") or DEFAULT_RENEWAL_TYPES)]
     period = ren.get("period", "year")
     o = opps
-    open_ = (o["closed"] != True).to_numpy()
+    open_ = o["closed"].ne(True).to_numpy()
     if open_.any():
         st.notes.append(f"{int(open_.sum())} open opportunit(ies) (IsClosed = false) not counted as outcomes yet")
     o = o.loc[~open_ & o["close_date"].notna().to_numpy() & o["account_id"].notna().to_numpy()].copy()
@@ -410,7 +410,7 @@ def _outcomes(opps, st, mapping):
                     f"(found: {', '.join(map(repr, seen)) or 'none'}); other types count toward bookings only"
                     + (f" ({', '.join(f'{t!r}: {n}' for t, n in other.head(8).items())})" if len(other) else "")
                     + f"; outcome period: {period}")
-    won = (o["won"] == True).to_numpy()
+    won = o["won"].eq(True).to_numpy()
     o["won_amount"] = np.where(won, o["amount"], np.nan)
     o["renewal_won"] = (won & is_renewal).astype(float)
     o["is_renewal"] = is_renewal

@@ -48,8 +48,14 @@ from cxinfluence.village.importers.staging import Staged
 from cxinfluence.village.schema import RELATIONSHIP_KINDS
 
 SOURCE = "team"
-HOWTO, PEOPLE, TIES, VETO, RATINGS, DEPARTURES = ("How to fill this in", "People", "Influence ties", "Veto power",
-                                                  "Influence ratings", "Departures")
+HOWTO, PEOPLE, TIES, VETO, RATINGS, DEPARTURES = (
+    "How to fill this in",
+    "People",
+    "Influence ties",
+    "Veto power",
+    "Influence ratings",
+    "Departures",
+)
 PEOPLE_COLUMNS = ["account_id", "account_name", "stakeholder_id", "name", "title", "role"]
 TIE_COLUMNS = ["account_id", "source_id", "target_id", "kind", "weight", "note"]
 VALUE_SHEETS = {  # sheet -> (value column, "now" column shown beside it)
@@ -97,7 +103,9 @@ def _people_frame(village) -> tuple[pd.DataFrame, pd.DataFrame]:
     else:
         accounts, people = village.accounts, village.stakeholders
     if people is None or "stakeholder_id" not in people or "account_id" not in people:
-        raise ValueError("village has no people with stakeholder_id and account_id; expected a Village or a dict with a 'stakeholders' table")
+        raise ValueError(
+            "village has no people with stakeholder_id and account_id; expected a Village or a dict with a 'stakeholders' table"
+        )
     return accounts, people
 
 
@@ -178,25 +186,61 @@ def write_team_template(village, path) -> Path:
         how.append([line])
     how["A1"].font = Font(bold=True, size=14)
     how.column_dimensions["A"].width = 120
-    sheet(PEOPLE, PEOPLE_COLUMNS, list(p.reindex(columns=PEOPLE_COLUMNS).itertuples(index=False)), widths={"name": 24, "title": 30, "account_name": 28})
+    sheet(
+        PEOPLE,
+        PEOPLE_COLUMNS,
+        list(p.reindex(columns=PEOPLE_COLUMNS).itertuples(index=False)),
+        widths={"name": 24, "title": 30, "account_name": 28},
+    )
     id_list = f"={_quote(PEOPLE)}!$C$2:$C${max(n, 1) + 1}"
     ws = sheet(TIES, TIE_COLUMNS, [], widths={"note": 40})
-    _validate(ws, DataValidation(type="list", formula1=id_list, allow_blank=True), "B2:C1000", "Pick a stakeholder_id from the People sheet")
-    _validate(ws, DataValidation(type="list", formula1='"' + ",".join(RELATIONSHIP_KINDS) + '"', allow_blank=True), "D2:D1000", "influences or reports_to")
-    _validate(ws, DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True), "E2:E1000", "A number > 0 (blank = 1)")
+    _validate(
+        ws,
+        DataValidation(type="list", formula1=id_list, allow_blank=True),
+        "B2:C1000",
+        "Pick a stakeholder_id from the People sheet",
+    )
+    _validate(
+        ws,
+        DataValidation(type="list", formula1='"' + ",".join(RELATIONSHIP_KINDS) + '"', allow_blank=True),
+        "D2:D1000",
+        "influences or reports_to",
+    )
+    _validate(
+        ws,
+        DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True),
+        "E2:E1000",
+        "A number > 0 (blank = 1)",
+    )
     base = ["account_id", "account_name", "stakeholder_id", "name", "title"]
     for title, (col, now) in VALUE_SHEETS.items():
         src = {"veto": "veto", "influence_rating": "influence_rating", "active_to": "active_to"}[col]
         current = p[src] if src in p else pd.Series(np.nan, index=p.index)
         rows = [list(r) + [c, None, None] for r, c in zip(p.reindex(columns=base).itertuples(index=False), current)]
-        ws = sheet(title, base + [now, col, "note"], rows, fill_col=col, widths={"name": 24, "title": 30, "account_name": 28, "note": 40})
+        ws = sheet(
+            title,
+            base + [now, col, "note"],
+            rows,
+            fill_col=col,
+            widths={"name": 24, "title": 30, "account_name": 28, "note": 40},
+        )
         rng = f"G2:G{max(n, 1) + 1}"
         if col == "veto":
             _validate(ws, DataValidation(type="list", formula1='"yes,no"', allow_blank=True), rng, "yes or no")
         elif col == "influence_rating":
-            _validate(ws, DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True), rng, "A whole number 1-5")
+            _validate(
+                ws,
+                DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True),
+                rng,
+                "A whole number 1-5",
+            )
         else:
-            _validate(ws, DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True), rng, "A date, e.g. 2025-03-31")
+            _validate(
+                ws,
+                DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True),
+                rng,
+                "A date, e.g. 2025-03-31",
+            )
             for row in ws.iter_rows(min_row=2, max_row=n + 1, min_col=6, max_col=7):
                 for c in row:
                     c.number_format = "yyyy-mm-dd"
@@ -244,7 +288,17 @@ def _load_sheets(path: Path):
         values_wb = openpyxl.load_workbook(path, data_only=True)
         formula_wb = openpyxl.load_workbook(path, data_only=False)
     except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise several types for bad files
-        raise TeamWorkbookError([Problem("team", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it from Excel as .xlsx")]) from None
+        raise TeamWorkbookError(
+            [
+                Problem(
+                    "team",
+                    path.name,
+                    None,
+                    None,
+                    f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it from Excel as .xlsx",
+                )
+            ]
+        ) from None
     sheets = {}
     for ws in values_wb.worksheets:
         fws = formula_wb[ws.title]
@@ -271,10 +325,16 @@ def _id(v):
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v)), None
-        return None, f"{v!r} looks like a number Excel rounded or shortened; format the column as Text and paste the id again from the People sheet"
+        return (
+            None,
+            f"{v!r} looks like a number Excel rounded or shortened; format the column as Text and paste the id again from the People sheet",
+        )
     text = str(v).strip()
     if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", text):
-        return None, f"'{text}' is a long id that Excel turned into a number; format the column as Text and paste the id again from the People sheet"
+        return (
+            None,
+            f"'{text}' is a long id that Excel turned into a number; format the column as Text and paste the id again from the People sheet",
+        )
     if re.search(r"\s", text):
         return None, f"'{text}' contains spaces; an id is one word (copy it from the People sheet)"
     if len(text) > _ID_MAX:
@@ -314,7 +374,13 @@ def read_team_workbook(path, mapping=None) -> Staged:
     """
     path = Path(path)
     if not path.is_file():
-        raise TeamWorkbookError([Problem("team", str(path), None, None, "file not found; expected the filled account-team workbook (.xlsx)")])
+        raise TeamWorkbookError(
+            [
+                Problem(
+                    "team", str(path), None, None, "file not found; expected the filled account-team workbook (.xlsx)"
+                )
+            ]
+        )
     dates = _crm.section(mapping, "dates")
     sheets = _load_sheets(path)
     staged = Staged(source=SOURCE, path=str(path))
@@ -327,7 +393,12 @@ def read_team_workbook(path, mapping=None) -> Staged:
         """The value of a cell, or a problem for a formula never calculated."""
         v = sh.rows[r][c] if c < len(sh.rows[r]) else None
         if v is None and (r, c) in sh.formulas:
-            add(sh, r, column, f"cell has the formula {sh.formulas[(r, c)]} but no calculated value; open the workbook in Excel and save it, or type the value")
+            add(
+                sh,
+                r,
+                column,
+                f"cell has the formula {sh.formulas[(r, c)]} but no calculated value; open the workbook in Excel and save it, or type the value",
+            )
         return v
 
     known = None
@@ -338,7 +409,12 @@ def read_team_workbook(path, mapping=None) -> Staged:
     else:
         ci, ca = people_sheet.col("stakeholder_id"), people_sheet.col("account_id")
         if ci is None:
-            add(people_sheet, None, "stakeholder_id", "the People sheet has no stakeholder_id column; do not rename the header row")
+            add(
+                people_sheet,
+                None,
+                "stakeholder_id",
+                "the People sheet has no stakeholder_id column; do not rename the header row",
+            )
         else:
             known = set()
             for r in range(len(people_sheet.rows)):
@@ -363,7 +439,12 @@ def read_team_workbook(path, mapping=None) -> Staged:
             add(sh, r, column, msg)
             return None
         if known is not None and sid not in known:
-            add(sh, r, column, f"'{sid}' is not on the People sheet; copy the id from there (people the import did not bring in cannot be added here)")
+            add(
+                sh,
+                r,
+                column,
+                f"'{sid}' is not on the People sheet; copy the id from there (people the import did not bring in cannot be added here)",
+            )
             return None
         return sid
 
@@ -400,13 +481,24 @@ def read_team_workbook(path, mapping=None) -> Staged:
                     if s == t:
                         add(ts, r, "target_id", f"'{s}' is tied to themself; source and target must be two people")
                     elif account_of and account_of.get(s) != account_of.get(t):
-                        add(ts, r, "target_id", f"'{s}' (account {account_of.get(s)}) and '{t}' (account {account_of.get(t)}) are in different accounts; ties stay inside one account")
+                        add(
+                            ts,
+                            r,
+                            "target_id",
+                            f"'{s}' (account {account_of.get(s)}) and '{t}' (account {account_of.get(t)}) are in "
+                            "different accounts; ties stay inside one account",
+                        )
                 if len(problems) == n0:
                     ties.append((s, t, kind, w, r, ts.label))
         seen = {}
         for s, t, k, w, r, _f in ties:
             if (s, t, k) in seen:
-                add(ts, r, "source_id", f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row")
+                add(
+                    ts,
+                    r,
+                    "source_id",
+                    f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row",
+                )
             else:
                 seen[(s, t, k)] = r
 
@@ -448,9 +540,14 @@ def read_team_workbook(path, mapping=None) -> Staged:
     if ts is not None:
         staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
     if ties:
-        staged.tables["ties"] = pd.DataFrame([(*t[:4], t[5], t[4] + 2) for t in ties],
-                                             columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
-        staged.notes.append(f"{path.name}: {len(ties)} tie(s) from the account team ({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})")
+        staged.tables["ties"] = pd.DataFrame(
+            [(*t[:4], t[5], t[4] + 2) for t in ties],
+            columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"],
+        )
+        staged.notes.append(
+            f"{path.name}: {len(ties)} tie(s) from the account team "
+            f"({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})"
+        )
     ids = sorted(set().union(*[set(v) for v in values.values()])) if values else []
     if ids:
         people = pd.DataFrame({"stakeholder_id": ids})
@@ -462,9 +559,11 @@ def read_team_workbook(path, mapping=None) -> Staged:
         people["source_file"] = people["stakeholder_id"].map(lambda i: where[i][0])
         people["source_row"] = people["stakeholder_id"].map(lambda i: where[i][1])
         staged.tables["people"] = people
-        staged.notes.append(f"{path.name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
-                            f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
-                            "these override the CRM's values")
+        staged.notes.append(
+            f"{path.name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
+            f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
+            "these override the CRM's values"
+        )
     return staged
 
 
@@ -501,5 +600,7 @@ def _value(col, v, dates):
     parsed, bad = _crm.parse_dates(pd.Series([str(v)]), dates)
     if bad[0] or pd.isna(parsed.iloc[0]):
         fmts = _crm.date_options(dates)[0]
-        return f"active_to is {v!r}; expected a date such as 2025-03-31" + (f" or in the mapping's formats {', '.join(fmts)}" if fmts else "")
+        return f"active_to is {v!r}; expected a date such as 2025-03-31" + (
+            f" or in the mapping's formats {', '.join(fmts)}" if fmts else ""
+        )
     return parsed.iloc[0].normalize()
