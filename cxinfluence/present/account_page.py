@@ -396,12 +396,21 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         now = action_accounts(risk, currency=currency, accounts=[str(e[0]) for e in map_entries])
         why = dict(zip(now["account_id"].astype(str), now["why"]))
     accounts = village.accounts.assign(account_id=village.accounts["account_id"].astype(str)).set_index("account_id")
-    infl = t.get("influence")
-    people_all = t.get("stakeholder_sentiment")
+    ids = [str(e[0]) for e in map_entries]
+
+    def mapped(table):
+        """The rows of the mapped accounts only: a portfolio has millions of rows, the pages a few dozen accounts."""
+        if table is None or "account_id" not in getattr(table, "columns", ()):
+            return table
+        return table[table["account_id"].astype(str).isin(ids)]
+
+    infl = mapped(t.get("influence"))
+    people_all = mapped(t.get("stakeholder_sentiment"))
     if people_all is not None and infl is not None:
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
-    snapshot = t.get("snapshot")
-    history = t.get("account_sentiment")
+    snapshot = mapped(t.get("snapshot"))
+    history = mapped(t.get("account_sentiment"))
+    coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
     moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
     said, heard = _window_feedback(sub, result.as_of, window_days)
     names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
@@ -416,7 +425,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             account_id,
             account=accounts.loc[account_id] if account_id in accounts.index else None,
             risk=_row(risk, account_id), why=why.get(account_id), snapshot=snapshot, history=history,
-            people=people, coverage=t.get("coverage"), listening=t.get("listening_plan"), actions=t.get("actions"),
+            people=people, coverage=coverage, listening=listening, actions=actions,
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
             window_days=window_days, names=names,
             moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None,
