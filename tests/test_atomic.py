@@ -250,8 +250,7 @@ def test_output_inside_or_holding_the_input_is_refused(tmp_path):
     village = tmp_path / "village"
     village.mkdir()
     (village / "accounts.csv").write_text("account_id\nA\n")
-    with pytest.raises(OutputPathError, match="is inside the input folder"):
-        atomic.check_output_folder(village / "results", inputs=[village])
+    atomic.check_output_folder(village / "results", inputs=[village])  # a new subfolder harms nothing
     for out in (village, tmp_path):
         with pytest.raises(OutputPathError, match="replacing it would delete the input"):
             atomic.check_output_folder(out, inputs=[village])
@@ -290,12 +289,16 @@ def test_cli_read_only_folder_exit_3_and_previous_output_intact(tmp_path):
         subprocess.run(["umount", "-l", str(ro)], check=False)
 
 
-def test_cli_refuses_output_inside_the_village(tmp_path):
-    (tmp_path / "v").mkdir()
-    (tmp_path / "v" / "accounts.csv").write_text("account_id\nA\n")
-    res = cli("run", tmp_path / "v", "--out", tmp_path / "v" / "results", "-q")
-    assert res.returncode == 1 and "inside the input folder" in res.stderr and "Traceback" not in res.stderr
-    assert not (tmp_path / "v" / "results").exists()
+def test_cli_writes_into_a_new_folder_inside_the_village_and_leaves_the_village_as_it_was(tmp_path):
+    """`cxinfluence run v --out v/out` (as people type it): outputs written, the village's files untouched."""
+    village = tmp_path / "v"
+    assert cli("synth", "--accounts", 3, "--seed", 2, "--out", village).returncode == 0
+    before = digest(village)
+    res = cli("run", village, "--out", village / "out", "-q", "--maps", 1)
+    assert res.returncode in (0, 3) and "Traceback" not in res.stderr, res.stderr
+    assert (village / "out" / "report.html").is_file() and (village / "out" / "influence.csv").is_file()
+    assert {k: v for k, v in digest(village).items() if not k.startswith("out/")} == before
+    assert cli("validate", village).returncode == 0  # the output folder does not disturb reading the village
 
 
 # --------------------------------------------------------------------------- kills

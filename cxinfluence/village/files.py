@@ -585,19 +585,21 @@ def check_output_folder(out, *, inputs=(), marker=None) -> None:
 
     Raises :class:`~cxinfluence.exceptions.OutputPathError` when ``out`` is
     one of ``inputs`` or holds one of them (replacing it would delete the
-    input), lies inside an input folder, is a file, or is a non-empty folder
-    that is not an earlier output (it has neither :data:`MANIFEST` nor
-    ``marker``): the folder is replaced as a whole, so it must be new, empty
-    or ours.
+    input), is a file, or is a non-empty folder that is not an earlier output
+    (it has neither :data:`MANIFEST` nor ``marker``): the folder is replaced as
+    a whole, so it must be new, empty or ours. A new folder *inside* an input
+    folder (``village/out``) is fine: the input's files are never touched, and
+    a village is read from its table files only.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> village = pathlib.Path(tempfile.mkdtemp())
-    >>> check_output_folder(village / "results", inputs=[village])
+    >>> check_output_folder(village, inputs=[village])
     Traceback (most recent call last):
     ...
-    cxinfluence.exceptions.OutputPathError: the output folder ... is inside the input folder ...; choose a folder outside it (e.g. beside it)
+    cxinfluence.exceptions.OutputPathError: the output folder ... is (or holds) the input ...; replacing it would delete the input: choose another --out folder
+    >>> check_output_folder(village / "out", inputs=[village])  # a new folder inside the village: fine
     """
 
     out = Path(out).absolute()
@@ -609,9 +611,6 @@ def check_output_folder(out, *, inputs=(), marker=None) -> None:
         if real == src or src.is_relative_to(real):
             raise OutputPathError(f"the output folder {out} is (or holds) the input {given}; replacing it would delete "
                                   "the input: choose another --out folder")
-        if src.is_dir() and real.is_relative_to(src):
-            raise OutputPathError(f"the output folder {out} is inside the input folder {given}; choose a folder "
-                                  "outside it (e.g. beside it)")
     if os.path.lexists(out) and not out.is_dir():
         raise OutputPathError(f"the output path {out} exists and is not a folder; choose a folder path for --out")
     if out.is_dir():
