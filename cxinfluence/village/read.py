@@ -1,0 +1,634 @@
+"""Reading villages: a folder of CSV or Parquet files, or one ``.xlsx`` workbook with one sheet per
+table.
+
+Reading takes files as spreadsheets write them: the CSV delimiter is detected (comma, semicolon with
+decimal commas, tab), workbook formulas are read from their saved values, and date cells as dates.
+
+Reading returns the tables *raw* (:class:`RawTable`): CSV and xlsx cells as strings, Parquet
+columns as stored, each row tagged with its number as the user sees it in the file. Typing and
+checking is done by :mod:`cxinfluence.village.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import Problem
+from .schema import TABLE_ORDER, TABLES
+from .csvsafe import restore_cell, restore_frame
+
+
+#: File suffixes recognised as tables inside a village folder.
+TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class RawTable:
+    """One table as read from its file, before typing and validation.
+
+    Attributes
+    ----------
+    name : str
+        Table name (``accounts``, ...).
+    file : str
+        How problems name the source: ``accounts.csv`` or ``book.xlsx[accounts]``.
+    data : DataFrame
+        CSV and xlsx: every cell as a string (NaN where the cell is empty).
+        Parquet: the stored dtypes. Columns are the header names as written
+        (whitespace stripped); a blank or repeated header is made unique and
+        reported in ``problems``.
+    rows : ndarray of int
+        Row number of each data row as the user sees it: CSV record number with
+        the header as row 1 (a spreadsheet's row); xlsx sheet row; Parquet
+        record number starting at 1.
+    problems : list of Problem
+        Problems found while reading (bad encoding, ragged rows, ...).
+    usable : bool
+        False when the table could not be read at all.
+    given : dict
+        Filled by validation: contract column -> mask of rows where the file
+        gave a value (valid or not).
+    """
+
+    name: str
+    file: str
+    data: pd.DataFrame
+    rows: np.ndarray
+    problems: list = field(default_factory=list)
+    usable: bool = True
+    given: dict = field(default_factory=dict)
+    #: CSV: the delimiter detected (``,``, ``;`` or tab); ``decimal`` is ``,`` for
+    #: ``;``-separated files, where ``8,5`` means 8.5.
+    delimiter: str = ","
+    decimal: str = "."
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """Guess what a non-UTF-8 file is, for the error message."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    try:
+        raw.decode("cp1252")
+        return "cp1252/latin-1"
+    except UnicodeDecodeError:
+        return "latin-1 or another 8-bit code page"
+
+
+def not_utf8_problem(name: str, label: str, path: Path) -> Problem | None:
+    """The problem to report if ``path`` is not UTF-8, else None."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    hint = _encoding_hint(raw)
+    row = raw.count(b"\n", 0, bad) + 1 if bad is not None and hint != "UTF-16" else None
+    where = f" (first bad byte 0x{raw[bad]:02X})" if row is not None else ""
+    return Problem(
+        name,
+        label,
+        row,
+        None,
+        f"file is not UTF-8 (looks like {hint}){where}: re-save it as UTF-8 "
+        "(Excel: Save As > 'CSV UTF-8 (Comma delimited)')",
+    )
+
+
+def _header(names, name: str, label: str) -> tuple[list[str], list[Problem], list[int]]:
+    """Clean header names; make blank/repeated ones unique; report them.
+
+    Returns the names, the problems and the positions of blank-named columns
+    (kept only if they hold data, which is reported then).
+    """
+    out, problems, blank, seen = [], [], [], {}
+    for i, raw in enumerate(names):
+        h = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+        if h.startswith("\ufeff"):
+            h = h[1:]
+        if h == "":
+            blank.append(i)
+            h = f"unnamed_{i + 1}"
+        if h in seen:
+            problems.append(
+                Problem(name, label, None, h, f"column '{h}' appears twice (columns {seen[h] + 1} and {i + 1}); give each column a unique name")
+            )
+            h = f"{h}_{i + 1}"
+        seen.setdefault(h, i)
+        out.append(h)
+    return out, problems, blank
+
+
+def _clean_cells(s: pd.Series) -> pd.Series:
+    """Strip the strings of one column; blank (empty) strings become missing."""
+    if s.dtype == object:
+        # xlsx text, or Parquet objects (dates, ...): strip the strings, leave other values alone
+        try:
+            stripped = s.str.strip()
+            s = stripped.where(stripped.notna(), s)
+        except AttributeError:  # no strings in the column
+            pass
+        return s.mask((s == "") | s.isna())
+    if not pd.api.types.is_string_dtype(s):
+        return s
+    if getattr(s.dtype, "storage", None) == "pyarrow":
+        # Arrow-backed text (CSV cells, Parquet strings): work on the Arrow array directly
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(s)
+        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+        strip = any(_may_have_edge_space(chunk) for chunk in chunks)
+        if strip:
+            text = pc.utf8_trim_whitespace(text)
+        empty = pc.equal(pc.binary_length(text), 0)
+        blank = pc.any(empty).as_py()
+        if blank:
+            text = pc.if_else(empty, pa.scalar(None, text.type), text)
+        if not (strip or blank):
+            return s
+        return pd.Series(pd.array(text, dtype=s.dtype), index=s.index, name=s.name)
+    s = s.str.strip()
+    return s.mask(s == "")
+
+
+# UTF-8 bytes that can begin (first) or end (last) a whitespace character: ASCII
+# controls and space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028/9, U+202F, U+205F,
+# U+3000. A superset, so a column none of whose strings starts or ends with one of
+# them needs no stripping (stripping copies every string).
+_WS_FIRST = np.zeros(256, bool)
+_WS_FIRST[: 0x20 + 1] = True
+_WS_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_WS_LAST = np.zeros(256, bool)
+_WS_LAST[: 0x20 + 1] = True
+_WS_LAST[[*range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
+
+
+def _may_have_edge_space(chunk) -> bool:
+    """Whether any string of an Arrow string array may start or end with whitespace.
+
+    Reads only the first and last byte of each string from the array's buffers.
+    """
+    import pyarrow as pa
+
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return True
+    if len(chunk) == 0:
+        return False
+    _, offsets, data = chunk.buffers()
+    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    bounds = np.frombuffer(offsets, dtype=kind, count=len(chunk) + 1, offset=chunk.offset * kind.itemsize)
+    if bounds[-1] == bounds[0]:  # only empty strings (or none)
+        return False
+    data = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]))
+    # An empty string reads a neighbour's byte instead: at worst a needless strip.
+    first = data.take(bounds[:-1], mode="clip")
+    last = data.take(bounds[1:] - 1, mode="clip")
+    return bool(_WS_FIRST.take(first).any() or _WS_LAST.take(last).any())
+
+
+def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems) -> RawTable:
+    """Apply the header, blank out empty strings, drop wholly blank rows and headerless empty columns."""
+    names, hproblems, blank = _header(header, name, label)
+    problems = problems + hproblems
+    body.columns = names
+    body = pd.DataFrame({c: _clean_cells(body.iloc[:, i]) for i, c in enumerate(names)}, index=body.index)
+    for i in blank:
+        c = names[i]
+        if body[c].notna().any():
+            first = int(rows[np.flatnonzero(body[c].notna().to_numpy())[0]])
+            problems.append(Problem(name, label, first, None, f"column {i + 1} has values but no header; give it a name or delete it"))
+        else:
+            body = body.drop(columns=c)
+    keep = body.notna().any(axis=1).to_numpy() if body.shape[1] else np.zeros(len(body), bool)
+    if not keep.all():
+        body, rows = body.loc[keep].reset_index(drop=True), rows[keep]
+    return RawTable(name, label, body.reset_index(drop=True), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _unreadable(name, label, message, row=None) -> RawTable:
+    return RawTable(name, label, pd.DataFrame(), np.zeros(0, np.int64), [Problem(name, label, row, None, message)], usable=False)
+
+
+#: Cells longer than this (in bytes) are reported: usually a quote that is never closed.
+MAX_CELL_BYTES = 131_072
+
+
+#: Repeated reading problems (e.g. ragged rows) listed one by one before the rest are counted.
+MAX_READ_LISTED = 20
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def sniff_delimiter(path) -> str:
+    """The delimiter of a CSV file: ``,``, ``;`` or tab, whichever the header row uses most.
+
+    Quoted text is not counted; a header with none of them (one column) is
+    comma-separated.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_text('account_id;name;"revenue, EUR"\\nA1;Acme;8,5\\n')
+    >>> sniff_delimiter(p)
+    ';'
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    text = head.decode("utf-8-sig", errors="replace")
+    line, quoted = [], False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "\r\n" and not quoted:
+            break
+        elif not quoted:
+            line.append(ch)
+    counts = {d: line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def read_csv_table(path, name=None) -> RawTable:
+    """Read one CSV table as strings, numbering rows as a spreadsheet would.
+
+    The delimiter is detected (comma, semicolon or tab, see
+    :func:`sniff_delimiter`) and named in the problems when it is not a
+    comma; in a semicolon-separated file numbers may have decimal commas.
+    A cell (or header) that cxinfluence neutralised against spreadsheet
+    formulas when writing (a ``'`` before ``=``, ``+``, ``-``, ``@``...; see
+    :mod:`cxinfluence.village.csvsafe`) is read back without that ``'``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "accounts.csv"
+    >>> _ = p.write_text("account_id,name\\n007, Acme \\n\\n008,\\n")
+    >>> t = read_csv_table(p)
+    >>> t.data["account_id"].tolist(), t.data["name"].tolist(), t.rows.tolist()
+    (['007', '008'], ['Acme', nan], [2, 4])
+    """
+    path = Path(path)
+    name = name or path.stem.lower()
+    label = path.name
+    if path.stat().st_size == 0:
+        expected = ", ".join(TABLES[name].required) if name in TABLES else "the column names"
+        return _unreadable(name, label, f"file is empty (0 bytes); expected at least a header row ({expected})")
+    problems = []
+    delimiter = sniff_delimiter(path)
+    try:
+        body = _read_csv_arrow(path, delimiter)
+    except Exception:  # pyarrow raises ArrowInvalid for bad bytes, ragged rows, odd files
+        bad = not_utf8_problem(name, label, path)
+        if bad is not None:
+            return _unreadable(name, label, bad.message, bad.row)
+        try:
+            body, problems = _read_csv_slow(path, name, label, delimiter)
+        except csv.Error as exc:
+            return _unreadable(name, label, f"not a readable CSV file ({exc}); save it as comma-separated UTF-8 text")
+    if body is None:
+        return _unreadable(name, label, "file holds no header row; expected the column names on row 1")
+
+    header = [restore_cell(h) for h in body.iloc[0].tolist()]
+    body = body.iloc[1:].reset_index(drop=True)
+    body.columns = range(body.shape[1])
+    body = restore_frame(body)  # undo the formula neutralising of cxinfluence's own CSVs (csvsafe)
+    rows = np.arange(2, len(body) + 2, dtype=np.int64)
+    problems = _oversized(body, header, rows, name, label) + problems
+    if delimiter != ",":
+        decimal = " with decimal commas (8,5 = 8.5)" if delimiter == ";" else ""
+        problems.insert(0, Problem(name, label, None, None, f"read as {_DELIMITER_NAMES[delimiter]}-separated "
+                                   f"({delimiter!r}){decimal}", "warning"))
+    table = _finish(name, label, header, body, rows, problems)
+    table.delimiter, table.decimal = delimiter, ("," if delimiter == ";" else ".")
+    return table
+
+
+def _oversized(body: pd.DataFrame, header, rows, name, label) -> list:
+    """Located problems for cells over :data:`MAX_CELL_BYTES` (an unclosed quote, usually)."""
+    import pyarrow as pa
+
+    out = []
+    for i in range(body.shape[1]):
+        s = body.iloc[:, i]
+        if getattr(s.dtype, "storage", None) == "pyarrow":
+            # Arrow text (the fast reader): the longest cell from the offsets alone, no copy
+            arr = pa.array(s)
+            chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+            longest = 0
+            for chunk in chunks:
+                if len(chunk) and (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+                    offsets = np.frombuffer(chunk.buffers()[1], dtype=kind, count=len(chunk) + 1,
+                                            offset=chunk.offset * kind.itemsize)
+                    longest = max(longest, int(np.diff(offsets).max()))
+            if longest <= MAX_CELL_BYTES:
+                continue
+        lengths = s.map(lambda v: len(v.encode()) if isinstance(v, str) else 0).to_numpy()
+        big = np.flatnonzero(lengths > MAX_CELL_BYTES)
+        column = str(header[i]).strip() if i < len(header) and header[i] is not None else f"column {i + 1}"
+        for j in big[:MAX_READ_LISTED]:
+            out.append(Problem(name, label, int(rows[j]), column,
+                               f"cell is {int(lengths[j]):,} bytes long (limit {MAX_CELL_BYTES:,}); usually a quote "
+                               "(\") opened in this cell and never closed, which swallows the following rows: "
+                               "check the quotes here, or shorten the text"))
+        if len(big) > MAX_READ_LISTED:
+            out.append(Problem(name, label, None, column, f"and {len(big) - MAX_READ_LISTED:,} more cell(s) like this"))
+    return out
+
+
+def _read_csv_arrow(path: Path, delimiter: str = ",") -> pd.DataFrame:
+    """Every cell as a string, header row included, with pyarrow's (multi-threaded) reader.
+
+    Empty lines are kept as rows so that row numbers match the file.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        width = len(next(csv.reader(f, delimiter=delimiter)))
+    if width == 0:
+        raise ValueError("blank first line")
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"f{i}": pa.large_string() for i in range(width)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.to_pandas()
+
+
+def _read_csv_slow(path: Path, name: str, label: str, delimiter: str = ","):
+    """Fallback with the csv module: pads short rows and lists rows with more fields than the header.
+
+    No field size limit here: oversized cells are reported, located, by :func:`_oversized`.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            records = list(csv.reader(f, delimiter=delimiter))
+    finally:
+        csv.field_size_limit(limit)
+    if not records or not any(records[0]):
+        return None, []
+    width = len(records[0])
+    ragged = [i for i, r in enumerate(records) if len(r) > width]
+    sep = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
+    problems = [
+        Problem(name, label, i + 1, None, f"row has {len(records[i])} fields but the header has {width}; extra values "
+                f"are ignored (check for unquoted {sep})")
+        for i in ragged[:MAX_READ_LISTED]
+    ]
+    if len(ragged) > MAX_READ_LISTED:
+        more = ", ".join(str(i + 1) for i in ragged[MAX_READ_LISTED:MAX_READ_LISTED + 10])
+        problems.append(Problem(name, label, None, None, f"and {len(ragged) - MAX_READ_LISTED:,} more row(s) like "
+                                f"this (rows {more}{', ...' if len(ragged) > MAX_READ_LISTED + 10 else ''})"))
+    body = pd.DataFrame([(r + [""] * width)[:width] for r in records], dtype="str")
+    return body, problems
+
+
+def read_parquet_table(path, name=None) -> RawTable:
+    """Read one Parquet table, keeping its stored dtypes; rows numbered from 1."""
+    path = Path(path)
+    name = name or path.stem.lower()
+    try:
+        body = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        return _unreadable(name, path.name, f"not a readable Parquet file ({type(exc).__name__}: {exc}); re-export it or use CSV")
+    body = body.reset_index(drop=True)
+    header = list(body.columns)
+    body.columns = range(body.shape[1])
+    return _finish(name, path.name, header, body, np.arange(1, len(body) + 1, dtype=np.int64), [])
+
+
+def _cell_text(v):
+    """An xlsx cell value as text, the way it would read in a CSV."""
+    import datetime as dt
+
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d") if v.time() == dt.time(0) else v.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+#: Excel serial numbers read as dates in a date column (1954-10-03 .. 2119-01-08); others stay errors.
+EXCEL_SERIAL_RANGE = (20_000, 80_000)
+
+
+_FORMULA_FIX = ("the workbook was saved without calculated values (written by a script such as openpyxl?): open it "
+                "in Excel or LibreOffice and save it, or run `libreoffice --headless --convert-to xlsx --outdir "
+                "fixed/ {file}`, then use the saved copy")
+
+
+def _norm_header(h) -> str:
+    import re
+
+    return re.sub(r"[\s\-]+", "_", str(h).strip().lower()) if h is not None else ""
+
+
+def _formula_cells(path: Path, sheet: str, values: list, skip: set | None = None) -> list[tuple[int, int, str]]:
+    """Cells of ``sheet`` holding a formula whose calculated value was not saved: (row, col, formula)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        out = []
+        for r, row in enumerate(wb[sheet].iter_rows(values_only=True)):
+            for c, v in enumerate(row):
+                if isinstance(v, str) and v.startswith("=") and (r >= len(values) or c >= len(values[r])
+                                                                  or values[r][c] is None):
+                    out.append((r, c, v))
+        return out
+    finally:
+        wb.close()
+
+
+def _sheets_with_formulas(path: Path) -> set[str]:
+    """Worksheet XML parts that hold a formula (``<f>`` element), by zip member name."""
+    import zipfile
+
+    found = set()
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                with z.open(member) as fh:
+                    data = fh.read()
+                if b"<f>" in data or b"<f " in data:
+                    found.add(member)
+    return found
+
+
+def _excel_dates(values: list, start: int, name: str, label: str, epoch) -> list:
+    """Numbers in the contract's date columns read as Excel serial dates (in place); a note per column."""
+    import datetime as dt
+
+    from openpyxl.utils.datetime import from_excel
+
+    spec = TABLES.get(name)
+    if spec is None:
+        return []
+    dates = {c.name for c in spec.columns if c.kind == "date"}
+    header = values[start]
+    problems = []
+    for j, h in enumerate(header):
+        if _norm_header(h) not in dates:
+            continue
+        converted = []
+        for i in range(start + 1, len(values)):
+            row = values[i]
+            v = row[j] if j < len(row) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                    EXCEL_SERIAL_RANGE[0] <= v <= EXCEL_SERIAL_RANGE[1]:
+                day = from_excel(v, epoch=epoch)
+                row = list(row)
+                row[j] = day if isinstance(day, dt.datetime) else dt.datetime.combine(day, dt.time(0))
+                values[i] = row
+                converted.append((i + 1, v, row[j]))
+        if converted:
+            r, v, d = converted[0]
+            n = len(converted)
+            problems.append(Problem(
+                name, label, None, str(h).strip(),
+                f"{n:,} cell(s) hold numbers, not dates, read as Excel serial dates (e.g. row {r}: {v:g} -> "
+                f"{d:%Y-%m-%d}); format the column as Date in Excel to keep them dates", "warning"))
+    return problems
+
+
+def read_xlsx_tables(path, names=TABLE_ORDER) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the sheets named after ``names`` (case-insensitive) from one workbook, as text.
+
+    Returns the tables found and the workbook-level problems (missing sheets,
+    unreadable file). Sheet rows are numbered as Excel shows them. Formula
+    cells read as the values Excel calculated and saved; a workbook saved
+    without them (written by a script) is an error saying how to fix it.
+    Date cells read as dates; plain numbers in a date column are read as
+    Excel serial dates, with a warning.
+    """
+    import openpyxl
+
+    path = Path(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas = _sheets_with_formulas(path)
+    except Exception as exc:  # zipfile/openpyxl raise several types for bad files
+        return {}, [Problem("village", path.name, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx")]
+    try:
+        sheets = {s.strip().lower(): s for s in wb.sheetnames}
+        tables, problems = {}, []
+        for name in names:
+            if name not in sheets:
+                problems.append(
+                    Problem(name, path.name, None, None, f"sheet '{name}' is missing; the workbook has sheets: "
+                                                         f"{', '.join(wb.sheetnames)}. Add a sheet named '{name}'")
+                )
+                continue
+            label = f"{path.name}[{sheets[name]}]"
+            ws = wb[sheets[name]]
+            raw = [list(row) for row in ws.iter_rows(values_only=True)]
+            member = getattr(ws, "_worksheet_path", None)
+            if formulas and (member is None or member.lstrip("/") in formulas):
+                missing = _formula_cells(path, sheets[name], raw)
+                if missing:
+                    from openpyxl.utils import get_column_letter
+
+                    shown = ", ".join(f"{get_column_letter(c + 1)}{r + 1} ({f[:30]})" for r, c, f in missing[:5])
+                    more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+                    tables[name] = _unreadable(name, label, f"{len(missing):,} formula cell(s) have no calculated value "
+                                               f"({shown}{more}); " + _FORMULA_FIX.format(file=path.name))
+                    continue
+            start = next((i for i, r in enumerate(raw) if any(v is not None and str(v).strip() for v in r)), None)
+            if start is None:
+                tables[name] = _unreadable(name, label, "sheet is empty; expected a header row with the column names")
+                continue
+            notes = _excel_dates(raw, start, name, label, getattr(wb, "epoch", None))
+            values = [[_cell_text(v) for v in row] for row in raw]
+            width = len(values[start])
+            body = pd.DataFrame([(r + [None] * width)[:width] for r in values[start + 1 :]], columns=range(width), dtype=object)
+            rows = np.arange(start + 2, start + 2 + len(body), dtype=np.int64)
+            tables[name] = _finish(name, label, values[start], body, rows, notes)
+        return tables, problems
+    finally:
+        wb.close()
+
+
+def read_tables(path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the village at ``path`` (folder of CSV/Parquet files, or an .xlsx workbook).
+
+    Returns the tables found (by name) and the problems that concern the
+    village as a whole: path not found, no tables, missing tables or sheets,
+    two files for one table. Files whose stem is not a table name and
+    sub-folders (such as ``truth/``) are ignored.
+    """
+    path = Path(path)
+    label = path.name or str(path)
+    if not path.exists():
+        return {}, [Problem("village", str(path), None, None, "path not found; expected a folder of CSV/Parquet files or an .xlsx workbook")]
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            return read_xlsx_tables(path)
+        hint = "re-save it as .xlsx" if suffix in (".xls", ".xlsm", ".ods") else "pass the folder that holds the table files"
+        return {}, [Problem("village", label, None, None, f"expected a folder of CSV/Parquet files or an .xlsx workbook, got a '{suffix}' file; {hint}")]
+    found: dict[str, list[Path]] = {}
+    odd: dict[str, str] = {}
+    for p in sorted(path.iterdir()):
+        if p.suffix.lower() in TABLE_SUFFIXES and p.stem.lower() in TABLES:
+            if p.is_file():
+                found.setdefault(p.stem.lower(), []).append(p)
+            elif p.is_symlink() and not p.exists():
+                odd[p.stem.lower()] = (f"{p.name} is a symbolic link to {os.readlink(p)}, which does not exist; "
+                                       "point it at the table file or replace it with the file")
+            elif p.is_dir():
+                odd[p.stem.lower()] = f"{p.name} is a folder, not a file; put the {p.stem.lower()} table file there instead"
+            else:
+                odd[p.stem.lower()] = f"{p.name} is not a regular file; replace it with the table file"
+    expected = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+    if not found and odd:
+        return {}, [Problem(n, label, None, None, f"table '{n}' cannot be read: {m}") for n, m in odd.items()]
+    if not found:
+        books = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".xlsx")
+        hint = f"; the folder holds {books[0]}: pass that workbook's path instead" if len(books) == 1 else ""
+        return {}, [Problem("village", label, None, None, f"no village tables found; expected {expected} (or .parquet files with those names){hint}")]
+    tables, problems = {}, []
+    for name in TABLE_ORDER:
+        files = found.get(name)
+        if not files and name in odd:
+            problems.append(Problem(name, label, None, None, f"table '{name}' cannot be read: {odd[name]}"))
+            continue
+        if not files:
+            problems.append(Problem(name, label, None, None, f"table '{name}' is missing: add {name}.csv (or {name}.parquet) to the folder"))
+            continue
+        if len(files) > 1:
+            problems.append(Problem(name, label, None, None, f"table '{name}' is given twice ({', '.join(f.name for f in files)}); keep one"))
+            continue
+        f = files[0]
+        reader = read_csv_table if TABLE_SUFFIXES[f.suffix.lower()] == "csv" else read_parquet_table
+        tables[name] = reader(f, name)
+    return tables, problems
+
+
+# --------------------------------------------------------------------------- data dictionary
