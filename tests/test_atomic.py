@@ -475,7 +475,7 @@ def test_interrupt_messages_say_what_happened(tmp_path, step, sig, expected):
 
 def test_cli_permission_denied_on_an_input_is_one_line_exit_3(tmp_path, monkeypatch, capsys):
     """We run as root (chmod does not stop us), so the refusal is injected where the file is read."""
-    import cxinfluence.village.io as cio
+    import cxinfluence.village.read as cio
     from cxinfluence.pipeline import cli as cx_cli
 
     folder = tmp_path / "v"
@@ -508,3 +508,20 @@ def test_cli_run_disk_full_keeps_the_previous_output(tmp_path):
         assert digest(disk / "out") == before and leftovers(disk, "out") == []
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_an_interrupt_that_lands_in_a_gc_callback_is_delivered_again_without_a_traceback():
+    """Ctrl-C during garbage collection: Python would print "Exception ignored ... Traceback" and go on."""
+    code = ("import sys, time\n"
+            "from types import SimpleNamespace\n"
+            "from cxinfluence.pipeline import cli\n"
+            "hit = SimpleNamespace(exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(), exc_traceback=None,\n"
+            "                      err_msg=None, object=None)\n"
+            "try:\n"
+            "    cli._interrupt_again(hit)\n"
+            "    time.sleep(5)\n"
+            "    print('not interrupted')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted again')\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=60)
+    assert res.stdout.strip() == "interrupted again" and "Traceback" not in res.stderr, res.stderr

@@ -468,6 +468,23 @@ COMMANDS = {
 }
 
 
+def _interrupt_again(unraisable):
+    """Deliver again a Ctrl-C or SIGTERM that landed inside a garbage-collection callback.
+
+    Python cannot raise an exception there: it would print "Exception ignored in ... Traceback"
+    and carry on as if nothing was pressed. The signal is sent again from a helper thread, so it is
+    handled at the next step of the main program, where it stops the command as usual.
+    """
+    import signal
+    import threading
+
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sig = signal.SIGTERM if isinstance(unraisable.exc_value, _Terminated) else signal.SIGINT
+        threading.Timer(0.01, signal.raise_signal, (sig,)).start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def main(argv=None) -> int:
     import signal
 
@@ -477,6 +494,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     with contextlib.suppress(ValueError):  # not the main thread (main() called from a thread): keep the default
         signal.signal(signal.SIGTERM, _on_sigterm)
+        sys.unraisablehook = _interrupt_again
     try:
         return COMMANDS[args.command](args)
     except OutputError as exc:  # before CxInfluenceError: the machine's fault has its own exit code
