@@ -672,6 +672,15 @@ def dropped_rows(mask, rows, file, reason) -> list:
     return [{"file": file, "row": int(r), "reason": reason} for r in np.asarray(rows)[np.asarray(mask, dtype=bool)]]
 
 
+def usable_answers(staged, rows, file, bad_date, no_who, ignored, *, date_reason, who_reason) -> np.ndarray:
+    """Which long-format survey answers can be used; every other one is listed in ``staged.dropped``
+    with its reason (an undated answer; one that names no person; a question the mapping ignores)."""
+    for mask, reason in ((bad_date, date_reason), (no_who & ~bad_date, who_reason),
+                         (ignored, "question ignored by the mapping")):
+        staged.dropped += dropped_rows(mask, rows, file, reason)
+    return ~bad_date & ~no_who & ~ignored
+
+
 def email_key(s: pd.Series) -> pd.Series:
     """E-mails compared case-insensitively, blank as NaN."""
     return (

@@ -505,13 +505,9 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
         rid = pd.Series(np.nan, index=df.index, dtype=object)
     no_who = who.isna().to_numpy()
     ignored = item.eq("ignore").to_numpy()
-    for mask, reason in (
-        (bad_date, "Responded Date is not a date"),
-        (no_who & ~bad_date, "no Company Person ID or e-mail: the answer cannot be joined to a person"),
-        (ignored, "question ignored by the mapping"),
-    ):
-        staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
-    ok = ~bad_date & ~no_who & ~ignored
+    ok = _crm.usable_answers(staged, rows, path.name, bad_date, no_who, ignored,
+                             date_reason="Responded Date is not a date",
+                             who_reason="no Company Person ID or e-mail: the answer cannot be joined to a person")
     long = pd.DataFrame(
         {
             "response_key": key,

@@ -638,13 +638,9 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     )
     no_who = who.isna().to_numpy()
     ignored = item.eq("__ignore__").to_numpy()
-    for mask, reason in (
-        (bad_date, "submission time is not a date"),
-        (no_who & ~bad_date, "no contact id or e-mail: the answer cannot be joined to a person"),
-        (ignored, "question ignored by the mapping"),
-    ):
-        staged.dropped += _crm.dropped_rows(mask, rows, path.name, reason)
-    ok = ~bad_date & ~no_who & ~ignored
+    ok = _crm.usable_answers(staged, rows, path.name, bad_date, no_who, ignored,
+                             date_reason="submission time is not a date",
+                             who_reason="no contact id or e-mail: the answer cannot be joined to a person")
     txt = df[cols["content"]] if "content" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     is_c = item.eq("comment").to_numpy()
     rating = ok & ~is_c & (val.notna() | txt.isna()).to_numpy()  # neither value nor text: "no answer"
