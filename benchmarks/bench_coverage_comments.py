@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         out, wall, cpu = timed(fn, args.repeat)
         print(f"{name:>22}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, {wall / base:5.1f}x baseline  ({len(out):,} rows)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak_mb:,.0f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+    print(f"peak RSS {peak_mb:,.0f} MiB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           "(wall time on a busy machine overstates the cost)")
     return 0
 

@@ -238,8 +238,8 @@ def main():
     influence_weights(village)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"[9] peak memory: process max RSS {peak_rss:,.0f} MB (portfolio + every step above); "
-          f"tracemalloc peak of one influence_weights call {peak / 2**20:,.0f} MB")
+    print(f"[9] peak memory: process max RSS {peak_rss:,.0f} MiB (portfolio + every step above); "
+          f"tracemalloc peak of one influence_weights call {peak / 2**20:,.0f} MiB")
 
 
 if __name__ == "__main__":

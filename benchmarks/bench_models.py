@@ -29,8 +29,8 @@ models_table 1.8-3.5 -> 2.0-2.6 s (mostly statsmodels' Tweedie likelihood),
 compare_schemes 42-54 -> 16-20 s. With the default (2) BLAS threads the same
 machine gave 153 s -> 76 s: multithreaded BLAS on these tall, narrow matrices
 costs more CPU than it saves when the cores are shared. Peak memory: baseline
-7.5 GB, current 4.5 GB (most of it the per-fit copies of the frame in
-``Fit.data``). The baseline run needs that 7.5 GB too.
+about 7,500 MiB (7.3 GiB), current 4,500 MiB (4.4 GiB) (most of it the per-fit copies of the frame in
+``Fit.data``). The baseline run needs that 7,500 MiB too.
 
 The frame is generated (``--accounts``, ``--periods``: 7 scheme columns as
 noisy measures of a latent account sentiment, role sentiments with unheard
@@ -162,7 +162,7 @@ def report(base, cur):
     for step in STEPS:
         b, c = base["times"][step], cur["times"][step]
         print(f"{step:<24}{b:>12.1f}{c:>12.1f}{b / c:>9.1f}x")
-    print(f"peak RSS: baseline {base['peak_mb']:.0f} MB, current {cur['peak_mb']:.0f} MB")
+    print(f"peak RSS: baseline {base['peak_mb']:.0f} MiB, current {cur['peak_mb']:.0f} MiB")
     est = max(max_rel(base["params"][k][0], cur["params"][k][0]) for k in cur["params"])
     se = max(max_rel(base["params"][k][1], cur["params"][k][1]) for k in cur["params"])
     num = base["models_table"].select_dtypes("number").columns

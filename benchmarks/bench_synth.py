@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         runs = [measure(n) for _ in range(args.repeat)]
         results[n] = min(runs, key=lambda r: r["seconds"])
         r = results[n]
-        print(f"{n:>8,} accounts: {r['seconds']:6.1f} s wall, {r['cpu_seconds']:6.1f} s CPU, peak {r['peak_mb']:7.0f} MB  "
+        print(f"{n:>8,} accounts: {r['seconds']:6.1f} s wall, {r['cpu_seconds']:6.1f} s CPU, peak {r['peak_mb']:7.0f} MiB  "
               f"({r['stakeholders']:,} stakeholders, {r['relationships']:,} ties, {r['responses']:,} responses)")
     base, big = results[args.base], results[args.big]
     size = args.big / args.base

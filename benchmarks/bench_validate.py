@@ -122,7 +122,7 @@ def report(folder: str, tasks) -> None:
     reader = "pandas.read_parquet" if kind == "Parquet" else "pandas.read_csv"
     print(f"{size:,.1f} MB of {kind} in {folder}")
     base = measure("baseline", folder)
-    print(f"{'task':<30}{'seconds':>9}{'x baseline':>12}{'peak MB':>10}  result")
+    print(f"{'task':<30}{'seconds':>9}{'x baseline':>12}{'peak MiB':>10}  result")
     print(f"{reader + ' (baseline)':<30}{base[0]:>9.2f}{1:>12.2f}{base[1]:>10.0f}")
     for task in tasks:
         sec, peak, result = measure(task, folder)
