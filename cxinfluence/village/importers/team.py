@@ -381,19 +381,44 @@ def read_team_workbook(path, mapping=None) -> Staged:
                 )
             ]
         )
-    dates = _crm.section(mapping, "dates")
-    sheets = _load_sheets(path)
     staged = Staged(source=SOURCE, path=str(path))
-    problems: list[Problem] = []
+    book = _Workbook(path, _load_sheets(path))
+    book.read_people(staged)
+    ties = book.read_ties()
+    values, where = book.read_values(staged, _crm.section(mapping, "dates"))
+    if book.problems:
+        raise TeamWorkbookError(book.problems, source=path.name)
+    if book.sheet(TIES) is not None:
+        staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
+    _stage_ties(staged, ties, path.name)
+    _stage_people(staged, values, where, book.account_of, path.name)
+    return staged
 
-    def add(sh, r, column, message):
-        problems.append(Problem(sh.name, sh.label, None if r is None else r + 2, column, message))
 
-    def cell(sh, r, c, column):
+class _Workbook:
+    """The sheets of a filled workbook being read, with every problem found so far (by sheet, row, column).
+
+    ``known`` is the set of ids on the People sheet (None without one: ids are then checked for shape
+    only) and ``account_of`` maps each of them to its account, once :meth:`read_people` has run.
+    """
+
+    def __init__(self, path: Path, sheets: dict):
+        self.path, self.sheets = path, sheets
+        self.problems: list[Problem] = []
+        self.known = None
+        self.account_of = {}
+
+    def sheet(self, title):
+        return self.sheets.get(_crm.norm_key(title))
+
+    def add(self, sh, r, column, message):
+        self.problems.append(Problem(sh.name, sh.label, None if r is None else r + 2, column, message))
+
+    def cell(self, sh, r, c, column):
         """The value of a cell, or a problem for a formula never calculated."""
         v = sh.rows[r][c] if c < len(sh.rows[r]) else None
         if v is None and (r, c) in sh.formulas:
-            add(
+            self.add(
                 sh,
                 r,
                 column,
@@ -401,45 +426,18 @@ def read_team_workbook(path, mapping=None) -> Staged:
             )
         return v
 
-    known = None
-    account_of = {}
-    people_sheet = sheets.get(_crm.norm_key(PEOPLE))
-    if people_sheet is None:
-        staged.notes.append(f"{path.name}: no People sheet, so ids are checked for shape only")
-    else:
-        ci, ca = people_sheet.col("stakeholder_id"), people_sheet.col("account_id")
-        if ci is None:
-            add(
-                people_sheet,
-                None,
-                "stakeholder_id",
-                "the People sheet has no stakeholder_id column; do not rename the header row",
-            )
-        else:
-            known = set()
-            for r in range(len(people_sheet.rows)):
-                v = cell(people_sheet, r, ci, "stakeholder_id")
-                if _blank(v):
-                    continue
-                sid, msg = _id(v)
-                if msg:
-                    add(people_sheet, r, "stakeholder_id", msg)
-                    continue
-                known.add(sid)
-                if ca is not None and not _blank(cell(people_sheet, r, ca, "account_id")):
-                    account_of[sid] = _id(people_sheet.rows[r][ca])[0]
-
-    def person(sh, r, c, column):
-        v = cell(sh, r, c, column)
+    def person(self, sh, r, c, column):
+        """The id in a cell that must name someone on the People sheet, or None (with a problem)."""
+        v = self.cell(sh, r, c, column)
         if _blank(v):
-            add(sh, r, column, "id is blank; every filled row needs the person's id")
+            self.add(sh, r, column, "id is blank; every filled row needs the person's id")
             return None
         sid, msg = _id(v)
         if msg:
-            add(sh, r, column, msg)
+            self.add(sh, r, column, msg)
             return None
-        if known is not None and sid not in known:
-            add(
+        if self.known is not None and sid not in self.known:
+            self.add(
                 sh,
                 r,
                 column,
@@ -448,123 +446,157 @@ def read_team_workbook(path, mapping=None) -> Staged:
             return None
         return sid
 
-    ties = []
-    ts = sheets.get(_crm.norm_key(TIES))
-    if ts is not None:
+    def read_people(self, staged: Staged) -> None:
+        """The ids on the People sheet (``known``) and their accounts (``account_of``)."""
+        sh = self.sheet(PEOPLE)
+        if sh is None:
+            staged.notes.append(f"{self.path.name}: no People sheet, so ids are checked for shape only")
+            return
+        ci, ca = sh.col("stakeholder_id"), sh.col("account_id")
+        if ci is None:
+            self.add(sh, None, "stakeholder_id", "the People sheet has no stakeholder_id column; do not rename the header row")
+            return
+        self.known = set()
+        for r in range(len(sh.rows)):
+            v = self.cell(sh, r, ci, "stakeholder_id")
+            if _blank(v):
+                continue
+            sid, msg = _id(v)
+            if msg:
+                self.add(sh, r, "stakeholder_id", msg)
+                continue
+            self.known.add(sid)
+            if ca is not None and not _blank(self.cell(sh, r, ca, "account_id")):
+                self.account_of[sid] = _id(sh.rows[r][ca])[0]
+
+    def read_ties(self) -> list[tuple]:
+        """``(source, target, kind, weight, row, label)`` for each usable row of the Ties sheet."""
+        ts = self.sheet(TIES)
+        if ts is None:
+            return []
         cols = {k: ts.col(k) for k in TIE_COLUMNS}
         missing = [k for k in ("source_id", "target_id", "kind") if cols[k] is None]
         for k in missing:
-            add(ts, None, k, f"column '{k}' is missing; the header row must have {', '.join(TIE_COLUMNS[1:5])}")
-        if not missing:
-            for r in range(len(ts.rows)):
-                vals = {k: cell(ts, r, c, k) for k, c in cols.items() if c is not None}
-                if all(_blank(vals.get(k)) for k in ("source_id", "target_id", "kind", "weight")):
-                    continue
-                n0 = len(problems)
-                s = person(ts, r, cols["source_id"], "source_id")
-                t = person(ts, r, cols["target_id"], "target_id")
-                kind = None if _blank(vals["kind"]) else str(vals["kind"]).strip().lower().replace(" ", "_")
-                kind = {"influence": "influences", "reports": "reports_to", "reports_to": "reports_to"}.get(kind, kind)
-                if kind not in RELATIONSHIP_KINDS:
-                    add(ts, r, "kind", f"kind is {vals['kind']!r}; expected one of {', '.join(RELATIONSHIP_KINDS)}")
-                w = vals.get("weight")
-                if _blank(w):
-                    w = 1.0
-                else:
-                    try:
-                        w = float(w)
-                        if not np.isfinite(w) or w <= 0:
-                            raise ValueError
-                    except (TypeError, ValueError):
-                        add(ts, r, "weight", f"weight is {w!r}; expected a number > 0 (blank = 1)")
-                if s is not None and t is not None:
-                    if s == t:
-                        add(ts, r, "target_id", f"'{s}' is tied to themself; source and target must be two people")
-                    elif account_of and account_of.get(s) != account_of.get(t):
-                        add(
-                            ts,
-                            r,
-                            "target_id",
-                            f"'{s}' (account {account_of.get(s)}) and '{t}' (account {account_of.get(t)}) are in "
-                            "different accounts; ties stay inside one account",
-                        )
-                if len(problems) == n0:
-                    ties.append((s, t, kind, w, r, ts.label))
+            self.add(ts, None, k, f"column '{k}' is missing; the header row must have {', '.join(TIE_COLUMNS[1:5])}")
+        ties = [] if missing else [tie for r in range(len(ts.rows)) if (tie := self._tie(ts, cols, r)) is not None]
         seen = {}
-        for s, t, k, w, r, _f in ties:
+        for s, t, k, _w, r, _f in ties:
             if (s, t, k) in seen:
-                add(
-                    ts,
-                    r,
-                    "source_id",
-                    f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row",
-                )
+                self.add(ts, r, "source_id", f"the tie {s} -> {t} ({k}) is already on row {seen[(s, t, k)] + 2}; keep one row")
             else:
                 seen[(s, t, k)] = r
+        return ties
 
-    values, where = {}, {}
-    for title, (col, _now) in VALUE_SHEETS.items():
-        sh = sheets.get(_crm.norm_key(title))
-        if sh is None:
-            staged.notes.append(f"{path.name}: no '{title}' sheet")
-            continue
-        ci, cv = sh.col("stakeholder_id"), sh.col(col)
-        for k, c in (("stakeholder_id", ci), (col, cv)):
-            if c is None:
-                add(sh, None, k, f"column '{k}' is missing; do not rename the header row")
-        if ci is None or cv is None:
-            continue
+    def _tie(self, ts, cols, r):
+        """One row of the Ties sheet as a tie, or None when it is empty or has problems (recorded)."""
+        vals = {k: self.cell(ts, r, c, k) for k, c in cols.items() if c is not None}
+        if all(_blank(vals.get(k)) for k in ("source_id", "target_id", "kind", "weight")):
+            return None
+        n0 = len(self.problems)
+        s = self.person(ts, r, cols["source_id"], "source_id")
+        t = self.person(ts, r, cols["target_id"], "target_id")
+        kind = None if _blank(vals["kind"]) else str(vals["kind"]).strip().lower().replace(" ", "_")
+        kind = {"influence": "influences", "reports": "reports_to", "reports_to": "reports_to"}.get(kind, kind)
+        if kind not in RELATIONSHIP_KINDS:
+            self.add(ts, r, "kind", f"kind is {vals['kind']!r}; expected one of {', '.join(RELATIONSHIP_KINDS)}")
+        w = vals.get("weight")
+        if _blank(w):
+            w = 1.0
+        else:
+            try:
+                w = float(w)
+                if not np.isfinite(w) or w <= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.add(ts, r, "weight", f"weight is {w!r}; expected a number > 0 (blank = 1)")
+        if s is not None and t is not None:
+            if s == t:
+                self.add(ts, r, "target_id", f"'{s}' is tied to themself; source and target must be two people")
+            elif self.account_of and self.account_of.get(s) != self.account_of.get(t):
+                self.add(
+                    ts,
+                    r,
+                    "target_id",
+                    f"'{s}' (account {self.account_of.get(s)}) and '{t}' (account {self.account_of.get(t)}) are in "
+                    "different accounts; ties stay inside one account",
+                )
+        return (s, t, kind, w, r, ts.label) if len(self.problems) == n0 else None
+
+    def read_values(self, staged: Staged, dates) -> tuple[dict, dict]:
+        """``({column: {id: value}}, {id: (sheet label, row)})`` from the Veto, Rating and Departures sheets."""
+        values, where = {}, {}
+        for title, (col, _now) in VALUE_SHEETS.items():
+            sh = self.sheet(title)
+            if sh is None:
+                staged.notes.append(f"{self.path.name}: no '{title}' sheet")
+                continue
+            ci, cv = sh.col("stakeholder_id"), sh.col(col)
+            for k, c in (("stakeholder_id", ci), (col, cv)):
+                if c is None:
+                    self.add(sh, None, k, f"column '{k}' is missing; do not rename the header row")
+            if ci is None or cv is None:
+                continue
+            got = self._values(sh, ci, cv, col, dates)
+            values[col] = {k: v for k, (v, _r) in got.items()}
+            for k, (_v, r) in got.items():
+                where.setdefault(k, (sh.label, r + 2))
+            staged.rows_read[f"{self.path.name}[{title}]"] = len(got)
+        return values, where
+
+    def _values(self, sh, ci, cv, col, dates) -> dict:
+        """``{id: (value, row)}`` of one value sheet; a person given two different values is a problem."""
         got = {}
         for r in range(len(sh.rows)):
-            v = cell(sh, r, cv, col)
+            v = self.cell(sh, r, cv, col)
             if _blank(v):
                 continue
-            sid = person(sh, r, ci, "stakeholder_id")
+            sid = self.person(sh, r, ci, "stakeholder_id")
             value = _value(col, v, dates)
             if isinstance(value, str):  # a message
-                add(sh, r, col, value)
+                self.add(sh, r, col, value)
                 continue
             if sid is None:
                 continue
             if sid in got and got[sid][0] != value:
-                add(sh, r, col, f"'{sid}' already has {col} {got[sid][0]!r} on row {got[sid][1] + 2}; keep one value")
+                self.add(sh, r, col, f"'{sid}' already has {col} {got[sid][0]!r} on row {got[sid][1] + 2}; keep one value")
                 continue
             got[sid] = (value, r)
-        values[col] = {k: v for k, (v, _r) in got.items()}
-        for k, (_v, r) in got.items():
-            where.setdefault(k, (sh.label, r + 2))
-        staged.rows_read[f"{path.name}[{title}]"] = len(got)
+        return got
 
-    if problems:
-        raise TeamWorkbookError(problems, source=path.name)
-    if ts is not None:
-        staged.rows_read[f"{path.name}[{TIES}]"] = len(ties)
-    if ties:
-        staged.tables["ties"] = pd.DataFrame(
-            [(*t[:4], t[5], t[4] + 2) for t in ties],
-            columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"],
-        )
-        staged.notes.append(
-            f"{path.name}: {len(ties)} tie(s) from the account team "
-            f"({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})"
-        )
+
+def _stage_ties(staged: Staged, ties: list, name: str) -> None:
+    """The ties read, as the staged ``ties`` table, with a note counting them by kind."""
+    if not ties:
+        return
+    staged.tables["ties"] = pd.DataFrame(
+        [(*t[:4], t[5], t[4] + 2) for t in ties],
+        columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"],
+    )
+    staged.notes.append(
+        f"{name}: {len(ties)} tie(s) from the account team "
+        f"({', '.join(f'{k}: {n}' for k, n in pd.Series([t[2] for t in ties]).value_counts().items())})"
+    )
+
+
+def _stage_people(staged: Staged, values: dict, where: dict, account_of: dict, name: str) -> None:
+    """The veto, rating and departure values read, as the staged ``people`` table, with a note."""
     ids = sorted(set().union(*[set(v) for v in values.values()])) if values else []
-    if ids:
-        people = pd.DataFrame({"stakeholder_id": ids})
-        people["account_id"] = people["stakeholder_id"].map(account_of)
-        for col in ("veto", "influence_rating", "active_to"):
-            people[col] = people["stakeholder_id"].map(values.get(col, {}))
-        people["active_to"] = pd.to_datetime(people["active_to"])
-        people["influence_rating"] = pd.to_numeric(people["influence_rating"])
-        people["source_file"] = people["stakeholder_id"].map(lambda i: where[i][0])
-        people["source_row"] = people["stakeholder_id"].map(lambda i: where[i][1])
-        staged.tables["people"] = people
-        staged.notes.append(
-            f"{path.name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
-            f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
-            "these override the CRM's values"
-        )
-    return staged
+    if not ids:
+        return
+    people = pd.DataFrame({"stakeholder_id": ids})
+    people["account_id"] = people["stakeholder_id"].map(account_of)
+    for col in ("veto", "influence_rating", "active_to"):
+        people[col] = people["stakeholder_id"].map(values.get(col, {}))
+    people["active_to"] = pd.to_datetime(people["active_to"])
+    people["influence_rating"] = pd.to_numeric(people["influence_rating"])
+    people["source_file"] = people["stakeholder_id"].map(lambda i: where[i][0])
+    people["source_row"] = people["stakeholder_id"].map(lambda i: where[i][1])
+    staged.tables["people"] = people
+    staged.notes.append(
+        f"{name}: the account team set veto for {people['veto'].notna().sum()}, a rating for "
+        f"{people['influence_rating'].notna().sum()} and a departure date for {people['active_to'].notna().sum()} people; "
+        "these override the CRM's values"
+    )
 
 
 def _value(col, v, dates):
