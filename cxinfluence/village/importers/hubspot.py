@@ -340,8 +340,48 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
 
 
 def _read_contacts(path, overrides, roles, assoc, staged):
+    """Contacts as staged ``people`` (with ``manager_id``) and the further managers as ``reports_to`` ties."""
     df, rows, cols = _load(path, "people", CONTACT_COLUMNS, overrides, staged, required=("stakeholder_id",))
     ids = _id_text(df[cols["stakeholder_id"]])
+    out = _contact_columns(df, cols, ids)
+    out["account_id"] = _contact_accounts(df, cols, ids, assoc, staged)
+    if out["account_id"].isna().any():
+        staged.notes.append(
+            f"{path.name}: {int(out['account_id'].isna().sum())} contact(s) have no associated company; they are kept without an account"
+        )
+    if "buying_role" in cols:
+        _buying_roles(out, df[cols["buying_role"]], roles, staged, path.name)
+    managers = _manager_ties(df, cols, ids, rows, assoc, staged, path.name)
+    # The first manager of each contact goes in manager_id (the importer turns it into a reports_to tie);
+    # further managers (several "Manager" associations) are given as ties of their own.
+    first = ~managers["source_id"].duplicated()
+    out["manager_id"] = out["stakeholder_id"].map(managers[first].set_index("source_id")["target_id"])
+    extra = managers[~first]
+    if len(extra):
+        staged.notes.append(
+            f"{len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
+            "the others are given as reports_to ties"
+        )
+    if managers.empty:
+        staged.notes.append("no reporting lines found (no reports-to property or Manager associations)")
+    ties = pd.DataFrame(
+        {
+            "source_id": extra["source_id"],
+            "target_id": extra["target_id"],
+            "kind": "reports_to",
+            "weight": 1.0,
+            "source_file": extra["file"],
+            "source_row": extra["row"],
+        }
+    ).reset_index(drop=True)
+    staged.notes.append(
+        "HubSpot has no place for influence ties, veto power or departure dates: they come from the account team's workbook (cxinfluence team-template)"
+    )
+    return _usable_contacts(out, rows, staged, path.name), ties
+
+
+def _contact_columns(df: pd.DataFrame, cols: dict, ids: pd.Series) -> pd.DataFrame:
+    """Id, name (first and last), e-mail, title and department (HubSpot's Employment Role mapped) of each contact."""
     out = pd.DataFrame({"stakeholder_id": ids})
     name = pd.Series("", index=df.index)
     for c in ("firstname", "lastname"):
@@ -353,98 +393,62 @@ def _read_contacts(path, overrides, roles, assoc, staged):
     if "department" in cols:
         dep = _crm.map_unique(df[cols["department"]], _crm.norm_key)
         out["department"] = _crm.map_unique(dep, lambda v: DEPARTMENTS.get(v, v.lower()))
-    # account: primary company property, else associations
+    return out
+
+
+def _contact_accounts(df: pd.DataFrame, cols: dict, ids: pd.Series, assoc: pd.DataFrame, staged: Staged) -> pd.Series:
+    """Each contact's company: the primary company property, else the contact-to-company associations."""
     account = (
         _id_text(df[cols["account_id"]]) if "account_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
     )
     from_assoc = _one_company(_pairs(assoc, "contact", "company"), "contact", staged, "associations")
-    account = account.astype(object).fillna(ids.map(from_assoc).astype(object))
-    out["account_id"] = account
-    if out["account_id"].isna().any():
+    return account.astype(object).fillna(ids.map(from_assoc).astype(object))
+
+
+#: HubSpot's documented internal values of the hs_buying_role picklist (named in the import notes)
+BUYING_ROLE_VALUES = ("BLOCKER", "BUDGET_HOLDER", "CHAMPION", "DECISION_MAKER", "END_USER", "EXECUTIVE_SPONSOR",
+                      "INFLUENCER", "LEGAL_AND_COMPLIANCE", "OTHER")
+
+
+def _buying_roles(out: pd.DataFrame, picklist: pd.Series, roles: dict, staged: Staged, file: str) -> None:
+    """Role, veto and (where blank) department from the buying-role picklist, in place in ``out``; notes the mapping."""
+    mapped = _crm.map_roles(picklist, roles)
+    out["role"], out["veto"] = mapped["role"], mapped["veto"]
+    out["department"] = (
+        (out["department"] if "department" in out else pd.Series(np.nan, index=out.index))
+        .astype(object)
+        .fillna(mapped["department"])
+    )
+    out["buying_roles"] = picklist
+    unknown = mapped["unmapped"].dropna()
+    if len(unknown):
+        vals = sorted({v for cell in unknown for v in cell.split(";")})
         staged.notes.append(
-            f"{path.name}: {int(out['account_id'].isna().sum())} contact(s) have no associated company; they are kept without an account"
+            f"{file}: buying-role value(s) {', '.join(repr(v) for v in vals)} have no role; add them to the mapping's [roles] table "
+            "(their people keep a role from the title)"
         )
-    # roles from the buying-role picklist
-    if "buying_role" in cols:
-        mapped = _crm.map_roles(df[cols["buying_role"]], roles)
-        out["role"], out["veto"] = mapped["role"], mapped["veto"]
-        out["department"] = (
-            (out["department"] if "department" in out else pd.Series(np.nan, index=df.index))
-            .astype(object)
-            .fillna(mapped["department"])
+    staged.notes.append(
+        "hs_buying_role -> role: "
+        + ", ".join(
+            f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
+            for k, v in roles.items()
+            if k in BUYING_ROLE_VALUES
         )
-        out["buying_roles"] = df[cols["buying_role"]]
-        unknown = mapped["unmapped"].dropna()
-        if len(unknown):
-            vals = sorted({v for cell in unknown for v in cell.split(";")})
-            staged.notes.append(
-                f"{path.name}: buying-role value(s) {', '.join(repr(v) for v in vals)} have no role; add them to the mapping's [roles] table "
-                "(their people keep a role from the title)"
-            )
-        staged.notes.append(
-            "hs_buying_role -> role: "
-            + ", ".join(
-                f"{k} -> {v[0] or 'from title'}{'/' + v[1] if v[1] else ''}{' (veto)' if v[2] else ''}"
-                for k, v in roles.items()
-                if k
-                in (
-                    "BLOCKER",
-                    "BUDGET_HOLDER",
-                    "CHAMPION",
-                    "DECISION_MAKER",
-                    "END_USER",
-                    "EXECUTIVE_SPONSOR",
-                    "INFLUENCER",
-                    "LEGAL_AND_COMPLIANCE",
-                    "OTHER",
-                )
-            )
-            + "; several values: the deciding role wins (decider > gatekeeper > buyer > influencer > user), veto if any value carries it"
-        )
-    # reporting lines: the custom property, then "Manager"/"Employee" contact-to-contact associations
+        + "; several values: the deciding role wins (decider > gatekeeper > buyer > influencer > user), veto if any value carries it"
+    )
+
+
+def _manager_ties(df, cols, ids, rows, assoc, staged, file) -> pd.DataFrame:
+    """Every (contact, manager) pair with both in the contacts export: the reports-to property, then the
+    "Manager"/"Employee" contact-to-contact associations; the others are listed as dropped rows."""
     ties = []
     if "manager" in cols:
         mgr = _id_text(df[cols["manager"]])
-        ties.append(pd.DataFrame({"source_id": ids, "target_id": mgr, "row": rows, "file": path.name}).dropna())
-        staged.notes.append(f"{path.name}: reporting lines from the contact property '{cols['manager']}'")
+        ties.append(pd.DataFrame({"source_id": ids, "target_id": mgr, "row": rows, "file": file}).dropna())
+        staged.notes.append(f"{file}: reporting lines from the contact property '{cols['manager']}'")
     cc = assoc[(assoc["from_type"] == "contact") & (assoc["to_type"] == "contact")]
     if len(cc):
-        lab = cc["label"].fillna("")
-        up = lab.str.contains("MANAGER|REPORTS_TO|SUPERVISOR|BOSS")
-        down = lab.str.contains("EMPLOYEE|DIRECT_REPORT|SUBORDINATE") & ~up
-        ties.append(
-            pd.DataFrame(
-                {
-                    "source_id": cc.loc[up, "from_id"],
-                    "target_id": cc.loc[up, "to_id"],
-                    "row": cc.loc[up, "row"],
-                    "file": cc.loc[up, "file"],
-                }
-            )
-        )
-        ties.append(
-            pd.DataFrame(
-                {
-                    "source_id": cc.loc[down, "to_id"],
-                    "target_id": cc.loc[down, "from_id"],
-                    "row": cc.loc[down, "row"],
-                    "file": cc.loc[down, "file"],
-                }
-            )
-        )
-        other = cc[~(up | down)]
-        staged.dropped += [
-            {
-                "file": f,
-                "row": int(r),
-                "reason": "contact-to-contact association whose label says neither manager nor employee",
-            }
-            for f, r in zip(other["file"], other["row"])
-        ]
-        staged.notes.append(
-            f"{cc['file'].iloc[0]}: contact-to-contact label 'Manager' (or 'Reports to') means the second contact "
-            "is the first one's manager; 'Employee' the reverse"
-        )
+        ties += _labelled_managers(cc, staged)
     t = pd.concat(ties, ignore_index=True) if ties else pd.DataFrame(columns=["source_id", "target_id", "row", "file"])
     t = t.drop_duplicates(["source_id", "target_id"])
     known = set(ids.dropna())
@@ -458,47 +462,48 @@ def _read_contacts(path, overrides, roles, assoc, staged):
         {"file": f, "row": int(r), "reason": "a contact given as their own manager"}
         for r, f in t.loc[self_, ["row", "file"]].itertuples(index=False)
     ]
-    t = t[~unknown & ~self_]
-    # The first manager of each contact goes in manager_id (the importer turns it into a reports_to tie);
-    # further managers (several "Manager" associations) are given as ties of their own.
-    first = ~t["source_id"].duplicated()
-    out["manager_id"] = out["stakeholder_id"].map(t[first].set_index("source_id")["target_id"])
-    extra = t[~first]
-    if len(extra):
-        staged.notes.append(
-            f"{len(extra)} further manager(s) of contacts with more than one; the first is the contact's manager_id, "
-            "the others are given as reports_to ties"
-        )
-    if t.empty:
-        staged.notes.append("no reporting lines found (no reports-to property or Manager associations)")
-    t = pd.DataFrame(
-        {
-            "source_id": extra["source_id"],
-            "target_id": extra["target_id"],
-            "kind": "reports_to",
-            "weight": 1.0,
-            "source_file": extra["file"],
-            "source_row": extra["row"],
-        }
-    ).reset_index(drop=True)
+    return t[~unknown & ~self_]
+
+
+def _labelled_managers(cc: pd.DataFrame, staged: Staged) -> list[pd.DataFrame]:
+    """(contact, manager) pairs from contact-to-contact associations: "Manager" points up, "Employee" down."""
+    lab = cc["label"].fillna("")
+    up = lab.str.contains("MANAGER|REPORTS_TO|SUPERVISOR|BOSS")
+    down = lab.str.contains("EMPLOYEE|DIRECT_REPORT|SUBORDINATE") & ~up
+    pairs = [
+        pd.DataFrame({"source_id": cc.loc[up, "from_id"], "target_id": cc.loc[up, "to_id"],
+                      "row": cc.loc[up, "row"], "file": cc.loc[up, "file"]}),
+        pd.DataFrame({"source_id": cc.loc[down, "to_id"], "target_id": cc.loc[down, "from_id"],
+                      "row": cc.loc[down, "row"], "file": cc.loc[down, "file"]}),
+    ]
+    other = cc[~(up | down)]
+    staged.dropped += [
+        {"file": f, "row": int(r), "reason": "contact-to-contact association whose label says neither manager nor employee"}
+        for f, r in zip(other["file"], other["row"])
+    ]
     staged.notes.append(
-        "HubSpot has no place for influence ties, veto power or departure dates: they come from the account team's workbook (cxinfluence team-template)"
+        f"{cc['file'].iloc[0]}: contact-to-contact label 'Manager' (or 'Reports to') means the second contact "
+        "is the first one's manager; 'Employee' the reverse"
     )
-    # duplicates and blanks
+    return pairs
+
+
+def _usable_contacts(out: pd.DataFrame, rows, staged: Staged, file: str) -> pd.DataFrame:
+    """Contacts with a record id, each id once (the rest listed as dropped); notes e-mails several contacts share."""
     bad = out["stakeholder_id"].isna()
-    staged.dropped += _crm.dropped_rows(bad, rows, path.name, "contact without a record id")
+    staged.dropped += _crm.dropped_rows(bad, rows, file, "contact without a record id")
     dup = out["stakeholder_id"].duplicated(keep="first") & ~bad
-    staged.dropped += _crm.dropped_rows(dup, rows, path.name, "contact record id listed twice; the first row is kept")
-    out["source_file"], out["source_row"] = path.name, rows
+    staged.dropped += _crm.dropped_rows(dup, rows, file, "contact record id listed twice; the first row is kept")
+    out = out.assign(source_file=file, source_row=rows)
     out = out[~bad & ~dup].reset_index(drop=True)
     em = _crm.email_key(out["email"])
     shared = em.notna() & em.duplicated(keep=False)
     if shared.any():
         staged.notes.append(
-            f"{path.name}: {int(em[shared].nunique())} e-mail address(es) are shared by several contacts "
+            f"{file}: {int(em[shared].nunique())} e-mail address(es) are shared by several contacts "
             f"({', '.join(sorted(em[shared].unique())[:5])}); survey answers carrying only such an e-mail cannot be joined by e-mail"
         )
-    return out, t
+    return out
 
 
 def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
@@ -556,19 +561,9 @@ def _read_deals(path, mapping, dates, overrides, assoc, staged) -> pd.DataFrame:
 
 
 def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.DataFrame:
+    """Feedback submissions (one row per answer) as staged ``answers``, one row per response."""
     df, rows, cols = _load(path, "answers", FEEDBACK_COLUMNS, overrides, staged, required=("timestamp", "value"))
-    sub = (
-        _id_text(df[cols["submission_id"]])
-        if "submission_id" in cols
-        else pd.Series(np.nan, index=df.index, dtype=object)
-    )
-    contact = (
-        _id_text(df[cols["contact_id"]]) if "contact_id" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-    )
-    fb = _pairs(assoc, "feedback", "contact")
-    if len(fb):
-        contact = contact.fillna(sub.map(fb.drop_duplicates("a").set_index("a")["b"]))
-    email = df[cols["email"]] if "email" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    sub, contact, email = _submitters(df, cols, assoc)
     when, bad_date = _crm.parse_dates(df[cols["timestamp"]], dates, keep_time=True)
     if not dates.get("timezone"):
         staged.notes.append(
@@ -579,68 +574,17 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
         if "survey_type" in cols
         else pd.Series(np.nan, index=df.index)
     )
-    item = stype.map(SURVEY_TYPES).astype(object)
-    mapped = {_crm.norm_key(k) for k in questions}
-    explicit = np.zeros(len(df), bool)
-    for col in (
-        "question",
-        "survey_name",
-    ):  # the mapping and question rules decide CUSTOM questions, and may override a type
-        if col in cols:
-            by_text = _crm.map_unique(
-                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
-            )
-            explicit |= by_text.notna().to_numpy()
-            item = by_text.fillna(item.astype(object))
-            item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
-    val = df[cols["value"]]
-    scale = str(cfg.get("ces_scale", "ease7")).lower()
-    if scale not in ("ease7", "effort5"):
-        raise VillageError(
-            [
-                Problem(
-                    "mapping",
-                    "mapping",
-                    None,
-                    "hubspot.ces_scale",
-                    f"ces_scale={scale!r}; expected 'ease7' (HubSpot's 1-7, 7 = very easy) or 'effort5' (1-5, 1 = very low effort)",
-                )
-            ]
-        )
-    if scale == "ease7":  # HubSpot's CES survey: 1-7, 7 = very easy -> NetEasy (1-7, 1 = extremely easy) = 8 - answer
-        ces_type = stype.eq("CES").to_numpy() & item.eq("ces").to_numpy() & ~explicit
-        if ces_type.any():
-            item = item.where(~ces_type, "neteasy")
-            num = _crm.score(val)
-            flip = ces_type & num.notna().to_numpy()  # a non-number stays as it is, to be reported as such
-            val = val.where(~flip, (8 - num).map(lambda x: f"{x:g}", na_action="ignore"))
-            staged.notes.append(
-                f"{path.name}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
-                '(set [hubspot] ces_scale = "effort5" if your CES survey asks for effort on 1-5)'
-            )
+    item, explicit = _feedback_items(df, cols, stype, questions)
+    item, val = _ces_as_neteasy(item, df[cols["value"]], stype, explicit, _option(cfg, "ces_scale"), staged, path.name)
     item = item.replace("ignore", "__ignore__")
-    window = str(cfg.get("response_window", "exact")).lower()
-    if window not in ("exact", "day"):
-        raise VillageError(
-            [
-                Problem(
-                    "mapping",
-                    "mapping",
-                    None,
-                    "hubspot.response_window",
-                    f"response_window={window!r}; expected 'exact' or 'day'",
-                )
-            ]
-        )
+    window = _option(cfg, "response_window")
     who = contact.fillna(_crm.email_key(email))
     moment = when.dt.floor("D") if window == "day" else when
     key = pd.DataFrame({"who": who, "when": moment}).groupby(["who", "when"], sort=False, dropna=False).ngroup()
     base = pd.DataFrame(
         {"response_key": key, "response_id": sub, "contact_id": contact, "email": email, "date": when, "row": rows}
     )
-    no_who = who.isna().to_numpy()
-    ignored = item.eq("__ignore__").to_numpy()
-    ok = _crm.usable_answers(staged, rows, path.name, bad_date, no_who, ignored,
+    ok = _crm.usable_answers(staged, rows, path.name, bad_date, who.isna().to_numpy(), item.eq("__ignore__").to_numpy(),
                              date_reason="submission time is not a date",
                              who_reason="no contact id or e-mail: the answer cannot be joined to a person")
     txt = df[cols["content"]] if "content" in cols else pd.Series(np.nan, index=df.index, dtype=object)
@@ -670,4 +614,65 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     return answers
 
 
-# --------------------------------------------------------------------------- synthetic export
+def _submitters(df: pd.DataFrame, cols: dict, assoc: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(submission id, contact id, e-mail)`` of each answer; a missing contact id from the associations."""
+    blank = pd.Series(np.nan, index=df.index, dtype=object)
+    sub = _id_text(df[cols["submission_id"]]) if "submission_id" in cols else blank
+    contact = _id_text(df[cols["contact_id"]]) if "contact_id" in cols else blank
+    fb = _pairs(assoc, "feedback", "contact")
+    if len(fb):
+        contact = contact.fillna(sub.map(fb.drop_duplicates("a").set_index("a")["b"]))
+    email = df[cols["email"]] if "email" in cols else blank
+    return sub, contact, email
+
+
+def _feedback_items(df: pd.DataFrame, cols: dict, stype: pd.Series, questions: dict) -> tuple[pd.Series, np.ndarray]:
+    """The village item of each answer and whether the mapping named it: the survey type (NPS, CSAT, CES),
+    then the mapping's questions and the question rules, which decide CUSTOM questions and may override a type."""
+    item = stype.map(SURVEY_TYPES).astype(object)
+    mapped = {_crm.norm_key(k) for k in questions}
+    explicit = np.zeros(len(df), bool)
+    for col in ("question", "survey_name"):
+        if col in cols:
+            by_text = _crm.map_unique(
+                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
+            )
+            explicit |= by_text.notna().to_numpy()
+            item = by_text.fillna(item.astype(object))
+            item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
+    return item, explicit
+
+
+#: the [hubspot] options with a fixed set of values: option -> (allowed values, default, what they mean)
+_OPTIONS = {
+    "ces_scale": (("ease7", "effort5"), "ease7",
+                  "expected 'ease7' (HubSpot's 1-7, 7 = very easy) or 'effort5' (1-5, 1 = very low effort)"),
+    "response_window": (("exact", "day"), "exact", "expected 'exact' or 'day'"),
+}
+
+
+def _option(cfg: dict, name: str) -> str:
+    """The value of one of the :data:`_OPTIONS` of the ``[hubspot]`` section, checked."""
+    allowed, default, expected = _OPTIONS[name]
+    value = str(cfg.get(name, default)).lower()
+    if value not in allowed:
+        raise VillageError([Problem("mapping", "mapping", None, f"hubspot.{name}", f"{name}={value!r}; {expected}")])
+    return value
+
+
+def _ces_as_neteasy(item, val, stype, explicit, scale, staged, file) -> tuple[pd.Series, pd.Series]:
+    """With ``ces_scale = "ease7"``, answers to HubSpot's CES survey (1-7, 7 = very easy) become NetEasy
+    (1-7, 1 = extremely easy) = 8 - answer, unless the mapping named their question."""
+    if scale != "ease7":
+        return item, val
+    ces_type = stype.eq("CES").to_numpy() & item.eq("ces").to_numpy() & ~explicit
+    if ces_type.any():
+        item = item.where(~ces_type, "neteasy")
+        num = _crm.score(val)
+        flip = ces_type & num.notna().to_numpy()  # a non-number stays as it is, to be reported as such
+        val = val.where(~flip, (8 - num).map(lambda x: f"{x:g}", na_action="ignore"))
+        staged.notes.append(
+            f"{file}: HubSpot CES answers (1-7, 7 = very easy) are taken as NetEasy, reversed: neteasy = 8 - answer "
+            '(set [hubspot] ces_scale = "effort5" if your CES survey asks for effort on 1-5)'
+        )
+    return item, val
