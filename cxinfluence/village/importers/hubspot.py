@@ -46,7 +46,8 @@ Mapping (``[hubspot]`` section)
 (``[hubspot.columns.contacts]`` ``manager = "reports_to_contact"``; files: ``companies``,
 ``contacts``, ``deals``, ``associations``, ``feedback``); the fields are the keys of
 :data:`COMPANY_COLUMNS`, :data:`CONTACT_COLUMNS`, :data:`DEAL_COLUMNS`,
-:data:`ASSOCIATION_COLUMNS` and :data:`FEEDBACK_COLUMNS`;
+:data:`ASSOCIATION_COLUMNS` and :data:`FEEDBACK_COLUMNS` (in
+:mod:`~cxinfluence.village.importers.hubspot_layout`, importable from here);
 ``questions``: question text or survey name -> ``nps``/``csat``/``ces``/``neteasy``/``trust``/
 ``cared_for``/``comment``/``ignore``; ``renewal_dealtypes`` (default: the global
 ``[renewals] types``, else ``["existingbusiness", "renewal"]``), ``renewal_pipelines`` (default:
@@ -70,111 +71,25 @@ import pandas as pd
 from cxinfluence.exceptions import Problem, VillageError
 from cxinfluence.village.importers import _crm
 from cxinfluence.village.importers.hubspot_export import hubspot_ids, write_hubspot_export
+from cxinfluence.village.importers.hubspot_layout import (
+    ASSOCIATION_COLUMNS,
+    BUYING_ROLE_VALUES,
+    COMPANY_COLUMNS,
+    CONTACT_COLUMNS,
+    DEAL_COLUMNS,
+    DEPARTMENTS,
+    FEEDBACK_COLUMNS,
+    FILES,
+    SURVEY_TYPES,
+    _id_text,
+    _object_type,
+)
 from cxinfluence.village.importers.staging import Staged
 
-__all__ = ["read_hubspot", "hubspot_ids", "write_hubspot_export"]
+__all__ = ["read_hubspot", "hubspot_ids", "write_hubspot_export", "COMPANY_COLUMNS", "CONTACT_COLUMNS", "DEAL_COLUMNS",
+           "ASSOCIATION_COLUMNS", "FEEDBACK_COLUMNS", "DEPARTMENTS", "SURVEY_TYPES", "FILES", "BUYING_ROLE_VALUES"]
 
 SOURCE = "hubspot"
-
-COMPANY_COLUMNS = {
-    "account_id": ("hs_object_id", "Record ID", "Company ID", "companyId", "id"),
-    "name": ("name", "Company name", "Company Name"),
-    "segment": ("industry", "Industry"),
-    "region": ("region", "Region", "country", "Country/Region", "Country"),
-    "owner": ("hubspot_owner_name", "Company owner"),
-    # revenue FROM the account; HubSpot's own ``annualrevenue`` is the company's turnover, so it is not used
-    "annual_revenue": ("hs_arr", "arr", "Annual recurring revenue", "ARR"),
-}
-CONTACT_COLUMNS = {
-    "stakeholder_id": ("hs_object_id", "Record ID", "Contact ID", "vid", "id"),
-    "firstname": ("firstname", "First Name"),
-    "lastname": ("lastname", "Last Name"),
-    "email": ("email", "Email"),
-    "title": ("jobtitle", "Job Title"),
-    "department": ("department", "Department", "hs_role", "Employment Role"),
-    "buying_role": ("hs_buying_role", "Buying Role"),
-    "account_id": ("associatedcompanyid", "Primary Associated Company ID", "Associated Company ID", "Company ID"),
-    "manager": ("reports_to", "Reports To", "manager_id", "Manager ID", "Manager"),
-}
-DEAL_COLUMNS = {
-    "deal_id": ("hs_object_id", "Record ID", "Deal ID"),
-    "stage": ("dealstage", "Deal Stage"),
-    "close_date": ("closedate", "Close Date"),
-    "amount": ("amount", "Amount"),
-    "pipeline": ("pipeline", "Pipeline"),
-    "dealtype": ("dealtype", "Deal Type", "Type"),
-    "account_id": ("associatedcompanyid", "Associated Company ID", "Company ID"),
-}
-ASSOCIATION_COLUMNS = {
-    "from_type": ("from_object_type", "fromObjectType", "From Object Type", "from_type"),
-    "from_id": ("from_id", "fromObjectId", "From Object ID", "from_object_id"),
-    "to_type": ("to_object_type", "toObjectType", "To Object Type", "to_type"),
-    "to_id": ("to_id", "toObjectId", "To Object ID", "to_object_id"),
-    "label": ("association_label", "label", "Association Label", "associationTypes"),
-}
-FEEDBACK_COLUMNS = {
-    "submission_id": ("hs_object_id", "Record ID", "Submission ID"),
-    "survey_id": ("hs_survey_id", "Survey ID"),
-    "survey_name": ("hs_survey_name", "Survey name", "Survey Name"),
-    "survey_type": ("hs_survey_type", "Survey type", "Survey Type"),
-    "question": ("hs_question", "Question", "hs_submission_name"),
-    "value": ("hs_response_value", "Response value", "Rating"),
-    "content": ("hs_content", "Response", "Content", "Comment"),
-    "timestamp": ("hs_submission_timestamp", "Submission date", "Submitted at", "hs_createdate", "Create Date"),
-    "contact_id": ("hs_contact_id", "Contact ID", "Associated Contact ID", "Associated Contact IDs"),
-    "email": ("hs_contact_email_rollup", "Contact email", "Email"),
-}
-
-#: HubSpot "Employment Role" (hs_role) internal values -> village department, where they differ.
-DEPARTMENTS = {
-    "INFORMATION_TECHNOLOGY": "it",
-    "QUALITY_ASSURANCE": "quality",
-    "HUMAN_RESOURCES": "hr",
-    "REAL_ESTATE": "facilities",
-    "ACCOUNTING": "finance",
-    "SALE": "commercial",
-    "MARKETING": "commercial",
-    "BUSINESS_DEVELOPMENT": "commercial",
-    "CUSTOMER_SERVICE": "commercial",
-    "RESEARCH": "engineering",
-    "DESIGN": "engineering",
-    "PROJECT_MANAGEMENT": "engineering",
-    "PRODUCT": "engineering",
-}
-SURVEY_TYPES = {"NPS": "nps", "CSAT": "csat", "CES": "ces"}
-FILES = {
-    "companies": ("compan",),
-    "contacts": ("contact",),
-    "deals": ("deal",),
-    "associations": ("association",),
-    "feedback": ("feedback", "survey", "submission"),
-}
-
-
-def _object_type(value) -> str | None:
-    key = _crm.norm_key(value)
-    for prefix, name in (
-        ("CONTACT", "contact"),
-        ("0_1", "contact"),
-        ("COMPAN", "company"),
-        ("0_2", "company"),
-        ("DEAL", "deal"),
-        ("0_3", "deal"),
-        ("FEEDBACK", "feedback"),
-        ("0_19", "feedback"),
-    ):
-        if key == prefix or key.startswith(prefix) and not prefix[0].isdigit():
-            return name
-    return None
-
-
-def _id_text(s: pd.Series) -> pd.Series:
-    """HubSpot record ids as text: "12345.0" (a spreadsheet round trip) -> "12345"."""
-    s = s.astype(object).where(s.notna(), None)
-    if s.str.contains(".", regex=False).any():
-        s = s.str.replace(r"\.0+$", "", regex=True)
-    return s.astype(object)
-
 
 def read_hubspot(folder, mapping=None) -> Staged:
     """Read a folder of HubSpot CSV exports into a :class:`~cxinfluence.village.importers.staging.Staged`.
@@ -403,11 +318,6 @@ def _contact_accounts(df: pd.DataFrame, cols: dict, ids: pd.Series, assoc: pd.Da
     )
     from_assoc = _one_company(_pairs(assoc, "contact", "company"), "contact", staged, "associations")
     return account.astype(object).fillna(ids.map(from_assoc).astype(object))
-
-
-#: HubSpot's documented internal values of the hs_buying_role picklist (named in the import notes)
-BUYING_ROLE_VALUES = ("BLOCKER", "BUDGET_HOLDER", "CHAMPION", "DECISION_MAKER", "END_USER", "EXECUTIVE_SPONSOR",
-                      "INFLUENCER", "LEGAL_AND_COMPLIANCE", "OTHER")
 
 
 def _buying_roles(out: pd.DataFrame, picklist: pd.Series, roles: dict, staged: Staged, file: str) -> None:
