@@ -237,113 +237,18 @@ def _read_companies(path, overrides, staged) -> pd.DataFrame:
 
 
 def _read_people(files, overrides, roles, staged):
-    persons = None
-    if files["person"] is not None:
-        pdf, _prow, pcols = _load(
-            files["person"], "people", PERSON_COLUMNS, overrides["person"], staged, required=("person_id",)
-        )
-        name = pdf[pcols["name"]] if "name" in pcols else pd.Series(np.nan, index=pdf.index, dtype=object)
-        if "firstname" in pcols or "lastname" in pcols:
-            full = pdf[pcols["firstname"]].fillna("") if "firstname" in pcols else ""
-            full = (
-                (full + " " + (pdf[pcols["lastname"]].fillna("") if "lastname" in pcols else ""))
-                .str.strip()
-                .replace("", np.nan)
-            )
-            name = full.fillna(name)
-        persons = pd.DataFrame(
-            {
-                "person_id": pdf[pcols["person_id"]],
-                "name": name,
-                "email": pdf[pcols["email"]] if "email" in pcols else np.nan,
-                **{k: pdf[pcols[k]] for k in ("account_id", "title", "role") if k in pcols},
-            }
-        )
-        persons = persons.dropna(subset=["person_id"]).drop_duplicates("person_id")
+    """People (Company Person records, else Persons that carry their company) with roles and managers."""
+    persons = _read_persons(files["person"], overrides["person"], staged) if files["person"] is not None else None
     if files["company_person"] is not None:
         path = files["company_person"]
-        df, rows, cols = _load(
-            path,
-            "people",
-            COMPANY_PERSON_COLUMNS,
-            overrides["company_person"],
-            staged,
-            required=("stakeholder_id", "account_id"),
-        )
-        out = pd.DataFrame({"stakeholder_id": df[cols["stakeholder_id"]], "account_id": df[cols["account_id"]]})
-        for k in ("title", "department", "email"):
-            out[k] = df[cols[k]] if k in cols else np.nan
-        if "person_id" in cols and persons is not None:
-            p = persons.set_index("person_id")
-            pid = df[cols["person_id"]]
-            out["name"] = pid.map(p["name"])
-            out["email"] = out["email"].astype(object).fillna(pid.map(p["email"]).astype(object))
-            missing = pid.notna() & ~pid.isin(p.index)
-            if missing.any():
-                staged.notes.append(
-                    f"{path.name}: {int(missing.sum())} Company Person record(s) point to a Person not in {files['person'].name}; they have no name or e-mail"
-                )
-        else:
-            out["name"] = np.nan
-            staged.notes.append(
-                f"{path.name}: no Person export (or no Person ID column), so people have no names or e-mails from Gainsight"
-            )
-        role_cells = df[cols["role"]] if "role" in cols else None
-        manager = df[cols["manager"]] if "manager" in cols else pd.Series(np.nan, index=df.index, dtype=object)
-        if "active" in cols:
-            inactive = df[cols["active"]].str.strip().str.lower().isin(["false", "no", "0", "inactive", "n"])
-            out["gainsight_active"] = ~inactive
-            if inactive.any():
-                staged.notes.append(
-                    f"{path.name}: {int(inactive.sum())} Company Person record(s) are inactive (left the company); Gainsight keeps no "
-                    "departure date, so active_to stays blank: enter the dates in the account team's workbook (Departures)"
-                )
-        file = path.name
+        out, role_cells, manager, rows = _company_people(path, files["person"], overrides["company_person"], persons,
+                                                         staged)
     else:  # a Person export that carries the company
         path = files["person"]
-        if "account_id" not in persons:
-            raise VillageError(
-                [
-                    Problem(
-                        "people",
-                        path.name,
-                        None,
-                        "Company ID",
-                        "no Company Person export, and the Person export has no 'Company ID' column; export Company Person",
-                    )
-                ]
-            )
-        out = persons.rename(columns={"person_id": "stakeholder_id"})[
-            ["stakeholder_id", "account_id", "name", "email"]
-        ].copy()
-        out["title"] = persons.get("title")
-        role_cells = persons.get("role")
-        manager = pd.Series(np.nan, index=out.index, dtype=object)
-        rows = np.arange(2, len(out) + 2)
-        file = path.name
-        staged.notes.append(
-            f"{file}: people read from the Person export (no Company Person export): no reporting lines"
-        )
+        out, role_cells, manager, rows = _people_from_persons(persons, path, staged)
+    file = path.name
     if role_cells is not None:
-        mapped = _crm.map_roles(role_cells, roles)
-        out["role"], out["veto"] = mapped["role"].to_numpy(), mapped["veto"].to_numpy()
-        out["department"] = (
-            out["department"].astype(object).fillna(pd.Series(mapped["department"].to_numpy(), index=out.index))
-            if "department" in out
-            else mapped["department"].to_numpy()
-        )
-        out["buying_roles"] = role_cells.to_numpy()
-        unknown = mapped["unmapped"].dropna()
-        if len(unknown):
-            staged.notes.append(
-                f"{file}: Role value(s) {', '.join(repr(v) for v in sorted(set(unknown)))} have no village role; add them to [roles] "
-                "(their people keep a role from the title)"
-            )
-        staged.notes.append(
-            "Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
-            "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
-            "overridden by [roles]"
-        )
+        _role_picklist(out, role_cells, roles, staged, file)
     out["source_file"], out["source_row"] = file, np.asarray(rows)
     bad = out["stakeholder_id"].isna()
     dup = out["stakeholder_id"].duplicated() & ~bad
@@ -351,6 +256,125 @@ def _read_people(files, overrides, roles, staged):
     staged.dropped += _crm.dropped_rows(dup, rows, file, "Company Person GSID listed twice; the first row is kept")
     keep = (~bad & ~dup).to_numpy()
     out, manager, rows = out[keep].reset_index(drop=True), manager[keep].reset_index(drop=True), np.asarray(rows)[keep]
+    out["manager_id"] = _known_managers(out, manager, rows, staged, file)
+    ties = pd.DataFrame(columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
+    em = _crm.email_key(out["email"])
+    shared = em.notna() & em.duplicated(keep=False)
+    if shared.any():
+        staged.notes.append(
+            f"{file}: {int(em[shared].nunique())} e-mail address(es) belong to more than one Company Person (a person at two companies, or a shared inbox); "
+            "answers carrying only such an e-mail cannot be joined by e-mail"
+        )
+    return out, ties
+
+
+def _read_persons(path, overrides, staged) -> pd.DataFrame:
+    """The Person export: one row per person id with name (first + last, else the full name), e-mail and,
+    where present, company, title and role."""
+    pdf, _prow, pcols = _load(path, "people", PERSON_COLUMNS, overrides, staged, required=("person_id",))
+    name = pdf[pcols["name"]] if "name" in pcols else pd.Series(np.nan, index=pdf.index, dtype=object)
+    if "firstname" in pcols or "lastname" in pcols:
+        full = pdf[pcols["firstname"]].fillna("") if "firstname" in pcols else ""
+        full = (
+            (full + " " + (pdf[pcols["lastname"]].fillna("") if "lastname" in pcols else ""))
+            .str.strip()
+            .replace("", np.nan)
+        )
+        name = full.fillna(name)
+    persons = pd.DataFrame(
+        {
+            "person_id": pdf[pcols["person_id"]],
+            "name": name,
+            "email": pdf[pcols["email"]] if "email" in pcols else np.nan,
+            **{k: pdf[pcols[k]] for k in ("account_id", "title", "role") if k in pcols},
+        }
+    )
+    return persons.dropna(subset=["person_id"]).drop_duplicates("person_id")
+
+
+def _company_people(path, person_file, overrides, persons, staged):
+    """``(people, role cells, manager ids, rows)`` from the Company Person export, names and e-mails
+    from the Person export; inactive records noted (Gainsight keeps no departure date)."""
+    df, rows, cols = _load(path, "people", COMPANY_PERSON_COLUMNS, overrides, staged,
+                           required=("stakeholder_id", "account_id"))
+    out = pd.DataFrame({"stakeholder_id": df[cols["stakeholder_id"]], "account_id": df[cols["account_id"]]})
+    for k in ("title", "department", "email"):
+        out[k] = df[cols[k]] if k in cols else np.nan
+    if "person_id" in cols and persons is not None:
+        p = persons.set_index("person_id")
+        pid = df[cols["person_id"]]
+        out["name"] = pid.map(p["name"])
+        out["email"] = out["email"].astype(object).fillna(pid.map(p["email"]).astype(object))
+        missing = pid.notna() & ~pid.isin(p.index)
+        if missing.any():
+            staged.notes.append(
+                f"{path.name}: {int(missing.sum())} Company Person record(s) point to a Person not in {person_file.name}; they have no name or e-mail"
+            )
+    else:
+        out["name"] = np.nan
+        staged.notes.append(
+            f"{path.name}: no Person export (or no Person ID column), so people have no names or e-mails from Gainsight"
+        )
+    role_cells = df[cols["role"]] if "role" in cols else None
+    manager = df[cols["manager"]] if "manager" in cols else pd.Series(np.nan, index=df.index, dtype=object)
+    if "active" in cols:
+        inactive = df[cols["active"]].str.strip().str.lower().isin(["false", "no", "0", "inactive", "n"])
+        out["gainsight_active"] = ~inactive
+        if inactive.any():
+            staged.notes.append(
+                f"{path.name}: {int(inactive.sum())} Company Person record(s) are inactive (left the company); Gainsight keeps no "
+                "departure date, so active_to stays blank: enter the dates in the account team's workbook (Departures)"
+            )
+    return out, role_cells, manager, rows
+
+
+def _people_from_persons(persons, path, staged):
+    """``(people, role cells, manager ids, rows)`` from a Person export that carries the company (no reporting lines)."""
+    if "account_id" not in persons:
+        raise VillageError(
+            [
+                Problem(
+                    "people",
+                    path.name,
+                    None,
+                    "Company ID",
+                    "no Company Person export, and the Person export has no 'Company ID' column; export Company Person",
+                )
+            ]
+        )
+    out = persons.rename(columns={"person_id": "stakeholder_id"})[["stakeholder_id", "account_id", "name", "email"]].copy()
+    out["title"] = persons.get("title")
+    manager = pd.Series(np.nan, index=out.index, dtype=object)
+    staged.notes.append(f"{path.name}: people read from the Person export (no Company Person export): no reporting lines")
+    return out, persons.get("role"), manager, np.arange(2, len(out) + 2)
+
+
+def _role_picklist(out, role_cells, roles, staged, file) -> None:
+    """Role, veto and (where blank) department from the Role picklist, in place in ``out``; notes the mapping."""
+    mapped = _crm.map_roles(role_cells, roles)
+    out["role"], out["veto"] = mapped["role"].to_numpy(), mapped["veto"].to_numpy()
+    out["department"] = (
+        out["department"].astype(object).fillna(pd.Series(mapped["department"].to_numpy(), index=out.index))
+        if "department" in out
+        else mapped["department"].to_numpy()
+    )
+    out["buying_roles"] = role_cells.to_numpy()
+    unknown = mapped["unmapped"].dropna()
+    if len(unknown):
+        staged.notes.append(
+            f"{file}: Role value(s) {', '.join(repr(v) for v in sorted(set(unknown)))} have no village role; add them to [roles] "
+            "(their people keep a role from the title)"
+        )
+    staged.notes.append(
+        "Role picklist -> role with the built-in table (Decision Maker/Economic Buyer/Executive Sponsor -> decider, "
+        "Champion/Influencer -> influencer, End User -> user, Procurement -> buyer, Blocker -> gatekeeper with veto, Legal -> gatekeeper/legal), "
+        "overridden by [roles]"
+    )
+
+
+def _known_managers(out, manager, rows, staged, file) -> pd.Series:
+    """Each person's manager where it is another Company Person of the export (the importer turns it into a
+    reports_to tie); unknown managers and people given as their own manager are listed as dropped."""
     known = set(out["stakeholder_id"])
     has = manager.notna()
     unknown = has & ~manager.isin(known)
@@ -364,17 +388,7 @@ def _read_people(files, overrides, roles, staged):
     ]
     self_ = has & ~unknown & (manager == out["stakeholder_id"])
     staged.dropped += _crm.dropped_rows(self_.to_numpy(), rows, file, "Manager is the person themself")
-    ok = has & ~unknown & ~self_
-    out["manager_id"] = manager.where(ok)  # the importer turns each manager_id into a reports_to tie
-    ties = pd.DataFrame(columns=["source_id", "target_id", "kind", "weight", "source_file", "source_row"])
-    em = _crm.email_key(out["email"])
-    shared = em.notna() & em.duplicated(keep=False)
-    if shared.any():
-        staged.notes.append(
-            f"{file}: {int(em[shared].nunique())} e-mail address(es) belong to more than one Company Person (a person at two companies, or a shared inbox); "
-            "answers carrying only such an e-mail cannot be joined by e-mail"
-        )
-    return out, ties
+    return manager.where(has & ~unknown & ~self_)
 
 
 def _read_influencers(path, overrides, people, staged) -> pd.DataFrame:
