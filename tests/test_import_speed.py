@@ -116,16 +116,16 @@ def test_a_row_longer_than_a_read_block(tmp_path):
 
 @pytest.mark.parametrize("sources", ["sf", "sf+q"])
 def test_validation_with_the_combiners_matches_equals_hashing(awkward, monkeypatch, sources):
-    from cxinfluence.village import validate
+    from cxinfluence.village.importers import validation
 
     calls = []
-    real = validate.check_tables
+    real = validation.check_tables
 
     def spy(raw, **kw):
         calls.append((raw, kw.get("known")))
         return real(raw, **kw)
 
-    monkeypatch.setattr(validate, "check_tables", spy)
+    monkeypatch.setattr(validation, "check_tables", spy)  # where the import's validation step looks it up
     kw = {"salesforce": awkward / "sf"}
     if sources == "sf+q":
         kw["qualtrics"] = awkward / "q.csv"

@@ -33,18 +33,18 @@ pandas versions of the rewritten steps, tested equal.
 
 from __future__ import annotations
 
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ...exceptions import CxInfluenceWarning, ImportDataError, Problem
+from ...exceptions import ImportDataError, Problem
 from ._common import lookup
 from .mapping import join_keys, load_mapping
 from .report import ImportReport
 from .staging import COLUMNS, KEYS, Staged
+from .validation import validate_import
 
 __all__ = ["READERS", "ImportReport", "Staged", "combine", "import_village", "write_import"]
 
@@ -249,15 +249,41 @@ def _first(df, key):
 def combine(staged, mapping=None, role_rules=None):
     """Combine :class:`Staged` results into a validated village; see the module docstring.
 
+    The steps, in order (each one's notes and dropped rows go to the report in that order): what
+    each source read, said and dropped; people (CRM sources first, then people only a survey
+    names); accounts (plus those only named by a person); ties (managers, the readers' own ties,
+    the account-team workbooks); responses (answers joined to people); outcomes; validation.
+
     Returns ``(Village, ImportReport)``; raises :class:`~cxinfluence.exceptions.ImportDataError`.
     """
     mapping = mapping or {}
     report = ImportReport()
-    drops = []
     problems = []
     _check_keys(staged, problems)
     if problems:
         raise ImportDataError(problems)
+    drops = _source_reports(staged, report)
+    team = [st for st in staged if st.source == "team"]
+    staged = [st for st in staged if st.source != "team"]
+    people = _combine_people(staged, report, drops)
+    accounts = _combine_accounts(staged, people, report)
+    people, ties = _combine_ties(staged, team, people, report, drops)
+    responses = _combine_responses(staged, people, mapping, report, drops)
+    outcomes = _combine_outcomes(staged, accounts, report, drops)
+    report.dropped = pd.concat(drops, ignore_index=True) if drops else report.dropped
+    tables = {
+        "accounts": accounts,
+        "stakeholders": people,
+        "relationships": ties,
+        "responses": responses,
+        "outcomes": outcomes,
+    }
+    return validate_import(tables, report, role_rules)
+
+
+def _source_reports(staged, report) -> list:
+    """Each source's files and rows read and its notes into the report; its dropped rows as the first drops."""
+    drops = []
     for st in staged:
         for f, n in st.rows_read.items():
             report.sources.append({"source": st.source, "file": str(f), "rows": int(n)})
@@ -266,11 +292,13 @@ def combine(staged, mapping=None, role_rules=None):
         for d in st.dropped:
             drops.append(pd.DataFrame({"source": [st.source], "file": [d.get("file")], "row": [d.get("row")],
                                        "table": [d.get("table", "export")], "reason": [d.get("reason")]}))
-    team = [st for st in staged if st.source == "team"]
-    staged = [st for st in staged if st.source != "team"]
-    crm = [st for st in staged if st.source not in SURVEY_SOURCES]
+    return drops
 
-    # ---------------------------------------------------------------- people
+
+def _combine_people(staged, report, drops) -> pd.DataFrame:
+    """One row per person with an account: the CRM sources' people (a contact id repeated within a source
+    dropped), people only a survey export names (with their account) added, first non-blank value per id."""
+    crm = [st for st in staged if st.source not in SURVEY_SOURCES]
     people = _gather(staged, "people", sources=[st.source for st in crm])
     extra = _gather(staged, "people", sources=SURVEY_SOURCES)
     if people is None and extra is None:
@@ -296,9 +324,12 @@ def combine(staged, mapping=None, role_rules=None):
     no_acc = people["account_id"].isna().to_numpy()
     report.counts["people_without_account"] = int(no_acc.sum())
     _dropped(drops, people, no_acc, "stakeholders", "person has no account (blank AccountId); a person must belong to an account")
-    people = people.loc[~no_acc].reset_index(drop=True)
+    return people.loc[~no_acc].reset_index(drop=True)
 
-    # ---------------------------------------------------------------- accounts
+
+def _combine_accounts(staged, people, report) -> pd.DataFrame:
+    """One row per account: the account exports (first non-blank value per id), plus a bare row for each
+    account only named as a person's."""
     accounts = _gather(staged, "accounts")
     if accounts is None:
         accounts = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS["accounts"]})
@@ -312,14 +343,16 @@ def combine(staged, mapping=None, role_rules=None):
         accounts = pd.concat([accounts, stub], ignore_index=True)
         report.note("import", f"{len(missing)} account(s) appear only as a person's account (not in the account export): "
                     f"added without name or segment, e.g. {', '.join(map(str, missing[:5]))}")
+    return accounts
 
-    # ---------------------------------------------------------------- ties
+
+def _combine_ties(staged, team, people, report, drops) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(people, ties)``: reports-to ties from managers, the readers' own ties and the account-team
+    workbooks' (whose values also override people's), each tie once; notes what the graph lacks."""
     ties = _reports_to(people, drops, report)
     given_ties = _gather(staged, "ties")
     if given_ties is not None:
         ties = pd.concat([ties, given_ties], ignore_index=True)
-
-    # ---------------------------------------------------------------- team workbook
     if team:
         people, ties = _apply_team(team, people, ties, report)
     dup = ties.duplicated(["source_id", "target_id", "kind"], keep="first").to_numpy()
@@ -331,17 +364,23 @@ def combine(staged, mapping=None, role_rules=None):
     if "veto" not in people or people["veto"].isna().all():
         report.note("import", "veto not in the exports: it defaults by role (deciders and gatekeepers); record it in the "
                     "account-team workbook")
+    return people, ties
 
-    # ---------------------------------------------------------------- responses
+
+def _combine_responses(staged, people, mapping, report, drops) -> pd.DataFrame:
+    """The survey answers joined to people (with the person's row in ``_row_of``), or an empty table."""
     answers = _gather(staged, "answers")
-    responses = _join(answers, people, mapping, drops, report) if answers is not None else None  # with _row_of
+    responses = _join(answers, people, mapping, drops, report) if answers is not None else None
     if responses is None:
         responses = pd.DataFrame({c: pd.Series(dtype="str") for c in ["stakeholder_id", "date", "source", "source_file", "source_row"]})
         responses["date"] = pd.Series(dtype="datetime64[ns]")
         responses["_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no survey answers imported: the village has no responses")
+    return responses
 
-    # ---------------------------------------------------------------- outcomes
+
+def _combine_outcomes(staged, accounts, report, drops) -> pd.DataFrame:
+    """One outcome per account and period (the first source's), of known accounts (row in ``_account_row_of``)."""
     outcomes = _gather(staged, "outcomes")
     if outcomes is None:
         outcomes = pd.DataFrame({c: pd.Series(dtype="str") for c in ["account_id", "source", "source_file", "source_row"]})
@@ -349,25 +388,15 @@ def combine(staged, mapping=None, role_rules=None):
         outcomes["renewed"] = pd.Series(dtype="float64")
         outcomes["_account_row_of"] = pd.Series(dtype=np.int64)
         report.note("import", "no outcomes (renewals) imported: give the CRM's opportunities (Opportunity.csv) to model rebuying")
-    else:
-        outcomes["period_end"] = pd.to_datetime(outcomes["period_end"])
-        dup = outcomes.duplicated(["account_id", "period_end"], keep="first").to_numpy()
-        _dropped(drops, outcomes, dup, "outcomes", "a second outcome for the same account and period (from another source); the first is kept")
-        outcomes = outcomes.loc[~dup]
-        outcomes["_account_row_of"] = lookup(outcomes["account_id"], accounts["account_id"])
-        unknown = (outcomes["_account_row_of"] < 0).to_numpy()
-        _dropped(drops, outcomes, unknown, "outcomes", "the opportunity's account is not among the accounts (no contacts there)")
-        outcomes = outcomes.loc[~unknown].reset_index(drop=True)
-
-    report.dropped = pd.concat(drops, ignore_index=True) if drops else report.dropped
-    tables = {
-        "accounts": accounts,
-        "stakeholders": people,
-        "relationships": ties,
-        "responses": responses,
-        "outcomes": outcomes,
-    }
-    return _validate(tables, report, role_rules)
+        return outcomes
+    outcomes["period_end"] = pd.to_datetime(outcomes["period_end"])
+    dup = outcomes.duplicated(["account_id", "period_end"], keep="first").to_numpy()
+    _dropped(drops, outcomes, dup, "outcomes", "a second outcome for the same account and period (from another source); the first is kept")
+    outcomes = outcomes.loc[~dup]
+    outcomes["_account_row_of"] = lookup(outcomes["account_id"], accounts["account_id"])
+    unknown = (outcomes["_account_row_of"] < 0).to_numpy()
+    _dropped(drops, outcomes, unknown, "outcomes", "the opportunity's account is not among the accounts (no contacts there)")
+    return outcomes.loc[~unknown].reset_index(drop=True)
 
 
 def _reports_to(people, drops, report):
@@ -536,114 +565,6 @@ def _join(answers, people, mapping, drops, report):
     out["stakeholder_id"] = ids.take(who[~miss]).reset_index(drop=True).astype("str")  # Arrow take: no Python strings
     out["_row_of"] = who[~miss]  # the person's row, so validation need not match the ids again
     return out
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _validate(tables, report, role_rules):
-    """Check with the validator of ``cxinfluence validate``; locate problems in the export rows."""
-    from ..ids import prime
-    from ..io import RawTable
-    from ..roles import complete_roles
-    from ..schema import TABLES
-    from ..validate import check_tables
-    from ..core import Village
-
-    raw, prov = {}, {}
-    for name, df in tables.items():
-        cols = [c.name for c in TABLES[name].columns]
-        data = pd.DataFrame({c: (df[c] if c in df else _blank(TABLES[name].column(c), df.index)) for c in cols}).reset_index(drop=True)
-        for c in data.columns:
-            col = TABLES[name].column(c)
-            s = data[c]
-            if col.kind in ("id", "str", "category") and not (pd.api.types.is_string_dtype(s) and s.dtype != object):
-                data[c] = s.astype("str") if s.notna().any() else _blank(col, s.index)
-            elif col.kind in ("date", "bool") and s.dtype.kind != "M" and not s.notna().any():
-                # nothing given (e.g. veto, active_from): a typed blank, which the validator need not read as text
-                blank = pd.Series(pd.NA, index=s.index, dtype="boolean")
-                data[c] = _blank(col, s.index) if col.kind == "date" else blank
-        files = df["source_file"].reset_index(drop=True) if "source_file" in df else pd.Series("", index=data.index)
-        prov[name] = (files,
-                      df["source_row"].to_numpy() if "source_row" in df else np.zeros(len(df), np.int64))
-        raw[name] = RawTable(name, f"imported {name}", data, np.arange(2, len(data) + 2, dtype=np.int64))
-    matched = {}
-    typed, found = check_tables(raw, matched=matched, known=_known_rows(tables))
-
-    def locate(p):
-        if p.row is None or p.table not in prov:
-            return p
-        files, rows = prov[p.table]
-        i = p.row - 2
-        return Problem(p.table, f"{files.iloc[i]} (-> {p.table})", int(rows[i]), p.column, p.message, p.severity)
-
-    found = [locate(p) for p in found]
-    errors = [p for p in found if p.severity == "error"]
-    if typed is None:
-        raise ImportDataError(errors or found, source="exports")
-    report.tables = dict(typed)  # as imported (roles from picklists only); complete_roles returns a new table
-    s = typed["stakeholders"]
-    needs = s["role"].isna() & s["title"].notna()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CxInfluenceWarning)
-        typed["stakeholders"] = complete_roles(s, rules=role_rules)
-    for w in caught:
-        if issubclass(w.category, CxInfluenceWarning):
-            found.append(Problem("stakeholders", "imported stakeholders", None, "title", str(w.message), "warning"))
-    done = typed["stakeholders"]["role_source"].eq("title") & needs
-    report.titles = {"to_classify": int(needs.sum()), "classified": int(done.sum()),
-                     "share": float(done.sum() / needs.sum()) if needs.sum() else 1.0}
-    report.problems = found
-    for name, df in typed.items():
-        report.counts[name] = len(df)
-    village = Village(**typed, source="import", problems=found)
-    prime(village, matched)
-    return village, report
-
-
-def _known_rows(tables):
-    """The rows the combiner matched each reference to, for :func:`~cxinfluence.village.validate.check_tables`.
-
-    Accounts and people are unique by id here (first value per id; people without an account left
-    out, accounts only named by a person added), so each defining table's rows are its ids' codes;
-    references carry the row they were matched to (``_row_of`` columns). Ids are only trusted when
-    they are Arrow text (nothing converted by validation); a kind of id with any reference not
-    matched here (ties from a workbook or another source) is hashed by the validator as usual.
-    """
-    acc, people = tables["accounts"], tables["stakeholders"]
-
-    def text(s):
-        return pd.api.types.is_string_dtype(s) and s.dtype != object and not s.isna().any()
-
-    if not (text(acc["account_id"]) and text(people["stakeholder_id"]) and text(people["account_id"])):
-        return None
-    known = {("accounts", "account_id"): np.arange(len(acc)),
-             ("stakeholders", "stakeholder_id"): np.arange(len(people))}
-    for table, column, rows in (("stakeholders", "account_id", None), ("outcomes", "account_id", "_account_row_of"),
-                                ("relationships", "source_id", "_source_row_of"),
-                                ("relationships", "target_id", "_target_row_of"),
-                                ("responses", "stakeholder_id", "_row_of")):
-        df = tables[table]
-        if rows is None:
-            pos = lookup(df[column], acc["account_id"])
-        elif rows in df and not df[rows].isna().any() and text(df[column]) or (rows in df and len(df) == 0):
-            pos = df[rows].to_numpy(dtype=np.int64)
-        else:
-            continue
-        if len(pos) and pos.min() < 0:
-            continue
-        known[(table, column)] = pos
-    return known
-
-
-def _blank(col, index):
-    if col.kind in ("int", "float"):
-        return pd.Series(np.nan, index=index, dtype="float64")
-    if col.kind == "date":
-        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
-    if col.kind == "bool":
-        return pd.Series(np.nan, index=index, dtype=object)
-    return pd.Series(np.nan, index=index, dtype="str")
 
 
 def write_import(village, report, out, *, overwrite=False):
