@@ -3,51 +3,17 @@ sentiment, responses, outcomes and the tables. Part of :mod:`cxinfluence.village
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from .schema import ROLES, SCORE_RANGES, VETO_BY_ROLE
 from .core import Village
-from .synth_params import (  # noqa: F401
-    WORLDS,
-    THEMES,
-    ITEMS,
-    _CHANNELS,
-    _REVERSED,
-    _ro,
-    _rolemap,
-    TruthParams,
-    Truth,
-    _TRUTH_DATES,
-    _TRUTH_IDS,
-    read_truth,
+from .synth_catalog import (
+    _CHAMPION, _FIRST, _GROUP_SHARE, _LAST, _NODATE_HIGH, _NODATE_LOW, _PREFIX, _SEGMENT_WORD, _SUFFIX,
+    _THEME_BY_ROLE, _TOUCHPOINT, COMMENT_TEMPLATES, REGIONS, SEGMENTS, TITLE_CATALOG, _by_role, _days,
+    _group_sample, _ids, _str, _take_str, _tri_noise,
 )
-from .synth_catalog import (  # noqa: F401
-    TITLE_CATALOG,
-    _GROUP_SHARE,
-    SEGMENTS,
-    _SEGMENT_WORD,
-    REGIONS,
-    _PREFIX,
-    _SUFFIX,
-    _FIRST,
-    _LAST,
-    _TOUCHPOINT,
-    _THEME_BY_ROLE,
-    COMMENT_TEMPLATES,
-    _CHAMPION,
-    _str,
-    _take_str,
-    _arrow_strings,
-    _ids,
-    _days,
-    _NODATE_LOW,
-    _NODATE_HIGH,
-    _by_role,
-    _group_sample,
-    _tri_noise,
-)
+from .synth_params import _CHANNELS, _REVERSED, ITEMS, THEMES, Truth
 
 
 class _Generator:
