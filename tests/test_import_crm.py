@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import TeamWorkbookError, VillageError
-from cxinfluence.village.importers import _crm
+from cxinfluence.village.importers import _crm, _crm_answers
 from cxinfluence.village.importers.gainsight import gainsight_ids, read_gainsight, write_gainsight_export
 from cxinfluence.village.importers.hubspot import hubspot_ids, read_hubspot, write_hubspot_export
 from cxinfluence.village.importers.staging import COLUMNS, KEYS, Staged
@@ -95,7 +95,7 @@ def test_hubspot_answers_pivoted_and_outcomes(village, hubspot):
     key = survey.assign(contact_id=survey["stakeholder_id"].map(ids["contact"]), day=survey["date"].dt.normalize())
     merged = ans.assign(day=ans["date"].dt.normalize()).merge(key, on=["contact_id", "day"], suffixes=("", "_v"))
     assert len(merged) == len(survey)
-    for item in _crm.ITEMS:
+    for item in _crm_answers.ITEMS:
         a, b = merged[item], merged[f"{item}_v"]
         assert ((a == b) | (a.isna() & b.isna())).all(), item
     c, cv = merged["comment"], merged["comment_v"]

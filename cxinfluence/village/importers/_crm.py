@@ -4,9 +4,10 @@ Everything here works on exports read as text: column names are found through al
 (the vendor's API name, its UI label, and any override from the mapping file), dates are parsed
 with the rules of the mapping's ``[dates]`` section (Unix-millisecond timestamps as HubSpot writes
 them are recognised), buying-role picklists are mapped to village roles through one table that the
-mapping's ``[roles]`` section overrides, and long one-row-per-answer survey tables are pivoted to
-one row per response. Rows that cannot be used are returned as ``dropped`` entries (file, row,
-reason), never silently lost.
+mapping's ``[roles]`` section overrides, and closed deals become renewals and bookings per period.
+Rows that cannot be used are returned as ``dropped`` entries (file, row, reason), never silently
+lost. Survey answers (questions to items, long answers pivoted to responses) are
+:mod:`cxinfluence.village.importers._crm_answers`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.schema import ROLES, SCORE_RANGES
+from cxinfluence.village.schema import ROLES
 
 #: Default picklist value -> (role, department, veto). Keys are normalised with :func:`norm_key`
 #: (upper case, runs of other characters -> "_"), so HubSpot's internal value ``DECISION_MAKER``
@@ -60,20 +61,6 @@ DEFAULT_ROLES = {
 #: the role that decides more wins; veto is kept if any value carries it.
 ROLE_PRIORITY = ("decider", "gatekeeper", "buyer", "influencer", "user")
 
-#: Question text -> village item, tried in order when neither the survey type nor the mapping says.
-QUESTION_RULES = (
-    (re.compile(r"recommend", re.IGNORECASE), "nps"),
-    (re.compile(r"\btrust", re.IGNORECASE), "trust"),
-    (re.compile(r"cared? (for|about)|cares about|feel (valued|cared)", re.IGNORECASE), "cared_for"),
-    (re.compile(r"effort", re.IGNORECASE), "ces"),
-    (re.compile(r"\beas(y|e|ier|ily)\b", re.IGNORECASE), "neteasy"),
-    (re.compile(r"satisf", re.IGNORECASE), "csat"),
-    (re.compile(r"comment|reason|why|tell us|anything else|feedback|suggest", re.IGNORECASE), "comment"),
-)
-
-ITEMS = tuple(SCORE_RANGES)
-
-
 def norm_key(text) -> str:
     """A picklist value or column name, normalised for case- and punctuation-free matching.
 
@@ -98,15 +85,6 @@ def renewal_values(mapping, source: str, own_key: str, default) -> set:
     """Values marking a renewal: the source's own key, else the global ``[renewals] types``, else ``default``."""
     values = section(mapping, source).get(own_key) or section(mapping, "renewals").get("types") or default
     return {type_key(v) for v in values}
-
-
-def answer_extras(answers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Write the source section's ``channel``, ``touchpoint`` and ``journey_stage`` on every answer."""
-    out = answers.copy()
-    for key in ("channel", "touchpoint", "journey_stage"):
-        if cfg.get(key):
-            out[key] = str(cfg[key]).strip().lower() if key != "touchpoint" else str(cfg[key]).strip()
-    return out
 
 
 def map_unique(values: pd.Series, func) -> pd.Series:
@@ -439,175 +417,6 @@ def map_roles(values: pd.Series, table: dict, sep=";") -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------- answers
-
-
-def score(values: pd.Series) -> pd.Series:
-    """Numbers from answer cells: "9", "9.0" and labels that start with the number ("9 - Very likely").
-
-    Examples
-    --------
-    >>> score(pd.Series(["9", "10 - Extremely likely", "great", None])).tolist()
-    [9.0, 10.0, nan, nan]
-    """
-    text = values.astype(object).where(values.notna(), None).astype(str)
-    return pd.to_numeric(text.str.extract(r"^\s*(-?\d+(?:\.\d+)?)\b", expand=False), errors="coerce")
-
-
-def item_of_question(text, overrides: dict) -> str | None:
-    """Village item for a question (or survey name): the mapping first, then :data:`QUESTION_RULES`."""
-    if not isinstance(text, str):
-        return None
-    low = {norm_key(k): v for k, v in overrides.items()}
-    hit = low.get(norm_key(text))
-    if hit is not None:
-        return str(hit).strip().lower() or None
-    for pattern, item in QUESTION_RULES:
-        if pattern.search(text):
-            return item
-    return None
-
-
-def question_map(questions: dict, source: str) -> dict:
-    """The mapping's ``questions`` table as question text -> item, checked.
-
-    Both directions are accepted: ``"How easy was it?" = "neteasy"`` (text -> item) and
-    ``nps = "How likely are you to recommend us?"`` (item -> text, or a list of texts), as the
-    generic reader's mapping writes it. Items: the six scores, ``comment`` or ``ignore``.
-
-    Examples
-    --------
-    >>> question_map({"neteasy": "How easy was it?", "Anything else?": "comment", "ces": ["Effort?", "Ease?"]}, "hubspot")
-    {'How easy was it?': 'neteasy', 'Anything else?': 'comment', 'Effort?': 'ces', 'Ease?': 'ces'}
-    """
-    allowed = ITEMS + ("comment", "ignore")
-    out, bad = {}, []
-    for k, v in (questions or {}).items():
-        key = str(k).strip().lower()
-        if key in allowed and not (isinstance(v, str) and v.strip().lower() in allowed):
-            for text in v if isinstance(v, list) else [v]:
-                out[str(text)] = key
-        elif isinstance(v, str) and v.strip().lower() in allowed:
-            out[str(k)] = v.strip().lower()
-        else:
-            bad.append(
-                Problem(
-                    "mapping",
-                    "mapping",
-                    None,
-                    f"{source}.questions.{k}",
-                    f'\'{k}\' = {v!r}: write "question text" = "item" (or item = "question text") with item one of {", ".join(allowed)}',
-                )
-            )
-    if bad:
-        raise VillageError(bad, source="mapping")
-    return out
-
-
-def pivot_answers(long: pd.DataFrame, *, file: str) -> tuple[pd.DataFrame, list, list]:
-    """Pivot long answers (one row per answer) to one row per response.
-
-    ``long`` has columns ``response_key`` (rows with the same key form one response),
-    ``response_id``, ``contact_id``, ``email``, ``date``, ``item`` (a village item or
-    ``"comment"``), ``value`` (text), ``row`` (spreadsheet row). Scores outside the village
-    scale, answers to unknown items and repeated answers to one item are dropped with their row
-    (the later answer of a repeat is kept). Returns answers, dropped entries and notes.
-    """
-    dropped, notes = [], []
-    df = long.copy()
-    is_comment = df["item"].eq("comment")
-    df["score"] = np.where(is_comment, np.nan, score(df["value"]))
-    # unusable rows
-    for test, reason in (
-        (
-            lambda d: d["item"].isna(),
-            "question not recognised as NPS/CSAT/CES/NetEasy/trust/cared-for or a comment; name it in the mapping's questions table",
-        ),
-        (lambda d: d["item"].ne("comment") & d["value"].notna() & d["score"].isna(), "answer is not a number"),
-        (lambda d: d["value"].isna(), "no answer"),
-    ):
-        mask = test(df)
-        for r in df.loc[mask, "row"]:
-            dropped.append({"file": file, "row": int(r), "reason": reason})
-        df = df[~mask]
-    is_comment = df["item"].eq("comment")
-    scored = ~is_comment
-    lo = df["item"].map(lambda i: SCORE_RANGES.get(i, (np.nan, np.nan))[0])
-    hi = df["item"].map(lambda i: SCORE_RANGES.get(i, (np.nan, np.nan))[1])
-    off = scored & ((df["score"] < lo) | (df["score"] > hi) | (df["score"] % 1 != 0))
-    for r, it, v in df.loc[off, ["row", "item", "score"]].itertuples(index=False):
-        lo_, hi_ = SCORE_RANGES[it]
-        dropped.append(
-            {
-                "file": file,
-                "row": int(r),
-                "reason": f"{it} answer {v:g} is outside the village scale {lo_}-{hi_} (whole numbers)",
-            }
-        )
-    df = df[~off]
-    # repeats: keep the last answer per (response, item)
-    rep = df.duplicated(["response_key", "item"], keep="last") & df["item"].ne("comment")
-    for r, it in df.loc[rep, ["row", "item"]].itertuples(index=False):
-        dropped.append(
-            {
-                "file": file,
-                "row": int(r),
-                "reason": f"{it} answered again in the same response; the later answer is kept",
-            }
-        )
-    if rep.any():
-        notes.append(
-            f"{file}: {int(rep.sum())} repeated answer(s) to one question in one response; the later answer was kept"
-        )
-    df = df[~rep]
-    if df.empty:
-        return (
-            pd.DataFrame(
-                columns=[
-                    "response_id",
-                    "contact_id",
-                    "email",
-                    "date",
-                    *ITEMS,
-                    "comment",
-                    "channel",
-                    "source_file",
-                    "source_row",
-                ]
-            ),
-            dropped,
-            notes,
-        )
-    g = df.groupby("response_key", sort=False)
-    head = g.agg(
-        response_id=("response_id", "first"),
-        contact_id=("contact_id", "first"),
-        email=("email", "first"),
-        date=("date", "max"),
-        source_row=("row", "min"),
-    )
-    scores = df[df["item"] != "comment"].pivot(index="response_key", columns="item", values="score")
-    c = df[df["item"] == "comment"].astype({"value": str})
-    several = c["response_key"].duplicated(keep=False)
-    comments = pd.concat(
-        [c[~several].set_index("response_key")["value"], c[several].groupby("response_key")["value"].agg(" | ".join)]
-    )
-    out = head.join(scores).join(comments.rename("comment"))
-    for it in ITEMS:
-        if it not in out:
-            out[it] = np.nan
-    if "comment" not in out:
-        out["comment"] = np.nan
-    out["channel"] = "survey"
-    out["source_file"] = file
-    out = out.reset_index(drop=True)
-    return (
-        out[["response_id", "contact_id", "email", "date", *ITEMS, "comment", "channel", "source_file", "source_row"]],
-        dropped,
-        notes,
-    )
-
-
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -670,15 +479,6 @@ def outcomes_from_deals(deals: pd.DataFrame, *, period="year", source="deals") -
 def dropped_rows(mask, rows, file, reason) -> list:
     """Dropped entries for the rows where ``mask`` holds."""
     return [{"file": file, "row": int(r), "reason": reason} for r in np.asarray(rows)[np.asarray(mask, dtype=bool)]]
-
-
-def usable_answers(staged, rows, file, bad_date, no_who, ignored, *, date_reason, who_reason) -> np.ndarray:
-    """Which long-format survey answers can be used; every other one is listed in ``staged.dropped``
-    with its reason (an undated answer; one that names no person; a question the mapping ignores)."""
-    for mask, reason in ((bad_date, date_reason), (no_who & ~bad_date, who_reason),
-                         (ignored, "question ignored by the mapping")):
-        staged.dropped += dropped_rows(mask, rows, file, reason)
-    return ~bad_date & ~no_who & ~ignored
 
 
 def email_key(s: pd.Series) -> pd.Series:

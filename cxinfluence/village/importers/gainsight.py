@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.importers import _crm
+from cxinfluence.village.importers import _crm, _crm_answers
 from cxinfluence.village.importers.gainsight_export import SENTIMENTS, gainsight_ids, gsid, write_gainsight_export
 from cxinfluence.village.importers.staging import Staged
 
@@ -173,7 +173,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
         name: _crm.overrides_for(cfg, name)
         for name in ("company", "person", "company_person", "influencers", "answers", "opportunities")
     }
-    questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
+    questions = _crm_answers.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
     files = _files(folder)
@@ -207,7 +207,7 @@ def read_gainsight(folder, mapping=None) -> Staged:
     else:
         staged.notes.append("no opportunity export, so no renewals or bookings from Gainsight")
     if files["answers"] is not None:
-        staged.tables["answers"] = _crm.answer_extras(
+        staged.tables["answers"] = _crm_answers.answer_extras(
             _read_answers(files["answers"], dates, overrides["answers"], questions, staged), cfg
         )
     return staged
@@ -497,10 +497,10 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
     for col in ("question", "survey_name"):
         if col in cols:
             by_map = _crm.map_unique(
-                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
+                df[cols[col]], lambda t: _crm_answers.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
             )
             item = by_map.fillna(item.astype(object)).fillna(
-                _crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {}))
+                _crm.map_unique(df[cols[col]], lambda t: _crm_answers.item_of_question(t, {}))
             )
     who = contact.fillna(_crm.email_key(email))
     if "participant" in cols:
@@ -520,7 +520,7 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
         rid = pd.Series(np.nan, index=df.index, dtype=object)
     no_who = who.isna().to_numpy()
     ignored = item.eq("ignore").to_numpy()
-    ok = _crm.usable_answers(staged, rows, path.name, bad_date, no_who, ignored,
+    ok = _crm_answers.usable_answers(staged, rows, path.name, bad_date, no_who, ignored,
                              date_reason="Responded Date is not a date",
                              who_reason="no Company Person ID or e-mail: the answer cannot be joined to a person")
     long = pd.DataFrame(
@@ -535,7 +535,7 @@ def _read_answers(path, dates, overrides, questions, staged) -> pd.DataFrame:
             "row": rows,
         }
     )[ok]
-    answers, dropped, notes = _crm.pivot_answers(long, file=path.name)
+    answers, dropped, notes = _crm_answers.pivot_answers(long, file=path.name)
     staged.dropped += dropped
     staged.notes += notes
     staged.notes.append(

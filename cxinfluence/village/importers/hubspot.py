@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.importers import _crm
+from cxinfluence.village.importers import _crm, _crm_answers
 from cxinfluence.village.importers.hubspot_export import hubspot_ids, write_hubspot_export
 from cxinfluence.village.importers.hubspot_layout import (
     ASSOCIATION_COLUMNS,
@@ -131,7 +131,7 @@ def read_hubspot(folder, mapping=None) -> Staged:
     cfg = _crm.section(mapping, SOURCE)
     dates = _crm.section(mapping, "dates")
     overrides = {name: _crm.overrides_for(cfg, name) for name in FILES}
-    questions = _crm.question_map(cfg.get("questions", {}) or {}, SOURCE)
+    questions = _crm_answers.question_map(cfg.get("questions", {}) or {}, SOURCE)
     roles = _crm.role_table(mapping)
     staged = Staged(source=SOURCE, path=str(folder))
     files = {
@@ -494,7 +494,7 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
     base = pd.DataFrame(
         {"response_key": key, "response_id": sub, "contact_id": contact, "email": email, "date": when, "row": rows}
     )
-    ok = _crm.usable_answers(staged, rows, path.name, bad_date, who.isna().to_numpy(), item.eq("__ignore__").to_numpy(),
+    ok = _crm_answers.usable_answers(staged, rows, path.name, bad_date, who.isna().to_numpy(), item.eq("__ignore__").to_numpy(),
                              date_reason="submission time is not a date",
                              who_reason="no contact id or e-mail: the answer cannot be joined to a person")
     txt = df[cols["content"]] if "content" in cols else pd.Series(np.nan, index=df.index, dtype=object)
@@ -510,8 +510,8 @@ def _read_feedback(path, cfg, dates, overrides, questions, assoc, staged) -> pd.
         ],
         ignore_index=True,
     )
-    answers, dropped, notes = _crm.pivot_answers(long, file=path.name)
-    answers = _crm.answer_extras(answers, cfg)
+    answers, dropped, notes = _crm_answers.pivot_answers(long, file=path.name)
+    answers = _crm_answers.answer_extras(answers, cfg)
     answers["date"] = answers["date"].dt.normalize()
     staged.dropped += dropped
     staged.notes += notes
@@ -545,11 +545,11 @@ def _feedback_items(df: pd.DataFrame, cols: dict, stype: pd.Series, questions: d
     for col in ("question", "survey_name"):
         if col in cols:
             by_text = _crm.map_unique(
-                df[cols[col]], lambda t: _crm.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
+                df[cols[col]], lambda t: _crm_answers.item_of_question(t, questions) if _crm.norm_key(t) in mapped else np.nan
             )
             explicit |= by_text.notna().to_numpy()
             item = by_text.fillna(item.astype(object))
-            item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm.item_of_question(t, {})))
+            item = item.fillna(_crm.map_unique(df[cols[col]], lambda t: _crm_answers.item_of_question(t, {})))
     return item, explicit
 
 
@@ -578,7 +578,7 @@ def _ces_as_neteasy(item, val, stype, explicit, scale, staged, file) -> tuple[pd
     ces_type = stype.eq("CES").to_numpy() & item.eq("ces").to_numpy() & ~explicit
     if ces_type.any():
         item = item.where(~ces_type, "neteasy")
-        num = _crm.score(val)
+        num = _crm_answers.score(val)
         flip = ces_type & num.notna().to_numpy()  # a non-number stays as it is, to be reported as such
         val = val.where(~flip, (8 - num).map(lambda x: f"{x:g}", na_action="ignore"))
         staged.notes.append(
