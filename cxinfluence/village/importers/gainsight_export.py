@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# one e-mail rule, manager rule and folder writer for both synthetic CRM exports
+from cxinfluence.village.importers.hubspot_export import _email, latest_managers, write_export_folder
+
 SENTIMENTS = ("Positive", "Neutral", "Negative")
 
 
@@ -100,12 +103,30 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
     >>> sorted(p.name for p in out.iterdir())
     ['Company.csv', 'Company_Person.csv', 'Opportunity.csv', 'People_Maps_Influencers.csv', 'Person.csv', 'Survey_Answers.csv']
     """
-    from cxinfluence.village.files import atomic_folder
-
     ids = gainsight_ids(village)
     co, cp = ids["company"], ids["company_person"]
-    acc, st, rel = village.accounts, village.stakeholders, village.relationships
-    company = pd.DataFrame(
+    st = village.stakeholders
+    email = _emails(village)
+    person = pd.DataFrame(
+        {
+            "GSID": st["stakeholder_id"].map(lambda s: gsid("person", s)),
+            "First Name": st["name"].str.split(" ", n=1).str[0],
+            "Last Name": st["name"].str.split(" ", n=1).str[1],
+            "Email": email,
+        }
+    )
+    return write_export_folder(folder, {
+        "Company.csv": _company_rows(village.accounts, co),
+        "Person.csv": person,
+        "Company_Person.csv": _company_person_rows(village, person["GSID"], co, cp),
+        "People_Maps_Influencers.csv": _influencer_rows(village.relationships, cp),
+        "Survey_Answers.csv": _answer_rows(village, cp, dict(zip(st["stakeholder_id"], email))),
+        "Opportunity.csv": _opportunity_rows(village, co),
+    }, overwrite=overwrite)
+
+
+def _company_rows(acc: pd.DataFrame, co: dict) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "GSID": acc["account_id"].map(co),
             "Name": acc["name"],
@@ -116,8 +137,11 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
             "Status": "Active",
         }
     )
-    from cxinfluence.village.importers.hubspot_export import _email  # one e-mail rule for both synthetic exports
 
+
+def _emails(village) -> list:
+    """One e-mail per person at the account's domain (namesakes in one company numbered)."""
+    acc, st = village.accounts, village.stakeholders
     domain = {
         a: "".join(ch for ch in str(n).lower().rsplit(" ", 1)[0] if ch.isalpha())[:20] + ".com"
         for a, n in zip(acc["account_id"], acc["name"])
@@ -127,26 +151,17 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
         e = _email(n, domain[a])
         seen[e] = seen.get(e, 0) + 1
         email.append(e if seen[e] == 1 else e.replace("@", f"{seen[e]}@"))
-    person = pd.DataFrame(
-        {
-            "GSID": st["stakeholder_id"].map(lambda s: gsid("person", s)),
-            "First Name": st["name"].str.split(" ", n=1).str[0],
-            "Last Name": st["name"].str.split(" ", n=1).str[1],
-            "Email": email,
-        }
-    )
-    rt = rel[rel["kind"] == "reports_to"].merge(
-        st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id"
-    )
-    latest = (
-        rt.sort_values(["source_id", "active_from"], na_position="first")
-        .drop_duplicates("source_id", keep="last")
-        .set_index("source_id")["target_id"]
-    )
-    company_person = pd.DataFrame(
+    return email
+
+
+def _company_person_rows(village, person_ids: pd.Series, co: dict, cp: dict) -> pd.DataFrame:
+    """Company Person: title, department, Role picklist, latest manager, Active (false for people who left)."""
+    st = village.stakeholders
+    latest = latest_managers(village).set_index("source_id")["target_id"]
+    return pd.DataFrame(
         {
             "GSID": st["stakeholder_id"].map(cp),
-            "Person ID": person["GSID"],
+            "Person ID": person_ids,
             "Company ID": st["account_id"].map(co),
             "Title": st["title"],
             "Department": st["department"],
@@ -159,8 +174,12 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
             "Is Primary Company": "true",
         }
     )
+
+
+def _influencer_rows(rel: pd.DataFrame, cp: dict) -> pd.DataFrame:
+    """People Maps influencer lines from the influence ties (Sentiment derived from the pair; no weights)."""
     inf = rel[rel["kind"] == "influences"]
-    influencers = pd.DataFrame(
+    return pd.DataFrame(
         {
             "GSID": [gsid("influencer", f"{s}>{t}") for s, t in zip(inf["source_id"], inf["target_id"])],
             "Influencer ID": inf["source_id"].map(cp).to_numpy(),
@@ -173,10 +192,13 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
             "Notes": np.nan,
         }
     )
-    answers = _answer_rows(village, cp, dict(zip(st["stakeholder_id"], email)))
+
+
+def _opportunity_rows(village, co: dict) -> pd.DataFrame:
+    """One Renewal opportunity per outcome, closed won or lost 30 days before the period's end."""
     out = village.outcomes.reset_index(drop=True)
-    name = acc.set_index("account_id")["name"]
-    opportunity = pd.DataFrame(
+    name = village.accounts.set_index("account_id")["name"]
+    return pd.DataFrame(
         {
             "GSID": [gsid("opportunity", i) for i in range(len(out))],
             "Company ID": out["account_id"].map(co),
@@ -187,23 +209,6 @@ def write_gainsight_export(village, folder, *, overwrite=False) -> Path:
             "Amount": out["bookings"].round(2),
         }
     )
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"{folder} already exists and is not empty; pass overwrite=True to replace the export files in it"
-        )
-    with atomic_folder(folder) as tmp:
-        tmp = Path(tmp)
-        for fname, frame in (
-            ("Company.csv", company),
-            ("Person.csv", person),
-            ("Company_Person.csv", company_person),
-            ("People_Maps_Influencers.csv", influencers),
-            ("Survey_Answers.csv", answers),
-            ("Opportunity.csv", opportunity),
-        ):
-            frame.to_csv(tmp / fname, index=False)
-    return folder
 
 
 def _answer_rows(village, cp, email) -> pd.DataFrame:

@@ -72,8 +72,6 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
     >>> sorted(p.name for p in out.iterdir())[:3]
     ['hubspot-associations.csv', 'hubspot-crm-exports-all-companies.csv', 'hubspot-crm-exports-all-contacts.csv']
     """
-    from cxinfluence.village.files import atomic_folder
-
     ids = hubspot_ids(village)
     co, ct = ids["company"], ids["contact"]
     acc = village.accounts
@@ -91,7 +89,19 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
             "hs_arr": acc["annual_revenue"],
         }
     )
-    st = village.stakeholders
+    contacts = _contact_rows(village.stakeholders, domain, co, ct)
+    deals = _deal_rows(village)
+    return write_export_folder(folder, {
+        "hubspot-crm-exports-all-companies.csv": companies,
+        "hubspot-crm-exports-all-contacts.csv": contacts,
+        "hubspot-crm-exports-all-deals.csv": deals,
+        "hubspot-associations.csv": _association_rows(village, contacts, deals, co, ct),
+        "hubspot-feedback-submissions.csv": _feedback_rows(village, ct),
+    }, overwrite=overwrite)
+
+
+def _contact_rows(st: pd.DataFrame, domain: dict, co: dict, ct: dict) -> pd.DataFrame:
+    """Contacts: names, an e-mail at the company's domain (namesakes numbered), title, buying role, company."""
     first = st["name"].str.split(" ", n=1).str[0]
     last = st["name"].str.split(" ", n=1).str[1]
     email = [_email(n, domain[a]) for n, a in zip(st["name"], st["account_id"])]
@@ -100,7 +110,7 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
         seen[e] = seen.get(e, 0) + 1
         if seen[e] > 1:
             email[i] = e.replace("@", f"{seen[e]}@")
-    contacts = pd.DataFrame(
+    return pd.DataFrame(
         {
             "hs_object_id": st["stakeholder_id"].map(ct),
             "firstname": first,
@@ -114,37 +124,14 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
             "associatedcompanyid": st["account_id"].map(co),
         }
     )
-    # associations: contact-company, manager labels (latest manager), deal-company
-    rel = village.relationships
-    rt = rel[rel["kind"] == "reports_to"].merge(
-        st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id"
-    )
-    rt = rt.sort_values(["source_id", "active_from"], na_position="first").drop_duplicates("source_id", keep="last")
-    assoc = [
-        pd.DataFrame(
-            {
-                "from_object_type": "contacts",
-                "from_id": contacts["hs_object_id"],
-                "to_object_type": "companies",
-                "to_id": contacts["associatedcompanyid"],
-                "association_label": "Primary",
-            }
-        ),
-        pd.DataFrame(
-            {
-                "from_object_type": "contacts",
-                "from_id": rt["source_id"].map(ct),
-                "to_object_type": "contacts",
-                "to_id": rt["target_id"].map(ct),
-                "association_label": "Manager",
-            }
-        ),
-    ]
-    out = village.outcomes.reset_index(drop=True)
-    deal_ids = [str(14_220_000_003 + 10_009 * i) for i in range(len(out))]
-    deals = pd.DataFrame(
+
+
+def _deal_rows(village) -> pd.DataFrame:
+    """One renewal deal per outcome (existingbusiness), closed won or lost 30 days before the period's end."""
+    acc, out = village.accounts, village.outcomes.reset_index(drop=True)
+    return pd.DataFrame(
         {
-            "hs_object_id": deal_ids,
+            "hs_object_id": [str(14_220_000_003 + 10_009 * i) for i in range(len(out))],
             "dealname": acc.set_index("account_id")["name"].reindex(out["account_id"]).to_numpy()
             + " renewal "
             + out["period_end"].dt.year.astype(str),
@@ -155,18 +142,39 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
             "amount": out["bookings"].round(2),
         }
     )
-    assoc.append(
-        pd.DataFrame(
-            {
-                "from_object_type": "deals",
-                "from_id": deal_ids,
-                "to_object_type": "companies",
-                "to_id": out["account_id"].map(co),
-                "association_label": "Primary",
-            }
-        )
+
+
+def _association_rows(village, contacts, deals, co, ct) -> pd.DataFrame:
+    """Associations: contact to company, "Manager" contact to contact (latest manager), deal to company."""
+    rt = latest_managers(village)
+
+    def rows(from_type, from_id, to_type, to_id, label):
+        return pd.DataFrame({"from_object_type": from_type, "from_id": from_id, "to_object_type": to_type,
+                             "to_id": to_id, "association_label": label})
+
+    return pd.concat([
+        rows("contacts", contacts["hs_object_id"], "companies", contacts["associatedcompanyid"], "Primary"),
+        rows("contacts", rt["source_id"].map(ct), "contacts", rt["target_id"].map(ct), "Manager"),
+        rows("deals", deals["hs_object_id"].tolist(), "companies",
+             village.outcomes.reset_index(drop=True)["account_id"].map(co), "Primary"),
+    ], ignore_index=True)
+
+
+def latest_managers(village) -> pd.DataFrame:
+    """Each person's latest manager: the reports_to tie to the manager whose position started last
+    (``source_id``, ``target_id``, one row per person with a manager)."""
+    rel, st = village.relationships, village.stakeholders
+    rt = rel[rel["kind"] == "reports_to"].merge(
+        st[["stakeholder_id", "active_from"]], left_on="target_id", right_on="stakeholder_id"
     )
-    feedback = _feedback_rows(village, ct)
+    return rt.sort_values(["source_id", "active_from"], na_position="first").drop_duplicates("source_id", keep="last")
+
+
+def write_export_folder(folder, files: dict, *, overwrite=False) -> Path:
+    """Write ``{file name: DataFrame}`` as CSV files into ``folder``, atomically; refuse a non-empty folder
+    unless ``overwrite``."""
+    from cxinfluence.village.files import atomic_folder
+
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise FileExistsError(
@@ -174,11 +182,8 @@ def write_hubspot_export(village, folder, *, overwrite=False) -> Path:
         )
     with atomic_folder(folder) as tmp:
         tmp = Path(tmp)
-        companies.to_csv(tmp / "hubspot-crm-exports-all-companies.csv", index=False)
-        contacts.to_csv(tmp / "hubspot-crm-exports-all-contacts.csv", index=False)
-        deals.to_csv(tmp / "hubspot-crm-exports-all-deals.csv", index=False)
-        pd.concat(assoc, ignore_index=True).to_csv(tmp / "hubspot-associations.csv", index=False)
-        feedback.to_csv(tmp / "hubspot-feedback-submissions.csv", index=False)
+        for name, frame in files.items():
+            frame.to_csv(tmp / name, index=False)
     return folder
 
 
