@@ -40,49 +40,48 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ImportDataError, Problem
-from ._common import lookup
+from ..io import atomic_output, write_tables
+from ..schema import ROLES
+from ._common import booleans, lookup
+from .customergauge import read_customergauge
+from .gainsight import read_gainsight
+from .generic import read_generic
+from .hubspot import read_hubspot
 from .mapping import join_keys, load_mapping
+from .qualtrics import read_qualtrics
 from .report import ImportReport
+from .salesforce import read_salesforce
 from .staging import COLUMNS, KEYS, Staged
+from .surveymonkey import read_surveymonkey
+from .team import read_team_workbook
+from .team_template import write_team_template
 from .validation import validate_import
 
-__all__ = ["READERS", "ImportReport", "Staged", "combine", "import_village", "write_import"]
+__all__ = ["READERS", "ImportReport", "Staged", "combine", "import_village", "write_import", "write_team_template"]
 
 CRM_SOURCES = ("salesforce", "hubspot", "gainsight")
 SURVEY_SOURCES = ("qualtrics", "surveymonkey", "customergauge", "generic")
 
 
+#: source -> its reader function
+_READERS = {
+    "salesforce": read_salesforce,
+    "qualtrics": read_qualtrics,
+    "surveymonkey": read_surveymonkey,
+    "customergauge": read_customergauge,
+    "generic": read_generic,
+    "hubspot": read_hubspot,
+    "gainsight": read_gainsight,
+    "team": read_team_workbook,
+}
+
+
 def _reader(source):
-    """The reader function of a source, imported lazily (HubSpot and Gainsight live in their own modules)."""
-    if source == "salesforce":
-        from .salesforce import read_salesforce as f
-    elif source == "qualtrics":
-        from .qualtrics import read_qualtrics as f
-    elif source == "surveymonkey":
-        from .surveymonkey import read_surveymonkey as f
-    elif source == "customergauge":
-        from .customergauge import read_customergauge as f
-    elif source == "generic":
-        from .generic import read_generic as f
-    elif source == "hubspot":
-        from .hubspot import read_hubspot as f
-    elif source == "gainsight":
-        from .gainsight import read_gainsight as f
-    elif source == "team":
-        from .team import read_team_workbook as f
-    else:  # pragma: no cover - guarded by the callers
-        raise ValueError(f"unknown source {source!r}")
-    return f
+    """The reader function of a source."""
+    return _READERS[source]
 
 
 READERS = CRM_SOURCES + SURVEY_SOURCES + ("team",)
-
-
-def write_team_template(village, path):
-    """Write the account-team workbook for ``village`` (see :mod:`cxinfluence.village.importers.team`)."""
-    from .team import write_team_template as f
-
-    return f(village, path)
 
 
 def _paths(arg):
@@ -477,9 +476,6 @@ def _apply_team(team, people, ties, report):
 
 def _team_values(s: pd.Series, col):
     """Typed values of one column of the account-team workbook, the rows that are not valid, and what is expected."""
-    from ..schema import ROLES
-    from ._common import booleans
-
     raw = s.astype(object)
     given = raw.notna() & raw.map(lambda x: not (isinstance(x, str) and not x.strip()))  # workbook rows: small
     if col in ("active_to", "active_from"):
@@ -573,8 +569,6 @@ def write_import(village, report, out, *, overwrite=False):
     The village is written as imported: roles from picklists, blank where the job title is to decide
     (inferred again by every command that loads it), so the roles' source stays visible.
     """
-    from ..io import atomic_output, write_tables
-
     tables = report.tables if report.tables is not None else village.tables()
     with atomic_output(out, overwrite=overwrite, is_dir=True) as tmp:
         write_tables(tables, tmp, format="csv")

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ImportDataError, Problem
+from ..ids import positions
+from ..io import not_utf8_problem
 
 _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -65,8 +67,6 @@ class Export:
                 reader = csv.reader(f)
                 rows = [next(reader, None) for _ in range(k)]
         except UnicodeDecodeError:
-            from ..io import not_utf8_problem
-
             bad = not_utf8_problem(self.source, self.file, self.path)
             raise ImportDataError([located(self.source, self.file, bad.message, bad.row)], source=str(self.path)) from None
         except csv.Error as exc:
@@ -104,8 +104,6 @@ class Export:
                     raise
                 table = read(1 << 28)
         except (pa.ArrowException, OSError, ValueError) as exc:  # ArrowInvalid: ragged rows, bad bytes
-            from ..io import not_utf8_problem
-
             bad = not_utf8_problem(self.source, self.file, self.path)
             if bad is not None:
                 raise ImportDataError([located(self.source, self.file, bad.message, bad.row)], source=str(self.path)) from None
@@ -295,8 +293,6 @@ def lookup(keys, values) -> np.ndarray:
     >>> lookup(pd.Series(["b", None, "x"]), pd.Series(["a", "b"])).tolist()
     [1, -1, -1]
     """
-    from ..ids import positions
-
     keys = pd.Series(keys).astype("str")
     values = pd.Series(values).astype("str")
     if values.isna().any():

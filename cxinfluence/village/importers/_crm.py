@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.schema import ROLES
+from ...exceptions import Problem, VillageError
+from ..schema import ROLES
 
 #: Default picklist value -> (role, department, veto). Keys are normalised with :func:`norm_key`
 #: (upper case, runs of other characters -> "_"), so HubSpot's internal value ``DECISION_MAKER``

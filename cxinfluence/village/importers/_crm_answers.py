@@ -14,9 +14,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.importers._crm import dropped_rows, norm_key
-from cxinfluence.village.schema import SCORE_RANGES
+from ...exceptions import Problem, VillageError
+from ._crm import dropped_rows, norm_key
+from ..schema import SCORE_RANGES
 
 #: Question text -> village item, tried in order when neither the survey type nor the mapping says.
 QUESTION_RULES = (

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core import Village
+from ..synth import make_village
+
 _B62 = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 _SUFFIX = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"))
 PICKLIST = {"decider": "Decision Maker", "buyer": "Procurement", "user": "Business User",
@@ -281,8 +284,6 @@ def write_customergauge(village, path, ids, seed: int = 0) -> Path:
 
 def write_samples(folder, n_accounts: int = 30, seed: int = 7) -> dict:
     """Write the shipped sample exports (``data/exports``) from a synthetic village."""
-    from ..synth import make_village
-
     folder = Path(folder)
     village, _ = make_village(n_accounts, seed=seed)
     ids = write_salesforce(village, folder / "salesforce", seed=seed)
@@ -296,8 +297,6 @@ def write_samples(folder, n_accounts: int = 30, seed: int = 7) -> dict:
 
 
 def _with_responses(village, mask):
-    from ..core import Village
-
     return Village(village.accounts, village.stakeholders, village.relationships,
                    village.responses.loc[np.asarray(mask)].reset_index(drop=True), village.outcomes)
 

@@ -51,10 +51,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.importers import _crm, _crm_answers
-from cxinfluence.village.importers.gainsight_export import SENTIMENTS, gainsight_ids, gsid, write_gainsight_export
-from cxinfluence.village.importers.staging import Staged
+from ...exceptions import Problem, VillageError
+from . import _crm, _crm_answers
+from .gainsight_export import SENTIMENTS, gainsight_ids, gsid, write_gainsight_export
+from .staging import Staged
 
 __all__ = ["read_gainsight", "SENTIMENTS", "gainsight_ids", "gsid", "write_gainsight_export"]
 

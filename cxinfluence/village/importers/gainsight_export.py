@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 # one e-mail rule, manager rule and folder writer for both synthetic CRM exports
-from cxinfluence.village.importers.hubspot_export import _email, latest_managers, write_export_folder
+from .hubspot_export import _email, latest_managers, write_export_folder
 
 SENTIMENTS = ("Positive", "Neutral", "Negative")
 

@@ -68,10 +68,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, VillageError
-from cxinfluence.village.importers import _crm, _crm_answers
-from cxinfluence.village.importers.hubspot_export import hubspot_ids, write_hubspot_export
-from cxinfluence.village.importers.hubspot_layout import (
+from ...exceptions import Problem, VillageError
+from . import _crm, _crm_answers
+from .hubspot_export import hubspot_ids, write_hubspot_export
+from .hubspot_layout import (
     ASSOCIATION_COLUMNS,
     BUYING_ROLE_VALUES,
     COMPANY_COLUMNS,
@@ -84,7 +84,7 @@ from cxinfluence.village.importers.hubspot_layout import (
     _id_text,
     _object_type,
 )
-from cxinfluence.village.importers.staging import Staged
+from .staging import Staged
 
 __all__ = ["read_hubspot", "hubspot_ids", "write_hubspot_export", "COMPANY_COLUMNS", "CONTACT_COLUMNS", "DEAL_COLUMNS",
            "ASSOCIATION_COLUMNS", "FEEDBACK_COLUMNS", "DEPARTMENTS", "SURVEY_TYPES", "FILES", "BUYING_ROLE_VALUES"]

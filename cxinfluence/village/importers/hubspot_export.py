@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files import atomic_folder
+
 
 def hubspot_ids(village) -> dict:
     """The HubSpot-style record ids :func:`write_hubspot_export` gives a village's rows.
@@ -173,8 +175,6 @@ def latest_managers(village) -> pd.DataFrame:
 def write_export_folder(folder, files: dict, *, overwrite=False) -> Path:
     """Write ``{file name: DataFrame}`` as CSV files into ``folder``, atomically; refuse a non-empty folder
     unless ``overwrite``."""
-    from cxinfluence.village.files import atomic_folder
-
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise FileExistsError(

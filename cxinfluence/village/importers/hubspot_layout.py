@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxinfluence.village.importers import _crm
+from . import _crm
 
 COMPANY_COLUMNS = {
     "account_id": ("hs_object_id", "Record ID", "Company ID", "companyId", "id"),

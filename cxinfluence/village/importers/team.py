@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.exceptions import Problem, TeamWorkbookError
-from cxinfluence.village.importers import _crm
-from cxinfluence.village.importers.staging import Staged
-from cxinfluence.village.importers.team_template import (
+from ...exceptions import Problem, TeamWorkbookError
+from . import _crm
+from .staging import Staged
+from .team_template import (
     DEPARTURES,
     HOW_TO,
     HOWTO,
@@ -58,7 +58,7 @@ from cxinfluence.village.importers.team_template import (
     VETO,
     write_team_template,
 )
-from cxinfluence.village.schema import RELATIONSHIP_KINDS
+from ..schema import RELATIONSHIP_KINDS
 
 SOURCE = "team"
 __all__ = ["read_team_workbook", "write_team_template", "SOURCE", "HOWTO", "PEOPLE", "TIES", "VETO", "RATINGS",

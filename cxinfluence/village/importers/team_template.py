@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxinfluence.village.schema import RELATIONSHIP_KINDS
+from ..io import atomic_output
+from ..schema import RELATIONSHIP_KINDS
 
 HOWTO, PEOPLE, TIES, VETO, RATINGS, DEPARTURES = (
     "How to fill this in",
@@ -98,8 +99,6 @@ def write_team_template(village, path) -> Path:
     0
     """
     import openpyxl
-
-    from cxinfluence.village.io import atomic_output
 
     accounts, people = _people_frame(village)
     names = accounts.set_index("account_id")["name"] if "name" in accounts else pd.Series(dtype=object)
