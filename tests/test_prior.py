@@ -27,22 +27,24 @@ def _awkward_village(n=2000, seed=5):
     v, _ = make_village(n, seed=seed, years=2)
     acc, st, rel, resp = v.accounts.copy(), v.stakeholders, v.relationships, v.responses
     ids = acc["account_id"].astype(str).to_numpy()
-    one_person = set(ids[0:60])  # keep only one person in each, one still active (if any is)
+    one_person = set(ids[0:n * 3 // 100])  # keep only one person in each, one still active (if any is)
     staying = st["active_to"].isna() & (st["active_from"].isna() | (st["active_from"] < "2022-06-30"))
     first = st.assign(_s=staying).sort_values("_s", ascending=False, kind="stable").groupby("account_id").head(1)
     drop_people = set(st.loc[st["account_id"].isin(one_person) & ~st.index.isin(first.index), "stakeholder_id"])
-    unheard = set(ids[60:120])  # nobody answered
+    unheard = set(ids[n * 3 // 100:n * 6 // 100])  # nobody answered
     st = st[~st["stakeholder_id"].isin(drop_people)].copy()
     rel = rel[~rel["source_id"].isin(drop_people) & ~rel["target_id"].isin(drop_people)]
     gone = set(st.loc[st["account_id"].isin(unheard), "stakeholder_id"]) | drop_people
     resp = resp[~resp["stakeholder_id"].isin(gone)]
-    # veto holders of 80 accounts answered, then left before the snapshot and before the last period
+    # veto holders of 4% of the accounts answered, then left before the snapshot and before the last period
     answered = set(resp["stakeholder_id"])
-    vh = st[st["veto"] & st["stakeholder_id"].isin(answered) & st["account_id"].isin(ids[200:280])]
+    joined = st["active_from"].isna() | (st["active_from"] < "2023-09-30")
+    picked = st["account_id"].isin(ids[n // 10:n * 14 // 100])
+    vh = st[st["veto"] & joined & st["stakeholder_id"].isin(answered) & picked]
     st.loc[vh.index, "active_to"] = pd.Timestamp("2023-09-30")
     acc["segment"] = acc["segment"].astype(object)
-    acc.loc[acc.index[300:340], "segment"] = np.nan  # blank segment: a group of its own
-    acc.loc[acc.index[400], "segment"] = "A segment of one"
+    acc.loc[acc.index[n * 15 // 100:n * 17 // 100], "segment"] = np.nan  # blank segment: a group of its own
+    acc.loc[acc.index[n // 5], "segment"] = "A segment of one"
     out = Village(acc, st.reset_index(drop=True), rel.reset_index(drop=True), resp.reset_index(drop=True),
                   v.outcomes, source="awkward")
     return out

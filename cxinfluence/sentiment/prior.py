@@ -141,6 +141,8 @@ class PortfolioPrior:
     ----------
     entries : tuple of PriorEntry
         One per as-of date and option set, sorted.
+    snapshot : Timestamp or None
+        The snapshot date of the run that wrote it (the as-of date a run reusing it defaults to).
     origin : str or None
         Where it came from (the file it was read from); not part of equality.
 
@@ -157,6 +159,7 @@ class PortfolioPrior:
     """
 
     entries: tuple = ()
+    snapshot: pd.Timestamp | None = None
     origin: str | None = field(default=None, compare=False)
 
     # ---- combining -------------------------------------------------------------------------------
@@ -196,7 +199,8 @@ class PortfolioPrior:
                                    between_ss=math.fsum(e.between_ss for e in parts),
                                    between_df=sum(e.between_df for e in parts),
                                    segments=_sorted_segments(segs.values())))
-        return cls(tuple(entries))
+        snapshots = {p.snapshot for p in priors}
+        return cls(tuple(entries), snapshot=snapshots.pop() if len(snapshots) == 1 else None)
 
     @classmethod
     def merge(cls, priors) -> "PortfolioPrior":
@@ -209,7 +213,8 @@ class PortfolioPrior:
                     raise PriorError(f"the priors to merge disagree at {_fmt_key(key)}: they were computed from "
                                      "different accounts; use PortfolioPrior.combine for the parts of a portfolio")
                 by[key] = e
-        return cls(tuple(by[k] for k in sorted(by)))
+        snapshots = {p.snapshot for p in priors} - {None}
+        return cls(tuple(by[k] for k in sorted(by)), snapshot=snapshots.pop() if len(snapshots) == 1 else None)
 
     # ---- use -------------------------------------------------------------------------------------
     def entries_by_key(self) -> dict:
@@ -275,8 +280,10 @@ class PortfolioPrior:
         dates = self.dates
         span = (f"{len(dates)} as-of dates, {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}" if len(dates) > 1
                 else f"as of {dates[0]:%Y-%m-%d}" if dates else "no dates")
-        where = f"read from {Path(self.origin).name}" if self.origin else "computed from the accounts analysed"
-        return f"{where}: statistics of {n:,} accounts ({span})"
+        if self.origin:
+            return (f"read from {Path(self.origin).name}: statistics of {n:,} accounts ({span}), so each account "
+                    "scores as in the run of that portfolio")
+        return f"computed from the {n:,} accounts analysed ({span})"
 
     def close_to(self, other, rtol=1e-12) -> bool:
         """Same dates, options and segments, counts equal and sums equal to ``rtol`` (relative)."""
@@ -291,6 +298,7 @@ class PortfolioPrior:
                 "about": "Sufficient statistics of the quantities of account sentiment pooled across accounts "
                          "(docs/methods.md, 'Subset analyses and the portfolio prior'). Reuse with "
                          "`cxinfluence run SUBSET --prior FILE`.",
+                "snapshot": None if self.snapshot is None else self.snapshot.isoformat(),
                 "entries": [{"as_of": e.as_of.isoformat(), **{k: getattr(e, k) for k in PRIOR_OPTIONS},
                              "n_accounts": e.n_accounts, "within_ss": e.within_ss, "within_df": e.within_df,
                              "between_ss": e.between_ss, "between_df": e.between_df,
@@ -342,7 +350,11 @@ class PortfolioPrior:
             n = len(problems)
             raise PriorError(f"prior file {path} has {n} malformed entr{'y' if n == 1 else 'ies'}: "
                              f"{'; '.join(problems)}")
-        return cls(tuple(sorted(entries, key=lambda e: e.key)), origin=str(path))
+        try:
+            snapshot = None if data.get("snapshot") is None else pd.Timestamp(data["snapshot"])
+        except (TypeError, ValueError):
+            raise PriorError(f"prior file {path}: \"snapshot\"={data.get('snapshot')!r} is not a date") from None
+        return cls(tuple(sorted(entries, key=lambda e: e.key)), snapshot=snapshot, origin=str(path))
 
 
 def _entries_close(a, b, rtol=0.0) -> bool:
