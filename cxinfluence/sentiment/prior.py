@@ -167,10 +167,13 @@ class PortfolioPrior:
     def combine(cls, priors) -> "PortfolioPrior":
         """The prior of the union of disjoint sets of accounts (the parts of a partition).
 
-        Exact: counts, sums, sums of squares and degrees of freedom add up, and each segment's
-        centred sum of squares is combined with the pairwise update of Chan, Golub & LeVeque (1979).
-        Every part must hold the same as-of dates and options (a part missing one is an error
-        naming it); segments may differ (a part without accounts in a segment adds nothing to it).
+        Exact in arithmetic: counts, sums, sums of squares and degrees of freedom add up, and each
+        segment's centred sum of squares is combined with the pairwise update of Chan, Golub & LeVeque
+        (1979); in floating point the result equals the whole portfolio's prior to rounding (counts
+        exactly, sums to 1e-12 relative: :meth:`close_to`), and the scores it gives to 1e-9. Every part
+        must hold the same as-of dates and options (a part missing one is an error naming it); segments
+        may differ (a part without accounts in a segment adds nothing to it). The parts must not share
+        accounts (each account in exactly one part, e.g. a hash of ``account_id``): that is not checked.
         """
         priors = list(priors)
         if not priors:
