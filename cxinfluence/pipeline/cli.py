@@ -155,6 +155,16 @@ def _add_run_options(p):
             "(what_changed.csv; default: no comparison)"
         ),
     )
+    p.add_argument(
+        "--prior",
+        default=None,
+        metavar="FILE",
+        help=(
+            "score sentiment against this portfolio prior (the portfolio_prior.json of a whole-portfolio run), so "
+            "a subset's scores equal its rows of that run; --as-of defaults to that run's (default: the prior of "
+            "the accounts loaded)"
+        ),
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
@@ -364,6 +374,7 @@ def _run_kwargs(args):
         quiet=args.quiet,
         currency=args.currency,
         compare_to=getattr(args, "compare_to", None),
+        prior=getattr(args, "prior", None),
     )
 
 

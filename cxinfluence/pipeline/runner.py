@@ -28,6 +28,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``actions.csv``            informal comments routed to the groups that can act
 ``model_frame.csv``        the data the models were fitted on
 ``warnings.csv``           what was skipped or failed and why, and warnings
+``portfolio_prior.json``   the portfolio-wide statistics the sentiment was scored against (reuse: ``--prior``)
 =========================  ===================================================
 
 A run degrades, it does not die: a stage the data cannot support (too few
@@ -66,7 +67,8 @@ EMBEDDED_MAPS = 3
 #: of an earlier output that are not listed here are the user's own files, kept across re-runs
 OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
                   "accounts", "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv",
-                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv", "what_changed.csv")
+                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv", "what_changed.csv",
+                  "portfolio_prior.json")
 
 
 def sample_village_path() -> Path:
@@ -90,6 +92,8 @@ class RunResult:
     skipped: list = field(default_factory=list)
     #: (stage, warning) for every warning raised while a stage ran
     caught: list = field(default_factory=list, repr=False)
+    #: the portfolio prior the sentiment was scored against (given, or computed from the village's accounts)
+    prior: object = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -125,7 +129,7 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -167,6 +171,13 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         Also compare the villages at this earlier date with the as-of date
         (:func:`cxinfluence.models.changes.what_changed`): ``what_changed.csv``
         and a "What changed" section in the report. Default: no comparison.
+    prior : PortfolioPrior or path, optional
+        Score every account's sentiment against this portfolio prior (a
+        :class:`cxinfluence.sentiment.prior.PortfolioPrior`, or the
+        ``portfolio_prior.json`` a whole-portfolio run wrote), so a subset's
+        rows equal its rows of that run; ``as_of`` then defaults to the
+        prior's snapshot date. Default: the prior of the village's own
+        accounts. Either way it is written to ``portfolio_prior.json``.
 
     Returns
     -------
@@ -190,6 +201,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
     progress = Progress(quiet=quiet)
     out = Path(out)
+    if prior is not None:  # a usage error (unreadable file): say so before any work
+        from ..sentiment.prior import PortfolioPrior
+
+        prior = prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
     # before any work: an output folder that replacing would harm is refused
     check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
@@ -213,7 +228,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         _select_map_accounts(None, v.accounts, maps, map_accounts)
     with warnings.catch_warnings(record=True) as early:
         warnings.simplefilter("always")
-        as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+        as_of = (to_timestamp(as_of) if as_of is not None else prior.snapshot
+                 if prior is not None and prior.snapshot is not None else default_as_of(v))
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
@@ -228,11 +244,18 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         if not compare_to < as_of:
             raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
                                    "give an earlier date to compare with (--compare-to DATE)")
+    if prior is not None:  # a prior missing the snapshot or an outcome period: say so before any work
+        from ..models.frame import outcome_periods
+
+        prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
+        for period in outcome_periods(v)["as_of"].unique() if len(v.outcomes) else []:
+            prior.entry(period, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+        progress.say(f"portfolio prior {prior.describe()}")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
     t = result.tables
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot)
+             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior)
     if compare_to is not None:
         with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
             from ..models.changes import risk_at, what_changed
@@ -278,6 +301,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda n: write_csv(t[n], tmp / f"{n}.csv"), names))
+            if result.prior is not None:
+                from ..sentiment.prior import PRIOR_FILE
+
+                result.prior.write(tmp / PRIOR_FILE)
     result.timings = progress.timings
     if result.skipped:
         progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
@@ -361,7 +388,8 @@ def _stage(progress, name):
         pass
 
 
-def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot):
+def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
+             prior=None):
     from ..listening import coverage, listening_plan
     from ..network.influence import influence_weights
     from .preconditions import model_frame_reason, sentiment_note
@@ -384,7 +412,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         from ..models.frame import outcome_periods
 
         snap, t["stakeholder_sentiment"] = sentiment_tables(v, as_of, window_days=window_days, lead_days=0,
-                                                            half_life_days=half_life_days, influence=infl)
+                                                            half_life_days=half_life_days, influence=infl, prior=prior)
         t["snapshot"] = snap
         note = sentiment_note(snap, window_days)
         if note:
@@ -392,8 +420,9 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         periods = outcome_periods(v)
         # each outcome period's sentiment, reported and modelled (computed once)
         history, history_people = (sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
-                                                    half_life_days=half_life_days)
+                                                    half_life_days=half_life_days, prior=prior)
                                    if len(periods) else (snap.iloc[:0], None))
+        result.prior = _prior_used(prior, snap, history if len(periods) else None, as_of)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
     with _stage(progress, "models"), _guard(result, "Models"):
         from ..models.frame import model_frame
@@ -442,6 +471,18 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
             predicted = predict_renewal(fit, snapshot)
         t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], risk_flags(t["stakeholder_sentiment"]),
                                                  t["coverage"], predicted, scheme=PRIMARY_SCHEME)
+
+
+def _prior_used(prior, snap, history, as_of):
+    """The prior the run's sentiment used: the one given, or the village's own at the snapshot and periods."""
+    from dataclasses import replace
+
+    from ..sentiment.prior import PortfolioPrior
+
+    if prior is not None:
+        return prior
+    parts = [PortfolioPrior.of(snap)] + ([PortfolioPrior.of(history)] if history is not None else [])
+    return replace(PortfolioPrior.merge(parts), snapshot=as_of)
 
 
 def _join_rows(left, right, on):
