@@ -94,6 +94,7 @@ import pandas as pd
 
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard, response_counts
+from ..village.ids import positions, rows_for, rows_of
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 from .estimators import (  # noqa: F401 - the scheme names and estimators, importable from here as before
@@ -145,23 +146,9 @@ def _influence_at(village, ts, influence):
     return influence
 
 
-def _lookup(keys, values):
-    """Position of each key in ``values`` (-1 if absent), on the string form of
-    the ids. Arrow's hash lookup is several times faster than
-    ``Index.get_indexer`` on pandas' Arrow-backed strings (no object copy)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    k = pa.array(pd.Series(keys).astype(str))
-    v = pa.array(pd.Series(values).astype(str))
-    return pc.index_in(k, value_set=v).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _base(village, *, role_weights, nest_by):
     """Date-independent codes and arrays, computed once per call: string ids are
     hashed once, item sentiment is computed once for every response."""
-    from ..village.ids import rows_of
-
     accounts = village.accounts["account_id"].astype(str).to_numpy()
     st = village.stakeholders
     sid = st["stakeholder_id"]
@@ -196,8 +183,8 @@ def _base(village, *, role_weights, nest_by):
         return pd.to_numeric(col, errors="coerce").to_numpy(float)
 
     present = [c for c in ITEMS if c in resp.columns]
-    x = item_sentiment({c: column(c) for c in present}) if present else np.full(len(resp), np.nan)
-    nps = column("nps") if "nps" in resp.columns else None
+    items = {c: column(c) for c in present}  # scored in _score, for the responses some date can use
+    nps = items["nps"] if "nps" in items else (column("nps") if "nps" in resp.columns else None)
     if "segment" in village.accounts.columns:
         seg, _ = pd.factorize(village.accounts["segment"], use_na_sentinel=True)
         seg = np.where(seg < 0, seg.max(initial=-1) + 1, seg)  # blank segment: one group of its own
@@ -205,13 +192,44 @@ def _base(village, *, role_weights, nest_by):
         seg = np.zeros(len(accounts), dtype=np.int64)
     return dict(village=village, accounts=accounts, st=st, sid=sid, s_acc=s_acc, role_codes=role_codes,
                 role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
-                x=x, nps=nps, seg=seg)
+                items=items, nps=nps, seg=seg)
 
 
-def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True):
-    """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses."""
+def _usable(base, ts, *, window_days, lead_days, active):
+    """Bool per response: dated in the window before ``ts - lead`` by someone active at ``ts``."""
+    r_st, r_date = base["r_st"], base["r_date"]
+    end = (ts - pd.Timedelta(days=lead_days or 0)).to_datetime64()
+    usable = (r_date < end) & (r_st >= 0)
+    if window_days is not None:
+        usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
+    usable &= active[np.maximum(r_st, 0)]
+    return usable, end
+
+
+def _score(base, usable):
+    """Response sentiment (:func:`item_sentiment`) of the responses some date can use (NaN elsewhere):
+    the items are scaled once per call, and only where needed (the windows cover a fraction of the
+    history), into ``base["x"]``."""
+    n = len(base["r_st"])
+    if not base["items"]:
+        base["x"] = np.full(n, np.nan)
+        return
+    need = np.flatnonzero(usable)
+    x = np.full(n, np.nan)
+    x[need] = item_sentiment({c: v[need] for c, v in base["items"].items()})
+    base["x"] = x
+
+
+def _active(base, ts):
+    return _asof.active_mask(base["st"], ts).to_numpy() & (base["s_acc"] >= 0)
+
+
+def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True, active=None,
+        usable=None):
+    """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses
+    (``active`` and ``(usable, end)`` when already computed)."""
     st_all = base["st"]
-    active = _asof.active_mask(st_all, ts).to_numpy() & (base["s_acc"] >= 0)
+    active = _active(base, ts) if active is None else active
     idx = np.flatnonzero(active)
     new_code = np.cumsum(active) - 1
     s_acc = base["s_acc"][idx]
@@ -221,7 +239,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         if isinstance(inf_df, tuple):
             pos, values = inf_df
         else:
-            pos = _lookup(inf_df["stakeholder_id"], base["sid"])
+            pos = rows_for(base["village"], inf_df["stakeholder_id"])  # hashed once per table and village
             values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
         inf_all = np.full(len(st_all), np.nan)
         ok = pos >= 0
@@ -236,11 +254,8 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         inf = np.full(len(idx), np.nan)
 
     r_st, r_date = base["r_st"], base["r_date"]
-    end = (ts - pd.Timedelta(days=lead_days or 0)).to_datetime64()
-    usable = (r_date < end) & (r_st >= 0)
-    if window_days is not None:
-        usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
-    usable &= active[np.maximum(r_st, 0)]
+    usable, end = usable if usable is not None else _usable(base, ts, window_days=window_days, lead_days=lead_days,
+                                                            active=active)
     rows = np.flatnonzero(usable)
     r_date = r_date[rows]
     weight = None
@@ -357,8 +372,6 @@ def _requested(pairs, ts, accounts):
     """Accounts (by position) that ``pairs`` asks for at ``ts``; None: all."""
     if pairs is None:
         return None
-    from ..village.ids import positions
-
     asked = positions(pairs.loc[pairs["as_of"] == ts, "account_id"], accounts)
     mask = np.zeros(len(accounts), dtype=bool)
     mask[asked[asked >= 0]] = True
@@ -376,10 +389,15 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     dates, pairs = _as_of_table(village, as_of)
     acc_frames, st_frames = [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
-    for ts in dates:
-        ts = pd.Timestamp(ts)
+    dates = [pd.Timestamp(ts) for ts in dates]
+    # who is active and which responses count, per date; then the items are scored once, where needed
+    actives = [_active(base, ts) for ts in dates]
+    usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
+               for ts, a in zip(dates, actives)]
+    _score(base, np.logical_or.reduce([u for u, _ in usables]) if usables else np.zeros(len(base["r_st"]), bool))
+    for ts, active, usable in zip(dates, actives, usables):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                influence=influence, need_influence=accounts)
+                influence=influence, need_influence=accounts, active=active, usable=usable)
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
             acc, _ = schemes_from_codes(
