@@ -395,9 +395,11 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
                for ts, a in zip(dates, actives)]
     _score(base, np.logical_or.reduce([u for u, _ in usables]) if usables else np.zeros(len(base["r_st"]), bool))
-    for ts, active, usable in zip(dates, actives, usables):
+    lasts = _last_heard_by_date(base, [end for _, end in usables]) if stakeholders else [None] * len(dates)
+    for ts, active, usable, last in zip(dates, actives, usables, lasts):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                 influence=influence, need_influence=accounts, active=active, usable=usable)
+        p["last_heard"] = last
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
             acc, _ = schemes_from_codes(
@@ -451,6 +453,23 @@ def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DA
                    half_life_days=half_life_days)[1]
 
 
+def _last_heard_by_date(base, ends) -> list:
+    """:func:`cxinfluence.village.heard.last_heard` per stakeholders row at each of ``ends``, with one
+    pass over the responses for all of them: each response is counted, once, for the earliest end
+    after it, and each end takes the latest of the ends before it too (same answers as one call per end)."""
+    stamp = base["r_date"].astype("datetime64[ns]", copy=False)
+    order = np.argsort(np.asarray(ends, dtype="datetime64[ns]"), kind="stable")
+    ordered = np.asarray(ends, dtype="datetime64[ns]")[order]
+    first_end = np.searchsorted(ordered, stamp, side="right")  # the earliest end strictly after each response
+    S, out, latest = len(base["st"]), [None] * len(ends), None
+    for j, end in enumerate(ordered):
+        part = np.flatnonzero(first_end == j)
+        here = _last_heard(base["r_st"][part], stamp[part], end, S).view(np.int64)
+        latest = here if latest is None else np.maximum(latest, here)  # NaT: the smallest int64
+        out[order[j]] = latest.view("datetime64[ns]")
+    return out
+
+
 def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
     """One date's stakeholder table (see :func:`stakeholder_sentiment`)."""
     # only the columns reported: copying every text column of millions of people is slow
@@ -473,7 +492,7 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
     n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
-    last_heard = _last_heard(base["r_st"], base["r_date"], p["end"], len(base["st"]))[p["rows"]]
+    last_heard = p["last_heard"][p["rows"]]
     def column(c, text=False):  # pandas' own arrays: a round trip through Python objects is slow
         col = st[c].astype(str) if text and st[c].dtype != "str" else st[c]
         return col.array
