@@ -90,7 +90,10 @@ def _comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rule
     """:func:`comment_table` with :data:`_ROW`; ``themes_only``: just the comments, their
     stakeholder columns and themes (no sentiment)."""
     r, rows = _comment_rows(village, as_of, window_days, channels)
+    if themes_only:  # copy only what the themes need (text columns are costly to take)
+        r = r[[c for c in ("stakeholder_id", "date", "comment") if c in r.columns]]
     cols = [c for c in ("account_id", "role", "department", "veto") if c in village.stakeholders]
+    cols = ["account_id"] if themes_only and "account_id" in cols else cols
     # the speaker's stakeholders row, as cxinfluence.village.ids matched it once per village
     st_rows = np.asarray(rows_of(village, "responses", "stakeholder_id"))[rows]
     r = r.iloc[rows].drop(columns=[c for c in cols if c in r.columns])
@@ -341,8 +344,9 @@ def _quarters_raised(ct: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
     ok = h_acc[h_row] >= 0  # comments without an account are not counted (as groupby leaves NaN keys out)
     h_row, h_theme = h_row[ok], h_theme[ok]
     pair = h_acc[h_row].astype(np.int64) * n_theme + h_theme
-    triples = np.unique(pair * n_q + (quarter[h_row] - q0))
-    pairs, n_quarters = np.unique(triples // n_q, return_counts=True)
+    triples = np.sort(pd.unique(pair * n_q + (quarter[h_row] - q0)))  # each (account, theme, quarter) once
+    heads = np.flatnonzero(np.r_[True, np.diff(triples // n_q) != 0]) if len(triples) else np.zeros(0, np.intp)
+    pairs, n_quarters = (triples // n_q)[heads], np.diff(np.r_[heads, len(triples)])
     c_row = np.repeat(np.arange(len(ct)), c_n)
     c_pair = c_acc[c_row].astype(np.int64) * n_theme + c_theme
     at = np.minimum(np.searchsorted(pairs, c_pair), max(len(pairs) - 1, 0))

@@ -125,10 +125,10 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     return gone
 
 
-#: The columns :func:`cxinfluence.network.influence.influence_weights` reads (with ``role`` and ``veto``
-#: present, so that it completes no roles from titles).
-_READ = {"stakeholders": ("stakeholder_id", "account_id", "role", "department", "veto", "influence_rating",
-                          "active_from", "active_to"),
+#: The columns :func:`cxinfluence.network.influence.influence_weights` reads to compute ``influence`` (with
+#: ``role`` and ``veto`` present, so that it completes no roles from titles; ``department`` it only copies).
+_READ = {"stakeholders": ("stakeholder_id", "account_id", "role", "veto", "influence_rating", "active_from",
+                          "active_to"),
          "relationships": ("source_id", "target_id", "kind", "weight")}
 
 
