@@ -358,7 +358,11 @@ def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFr
 
     Same parameters as :func:`account_sentiment` (the stakeholder table uses
     ``window_days``, ``lead_days`` and ``half_life_days``); ids are matched,
-    items scored and responses windowed once for both tables.
+    items scored and responses windowed once for both tables. With several
+    dates the per-village work is shared too: the items are scored once (for
+    the responses some date can use) and ``last_heard`` comes from one pass
+    over the responses; an ``influence`` table's ids are matched once per
+    table and village (:func:`cxinfluence.village.ids.rows_for`).
 
     Examples
     --------
