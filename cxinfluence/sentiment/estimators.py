@@ -337,14 +337,9 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
     ok = np.isfinite(b0)
     b0 = np.where(ok, b0, 0.0)
 
-    at_threshold = log_ndtr((xs - threshold) / sds)  # a holder's term wherever the cut is the threshold
-
     def log_survival(q):  # log P(floor* > q) per account slot
-        cut = q[pos] - margin
-        below = np.flatnonzero(cut < threshold)  # elsewhere min(threshold, cut) is the threshold
-        terms = at_threshold.copy()
-        terms[below] = log_ndtr((xs[below] - cut[below]) / sds[below])
-        holders = np.bincount(pos, terms, len(acc))
+        cut = np.minimum(threshold, q[pos] - margin)
+        holders = np.bincount(pos, log_ndtr((xs - cut) / sds), len(acc))
         return log_ndtr((b0 - q) / bsd) + holders
 
     a = (1.0 - conf_level) / 2.0
