@@ -394,7 +394,7 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     lead_days = _asof.check_lead(lead_days, error=MetricError)
     half_life_days = _asof.check_half_life(half_life_days, error=MetricError)
     dates, pairs = _as_of_table(village, as_of)
-    acc_frames, st_frames = [], []
+    acc_frames, st_parts = [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
     dates = [pd.Timestamp(ts) for ts in dates]
     # who is active and which responses count, per date; then the items are scored once, where needed
@@ -418,15 +418,14 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
-            df = _stakeholder_rows(base, p, ts)
-            st_frames.append(df if wanted is None else df[wanted[p["s_acc"]]].reset_index(drop=True))
+            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]]))
     out = None
     if accounts:
         out = pd.concat(acc_frames, ignore_index=True)
         lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
         cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-    people = pd.concat(st_frames, ignore_index=True) if stakeholders else None
+    people = _stakeholder_frame(base, dates, st_parts) if stakeholders else None
     for table in (out, people):
         if table is not None:
             _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
@@ -477,12 +476,11 @@ def _last_heard_by_date(base, ends) -> list:
     return out
 
 
-def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
-    """One date's stakeholder table (see :func:`stakeholder_sentiment`)."""
-    # only the columns reported: copying every text column of millions of people is slow
-    wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
-    st = base["st"][wanted].iloc[p["rows"]]
-    x, r_sh, S = p["x"], p["r_sh"], len(st)
+def _stakeholder_rows(base, p, keep=None) -> dict:
+    """One date's stakeholder columns as arrays (see :func:`stakeholder_sentiment`): ``rows`` (of the
+    stakeholders table), ``sentiment``, ``n_responses``, ``nps``, ``last_heard``; ``keep``: a mask of
+    the date's active people to report."""
+    x, r_sh, S = p["x"], p["r_sh"], len(p["rows"])
     ok = ~np.isnan(x)
     w = np.ones(len(x)) if p["weight"] is None else p["weight"]
     k = np.bincount(r_sh[ok], minlength=S)
@@ -499,15 +497,33 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
     n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
-    last_heard = p["last_heard"][p["rows"]]
+    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps,
+           "last_heard": p["last_heard"][p["rows"]]}
+    return out if keep is None else {c: v[keep] for c, v in out.items()}
+
+
+def _stakeholder_frame(base, dates, parts) -> pd.DataFrame:
+    """The stakeholder table of every date from :func:`_stakeholder_rows`' arrays: the text columns
+    are taken once for all dates (no concatenation of per-date text columns)."""
+    # only the columns reported: copying every text column of millions of people is slow
+    wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
+    rows = np.concatenate([part["rows"] for part in parts])
+    st = base["st"][wanted].iloc[rows]
+    # as_of exactly as a date broadcast into each date's frame would be typed, then stacked
+    as_of = pd.concat([pd.DataFrame({"as_of": ts}, index=range(len(part["rows"])))
+                       for ts, part in zip(dates, parts)], ignore_index=True)["as_of"].array
+
     def column(c, text=False):  # pandas' own arrays: a round trip through Python objects is slow
         col = st[c].astype(str) if text and st[c].dtype != "str" else st[c]
         return col.array
 
+    def stacked(c):
+        return np.concatenate([part[c] for part in parts])
+
     cols = {c: column(c) for c in ("role", "department", "veto") if c in st.columns}
-    return pd.DataFrame({"account_id": column("account_id", True), "as_of": ts,
+    return pd.DataFrame({"account_id": column("account_id", True), "as_of": as_of,
                          "stakeholder_id": column("stakeholder_id", True), **cols,
-                         "sentiment": s, "n_responses": n_responses, "nps": s_nps, "last_heard": last_heard})
+                         **{c: stacked(c) for c in ("sentiment", "n_responses", "nps", "last_heard")}})
 
 
 def role_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
