@@ -149,7 +149,7 @@ def _influence_at(village, ts, influence):
 def _base(village, *, role_weights, nest_by):
     """Date-independent codes and arrays, computed once per call: string ids are
     hashed once, item sentiment is computed once for every response."""
-    accounts = village.accounts["account_id"].astype(str).to_numpy()
+    accounts = village.accounts["account_id"].astype(str).array  # pandas' own strings: no object per id
     st = village.stakeholders
     sid = st["stakeholder_id"]
     s_acc = rows_of(village, "stakeholders", "account_id")
@@ -223,6 +223,16 @@ def _score(base, usable):
     base["x"] = x
 
 
+def _scored(base, rows):
+    """Response sentiment of the responses at ``rows``: from :func:`_score` when several dates
+    share it, else scaled here for these responses only."""
+    if "x" in base:
+        return base["x"][rows]
+    if not base["items"]:
+        return np.full(len(rows), np.nan)
+    return item_sentiment({c: v[rows] for c, v in base["items"].items()})
+
+
 def _active(base, ts):
     return _asof.active_mask(base["st"], ts).to_numpy() & (base["s_acc"] >= 0)
 
@@ -267,7 +277,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         weight = 0.5 ** (age / float(half_life_days))
     return dict(accounts=base["accounts"], rows=idx, s_acc=s_acc, role_codes=base["role_codes"][idx],
                 role_w=base["role_w"], nest_codes=base["nest_codes"][idx], nest_w=base["nest_w"],
-                veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=base["x"][rows], weight=weight,
+                veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=_scored(base, rows), weight=weight,
                 nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date, end=end,
                 # seconds: exact order of same-day responses; ties keep row order
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
@@ -401,7 +411,8 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     actives = [_active(base, ts) for ts in dates]
     usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
                for ts, a in zip(dates, actives)]
-    _score(base, np.logical_or.reduce([u for u, _ in usables]) if usables else np.zeros(len(base["r_st"]), bool))
+    if len(usables) > 1:  # one date scores its own responses (_scored)
+        _score(base, np.logical_or.reduce([u for u, _ in usables]))
     lasts = _last_heard_by_date(base, [end for _, end in usables]) if stakeholders else [None] * len(dates)
     for ts, active, usable, last in zip(dates, actives, usables, lasts):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
