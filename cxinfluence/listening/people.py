@@ -140,7 +140,8 @@ def _resolve(village, ties) -> _Rows:
         raise CoverageError("responses has no 'stakeholder_id' column; expected who gave each response")
     resp = r["stakeholder_id"] if "stakeholder_id" in r.columns else pd.Series([], dtype="str")
     ids = arrow_text(s["stakeholder_id"])
-    if ids is not None and unique_text(ids) and all(arrow_text(x) is not None for x in (src, dst, resp)):
+    if ids is not None and unique_text(ids) and all(_arrow_backed(x) or arrow_text(x) is not None
+                                                    for x in (src, dst, resp)):
         # the usual case: hash the Arrow ids directly (duplicates take the path below, which names them)
         accounts, acc = _account_rows(village)
         if ids.null_count == 0:
@@ -167,6 +168,13 @@ def _resolve(village, ties) -> _Rows:
     bounds = np.cumsum([len(x) for x in parts])
     resolved = [np.where(c >= 0, row_of[c], -1) for c in np.split(codes, bounds[:-1])]
     return _Rows(accounts, find(accounts, s["account_id"]), resolved[1], resolved[2], resolved[3])
+
+
+def _arrow_backed(values) -> bool:
+    """Text held by pandas in Arrow (for which :func:`cxinfluence.village.ids.arrow_text` is never
+    None), told from the dtype alone: no copy of the column to find out."""
+    dtype = getattr(values, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
