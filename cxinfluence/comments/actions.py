@@ -154,8 +154,8 @@ def _revenue(village, as_of):
     return acc
 
 
-def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WINDOW_DAYS, routing=None, rules=None, lexicon=None,
-                channels=None, include_closed=False) -> pd.DataFrame:
+def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WINDOW_DAYS, routing=None, rules=None,
+                lexicon=None, channels=None, include_closed=False) -> pd.DataFrame:
     """Who should act on what customers said: one row per recent comment, ranked.
 
     Every comment dated in ``[as_of - window_days, as_of)`` is tagged with
