@@ -615,7 +615,7 @@ def test_arrow_and_object_ids_give_identical_results():
 
 
 def test_rank_of_departed_matches_pandas_rank():
-    from cxinfluence.listening.people import _rank_desc
+    from cxinfluence.listening.departures import _rank_desc
 
     rng = np.random.default_rng(0)
     group = np.sort(rng.integers(0, 30, 400))
@@ -650,7 +650,7 @@ def test_resolved_ids_are_reused_until_a_table_changes():
 
 
 def test_groups_expand_and_find_match_a_merge():
-    from cxinfluence.listening.people import _Groups, _member_finder
+    from cxinfluence.listening.departures import _Groups, _member_finder
 
     rng = np.random.default_rng(1)
     codes = rng.integers(-1, 12, 300)
@@ -669,7 +669,7 @@ def test_groups_expand_and_find_match_a_merge():
 
 def test_active_at_matches_active_mask():
     from cxinfluence.village.asof import active_mask
-    from cxinfluence.listening.people import _active_at
+    from cxinfluence.listening.departures import _active_at
 
     rng = np.random.default_rng(2)
     days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, 200), unit="D")

@@ -15,9 +15,9 @@ from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_
 from ..village.scale import response_sentiment
 from ..sentiment.tone import comment_sentiment
 from .capture import _blank
-from .followup import _explode_themes
 from .themes import routing_table, tag_themes
 from ..network.influence import influence_weights
+from ..village.ids import positions, ranges, rows_for, rows_of
 from ..village.safetext import money
 
 
@@ -62,45 +62,70 @@ def comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules
       account_id   role          themes  score_sentiment
     0          a  buyer  billing;pricing             -0.5
     """
+    return _comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon,
+                          channels=channels).drop(columns=_ROW)
+
+
+#: Private column of :func:`_comment_table`: each comment's row in ``village.stakeholders`` (-1: unknown).
+_ROW = "_stakeholder_row"
+
+
+def _comment_rows(village, as_of, window_days, channels):
+    """The responses (a new frame, ``comment`` added blank if absent) and the positions of those
+    :func:`comment_table` keeps: dated in the window, with a non-blank comment, on ``channels``."""
     as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     r = village.responses
     if "comment" not in r.columns:
         r = r.assign(comment=pd.Series(np.nan, index=r.index, dtype=object))
     # the date test first: it is vectorised, and the text test then reads only the window's comments
     rows = np.flatnonzero(window_mask(r["date"], as_of, window_days))
-    r = r.iloc[rows[~_blank(r["comment"].iloc[rows]).to_numpy()]]
+    rows = rows[~_blank(r["comment"].iloc[rows]).to_numpy()]
     if channels is not None:
-        r = r[r["channel"].isin(list(channels))] if "channel" in r else r.iloc[:0]
-    cols = [c for c in ("stakeholder_id", "account_id", "role", "department", "veto") if c in village.stakeholders]
-    r = _left_join(r.drop(columns=[c for c in cols[1:] if c in r.columns]), village.stakeholders[cols],
-                   "stakeholder_id")
+        rows = rows[r["channel"].iloc[rows].isin(list(channels)).to_numpy()] if "channel" in r else rows[:0]
+    return r, rows
+
+
+def _comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules=None, lexicon=None,
+                   channels=None, themes_only=False):
+    """:func:`comment_table` with :data:`_ROW`; ``themes_only``: just the comments, their
+    stakeholder columns and themes (no sentiment)."""
+    r, rows = _comment_rows(village, as_of, window_days, channels)
+    if themes_only:  # copy only what the themes need (text columns are costly to take)
+        r = r[[c for c in ("stakeholder_id", "date", "comment") if c in r.columns]]
+    cols = [c for c in ("account_id", "role", "department", "veto") if c in village.stakeholders]
+    cols = ["account_id"] if themes_only and "account_id" in cols else cols
+    # the speaker's stakeholders row, as cxinfluence.village.ids matched it once per village
+    st_rows = np.asarray(rows_of(village, "responses", "stakeholder_id"))[rows]
+    r = r.iloc[rows].drop(columns=[c for c in cols if c in r.columns])
+    r = pd.concat([r.reset_index(drop=True), _take_rows(village.stakeholders[cols], st_rows)], axis=1)
+    r[_ROW] = st_rows
     r = tag_themes(r, rules=rules)
+    if themes_only:
+        return r
     r = comment_sentiment(r, lexicon=lexicon)
     r["score_sentiment"] = response_sentiment(r)
     return r.reset_index(drop=True)
 
 
-def _left_join(left: pd.DataFrame, right: pd.DataFrame, key: str) -> pd.DataFrame:
-    """``left.merge(right.drop_duplicates(key), on=key, how="left")``.
+def _take_rows(frame: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
+    """``frame``'s rows at positions ``pos``, a blank row where ``pos`` is -1 (as a left merge leaves an
+    unmatched key), indexed 0..n-1."""
+    frame = frame.reset_index(drop=True)
+    picked = frame.reindex(pos) if (pos < 0).any() else frame.iloc[pos]  # reindex blanks the -1s
+    return picked.reset_index(drop=True)
 
-    When both keys are Arrow-backed text, the right rows are looked up with
-    pyarrow (``index_in``: first occurrence, as ``drop_duplicates`` keeps)
-    instead of pandas hashing Python strings; unmatched rows get blanks as in
-    the merge. Otherwise the merge itself runs."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    lk, rk = left[key], right[key]
-    extra = [c for c in right.columns if c != key]
-    if (all(isinstance(x.dtype, pd.StringDtype) and x.dtype.storage == "pyarrow" for x in (lk, rk))
-            and not set(extra) & set(left.columns)):
-        pos = pc.index_in(pa.chunked_array(lk.array.__arrow_array__()),
-                          value_set=pa.chunked_array(rk.array.__arrow_array__()).combine_chunks())
-        pos = pc.fill_null(pos, -1).to_numpy()
-        picked = right[extra].reset_index(drop=True)
-        picked = picked.reindex(pos) if (pos < 0).any() else picked.iloc[pos]  # reindex blanks the -1s
-        return pd.concat([left.reset_index(drop=True), picked.reset_index(drop=True)], axis=1)
-    return left.merge(right.drop_duplicates(key), on=key, how="left")
+def _influence_rows(village, influence: pd.DataFrame, ct: pd.DataFrame) -> np.ndarray:
+    """Row of ``influence`` for each comment (-1: none; the first row of a repeated id), through the
+    speakers' stakeholders rows and :func:`cxinfluence.village.ids.rows_for` (hashed once per influence
+    table and village, shared with the other stages); by id where someone is unknown to the village."""
+    st_rows = ct[_ROW].to_numpy()
+    of = rows_for(village, influence["stakeholder_id"])
+    if (st_rows < 0).any() or (of < 0).any():
+        return positions(ct["stakeholder_id"], influence["stakeholder_id"])
+    first = np.full(len(village.stakeholders), -1, dtype=np.int64)
+    first[of[::-1]] = np.arange(len(of) - 1, -1, -1)  # the last write wins: the first row of a repeated id
+    return first[st_rows]
 
 
 def _each_distinct(values: pd.Series, fn, dtype) -> np.ndarray:
@@ -129,8 +154,8 @@ def _revenue(village, as_of):
     return acc
 
 
-def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WINDOW_DAYS, routing=None, rules=None, lexicon=None,
-                channels=None, include_closed=False) -> pd.DataFrame:
+def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WINDOW_DAYS, routing=None, rules=None,
+                lexicon=None, channels=None, include_closed=False) -> pd.DataFrame:
     """Who should act on what customers said: one row per recent comment, ranked.
 
     Every comment dated in ``[as_of - window_days, as_of)`` is tagged with
@@ -224,17 +249,20 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
      ['praise', 'praise', 'praise: share it with the team that earned it']]
     """
     as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
-    ct = comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)
+    ct = _comment_table(village, as_of, window_days=window_days, rules=rules, lexicon=lexicon, channels=channels)
     if not include_closed and "status" in ct:
         ct = ct[~_each_distinct(ct["status"], lambda v: str(v).strip().lower() == "closed", bool)]
+    ct = ct.reset_index(drop=True)
     if influence is None:
 
         influence = influence_weights(village, as_of)
     if not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise ValueError(f"influence has columns {list(influence.columns)}; expected stakeholder_id and influence "
                          "(e.g. cxinfluence.network.influence.influence_weights(village, as_of))")
-    ct = _left_join(ct, influence[["stakeholder_id", "influence"]].assign(active=True), "stakeholder_id")
-    ct["active"] = ct["active"].fillna(False).astype(bool)
+    at = _influence_rows(village, influence, ct)
+    ct["influence"] = np.where(at >= 0, pd.to_numeric(influence["influence"]).to_numpy(float)[np.maximum(at, 0)]
+                               if len(influence) else np.nan, np.nan)
+    ct["active"] = at >= 0
     ct["influence"] = ct["influence"].fillna(0.0).astype(float)
 
     route = routing_table(routing).set_index("theme")["owning_group"]
@@ -244,13 +272,14 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
 
     s = ct[["comment_sentiment", "score_sentiment"]].mean(axis=1, skipna=True)
     ct["negativity"] = (1.0 - s) / 2.0
-    ct = _left_join(ct, _revenue(village, as_of), "account_id")
+    ct = pd.concat([ct, _take_rows(_revenue(village, as_of).drop(columns="account_id"), _account_rows(village, ct))],
+                   axis=1)
     ct["revenue_source"] = ct["revenue_source"].fillna("unknown")
     ct["priority"] = ct["influence"] * ct["negativity"] * ct["revenue_at_stake"]
     # problems first: how bad x how likely to recur x whose voice x revenue at stake; praise listed apart
     ct["kind"] = np.select([s <= -0.05, s >= 0.05], ["problem", "praise"], "request")
-    history = ct if window_days is not None and window_days >= RECURRENCE_DAYS else comment_table(
-        village, as_of, window_days=RECURRENCE_DAYS, rules=rules, lexicon=lexicon, channels=channels)
+    history = ct if window_days is not None and window_days >= RECURRENCE_DAYS else _comment_table(
+        village, as_of, window_days=RECURRENCE_DAYS, rules=rules, channels=channels, themes_only=True)
     ct["recurrence"] = _quarters_raised(ct, history)
     ct["urgency"] = ct["priority"] * ct["recurrence"]
     ct["level"], ct["level_reason"] = _levels(ct)
@@ -275,23 +304,71 @@ RECURRENCE_DAYS = 365
 LEVEL_SHARES = (0.2, 0.3)
 
 
+def _account_rows(village, ct: pd.DataFrame) -> np.ndarray:
+    """Row of ``village.accounts`` of each comment's account (-1: none), through the speaker's
+    stakeholders row (:func:`cxinfluence.village.ids.rows_of`, matched once per village)."""
+    st_rows = ct[_ROW].to_numpy()
+    acc = np.asarray(rows_of(village, "stakeholders", "account_id"))
+    return np.where(st_rows >= 0, acc[np.maximum(st_rows, 0)] if len(acc) else -1, -1)
+
+
+def _theme_lists(themes: pd.Series, names: dict):
+    """Per row, the codes of its ``;``-joined themes (blank parts dropped), as ``(count, codes)``: row
+    ``i``'s codes are ``codes[start_i : start_i + count[i]]``; ``names`` collects theme -> code. Each
+    distinct text is split once."""
+    codes, uniq = pd.factorize(themes.fillna("").astype(object).map(str), use_na_sentinel=False)
+    parts = [[names.setdefault(t, len(names)) for t in u.split(";") if t] for u in uniq]
+    size = np.array([len(x) for x in parts], dtype=np.intp)
+    flat = np.array([c for x in parts for c in x], dtype=np.int64)
+    start = np.cumsum(size) - size
+    n = size[codes] if len(codes) else np.zeros(0, np.intp)
+    return n, flat[ranges(start[codes], n)] if len(codes) else np.zeros(0, np.int64)
+
+
 def _quarters_raised(ct: pd.DataFrame, history: pd.DataFrame) -> np.ndarray:
-    """Per comment: in how many quarters of ``history`` its account raised any of its themes (at least 1)."""
+    """Per comment: in how many calendar quarters of ``history`` its account raised any of its themes
+    (at least 1). Integer codes throughout: (account, theme, quarter) triples counted once each."""
     if not len(ct):
         return np.zeros(0, dtype=int)
-    h = _explode_themes(history.assign(themes=history["themes"].fillna("")), "account_id", "themes", "date")
-    quarters = (h.assign(_q=h["_date"].dt.to_period("Q")).drop_duplicates(["account_id", "theme", "_q"])
-                .groupby(["account_id", "theme"], sort=False).size())
-    c = _explode_themes(ct[["account_id", "themes", "date"]].assign(themes=ct["themes"].fillna("")),
-                        "account_id", "themes", "date")
-    n = pd.Series(quarters.reindex(pd.MultiIndex.from_arrays([c["account_id"], c["theme"]])).to_numpy(),
-                  index=c.index)
-    best = n.groupby(level=0).max().reindex(ct.index)
-    return best.fillna(1).clip(lower=1).astype(int).to_numpy()
+    acc, _ = pd.factorize(pd.concat([history["account_id"], ct["account_id"]], ignore_index=True))
+    h_acc, c_acc = acc[:len(history)], acc[len(history):]
+    names: dict = {}
+    h_n, h_theme = _theme_lists(history["themes"], names)
+    c_n, c_theme = _theme_lists(ct["themes"], names)
+    n_theme = max(len(names), 1)
+    months = pd.to_datetime(history["date"]).to_numpy(dtype="datetime64[M]").astype(np.int64)
+    quarter = months // 3
+    q0 = int(quarter.min(initial=0))
+    n_q = int(quarter.max(initial=0)) - q0 + 1
+    h_row = np.repeat(np.arange(len(history)), h_n)
+    ok = h_acc[h_row] >= 0  # comments without an account are not counted (as groupby leaves NaN keys out)
+    h_row, h_theme = h_row[ok], h_theme[ok]
+    pair = h_acc[h_row].astype(np.int64) * n_theme + h_theme
+    triples = np.sort(pd.unique(pair * n_q + (quarter[h_row] - q0)))  # each (account, theme, quarter) once
+    heads = np.flatnonzero(np.r_[True, np.diff(triples // n_q) != 0]) if len(triples) else np.zeros(0, np.intp)
+    pairs, n_quarters = (triples // n_q)[heads], np.diff(np.r_[heads, len(triples)])
+    c_row = np.repeat(np.arange(len(ct)), c_n)
+    c_pair = c_acc[c_row].astype(np.int64) * n_theme + c_theme
+    at = np.minimum(np.searchsorted(pairs, c_pair), max(len(pairs) - 1, 0))
+    hit = (c_acc[c_row] >= 0) & (pairs[at] == c_pair) if len(pairs) else np.zeros(len(c_row), bool)
+    best = np.ones(len(ct), dtype=np.int64)
+    np.maximum.at(best, c_row[hit], n_quarters[at[hit]])
+    return best
+
+
+def _each_float(values: pd.Series, fn) -> np.ndarray:
+    """``values.map(fn)`` as an object array for a number column, ``fn`` called once per distinct
+    float (told apart by their bits, so ``-0.0`` and ``0.0`` stay apart)."""
+    x = pd.to_numeric(values).to_numpy(dtype=float)
+    bits, codes = np.unique(x.view(np.int64), return_inverse=True)
+    done = np.array([fn(float(b)) for b in bits.view(np.float64)] + [None], dtype=object)[:-1]
+    return done[codes.reshape(-1)]
 
 
 def _levels(ct: pd.DataFrame):
-    """high/medium/low (by urgency among problems and requests) or "praise", and the reason in words."""
+    """high/medium/low (by urgency among problems and requests) or "praise", and the reason in words.
+
+    The words are built column by column, each distinct value formatted once."""
 
     ranked = ct["urgency"].where(ct["kind"] != "praise")
     rank = ranked.rank(ascending=False, method="first")  # 1 = most urgent; NaN urgency (revenue unknown) unranked
@@ -299,22 +376,32 @@ def _levels(ct: pd.DataFrame):
     hi, mid = (math.ceil(share * n) for share in (LEVEL_SHARES[0], sum(LEVEL_SHARES)))
     level = np.where(ct["kind"] == "praise", "praise",
                      np.where(rank <= hi, "high", np.where(rank <= mid, "medium", "low")))
-    reasons = []
-    for r in ct.reindex(columns=["kind", "veto", "influence", "active", "negativity", "recurrence", "themes",
-                                 "revenue_at_stake"]).itertuples(index=False):
-        if r.kind == "praise":
-            reasons.append("praise: share it with the team that earned it")
-            continue
-        who = ("someone who has left" if not r.active else "a veto holder" if r.veto is True
-               else f"{r.influence:.0%} of the account's influence")
-        tone = ("strongly negative" if r.negativity >= 0.75 else "negative" if r.kind == "problem"
-                else "a request")
-        theme = (str(r.themes).split(";")[0] if isinstance(r.themes, str) and r.themes else "this topic")
-        again = (f"{theme} raised in {r.recurrence} quarters of the last year" if r.recurrence > 1
-                 else "first time this year")
-        revenue = (f"{money(r.revenue_at_stake)} revenue" if pd.notna(r.revenue_at_stake) else "revenue unknown")
-        reasons.append(f"{tone}, from {who}; {again}; {revenue}")
-    return level, reasons
+    if not len(ct):
+        return level, []
+    r = ct.reindex(columns=["kind", "veto", "influence", "active", "negativity", "recurrence", "themes",
+                            "revenue_at_stake"])
+    kind = r["kind"].to_numpy(dtype=object)
+    veto = r["veto"].to_numpy()
+    veto = veto if veto.dtype == bool else np.fromiter((v is True for v in veto), dtype=bool, count=len(veto))
+    active = r["active"].to_numpy(dtype=object)
+    active = np.fromiter((bool(a) for a in active), dtype=bool, count=len(active))
+    share = _each_float(r["influence"], lambda x: f"{x:.0%} of the account's influence")
+    who = np.where(~active, "someone who has left", np.where(veto, "a veto holder", share))
+    negativity = r["negativity"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        tone = np.where(negativity >= 0.75, "strongly negative",
+                        np.where(kind == "problem", "negative", "a request"))
+    theme = _each_distinct(r["themes"].astype(object),
+                           lambda t: str(t).split(";")[0] if isinstance(t, str) and t else "this topic", object)
+    recur = r["recurrence"]
+    again = np.full(len(r), "first time this year", dtype=object)
+    many = (recur > 1).to_numpy()
+    again[many] = theme[many] + " raised in " + recur[many].astype(str).to_numpy(dtype=object) + \
+        " quarters of the last year"
+    revenue = _each_float(r["revenue_at_stake"], lambda x: f"{money(x)} revenue" if pd.notna(x) else "revenue unknown")
+    reasons = tone.astype(object) + ", from " + who.astype(object) + "; " + again + "; " + revenue
+    reasons[kind == "praise"] = "praise: share it with the team that earned it"
+    return level, reasons.tolist()
 
 
 def theme_summary(comments: pd.DataFrame, *, themes="themes", account="account_id") -> pd.DataFrame:

@@ -60,8 +60,9 @@ import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
-from .people import (_account_summary, _check_share, _check_village, _check_window, _default_influence_fn,
-                     _departure_mask, _departures, _influence_at_departure, _join_ids, _people, _rows)
+from .departures import _departure_mask, _departures, _influence_at_departure
+from .people import (_account_summary, _check_share, _check_village, _check_window, _default_influence_fn, _join_ids,
+                     _people, _rows)
 
 
 _COVERAGE_COLUMNS = [

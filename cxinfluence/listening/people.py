@@ -14,8 +14,7 @@ import pandas as pd
 
 from ..village.asof import active_mask, check_window, window_mask
 from ..exceptions import CoverageError
-from ..village.ids import (arrow_identity, arrow_text, find, id_strings, key_series, native_text, prime,
-                           ranges, run_heads, unique_text)
+from ..village.ids import arrow_identity, arrow_text, find, id_strings, key_series, native_text, run_heads, unique_text
 from ..village.schema import ROLES, VETO_BY_ROLE
 from ..village.core import Village
 
@@ -141,7 +140,8 @@ def _resolve(village, ties) -> _Rows:
         raise CoverageError("responses has no 'stakeholder_id' column; expected who gave each response")
     resp = r["stakeholder_id"] if "stakeholder_id" in r.columns else pd.Series([], dtype="str")
     ids = arrow_text(s["stakeholder_id"])
-    if ids is not None and unique_text(ids) and all(arrow_text(x) is not None for x in (src, dst, resp)):
+    if ids is not None and unique_text(ids) and all(_arrow_backed(x) or arrow_text(x) is not None
+                                                    for x in (src, dst, resp)):
         # the usual case: hash the Arrow ids directly (duplicates take the path below, which names them)
         accounts, acc = _account_rows(village)
         if ids.null_count == 0:
@@ -168,6 +168,13 @@ def _resolve(village, ties) -> _Rows:
     bounds = np.cumsum([len(x) for x in parts])
     resolved = [np.where(c >= 0, row_of[c], -1) for c in np.split(codes, bounds[:-1])]
     return _Rows(accounts, find(accounts, s["account_id"]), resolved[1], resolved[2], resolved[3])
+
+
+def _arrow_backed(values) -> bool:
+    """Text held by pandas in Arrow (for which :func:`cxinfluence.village.ids.arrow_text` is never
+    None), told from the dtype alone: no copy of the column to find out."""
+    dtype = getattr(values, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
@@ -390,223 +397,6 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
     return out
 
 
-def _departure_mask(village, as_of, window_days) -> np.ndarray:
-    """Bool per stakeholders row: left at or before ``as_of`` and, unless
-    ``window_days`` is None, no earlier than ``as_of - window_days``."""
-    s = village.stakeholders
-    if "active_to" not in s:
-        return np.zeros(len(s), dtype=bool)
-    end = pd.to_datetime(s["active_to"])
-    mask = end.notna() & (end <= as_of)
-    if window_days is not None:
-        mask &= end >= as_of - pd.Timedelta(days=window_days)
-    return mask.to_numpy(dtype=bool)
-
-
-def _departures(village, as_of, window_days, rows: _Rows) -> pd.DataFrame:
-    """Stakeholders who left at or before ``as_of`` (``active_to <= as_of``) and, unless
-    ``window_days`` is None, no earlier than ``as_of - window_days``: ``row``, ``acc``,
-    ``stakeholder_id``, ``active_to``."""
-    s = village.stakeholders
-    end = pd.to_datetime(s["active_to"]) if "active_to" in s else pd.Series(pd.NaT, index=s.index)
-    row = np.flatnonzero(_departure_mask(village, as_of, window_days))
-    return pd.DataFrame({"row": row, "acc": rows.acc[row], "stakeholder_id": id_strings(s["stakeholder_id"].iloc[row]),
-                         "active_to": end.iloc[row].to_numpy(dtype="datetime64[ns]")})
-
-
-def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, key_top, rows: _Rows) -> pd.DataFrame:
-    """Each departed person's influence share at the instant before they left, and
-    whether they ranked in the top ``max(1, ceil(key_top * n))`` of the ``n``
-    people then active in the account.
-
-    One call of ``influence_fn`` for all departures: every (account, departure
-    instant) pair becomes one account of a stand-in village holding the people
-    active at that instant (with their ties), all marked active, so the
-    portfolio-wide influence computation runs once, not once per date.
-    Returns ``gone`` with ``acc`` (account code), ``influence``, ``key_influencer``.
-    """
-    s = village.stakeholders
-    gone = gone.assign(instant=gone["active_to"].to_numpy(dtype="datetime64[ns]") - np.timedelta64(1, "ns"))
-    pairs = gone[["acc", "instant"]].drop_duplicates().reset_index(drop=True)
-    pairs["key"] = np.arange(len(pairs))
-    gone = gone.merge(pairs, on=["acc", "instant"])
-
-    # members: (key, row of stakeholders) for everyone active in that account at that instant
-    by_account = _Groups.of(rows.acc)
-    key, row = by_account.expand(pairs["acc"].to_numpy())
-    present = _active_at(s, row, pairs["instant"].to_numpy(dtype="datetime64[ns]")[key])
-    member = _member_finder(by_account, pairs["acc"].to_numpy(), present)
-    key, row = key[present], row[present]
-    if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
-        return gone.assign(influence=np.nan, key_influencer=False)
-
-    # ties among members of the same stand-in account
-    src, dst = rows.src, rows.dst
-    t_src_pos, tie = _Groups.of(src).expand(row)  # each member's ties as source
-    t_dst_pos = member(key[t_src_pos], dst[tie])
-    inside = t_dst_pos >= 0
-    tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside]
-    sub_id = _labels("m", np.arange(len(key)))
-
-    # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
-    first_member = np.r_[True, key[1:] != key[:-1]]
-    account_label = _labels("k", key[first_member])
-    account_row = np.cumsum(first_member) - 1
-    stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=account_label.take(account_row),
-                                      active_from=pd.NaT, active_to=pd.NaT)
-    stand_in_ties = _take_replacing(village.relationships, tie, source_id=sub_id.take(t_src_pos),
-                                    target_id=sub_id.take(t_dst_pos))
-    stand_in = Village(
-        accounts=pd.DataFrame({"account_id": account_label}),
-        stakeholders=stand_in_people,
-        relationships=stand_in_ties,
-        responses=village.responses.iloc[:0].copy(),
-        outcomes=village.outcomes.iloc[:0].copy(),
-        source="coverage: village at each departure",
-    )
-    del stand_in_people, stand_in_ties
-    # the stand-in ids resolve by construction: spare influence_fn hashing them (cxinfluence.village.ids)
-    prime(stand_in, {("relationships", "source_id"): t_src_pos, ("relationships", "target_id"): t_dst_pos,
-                     ("stakeholders", "account_id"): account_row})
-
-    w = influence_fn(stand_in, as_of)
-    returned, asked = arrow_text(w["stakeholder_id"]), arrow_text(pd.Series(sub_id))
-    if returned is not None and asked is not None and returned.equals(asked):  # same people, same order
-        influence = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float, copy=True)
-    else:  # stand-in ids are "m<position>": parse them back rather than hash them
-        pos = pd.to_numeric(pd.Series(w["stakeholder_id"]).astype("str").str.slice(1), errors="coerce")
-        pos = pos.fillna(-1).to_numpy(dtype=np.int64)
-        pos = np.where((pos >= 0) & (pos < len(key)), pos, -1)
-        influence = np.full(len(key), np.nan)
-        influence[pos[pos >= 0]] = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float)[pos >= 0]
-    total = np.bincount(key, weights=np.nan_to_num(influence), minlength=len(pairs))[key]
-    share = np.where(total > 0, influence / np.where(total > 0, total, 1.0), np.nan)
-    n_present = np.bincount(key, minlength=len(pairs))[key]
-    top_n = np.maximum(1, _ceil_count(key_top, n_present))
-
-    at = member(gone["key"].to_numpy(), gone["row"].to_numpy())
-    found = at >= 0
-    rank = _rank_desc(key, share, at[found])
-    key_influencer = found.copy()
-    key_influencer[found] = rank <= top_n[at[found]]
-    gone["influence"] = np.where(found, share[at], np.nan)
-    gone["key_influencer"] = key_influencer
-    return gone
-
-
-def _active_at(stakeholders: pd.DataFrame, rows: np.ndarray, instants: np.ndarray) -> np.ndarray:
-    """:func:`cxinfluence.village.asof.active_mask` of each ``stakeholders`` row at its own
-    instant (``datetime64[ns]``), compared as integers when the date columns are
-    ``datetime64[ns]`` too (NaT is the smallest integer)."""
-    cols = [c for c in ("active_from", "active_to") if c in stakeholders]
-    if any(stakeholders[c].dtype != "datetime64[ns]" for c in cols):
-        dates = stakeholders[cols].iloc[rows].reset_index(drop=True)
-        return active_mask(dates, pd.Series(instants)).to_numpy()
-    t = instants.view(np.int64)
-    never = np.iinfo(np.int64).min
-    mask = np.ones(len(rows), dtype=bool)
-    if "active_from" in stakeholders:  # blank (NaT) or on/before the instant
-        mask &= stakeholders["active_from"].to_numpy().view(np.int64)[rows] <= t
-    if "active_to" in stakeholders:  # blank or after the instant
-        end = stakeholders["active_to"].to_numpy().view(np.int64)[rows]
-        mask &= (end == never) | (end > t)
-    return mask
-
-
-class _Groups(NamedTuple):
-    """Positions of an integer code array grouped by code (codes in ``[-1, n)``;
-    -1 is a group too): ``codes`` themselves, ``order`` (positions by code,
-    ascending within a code) and ``start``/``count`` of code ``c`` at index
-    ``c + 1``. One stable sort builds it; every look-up is then a direct index
-    (no hashing, no binary search)."""
-
-    codes: np.ndarray
-    order: np.ndarray
-    start: np.ndarray
-    count: np.ndarray
-
-    @classmethod
-    def of(cls, codes: np.ndarray) -> "_Groups":
-        codes = np.asarray(codes, dtype=np.intp)
-        count = np.bincount(codes + 1, minlength=1)
-        return cls(codes, np.argsort(codes, kind="stable"), np.cumsum(count) - count, count)
-
-    def slots(self) -> np.ndarray:
-        """Each position's place within its group."""
-        slot = np.empty(len(self.order), dtype=np.intp)
-        slot[self.order] = np.arange(len(self.order)) - np.repeat(self.start, self.count)
-        return slot
-
-    def sizes(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """First place in ``order`` and size of each wanted code's group (size 0
-        for a code never seen)."""
-        w = np.minimum(np.asarray(wanted, dtype=np.intp) + 1, len(self.count))
-        count = np.r_[self.count, 0]  # one empty group past the end
-        return np.r_[self.start, 0][w], count[w]
-
-    def expand(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each entry of ``wanted`` in turn, every position ``i`` with
-        ``codes[i] == wanted`` in ascending order: ``(entry, i)`` pairs, the rows
-        of the inner merge of ``wanted`` with ``codes``."""
-        first, n = self.sizes(wanted)
-        return np.repeat(np.arange(len(wanted)), n), self.order[ranges(first, n)]
-
-
-def _member_finder(groups: _Groups, wanted: np.ndarray, present: np.ndarray):
-    """Look-up into the pairs of ``groups.expand(wanted)`` kept by ``present``:
-    ``find(entry, position)`` gives the index of ``(entry, position)`` among the
-    kept pairs, -1 when it is not one (position -1, of another code, or not
-    present). Arithmetic on the position's slot in its group, no search."""
-    wanted = np.asarray(wanted, dtype=np.intp)
-    slot = groups.slots()
-    n = groups.sizes(wanted)[1]
-    offset = np.cumsum(n) - n  # first expanded pair of each entry
-    kept_index = np.cumsum(present) - 1
-
-    def find(entry, position):
-        entry, position = np.asarray(entry, dtype=np.intp), np.asarray(position, dtype=np.intp)
-        safe = np.maximum(position, 0)
-        ok = (position >= 0) & (groups.codes[safe] == wanted[entry])
-        at = offset[entry] + slot[safe]
-        ok[ok] = present[at[ok]]
-        return np.where(ok, kept_index[np.where(ok, at, 0)], -1)
-
-    return find
-
-
-def _rank_desc(group: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Rank of ``values[at]`` within its group (``group`` sorted ascending), largest
-    first, ties sharing the smallest rank (``groupby(group).rank(method="min",
-    ascending=False)``; NaN values are left out, a NaN queried ranks NaN), by
-    comparing each queried value with its own group only."""
-    group = np.asarray(group)
-    at = np.asarray(at, dtype=np.intp)
-    first = np.searchsorted(group, group[at], "left")
-    n = np.searchsorted(group, group[at], "right") - first
-    query = np.repeat(np.arange(len(at)), n)
-    above = np.bincount(query, weights=values[ranges(first, n)] > values[at][query], minlength=len(at))
-    return np.where(np.isnan(values[at]), np.nan, above + 1.0)
-
-
-def _labels(prefix: str, numbers: np.ndarray):
-    """``prefix + str(number)`` ids, built by pyarrow and typed as pandas would
-    type the same Python strings (Arrow-backed ``str`` on pandas 3, object before)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.binary_join_element_wise(prefix, pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), "")
-    dtype = pd.Series(["x"]).dtype
-    return pd.array(text, dtype=dtype) if dtype is not np.dtype(object) else np.asarray(text.to_pylist(), dtype=object)
-
-
-def _take_replacing(frame: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:
-    """``frame.iloc[rows].reset_index(drop=True).assign(**columns)`` without taking
-    the columns about to be replaced (text columns are the costly ones to take)."""
-    kept = frame.drop(columns=[c for c in columns if c in frame.columns])
-    out = kept.iloc[rows].reset_index(drop=True).assign(**columns)
-    return out[list(frame.columns) + [c for c in columns if c not in frame.columns]]
-
-
 # --------------------------------------------------------------------------
 # coverage
 # --------------------------------------------------------------------------
@@ -618,8 +408,3 @@ def _each_distinct(values: pd.Series, convert) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     done = convert(pd.Series(uniques))
     return pd.Series(done.array.take(codes), index=values.index)
-
-
-# --------------------------------------------------------------------------
-# turnover what-if
-# --------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..exceptions import CoverageError
 from ..village.ids import (id_strings, lookup)
 from ..village.core import Village
+from .departures import _departures
 from .people import (_Rows, _account_ids, _account_summary, _check_share, _check_village, _check_window,
-                     _default_influence_fn, _departures, _join_ids, _people, _rows)
+                     _default_influence_fn, _join_ids, _people, _rows)
 
 
 class TurnoverWhatIf(NamedTuple):

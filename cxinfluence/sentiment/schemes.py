@@ -94,6 +94,7 @@ import pandas as pd
 
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard, response_counts
+from ..village.ids import positions, rows_for, rows_of
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 from .estimators import (  # noqa: F401 - the scheme names and estimators, importable from here as before
@@ -147,24 +148,10 @@ def _influence_at(village, ts, influence):
     return influence
 
 
-def _lookup(keys, values):
-    """Position of each key in ``values`` (-1 if absent), on the string form of
-    the ids. Arrow's hash lookup is several times faster than
-    ``Index.get_indexer`` on pandas' Arrow-backed strings (no object copy)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    k = pa.array(pd.Series(keys).astype(str))
-    v = pa.array(pd.Series(values).astype(str))
-    return pc.index_in(k, value_set=v).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _base(village, *, role_weights, nest_by):
     """Date-independent codes and arrays, computed once per call: string ids are
     hashed once, item sentiment is computed once for every response."""
-    from ..village.ids import rows_of
-
-    accounts = village.accounts["account_id"].astype(str).to_numpy()
+    accounts = village.accounts["account_id"].astype(str).array  # pandas' own strings: no object per id
     st = village.stakeholders
     sid = st["stakeholder_id"]
     s_acc = rows_of(village, "stakeholders", "account_id")
@@ -198,8 +185,8 @@ def _base(village, *, role_weights, nest_by):
         return pd.to_numeric(col, errors="coerce").to_numpy(float)
 
     present = [c for c in ITEMS if c in resp.columns]
-    x = item_sentiment({c: column(c) for c in present}) if present else np.full(len(resp), np.nan)
-    nps = column("nps") if "nps" in resp.columns else None
+    items = {c: column(c) for c in present}  # scored in _score, for the responses some date can use
+    nps = items["nps"] if "nps" in items else (column("nps") if "nps" in resp.columns else None)
     if "segment" in village.accounts.columns:
         seg, seg_names = pd.factorize(village.accounts["segment"], use_na_sentinel=True)
         # segments are named by their text in a portfolio prior: codes depend on the accounts loaded
@@ -210,13 +197,57 @@ def _base(village, *, role_weights, nest_by):
         seg_labels = [None]  # no segments: the portfolio is one group
     return dict(village=village, accounts=accounts, st=st, sid=sid, s_acc=s_acc, role_codes=role_codes,
                 role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
-                x=x, nps=nps, seg=seg, seg_labels=seg_labels)
+                items=items, nps=nps, seg=seg, seg_labels=seg_labels)
 
 
-def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True):
-    """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses."""
+def _usable(base, ts, *, window_days, lead_days, active):
+    """Bool per response: dated in the window before ``ts - lead`` by someone active at ``ts``."""
+    r_st, r_date = base["r_st"], base["r_date"]
+    end = (ts - pd.Timedelta(days=lead_days or 0)).to_datetime64()
+    usable = (r_date < end) & (r_st >= 0)
+    if window_days is not None:
+        usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
+    usable &= active[np.maximum(r_st, 0)]
+    return usable, end
+
+
+def _score(base, usable):
+    """Response sentiment (:func:`item_sentiment`) of the responses some date can use (NaN elsewhere):
+    the items are scaled once per call, and only where needed (the windows cover a fraction of the
+    history), into ``base["x"]``."""
+    n = len(base["r_st"])
+    if not base["items"]:
+        base["x"] = np.full(n, np.nan)
+        return
+    need = np.flatnonzero(usable)
+    if len(need) > n // 3:  # most of the history: scoring all of it costs less than gathering
+        base["x"] = item_sentiment(base["items"])
+        return
+    x = np.full(n, np.nan)
+    x[need] = item_sentiment({c: v[need] for c, v in base["items"].items()})
+    base["x"] = x
+
+
+def _scored(base, rows):
+    """Response sentiment of the responses at ``rows``: from :func:`_score` when several dates
+    share it, else scaled here for these responses only."""
+    if "x" in base:
+        return base["x"][rows]
+    if not base["items"]:
+        return np.full(len(rows), np.nan)
+    return item_sentiment({c: v[rows] for c, v in base["items"].items()})
+
+
+def _active(base, ts):
+    return _asof.active_mask(base["st"], ts).to_numpy() & (base["s_acc"] >= 0)
+
+
+def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True, active=None,
+        usable=None):
+    """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses
+    (``active`` and ``(usable, end)`` when already computed)."""
     st_all = base["st"]
-    active = _asof.active_mask(st_all, ts).to_numpy() & (base["s_acc"] >= 0)
+    active = _active(base, ts) if active is None else active
     idx = np.flatnonzero(active)
     new_code = np.cumsum(active) - 1
     s_acc = base["s_acc"][idx]
@@ -226,7 +257,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         if isinstance(inf_df, tuple):
             pos, values = inf_df
         else:
-            pos = _lookup(inf_df["stakeholder_id"], base["sid"])
+            pos = rows_for(base["village"], inf_df["stakeholder_id"])  # hashed once per table and village
             values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
         inf_all = np.full(len(st_all), np.nan)
         ok = pos >= 0
@@ -241,11 +272,8 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         inf = np.full(len(idx), np.nan)
 
     r_st, r_date = base["r_st"], base["r_date"]
-    end = (ts - pd.Timedelta(days=lead_days or 0)).to_datetime64()
-    usable = (r_date < end) & (r_st >= 0)
-    if window_days is not None:
-        usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
-    usable &= active[np.maximum(r_st, 0)]
+    usable, end = usable if usable is not None else _usable(base, ts, window_days=window_days, lead_days=lead_days,
+                                                            active=active)
     rows = np.flatnonzero(usable)
     r_date = r_date[rows]
     weight = None
@@ -254,7 +282,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
         weight = 0.5 ** (age / float(half_life_days))
     return dict(accounts=base["accounts"], rows=idx, s_acc=s_acc, role_codes=base["role_codes"][idx],
                 role_w=base["role_w"], nest_codes=base["nest_codes"][idx], nest_w=base["nest_w"],
-                veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=base["x"][rows], weight=weight,
+                veto=base["veto"][idx], inf=inf, r_sh=new_code[r_st[rows]], x=_scored(base, rows), weight=weight,
                 nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date, end=end,
                 # seconds: exact order of same-day responses; ties keep row order
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
@@ -357,7 +385,11 @@ def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFr
     Same parameters as :func:`account_sentiment`, ``prior`` included (the
     stakeholder table uses ``window_days``, ``lead_days`` and
     ``half_life_days``; it pools nothing across accounts); ids are matched,
-    items scored and responses windowed once for both tables.
+    items scored and responses windowed once for both tables. With several
+    dates the per-village work is shared too: the items are scored once (for
+    the responses some date can use) and ``last_heard`` comes from one pass
+    over the responses; an ``influence`` table's ids are matched once per
+    table and village (:func:`cxinfluence.village.ids.rows_for`).
 
     Examples
     --------
@@ -374,8 +406,6 @@ def _requested(pairs, ts, accounts):
     """Accounts (by position) that ``pairs`` asks for at ``ts``; None: all."""
     if pairs is None:
         return None
-    from ..village.ids import positions
-
     asked = positions(pairs.loc[pairs["as_of"] == ts, "account_id"], accounts)
     mask = np.zeros(len(accounts), dtype=bool)
     mask[asked[asked >= 0]] = True
@@ -400,12 +430,20 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     if prior is not None and accounts:  # every date checked before any work
         for ts in dates:
             prior.entry(ts, **options)
-    acc_frames, st_frames, entries = [], [], []
+    acc_frames, st_parts, entries = [], [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
-    for ts in dates:
-        ts = pd.Timestamp(ts)
+    dates = [pd.Timestamp(ts) for ts in dates]
+    # who is active and which responses count, per date; then the items are scored once, where needed
+    actives = [_active(base, ts) for ts in dates]
+    usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
+               for ts, a in zip(dates, actives)]
+    if len(usables) > 1:  # one date scores its own responses (_scored)
+        _score(base, np.logical_or.reduce([u for u, _ in usables]))
+    lasts = _last_heard_by_date(base, [end for _, end in usables]) if stakeholders else [None] * len(dates)
+    for ts, active, usable, last in zip(dates, actives, usables, lasts):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                influence=influence, need_influence=accounts)
+                influence=influence, need_influence=accounts, active=active, usable=usable)
+        p["last_heard"] = last
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
             params = None if prior is None else prior.parameters(ts, base["seg_labels"], **options)
@@ -421,15 +459,14 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
-            df = _stakeholder_rows(base, p, ts)
-            st_frames.append(df if wanted is None else df[wanted[p["s_acc"]]].reset_index(drop=True))
+            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]]))
     out = None
     if accounts:
         out = pd.concat(acc_frames, ignore_index=True)
         lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
         cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-    people = pd.concat(st_frames, ignore_index=True) if stakeholders else None
+    people = _stakeholder_frame(base, dates, st_parts) if stakeholders else None
     for table in (out, people):
         if table is not None:
             _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
@@ -476,12 +513,28 @@ def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DA
                    half_life_days=half_life_days)[1]
 
 
-def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
-    """One date's stakeholder table (see :func:`stakeholder_sentiment`)."""
-    # only the columns reported: copying every text column of millions of people is slow
-    wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
-    st = base["st"][wanted].iloc[p["rows"]]
-    x, r_sh, S = p["x"], p["r_sh"], len(st)
+def _last_heard_by_date(base, ends) -> list:
+    """:func:`cxinfluence.village.heard.last_heard` per stakeholders row at each of ``ends``, with one
+    pass over the responses for all of them: each response is counted, once, for the earliest end
+    after it, and each end takes the latest of the ends before it too (same answers as one call per end)."""
+    stamp = base["r_date"].astype("datetime64[ns]", copy=False)
+    order = np.argsort(np.asarray(ends, dtype="datetime64[ns]"), kind="stable")
+    ordered = np.asarray(ends, dtype="datetime64[ns]")[order]
+    first_end = np.searchsorted(ordered, stamp, side="right")  # the earliest end strictly after each response
+    S, out, latest = len(base["st"]), [None] * len(ends), None
+    for j, end in enumerate(ordered):
+        part = np.flatnonzero(first_end == j)
+        here = _last_heard(base["r_st"][part], stamp[part], end, S).view(np.int64)
+        latest = here if latest is None else np.maximum(latest, here)  # NaT: the smallest int64
+        out[order[j]] = latest.view("datetime64[ns]")
+    return out
+
+
+def _stakeholder_rows(base, p, keep=None) -> dict:
+    """One date's stakeholder columns as arrays (see :func:`stakeholder_sentiment`): ``rows`` (of the
+    stakeholders table), ``sentiment``, ``n_responses``, ``nps``, ``last_heard``; ``keep``: a mask of
+    the date's active people to report."""
+    x, r_sh, S = p["x"], p["r_sh"], len(p["rows"])
     ok = ~np.isnan(x)
     w = np.ones(len(x)) if p["weight"] is None else p["weight"]
     k = np.bincount(r_sh[ok], minlength=S)
@@ -498,15 +551,33 @@ def _stakeholder_rows(base, p, ts) -> pd.DataFrame:
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
     n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
-    last_heard = _last_heard(base["r_st"], base["r_date"], p["end"], len(base["st"]))[p["rows"]]
+    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps,
+           "last_heard": p["last_heard"][p["rows"]]}
+    return out if keep is None else {c: v[keep] for c, v in out.items()}
+
+
+def _stakeholder_frame(base, dates, parts) -> pd.DataFrame:
+    """The stakeholder table of every date from :func:`_stakeholder_rows`' arrays: the text columns
+    are taken once for all dates (no concatenation of per-date text columns)."""
+    # only the columns reported: copying every text column of millions of people is slow
+    wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
+    rows = np.concatenate([part["rows"] for part in parts])
+    st = base["st"][wanted].iloc[rows]
+    # as_of exactly as a date broadcast into each date's frame would be typed, then stacked
+    as_of = pd.concat([pd.DataFrame({"as_of": ts}, index=range(len(part["rows"])))
+                       for ts, part in zip(dates, parts)], ignore_index=True)["as_of"].array
+
     def column(c, text=False):  # pandas' own arrays: a round trip through Python objects is slow
         col = st[c].astype(str) if text and st[c].dtype != "str" else st[c]
         return col.array
 
+    def stacked(c):
+        return np.concatenate([part[c] for part in parts])
+
     cols = {c: column(c) for c in ("role", "department", "veto") if c in st.columns}
-    return pd.DataFrame({"account_id": column("account_id", True), "as_of": ts,
+    return pd.DataFrame({"account_id": column("account_id", True), "as_of": as_of,
                          "stakeholder_id": column("stakeholder_id", True), **cols,
-                         "sentiment": s, "n_responses": n_responses, "nps": s_nps, "last_heard": last_heard})
+                         **{c: stacked(c) for c in ("sentiment", "n_responses", "nps", "last_heard")}})
 
 
 def role_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,

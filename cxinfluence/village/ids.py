@@ -134,6 +134,44 @@ def rows_of(village, table, column) -> np.ndarray:
     return found
 
 
+#: How many key columns :func:`rows_for` remembers per village (the run looks up one influence table
+#: from several stages; a few entries suffice).
+_ROWS_FOR_KEEP = 4
+
+
+def rows_for(village, keys, table="stakeholders", column="stakeholder_id") -> np.ndarray:
+    """Row of ``village.<table>[column]`` holding each of ``keys`` (-1: none; the first row wins).
+
+    For id columns outside the village's own tables, e.g. the ``stakeholder_id``
+    of an influence table that several stages join: the answer is cached on the
+    village like :func:`rows_of`'s, keyed on the Arrow arrays behind ``keys``
+    and the defining column, so the same table is hashed once however many
+    stages look it up. Do not modify the result.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.core import Village
+    >>> v = Village(pd.DataFrame({"account_id": ["A"]}),
+    ...             pd.DataFrame({"stakeholder_id": ["s", "t"], "account_id": ["A", "A"]}),
+    ...             pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    >>> rows_for(v, pd.Series(["t", "x", "s"])).tolist()
+    [1, -1, 0]
+    """
+    defining = getattr(village, table)[column]
+    key = (arrow_identity(keys), arrow_identity(defining))
+    cache = _cache(village)
+    kept = cache.setdefault(("for", table, column), [])
+    for k, found in kept:
+        if key[0] is not None and k[0] is key[0] and k[1] is key[1]:
+            return found
+    found = positions(keys, defining)
+    found.flags.writeable = False
+    if key[0] is not None and key[1] is not None:
+        kept.insert(0, (key, found))  # the arrays themselves are held, so their ids cannot be reused
+        del kept[_ROWS_FOR_KEEP:]
+    return found
+
+
 def prime(village, found: dict) -> None:
     """Seed the cache with rows already matched (by validation): ``(table, column) -> rows``."""
     cache = _cache(village)
