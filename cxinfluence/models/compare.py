@@ -336,6 +336,15 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     >>> c.best(), bool(c.table.set_index("scheme").loc["influence_weighted", "auc_diff_low"] > 0)
     ('influence_weighted', True)
     """
+    from .threads import blas_threads
+
+    with blas_threads():  # tall-narrow products and small solves: one BLAS thread (:mod:`.threads`)
+        return _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster,
+                                conf_level, fits)
+
+
+def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster, conf_level,
+                     fits):
     from .diagnostics import FLAGS
 
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
@@ -436,11 +445,19 @@ def _cross_validate(fit, fold, folds, kind, fam_name):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             # Start from the full-data estimate: IRLS then needs 2-3 iterations.
-            b = irls(X[~test], y[~test], fam, start)
+            b = irls(_rows(X, ~test), y[~test], fam, start)
         p[test] = fam.link.inverse(X[test] @ b)
         loss_family = None if fam_name == "ols_log" else fam
         rows.append({"n_test": int(test.sum()), **_scores(y[test], p[test], kind, loss_family)})
     return y, p, rows
+
+
+def _rows(X, keep):
+    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy."""
+    out = np.empty((int(keep.sum()), X.shape[1]), order="F")
+    for j in range(X.shape[1]):
+        np.compress(keep, X[:, j], out=out[:, j])
+    return out
 
 
 def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level):

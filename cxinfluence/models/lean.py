@@ -285,8 +285,10 @@ class LeanGLMResults:
         return self.statsmodels().summary(*args, **kwargs)
 
     def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
+        # only what statsmodels' GLM results have: a probe such as hasattr(result, "cov_re") (is it a
+        # mixed model?) must not fit statsmodels
+        if name.startswith("_") or not (name in _SM_INSTANCE_ATTRS or hasattr(_glm_results_class(), name)):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(self.statsmodels(), name)
 
     def __getstate__(self):
@@ -296,6 +298,16 @@ class LeanGLMResults:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+#: Attributes statsmodels sets on a GLM results instance (not on its class) that may be read through a lean fit.
+_SM_INSTANCE_ATTRS = frozenset({"fit_history", "cov_kwds", "mle_settings", "method", "k_constant", "n_groups"})
+
+
+def _glm_results_class():
+    from statsmodels.genmod.generalized_linear_model import GLMResults
+
+    return GLMResults
 
 
 def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, iterations=0):
