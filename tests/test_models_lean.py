@@ -203,3 +203,31 @@ def test_lean_fit_caps_blas_threads_and_restores_them(lean):
             glm._fit_glm_capped = real
     assert set(seen["threads"]) <= {1}
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_compare_schemes_reproduces_the_tables_before_the_lean_fits():
+    """Refits, cross-validation and the bootstrap (weights drawn on a second thread) give the numbers of
+    e3c6f55 (tests/reference/compare_schemes_e3c6f55.csv) to 1e-10 relative."""
+    import importlib.util
+    from pathlib import Path
+
+    ref_dir = Path(__file__).parent / "reference"
+    spec = importlib.util.spec_from_file_location("make_ref", ref_dir / "make_compare_schemes_reference.py")
+    make_ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_ref)
+    got = make_ref.comparison_tables()
+    ref = pd.read_csv(ref_dir / "compare_schemes_e3c6f55.csv")
+    assert list(got.columns) == list(ref.columns)
+    num = [c for c in got.columns if pd.api.types.is_numeric_dtype(got[c]) and not pd.api.types.is_bool_dtype(got[c])]
+    np.testing.assert_allclose(got[num].to_numpy(float), ref[num].to_numpy(float), rtol=1e-10, atol=1e-15)
+    rest = [c for c in ref.columns if c not in num]
+    text = lambda t: [[str(v) if v == v else "" for v in t[c]] for c in rest]  # noqa: E731 - NaN (blank CSV) -> ""
+    assert text(got) == text(ref)
+
+
+def test_bootstrap_weights_drawn_aside_equal_those_drawn_in_sequence():
+    from cxinfluence.models.compare import _boot_weights
+
+    rng = np.random.default_rng([7, 2])
+    W = rng.multinomial(50, np.full(50, 1 / 50), size=9).astype(float)
+    np.testing.assert_array_equal(_boot_weights(7, 2, 50, 9), W)

@@ -53,6 +53,7 @@ satisfaction and a multi-metric index.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -353,18 +354,28 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     acc_codes = pd.factorize(data[cluster])[0]
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
-    for s in schemes:
-        fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-        y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
-        fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+    # The bootstrap's account weights depend only on the seed and the number of accounts: drawn on the other
+    # core (numpy releases the GIL) while this one fits; the same draws as in sequence
+    pool = ThreadPoolExecutor(1) if n_boot else None
+    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if pool else None
+    try:
+        for s in schemes:
+            fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
+            y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
+            fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+        W1, W2 = (weights[0].result(), weights[1].result()) if weights else (None, None)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
     metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
     table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
-                         conf_level)
+                         conf_level, W=W1)
     # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
     table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
     sel_metric = "log_loss" if kind == "rebuy" else "deviance"
-    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed)
+    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed,
+                                  W=W2)
     pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
     pred[outcome] = y
     pred["fold"] = fold
@@ -460,7 +471,15 @@ def _rows(X, keep):
     return out
 
 
-def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level):
+def _boot_weights(seed, stream, n_acc, n_boot):
+    """Replicate x account bootstrap weights: multinomial counts of ``n_acc`` accounts drawn with replacement,
+    from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule)."""
+    rng = np.random.default_rng([seed, stream])
+    return rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+
+
+def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level,
+                 W=None):
     """Pooled out-of-fold scores per scheme, their differences from the baseline with bootstrap intervals."""
     rows = []
     for s in schemes:
@@ -474,7 +493,7 @@ def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family
         table[f"{m}_diff"] = table[m] - base[m]
     if n_boot:
         diffs = _bootstrap_differences(y, preds, schemes, baseline, acc_codes, kind, loss_family, n_boot,
-                                       seed, conf_level)
+                                       seed, conf_level, W=W)
         table = table.merge(diffs, on="scheme", how="left")
     order = ["scheme", "n", "n_accounts"]
     for m in metrics:
@@ -482,7 +501,7 @@ def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family
     return table[order + ["aic", "bic", "reliable", "warning"]]
 
 
-def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
+def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed, W=None):
     """The one-SE rule on ``metric`` (lower is better); see the module docstring."""
     score = table.set_index("scheme")[metric]
     best = str(score.idxmin())
@@ -492,9 +511,8 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
         table[f"{metric}_vs_best_se"] = np.nan
         table["selected"] = table["scheme"] == best
         return table, best, f"lowest held-out {name} ({best}); no bootstrap, so no one-SE rule"
-    rng = np.random.default_rng([seed, 2])
     n_acc = int(acc.max() + 1)
-    W = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+    W = _boot_weights(seed, 2, n_acc, n_boot) if W is None else W
     denom = W @ np.bincount(acc, minlength=n_acc).astype(float)
     boot = {}
     for s in schemes:
@@ -512,11 +530,10 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
     return table, winner, rule
 
 
-def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level):
+def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level, W=None):
     """Percentile CIs of (scheme - baseline) scores, resampling accounts."""
-    rng = np.random.default_rng([seed, 1])
     n_acc = int(acc.max() + 1)
-    W = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)  # replicate x account
+    W = _boot_weights(seed, 1, n_acc, n_boot) if W is None else W  # replicate x account
     count = np.bincount(acc, minlength=n_acc).astype(float)
     denom = W @ count
     a = (1 - conf_level) / 2
