@@ -231,3 +231,15 @@ def test_bootstrap_weights_drawn_aside_equal_those_drawn_in_sequence():
     rng = np.random.default_rng([7, 2])
     W = rng.multinomial(50, np.full(50, 1 / 50), size=9).astype(float)
     np.testing.assert_array_equal(_boot_weights(7, 2, 50, 9), W)
+
+
+@pytest.mark.parametrize("scale", [0.05, 1.0, 30.0])
+def test_tweedie_closed_form_loglike_equals_statsmodels(scale):
+    from cxinfluence.models.lean import _loglike
+
+    rng = np.random.default_rng(12)
+    mu = np.exp(rng.uniform(-3, 9, 20000))
+    y = np.where(rng.uniform(size=mu.size) < 0.3, 0.0, mu * rng.gamma(2.0, 0.5, mu.size))
+    assert _loglike(TWEEDIE, y, mu, scale) == pytest.approx(TWEEDIE.loglike(y, mu, scale=scale), rel=1e-11)
+    other = sm.families.Tweedie(var_power=1.3, link=sm.families.links.Log())
+    assert _loglike(other, y, mu, scale) == other.loglike(y, mu, scale=scale)  # statsmodels' own series

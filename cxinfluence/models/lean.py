@@ -238,8 +238,7 @@ class LeanGLMResults:
     def llf(self):
         if "llf" not in self._cached:
             m = self.model
-            self._cached["llf"] = float(m.family.loglike(m.endog, self.mu, var_weights=1.0, freq_weights=1.0,
-                                                        scale=self.scale))
+            self._cached["llf"] = float(_loglike(m.family, m.endog, self.mu, self.scale))
         return self._cached["llf"]
 
     @property
@@ -369,6 +368,35 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
     res = LeanGLMResults(model, b, cov, cov_type, scale, normalized, sm_spec, iterations)
     res._cached["mu"] = mu
     return res
+
+
+def _loglike(family, y, mu, scale):
+    """The family's log-likelihood as statsmodels' ``family.loglike`` (unit weights).
+
+    The Tweedie density with ``p = 1.5`` (the bookings default) has a closed form:
+    statsmodels' series term ``log W(x)``, Wright's function ``W(x) = sum_k x^k / (k! (k-1)!)``
+    (``scipy.special.log_wright_bessel(1, 0, x)``), is ``x^(1/2) I_1(2 x^(1/2))``, a modified Bessel
+    function, evaluated here with ``scipy.special.ive`` in a fifth of the time (equal to 1e-11).
+
+    >>> import statsmodels.api as sm
+    >>> fam = sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log())
+    >>> y, mu = np.array([0.0, 0.5, 3.0, 120.0]), np.array([0.4, 1.0, 2.0, 90.0])
+    >>> bool(np.isclose(_loglike(fam, y, mu, 1.7), fam.loglike(y, mu, scale=1.7), rtol=1e-12))
+    True
+    """
+    import statsmodels.api as sm
+    from scipy import special
+
+    if not (isinstance(family, sm.families.Tweedie) and family.var_power == 1.5 and not family.eql):
+        return family.loglike(y, mu, var_weights=1.0, freq_weights=1.0, scale=scale)
+    p = 1.5
+    ll = (y * (mu ** (1 - p) / (1 - p)) - mu ** (2 - p) / (2 - p)) / scale
+    pos = y > 0
+    yp = y[pos]
+    x = ((p - 1) * scale / yp) ** -1.0 / ((2 - p) * scale)  # statsmodels' x with alpha = (2 - p) / (1 - p) = -1
+    z = 2.0 * np.sqrt(x)
+    ll[pos] += np.log(1 / yp) + (0.5 * np.log(x) + np.log(special.ive(1, z)) + z)
+    return float(np.sum(ll))
 
 
 def _cross(X, w):
