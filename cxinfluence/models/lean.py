@@ -357,9 +357,12 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
         tmp = score_factor * scale * (var * fam.link.deriv2(mu) + fam.variance.deriv(mu) * d)
         bread = _inv_sym(_cross(X, eim * (1.0 + tmp) / scale))
         groups = np.asarray(groups)
-        n_groups = int(groups.max()) + 1 if groups.min() >= 0 else len(np.unique(groups))
+        if groups.dtype.kind not in "iu" or groups.min() < 0:
+            groups = np.unique(groups, return_inverse=True)[1].ravel()  # codes 0..G-1, as statsmodels does
+        counts = np.bincount(groups)
+        n_groups = int(np.count_nonzero(counts))  # statsmodels: len(np.unique(groups))
         xu = X * score_factor[:, None]
-        sums = xu if n_groups == n else _group_sums(xu, groups, n_groups)
+        sums = xu if n_groups == n else _group_sums(xu, groups, len(counts))  # empty codes add zero rows
         meat = sums.T @ sums
         cov = bread @ meat @ bread.T
         cov *= n_groups / (n_groups - 1.0) * ((n - 1.0) / float(n - k))
