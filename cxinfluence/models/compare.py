@@ -220,20 +220,22 @@ def _bootstrap_auc(y, score, groups, Wt):
     shape = (len(cuts), Wt.shape[0])
     # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
     # rows are already in segment order, so the CSR arrays are built directly
-    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0), g_big[:cuts[-1] if len(cuts) else 0],
+    # float32 weights (see _bootstrap_weights_t) halve the memory the products stream through
+    dt = Wt.dtype if Wt.dtype == np.float32 else np.float64
+    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0, dtype=dt), g_big[:cuts[-1] if len(cuts) else 0],
                                 np.r_[0, cuts]), shape=shape)
     if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
-        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0)
+        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0, dtype=dt)
     else:
         at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
-        ones = np.ones(len(at))
+        ones = np.ones(len(at), dtype=dt)
     order = np.argsort(at, kind="stable")
     small_counts = sp.csr_matrix((ones[order], rows[order], np.r_[0, np.cumsum(np.bincount(at, minlength=len(cuts)))]),
                                  shape=shape)
     below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
     np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
-    twice = np.einsum("qr,qr->r", below, small_counts @ Wt)
+    twice = np.einsum("qr,qr->r", below, small_counts @ Wt, dtype=np.float64, casting="safe")
     n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
     n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
     if big is pos:  # pairs count events above each non-event
@@ -471,6 +473,14 @@ def _rows(X, keep):
     return out
 
 
+def _bootstrap_weights_t(W, n_rows):
+    """``W`` transposed (accounts x replicates, C-contiguous) for :func:`_bootstrap_auc`: in float32 when every
+    partial sum of it over ``n_rows`` rows is an integer below 2**24 (held exactly, so the AUCs stay bit-identical;
+    the products are summed in float64), else float64."""
+    exact32 = n_rows * float(W.max(initial=0.0)) * 2 < 2**24 and np.array_equal(W, np.floor(W))
+    return np.ascontiguousarray(W.T, dtype=np.float32 if exact32 else np.float64)
+
+
 def _boot_weights(seed, stream, n_acc, n_boot):
     """Replicate x account bootstrap weights: multinomial counts of ``n_acc`` accounts drawn with replacement,
     from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule)."""
@@ -537,7 +547,7 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
     count = np.bincount(acc, minlength=n_acc).astype(float)
     denom = W @ count
     a = (1 - conf_level) / 2
-    Wt = np.ascontiguousarray(W.T) if kind == "rebuy" else None
+    Wt = _bootstrap_weights_t(W, len(y)) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}
