@@ -64,3 +64,17 @@ def test_group_sentiment_without_anyone_heard_or_roles(village):
 def test_first_of_account_marks_each_accounts_first_row():
     ids = pd.Series(["a", "a", "b", "c", "c", "c"], dtype="str")
     assert F._first_of_account(ids).tolist() == [True, False, True, True, False, False]
+
+
+@pytest.mark.parametrize("window_days, lead_days", [(365, 0), (None, 0), (200, 45)])
+def test_metric_windows_by_binary_search_equal_the_date_masks(village, window_days, lead_days):
+    from types import SimpleNamespace
+
+    pairs = outcome_periods(village)
+    new = F._metric_columns(village, pairs, window_days, lead_days)
+    # dates as Python objects: the same windows by comparing every date (_asof.window_mask)
+    resp = village.responses.assign(date=village.responses["date"].astype(object))
+    masked = SimpleNamespace(accounts=village.accounts, stakeholders=village.stakeholders, responses=resp)
+    old = F._metric_columns(masked, pairs, window_days, lead_days)
+    assert len(new) > 0
+    pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-13, atol=0)

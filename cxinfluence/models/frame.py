@@ -322,11 +322,20 @@ def _metric_columns(village, pairs, window_days, lead_days):
     scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)[order]
               for m in present}
     frames = []
+    sorted_dates = date.dtype.kind == "M"  # sorted above: each window is a slice, found by binary search
+    dates = None if sorted_dates else pd.Series(date)
     for ts, p in pairs.groupby("as_of", sort=True):
         active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
-        use = (_asof.window_mask(pd.Series(date), ts, window_days, lead_days).to_numpy()
-               & active[r_st] & (r_acc >= 0))
-        rows = np.flatnonzero(use)
+        if sorted_dates:  # [t - lead - window, t - lead), as _asof.window_mask
+            end = _asof.to_timestamp(ts) - pd.Timedelta(days=lead_days or 0)
+            hi = int(np.searchsorted(date, end.to_datetime64(), side="left"))
+            lo = 0 if window_days is None else int(np.searchsorted(
+                date, (end - pd.Timedelta(days=window_days)).to_datetime64(), side="left"))
+            lo = min(lo, hi)
+            rows = lo + np.flatnonzero(active[r_st[lo:hi]] & (r_acc[lo:hi] >= 0))
+        else:
+            use = (_asof.window_mask(dates, ts, window_days, lead_days).to_numpy() & active[r_st] & (r_acc >= 0))
+            rows = np.flatnonzero(use)
         if len(rows) == 0:
             continue
         values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),
