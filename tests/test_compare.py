@@ -286,3 +286,14 @@ def test_bootstrap_auc_in_float32_weights_is_bit_identical():
     assert Wt32.dtype == np.float32
     assert _bootstrap_auc(y, s, g, Wt32).tolist() == _bootstrap_auc(y, s, g, np.ascontiguousarray(W.T)).tolist()
     assert _bootstrap_weights_t(W * 2**20, len(y)).dtype == np.float64  # sums past 2**24: float64
+
+
+def test_parallel_fold_refits_give_the_same_comparison(monkeypatch):
+    from cxinfluence.models import compare
+
+    df = _frame(n_acc=300, seed=9)
+    serial = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=30)
+    monkeypatch.setattr(compare, "PARALLEL_FOLD_ROWS", 0)
+    parallel = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=30)
+    pd.testing.assert_frame_equal(parallel.table, serial.table, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.predictions, serial.predictions, check_exact=True)
