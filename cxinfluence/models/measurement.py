@@ -249,7 +249,10 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
                    ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=refit.reliable,
                    warning="; ".join(refit.warnings))
     else:
-        est, se, simex = _simex(naive, j, u2, n_sim, seed)
+        from .threads import blas_threads
+
+        with blas_threads():  # many small refits: one BLAS thread (cxinfluence.models.threads)
+            est, se, simex = _simex(naive, j, u2, n_sim, seed)
         from scipy import stats
 
         z = stats.norm.ppf(0.5 + conf_level / 2)
