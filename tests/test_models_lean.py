@@ -243,3 +243,15 @@ def test_tweedie_closed_form_loglike_equals_statsmodels(scale):
     assert _loglike(TWEEDIE, y, mu, scale) == pytest.approx(TWEEDIE.loglike(y, mu, scale=scale), rel=1e-11)
     other = sm.families.Tweedie(var_power=1.3, link=sm.families.links.Log())
     assert _loglike(other, y, mu, scale) == other.loglike(y, mu, scale=scale)  # statsmodels' own series
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_group_codes_equal_factorize_in_any_order(dtype):
+    from cxinfluence.models.design import group_codes
+
+    rng = np.random.default_rng(13)
+    ids = np.repeat([f"A{i}" for i in rng.permutation(3000)], 4).astype(object)
+    ids[rng.choice(ids.size, 30, replace=False)] = None
+    for order in (np.arange(ids.size), np.argsort(ids.astype(str), kind="stable"), rng.permutation(ids.size)):
+        s = pd.Series(ids[order], dtype=dtype)
+        np.testing.assert_array_equal(group_codes(s), pd.factorize(s)[0])

@@ -61,6 +61,7 @@ import pandas as pd
 
 from ..exceptions import ModelError
 from ..sentiment.schemes import COMPARED_SCHEMES
+from .design import group_codes
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 
 #: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
@@ -353,7 +354,7 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
     data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
     fold = grouped_folds(data[cluster], folds, seed)
-    acc_codes = pd.factorize(data[cluster])[0]
+    acc_codes = group_codes(data[cluster])
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
     # The bootstrap's account weights depend only on the seed and the number of accounts: drawn on the other

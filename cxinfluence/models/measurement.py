@@ -275,7 +275,9 @@ def _controls_of(naive, scheme):
 def _groups_of(naive):
     d = naive.data
     if d is not None and "account_id" in d.columns and naive.cov_type == "cluster":
-        return pd.factorize(d["account_id"])[0]
+        from .design import group_codes
+
+        return group_codes(d["account_id"])
     return None
 
 
