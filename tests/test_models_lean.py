@@ -255,3 +255,13 @@ def test_group_codes_equal_factorize_in_any_order(dtype):
     for order in (np.arange(ids.size), np.argsort(ids.astype(str), kind="stable"), rng.permutation(ids.size)):
         s = pd.Series(ids[order], dtype=dtype)
         np.testing.assert_array_equal(group_codes(s), pd.factorize(s)[0])
+
+
+def test_probing_a_lean_result_does_not_fit_statsmodels(lean):
+    f = fit_rebuy(_frame(n=400, seed=14), scheme="mean")
+    assert not hasattr(f.result, "cov_re") and not hasattr(f.result, "bse_fe")  # "is it a mixed model?"
+    assert f.result._sm is None  # diagnostics, tidy, stats and models_table never needed statsmodels
+    models_table(f)
+    assert f.result._sm is None
+    first = f.result.statsmodels()
+    assert f.result.statsmodels() is first and f.result.fit_history["iteration"] == 1
