@@ -271,3 +271,29 @@ def test_winner_by_log_loss_with_the_one_se_rule():
     assert t.loc["mean", "log_loss_vs_best_se"] == pytest.approx(np.std(d, ddof=1), rel=1e-8)
     c0 = compare_schemes(df, ["mean", "influence_weighted", "role_weighted"], controls=[], n_boot=0)
     assert c0.winner == c0.table.set_index("scheme")["log_loss"].idxmin()
+
+
+def test_bootstrap_auc_in_float32_weights_is_bit_identical():
+    from cxinfluence.models.compare import _bootstrap_auc, _bootstrap_weights_t
+
+    rng = np.random.default_rng(31)
+    n_acc, per = 3000, 3
+    g = np.repeat(np.arange(n_acc), per)
+    s = np.round(rng.normal(size=g.size), 2)  # ties within and across the classes
+    y = (rng.uniform(size=g.size) < 1 / (1 + np.exp(-s))).astype(float)
+    W = rng.multinomial(n_acc, np.full(n_acc, 1 / n_acc), size=50).astype(float)
+    Wt32 = _bootstrap_weights_t(W, len(y))
+    assert Wt32.dtype == np.float32
+    assert _bootstrap_auc(y, s, g, Wt32).tolist() == _bootstrap_auc(y, s, g, np.ascontiguousarray(W.T)).tolist()
+    assert _bootstrap_weights_t(W * 2**20, len(y)).dtype == np.float64  # sums past 2**24: float64
+
+
+def test_parallel_fold_refits_give_the_same_comparison(monkeypatch):
+    from cxinfluence.models import compare
+
+    df = _frame(n_acc=300, seed=9)
+    serial = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=30)
+    monkeypatch.setattr(compare, "PARALLEL_FOLD_ROWS", 0)
+    parallel = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=30)
+    pd.testing.assert_frame_equal(parallel.table, serial.table, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.predictions, serial.predictions, check_exact=True)

@@ -28,6 +28,8 @@ _EXPORTS = {
     "decision_equation_ipw": ".missingroles", "BASE_SHARES": ".sensitivity", "VARIANTS": ".sensitivity",
     "reblend": ".sensitivity", "subset_village": ".sensitivity", "influence_sensitivity": ".sensitivity",
     "sensitivity_sentence": ".sensitivity", "SIMPLICITY": ".compare", "SEPARATION_EPS": ".irls",
+    "LeanGLMResults": ".lean", "build_design": ".lean", "fit_lean": ".lean", "blas_threads": ".threads",
+    "group_codes": ".design",
     "CHANGE_KINDS": ".changes", "CHANGE_COLUMNS": ".changes", "risk_at": ".changes", "what_changed": ".changes",
 }
 

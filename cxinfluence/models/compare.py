@@ -53,6 +53,7 @@ satisfaction and a multi-metric index.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +61,7 @@ import pandas as pd
 
 from ..exceptions import ModelError
 from ..sentiment.schemes import COMPARED_SCHEMES
+from .design import group_codes
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 
 #: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
@@ -219,20 +221,22 @@ def _bootstrap_auc(y, score, groups, Wt):
     shape = (len(cuts), Wt.shape[0])
     # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
     # rows are already in segment order, so the CSR arrays are built directly
-    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0), g_big[:cuts[-1] if len(cuts) else 0],
+    # float32 weights (see _bootstrap_weights_t) halve the memory the products stream through
+    dt = Wt.dtype if Wt.dtype == np.float32 else np.float64
+    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0, dtype=dt), g_big[:cuts[-1] if len(cuts) else 0],
                                 np.r_[0, cuts]), shape=shape)
     if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
-        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0)
+        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0, dtype=dt)
     else:
         at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
-        ones = np.ones(len(at))
+        ones = np.ones(len(at), dtype=dt)
     order = np.argsort(at, kind="stable")
     small_counts = sp.csr_matrix((ones[order], rows[order], np.r_[0, np.cumsum(np.bincount(at, minlength=len(cuts)))]),
                                  shape=shape)
     below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
     np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
-    twice = np.einsum("qr,qr->r", below, small_counts @ Wt)
+    twice = np.einsum("qr,qr->r", below, small_counts @ Wt, dtype=np.float64, casting="safe")
     n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
     n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
     if big is pos:  # pairs count events above each non-event
@@ -336,26 +340,45 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     >>> c.best(), bool(c.table.set_index("scheme").loc["influence_weighted", "auc_diff_low"] > 0)
     ('influence_weighted', True)
     """
+    from .threads import blas_threads
+
+    with blas_threads():  # tall-narrow products and small solves: one BLAS thread (:mod:`.threads`)
+        return _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster,
+                                conf_level, fits)
+
+
+def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster, conf_level,
+                     fits):
     from .diagnostics import FLAGS
 
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
     data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
     fold = grouped_folds(data[cluster], folds, seed)
-    acc_codes = pd.factorize(data[cluster])[0]
+    acc_codes = group_codes(data[cluster])
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
-    for s in schemes:
-        fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-        y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
-        fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+    # The bootstrap's account weights depend only on the seed and the number of accounts: drawn on the other
+    # core (numpy releases the GIL) while this one fits; the same draws as in sequence
+    pool = ThreadPoolExecutor(1) if n_boot else None
+    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if pool else None
+    try:
+        for s in schemes:
+            fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
+            y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
+            fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+        W1, W2 = (weights[0].result(), weights[1].result()) if weights else (None, None)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
     metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
     table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
-                         conf_level)
+                         conf_level, W=W1)
     # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
     table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
     sel_metric = "log_loss" if kind == "rebuy" else "deviance"
-    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed)
+    table, winner, rule = _select(table, y, preds, schemes, acc_codes, kind, loss_family, sel_metric, n_boot, seed,
+                                  W=W2)
     pred = data[[c for c in (cluster, "period_end") if c in data.columns]].reset_index(drop=True)
     pred[outcome] = y
     pred["fold"] = fold
@@ -430,20 +453,60 @@ def _cross_validate(fit, fold, folds, kind, fam_name):
     fam = model.family if hasattr(model, "family") else sm.families.Gaussian()
     start = np.asarray(fit.result.params)
     p = np.empty(len(y))
-    rows = []
-    for k in range(folds):
-        test = fold == k
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+
+    def refit(k):
+        train = fold != k
+        with np.errstate(all="ignore"):
             # Start from the full-data estimate: IRLS then needs 2-3 iterations.
-            b = irls(X[~test], y[~test], fam, start)
+            return irls(_rows(X, train), y[train], fam, start)
+
+    # The folds' refits are independent and spend their time in numpy (which releases the GIL), each on one
+    # BLAS thread: two at a time use both cores on large data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(y) >= PARALLEL_FOLD_ROWS:
+            with ThreadPoolExecutor(2) as pool:
+                estimates = list(pool.map(refit, range(folds)))
+        else:
+            estimates = [refit(k) for k in range(folds)]
+    rows = []
+    for k, b in enumerate(estimates):
+        test = fold == k
         p[test] = fam.link.inverse(X[test] @ b)
         loss_family = None if fam_name == "ols_log" else fam
         rows.append({"n_test": int(test.sum()), **_scores(y[test], p[test], kind, loss_family)})
     return y, p, rows
 
 
-def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level):
+#: Rows from which the cross-validation refits run two at a time (threads).
+PARALLEL_FOLD_ROWS = 50_000
+
+
+def _rows(X, keep):
+    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy."""
+    out = np.empty((int(keep.sum()), X.shape[1]), order="F")
+    for j in range(X.shape[1]):
+        np.compress(keep, X[:, j], out=out[:, j])
+    return out
+
+
+def _bootstrap_weights_t(W, n_rows):
+    """``W`` transposed (accounts x replicates, C-contiguous) for :func:`_bootstrap_auc`: in float32 when every
+    partial sum of it over ``n_rows`` rows is an integer below 2**24 (held exactly, so the AUCs stay bit-identical;
+    the products are summed in float64), else float64."""
+    exact32 = n_rows * float(W.max(initial=0.0)) * 2 < 2**24 and np.array_equal(W, np.floor(W))
+    return np.ascontiguousarray(W.T, dtype=np.float32 if exact32 else np.float64)
+
+
+def _boot_weights(seed, stream, n_acc, n_boot):
+    """Replicate x account bootstrap weights: multinomial counts of ``n_acc`` accounts drawn with replacement,
+    from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule)."""
+    rng = np.random.default_rng([seed, stream])
+    return rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+
+
+def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level,
+                 W=None):
     """Pooled out-of-fold scores per scheme, their differences from the baseline with bootstrap intervals."""
     rows = []
     for s in schemes:
@@ -457,7 +520,7 @@ def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family
         table[f"{m}_diff"] = table[m] - base[m]
     if n_boot:
         diffs = _bootstrap_differences(y, preds, schemes, baseline, acc_codes, kind, loss_family, n_boot,
-                                       seed, conf_level)
+                                       seed, conf_level, W=W)
         table = table.merge(diffs, on="scheme", how="left")
     order = ["scheme", "n", "n_accounts"]
     for m in metrics:
@@ -465,7 +528,7 @@ def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family
     return table[order + ["aic", "bic", "reliable", "warning"]]
 
 
-def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
+def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed, W=None):
     """The one-SE rule on ``metric`` (lower is better); see the module docstring."""
     score = table.set_index("scheme")[metric]
     best = str(score.idxmin())
@@ -475,9 +538,8 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
         table[f"{metric}_vs_best_se"] = np.nan
         table["selected"] = table["scheme"] == best
         return table, best, f"lowest held-out {name} ({best}); no bootstrap, so no one-SE rule"
-    rng = np.random.default_rng([seed, 2])
     n_acc = int(acc.max() + 1)
-    W = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+    W = _boot_weights(seed, 2, n_acc, n_boot) if W is None else W
     denom = W @ np.bincount(acc, minlength=n_acc).astype(float)
     boot = {}
     for s in schemes:
@@ -495,15 +557,14 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed):
     return table, winner, rule
 
 
-def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level):
+def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level, W=None):
     """Percentile CIs of (scheme - baseline) scores, resampling accounts."""
-    rng = np.random.default_rng([seed, 1])
     n_acc = int(acc.max() + 1)
-    W = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)  # replicate x account
+    W = _boot_weights(seed, 1, n_acc, n_boot) if W is None else W  # replicate x account
     count = np.bincount(acc, minlength=n_acc).astype(float)
     denom = W @ count
     a = (1 - conf_level) / 2
-    Wt = np.ascontiguousarray(W.T) if kind == "rebuy" else None
+    Wt = _bootstrap_weights_t(W, len(y)) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}

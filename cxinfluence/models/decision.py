@@ -144,7 +144,10 @@ def decision_equation(frame, roles=None, controls=None, outcome="renewed", clust
     _require(frame, need + [outcome], "roles")
     notes, fit_warnings, term_warnings = [], [], {}
     controls = _resolve_controls(frame, controls, notes)
-    data = frame.copy()
+    # only the columns the equation reads (a copy of a 50-column portfolio frame costs more than the fit)
+    used_cols = [outcome] + [c for r in roles for c in (f"sent_{r}", f"heard_{r}")]
+    used_cols += formula_columns(_rhs(controls), frame) + [cluster, "period_end", "account_id"]
+    data = frame[[c for c in dict.fromkeys(used_cols) if c in frame.columns]].copy()
     terms, used = [], []
     for r in roles:
         s = pd.to_numeric(data[f"sent_{r}"], errors="coerce")

@@ -301,8 +301,32 @@ def _prepare_rows(frame, columns, scheme_cols, notes, fit_warnings):
 def _groups(data, cluster):
     if cluster is None or cluster not in data.columns:
         return None
-    codes, _ = pd.factorize(data[cluster])
-    return codes
+    return group_codes(data[cluster])
+
+
+def group_codes(values) -> np.ndarray:
+    """``pd.factorize(values)[0]``, hashing one id per run of equal ids.
+
+    A model frame lists an account's periods together, so only the first id
+    of each run is factorised (a quarter of the rows with four periods) and
+    its code repeated; codes in order of first appearance, -1 for missing,
+    exactly as ``pd.factorize`` gives them, whatever the row order.
+
+    >>> group_codes(pd.Series(["b", "b", "a", None, "b", "c", "c"] * 200, dtype="str"))[:7].tolist()
+    [0, 0, 1, -1, 0, 2, 2]
+    """
+    from ..village.ids import arrow_text, run_heads
+
+    values = pd.Series(values) if not isinstance(values, pd.Series) else values
+    arr = arrow_text(values) if len(values) > 1000 else None
+    if arr is None:
+        return pd.factorize(values)[0]
+    heads = run_heads(arr)
+    if len(heads) > len(arr) // 2:  # few repeats: nothing to save
+        return pd.factorize(values)[0]
+    change = np.zeros(len(arr), dtype=bool)
+    change[heads] = True
+    return pd.factorize(values.iloc[heads])[0][np.cumsum(change) - 1]
 
 
 def _formula_model(build, formula, data, **kwargs):

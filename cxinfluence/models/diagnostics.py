@@ -307,7 +307,7 @@ def _group_flags(clusters, cluster_name, groups, group_name):
     """Too few clusters for cluster-robust SEs, or too few groups for a random effect."""
     out = []
     if clusters is not None:
-        n_cl = len(np.unique(clusters))
+        n_cl = _n_distinct(clusters)
         if n_cl < MIN_CLUSTERS:
             out.append(Flag("few_groups", f"only {n_cl} {cluster_name} clusters: cluster-robust standard errors "
                             f"are unreliable below {MIN_CLUSTERS} (Cameron & Miller 2015)"))
@@ -317,6 +317,14 @@ def _group_flags(clusters, cluster_name, groups, group_name):
             out.append(Flag("few_groups", f"only {n_g} {group_name} groups: the random-effect variance is poorly "
                             f"estimated (need at least {MIN_GROUPS})"))
     return out
+
+
+def _n_distinct(codes):
+    """Distinct values of cluster codes: counted by ``np.bincount`` for non-negative integers (no sort)."""
+    codes = np.asarray(codes)
+    if codes.dtype.kind in "iu" and len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 1024:
+        return int(np.count_nonzero(np.bincount(codes)))
+    return len(np.unique(codes))
 
 
 def _optimiser_flags(result, caught, converged):

@@ -174,7 +174,7 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     else:
         # rows of other accounts or dates find no outcome row below and drop out
         st = stakeholders
-    frame = frame.merge(_group_sentiment(_key(st), ROLES), on=["account_id", "period_end"], how="left")
+    frame = frame.merge(_group_sentiment_codes(st, ROLES), on=["account_id", "period_end"], how="left")
     for g in list(ROLES) + list(VETO_GROUPS):
         frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)
 
@@ -184,11 +184,12 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         frame["multi_index"] = _multi_index(frame)
 
     frame = frame.merge(_controls(village), on="account_id", how="left")
-    # Lagged outcomes: the previous period's result is known at this period_end.
-    prev = frame.groupby("account_id", sort=False)
-    frame["prior_bookings"] = prev["bookings"].shift(1)
+    # Lagged outcomes: the previous period's result is known at this period_end. The frame is sorted by
+    # account and date, so an account's previous period is the row above when it is the same account.
+    first = _first_of_account(frame["account_id"])
+    frame["prior_bookings"] = frame["bookings"].shift(1).mask(first)
     frame["log_prior_bookings"] = np.log1p(frame["prior_bookings"])
-    frame["prior_renewed"] = prev["renewed"].shift(1)
+    frame["prior_renewed"] = frame["renewed"].shift(1).mask(first)
     for c in ("n_stakeholders", "n_respondents", "n_responses"):
         frame[c] = frame[c].fillna(0).astype("int64")
     return frame
@@ -225,6 +226,85 @@ def _group_sentiment(st, roles):
     return wide[order + ["veto_min", "veto_detractor"]].reset_index()
 
 
+def _first_of_account(ids):
+    """Per row of a frame sorted by account: whether it is its account's first row (no earlier period)."""
+    from ..village.ids import arrow_strings, run_heads
+
+    first = np.zeros(len(ids), dtype=bool)
+    first[run_heads(arrow_strings(ids))] = True
+    return first
+
+
+def _group_sentiment_codes(st, roles):
+    """:func:`_group_sentiment` of ``_key(st)`` on integer codes: the same table, rows in another order.
+
+    The stakeholder-level table lists each account's people together at each
+    date, so the (account, date) pairs are found from where the account id
+    or the date changes (no hashing of every row's id), and the means,
+    minima and counts are sums by integer pair code (``np.bincount``).
+    """
+    from ..village.ids import arrow_strings, positions, run_heads
+
+    n = len(st)
+    need = {"account_id", "as_of", "sentiment"}
+    if n == 0 or not need <= set(st.columns) or not st["sentiment"].notna().any():
+        return _group_sentiment(_key(st), roles)
+    date = st["as_of"].to_numpy()
+    change = np.zeros(n, dtype=bool)
+    change[run_heads(arrow_strings(st["account_id"]))] = True
+    change[1:] |= date[1:] != date[:-1]
+    heads = np.flatnonzero(change)
+    run = np.cumsum(change) - 1
+    a_codes, _ = pd.factorize(st["account_id"].iloc[heads])
+    d_codes, d_uniq = pd.factorize(date[heads])
+    valid = (a_codes >= 0) & (d_codes >= 0)
+    pair_of_head = np.full(len(heads), -1, dtype=np.int64)
+    pair_of_head[valid] = pd.factorize(a_codes[valid].astype(np.int64) * len(d_uniq) + d_codes[valid])[0]
+    pair = pair_of_head[run]
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    sent = st["sentiment"].to_numpy(dtype=float)
+    heard = ~np.isnan(sent) & (pair >= 0)
+    veto = (st["veto"].fillna(False).astype(bool).to_numpy() if "veto" in st.columns else np.zeros(n, dtype=bool))
+    role = (positions(st["role"], pd.Series(list(roles), dtype=object)).astype(np.int64) if "role" in st.columns
+            else np.full(n, -1, dtype=np.int64))
+
+    def means(group, n_groups, rows):
+        key = pair[rows] * n_groups + group[rows]
+        total = np.bincount(key, weights=sent[rows], minlength=n_pairs * n_groups)
+        count = np.bincount(key, minlength=n_pairs * n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(n_pairs, n_groups)
+
+    by_role = means(role, len(roles), heard & (role >= 0))
+    by_veto = means(np.where(veto, 0, 1), 2, heard)
+    has = np.bincount(pair[heard], minlength=n_pairs) > 0
+    vmin = np.full(n_pairs, np.inf)
+    vrows = heard & veto
+    np.minimum.at(vmin, pair[vrows], sent[vrows])
+    vmin[~np.isfinite(vmin)] = np.nan
+    answered = veto & (pair >= 0)
+    if "nps" in st.columns:
+        nps = pd.to_numeric(st["nps"], errors="coerce").to_numpy(dtype=float)
+        answered &= ~np.isnan(nps)
+        n_ans = np.bincount(pair[answered], minlength=n_pairs)
+        n_det = np.bincount(pair[answered], weights=(nps[answered] <= 6).astype(float), minlength=n_pairs)
+        detractor = np.where(n_ans > 0, (n_det > 0).astype(float), np.nan)
+    else:
+        detractor = np.full(n_pairs, np.nan)
+    keep = np.flatnonzero(has)
+    head_of_pair = np.empty(n_pairs, dtype=np.int64)
+    head_of_pair[pair_of_head[::-1][pair_of_head[::-1] >= 0]] = heads[::-1][pair_of_head[::-1] >= 0]
+    rows = head_of_pair[keep]
+    out = {"account_id": st["account_id"].iloc[rows].astype(str).to_numpy(), "period_end": date[rows]}
+    for i, g in enumerate(list(roles) + list(VETO_GROUPS)):
+        col = by_role[keep, i] if i < len(roles) else by_veto[keep, i - len(roles)]
+        out[f"sent_{g}"] = col
+        out[f"heard_{g}"] = (~np.isnan(col)).astype(float)
+    out["veto_min"] = vmin[keep]
+    out["veto_detractor"] = detractor[keep]
+    return pd.DataFrame(out)
+
+
 def _metric_columns(village, pairs, window_days, lead_days):
     """csat_mean, ces_mean, neteasy per account and period, exactly as
     :func:`cxinfluence.sentiment.metrics.metric_table` (each respondent's latest answer
@@ -248,11 +328,20 @@ def _metric_columns(village, pairs, window_days, lead_days):
     scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)[order]
               for m in present}
     frames = []
+    sorted_dates = date.dtype.kind == "M"  # sorted above: each window is a slice, found by binary search
+    dates = None if sorted_dates else pd.Series(date)
     for ts, p in pairs.groupby("as_of", sort=True):
         active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
-        use = (_asof.window_mask(pd.Series(date), ts, window_days, lead_days).to_numpy()
-               & active[r_st] & (r_acc >= 0))
-        rows = np.flatnonzero(use)
+        if sorted_dates:  # [t - lead - window, t - lead), as _asof.window_mask
+            end = _asof.to_timestamp(ts) - pd.Timedelta(days=lead_days or 0)
+            hi = int(np.searchsorted(date, end.to_datetime64(), side="left"))
+            lo = 0 if window_days is None else int(np.searchsorted(
+                date, (end - pd.Timedelta(days=window_days)).to_datetime64(), side="left"))
+            lo = min(lo, hi)
+            rows = lo + np.flatnonzero(active[r_st[lo:hi]] & (r_acc[lo:hi] >= 0))
+        else:
+            use = (_asof.window_mask(dates, ts, window_days, lead_days).to_numpy() & active[r_st] & (r_acc >= 0))
+            rows = np.flatnonzero(use)
         if len(rows) == 0:
             continue
         values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),

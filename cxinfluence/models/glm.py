@@ -15,8 +15,11 @@ from .diagnostics import (
 )
 from ..exceptions import DegenerateFitError, ModelError
 from .irls import irls_fit
+from .lean import build_design, lean_family
+from .threads import blas_threads, fit_work
 from ..sentiment.schemes import PRIMARY_SCHEME
 from .design import (
+    _categorical_text,
     _check_frame,
     _degenerate,
     _family,
@@ -34,9 +37,15 @@ from .mixed_fit import fit_mixed
 from .results import Fit
 
 
-def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings, outcome, kind="glm",
-             log_link=None, var_power=1.5, lp=None, start_params=None, term_warnings=None, robust="auto"):
-    """Fit a GLM from a formula on prepared rows, with every diagnostic."""
+def _fit_glm(data, formula, family, **kwargs):
+    """Fit a GLM from a formula on prepared rows, with every diagnostic (BLAS on one thread: :mod:`.threads`)."""
+    with blas_threads(fit_work(len(data), data.shape[1] + 8)):
+        return _fit_glm_capped(data, formula, family, **kwargs)
+
+
+def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_warnings, outcome, kind="glm",
+                    log_link=None, var_power=1.5, lp=None, start_params=None, term_warnings=None, robust="auto"):
+    """:func:`_fit_glm`: statsmodels' fit, or at portfolio scale the lean fit of :mod:`.lean`."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
@@ -44,8 +53,16 @@ def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings
     fam = _family(family, var_power)
     is_binary = isinstance(fam, sm.families.Binomial)
     term_warnings = {} if term_warnings is None else term_warnings
-    model = _formula_model(smf.glm, formula, data, family=fam)
-    X, y, names = model.exog, model.endog, list(model.exog_names)
+    # At scale, the design from column values and category codes (no formula model; statsmodels on demand)
+    design = None
+    if len(data) >= WARM_START_MIN_ROWS and lean_family(fam):
+        # text columns as Categoricals, as patsy reads them (_formula_model)
+        design = build_design(formula, _categorical_text(data, formula))
+    if design is None:
+        model = _formula_model(smf.glm, formula, data, family=fam)
+        X, y, names = model.exog, model.endog, list(model.exog_names)
+    else:
+        model, X, y, names = None, design.X, design.y, list(design.names)
     if is_binary and not np.isin(y, (0.0, 1.0)).all():
         raise ModelError(f"outcome {outcome!r} has values other than 0 and 1 "
                          f"(e.g. {sorted(set(np.unique(y)) - {0.0, 1.0})[:3]}); a logistic model needs 0/1")
@@ -58,6 +75,7 @@ def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings
         exog = pd.DataFrame(X[:, keep], columns=[names[j] for j in keep], index=data.index)
         model = sm.GLM(pd.Series(y, index=data.index, name=outcome), exog, family=fam)
         X, names = model.exog, list(model.exog_names)
+        design = None  # statsmodels' own path for rank-deficient designs, as before
 
     n = len(y)
     events = None
@@ -91,9 +109,15 @@ def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings
             # Started at the optimum, the deviance only moves by rounding: stop once the change
             # is at that level instead of iterating until two values happen to agree to 1e-10.
             settings["rtol"] = WARM_RTOL
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds, start_params=start, **settings)
+    if design is not None and start is not None:
+        # the lean fit: the same estimate and statistics without statsmodels' n x k SVDs (:mod:`.lean`)
+        result, caught = _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings), []
+    else:
+        if model is None:
+            model = _formula_model(smf.glm, formula, data, family=fam)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds, start_params=start, **settings)
     loglink_zeros = (isinstance(fam, (sm.families.Tweedie, sm.families.Poisson))
                      and isinstance(fam.link, sm.families.links.Log) and bool((y == 0).any()))
     found = diagnose(X, y, names, "binary" if is_binary else "loglink_zeros" if loglink_zeros else "continuous",
@@ -113,6 +137,28 @@ def _fit_glm(data, formula, family, *, name, focus, cluster, notes, fit_warnings
               events=events, cov_type=cov_type, log_link=log_link, data=data)
     _degenerate(fit_warnings, name)
     return fit
+
+
+def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings):
+    """The :class:`~cxinfluence.models.lean.LeanGLMResults` of a converged warm start (statsmodels on demand)."""
+    from .lean import LeanModel, fit_lean
+
+    model = LeanModel(y, X, names, fam, formula, data, data.index)
+    groups = None if cov_kwds is None else cov_kwds["groups"]
+    return fit_lean(model, start, cov_type=cov_type, groups=groups,
+                    sm_spec=(_Builder(formula, data, fam), {"cov_type": cov_type, "cov_kwds": cov_kwds, **settings}))
+
+
+class _Builder:
+    """The statsmodels formula model of a lean fit, built on demand (picklable, unlike a closure)."""
+
+    def __init__(self, formula, data, family):
+        self.formula, self.data, self.family = formula, data, family
+
+    def __call__(self):
+        import statsmodels.formula.api as smf
+
+        return _formula_model(smf.glm, self.formula, self.data, family=self.family)
 
 
 #: Rows from which a GLM is warm-started (:func:`warm_start`). Smaller fits

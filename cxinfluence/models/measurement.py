@@ -249,7 +249,10 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
                    ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=refit.reliable,
                    warning="; ".join(refit.warnings))
     else:
-        est, se, simex = _simex(naive, j, u2, n_sim, seed)
+        from .threads import blas_threads
+
+        with blas_threads():  # many small refits: one BLAS thread (cxinfluence.models.threads)
+            est, se, simex = _simex(naive, j, u2, n_sim, seed)
         from scipy import stats
 
         z = stats.norm.ppf(0.5 + conf_level / 2)
@@ -272,7 +275,9 @@ def _controls_of(naive, scheme):
 def _groups_of(naive):
     d = naive.data
     if d is not None and "account_id" in d.columns and naive.cov_type == "cluster":
-        return pd.factorize(d["account_id"])[0]
+        from .design import group_codes
+
+        return group_codes(d["account_id"])
     return None
 
 

@@ -29,7 +29,10 @@ class Fit:
         Model name used in tables (e.g. ``"rebuy:influence_weighted"``).
     result : statsmodels results object
         The statsmodels result itself (``params``, ``bse``, ``conf_int()``,
-        ``summary()``, ``predict()``...).
+        ``summary()``, ``predict()``...); for a logit, Tweedie, Gamma or
+        Poisson GLM on 50,000 rows or more a
+        :class:`~cxinfluence.models.lean.LeanGLMResults` with the same
+        numbers, whose ``statsmodels()`` returns statsmodels' own results.
     formula : str
     outcome : str
     kind : str
