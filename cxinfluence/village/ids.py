@@ -72,7 +72,7 @@ def positions(keys, values, *more_keys):
         keys_all = pa.concat_arrays(arrays)
 
         def look(part):
-            hit = pc.index_in(part, value_set=value_set)
+            hit = pc.index_in(part, value_set=value_set, skip_nulls=True)
             return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
 
         half = len(keys_all) // 2
@@ -85,6 +85,22 @@ def positions(keys, values, *more_keys):
             found = look(keys_all)
     parts = np.split(found, np.cumsum(lengths)[:-1])
     return parts[0] if not more_keys else parts
+
+
+def match_rows(defining, *references) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row of ``defining`` where each id first appears, for the ids of ``defining`` itself and of
+    each column in ``references``; -1 where an id is blank or not in ``defining``.
+
+    The one id -> row lookup of validation (:mod:`cxinfluence.village.references`) and of
+    :func:`rows_of`: the defining ids are hashed once (:func:`positions`). A row of ``defining``
+    whose own entry is not itself repeats an earlier id.
+
+    >>> own, (refs,) = match_rows(pd.Series(["a", "b", "a"]), pd.Series(["b", "z", None]))
+    >>> own.tolist(), refs.tolist()
+    ([0, 1, 0], [1, -1, -1])
+    """
+    found = positions(defining, defining, *references)
+    return (found[0], list(found[1:])) if references else (found, [])
 
 
 def arrow_identity(column):
