@@ -145,7 +145,10 @@ def _numbers(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
         frac = finite & ~bad & (v != np.round(v))
         rep.rows(t, frac, col.name, lambda pos: [f"{v[i]:g} is not a whole number; {expected}" for i in pos])
         bad |= frac
-    return pd.Series(np.where(finite & ~bad, v, np.nan), index=s.index, dtype="float64")
+    keep = finite & ~bad
+    if s.dtype == np.float64 and not (given & ~keep).any():
+        return s  # stored float64 with every given value valid: nothing to blank out, no copy
+    return pd.Series(np.where(keep, v, np.nan), index=s.index, dtype="float64")
 
 
 def _dates(t: RawTable, s: pd.Series, col: Column, rep: _Report) -> pd.Series:
@@ -296,4 +299,5 @@ def _type_table(t: RawTable, rep: _Report, read_rows=()) -> tuple[pd.DataFrame, 
             out[c] = t.data[c].reset_index(drop=True)
     # which contract values the file gave (valid or not), so warnings don't echo errors
     t.given = {name: t.data[c].notna().to_numpy() for name, c in mapping.items()}
-    return pd.DataFrame(out, index=pd.RangeIndex(n)), complete
+    # copy=False: each column stays its own array (no copy into 2-D blocks)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False), complete

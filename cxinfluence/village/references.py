@@ -262,15 +262,15 @@ def _response_warnings(rep, t, r, t_people, people, sh: _IdRows, pos_sh):
     rep.summary(t, empty, None, "response(s) have neither a score nor a comment (nothing to analyse)",
                 r["stakeholder_id"])
     _unreferenced(rep, t_people, people, sh, pos_sh, "stakeholder(s) have no responses")
-    known = pos_sh >= 0
-    rows = pos_sh[known]  # the row that defines each respondent
-    start = np.full(len(r), np.datetime64("NaT"), dtype="datetime64[ns]")
-    end = start.copy()
-    start[known] = people["active_from"].to_numpy()[rows]
-    end[known] = people["active_to"].to_numpy()[rows]
+    # on int64 nanoseconds: a blank active_from is the smallest day and a blank active_to the largest
+    # (no bound); an unknown respondent (row -1) takes the appended unbounded period
+    nat, top = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    start = np.append(people["active_from"].to_numpy().view(np.int64), nat)
+    end = people["active_to"].to_numpy().view(np.int64)
+    end = np.append(np.where(end == nat, top, end), top)
     date = r["date"].to_numpy()
-    with np.errstate(invalid="ignore"):
-        outside = known & ~np.isnat(date) & ((~np.isnat(start) & (date < start)) | (~np.isnat(end) & (date >= end)))
+    day = date.view(np.int64)
+    outside = (day != nat) & ((day < start[pos_sh]) | (day >= end[pos_sh]))
     rep.summary(t, outside, "date",
                 "response(s) are dated outside the respondent's active period (before active_from or on/after active_to)",
                 r["stakeholder_id"])
