@@ -11,13 +11,15 @@ times, each in a fresh process:
 * ``validate_village`` (read, type, check, complete roles);
 * ``load_village`` (the same, returning the Village).
 
-Prints seconds, the ratio to the baseline measured in the same run and each
-process's peak resident memory. The machine is shared and noisy: compare
-ratios, not seconds. ``--tasks`` picks tasks (e.g. ``--tasks load`` to skip
+Prints wall seconds, CPU seconds (user + system), their ratios to the
+baseline measured in the same run, each process's peak resident memory (MiB)
+and the 1-minute load average when it ended; ``load_village`` also reports
+the in-memory size of the Village it returns. The machine is shared and
+noisy: compare ratios (CPU ones hold up best under load), not seconds. ``--tasks`` picks tasks (e.g. ``--tasks load`` to skip
 ``validate_village`` on a large village).
 
-    .venv/bin/python benchmarks/bench_validate.py [--responses N] [--accounts N] [--format csv|parquet]
-    .venv/bin/python benchmarks/bench_validate.py --village benchmarks/.cache/village_100000_1 [--tasks load]
+    python3 benchmarks/bench_validate.py [--responses N] [--accounts N] [--format csv|parquet]
+    python3 benchmarks/bench_validate.py --village benchmarks/.cache/village_100000_1 [--tasks load]
 """
 
 from __future__ import annotations
@@ -82,11 +84,13 @@ def make_files(folder: Path, n_accounts: int, n_responses: int, seed: int = 0, f
 
 
 def _run(task: str, folder: str):
-    t0 = time.perf_counter()
+    """One task in this (fresh) process: wall seconds, CPU seconds (user, system), peak MiB, result."""
+    import os
+
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     if task == "baseline":
-        for p in _table_files(folder):
-            pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-        result = ""
+        frames = [pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p) for p in _table_files(folder)]
+        result = f"{sum(f.memory_usage(deep=True).sum() for f in frames) / 2**20:,.0f} MiB of DataFrames"
     elif task == "validate":
         from cxinfluence.village.validate import validate_village
 
@@ -96,10 +100,12 @@ def _run(task: str, folder: str):
         from cxinfluence.village.core import load_village
 
         v = load_village(folder, warn=False)
-        result = f"{len(v.responses):,} responses loaded"
+        size = sum(t.memory_usage(deep=True).sum() for t in v.tables().values()) / 2**20
+        result = f"{len(v.responses):,} responses loaded; Village {size:,.0f} MiB"
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return seconds, peak_mb, result
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mib = r1.ru_maxrss / 1024  # Linux: KiB
+    return seconds, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime, peak_mib, os.getloadavg()[0], result
 
 
 def _table_files(folder) -> list[Path]:
@@ -117,16 +123,22 @@ def measure(task: str, folder: str):
 
 def report(folder: str, tasks) -> None:
     files = _table_files(folder)
-    size = sum(p.stat().st_size for p in files) / 1e6
+    size = sum(p.stat().st_size for p in files) / 2**20
     kind = "Parquet" if files and files[0].suffix == ".parquet" else "CSV"
     reader = "pandas.read_parquet" if kind == "Parquet" else "pandas.read_csv"
-    print(f"{size:,.1f} MB of {kind} in {folder}")
+    print(f"{size:,.1f} MiB of {kind} in {folder}")
     base = measure("baseline", folder)
-    print(f"{'task':<30}{'seconds':>9}{'x baseline':>12}{'peak MiB':>10}  result")
-    print(f"{reader + ' (baseline)':<30}{base[0]:>9.2f}{1:>12.2f}{base[1]:>10.0f}")
+    print(f"{'task':<32}{'wall s':>8}{'x base':>8}{'CPU s':>8}{'(user':>7}{' sys)':>7}{'x base':>8}"
+          f"{'peak MiB':>10}{'load':>6}  result")
+
+    def line(name, m):
+        wall, user, system, peak, load, result = m
+        print(f"{name:<32}{wall:>8.2f}{wall / base[0]:>8.2f}{user + system:>8.2f}{user:>7.1f}{system:>7.1f}"
+              f"{(user + system) / (base[1] + base[2]):>8.2f}{peak:>10,.0f}{load:>6.1f}  {result}")
+
+    line(reader + " (baseline)", base)
     for task in tasks:
-        sec, peak, result = measure(task, folder)
-        print(f"{task + '_village':<30}{sec:>9.2f}{sec / base[0]:>12.2f}{peak:>10.0f}  {result}")
+        line(task + "_village", measure(task, folder))
 
 
 def main():

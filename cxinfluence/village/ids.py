@@ -49,13 +49,31 @@ def arrow_strings(values):
 _THREADS = min(2, os.cpu_count() or 1)
 
 
+def _string_chunks(values) -> list:
+    """The chunks of a column of ids as pyarrow ``large_string`` arrays, without copying Arrow-backed text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if not hasattr(arr, "_pa_array"):
+        return [arrow_strings(values)]
+    chunks = arr._pa_array.chunks if isinstance(arr._pa_array, pa.ChunkedArray) else [arr._pa_array]
+    out = []
+    for c in chunks:
+        if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+            c = pc.cast(c, pa.string())
+        out.append(c if pa.types.is_large_string(c.type) else c.cast(pa.large_string()))
+    return out
+
+
 def positions(keys, values, *more_keys):
-    """Position of each key among ``values`` (unique ids), -1 when absent.
+    """Position of each key among ``values`` (unique ids), -1 when absent or blank.
 
     One pyarrow ``index_in`` call hashes the id table once even when several
-    key columns are given (they are concatenated); a long key column is
-    looked up in two halves side by side when the machine has two cores
-    (pyarrow releases the GIL). Returns int32 arrays, one per key column.
+    key columns are given (their Arrow chunks are looked up together, not
+    copied); a long key column is looked up in two halves side by side when
+    the machine has two cores (pyarrow releases the GIL). Returns int32
+    arrays, one per key column.
 
     >>> positions(pd.Series(["b", "x", "a"]), pd.Series(["a", "b"])).tolist()
     [1, -1, 0]
@@ -63,17 +81,18 @@ def positions(keys, values, *more_keys):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = [arrow_strings(c) for c in (keys, *more_keys)]
-    lengths = [len(a) for a in arrays]
+    columns = (keys, *more_keys)
+    chunks = [c for col in columns for c in _string_chunks(col)]
+    lengths = [len(col) for col in columns]
     if sum(lengths) == 0:
         found = np.zeros(0, dtype=np.int32)
     else:
         value_set = arrow_strings(values)
-        keys_all = pa.concat_arrays(arrays)
+        keys_all = pa.chunked_array(chunks, type=pa.large_string())
 
         def look(part):
-            hit = pc.index_in(part, value_set=value_set)
-            return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
+            hit = pc.index_in(part, value_set=value_set, skip_nulls=True)
+            return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy().astype(np.int32, copy=False)
 
         half = len(keys_all) // 2
         if _THREADS > 1 and half > 1_000_000:
@@ -85,6 +104,22 @@ def positions(keys, values, *more_keys):
             found = look(keys_all)
     parts = np.split(found, np.cumsum(lengths)[:-1])
     return parts[0] if not more_keys else parts
+
+
+def match_rows(defining, *references) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row of ``defining`` where each id first appears, for the ids of ``defining`` itself and of
+    each column in ``references``; -1 where an id is blank or not in ``defining``.
+
+    The one id -> row lookup of validation (:mod:`cxinfluence.village.references`) and of
+    :func:`rows_of`: the defining ids are hashed once (:func:`positions`). A row of ``defining``
+    whose own entry is not itself repeats an earlier id.
+
+    >>> own, (refs,) = match_rows(pd.Series(["a", "b", "a"]), pd.Series(["b", "z", None]))
+    >>> own.tolist(), refs.tolist()
+    ([0, 1, 0], [1, -1, -1])
+    """
+    found = positions(defining, defining, *references)
+    return (found[0], list(found[1:])) if references else (found, [])
 
 
 def arrow_identity(column):

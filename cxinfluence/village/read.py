@@ -198,7 +198,8 @@ def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems)
     names, hproblems, blank = _header(header, name, label)
     problems = problems + hproblems
     body.columns = names
-    body = pd.DataFrame({c: _clean_cells(body.iloc[:, i]) for i, c in enumerate(names)}, index=body.index)
+    # copy=False: keep each column as its own array (no copy into 2-D blocks)
+    body = pd.DataFrame({c: _clean_cells(body.iloc[:, i]) for i, c in enumerate(names)}, index=body.index, copy=False)
     for i in blank:
         c = names[i]
         if body[c].notna().any():
@@ -206,10 +207,23 @@ def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems)
             problems.append(Problem(name, label, first, None, f"column {i + 1} has values but no header; give it a name or delete it"))
         else:
             body = body.drop(columns=c)
-    keep = body.notna().any(axis=1).to_numpy() if body.shape[1] else np.zeros(len(body), bool)
+    keep = _not_blank_rows(body)
     if not keep.all():
         body, rows = body.loc[keep].reset_index(drop=True), rows[keep]
     return RawTable(name, label, body.reset_index(drop=True), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _not_blank_rows(body: pd.DataFrame) -> np.ndarray:
+    """Rows with a value in some column; a column with no blank at all (an id, usually) settles it."""
+    if not body.shape[1]:
+        return np.zeros(len(body), bool)
+    blank = None
+    for c in body.columns:
+        missing = body[c].isna().to_numpy()
+        if not missing.any():
+            return np.ones(len(body), bool)
+        blank = missing if blank is None else blank & missing
+    return ~blank
 
 
 def _unreadable(name, label, message, row=None) -> RawTable:
@@ -405,7 +419,8 @@ def read_parquet_table(path, name=None) -> RawTable:
     path = Path(path)
     name = name or path.stem.lower()
     try:
-        body = pd.read_parquet(path)
+        # one block per column (no copy into 2-D blocks) and Arrow memory freed column by column
+        body = pd.read_parquet(path, to_pandas_kwargs={"split_blocks": True, "self_destruct": True})
     except Exception as exc:  # pyarrow raises several types for corrupt files
         return _unreadable(name, path.name, f"not a readable Parquet file ({type(exc).__name__}: {exc}); re-export it or use CSV")
     body = body.reset_index(drop=True)
