@@ -203,6 +203,24 @@ def _positions(keys, values, *more_keys) -> np.ndarray:
     return positions(keys, values, *more_keys)
 
 
+def _text_positions(column: pd.Series, values: list) -> np.ndarray:
+    """Position of each entry of a text column among ``values`` (-1: not listed or blank):
+    one Arrow hash lookup on the column's own buffers when it is Arrow text (no copy),
+    else :func:`cxinfluence.village.ids.positions`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..village.ids import arrow_identity
+
+    arr = arrow_identity(column)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
+            or not all(isinstance(v, str) for v in values):
+        return positions(column, pd.Series(values, dtype="str"))
+    hit = pc.index_in(arr, value_set=pa.array(values, type=arr.type))
+    hit = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
+
+
 def _account_blocks(accounts: pd.Series, codes=None):
     """(order, block) that sort rows by account: ``block[i]`` is the 0-based
     account of sorted row ``i``; ``order`` is None when the rows are already
@@ -248,10 +266,11 @@ def _endorsement_arrays(village, rows, block, weight="weight"):
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
     w = tie_weights(relationships, weight)
-    src, dst = endorse(node_of[rows_of(village, "relationships", "source_id")],
-                       node_of[rows_of(village, "relationships", "target_id")], kinds)
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    src, dst, w = src[keep], dst[keep], w[keep]
+    a = node_of[rows_of(village, "relationships", "source_id")]
+    b = node_of[rows_of(village, "relationships", "target_id")]
+    keep = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))  # both ends in the graph, no self-tie
+    src, dst = endorse(a[keep], b[keep], kinds[keep])
+    w = w[keep]
     across = block[src] != block[dst]
     if across.any():
         warnings.warn(f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored",
@@ -438,7 +457,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     role_w = np.full(len(people), UNKNOWN_ROLE_WEIGHT)
     if "role" in people.columns and priors:
         # one hash pass over the roles, not one string comparison per listed role
-        listed = positions(people["role"], pd.Series(list(priors), dtype="str"))
+        listed = _text_positions(people["role"], list(priors))
         known = listed >= 0
         role_w[known] = np.array(list(priors.values()), dtype=float)[listed[known]]
     role_total = account_sum(role_w)
