@@ -51,3 +51,19 @@ def test_subset_falls_back_to_text_matching_for_unlisted_accounts_and_repeated_i
     for name in ("accounts", "stakeholders", "relationships", "responses", "outcomes"):
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(ref, name))
     assert (fast.stakeholders["account_id"] == "NOT-LISTED").sum() == 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vectorised_spearman_equals_the_groupby_definition(seed):
+    from cxinfluence.models.sensitivity import _spearman_by_account, _spearman_by_account_reference
+
+    rng = np.random.default_rng(seed)
+    acc = rng.choice([f"A{i}" for i in range(40)], 400)  # accounts of 1..20 people, unsorted
+    a = rng.integers(0, 6, 400).astype(float)  # many ties
+    b = np.where(rng.random(400) < 0.5, a, rng.normal(size=400))
+    a[rng.random(400) < 0.05] = np.nan
+    b[:20] = a[:20]
+    got, ref = _spearman_by_account(acc, a, b), _spearman_by_account_reference(acc, a, b)
+    assert got[0] == pytest.approx(ref[0], rel=1e-12) and got[1] == ref[1]
+    same = _spearman_by_account(acc, a, a)
+    assert same == pytest.approx(_spearman_by_account_reference(acc, a, a), rel=1e-12)

@@ -231,7 +231,52 @@ def subset_village_reference(village, accounts):
 
 def _spearman_by_account(acc, a, b):
     """Mean within-account Spearman correlation of ``a`` and ``b`` and the share of
-    accounts whose argmax changes, over accounts with 3+ people."""
+    accounts whose argmax changes, over accounts with 3+ people (rows with a
+    missing value dropped first; tied values get their average rank, as
+    :func:`scipy.stats.spearmanr`; the argmax is the first row holding the
+    maximum). Sorts and bincounts, no groupby (:func:`_spearman_by_account_reference`
+    is the pandas definition, tested equal)."""
+    acc, a, b = pd.factorize(np.asarray(acc))[0], np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = ~(np.isnan(a) | np.isnan(b)) & (acc >= 0)
+    acc, a, b, row = acc[ok], a[ok], b[ok], np.flatnonzero(ok)
+    k = int(acc.max()) + 1 if len(acc) else 0
+    size = np.bincount(acc, minlength=k)
+    big = size[acc] >= 3
+    acc, a, b, row = acc[big], a[big], b[big], row[big]
+    if not len(acc):
+        return np.nan, np.nan
+    first = np.r_[0, np.cumsum(size)[:-1]]
+
+    def centred_ranks(x):
+        order = np.lexsort((x, acc))
+        xs, gs = x[order], acc[order]
+        pos = np.arange(len(xs)) - first[gs]  # 0-based position within the account
+        # (account, value) runs of ties share the average of their positions
+        change = np.r_[True, (gs[1:] != gs[:-1]) | (xs[1:] != xs[:-1])]
+        run = np.cumsum(change) - 1
+        avg = np.bincount(run, weights=pos) / np.bincount(run)
+        r = np.empty(len(x))
+        r[order] = avg[run] + 1.0
+        return r - (size[acc] + 1) / 2.0  # minus the mean rank of the account
+
+    ra, rb = centred_ranks(a), centred_ranks(b)
+    num = np.bincount(acc, weights=ra * rb, minlength=k)
+    den = np.sqrt(np.bincount(acc, weights=ra * ra, minlength=k) * np.bincount(acc, weights=rb * rb, minlength=k))
+    used = size >= 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = num[used] / den[used]
+    rho[~np.isfinite(rho)] = np.nan
+
+    def top(x):  # first row (in input order) holding each account's maximum
+        order = np.lexsort((row, -x, acc))
+        heads = np.r_[True, acc[order][1:] != acc[order][:-1]]
+        return row[order][heads]
+
+    return float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan, float(np.mean(top(a) != top(b)))
+
+
+def _spearman_by_account_reference(acc, a, b):
+    """:func:`_spearman_by_account` written with pandas groupby (the definition)."""
     df = pd.DataFrame({"acc": acc, "a": a, "b": b}).dropna()
     size = df.groupby("acc")["a"].transform("size")
     df = df[size >= 3]
@@ -375,9 +420,16 @@ def _variant_sentiment(v, ts, pairs, periods, infl, has_dates, lead_days, opts):
 def _rank_changes(base, snap_inf, snap):
     """How a variant moves people's influence ranks within accounts and the accounts' sentiment ranks."""
     row = {}
-    merged = base["inf"].merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
-    row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(
-        merged["account_id"].to_numpy(), merged["influence_b"].to_numpy(), merged["influence_v"].to_numpy())
+    b_inf = base["inf"]
+    ids = b_inf["stakeholder_id"].to_numpy()
+    if len(b_inf) == len(snap_inf) and np.array_equal(ids, snap_inf["stakeholder_id"].to_numpy()) \
+            and np.array_equal(b_inf["account_id"].to_numpy(), snap_inf["account_id"].to_numpy()) \
+            and pd.Index(ids).is_unique:  # the same people in the same rows (one re-blend of one table): no merge
+        acc, xb, xv = b_inf["account_id"].to_numpy(), b_inf["influence"].to_numpy(), snap_inf["influence"].to_numpy()
+    else:
+        merged = b_inf.merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
+        acc, xb, xv = (merged[c].to_numpy() for c in ("account_id", "influence_b", "influence_v"))
+    row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(acc, xb, xv)
     a = base["snap"].set_index("account_id")["influence_weighted"]
     b = snap.set_index("account_id")["influence_weighted"].reindex(a.index)
     ok = a.notna() & b.notna()
