@@ -437,3 +437,18 @@ def test_the_readable_reference_equals_networkx_on_a_hand_drawn_graph():
     for method in ("power", "exact"):
         ref, _ = pagerank_reference(group, src, dst, w, tol=1e-12, max_iter=1000, method=method)
         np.testing.assert_allclose(ref, [pr[i] for i in range(4)], atol=1e-10)
+
+
+def test_influence_at_dates_builds_the_graph_once_and_equals_date_by_date():
+    import warnings
+
+    from cxinfluence import make_village
+    from cxinfluence.network.influence import influence_at_dates
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v, _ = make_village(25, seed=8, years=3)
+        dates = ["2022-06-01", "2023-06-01", "2024-06-01"]
+        for opts in ({}, {"graph_share": 1.0, "role_weights": {"user": 3.0}, "method": "power", "tol": 1e-8, "max_iter": 1000}):
+            for got, d in zip(influence_at_dates(v, dates, **opts), dates):
+                pd.testing.assert_frame_equal(got, influence_weights(v, d, **opts))

@@ -37,8 +37,10 @@ without repeating the diagnostics, reliable when the baseline is and the refit
 has finite SEs); ``n_accounts``: accounts
 used (a seeded sample of ``max_accounts`` on large villages).
 
-PageRank is computed once per date (:func:`~cxinfluence.influence.influence_weights`)
-and each variant re-blends its components (:func:`reblend`).
+PageRank is computed once per date, on a graph whose ties are matched once
+(:func:`~cxinfluence.network.influence.influence_at_dates`), and each variant re-blends its
+components (:func:`reblend`); the sample is cut from the village's cached id matches
+(:func:`subset_village`).
 """
 
 from __future__ import annotations
@@ -331,7 +333,7 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     >>> len(VARIANTS), t["variant"].tolist(), float(t["stakeholder_rank_corr"].iloc[0])
     (10, ['baseline', 'graph share halved', 'graph share doubled'], 1.0)
     """
-    from ..network.influence import influence_weights
+    from ..network.influence import influence_at_dates
     from .frame import outcome_periods
 
     ts = _asof.to_timestamp(as_of)
@@ -349,7 +351,8 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
         warnings.simplefilter("ignore")
         frame, base_fit, base_warning = _base_model(v, dates, window_days, lead_days, half_life_days, controls)
         # PageRank once per date; each variant re-blends its components
-        components = {d: _components(influence_weights(v, d)) for d in [ts] + [pd.Timestamp(d) for d in dates]}
+        when = [ts] + [pd.Timestamp(d) for d in dates]
+        components = {d: _components(t) for d, t in zip(when, influence_at_dates(v, when))}
         pairs = pd.concat([pd.DataFrame({"account_id": v.accounts["account_id"].astype(str), "as_of": ts}),
                            periods], ignore_index=True)
         for name, shares, priors in variants:

@@ -249,27 +249,46 @@ def _account_blocks(accounts: pd.Series, codes=None):
     return order, codes[order]
 
 
-def _endorsement_arrays(village, rows, block, weight="weight"):
+def _tie_rows(village, weight="weight"):
+    """Every tie as an endorsement edge between stakeholders-table rows (-1: an id
+    matching nobody), with its weight: the date-independent part of the graph,
+    built once for several dates (:func:`influence_at_dates`); None without ties."""
+    relationships = village.relationships
+    if relationships is None or len(relationships) == 0:
+        return None
+    kinds = tie_kinds(relationships["kind"])
+    w = tie_weights(relationships, weight)
+    u, v = endorse(rows_of(village, "relationships", "source_id"), rows_of(village, "relationships", "target_id"),
+                   kinds)
+    return u, v, w
+
+
+def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     """Endorsement edges (see module docstring) as positions into ``rows``
     (the stakeholders-table rows of the people in the graph, in node order).
 
     Drops ties touching unknown/inactive people and self-ties; warns about and
     drops ties across accounts. Parallel ties are left for the sparse matrix
-    to sum.
+    to sum. ``ties``: :func:`_tie_rows` of the village, when already built.
     """
     relationships = village.relationships
     if relationships is None or len(relationships) == 0 or len(rows) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    kinds = tie_kinds(relationships["kind"])
     # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
-    w = tie_weights(relationships, weight)
-    a = node_of[rows_of(village, "relationships", "source_id")]
-    b = node_of[rows_of(village, "relationships", "target_id")]
-    keep = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))  # both ends in the graph, no self-tie
-    src, dst = endorse(a[keep], b[keep], kinds[keep])
+    if ties is None:
+        kinds = tie_kinds(relationships["kind"])
+        w = tie_weights(relationships, weight)
+        a = node_of[rows_of(village, "relationships", "source_id")]
+        b = node_of[rows_of(village, "relationships", "target_id")]
+        keep = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))  # both ends in the graph, no self-tie
+        src, dst = endorse(a[keep], b[keep], kinds[keep])
+    else:  # already in endorsement direction (a swap of the two ends: the same edges)
+        src, dst = node_of[ties[0]], node_of[ties[1]]
+        keep = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst))
+        src, dst, w = src[keep], dst[keep], ties[2]
     w = w[keep]
     across = block[src] != block[dst]
     if across.any():
@@ -406,8 +425,25 @@ def _renamed(role_weights, role_priors):
     return role_priors
 
 
+def influence_at_dates(village, dates, **options) -> list:
+    """:func:`influence_weights` at each of ``dates`` (a list; same keyword options),
+    with the date-independent part of the graph (every tie matched to its two
+    people, its kind and weight) built once. Equal to calling
+    :func:`influence_weights` date by date.
+
+    >>> from cxinfluence.village.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> a, b = influence_at_dates(v, ["2024-01-01", "2025-01-01"])
+    >>> a.equals(influence_weights(v, "2024-01-01")), b.equals(influence_weights(v, "2025-01-01"))
+    (True, True)
+    """
+    options["role_weights"] = _renamed(options.get("role_weights"), options.pop("role_priors", None))
+    ties = _tie_rows(village, options.get("weight", "weight"))
+    return [influence_with_rows(village, d, _ties=ties, **options)[0] for d in dates]
+
+
 def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
-                       rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-10, method="exact"):
+                       rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-10, method="exact", _ties=None):
     """:func:`influence_weights` and, for each of its rows, the row of ``village.stakeholders``.
 
     For stages that go on from positions in the village's own tables (no id
@@ -437,7 +473,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
     _warn_empty_accounts(village, people, block, as_of)
     ids = people["stakeholder_id"]
-    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight)
+    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=_ties)
     pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
 
     # keep pandas' own string arrays: converting millions of ids to objects is slow
