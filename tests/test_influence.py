@@ -449,6 +449,7 @@ def test_influence_at_dates_builds_the_graph_once_and_equals_date_by_date():
         warnings.simplefilter("ignore")
         v, _ = make_village(25, seed=8, years=3)
         dates = ["2022-06-01", "2023-06-01", "2024-06-01"]
-        for opts in ({}, {"graph_share": 1.0, "role_weights": {"user": 3.0}, "method": "power", "tol": 1e-8, "max_iter": 1000}):
+        power = {"method": "power", "tol": 1e-8, "max_iter": 1000}
+        for opts in ({}, {"graph_share": 1.0, "role_weights": {"user": 3.0}, **power}):
             for got, d in zip(influence_at_dates(v, dates, **opts), dates):
                 pd.testing.assert_frame_equal(got, influence_weights(v, d, **opts))
