@@ -486,9 +486,10 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     out["influence_rating"] = rating
     out["pagerank"] = pagerank
     k = int(block[-1]) + 1 if len(block) else 0
+    sizes = np.bincount(block, minlength=k)
 
-    def account_sum(values):
-        return np.bincount(block, weights=values, minlength=k)[block]
+    def account_sum(values):  # blocks are sorted and contiguous: repeat, not gather
+        return np.repeat(np.bincount(block, weights=values, minlength=k), sizes)
 
     role_w = np.full(len(people), UNKNOWN_ROLE_WEIGHT)
     if "role" in people.columns and priors:
