@@ -343,20 +343,29 @@ def _exact_blocks(group, src, dst, w, *, alpha, max_iter, tol):
     n_batches = len(bounds) - 1
     batch_of = np.full(len(sizes), -1, dtype=np.int64)  # each account's batch
     batch_of[order] = np.repeat(np.arange(n_batches), np.diff(bounds))
-    # each edge's cell in its batch: account offset + row (target) * size + column (source)
+    # each edge's cell in its batch: account offset + row (target) * size + column (source),
+    # as a per-node row part (offset + local * size, target side) plus a column part (local, source side)
     rank = np.empty(len(sizes), dtype=np.int64)
     rank[order] = np.arange(len(order))
     cell_start = end - cells - np.repeat(np.r_[0, end][bounds[:-1]], np.diff(bounds))
-    acc = block[src]
-    on = small[acc]
-    e_acc = acc[on]
-    local = np.arange(n) - starts[block]
-    flat = cell_start[rank[e_acc]] + local[dst[on]] * sizes[e_acc] + local[src[on]]
-    e_coef = coef[on]
-    e_batch = batch_of[e_acc]
-    e_order = np.argsort(e_batch.astype(np.uint16 if n_batches < 2**16 else np.int64), kind="stable")
+    itype = np.int32 if n < 2**31 and _SOLVE_CELLS + EXACT_DENSE_MAX**2 < 2**31 else np.int64
+    local = (np.arange(n) - np.repeat(starts, sizes)).astype(itype)
+    base = np.zeros(len(sizes), dtype=np.int64)
+    base[order] = cell_start
+    row_part = np.repeat(base.astype(itype), sizes) + local * np.repeat(sizes.astype(itype), sizes)
+    btype = np.uint16 if n_batches < 2**16 else np.int64
+    node_batch = np.repeat(np.where(batch_of >= 0, batch_of, 0).astype(btype), sizes)
+    if small.all():  # the usual case: no large account, no edge to set aside
+        e_src, e_dst, e_coef = src, dst, coef
+    else:
+        on = small[block[src]]
+        e_src, e_dst, e_coef = src[on], dst[on], coef[on]
+    e_batch = node_batch[e_src]
+    e_order = np.argsort(e_batch, kind="stable")
     e_bounds = np.r_[0, np.cumsum(np.bincount(e_batch, minlength=n_batches))]
-    flat, e_coef = flat[e_order], e_coef[e_order]
+    e_src, e_dst = e_src[e_order], e_dst[e_order]
+    flat = row_part[e_dst] + local[e_src]
+    e_coef = e_coef[e_order]
 
     def run(b):
         es = slice(e_bounds[b], e_bounds[b + 1])
