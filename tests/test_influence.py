@@ -111,14 +111,15 @@ def test_portfolio_pagerank_matches_networkx_tight_tolerance(seed):
     assert np.abs(sums - 1).max() < 1e-12
 
 
-def test_portfolio_pagerank_replicates_networkx_stopping_rule_at_default_tolerance():
+def test_power_method_replicates_networkx_stopping_rule_at_its_tolerance():
     # per-account convergence: each account stops at the same iteration as nx,
-    # so even the loose default tol=1e-6 agrees far below that tolerance
+    # so even networkx's loose default tol=1e-6 agrees far below that tolerance
     nodes, edges = random_portfolio(5)
-    ours = portfolio_pagerank(nodes, edges).set_index("stakeholder_id")["pagerank"]
+    ours = portfolio_pagerank(nodes, edges, tol=1e-6, method="power").set_index("stakeholder_id")["pagerank"]
     ref = nx_reference(nodes, edges)
     assert np.abs(ours[ref.index].to_numpy() - ref.to_numpy()).max() < 1e-12
-    ours_a = portfolio_pagerank(nodes, edges, alpha=0.6, weight=None).set_index("stakeholder_id")["pagerank"]
+    ours_a = portfolio_pagerank(nodes, edges, alpha=0.6, weight=None, tol=1e-6,
+                                method="power").set_index("stakeholder_id")["pagerank"]
     ref_a = nx_reference(nodes, edges.assign(weight=1.0), alpha=0.6)
     assert np.abs(ours_a[ref_a.index].to_numpy() - ref_a.to_numpy()).max() < 1e-12
 
@@ -283,15 +284,21 @@ def test_kernel_errors():
     with pytest.raises(ValueError, match="alpha=1.5"):
         portfolio_pagerank(nodes, pd.DataFrame({"source_id": [], "target_id": []}), alpha=1.5)
     with pytest.raises(ConvergenceError, match="1 account"):
-        portfolio_pagerank(nodes, pd.DataFrame({"source_id": ["a"], "target_id": ["b"]}), max_iter=2, tol=1e-15)
+        portfolio_pagerank(nodes, pd.DataFrame({"source_id": ["a"], "target_id": ["b"]}), max_iter=2, tol=1e-15,
+                           method="power")
+    with pytest.raises(ValueError, match="method='newton'"):
+        portfolio_pagerank(nodes, pd.DataFrame({"source_id": [], "target_id": []}), method="newton")
     with pytest.raises(GraphError, match="sorted"):
         pagerank_arrays(np.array([1, 0]), np.array([], int), np.array([], int), np.array([]))
 
 
 def test_kernel_iterations_are_per_account():
     nodes = pd.DataFrame({"account_id": ["A", "A", "B"], "stakeholder_id": ["a", "b", "c"]})
-    pr = portfolio_pagerank(nodes, pd.DataFrame({"source_id": ["a"], "target_id": ["b"]}), tol=1e-10)
+    pr = portfolio_pagerank(nodes, pd.DataFrame({"source_id": ["a"], "target_id": ["b"]}), tol=1e-10, method="power")
     assert pr.attrs["iterations"]["B"] == 1 and pr.attrs["iterations"]["A"] > 1
+    # the exact solve needs no power step
+    assert portfolio_pagerank(nodes, pd.DataFrame({"source_id": ["a"], "target_id": ["b"]})).attrs["iterations"] \
+        == {"A": 0, "B": 0}
     assert portfolio_pagerank(nodes.iloc[:0], pd.DataFrame({"source_id": [], "target_id": []})).empty
 
 
@@ -300,14 +307,18 @@ def test_chunked_and_threaded_iteration_gives_the_same_result(monkeypatch, threa
     import cxinfluence.network.pagerank as kernel
 
     nodes, edges = random_portfolio(9)
-    whole = portfolio_pagerank(nodes, edges)
+    whole = portfolio_pagerank(nodes, edges, tol=1e-6, method="power")
+    exact = portfolio_pagerank(nodes, edges)
     monkeypatch.setattr(kernel, "_CHUNK_NODES", 7)  # many chunks of whole accounts
+    monkeypatch.setattr(kernel, "_SOLVE_CELLS", 50)  # many batches of dense systems
     monkeypatch.setattr(kernel, "_THREADS", threads)
-    chunked = portfolio_pagerank(nodes, edges)
+    chunked = portfolio_pagerank(nodes, edges, tol=1e-6, method="power")
     assert np.array_equal(whole["pagerank"].to_numpy(), chunked["pagerank"].to_numpy())
     assert whole.attrs["iterations"] == chunked.attrs["iterations"]
     ref = nx_reference(nodes, edges)
     assert np.abs(chunked.set_index("stakeholder_id")["pagerank"][ref.index].to_numpy() - ref.to_numpy()).max() < 1e-12
+    # the same LAPACK solve per account, however the accounts are batched
+    assert np.array_equal(exact["pagerank"].to_numpy(), portfolio_pagerank(nodes, edges)["pagerank"].to_numpy())
 
 
 def test_account_blocks_from_codes_equal_the_text_path():
@@ -406,10 +417,14 @@ def test_the_fast_kernel_equals_the_readable_reference(seed):
     src, dst = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
     w = rng.uniform(0.5, 3.0, len(src))
     for tol in (1e-6, 1e-12):
-        fast, it_fast = pagerank_arrays(group, src, dst, w, tol=tol, max_iter=1000)
-        ref, it_ref = pagerank_reference(group, src, dst, w, tol=tol, max_iter=1000)
+        fast, it_fast = pagerank_arrays(group, src, dst, w, tol=tol, max_iter=1000, method="power")
+        ref, it_ref = pagerank_reference(group, src, dst, w, tol=tol, max_iter=1000, method="power")
         np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-13)
         assert (it_fast == it_ref).all()
+    fast, it_fast = pagerank_arrays(group, src, dst, w)  # exact, the default
+    ref, it_ref = pagerank_reference(group, src, dst, w)
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-14)
+    assert (it_fast == 0).all() and (it_ref == 0).all()
 
 
 def test_the_readable_reference_equals_networkx_on_a_hand_drawn_graph():
@@ -418,6 +433,23 @@ def test_the_readable_reference_equals_networkx_on_a_hand_drawn_graph():
     G = nx.DiGraph()
     G.add_nodes_from(range(4))
     G.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist()))
-    ref, _ = pagerank_reference(group, src, dst, w, tol=1e-12, max_iter=1000)
     pr = nx.pagerank(G, tol=1e-12, max_iter=1000)
-    np.testing.assert_allclose(ref, [pr[i] for i in range(4)], atol=1e-10)
+    for method in ("power", "exact"):
+        ref, _ = pagerank_reference(group, src, dst, w, tol=1e-12, max_iter=1000, method=method)
+        np.testing.assert_allclose(ref, [pr[i] for i in range(4)], atol=1e-10)
+
+
+def test_influence_at_dates_builds_the_graph_once_and_equals_date_by_date():
+    import warnings
+
+    from cxinfluence import make_village
+    from cxinfluence.network.influence import influence_at_dates
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v, _ = make_village(25, seed=8, years=3)
+        dates = ["2022-06-01", "2023-06-01", "2024-06-01"]
+        power = {"method": "power", "tol": 1e-8, "max_iter": 1000}
+        for opts in ({}, {"graph_share": 1.0, "role_weights": {"user": 3.0}, **power}):
+            for got, d in zip(influence_at_dates(v, dates, **opts), dates):
+                pd.testing.assert_frame_equal(got, influence_weights(v, d, **opts))

@@ -37,8 +37,10 @@ without repeating the diagnostics, reliable when the baseline is and the refit
 has finite SEs); ``n_accounts``: accounts
 used (a seeded sample of ``max_accounts`` on large villages).
 
-PageRank is computed once per date (:func:`~cxinfluence.influence.influence_weights`)
-and each variant re-blends its components (:func:`reblend`).
+PageRank is computed once per date, on a graph whose ties are matched once
+(:func:`~cxinfluence.network.influence.influence_at_dates`), and each variant re-blends its
+components (:func:`reblend`); the sample is cut from the village's cached id matches
+(:func:`subset_village`).
 """
 
 from __future__ import annotations
@@ -149,11 +151,68 @@ def subset_village(village, accounts):
     """A village with only the listed accounts (and their people, ties,
     responses and outcomes). Inputs are not modified.
 
+    On a village whose ids are Arrow text and every stakeholder's account is
+    listed (any loaded village), rows are chosen from the id matches cached on
+    the village (:func:`cxinfluence.village.ids.rows_of`) instead of hashing
+    every id again, and the subset's own matches are carried over; the result
+    is the same as :func:`subset_village_reference`'s.
+
     >>> from cxinfluence.synth import make_village
     >>> v, _ = make_village(10, seed=1)
     >>> s = subset_village(v, v.accounts["account_id"].iloc[:3])
     >>> len(s.accounts), bool(s.stakeholders["account_id"].isin(s.accounts["account_id"]).all())
     (3, True)
+    """
+    from ..village.core import Village
+    from ..village.ids import arrow_identity, arrow_text, prime, rows_of, unique_text
+
+    keep = pd.Index(pd.Series(accounts).astype(str))
+    columns = (village.accounts.get("account_id"), village.stakeholders.get("account_id"),
+               village.stakeholders.get("stakeholder_id"), village.relationships.get("source_id"),
+               village.relationships.get("target_id"), village.responses.get("stakeholder_id"),
+               village.outcomes.get("account_id"))
+    if any(c is None or arrow_identity(c) is None for c in columns):
+        return subset_village_reference(village, accounts)
+    s_acc = rows_of(village, "stakeholders", "account_id")
+    ids = arrow_text(village.stakeholders["stakeholder_id"])
+    if len(s_acc) and s_acc.min() < 0 or ids is None or not unique_text(ids):
+        return subset_village_reference(village, accounts)  # unlisted accounts or repeated ids: match by value
+    acc_keep = village.accounts["account_id"].astype(str).isin(keep).to_numpy()
+    st_keep = acc_keep[s_acc]
+    # one extra False slot answers row -1 (an id that matches nobody)
+    st_slot = np.r_[st_keep, False]
+    new_acc = np.r_[np.cumsum(acc_keep) - 1, -1]
+    new_st = np.r_[np.cumsum(st_keep) - 1, -1]
+    rel = village.relationships
+    rel_src, rel_dst = rows_of(village, "relationships", "source_id"), rows_of(village, "relationships", "target_id")
+    rel_keep = st_slot[rel_src] & st_slot[rel_dst]
+    r_st = rows_of(village, "responses", "stakeholder_id")
+    resp_keep = st_slot[r_st]
+    o_acc = rows_of(village, "outcomes", "account_id")
+    out_keep = np.r_[acc_keep, False][o_acc]
+    unlisted = np.flatnonzero(o_acc < 0)  # an outcome of an unlisted account is kept by its id
+    out_keep[unlisted] = village.outcomes["account_id"].iloc[unlisted].astype(str).isin(keep).to_numpy()
+
+    def take(frame, mask):
+        return frame.iloc[np.flatnonzero(mask)].reset_index(drop=True)
+
+    sub = Village(take(village.accounts, acc_keep), take(village.stakeholders, st_keep), take(rel, rel_keep),
+                  take(village.responses, resp_keep), take(village.outcomes, out_keep), source=village.source)
+    prime(sub, {("stakeholders", "account_id"): new_acc[s_acc[st_keep]],
+                ("relationships", "source_id"): new_st[rel_src[rel_keep]],
+                ("relationships", "target_id"): new_st[rel_dst[rel_keep]],
+                ("responses", "stakeholder_id"): new_st[r_st[resp_keep]],
+                ("outcomes", "account_id"): new_acc[o_acc[out_keep]]})
+    return sub
+
+
+def subset_village_reference(village, accounts):
+    """:func:`subset_village` by matching ids as text (the readable definition it is tested equal to).
+
+    >>> from cxinfluence.synth import make_village
+    >>> v, _ = make_village(10, seed=1)
+    >>> len(subset_village_reference(v, v.accounts["account_id"].iloc[:3]).accounts)
+    3
     """
     from ..village.core import Village
 
@@ -174,7 +233,52 @@ def subset_village(village, accounts):
 
 def _spearman_by_account(acc, a, b):
     """Mean within-account Spearman correlation of ``a`` and ``b`` and the share of
-    accounts whose argmax changes, over accounts with 3+ people."""
+    accounts whose argmax changes, over accounts with 3+ people (rows with a
+    missing value dropped first; tied values get their average rank, as
+    :func:`scipy.stats.spearmanr`; the argmax is the first row holding the
+    maximum). Sorts and bincounts, no groupby (:func:`_spearman_by_account_reference`
+    is the pandas definition, tested equal)."""
+    acc, a, b = pd.factorize(np.asarray(acc))[0], np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = ~(np.isnan(a) | np.isnan(b)) & (acc >= 0)
+    acc, a, b, row = acc[ok], a[ok], b[ok], np.flatnonzero(ok)
+    k = int(acc.max()) + 1 if len(acc) else 0
+    size = np.bincount(acc, minlength=k)
+    big = size[acc] >= 3
+    acc, a, b, row = acc[big], a[big], b[big], row[big]
+    if not len(acc):
+        return np.nan, np.nan
+    first = np.r_[0, np.cumsum(size)[:-1]]
+
+    def centred_ranks(x):
+        order = np.lexsort((x, acc))
+        xs, gs = x[order], acc[order]
+        pos = np.arange(len(xs)) - first[gs]  # 0-based position within the account
+        # (account, value) runs of ties share the average of their positions
+        change = np.r_[True, (gs[1:] != gs[:-1]) | (xs[1:] != xs[:-1])]
+        run = np.cumsum(change) - 1
+        avg = np.bincount(run, weights=pos) / np.bincount(run)
+        r = np.empty(len(x))
+        r[order] = avg[run] + 1.0
+        return r - (size[acc] + 1) / 2.0  # minus the mean rank of the account
+
+    ra, rb = centred_ranks(a), centred_ranks(b)
+    num = np.bincount(acc, weights=ra * rb, minlength=k)
+    den = np.sqrt(np.bincount(acc, weights=ra * ra, minlength=k) * np.bincount(acc, weights=rb * rb, minlength=k))
+    used = size >= 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = num[used] / den[used]
+    rho[~np.isfinite(rho)] = np.nan
+
+    def top(x):  # first row (in input order) holding each account's maximum
+        order = np.lexsort((row, -x, acc))
+        heads = np.r_[True, acc[order][1:] != acc[order][:-1]]
+        return row[order][heads]
+
+    return float(np.nanmean(rho)) if np.isfinite(rho).any() else np.nan, float(np.mean(top(a) != top(b)))
+
+
+def _spearman_by_account_reference(acc, a, b):
+    """:func:`_spearman_by_account` written with pandas groupby (the definition)."""
     df = pd.DataFrame({"acc": acc, "a": a, "b": b}).dropna()
     size = df.groupby("acc")["a"].transform("size")
     df = df[size >= 3]
@@ -229,7 +333,7 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     >>> len(VARIANTS), t["variant"].tolist(), float(t["stakeholder_rank_corr"].iloc[0])
     (10, ['baseline', 'graph share halved', 'graph share doubled'], 1.0)
     """
-    from ..network.influence import influence_weights
+    from ..network.influence import influence_at_dates
     from .frame import outcome_periods
 
     ts = _asof.to_timestamp(as_of)
@@ -247,7 +351,8 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
         warnings.simplefilter("ignore")
         frame, base_fit, base_warning = _base_model(v, dates, window_days, lead_days, half_life_days, controls)
         # PageRank once per date; each variant re-blends its components
-        components = {d: _components(influence_weights(v, d)) for d in [ts] + [pd.Timestamp(d) for d in dates]}
+        when = [ts] + [pd.Timestamp(d) for d in dates]
+        components = {d: _components(t) for d, t in zip(when, influence_at_dates(v, when))}
         pairs = pd.concat([pd.DataFrame({"account_id": v.accounts["account_id"].astype(str), "as_of": ts}),
                            periods], ignore_index=True)
         for name, shares, priors in variants:
@@ -318,9 +423,16 @@ def _variant_sentiment(v, ts, pairs, periods, infl, has_dates, lead_days, opts):
 def _rank_changes(base, snap_inf, snap):
     """How a variant moves people's influence ranks within accounts and the accounts' sentiment ranks."""
     row = {}
-    merged = base["inf"].merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
-    row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(
-        merged["account_id"].to_numpy(), merged["influence_b"].to_numpy(), merged["influence_v"].to_numpy())
+    b_inf = base["inf"]
+    ids = b_inf["stakeholder_id"].to_numpy()
+    if len(b_inf) == len(snap_inf) and np.array_equal(ids, snap_inf["stakeholder_id"].to_numpy()) \
+            and np.array_equal(b_inf["account_id"].to_numpy(), snap_inf["account_id"].to_numpy()) \
+            and pd.Index(ids).is_unique:  # the same people in the same rows (one re-blend of one table): no merge
+        acc, xb, xv = b_inf["account_id"].to_numpy(), b_inf["influence"].to_numpy(), snap_inf["influence"].to_numpy()
+    else:
+        merged = b_inf.merge(snap_inf, on=["account_id", "stakeholder_id"], suffixes=("_b", "_v"))
+        acc, xb, xv = (merged[c].to_numpy() for c in ("account_id", "influence_b", "influence_v"))
+    row["stakeholder_rank_corr"], row["top_changed"] = _spearman_by_account(acc, xb, xv)
     a = base["snap"].set_index("account_id")["influence_weighted"]
     b = snap.set_index("account_id")["influence_weighted"].reindex(a.index)
     ok = a.notna() & b.notna()

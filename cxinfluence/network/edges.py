@@ -37,6 +37,9 @@ def tie_kinds(kind) -> np.ndarray:
     >>> tie_kinds(pd.Series(["reports_to", " Influences "])).tolist()
     [0, 1]
     """
+    fast = _exact_kinds(kind)
+    if fast is not None:
+        return fast
     # normalise the few distinct values, not millions of rows
     codes, distinct = pd.factorize(pd.Series(kind), use_na_sentinel=True)
     known = pd.Index(KINDS).get_indexer([str(d).strip().lower() for d in distinct])
@@ -45,6 +48,23 @@ def tie_kinds(kind) -> np.ndarray:
         raise GraphError(f"relationships['kind'] has value(s) {bad}; expected 'reports_to' or 'influences'")
     codes = known[codes]
     return codes
+
+
+def _exact_kinds(kind):
+    """Codes of an Arrow text column whose values are all spelled exactly as in
+    :data:`KINDS` (a loaded village's are), by one Arrow hash lookup; None otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..village.ids import arrow_identity
+
+    arr = arrow_identity(kind)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    hit = pc.index_in(arr, value_set=pa.array(KINDS, type=arr.type))
+    if hit.null_count:
+        return None
+    return np.asarray(hit.to_numpy() if isinstance(hit, pa.Array) else hit.combine_chunks().to_numpy(), dtype=np.int64)
 
 
 def tie_weights(relationships: pd.DataFrame, weight="weight") -> np.ndarray:

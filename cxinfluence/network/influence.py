@@ -83,7 +83,7 @@ from ..exceptions import GraphError, VillageWarning
 from ..village.ids import positions, rows_of
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
-from .pagerank import pagerank_arrays, pagerank_blocks
+from .pagerank import check_method, pagerank_arrays, pagerank_blocks
 
 #: Default relative weight of each buying role (see module docstring).
 #: The role prior is the package's one role-weight table (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`).
@@ -93,18 +93,20 @@ UNKNOWN_ROLE_PRIOR = UNKNOWN_ROLE_WEIGHT
 
 def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="account_id", node="stakeholder_id",
                        source="source_id", target="target_id", weight="weight", alpha=0.85, max_iter=100,
-                       tol=1.0e-6) -> pd.DataFrame:
-    """PageRank of every account's graph at once (block-diagonal power iteration).
+                       tol=1.0e-10, method="exact") -> pd.DataFrame:
+    """PageRank of every account's graph at once (:mod:`cxinfluence.network.pagerank`).
 
-    Equivalent, account by account, to ``networkx.pagerank(G, alpha, max_iter=max_iter,
-    tol=tol, weight=weight)`` on the DiGraph of that account's nodes and edges:
+    The fixed point ``networkx.pagerank(G, alpha, weight=weight)`` converges to,
+    account by account, on the DiGraph of that account's nodes and edges:
     uniform teleport within the account, the rank of nodes without outgoing
     edges spread uniformly over their account, weighted edges, parallel edges
-    summed, convergence tested per account (L1 change < ``n_account * tol``).
-    The portfolio is one block-diagonal sparse matrix; it is iterated in
-    cache-sized chunks of whole accounts (two threads), one sparse
-    matrix-vector product per iteration per chunk, and converged accounts
-    leave the working set. No Python loop over accounts.
+    summed. By default (``method="exact"``) each account's linear system is
+    solved directly (dense LU batched by account size, sparse LU for large
+    accounts) and every account is certified within ``tol`` (L1) of the exact
+    fixed point. ``method="power"`` runs networkx's power iteration and
+    stopping rule instead (L1 change < ``n_account * tol``), reproducing
+    ``nx.pagerank`` at the same ``tol`` iterate for iterate. No Python loop
+    over accounts either way.
 
     Parameters
     ----------
@@ -117,16 +119,21 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
     account, node, source, target, weight : str
         Column names. ``weight=None`` ignores weights.
     alpha : float
-        Damping factor in (0, 1].
+        Damping factor in (0, 1] (``alpha=1`` always uses the power iteration).
     max_iter : int
     tol : float
-        As in :func:`networkx.pagerank`.
+        ``"exact"``: bound on each account's L1 distance to the exact fixed
+        point (default 1e-10; the solve itself is accurate to about 1e-16),
+        power steps refining an account up to ``max_iter`` if its certificate
+        is not below it. ``"power"``: networkx's stopping rule.
+    method : {"exact", "power"}
 
     Returns
     -------
     DataFrame
         ``account, node, pagerank`` in the order of ``nodes``; sums to 1 within
-        each account. ``attrs["iterations"]`` maps account -> iterations used.
+        each account. ``attrs["iterations"]`` maps account -> power steps used
+        (0 for an account the exact solve settled).
 
     Raises
     ------
@@ -152,8 +159,7 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
     3          A             r3    0.1527
     4          B           solo    1.0000
     """
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha={alpha!r} is outside (0, 1]; the usual damping factor is 0.85")
+    check_method(method, alpha, tol, max_iter)
     for name, frame, cols in (("nodes", nodes, (account, node)), ("edges", edges, (source, target))):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
@@ -179,7 +185,7 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
             raise GraphError(f"edges[{weight!r}] has values <= 0 or infinite; tie weights must be > 0")
     else:
         w = np.ones(len(edges))
-    x, iterations = pagerank_arrays(codes, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol)
+    x, iterations = pagerank_arrays(codes, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
     result = np.empty(len(ids))
     result[order] = x
     out = pd.DataFrame({account: nodes[account].to_numpy(), node: ids, "pagerank": result})
@@ -195,6 +201,24 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
 def _positions(keys, values, *more_keys) -> np.ndarray:
     """Position of each key among ``values`` (see :func:`cxinfluence.village.ids.positions`)."""
     return positions(keys, values, *more_keys)
+
+
+def _text_positions(column: pd.Series, values: list) -> np.ndarray:
+    """Position of each entry of a text column among ``values`` (-1: not listed or blank):
+    one Arrow hash lookup on the column's own buffers when it is Arrow text (no copy),
+    else :func:`cxinfluence.village.ids.positions`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..village.ids import arrow_identity
+
+    arr = arrow_identity(column)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
+            or not all(isinstance(v, str) for v in values):
+        return positions(column, pd.Series(values, dtype="str"))
+    hit = pc.index_in(arr, value_set=pa.array(values, type=arr.type))
+    hit = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
 
 
 def _account_blocks(accounts: pd.Series, codes=None):
@@ -225,27 +249,47 @@ def _account_blocks(accounts: pd.Series, codes=None):
     return order, codes[order]
 
 
-def _endorsement_arrays(village, rows, block, weight="weight"):
+def _tie_rows(village, weight="weight"):
+    """Every tie as an endorsement edge between stakeholders-table rows (-1: an id
+    matching nobody), with its weight: the date-independent part of the graph,
+    built once for several dates (:func:`influence_at_dates`); None without ties."""
+    relationships = village.relationships
+    if relationships is None or len(relationships) == 0:
+        return None
+    kinds = tie_kinds(relationships["kind"])
+    w = tie_weights(relationships, weight)
+    u, v = endorse(rows_of(village, "relationships", "source_id"), rows_of(village, "relationships", "target_id"),
+                   kinds)
+    return u, v, w
+
+
+def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     """Endorsement edges (see module docstring) as positions into ``rows``
     (the stakeholders-table rows of the people in the graph, in node order).
 
     Drops ties touching unknown/inactive people and self-ties; warns about and
     drops ties across accounts. Parallel ties are left for the sparse matrix
-    to sum.
+    to sum. ``ties``: :func:`_tie_rows` of the village, when already built.
     """
     relationships = village.relationships
     if relationships is None or len(relationships) == 0 or len(rows) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    kinds = tie_kinds(relationships["kind"])
     # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
-    w = tie_weights(relationships, weight)
-    src, dst = endorse(node_of[rows_of(village, "relationships", "source_id")],
-                       node_of[rows_of(village, "relationships", "target_id")], kinds)
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    src, dst, w = src[keep], dst[keep], w[keep]
+    if ties is None:
+        kinds = tie_kinds(relationships["kind"])
+        w = tie_weights(relationships, weight)
+        a = node_of[rows_of(village, "relationships", "source_id")]
+        b = node_of[rows_of(village, "relationships", "target_id")]
+        keep = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))  # both ends in the graph, no self-tie
+        src, dst = endorse(a[keep], b[keep], kinds[keep])
+    else:  # already in endorsement direction (a swap of the two ends: the same edges)
+        src, dst = node_of[ties[0]], node_of[ties[1]]
+        keep = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst))
+        src, dst, w = src[keep], dst[keep], ties[2]
+    w = w[keep]
     across = block[src] != block[dst]
     if across.any():
         warnings.warn(f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored",
@@ -299,7 +343,8 @@ def _check_share(name, value):
 
 
 def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
-                      rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-6, role_priors=None) -> pd.DataFrame:
+                      rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-10, role_priors=None,
+                      method="exact") -> pd.DataFrame:
     """Influence of every active stakeholder, summing to 1 within each account.
 
     See the module docstring for the formula, the direction of ties and the
@@ -322,8 +367,12 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         :data:`cxinfluence.village.schema.ROLE_WEIGHTS` (the same table the sentiment schemes
         use). Roles not listed, and blank roles, get ``UNKNOWN_ROLE_WEIGHT`` (1).
         ``role_priors`` is the old name of this argument (deprecated).
-    max_iter, tol
-        PageRank convergence, as in :func:`networkx.pagerank`.
+    max_iter, tol, method
+        PageRank accuracy (:func:`portfolio_pagerank`): by default every
+        account's PageRank is within ``tol=1e-10`` (L1) of the exact fixed
+        point (solved directly, in practice to about 1e-16);
+        ``method="power", tol=1e-6`` reproduces ``nx.pagerank`` at its default
+        tolerance iterate for iterate.
 
     Returns
     -------
@@ -333,9 +382,9 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         department, veto, influence_rating, pagerank, role_prior,
         rating_share, rating_imputed, influence``. ``rating_share`` is NaN
         when nobody in the account is rated; ``rating_imputed`` flags blank
-        ratings replaced by the account mean. With the default ``tol`` and
-        ``max_iter`` the ``pagerank`` column reproduces ``nx.pagerank`` on
-        each account's endorsement graph iterate for iterate.
+        ratings replaced by the account mean. The ``pagerank`` column is the
+        fixed point ``nx.pagerank`` converges to on each account's
+        endorsement graph (:func:`cxinfluence.network.edges.endorsement_graph`).
 
     Warns
     -----
@@ -363,7 +412,7 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     return influence_with_rows(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
                               role_share=role_share, rating_share=rating_share,
                               role_weights=_renamed(role_weights, role_priors),
-                              max_iter=max_iter, tol=tol)[0]
+                              max_iter=max_iter, tol=tol, method=method)[0]
 
 
 def _renamed(role_weights, role_priors):
@@ -376,13 +425,31 @@ def _renamed(role_weights, role_priors):
     return role_priors
 
 
+def influence_at_dates(village, dates, **options) -> list:
+    """:func:`influence_weights` at each of ``dates`` (a list; same keyword options),
+    with the date-independent part of the graph (every tie matched to its two
+    people, its kind and weight) built once. Equal to calling
+    :func:`influence_weights` date by date.
+
+    >>> from cxinfluence.village.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> a, b = influence_at_dates(v, ["2024-01-01", "2025-01-01"])
+    >>> a.equals(influence_weights(v, "2024-01-01")), b.equals(influence_weights(v, "2025-01-01"))
+    (True, True)
+    """
+    options["role_weights"] = _renamed(options.get("role_weights"), options.pop("role_priors", None))
+    ties = _tie_rows(village, options.get("weight", "weight"))
+    return [influence_with_rows(village, d, _ties=ties, **options)[0] for d in dates]
+
+
 def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3,
-                       rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-6):
+                       rating_share=0.2, role_weights=None, max_iter=100, tol=1.0e-10, method="exact", _ties=None):
     """:func:`influence_weights` and, for each of its rows, the row of ``village.stakeholders``.
 
     For stages that go on from positions in the village's own tables (no id
     needs hashing again): ``table, rows = influence_with_rows(village, as_of)``.
     """
+    check_method(method, alpha, tol, max_iter)
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
     if graph_share + role_share + rating_share <= 0:
@@ -406,8 +473,8 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
     _warn_empty_accounts(village, people, block, as_of)
     ids = people["stakeholder_id"]
-    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight)
-    pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol)
+    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=_ties)
+    pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
 
     # keep pandas' own string arrays: converting millions of ids to objects is slow
     out = pd.DataFrame({"account_id": people["account_id"], "stakeholder_id": ids})
@@ -419,14 +486,15 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     out["influence_rating"] = rating
     out["pagerank"] = pagerank
     k = int(block[-1]) + 1 if len(block) else 0
+    sizes = np.bincount(block, minlength=k)
 
-    def account_sum(values):
-        return np.bincount(block, weights=values, minlength=k)[block]
+    def account_sum(values):  # blocks are sorted and contiguous: repeat, not gather
+        return np.repeat(np.bincount(block, weights=values, minlength=k), sizes)
 
     role_w = np.full(len(people), UNKNOWN_ROLE_WEIGHT)
     if "role" in people.columns and priors:
         # one hash pass over the roles, not one string comparison per listed role
-        listed = positions(people["role"], pd.Series(list(priors), dtype="str"))
+        listed = _text_positions(people["role"], list(priors))
         known = listed >= 0
         role_w[known] = np.array(list(priors.values()), dtype=float)[listed[known]]
     role_total = account_sum(role_w)

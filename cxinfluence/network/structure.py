@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..village.ids import arrow_text, native_text, ranges, unique_text
-from .influence import _account_blocks, _active_people, _active_rows, _positions
+from .influence import _account_blocks, _active_people, _active_rows, _listed_accounts, _positions
 
 #: Accounts up to this size get batched betweenness; larger ones use networkx.
 DENSE_MAX = 256
@@ -67,7 +67,8 @@ def _portfolio_ties(village, as_of):
     positions (data direction)."""
     rows = _active_rows(village, as_of)
     people = _active_people(village, rows, _PEOPLE_COLUMNS)
-    order, block = _account_blocks(people["account_id"])
+    listed = _listed_accounts(village)  # integer account rows when every account is listed: no text compared
+    order, block = _account_blocks(people["account_id"], None if listed is None else listed[rows])
     if order is not None:
         rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
@@ -77,10 +78,21 @@ def _portfolio_ties(village, as_of):
         empty = np.zeros(0, dtype=np.int64)
         return people, block, empty, empty, np.zeros(0, dtype=bool)
     s, t = _tie_positions(village, rows, people)
-    is_rep = np.asarray((rel["kind"] == "reports_to").fillna(False), dtype=bool)
+    is_rep = _reports_to(rel["kind"])
     keep = (s >= 0) & (t >= 0) & (s != t)
     keep[keep] = block[s[keep]] == block[t[keep]]
     return people, block, s[keep], t[keep], is_rep[keep]
+
+
+def _reports_to(kind) -> np.ndarray:
+    """Which ties are ``reports_to`` (spelled exactly; anything else is not): one Arrow
+    hash lookup when the column is Arrow text spelled as :data:`~cxinfluence.network.edges.KINDS`."""
+    from .edges import REPORTS_TO, _exact_kinds
+
+    codes = _exact_kinds(kind)
+    if codes is not None:
+        return codes == REPORTS_TO
+    return np.asarray((kind == "reports_to").fillna(False), dtype=bool)
 
 
 def _tie_positions(village, rows, people):
