@@ -78,6 +78,20 @@ def _positions(G, ids, hierarchical, seed, size) -> dict:
     return nx.spring_layout(U, k=k, seed=int(seed), iterations=200)
 
 
+def _live_graph(G, live_nodes):
+    """``G`` restricted to ``live_nodes``, nodes and ties in ``G``'s order.
+
+    ``G.subgraph`` would iterate its nodes in the order of a set of ids, which
+    changes with Python's string hashing from one run to the next: the SVG's
+    elements would come out in a different order each run.
+    """
+    live = set(live_nodes)
+    H = G.__class__()
+    H.add_nodes_from((n, G.nodes[n]) for n in live_nodes)
+    H.add_edges_from((u, v, d) for u, v, d in G.edges(data=True) if u in live and v in live)
+    return H
+
+
 def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | None = None,
                size: str = "influence", color: str = "sentiment", weight: str = "weight", label: str = "name",
                figsize=SLIDE_SIZE, font_pt: float = SLIDE_FONT_PT):
@@ -143,7 +157,7 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     ids = _node_ids(G)
     live_nodes = [n for n, a in G.nodes(data=True) if _flag(a.get("active"), True)]
     departed = G.number_of_nodes() - len(live_nodes)
-    H = G.subgraph(live_nodes)
+    H = _live_graph(G, live_nodes)
 
     fig = Figure(figsize=figsize, dpi=100)
     ax = fig.add_axes([0.01, 0.12, 0.78, 0.80])
