@@ -62,3 +62,40 @@ def test_quote_values_accepts_arrow_and_empty():
     assert quote_values(pa.array(["x"])).to_pylist() == ['"x"']
     assert quote_values(pd.Series([], dtype=object)).to_pylist() == []
     assert quote_values(pd.Series([None, None])).to_pylist() == [None, None]
+
+
+def _merge_reference(v, infl, people):
+    """portfolio_tables with the hash-lookup fast paths switched off (the merges)."""
+    import cxinfluence.present.portfolio as P
+
+    saved = P._matched_unique, P._ties_unique
+    P._matched_unique = P._ties_unique = lambda *a: None
+    try:
+        return P.portfolio_tables(v, infl, people)
+    finally:
+        P._matched_unique, P._ties_unique = saved
+
+
+def test_lookups_give_the_merges_tables(small_synthetic):
+    """Unique ids: one hash lookup instead of merges, the same tables; people missing from a table stay blank."""
+    _, v, _ = small_synthetic
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    _, people = sentiment_tables(v, as_of, window_days=365, lead_days=0, influence=infl)
+    people = people.iloc[::2]  # half the people not in the sentiment table
+    infl = infl.assign(account_id=infl["account_id"].where(infl.index % 7 != 3, "elsewhere"))  # account mismatch
+    for got, want in zip(portfolio_tables(v, infl, people), _merge_reference(v, infl, people)):
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert portfolio_tables(v, infl, people)[0]["sentiment"].isna().sum() > len(infl) // 3
+
+
+def test_ids_repeating_across_accounts_take_the_merge():
+    from cxinfluence.village.core import Village
+
+    s = pd.DataFrame({"stakeholder_id": ["a", "b", "a"], "account_id": ["A", "A", "B"], "name": ["Ann", "Bo", "Al"]})
+    r = pd.DataFrame({"source_id": ["b", "a"], "target_id": ["a", "b"], "kind": ["reports_to", "influences"]})
+    infl = pd.DataFrame({"account_id": ["A", "A", "B"], "stakeholder_id": ["a", "b", "a"], "influence": [.6, .4, 1.]})
+    v = Village(pd.DataFrame({"account_id": ["A", "B"]}), s, r, None, None)
+    nodes, edges = portfolio_tables(v, infl)
+    assert nodes["id"].tolist() == ["A/a", "A/b", "B/a"] and nodes["name"].tolist() == ["Ann", "Bo", "Al"]
+    assert sorted(zip(edges["source"], edges["target"])) == [("A/a", "A/b"), ("A/b", "A/a")]

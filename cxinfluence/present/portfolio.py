@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
+from ..village.ids import arrow_text, find, unique_text
 from ..village.safetext import display_text
 from .xmlcolumns import join_columns, quote_flags, quote_numbers, quote_values, write_lines
 
@@ -108,6 +109,9 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
         """``table``'s ``cols`` for each row of ``base``, matched on account and id (ids may repeat across accounts)."""
         cols = [c for c in cols if c in table.columns]
         by = on if "account_id" in table.columns else ["stakeholder_id"]
+        fast = _matched_unique(base, table, by, cols)
+        if fast is not None:
+            return fast
         return base[by].merge(table[by + cols].drop_duplicates(by), on=by, how="left").set_index(base.index)
 
     extra = matched(people, ["name", "title", "role", "department", "veto"])
@@ -145,10 +149,12 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     ties = pd.DataFrame({"src": rel["source_id"].astype(str).to_numpy(), "dst": rel["target_id"].astype(str).to_numpy(),
                          "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
                          "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
-    who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
-    # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
-    frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
-             .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
+    frame = None if prefix else _ties_unique(ties, ids, account)
+    if frame is None:
+        who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
+        # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
+        frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
+                 .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
     frame = frame[frame["s"] != frame["t"]]
     frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
     r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
@@ -157,6 +163,40 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
                           "weight": r + i, "account_id": account[frame["s"]], "kind": kinds,
                           "reports_to_weight": r, "influences_weight": i})
     return nodes, edges[cols]
+
+
+def _matched_unique(base, table, by, cols):
+    """:func:`portfolio_tables`' left join when ``table``'s ids are unique: one hash lookup, no merge; else None.
+
+    With unique ids, matching on (account, id) is matching on the id and
+    checking the account; the result is the merge's (same rows, columns, blanks).
+    """
+    key = table["stakeholder_id"]
+    arr = arrow_text(key)
+    if arr is None or arr.null_count or not unique_text(arr):
+        return None
+    pos = find(key, base["stakeholder_id"])
+    ok = pos >= 0
+    if "account_id" in by:
+        acc = table["account_id"].to_numpy(object)[np.where(ok, pos, 0)]
+        ok &= acc == base["account_id"].to_numpy(object)
+    take = np.where(ok, pos, 0)
+    out = base[by].copy()
+    for c in cols:
+        col = table[c].iloc[take].reset_index(drop=True) if len(table) else pd.Series([None] * len(base))
+        out[c] = col.where(pd.Series(ok)) if not ok.all() else col
+    return out.set_index(base.index)
+
+
+def _ties_unique(ties, ids, account):
+    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order."""
+    arr = arrow_text(ids)
+    if arr is None or arr.null_count or not unique_text(arr):
+        return None
+    s, t = find(ids, ties["src"]), find(ids, ties["dst"])
+    keep = (s >= 0) & (t >= 0)
+    keep[keep] &= account[s[keep]] == account[t[keep]]  # the target in the source's account
+    return ties.loc[keep].assign(acc=account[s[keep]], s=s[keep], t=t[keep])
 
 
 def _xml_text(values) -> list:
