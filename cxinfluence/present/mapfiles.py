@@ -71,7 +71,7 @@ def _write_all(jobs, folder, seed) -> int:
     return len(jobs)
 
 
-def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | None = None) -> list:
+def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | None = None, also=None) -> list:
     """Write every job's map files; return the pages of the first ``keep_pages`` jobs (None for the others).
 
     Parameters
@@ -86,6 +86,9 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
     workers : int, optional
         Processes drawing maps (this one included); default 2 when the machine
         has two cores or more and there are at least :data:`PARALLEL_MIN_MAPS` maps.
+    also : callable, optional
+        More work for this process (e.g. the maps' GEXF and Kumu files), done
+        after its own maps while the worker still draws.
 
     Returns
     -------
@@ -123,6 +126,8 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
             page = write_map_files(G, folder, rel, title, seed=seed)
             if i < keep_pages:
                 pages[i] = page
+        if also is not None:
+            also()
         if future is not None:
             try:
                 future.result()
