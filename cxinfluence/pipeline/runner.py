@@ -556,13 +556,13 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
     labels = [f"{a}" + (f" ({names[a]})" if names is not None and pd.notna(names.get(a)) else "") for a in selected]
     rels = [f"networks/{files[str(a)]}" for a in selected]
-    # HTML, PNG and SVG of each map; on both cores when there are enough maps (present/mapfiles.py)
     from ..present.exports import write_gexf, write_kumu
 
     def exports():  # the maps' Gephi and Kumu files, written here while the worker draws
         write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
         write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
 
+    # HTML, PNG and SVG of each map; on both cores when there are enough maps (present/mapfiles.py)
     jobs = [MapJob(graphs[a], rel, f"Buying center: {label}") for a, rel, label in zip(selected, rels, labels)]
     pages = write_maps(jobs, folder, seed=seed, keep_pages=EMBEDDED_MAPS, also=exports)
     return [(a, label, rel, page) for a, label, rel, page in zip(selected, labels, rels, pages)]
