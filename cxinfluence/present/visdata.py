@@ -24,7 +24,8 @@ def _node_ids(G) -> dict:
     for n in G.nodes:
         key = _text(n)
         if key is None:
-            raise GraphError(f"G has a node with an empty id ({n!r}); expected non-empty ids. Drop or rename that node.")
+            raise GraphError(f"G has a node with an empty id ({n!r}); expected non-empty ids. "
+                             "Drop or rename that node.")
         if key in seen:
             raise GraphError(
                 f"G has two nodes, {seen[key]!r} and {n!r}, that both read {key!r} as text; "
@@ -107,7 +108,8 @@ def _node_tooltip(node_id, a, influence, sentiment, veto, active) -> list:
     if not active:
         left = _plain(a.get("active_to"))
         rows.append(["Status", f"left on {left}" if left else "left"])
-    rows.append(["Influence", "not computed" if influence is None else f"{influence:.3f} ({influence:.0%} of the account)"])
+    rows.append(["Influence", "not computed" if influence is None
+                 else f"{influence:.3f} ({influence:.0%} of the account)"])
     rows.append(["Sentiment", "not heard in the window" if sentiment is None else f"{sentiment:+.2f} (scale -1 to +1)"])
     scores = [f"{lab} {_fmt(v)}{top}" for key, lab, top in _SCORES if (v := _number(a.get(key))) is not None]
     rows.append(["Latest scores", ", ".join(scores) if scores else "none"])
