@@ -78,3 +78,28 @@ def test_one_map_is_drawn_in_this_process(tmp_path):
     ref.mkdir()
     write_map_figures(G, ref, "A", seed=0, title="A")
     assert (tmp_path / "networks" / "A.svg").read_bytes() == (ref / "A.svg").read_bytes()
+
+
+UNGUARDED = """
+import os, sys, networkx as nx
+from pathlib import Path
+from cxinfluence.present.mapfiles import MapJob, write_maps
+print("top level ran", flush=True)
+G = nx.DiGraph(); G.add_node("a", name="Ann", role="buyer", influence=1.0, sentiment=0.5)
+d = Path(sys.argv[1]); (d / "networks").mkdir(parents=True)
+write_maps([MapJob(G, f"networks/A{i}.html", "A") for i in range(4)], d, seed=0, workers=2)
+import resource
+print("worker drew", resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime > 0.2)
+"""
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """The worker does not re-run the user's script (spawn would, for a script without ``if __name__ ...``)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], env=env, capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    assert out.count("top level ran") == 1 and "worker drew True" in out
+    assert len(list((tmp_path / "out" / "networks").iterdir())) == 12

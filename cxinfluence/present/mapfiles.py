@@ -13,7 +13,9 @@ as much CPU as a few maps.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -63,6 +65,26 @@ def _one_thread():
     except ImportError:  # pragma: no cover - the environment variables above do it
         return
     threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start workers without importing the ``__main__`` script in them.
+
+    ``spawn`` runs the parent's main script again in the worker (as
+    ``__mp_main__``) so that functions defined there can be unpickled. The
+    worker here needs only this module; a user's script without an
+    ``if __name__ == "__main__":`` guard would otherwise load its data and
+    start its whole run a second time inside the worker.
+    """
+    main = sys.modules.get("__main__")
+    hide = main is not None and getattr(main, "__spec__", None) is None and "__file__" in vars(main)
+    saved = vars(main).pop("__file__") if hide else None
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = saved
 
 
 def _write_all(jobs, folder, seed) -> int:
@@ -117,8 +139,9 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
         from concurrent.futures import ProcessPoolExecutor
 
         try:
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
-            future = pool.submit(_write_all, theirs, folder, seed)
+            with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
+                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+                future = pool.submit(_write_all, theirs, folder, seed)
         except (OSError, RuntimeError, ValueError):  # no processes here (sandbox, frozen app): draw them all here
             mine, theirs, pool = jobs, [], None
     try:
