@@ -585,8 +585,7 @@ def _write_portfolio(v, t, folder, result):
 
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     from ..network.graph import account_graphs
-    from ..present.maps import network_map
-    from ..present.slides import write_map_figures
+    from ..present.mapfiles import MapJob, write_maps
 
     entries = []
     if not selected:
@@ -596,16 +595,15 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     # one pass over the responses for every selected account, not one per map
     graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
     files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
-    for i, account_id in enumerate(selected):
-        G = graphs[account_id]
-        label = f"{account_id}" + (f" ({names[account_id]})" if names is not None and pd.notna(names.get(account_id)) else "")
-        rel = f"networks/{files[str(account_id)]}"
-        page = network_map(G, seed=seed, title=f"Buying center: {label}", file_stem=Path(rel).stem)
-        (folder / rel).write_text(page, encoding="utf-8")
-        write_map_figures(G, folder / "networks", Path(rel).stem, seed=seed, title=f"Buying center: {label}")
-        entries.append((account_id, label, rel, page if i < EMBEDDED_MAPS else None))
+    labels = [f"{a}" + (f" ({names[a]})" if names is not None and pd.notna(names.get(a)) else "") for a in selected]
+    rels = [f"networks/{files[str(a)]}" for a in selected]
     from ..present.exports import write_gexf, write_kumu
 
-    write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
-    write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
-    return entries
+    def exports():  # the maps' Gephi and Kumu files, written here while the worker draws
+        write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
+        write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
+
+    # HTML, PNG and SVG of each map; on both cores when there are enough maps (present/mapfiles.py)
+    jobs = [MapJob(graphs[a], rel, f"Buying center: {label}") for a, rel, label in zip(selected, rels, labels)]
+    pages = write_maps(jobs, folder, seed=seed, keep_pages=EMBEDDED_MAPS, also=exports)
+    return [(a, label, rel, page) for a, label, rel, page in zip(selected, labels, rels, pages)]

@@ -28,6 +28,8 @@ _EXPORTS = {
     "CHANGE_TABLE_COLUMNS": ".changes", "change_sentences": ".changes", "change_highlights": ".changes",
     "NODE_COLUMNS": ".portfolio", "EDGE_COLUMNS": ".portfolio", "EXCEL_MAX_ROWS": ".portfolio",
     "stable_xlsx": ".portfolio",
+    "MapJob": ".mapfiles", "write_maps": ".mapfiles", "write_map_files": ".mapfiles",
+    "PARALLEL_MIN_MAPS": ".mapfiles", "quote_values": ".xmlcolumns", "quote_numbers": ".xmlcolumns",
 }
 
 lazy_exports(__name__, _EXPORTS)

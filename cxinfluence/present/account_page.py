@@ -234,8 +234,6 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
     >>> "&lt;b&gt;Acme&lt;/b&gt; oc" in page, "<b>Acme" in page, "\\u202e" in page
     (True, False, False)
     """
-    from .briefing import money
-
     name = account.get("name") if account is not None else None
     title = f"{account_id}" + (f" ({name})" if name is not None and pd.notna(name) else "")
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -244,6 +242,23 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
              f"<title>{esc('Account ' + title)}</title><style>{PAGE_CSS}</style></head><body><main>",
              f"<p class='back'><a href='{esc(report_href)}'>\u2190 Back to the report</a></p>",
              f"<h1>{esc(title)}</h1>"]
+    parts += _facts_section(account, risk, as_of, currency)
+    parts += _why_section(why, risk)
+    parts += _map_section(title, map_page, map_href)
+    parts += _scores_section(account_id, snapshot, history, people, window_days)
+    parts += _interest_section(interest, interest_map)
+    parts += _changes_section(moved, names)
+    parts += _listening_section(account_id, coverage, listening, window_days)
+    parts += _comments_section(account_id, actions)
+    parts.append("<footer>Made with cxinfluence; every number is computed from the data.</footer>"
+                 "</main></body></html>")
+    return "\n".join(parts)
+
+
+def _facts_section(account, risk, as_of, currency) -> list:
+    """The key facts: as-of date, owner, segment, revenue, chance of renewing, revenue at risk."""
+    from .briefing import money
+
     facts = []
     if as_of is not None:
         facts.append(("As of", _fmt(as_of, "date")))
@@ -260,25 +275,35 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
                           else f"{risk['p_renew']:.0%}"))
         if pd.notna(risk.get("revenue_at_risk")):
             facts.append(("Revenue at risk", money(risk["revenue_at_risk"], currency)))
-    parts.append("<div class='facts'>" + "".join(f"<div><b>{esc(v)}</b>{esc(k)}</div>" for k, v in facts)
-                 + "</div>")
-    if why or (risk is not None and risk.get("reasons")):
-        parts.append("<h2>Why it needs attention</h2><ul>")
-        if why:
-            parts.append(f"<li><strong>{esc(why)}</strong></li>")
-        if risk is not None and isinstance(risk.get("reasons"), str) and risk["reasons"]:
-            parts.append(f"<li>All warning signs: {esc(risk['reasons'].replace('; ', ', '))}.</li>")
-        parts.append("</ul>")
+    return ["<div class='facts'>" + "".join(f"<div><b>{esc(v)}</b>{esc(k)}</div>" for k, v in facts) + "</div>"]
 
-    parts.append("<h2>Who decides: the buying center</h2>")
+
+def _why_section(why, risk) -> list:
+    if not (why or (risk is not None and risk.get("reasons"))):
+        return []
+    parts = ["<h2>Why it needs attention</h2><ul>"]
+    if why:
+        parts.append(f"<li><strong>{esc(why)}</strong></li>")
+    if risk is not None and isinstance(risk.get("reasons"), str) and risk["reasons"]:
+        parts.append(f"<li>All warning signs: {esc(risk['reasons'].replace('; ', ', '))}.</li>")
+    parts.append("</ul>")
+    return parts
+
+
+def _map_section(title, map_page, map_href) -> list:
+    parts = ["<h2>Who decides: the buying center</h2>"]
     if map_page:
         parts.append(f"<iframe class='map' sandbox='allow-scripts' title='{esc('Buying-center map of ' + title)}' "
                      f"srcdoc=\"{html.escape(map_page, quote=True)}\"></iframe>")
     if map_href:
         parts.append(f"<p><a href='{esc(map_href)}'>Open the map on its own page</a> (for full screen and "
                      "downloads).</p>")
+    return parts
 
-    parts.append("<h2>How the account feels, by scoring scheme</h2>")
+
+def _scores_section(account_id, snapshot, history, people, window_days) -> list:
+    """Sentiment by scheme beside the portfolio median, by role, and over time."""
+    parts = ["<h2>How the account feels, by scoring scheme</h2>"]
     srow = _row(snapshot, account_id)
     scores = _scores_table(srow, snapshot) if snapshot is not None else pd.DataFrame()
     if len(scores):
@@ -300,36 +325,47 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         parts.append(f"<figure><img src='{trend}' alt='Sentiment of this account over time'><figcaption>"
                      "Influence-weighted (solid, with its 95% interval) and plain mean (dashed) sentiment at each "
                      "outcome date.</figcaption></figure>")
+    return parts
 
+
+def _interest_section(interest, interest_map) -> list:
     stages, themes = interest if interest is not None else (pd.DataFrame(), pd.DataFrame())
-    if len(stages) or len(themes) or interest_map:
-        parts.append("<h2>What each party cares about</h2>")
-        if interest_map:
-            parts.append(f"<figure><img src='{interest_map}' alt='Which topics each role raised, with their tone'>"
-                         "<figcaption>Each arrow: a role raised a topic in its comments (width = how many comments; "
-                         "red negative, blue positive, dashed mostly negative).</figcaption></figure>")
-        if len(themes):
-            parts.append("<p>Topics each role raised in its comments (the account's most raised topics; how many "
-                         "comments, how many negative):</p>")
-            parts.append(html_table(themes, {c: (c if c != "role" else "Role", "text") for c in themes.columns}))
-        if len(stages):
-            parts.append("<p>Mean sentiment of each role's responses at each journey stage (-1 to +1; n = "
-                         "responses):</p>")
-            parts.append(html_table(stages, {c: (c if c != "role" else "Role", "text") for c in stages.columns}))
+    if not (len(stages) or len(themes) or interest_map):
+        return []
+    parts = ["<h2>What each party cares about</h2>"]
+    if interest_map:
+        parts.append(f"<figure><img src='{interest_map}' alt='Which topics each role raised, with their tone'>"
+                     "<figcaption>Each arrow: a role raised a topic in its comments (width = how many comments; "
+                     "red negative, blue positive, dashed mostly negative).</figcaption></figure>")
+    if len(themes):
+        parts.append("<p>Topics each role raised in its comments (the account's most raised topics; how many "
+                     "comments, how many negative):</p>")
+        parts.append(html_table(themes, {c: (c if c != "role" else "Role", "text") for c in themes.columns}))
+    if len(stages):
+        parts.append("<p>Mean sentiment of each role's responses at each journey stage (-1 to +1; n = "
+                     "responses):</p>")
+        parts.append(html_table(stages, {c: (c if c != "role" else "Role", "text") for c in stages.columns}))
+    return parts
 
+
+def _changes_section(moved, names) -> list:
     sentences, movers = _changes(moved, names or {})
-    if sentences or len(movers):
-        since = _fmt(moved["from_date"].iloc[0], "date")
-        parts.append(f"<h2>What changed since {esc(since)}</h2>")
-        if sentences:
-            parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in sentences) + "</ul>")
-        if len(movers):
-            parts.append("<p>Whose sentiment moved the account most (change times their influence):</p>")
-            parts.append(html_table(movers, {"who": ("Who", "text"), "role": ("Role", "text"),
-                                             "sentiment_from": ("Before", "text"), "sentiment_to": ("Now", "text"),
-                                             "change": ("Change", "text"), "influence": ("Influence", "pct")}))
+    if not (sentences or len(movers)):
+        return []
+    since = _fmt(moved["from_date"].iloc[0], "date")
+    parts = [f"<h2>What changed since {esc(since)}</h2>"]
+    if sentences:
+        parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in sentences) + "</ul>")
+    if len(movers):
+        parts.append("<p>Whose sentiment moved the account most (change times their influence):</p>")
+        parts.append(html_table(movers, {"who": ("Who", "text"), "role": ("Role", "text"),
+                                         "sentiment_from": ("Before", "text"), "sentiment_to": ("Now", "text"),
+                                         "change": ("Change", "text"), "influence": ("Influence", "pct")}))
+    return parts
 
-    parts.append("<h2>Whom we hear, and whom to ask next</h2>")
+
+def _listening_section(account_id, coverage, listening, window_days) -> list:
+    parts = ["<h2>Whom we hear, and whom to ask next</h2>"]
     crow = _row(coverage, account_id)
     if crow is not None:
         said = [f"We heard from people holding {crow['heard_influence']:.0%} of the account's influence in the last "
@@ -345,8 +381,11 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         if len(plan):
             parts.append(html_table(plan, {"rank": ("#", "int"), "name": ("Who", "text"), "title": ("Title", "text"),
                                            "role": ("Role", "text"), "reason": ("Why now", "text")}, max_rows=10))
+    return parts
 
-    parts.append("<h2>Latest comments and who acts on them</h2>")
+
+def _comments_section(account_id, actions) -> list:
+    parts = ["<h2>Latest comments and who acts on them</h2>"]
     mine = (actions[actions["account_id"].astype(str) == str(account_id)]
             if actions is not None and len(actions) else pd.DataFrame())
     if len(mine):
@@ -359,9 +398,7 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         parts.append(html_table(mine, cols, max_rows=12))
     else:
         parts.append("<p>No informal comments in the recent window.</p>")
-    parts.append("<footer>Made with cxinfluence; every number is computed from the data.</footer>"
-                 "</main></body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def write_account_pages(village, result, map_entries, folder, *, name, currency=None, window_days=365) -> dict:

@@ -36,7 +36,9 @@ import pandas as pd
 
 from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
+from ..village.ids import arrow_text, find, unique_text
 from ..village.safetext import display_text
+from .xmlcolumns import join_columns, quote_flags, quote_numbers, quote_values, write_lines
 
 __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
            "write_portfolio_gexf", "write_portfolio_kumu"]
@@ -107,6 +109,9 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
         """``table``'s ``cols`` for each row of ``base``, matched on account and id (ids may repeat across accounts)."""
         cols = [c for c in cols if c in table.columns]
         by = on if "account_id" in table.columns else ["stakeholder_id"]
+        fast = _matched_unique(base, table, by, cols)
+        if fast is not None:
+            return fast
         return base[by].merge(table[by + cols].drop_duplicates(by), on=by, how="left").set_index(base.index)
 
     extra = matched(people, ["name", "title", "role", "department", "veto"])
@@ -144,10 +149,12 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     ties = pd.DataFrame({"src": rel["source_id"].astype(str).to_numpy(), "dst": rel["target_id"].astype(str).to_numpy(),
                          "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
                          "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
-    who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
-    # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
-    frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
-             .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
+    frame = None if prefix else _ties_unique(ties, ids, account)
+    if frame is None:
+        who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
+        # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
+        frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
+                 .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
     frame = frame[frame["s"] != frame["t"]]
     frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
     r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
@@ -156,6 +163,40 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
                           "weight": r + i, "account_id": account[frame["s"]], "kind": kinds,
                           "reports_to_weight": r, "influences_weight": i})
     return nodes, edges[cols]
+
+
+def _matched_unique(base, table, by, cols):
+    """:func:`portfolio_tables`' left join when ``table``'s ids are unique: one hash lookup, no merge; else None.
+
+    With unique ids, matching on (account, id) is matching on the id and
+    checking the account; the result is the merge's (same rows, columns, blanks).
+    """
+    key = table["stakeholder_id"]
+    arr = arrow_text(key)
+    if arr is None or arr.null_count or not unique_text(arr):
+        return None
+    pos = find(key, base["stakeholder_id"])
+    ok = pos >= 0
+    if "account_id" in by:
+        acc = table["account_id"].to_numpy(object)[np.where(ok, pos, 0)]
+        ok &= acc == base["account_id"].to_numpy(object)
+    take = np.where(ok, pos, 0)
+    out = base[by].copy()
+    for c in cols:
+        col = table[c].iloc[take].reset_index(drop=True) if len(table) else pd.Series([None] * len(base))
+        out[c] = col.where(pd.Series(ok)) if not ok.all() else col
+    return out.set_index(base.index)
+
+
+def _ties_unique(ties, ids, account):
+    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order."""
+    arr = arrow_text(ids)
+    if arr is None or arr.null_count or not unique_text(arr):
+        return None
+    s, t = find(ids, ties["src"]), find(ids, ties["dst"])
+    keep = (s >= 0) & (t >= 0)
+    keep[keep] &= account[s[keep]] == account[t[keep]]  # the target in the source's account
+    return ties.loc[keep].assign(acc=account[s[keep]], s=s[keep], t=t[keep])
 
 
 def _xml_text(values) -> list:
@@ -179,6 +220,10 @@ def _column_text(values, kind) -> list:
 def write_portfolio_gexf(nodes, edges, path) -> Path:
     """Write :func:`portfolio_tables` as one GEXF 1.2 file (streamed, no networkx graph); return the path.
 
+    Whole columns are quoted at once and each block of rows written as one
+    buffer (:mod:`cxinfluence.present.xmlcolumns`); the bytes are those of the
+    per-value rule (:func:`_xml_text`, :func:`_column_text`), tested equal.
+
     Examples
     --------
     >>> import tempfile, os, networkx as nx
@@ -192,7 +237,80 @@ def write_portfolio_gexf(nodes, edges, path) -> Path:
     ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
     ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with open(tmp, "wb") as f:
+        head = ['<?xml version="1.0" encoding="utf-8"?>\n'
+                '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
+                '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'
+                '</description></meta>\n<graph defaultedgetype="directed" mode="static">\n']
+        for cls, cols, types in (("node", ncols, NODE_COLUMNS), ("edge", ecols, EDGE_COLUMNS)):
+            head.append(f'<attributes class="{cls}" mode="static">\n')
+            head += [f'<attribute id="{k}" title="{c}" type="{types[c]}"/>\n' for k, c in enumerate(cols)]
+            head.append("</attributes>\n")
+        f.write("".join(head + ["<nodes>\n"]).encode("utf-8"))
+        for lo in range(0, len(nodes), _BLOCK):
+            write_lines(f, _node_lines(nodes.iloc[lo:lo + _BLOCK], ncols))
+        f.write(b"</nodes>\n<edges>\n")
+        for lo in range(0, len(edges), _BLOCK):
+            write_lines(f, _edge_lines(edges.iloc[lo:lo + _BLOCK], ecols, lo))
+        f.write(b"</edges>\n</graph>\n</gexf>\n")
+    tmp.replace(path)
+    return path
+
+
+#: rows quoted and written at a time (bounds the memory the text of one block takes)
+_BLOCK = 250_000
+
+
+def _quoted(values, kind):
+    """One column as quoted GEXF attribute values (null for blanks), like :func:`_column_text`."""
+    if kind == "string":
+        return quote_values(values)
+    if kind == "boolean":
+        return quote_flags(values)
+    return quote_numbers(values, kind)
+
+
+def _attvalues(table, cols, types):
+    """``<attvalues>...</attvalues>`` per row (blank values left out; "" when every value is blank)."""
+    import pyarrow.compute as pc
+
+    parts = [join_columns(f'<attvalue for="{k}" value=', _quoted(table[c], types[c]), "/>")
+             for k, c in enumerate(cols)]
+    if not parts:
+        return ""
+    att = join_columns(*parts, null_as_empty=True)
+    return pc.if_else(pc.equal(pc.binary_length(att), 0), "", join_columns("<attvalues>", att, "</attvalues>"))
+
+
+def _node_lines(nodes, ncols):
+    import pyarrow.compute as pc
+
+    ids = quote_values(nodes["id"])
+    labels = pc.coalesce(quote_values(nodes["name"]), ids) if "name" in nodes.columns else ids
+    return join_columns("<node id=", ids, " label=", labels, ">", _attvalues(nodes, ncols, NODE_COLUMNS),
+                        "</node>\n")
+
+
+def _edge_lines(edges, ecols, first):
+    import pyarrow as pa
+
+    n = len(edges)
+    src, dst = quote_values(edges["source"]), quote_values(edges["target"])
+    rows = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
+    weight = (join_columns(" weight=", quote_numbers(edges["weight"], "double"), null_as_empty=False)
+              if "weight" in edges else pa.nulls(n, pa.string()))
+    return join_columns('<edge id="', rows, '" source=', src, " target=", dst,
+                        join_columns(weight, null_as_empty=True), ">",
+                        _attvalues(edges, ecols, EDGE_COLUMNS), "</edge>\n")
+
+
+def _reference_gexf(nodes, edges, path) -> Path:
+    """The readable per-value writer :func:`write_portfolio_gexf` is tested equal to (same bytes)."""
+    path = Path(path)
+    ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
+    ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write('<?xml version="1.0" encoding="utf-8"?>\n'
                 '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
                 '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'

@@ -78,6 +78,20 @@ def _positions(G, ids, hierarchical, seed, size) -> dict:
     return nx.spring_layout(U, k=k, seed=int(seed), iterations=200)
 
 
+def _live_graph(G, live_nodes):
+    """``G`` restricted to ``live_nodes``, nodes and ties in ``G``'s order.
+
+    ``G.subgraph`` would iterate its nodes in the order of a set of ids, which
+    changes with Python's string hashing from one run to the next: the SVG's
+    elements would come out in a different order each run.
+    """
+    live = set(live_nodes)
+    H = G.__class__()
+    H.add_nodes_from((n, G.nodes[n]) for n in live_nodes)
+    H.add_edges_from((u, v, d) for u, v, d in G.edges(data=True) if u in live and v in live)
+    return H
+
+
 def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | None = None,
                size: str = "influence", color: str = "sentiment", weight: str = "weight", label: str = "name",
                figsize=SLIDE_SIZE, font_pt: float = SLIDE_FONT_PT):
@@ -129,11 +143,8 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "cx-name")
     ['Ann', 'Bo']
     """
-    import matplotlib
 
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     if G is None or not hasattr(G, "nodes") or not hasattr(G, "edges"):
         raise GraphError(f"G is {type(G).__name__}; expected a networkx graph from cxinfluence.account_graph().")
@@ -143,7 +154,7 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     ids = _node_ids(G)
     live_nodes = [n for n, a in G.nodes(data=True) if _flag(a.get("active"), True)]
     departed = G.number_of_nodes() - len(live_nodes)
-    H = G.subgraph(live_nodes)
+    H = _live_graph(G, live_nodes)
 
     fig = Figure(figsize=figsize, dpi=100)
     ax = fig.add_axes([0.01, 0.12, 0.78, 0.80])
@@ -169,7 +180,22 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
         s = infl[n]
         return _MIN_AREA if s is None or top <= 0 else _MIN_AREA + (_MAX_AREA - _MIN_AREA) * s / top
 
-    # ties between people still there: one line collection per kind, drawn under the people
+    _draw_ties(ax, H, pos, weight)
+    _draw_people(ax, H, pos, sent, area)
+    _draw_names(ax, H, pos, infl, ids, area, label, font_pt)
+    _draw_legend(fig, H, sent, font_pt)
+    vetoes = sum(1 for n in H.nodes if _flag(H.nodes[n].get("veto"), False))
+    unheard = sum(1 for n in H.nodes if sent[n] is None)
+    caption = (f"{H.number_of_nodes()} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not "
+               f"heard; size = share of the account's influence. Named: veto holders and the most influential."
+               + (f" {departed} who left are not drawn." if departed else ""))
+    fig.text(0.01, 0.03, caption, fontsize=font_pt, ha="left", va="bottom", color="#333333", wrap=True)
+    fig.cx_departed = departed  # for callers and tests: people left out
+    return fig
+
+
+def _draw_ties(ax, H, pos, weight):
+    """Ties between people still there: one line collection per kind, drawn under the people, with arrowheads."""
     from matplotlib.collections import LineCollection
 
     wts = [_number(d.get(weight)) for _, _, d in H.edges(data=True)]
@@ -196,7 +222,10 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
                       angles="xy", scale_units="xy", scale=1, color=style["color"], width=0.0025, headwidth=5,
                       headlength=6, zorder=1.5, alpha=0.9)
 
-    # people: one scatter per (shape, veto, heard) so markers, borders and hatching are exact
+
+
+def _draw_people(ax, H, pos, sent, area):
+    """People: one scatter per (shape, veto, heard) so markers, borders and hatching are exact."""
     fills = dict(zip(H.nodes, _diverging([np.nan if sent[n] is None else sent[n] for n in H.nodes])))
     groups = {}
     for n in H.nodes:
@@ -210,7 +239,10 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
                           linewidths=3.0 if veto else 1.0, hatch="////" if unheard else None, zorder=3)
         coll.set_gid("cx-nodes")
 
-    # names: veto holders and the most influential, as on the map page's first view
+
+
+def _draw_names(ax, H, pos, infl, ids, area, label, font_pt):
+    """Names of veto holders and the most influential (the map page's first view); the axes fitted to the people."""
     ranked = sorted(H.nodes, key=lambda n: (-(infl[n] or 0.0), ids[n]))
     keyed = set(ranked[:KEY_LABELS]) | {n for n in ranked if _flag(H.nodes[n].get("veto"), False)}
     keyed = sorted(keyed, key=ranked.index)[:MAX_KEY_LABELS]
@@ -228,7 +260,14 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
         ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
         ax.set_ylim(xy[:, 1].min() - 2 * pad, xy[:, 1].max() + pad)
 
-    # legend: roles present, veto border, not heard, tie kinds
+
+
+def _draw_legend(fig, H, sent, font_pt):
+    """Legend (roles present, veto border, not heard, tie kinds) and the sentiment colour bar."""
+    import matplotlib
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.lines import Line2D
+
     roles = {(_text(H.nodes[n].get("role")) or "") for n in H.nodes}
     handles = [Line2D([], [], ls="", marker=_MARKERS[ROLE_SHAPES[r]], ms=11, mfc="white", mec="#333333", label=r)
                for r in ROLE_SHAPES if r in roles]
@@ -253,14 +292,6 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     cb.ax.tick_params(labelsize=font_pt - 1)
     cb.set_label("Sentiment (fill)", fontsize=font_pt)
 
-    vetoes = sum(1 for n in H.nodes if _flag(H.nodes[n].get("veto"), False))
-    unheard = sum(1 for n in H.nodes if sent[n] is None)
-    caption = (f"{H.number_of_nodes()} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not "
-               f"heard; size = share of the account's influence. Named: veto holders and the most influential."
-               + (f" {departed} who left are not drawn." if departed else ""))
-    fig.text(0.01, 0.03, caption, fontsize=font_pt, ha="left", va="bottom", color="#333333", wrap=True)
-    fig.cx_departed = departed  # for callers and tests: people left out
-    return fig
 
 
 def write_map_figures(G, folder, stem: str, **kwargs) -> list:

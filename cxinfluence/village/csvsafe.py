@@ -126,6 +126,9 @@ def neutralise_arrow(arr):
     import pyarrow.compute as pc
 
     if isinstance(arr, pa.ChunkedArray):
+        text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        if text and not any(_first_byte_candidates(c).any() for c in arr.chunks):
+            return arr  # nothing to neutralise: no copy of millions of strings into one chunk
         arr = arr.combine_chunks()
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()

@@ -1,0 +1,176 @@
+"""Writing the selected accounts' maps (HTML page, PNG and SVG), on both cores when there are enough.
+
+Drawing a map's slide pictures with matplotlib takes most of a second; the
+maps of a run are independent, so :func:`write_maps` hands the second half of
+the list to one worker process while this process draws the first half. The
+worker is started with ``spawn`` (no copy of a large parent, safe beside the
+thread pools of Arrow and BLAS) with one BLAS thread, and writes the same
+files the serial loop writes; if it cannot start or breaks, its maps are
+drawn here instead. Maps are worth a second process from
+:data:`PARALLEL_MIN_MAPS` maps on (the worker's start costs about as much CPU
+as a few maps), and only when a core is idle: on a busy machine the worker
+competes with this process and the maps take longer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
+
+#: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
+PARALLEL_MIN_MAPS = 8
+
+
+class MapJob(NamedTuple):
+    """One map to write: the account's graph, the page's path inside the output folder, the title."""
+
+    graph: Any
+    rel: str
+    title: str
+
+
+def write_map_files(G, folder, rel: str, title: str, *, seed: int) -> str:
+    """Write one account's map page ``folder/rel`` and its PNG and SVG beside it; return the page.
+
+    Examples
+    --------
+    >>> import networkx as nx, tempfile
+    >>> G = nx.DiGraph(); G.add_node("a", name="Ann", role="buyer", influence=1.0, sentiment=0.5)
+    >>> d = Path(tempfile.mkdtemp()); (d / "networks").mkdir()
+    >>> page = write_map_files(G, d, "networks/A1.html", "Buying center: A1", seed=0)
+    >>> sorted(p.name for p in (d / "networks").iterdir())
+    ['A1.html', 'A1.png', 'A1.svg']
+    """
+    from .maps import network_map
+    from .slides import write_map_figures
+
+    folder = Path(folder)
+    stem = Path(rel).stem
+    page = network_map(G, seed=seed, title=title, file_stem=stem)
+    (folder / rel).write_text(page, encoding="utf-8")
+    write_map_figures(G, (folder / rel).parent, stem, seed=seed, title=title)
+    return page
+
+
+def _one_thread():
+    """Worker start: one BLAS thread (idle BLAS threads spinning beside small layouts tripled the worker's CPU)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # numpy is not imported yet in a fresh worker: this is enough
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the environment variables above do it
+        return
+    threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start workers without importing the ``__main__`` script in them.
+
+    ``spawn`` runs the parent's main script again in the worker (as
+    ``__mp_main__``) so that functions defined there can be unpickled. The
+    worker here needs only this module; a user's script without an
+    ``if __name__ == "__main__":`` guard would otherwise load its data and
+    start its whole run a second time inside the worker.
+    """
+    main = sys.modules.get("__main__")
+    hide = main is not None and getattr(main, "__spec__", None) is None and "__file__" in vars(main)
+    saved = vars(main).pop("__file__") if hide else None
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = saved
+
+
+def _idle_cores() -> float:
+    """Cores not busy over the last minute (core count minus the load average); 0 where unknown (Windows)."""
+    try:
+        return (os.cpu_count() or 1) - os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def _write_all(jobs, folder, seed) -> int:
+    for G, rel, title in jobs:
+        write_map_files(G, folder, rel, title, seed=seed)
+    return len(jobs)
+
+
+def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | None = None, also=None) -> list:
+    """Write every job's map files; return the pages of the first ``keep_pages`` jobs (None for the others).
+
+    Parameters
+    ----------
+    jobs : list of MapJob
+    folder : path
+        The output folder (the jobs' ``rel`` paths are inside it; their folders exist).
+    seed : int
+        Layout seed, as for :func:`cxinfluence.present.maps.network_map`.
+    keep_pages : int
+        How many leading pages to return (the report embeds a few).
+    workers : int, optional
+        Processes drawing maps (this one included); default 2 when there are
+        at least :data:`PARALLEL_MIN_MAPS` maps and a core is idle (load
+        average, this process included, below the core count minus 0.8), else
+        1: on a busy machine the worker only competes with this process
+        (measured at 100k, load 2-3 on 2 cores: 31 s instead of 19 s).
+    also : callable, optional
+        More work for this process (e.g. the maps' GEXF and Kumu files), done
+        after its own maps while the worker still draws.
+
+    Returns
+    -------
+    list
+        One entry per job: the page's HTML for the first ``keep_pages``, else None.
+
+    Examples
+    --------
+    >>> import networkx as nx, tempfile
+    >>> G = nx.DiGraph(); G.add_node("a", name="Ann", role="buyer", influence=1.0, sentiment=0.5)
+    >>> d = Path(tempfile.mkdtemp()); (d / "networks").mkdir()
+    >>> pages = write_maps([MapJob(G, "networks/A1.html", "A1")], d, seed=0, keep_pages=1)
+    >>> pages[0].startswith("<!DOCTYPE html>")
+    True
+    """
+    folder = Path(folder)
+    jobs = [MapJob(*j) for j in jobs]
+    if workers is None:
+        workers = 2 if len(jobs) >= PARALLEL_MIN_MAPS and _idle_cores() >= 0.8 else 1
+    pages = [None] * len(jobs)
+    half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
+    mine, theirs = jobs[:half], jobs[half:]
+    pool = future = None
+    if theirs:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
+                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+                future = pool.submit(_write_all, theirs, folder, seed)
+        except (OSError, RuntimeError, ValueError):  # no processes here (sandbox, frozen app): draw them all here
+            mine, theirs, pool = jobs, [], None
+    try:
+        for i, (G, rel, title) in enumerate(mine):
+            page = write_map_files(G, folder, rel, title, seed=seed)
+            if i < keep_pages:
+                pages[i] = page
+        if also is not None:
+            also()
+        if future is not None:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - a broken worker: its maps are drawn here, the error (if real) again
+                _write_all(theirs, folder, seed)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for i in range(len(mine), min(keep_pages, len(jobs))):
+        pages[i] = (folder / jobs[i][1]).read_text(encoding="utf-8")
+    return pages

@@ -1,0 +1,101 @@
+"""The column-at-a-time GEXF writer gives the bytes of the readable per-value writer (present/xmlcolumns.py)."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cxinfluence.network.influence import influence_weights
+from cxinfluence.present.portfolio import _reference_gexf, portfolio_tables, write_portfolio_gexf
+from cxinfluence.present.xmlcolumns import quote_numbers, quote_value, quote_values
+from cxinfluence.sentiment.schemes import sentiment_tables
+from cxinfluence.village.asof import default_as_of
+
+HOSTILE = ["plain", "", "a&b<c>d", 'say "hi"', "it's", "both ' and \"", "line\nbreak\r\ttab", "\u202eevil\u2066x",
+           "bell\x07 nul\x00 \ufffe end", "=1+1", "ünïcødé 日本", "&amp; already", "'\"'", None, float("nan"), pd.NA]
+
+
+def test_quote_values_equal_the_per_value_rule_on_hostile_text():
+    for values in (pd.Series(HOSTILE, dtype=object), pd.Series(HOSTILE[:13] + [None], dtype="string[pyarrow]")):
+        assert quote_values(values).to_pylist() == [quote_value(v) for v in values.to_numpy(object)]
+    mixed = pd.Series([1, "a", 2.5, None, True], dtype=object)  # not text: the per-value rule itself
+    assert quote_values(mixed).to_pylist() == [quote_value(v) for v in mixed]
+
+
+def test_quote_numbers_is_python_repr():
+    x = np.concatenate([np.random.default_rng(0).random(500) * 10.0 ** np.arange(-10, 15, 0.05)[:500],
+                        [0.0, -0.0, 1.0, 1e16, 1e22, 5e-324, np.nan, np.inf, -np.inf]])
+    got = quote_numbers(x, "double").to_pylist()
+    assert got == [f'"{v!r}"' if np.isfinite(v) else None for v in x.tolist()]
+    assert quote_numbers(pd.Series([3, None, 7], dtype="Int64"), "long").to_pylist() == ['"3"', None, '"7"']
+
+
+def _hostile_tables(small):
+    nodes, edges = small
+    nodes, edges = nodes.copy(), edges.copy()
+    k = len(HOSTILE)
+    nodes.loc[nodes.index[:k], "name"] = HOSTILE
+    nodes.loc[nodes.index[k:2 * k], "title"] = HOSTILE
+    nodes["department"] = nodes["department"].astype("string[pyarrow]")
+    nodes.loc[nodes.index[:3], "influence"] = [np.nan, 1e-20, 123456789.125]
+    nodes["veto"] = nodes["veto"].astype(object)
+    nodes.loc[nodes.index[3:5], "veto"] = [None, True]
+    edges.loc[edges.index[:2], "weight"] = [np.nan, 1e-7]
+    return nodes, edges
+
+
+def test_same_bytes_as_the_reference_writer(small_synthetic, tmp_path, monkeypatch):
+    _, v, _ = small_synthetic
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    _, people = sentiment_tables(v, as_of, window_days=365, lead_days=0, influence=infl)
+    nodes, edges = portfolio_tables(v, infl, people)
+    for n, e in ((nodes, edges), _hostile_tables((nodes, edges)), (nodes.iloc[:0], edges.iloc[:0]),
+                 (nodes.drop(columns=["name"]), edges.drop(columns=["weight"]))):
+        ref = _reference_gexf(n, e, tmp_path / "ref.gexf").read_bytes()
+        assert write_portfolio_gexf(n, e, tmp_path / "fast.gexf").read_bytes() == ref
+    monkeypatch.setattr("cxinfluence.present.portfolio._BLOCK", 7)  # rows split over many blocks
+    assert write_portfolio_gexf(nodes, edges, tmp_path / "blocks.gexf").read_bytes() == \
+        _reference_gexf(nodes, edges, tmp_path / "ref.gexf").read_bytes()
+
+
+def test_quote_values_accepts_arrow_and_empty():
+    assert quote_values(pa.array(["x"])).to_pylist() == ['"x"']
+    assert quote_values(pd.Series([], dtype=object)).to_pylist() == []
+    assert quote_values(pd.Series([None, None])).to_pylist() == [None, None]
+
+
+def _merge_reference(v, infl, people):
+    """portfolio_tables with the hash-lookup fast paths switched off (the merges)."""
+    import cxinfluence.present.portfolio as P
+
+    saved = P._matched_unique, P._ties_unique
+    P._matched_unique = P._ties_unique = lambda *a: None
+    try:
+        return P.portfolio_tables(v, infl, people)
+    finally:
+        P._matched_unique, P._ties_unique = saved
+
+
+def test_lookups_give_the_merges_tables(small_synthetic):
+    """Unique ids: one hash lookup instead of merges, the same tables; people missing from a table stay blank."""
+    _, v, _ = small_synthetic
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    _, people = sentiment_tables(v, as_of, window_days=365, lead_days=0, influence=infl)
+    people = people.iloc[::2]  # half the people not in the sentiment table
+    infl = infl.assign(account_id=infl["account_id"].where(infl.index % 7 != 3, "elsewhere"))  # account mismatch
+    for got, want in zip(portfolio_tables(v, infl, people), _merge_reference(v, infl, people)):
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert portfolio_tables(v, infl, people)[0]["sentiment"].isna().sum() > len(infl) // 3
+
+
+def test_ids_repeating_across_accounts_take_the_merge():
+    from cxinfluence.village.core import Village
+
+    s = pd.DataFrame({"stakeholder_id": ["a", "b", "a"], "account_id": ["A", "A", "B"], "name": ["Ann", "Bo", "Al"]})
+    r = pd.DataFrame({"source_id": ["b", "a"], "target_id": ["a", "b"], "kind": ["reports_to", "influences"]})
+    infl = pd.DataFrame({"account_id": ["A", "A", "B"], "stakeholder_id": ["a", "b", "a"], "influence": [.6, .4, 1.]})
+    v = Village(pd.DataFrame({"account_id": ["A", "B"]}), s, r, None, None)
+    nodes, edges = portfolio_tables(v, infl)
+    assert nodes["id"].tolist() == ["A/a", "A/b", "B/a"] and nodes["name"].tolist() == ["Ann", "Bo", "Al"]
+    assert sorted(zip(edges["source"], edges["target"])) == [("A/a", "A/b"), ("A/b", "A/a")]
