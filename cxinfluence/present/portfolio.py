@@ -37,6 +37,7 @@ import pandas as pd
 from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from ..village.ids import arrow_text, find, unique_text
+from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
 from .xmlcolumns import join_columns, quote_flags, quote_numbers, quote_values, write_lines
 
@@ -50,8 +51,6 @@ NODE_COLUMNS = {"account_id": "string", "name": "string", "title": "string", "ro
 #: edge column -> GEXF attribute type (``weight`` is GEXF's own edge weight)
 EDGE_COLUMNS = {"account_id": "string", "kind": "string", "reports_to_weight": "double",
                 "influences_weight": "double"}
-#: rows an .xlsx sheet holds (Excel's limit, header included)
-EXCEL_MAX_ROWS = 1_048_576
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 

@@ -38,6 +38,7 @@ from .read import (  # noqa: F401 - the readers, importable from here as before
 FORMATS = ("csv", "parquet", "xlsx")
 
 
+#: rows an .xlsx sheet holds (Excel's limit, header included); the one definition every writer uses
 EXCEL_MAX_ROWS = 1_048_576
 
 
