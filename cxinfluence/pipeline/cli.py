@@ -1,6 +1,7 @@
 """The ``cxinfluence`` command line.
 
-Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
+Commands: ``validate`` a village, ``synth`` a synthetic one, ``partition`` one into
+K Parquet partitions, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village, ``import`` a
 village from CRM and survey exports, ``team-template`` for the account team.
 Bad data gives one clear message, never a traceback.
@@ -213,6 +214,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
 
     p = sub.add_parser(
+        "partition",
+        help="write a village as K partitions of Parquet files (by a hash of account_id)",
+        description=("Read and validate a village, then write it to OUT as K partitions of Parquet files: every "
+                     "table split by the account its rows belong to (a SHA-256 hash of account_id), with a "
+                     "manifest (partitions.json). `cxinfluence run OUT --partitions K` reads it one partition "
+                     "at a time."),
+        epilog=EPILOG,
+    )
+    p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
+    p.add_argument("out", metavar="OUT", help="folder to write the partitioned village to")
+    p.add_argument("--partitions", type=int, required=True, metavar="K", help="number of partitions")
+    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules")
+    p.add_argument("--force", action="store_true", help="replace OUT if it holds a partitioned village")
+
+    p = sub.add_parser(
         "run",
         help="run the whole analysis on a village",
         description=(
@@ -347,6 +363,19 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_partition(args) -> int:
+    from ..village.core import load_village
+    from ..village.partitions import read_manifest, write_partitioned
+
+    village = load_village(args.village, role_rules=args.role_rules, warn=False)
+    write_partitioned(village, args.out, partitions=args.partitions, overwrite=args.force)
+    manifest = read_manifest(args.out)
+    sizes = [p["accounts"]["accounts"] for p in manifest["parts"]]
+    print(f"wrote {len(village.accounts):,} accounts in {args.partitions} partitions ({min(sizes):,} to "
+          f"{max(sizes):,} accounts each) to {args.out}")
+    return 0
+
+
 def _run_kwargs(args):
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     return dict(
@@ -462,6 +491,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "synth": cmd_synth,
     "run": cmd_run,
+    "partition": cmd_partition,
     "demo": cmd_demo,
     "import": cmd_import,
     "team-template": cmd_team_template,
