@@ -215,3 +215,7 @@ class PartitionFailedError(CxInfluenceError, RuntimeError):
         self.partition = partition
         self.accounts = accounts
         self.stage = stage
+
+
+class EngineError(CxInfluenceError, ValueError):
+    """The engine asked for cannot be used: an unknown name, Dask not installed, a scheduler that cannot be reached."""
