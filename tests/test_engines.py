@@ -24,6 +24,7 @@ def village():
 
 def summary(tables, *, scale=1.0):
     """Per account: people and answers (a function of DataFrames, as every mapped function is)."""
+    tables = tables.tables() if hasattr(tables, "tables") else tables  # a Village or a dict of its tables
     people = tables["stakeholders"].groupby("account_id").size().rename("people")
     owner = tables["stakeholders"].set_index("stakeholder_id")["account_id"]
     answers = tables["responses"]["stakeholder_id"].map(owner).value_counts().rename("answers")
@@ -33,14 +34,14 @@ def summary(tables, *, scale=1.0):
 
 def fails_once(tables, *, marker):
     """Fails the first time it sees the account A017 (a marker file remembers, across processes)."""
-    if "A017" in set(tables["accounts"]["account_id"]) and not Path(marker).exists():
+    if "A017" in set(tables.accounts["account_id"]) and not Path(marker).exists():
         Path(marker).write_text("failed once")
         raise RuntimeError("a transient failure")
     return summary(tables)
 
 
 def always_fails_on_a017(tables):
-    if "A017" in set(tables["accounts"]["account_id"]):
+    if "A017" in set(tables.accounts["account_id"]):
         raise ValueError("bad data in A017")
     return summary(tables)
 
@@ -56,11 +57,25 @@ def test_local_engine_maps_every_partition_in_order(village):
         results = engine.map(summary, parts, stage="counting", scale=2.0)
     assert len(results) == 5
     for p, r in zip(parts, results):
-        assert set(r["summary"]["account_id"]) == set(p.tables["accounts"]["account_id"])
+        assert set(r["summary"]["account_id"]) == set(p.tables.accounts["account_id"])
     whole = summary(village.tables(), scale=2.0)["summary"].sort_values("account_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(_whole(results), whole)
     lines = stream.getvalue().splitlines()
     assert sum("counting: partition" in line and "done" in line for line in lines) == 5
+
+
+def scaled(tables, *, factor, offset=0.0):
+    """Uses an input of its own partition (``factor``) beside one shared by all (``offset``)."""
+    return {"summary": summary(tables)["summary"].assign(people=lambda d: d["people"] * factor + offset)}
+
+
+def test_each_partition_gets_its_own_inputs(village):
+    parts = partitions_of(village, 3)
+    with LocalEngine() as engine:
+        results = engine.map(scaled, parts, stage="x", inputs=[{"factor": k + 1.0} for k in range(3)], offset=0.5)
+    for k, r in enumerate(results):
+        base = summary(parts[k].tables)["summary"]
+        assert r["summary"]["people"].tolist() == (base["people"] * (k + 1) + 0.5).tolist()
 
 
 def test_local_engine_retries_then_names_the_partition(village, tmp_path):
@@ -70,7 +85,7 @@ def test_local_engine_retries_then_names_the_partition(village, tmp_path):
         results = engine.map(fails_once, parts, stage="influence", marker=str(tmp_path / "m"))
     assert "trying again" in stream.getvalue()
     pd.testing.assert_frame_equal(_whole(results), _whole([summary(village.tables())]))
-    owner = next(p for p in parts if "A017" in set(p.tables["accounts"]["account_id"]))
+    owner = next(p for p in parts if "A017" in set(p.tables.accounts["account_id"]))
     with pytest.raises(PartitionFailedError) as err, LocalEngine(retries=2) as engine:
         engine.map(always_fails_on_a017, parts, stage="influence")
     first, last, n = owner.accounts
@@ -128,10 +143,14 @@ def test_dask_local_cluster_maps_retries_and_names_failures(village, tmp_path):
         assert engine.dashboard_link and "dashboard http" in stream.getvalue()
         results = engine.map(summary, parts, stage="counting", scale=2.0)
         pd.testing.assert_frame_equal(_whole(results), _whole([summary(village.tables(), scale=2.0)]))
+        own = engine.map(scaled, parts, stage="x", inputs=[{"factor": k + 1.0} for k in range(4)], offset=0.5)
+        for k, r in enumerate(own):
+            assert r["summary"]["people"].tolist() == (summary(parts[k].tables)["summary"]["people"] * (k + 1)
+                                                       + 0.5).tolist()
         retried = engine.map(fails_once, parts, stage="influence", marker=str(tmp_path / "m"))
         assert (tmp_path / "m").exists()  # it did fail once, and Dask ran it again
         pd.testing.assert_frame_equal(_whole(retried), _whole([summary(village.tables())]))
-        owner = next(p for p in parts if "A017" in set(p.tables["accounts"]["account_id"]))
+        owner = next(p for p in parts if "A017" in set(p.tables.accounts["account_id"]))
         with pytest.raises(PartitionFailedError) as err:
             engine.map(always_fails_on_a017, parts, stage="sentiment")
         assert f"partition {owner.number} of 4" in str(err.value) and "bad data in A017" in str(err.value)

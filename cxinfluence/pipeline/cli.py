@@ -156,6 +156,14 @@ def _add_run_options(p):
             "(what_changed.csv; default: no comparison)"
         ),
     )
+    p.add_argument("--partitions", type=int, default=1, metavar="K",
+                   help="split the accounts into K partitions (a hash of account_id) and compute the per-account "
+                        "stages one partition at a time; the outputs are the same for every K (default 1)")
+    p.add_argument("--engine", default="local", choices=["local", "dask"],
+                   help="run the partitions in this process (local, default) or as Dask tasks (dask: "
+                        "pip install 'cxinfluence[dask]'; a LocalCluster unless --scheduler is given)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --engine dask: the address of a running Dask scheduler (tcp://host:8786)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
@@ -393,6 +401,9 @@ def _run_kwargs(args):
         quiet=args.quiet,
         currency=args.currency,
         compare_to=getattr(args, "compare_to", None),
+        partitions=args.partitions,
+        engine=args.engine,
+        scheduler=args.scheduler,
     )
 
 

@@ -43,7 +43,7 @@ class Partition:
     number: int
     of: int
     accounts: tuple
-    tables: dict | None = field(default=None, repr=False)
+    tables: object = field(default=None, repr=False)
     path: str | None = None
     role_rules: object = field(default=None, repr=False)
 
@@ -52,13 +52,21 @@ class Partition:
         span = "no accounts" if not n else f"accounts {first!r} .. {last!r}, {n:,} account{'s' * (n != 1)}"
         return f"partition {self.number} of {self.of} ({span})"
 
-    def load(self) -> dict:
-        """The partition's five tables (read from disk, validated, when it has a ``path``)."""
+    def load(self):
+        """The partition's five tables (a Village or dict; read from disk, validated, when it has a ``path``)."""
         if self.tables is not None:
             return self.tables
         from ..village.partitions import read_partition
 
-        return read_partition(self.path, self.number, role_rules=self.role_rules, warn=False).tables()
+        return read_partition(self.path, self.number, role_rules=self.role_rules, warn=False)
+
+
+def whole_partition(village) -> Partition:
+    """The whole village as the one partition of a one-partition run (not copied)."""
+    from ..village.partitions import account_range
+
+    r = account_range(village.accounts)
+    return Partition(0, 1, (r["first"], r["last"], r["accounts"]), tables=village)
 
 
 def partitions_of(village, partitions) -> list:
@@ -85,17 +93,28 @@ def partitions_of(village, partitions) -> list:
         return [Partition(p["partition"], manifest["partitions"],
                           (p["accounts"]["first"], p["accounts"]["last"], p["accounts"]["accounts"]), path=str(village))
                 for p in manifest["parts"]]
+    if partitions == 1:
+        return [whole_partition(village)]
     parts = split_village(village, partitions)
     out = []
     for k, v in enumerate(parts):
         r = account_range(v.accounts)
-        out.append(Partition(k, len(parts), (r["first"], r["last"], r["accounts"]), tables=v.tables()))
+        out.append(Partition(k, len(parts), (r["first"], r["last"], r["accounts"]), tables=v))
     return out
 
 
-def _call(func, partition, kwargs):
+def _call(func, partition, kwargs, own=None):
     """Run ``func`` on one partition's tables (module level: shipped to Dask workers as is)."""
-    return func(partition.load(), **kwargs)
+    return func(partition.load(), **(own or {}), **kwargs)
+
+
+def _call_on(func, data, kwargs, own=None):
+    """Run ``func`` on tables already on a Dask worker."""
+    return func(data, **(own or {}), **kwargs)
+
+
+def _load(partition):
+    return partition.load()
 
 
 class Engine:
@@ -130,8 +149,12 @@ class Engine:
             f"(load_village(path, partition={partition.number})) to see why.",
             partition=partition.number, accounts=partition.accounts, stage=stage) from exc
 
-    def map(self, func, partitions, *, stage, **kwargs) -> list:
-        """``[func(p.load(), **kwargs) for p in partitions]``, in partition order."""
+    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
+        """``[func(p.load(), **inputs[i], **kwargs) for i, p in enumerate(partitions)]``, in partition order.
+
+        ``inputs`` (optional) holds each partition's own keyword arguments (e.g. its rows
+        of an earlier stage's table); ``kwargs`` are the same for every partition.
+        """
         raise NotImplementedError
 
 
@@ -143,20 +166,20 @@ class LocalEngine(Engine):
     >>> from cxinfluence.village.synth import make_village
     >>> v, _ = make_village(10, seed=0)
     >>> with LocalEngine() as engine:
-    ...     sizes = engine.map(lambda t: {"n": len(t["accounts"])}, partitions_of(v, 3), stage="count")
+    ...     sizes = engine.map(lambda t: {"n": len(t.accounts)}, partitions_of(v, 3), stage="count")
     >>> sizes
     [{'n': 1}, {'n': 5}, {'n': 4}]
     """
 
     name = "local"
 
-    def map(self, func, partitions, *, stage, **kwargs) -> list:
+    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
         out = []
-        for p in partitions:
+        for i, p in enumerate(partitions):
             t0 = time.perf_counter()
             for attempt in range(self.retries + 1):
                 try:
-                    out.append(_call(func, p, kwargs))
+                    out.append(_call(func, p, kwargs, inputs[i] if inputs is not None else None))
                     break
                 except (KeyboardInterrupt, SystemExit, MemoryError):
                     raise
@@ -197,6 +220,7 @@ class DaskEngine(Engine):
         self.processes = processes
         self.client = self.cluster = None
         self.dashboard_link = None
+        self._data = {}  # id(partition) -> (partition, future of its tables on the cluster)
 
     def __enter__(self):
         try:
@@ -221,19 +245,33 @@ class DaskEngine(Engine):
         return self
 
     def close(self) -> None:
+        self._data = {}
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
         self.client = self.cluster = None
 
-    def map(self, func, partitions, *, stage, **kwargs) -> list:
+    def _on_cluster(self, p):
+        """The future of partition ``p``'s tables on the cluster: sent (or read there) once per run."""
+        if id(p) not in self._data:
+            if p.tables is not None:
+                future = self.client.scatter(p.tables, hash=False)
+            else:  # read by a worker, from the partitioned folder
+                future = self.client.submit(_load, p, key=f"load-partition-{p.number}-{time.time_ns()}",
+                                            retries=self.retries, pure=False)
+            self._data[id(p)] = (p, future)
+        return self._data[id(p)][1]
+
+    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
         from dask.distributed import as_completed
 
         if self.client is None:
             raise EngineError("the Dask engine is not started; use it as `with DaskEngine(...) as engine:`")
         token = f"{stage}-{time.time_ns()}".replace(" ", "_")
-        futures = self.client.map(_call, [func] * len(partitions), partitions, [kwargs] * len(partitions),
+        n = len(partitions)
+        futures = self.client.map(_call_on, [func] * n, [self._on_cluster(p) for p in partitions], [kwargs] * n,
+                                  list(inputs) if inputs is not None else [None] * n,
                                   key=[f"{token}-partition-{p.number}" for p in partitions],
                                   retries=self.retries, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}

@@ -45,7 +45,8 @@ FORMAT = "cxinfluence-partitioned-village"
 MAX_PARTITIONS = 100_000
 
 
-def _check_partitions(partitions) -> int:
+def check_partitions(partitions) -> int:
+    """``partitions`` as an int, or :class:`~cxinfluence.exceptions.PartitionError` naming the value."""
     if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or not (
             1 <= partitions <= MAX_PARTITIONS):
         raise PartitionError(f"partitions={partitions!r} is not a whole number from 1 to {MAX_PARTITIONS:,}; "
@@ -74,7 +75,7 @@ def partition_of(account_ids, partitions) -> np.ndarray:
     >>> int.from_bytes(hashlib.sha256(b"A-1").digest()[:8], "big") % 8
     4
     """
-    k = _check_partitions(partitions)
+    k = check_partitions(partitions)
     codes, uniques = pd.factorize(pd.Series(account_ids, dtype=object).astype(str), use_na_sentinel=False)
     parts = np.fromiter((int.from_bytes(hashlib.sha256(s.encode("utf-8")).digest()[:8], "big") % k
                          for s in uniques), dtype=np.int64, count=len(uniques))
@@ -105,7 +106,7 @@ def row_partitions(village, partitions) -> dict:
     ...     pd.Index(v.stakeholders["stakeholder_id"]).get_indexer(v.responses["stakeholder_id"])]).all())
     True
     """
-    k = _check_partitions(partitions)
+    k = check_partitions(partitions)
     t = _tables(village)
     out = {"accounts": partition_of(t["accounts"]["account_id"], k),
            "stakeholders": partition_of(t["stakeholders"]["account_id"], k),
@@ -148,7 +149,7 @@ def split_village(village, partitions) -> list:
     """
     from .core import Village
 
-    k = _check_partitions(partitions)
+    k = check_partitions(partitions)
     tables = _tables(village)
     rows = row_partitions(tables, k)
     out = []
@@ -209,7 +210,7 @@ class PartitionedWriter:
 
     def __init__(self, path, partitions, *, overwrite=False):
         self.path = Path(path)
-        self.partitions = _check_partitions(partitions)
+        self.partitions = check_partitions(partitions)
         self.overwrite = overwrite
         self._writers = {}
         self._schemas = {}
