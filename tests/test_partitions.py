@@ -232,3 +232,34 @@ def test_cli_partition(sample_path, tmp_path, capsys):
     assert main(["partition", str(sample_path), str(out), "--partitions", "0", "--force"]) == 1
     assert "partitions=0" in capsys.readouterr().err
     assert read_manifest(out)["partitions"] == 4  # the refused run left it as it was
+
+
+def test_cli_synth_waves_and_partitions(tmp_path, capsys):
+    from cxinfluence.pipeline.cli import main
+    from cxinfluence.village.synth import make_village
+
+    assert main(["synth", "--accounts", "12", "--seed", "1", "--waves-per-year", "3", "--format", "parquet",
+                 "--out", str(tmp_path / "plain")]) == 0
+    want, _ = make_village(12, seed=1, waves_per_year=3)
+    got = load_village(tmp_path / "plain", warn=False)
+    pd.testing.assert_frame_equal(got.responses, want.responses)
+    assert len(want.responses) > len(make_village(12, seed=1)[0].responses)  # 3 waves a year, not 2
+    # partitioned, one chunk: exactly make_village, with its truth
+    assert main(["synth", "--accounts", "12", "--seed", "1", "--waves-per-year", "3", "--partitions", "3",
+                 "--out", str(tmp_path / "parts")]) == 0
+    assert "in 3 partitions" in capsys.readouterr().out
+    whole = load_village(tmp_path / "parts", warn=False)
+    for name, keys in KEYS.items():
+        pd.testing.assert_frame_equal(_sorted(getattr(whole, name), keys), _sorted(getattr(got, name), keys))
+    assert (tmp_path / "parts" / "truth" / "parameters.json").exists()
+    # several chunks: independent chunks with prefixed ids, every id unique, valid partitions
+    assert main(["synth", "--accounts", "25", "--partitions", "4", "--chunk-accounts", "10",
+                 "--out", str(tmp_path / "chunks")]) == 0
+    many = load_village(tmp_path / "chunks", warn=False)
+    assert len(many.accounts) == 25 and many.stakeholders["stakeholder_id"].is_unique
+    assert {a.split("-")[0] for a in many.accounts["account_id"]} == {"c00000", "c00001", "c00002"}
+    assert main(["synth", "--accounts", "5", "--partitions", "2", "--format", "csv", "--out",
+                 str(tmp_path / "x")]) == 1
+    assert main(["synth", "--accounts", "5", "--chunk-accounts", "2", "--out", str(tmp_path / "y")]) == 1
+    assert main(["synth", "--accounts", "5", "--waves-per-year", "0", "--out", str(tmp_path / "z")]) == 1
+    capsys.readouterr()

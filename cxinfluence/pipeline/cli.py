@@ -217,8 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["influence", "mean", "roles"],
         help="ground-truth world: who drives rebuying (default influence)",
     )
+    p.add_argument("--waves-per-year", type=int, default=None, metavar="N",
+                   help="survey waves per year (default: the world's, 2); the benchmark village of the README is "
+                        "--accounts 100000 --seed 1 --waves-per-year 3")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
-    p.add_argument("--format", default="csv", choices=["csv", "parquet", "xlsx"], help="file format (default csv)")
+    p.add_argument("--format", default=None, choices=["csv", "parquet", "xlsx"],
+                   help="file format (default csv; parquet with --partitions)")
+    p.add_argument("--partitions", type=int, default=None, metavar="K",
+                   help="write K partitions of Parquet files (cxinfluence partition's layout), generated in chunks "
+                        "of --chunk-accounts accounts in bounded memory (for villages larger than memory)")
+    p.add_argument("--chunk-accounts", type=int, default=None, metavar="N",
+                   help="with --partitions: accounts generated at a time (default 20000); a village larger than one "
+                        "chunk is made of independent chunks with prefixed ids and no truth/")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
 
     p = sub.add_parser(
@@ -356,14 +366,35 @@ def cmd_validate(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from ..village.synth import make_village, write_synthetic
+    from ..village.synth import CHUNK_ACCOUNTS, make_village, write_synthetic, write_synthetic_partitioned
 
     out = Path(args.out)
     if out.exists() and not args.force:
         print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
         return 1
-    village, truth = make_village(args.accounts, seed=args.seed, truth=args.world)
-    write_synthetic(village, truth, out, format=args.format, overwrite=args.force)
+    params = {} if args.waves_per_year is None else {"waves_per_year": args.waves_per_year}
+    if args.waves_per_year is not None and args.waves_per_year < 1:
+        print(f"error: --waves-per-year {args.waves_per_year}: expected a whole number >= 1", file=sys.stderr)
+        return 1
+    if args.partitions is not None:
+        if args.format not in (None, "parquet"):
+            print(f"error: --partitions writes Parquet; --format {args.format} cannot be partitioned", file=sys.stderr)
+            return 1
+        write_synthetic_partitioned(args.accounts, out, args.partitions, seed=args.seed, truth=args.world,
+                                    chunk_accounts=args.chunk_accounts or CHUNK_ACCOUNTS, overwrite=args.force,
+                                    **params)
+        from ..village.partitions import read_manifest
+
+        rows = read_manifest(out)["rows"]
+        print(f"wrote a synthetic village ({args.world} world, seed {args.seed}) in {args.partitions} partitions to "
+              f"{out}: {rows['accounts']:,} accounts, {rows['stakeholders']:,} stakeholders, "
+              f"{rows['responses']:,} responses")
+        return 0
+    if args.chunk_accounts is not None:
+        print("error: --chunk-accounts needs --partitions K (a whole village is generated at once)", file=sys.stderr)
+        return 1
+    village, truth = make_village(args.accounts, seed=args.seed, truth=args.world, **params)
+    write_synthetic(village, truth, out, format=args.format or "csv", overwrite=args.force)
     print(f"wrote a synthetic village ({args.world} world, seed {args.seed}) to {out}")
     from ..present.summary import village_summary
 

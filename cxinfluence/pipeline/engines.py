@@ -161,6 +161,9 @@ class Engine:
 class LocalEngine(Engine):
     """The partitions one after the other in this process (the default engine).
 
+    With a single partition (the ordinary run) the function is simply called:
+    no retry, and its exception is the stage's own.
+
     Examples
     --------
     >>> from cxinfluence.village.synth import make_village
@@ -174,6 +177,8 @@ class LocalEngine(Engine):
     name = "local"
 
     def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
+        if len(partitions) == 1 and partitions[0].of == 1:  # the ordinary run: a failure is the stage's own, as is
+            return [_call(func, partitions[0], kwargs, inputs[0] if inputs is not None else None)]
         out = []
         for i, p in enumerate(partitions):
             t0 = time.perf_counter()
