@@ -57,7 +57,7 @@ def test_local_engine_maps_every_partition_in_order(village):
         results = engine.map(summary, parts, stage="counting", scale=2.0)
     assert len(results) == 5
     for p, r in zip(parts, results):
-        assert set(r["summary"]["account_id"]) == set(p.tables.accounts["account_id"])
+        assert set(r["summary"]["account_id"]) == set(p.load().accounts["account_id"])
     whole = summary(village.tables(), scale=2.0)["summary"].sort_values("account_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(_whole(results), whole)
     lines = stream.getvalue().splitlines()
@@ -74,7 +74,7 @@ def test_each_partition_gets_its_own_inputs(village):
     with LocalEngine() as engine:
         results = engine.map(scaled, parts, stage="x", inputs=[{"factor": k + 1.0} for k in range(3)], offset=0.5)
     for k, r in enumerate(results):
-        base = summary(parts[k].tables)["summary"]
+        base = summary(parts[k].load())["summary"]
         assert r["summary"]["people"].tolist() == (base["people"] * (k + 1) + 0.5).tolist()
 
 
@@ -85,7 +85,7 @@ def test_local_engine_retries_then_names_the_partition(village, tmp_path):
         results = engine.map(fails_once, parts, stage="influence", marker=str(tmp_path / "m"))
     assert "trying again" in stream.getvalue()
     pd.testing.assert_frame_equal(_whole(results), _whole([summary(village.tables())]))
-    owner = next(p for p in parts if "A017" in set(p.tables.accounts["account_id"]))
+    owner = next(p for p in parts if "A017" in set(p.load().accounts["account_id"]))
     with pytest.raises(PartitionFailedError) as err, LocalEngine(retries=2) as engine:
         engine.map(always_fails_on_a017, parts, stage="influence")
     first, last, n = owner.accounts
@@ -145,12 +145,12 @@ def test_dask_local_cluster_maps_retries_and_names_failures(village, tmp_path):
         pd.testing.assert_frame_equal(_whole(results), _whole([summary(village.tables(), scale=2.0)]))
         own = engine.map(scaled, parts, stage="x", inputs=[{"factor": k + 1.0} for k in range(4)], offset=0.5)
         for k, r in enumerate(own):
-            assert r["summary"]["people"].tolist() == (summary(parts[k].tables)["summary"]["people"] * (k + 1)
+            assert r["summary"]["people"].tolist() == (summary(parts[k].load())["summary"]["people"] * (k + 1)
                                                        + 0.5).tolist()
         retried = engine.map(fails_once, parts, stage="influence", marker=str(tmp_path / "m"))
         assert (tmp_path / "m").exists()  # it did fail once, and Dask ran it again
         pd.testing.assert_frame_equal(_whole(retried), _whole([summary(village.tables())]))
-        owner = next(p for p in parts if "A017" in set(p.tables.accounts["account_id"]))
+        owner = next(p for p in parts if "A017" in set(p.load().accounts["account_id"]))
         with pytest.raises(PartitionFailedError) as err:
             engine.map(always_fails_on_a017, parts, stage="sentiment")
         assert f"partition {owner.number} of 4" in str(err.value) and "bad data in A017" in str(err.value)

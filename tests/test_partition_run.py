@@ -133,7 +133,7 @@ def test_a_failing_partition_is_named_with_its_accounts(village, tmp_path, monke
     monkeypatch.setattr(progress_module.sys, "stderr", stream)
     small = village
     result = run(small, tmp_path / "out", maps=0, n_boot=0, partitions=4, folds=2)
-    owner = next(p for p in partitions_of(small, 4) if "acme" in set(p.tables.accounts["account_id"]))
+    owner = next(p for p in partitions_of(small, 4) if "acme" in set(p.load().accounts["account_id"]))
     failed = [r for r in result.skipped if r["severity"] == "failed"]
     assert result.exit_code == 4 and failed[0]["stage"] == "Coverage and listening plan"
     reason = failed[0]["reason"]

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..exceptions import EngineError, PartitionFailedError
 
 ENGINES = ("local", "dask")
@@ -35,8 +37,11 @@ ENGINES = ("local", "dask")
 class Partition:
     """One partition of a village: its number, the number of partitions and where its rows are.
 
-    Either ``tables`` (the five DataFrames, in memory) or ``path`` (a partitioned
-    village folder, read where the task runs: only this partition's files).
+    Either ``tables`` (the five DataFrames, in memory), ``source`` and ``rows`` (a
+    village in memory and this partition's row numbers of each table: the
+    partition's tables are taken when needed, so only one partition at a time is
+    copied) or ``path`` (a partitioned village folder, read where the task runs:
+    only this partition's files).
     ``accounts`` is ``(first, last, count)`` of its account ids, sorted as text.
     """
 
@@ -46,6 +51,8 @@ class Partition:
     tables: object = field(default=None, repr=False)
     path: str | None = None
     role_rules: object = field(default=None, repr=False)
+    source: object = field(default=None, repr=False)
+    rows: dict | None = field(default=None, repr=False)
 
     def label(self) -> str:
         first, last, n = self.accounts
@@ -56,6 +63,12 @@ class Partition:
         """The partition's five tables (a Village or dict; read from disk, validated, when it has a ``path``)."""
         if self.tables is not None:
             return self.tables
+        if self.rows is not None:
+            from ..village.core import Village
+
+            return Village(**{name: getattr(self.source, name).iloc[idx].reset_index(drop=True)
+                              for name, idx in self.rows.items()},
+                           source=f"{self.source.source} [partition {self.number} of {self.of}]")
         from ..village.partitions import read_partition
 
         return read_partition(self.path, self.number, role_rules=self.role_rules, warn=False)
@@ -80,7 +93,7 @@ def partitions_of(village, partitions) -> list:
     >>> [p.accounts[2] for p in parts], parts[0].label()
     ([1, 5, 4], "partition 0 of 3 (accounts 'A005' .. 'A005', 1 account)")
     """
-    from ..village.partitions import account_range, is_partitioned, read_manifest, split_village
+    from ..village.partitions import account_range, check_partitions, is_partitioned, read_manifest, row_partitions
 
     if isinstance(village, (str, Path)) and is_partitioned(village):
         manifest = read_manifest(village)
@@ -93,13 +106,14 @@ def partitions_of(village, partitions) -> list:
         return [Partition(p["partition"], manifest["partitions"],
                           (p["accounts"]["first"], p["accounts"]["last"], p["accounts"]["accounts"]), path=str(village))
                 for p in manifest["parts"]]
-    if partitions == 1:
+    if check_partitions(partitions) == 1:
         return [whole_partition(village)]
-    parts = split_village(village, partitions)
+    rows = row_partitions(village, partitions)
     out = []
-    for k, v in enumerate(parts):
-        r = account_range(v.accounts)
-        out.append(Partition(k, len(parts), (r["first"], r["last"], r["accounts"]), tables=v))
+    for k in range(partitions):
+        own = {name: np.flatnonzero(r == k) for name, r in rows.items()}
+        r = account_range(village.accounts.iloc[own["accounts"]])
+        out.append(Partition(k, partitions, (r["first"], r["last"], r["accounts"]), source=village, rows=own))
     return out
 
 
@@ -260,8 +274,8 @@ class DaskEngine(Engine):
     def _on_cluster(self, p):
         """The future of partition ``p``'s tables on the cluster: sent (or read there) once per run."""
         if id(p) not in self._data:
-            if p.tables is not None:
-                future = self.client.scatter(p.tables, hash=False)
+            if p.tables is not None or p.rows is not None:
+                future = self.client.scatter(p.load(), hash=False)
             else:  # read by a worker, from the partitioned folder
                 future = self.client.submit(_load, p, key=f"load-partition-{p.number}-{time.time_ns()}",
                                             retries=self.retries, pure=False)
