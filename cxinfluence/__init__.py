@@ -41,7 +41,8 @@ _EXPORTS = {
     "manager_books": "listening.books", "turnover_what_if": "listening.turnover",
     # sentiment
     "metric_table": "sentiment.metrics", "account_sentiment": "sentiment.schemes",
-    "stakeholder_sentiment": "sentiment.schemes",
+    "stakeholder_sentiment": "sentiment.schemes", "PortfolioPrior": "sentiment.prior",
+    "portfolio_prior": "sentiment.prior",
     # models
     "model_frame": "models.frame", "fit_rebuy": "models.fit", "fit_bookings": "models.fit",
     "fit_mixed": "models.fit", "fit_formula": "models.fit", "decision_equation": "models.fit",

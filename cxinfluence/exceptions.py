@@ -127,6 +127,11 @@ class MetricError(CxInfluenceError, ValueError):
     data or options cannot give (unknown metric, missing column, bad option)."""
 
 
+class PriorError(CxInfluenceError, ValueError):
+    """A portfolio prior (:class:`cxinfluence.sentiment.prior.PortfolioPrior`) cannot be read, or
+    does not fit the call: computed with other options, missing an as-of date or a segment."""
+
+
 class CommentError(VillageError):
     """Informal comments failed validation (a filled capture template, or rows
     to append to a village). ``problems`` lists every problem found."""

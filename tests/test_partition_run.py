@@ -45,7 +45,7 @@ def mapped(v, k, engine=None, prior=None):
     options = dict(as_of=as_of, window_days=365, lead_days=30, half_life_days=None)
     if prior == "combine":
         stats = engine.map(mr.prior_part, parts, stage="prior", inputs=own, **options)
-        prior = {key: mr.combine_priors([s.get(key) for s in stats]) for key in ("snapshot", "history")}
+        prior = mr.combine_priors([s["prior"] for s in stats], as_of)
     out.update(mr.combine_all(engine.map(mr.sentiment_part, parts, stage="sentiment", inputs=own, prior=prior,
                                          **options), rank))
     out.update(mr.combine_all(engine.map(mr.actions_part, parts, stage="actions", inputs=own, as_of=as_of,
@@ -105,7 +105,6 @@ def test_rank_actions_is_independent_of_the_row_order(village):
     assert_same(mr.rank_actions(shuffled, rank), mr.rank_actions(rows, rank), "actions")
 
 
-@pytest.mark.skipif(not mr.prior_available(), reason="needs the portfolio prior (sentiment/prior.py)")
 @pytest.mark.parametrize("k", [3, 8])
 def test_sentiment_with_the_combined_prior_agrees_for_any_k(village, k):
     one, many = mapped(village, 1, prior="combine"), mapped(village, k, prior="combine")
@@ -162,7 +161,6 @@ def _run_tables(v, tmp, **kw):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not mr.prior_available(), reason="needs the portfolio prior (sentiment/prior.py)")
 def test_every_output_agrees_k1_k8_local_and_dask(tmp_path_factory):
     """Issue 17: every output table of K = 1, K = 8 in-process and K = 8 on a Dask LocalCluster agree."""
     pytest.importorskip("dask.distributed")

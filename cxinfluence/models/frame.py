@@ -71,7 +71,7 @@ def outcome_periods(village) -> pd.DataFrame:
 
 
 def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, schemes=None, half_life_days=None,
-                influence=None, role_weights=None, metrics=True, sentiment=None, stakeholders=None,
+                influence=None, role_weights=None, metrics=True, sentiment=None, stakeholders=None, prior=None,
                 **sentiment_options) -> pd.DataFrame:
     """One row per account and outcome period, joined to what was known before it.
 
@@ -99,6 +99,12 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         :func:`cxinfluence.sentiment.schemes.stakeholder_sentiment` already computed
         at :func:`outcome_periods` with the same options (rows of other
         accounts or dates are ignored).
+    prior : PortfolioPrior, optional
+        Score the sentiment against this portfolio prior (e.g. the whole
+        portfolio's, :class:`cxinfluence.sentiment.prior.PortfolioPrior`) instead
+        of against this village's own accounts; passed to
+        :func:`~cxinfluence.sentiment.schemes.account_sentiment` (unused when
+        ``sentiment`` is given).
 
     Returns
     -------
@@ -150,7 +156,7 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     if sentiment is None:
         acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
                                 half_life_days=half_life_days, influence=influence, role_weights=role_weights,
-                                **sentiment_options)
+                                prior=prior, **sentiment_options)
     else:
         acc = sentiment.assign(account_id=sentiment["account_id"].astype(str))
         missing = pairs.merge(acc[["account_id", "as_of"]].drop_duplicates(), how="left", indicator=True)
@@ -261,6 +267,17 @@ def _metric_columns(village, pairs, window_days, lead_days):
     if not frames:
         return pd.DataFrame(columns=out_cols)
     return pd.concat(frames, ignore_index=True)[out_cols]
+
+
+def multi_metric_index(frame) -> pd.Series:
+    """The ``multi_index`` column of a model frame: the mean of the z-scores of NPS, CSAT, CES (reversed)
+    and NetEasy over the frame's rows (so it pools the whole frame: the partitioned run recomputes it on
+    the combined frame).
+
+    >>> multi_metric_index(pd.DataFrame({"nps": [0.0, 1.0], "csat_mean": [3.0, 5.0]})).round(3).tolist()
+    [-0.707, 0.707]
+    """
+    return _multi_index(frame)
 
 
 def _multi_index(frame):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 
-def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, **frame_options) -> pd.DataFrame:
+def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, prior=None, **frame_options) -> pd.DataFrame:
     """The model frame's columns for every account at ``as_of`` (outcome unknown).
 
     One row per account at ``as_of`` (``renewed`` blank), built by
@@ -29,6 +29,9 @@ def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, **frame
         :func:`~cxinfluence.sentiment.schemes.account_sentiment` and
         :func:`~cxinfluence.sentiment.schemes.stakeholder_sentiment` at ``as_of``,
         already computed with the same options (the pipeline has them).
+    prior : PortfolioPrior, optional
+        Score the sentiment against this portfolio prior (see
+        :func:`~cxinfluence.models.frame.model_frame`); unused when ``sentiment`` is given.
     **frame_options
         Passed to :func:`~cxinfluence.models.frame.model_frame`.
     """
@@ -41,7 +44,7 @@ def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, **frame
     future = pd.DataFrame({"account_id": village.accounts["account_id"].astype(str), "period_end": as_of,
                            "renewed": np.nan, "bookings": np.nan})
     frame = model_frame(carry(village, replace(village, outcomes=future)), sentiment=sentiment,
-                        stakeholders=stakeholders, **frame_options)
+                        stakeholders=stakeholders, prior=prior, **frame_options)
     before = o[o["period_end"] < as_of].sort_values("period_end", kind="stable")
     latest = before.groupby(before["account_id"].astype(str), sort=False).tail(1)
     prior = pd.DataFrame({"account_id": latest["account_id"].astype(str).to_numpy(),

@@ -156,6 +156,16 @@ def _add_run_options(p):
             "(what_changed.csv; default: no comparison)"
         ),
     )
+    p.add_argument(
+        "--prior",
+        default=None,
+        metavar="FILE",
+        help=(
+            "score sentiment against this portfolio prior (the portfolio_prior.json of a whole-portfolio run), so "
+            "a subset's scores equal its rows of that run; --as-of defaults to that run's (default: the prior of "
+            "the accounts loaded)"
+        ),
+    )
     p.add_argument("--partitions", type=int, default=1, metavar="K",
                    help="split the accounts into K partitions (a hash of account_id) and compute the per-account "
                         "stages one partition at a time; the outputs are the same for every K (default 1)")
@@ -432,6 +442,7 @@ def _run_kwargs(args):
         quiet=args.quiet,
         currency=args.currency,
         compare_to=getattr(args, "compare_to", None),
+        prior=getattr(args, "prior", None),
         partitions=args.partitions,
         engine=args.engine,
         scheduler=args.scheduler,

@@ -66,22 +66,22 @@ def coverage_part(tables, *, as_of, window_days, influence=None) -> dict:
 
 
 def prior_part(tables, *, as_of, window_days, lead_days, half_life_days, influence=None) -> dict:
-    """The sufficient statistics of the portfolio prior in one partition: ``{"snapshot": ..., "history": ...}``.
+    """The sufficient statistics of the portfolio prior in one partition: ``{"prior": PortfolioPrior}``.
 
-    The snapshot is measured with no lead; the outcome periods with ``lead_days``.
+    At the snapshot (no lead, with the partition's influence rows) and at each of its
+    accounts' outcome periods (with ``lead_days``), as the run scores them.
     """
     from ..models.frame import outcome_periods
-    from ..sentiment.prior import portfolio_prior
+    from ..sentiment.prior import PortfolioPrior, portfolio_prior
 
     v = _village(tables)
     periods = outcome_periods(v)
-    out = {"snapshot": portfolio_prior(v, as_of, window_days=window_days, lead_days=0,
-                                       half_life_days=half_life_days, influence=influence)}
-    dates = sorted(pd.to_datetime(periods["as_of"]).unique())
-    if dates:
-        out["history"] = portfolio_prior(v, list(dates), window_days=window_days, lead_days=lead_days,
-                                         half_life_days=half_life_days)
-    return out
+    priors = [portfolio_prior(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
+                              influence=influence)]
+    if len(periods):
+        priors.append(portfolio_prior(v, periods, window_days=window_days, lead_days=lead_days,
+                                      half_life_days=half_life_days))
+    return {"prior": PortfolioPrior.merge(priors)}
 
 
 def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, influence=None, prior=None,
@@ -92,15 +92,12 @@ def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, inf
     from ..sentiment.schemes import sentiment_tables
 
     v = _village(tables)
-    with_prior = lambda p: {} if p is None else {"prior": p}  # noqa: E731 - before the prior exists: no keyword
-    snap_prior = prior.get("snapshot") if isinstance(prior, dict) else prior
-    hist_prior = prior.get("history") if isinstance(prior, dict) else prior
     snap, people = sentiment_tables(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
-                                    influence=influence, **with_prior(snap_prior))
+                                    influence=influence, prior=prior)
     periods = outcome_periods(v)
     if len(periods):
         history, history_people = sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
-                                                   half_life_days=half_life_days, **with_prior(hist_prior))
+                                                   half_life_days=half_life_days, prior=prior)
     else:
         history, history_people = snap.iloc[:0], None
     out = {"snapshot": snap, "stakeholder_sentiment": people, "history": history, "risk_flags": risk_flags(people)}
@@ -149,7 +146,12 @@ def combine(frames, name, rank=None) -> pd.DataFrame | None:
     if len(keep) == 1 or order is None or rank is None or "account_id" not in out.columns:
         return out
     if isinstance(order, tuple):
-        return out.sort_values(list(order), kind="stable").reset_index(drop=True)
+        out = out.sort_values(list(order), kind="stable").reset_index(drop=True)
+        if name == "model_frame" and "multi_index" in out.columns:  # z-scores over the whole frame
+            from ..models.frame import multi_metric_index
+
+            out["multi_index"] = multi_metric_index(out)
+        return out
     pos = rank.reindex(out["account_id"].astype(str)).to_numpy()
     if order == "account":
         idx = np.argsort(pos, kind="stable")
@@ -203,16 +205,34 @@ def combine_all(results, rank) -> dict:
     return out
 
 
-def combine_priors(priors):
-    """The portfolio prior of the whole village from the partitions' (``PortfolioPrior.combine``)."""
+def combine_priors(priors, as_of=None):
+    """The portfolio prior of the whole village from its partitions' (``PortfolioPrior.combine`` per date).
+
+    A partition whose accounts have no outcome at some period holds no statistics for
+    that date: each date and option set is combined over the partitions that hold it.
+    ``as_of`` is recorded as the prior's snapshot date.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.synth import make_village
+    >>> from cxinfluence.sentiment.prior import portfolio_prior
+    >>> from cxinfluence.village.partitions import split_village
+    >>> v, _ = make_village(30, seed=4)
+    >>> parts = [portfolio_prior(p, "2025-06-30") for p in split_village(v, 3)]
+    >>> combine_priors(parts).close_to(portfolio_prior(v, "2025-06-30"))
+    True
+    """
+    from dataclasses import replace
+
     from ..sentiment.prior import PortfolioPrior
 
-    priors = [p for p in priors if p is not None]
-    return PortfolioPrior.combine(priors) if priors else None
-
-
-def prior_available() -> bool:
-    """Whether this version has the portfolio prior (:mod:`cxinfluence.sentiment.prior`)."""
-    import importlib.util
-
-    return importlib.util.find_spec("cxinfluence.sentiment.prior") is not None
+    by_key = {}
+    for p in priors:
+        if p is None:
+            continue
+        for key, entry in p.entries_by_key().items():
+            by_key.setdefault(key, []).append(PortfolioPrior((entry,)))
+    if not by_key:
+        return None
+    whole = PortfolioPrior.merge([PortfolioPrior.combine(parts) for parts in by_key.values()])
+    return replace(whole, snapshot=pd.Timestamp(as_of)) if as_of is not None else whole

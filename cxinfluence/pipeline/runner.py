@@ -28,6 +28,7 @@ hidden sibling folder and swapped into place in one step; the user's own files i
 ``actions.csv``            informal comments routed to the groups that can act
 ``model_frame.csv``        the data the models were fitted on
 ``warnings.csv``           what was skipped or failed and why, and warnings
+``portfolio_prior.json``   the portfolio-wide statistics the sentiment was scored against (reuse: ``--prior``)
 =========================  ===================================================
 
 A run degrades, it does not die: a stage the data cannot support (too few
@@ -66,7 +67,8 @@ EMBEDDED_MAPS = 3
 #: of an earlier output that are not listed here are the user's own files, kept across re-runs
 OUTPUT_ENTRIES = ("influence.csv", "coverage.csv", "account_sentiment.csv", "models.csv", "report.html", "networks",
                   "accounts", "accounts_at_risk.csv", "listening_plan.csv", "scheme_comparison.csv",
-                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv", "what_changed.csv")
+                  "influence_sensitivity.csv", "actions.csv", "model_frame.csv", "warnings.csv", "what_changed.csv",
+                  "portfolio_prior.json")
 
 
 def sample_village_path() -> Path:
@@ -90,6 +92,8 @@ class RunResult:
     skipped: list = field(default_factory=list)
     #: (stage, warning) for every warning raised while a stage ran
     caught: list = field(default_factory=list, repr=False)
+    #: the portfolio prior the sentiment was scored against (given, or computed from the village's accounts)
+    prior: object = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -125,8 +129,8 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, partitions=1, engine="local",
-        scheduler=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None, partitions=1,
+        engine="local", scheduler=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -168,6 +172,13 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         Also compare the villages at this earlier date with the as-of date
         (:func:`cxinfluence.models.changes.what_changed`): ``what_changed.csv``
         and a "What changed" section in the report. Default: no comparison.
+    prior : PortfolioPrior or path, optional
+        Score every account's sentiment against this portfolio prior (a
+        :class:`cxinfluence.sentiment.prior.PortfolioPrior`, or the
+        ``portfolio_prior.json`` a whole-portfolio run wrote), so a subset's
+        rows equal its rows of that run; ``as_of`` then defaults to the
+        prior's snapshot date. Default: the prior of the village's own
+        accounts. Either way it is written to ``portfolio_prior.json``.
     partitions : int, default 1
         Split the accounts into this many partitions by a hash of ``account_id``
         and compute the per-account stages partition by partition
@@ -200,6 +211,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
     progress = Progress(quiet=quiet)
     out = Path(out)
+    if prior is not None:  # a usage error (unreadable file): say so before any work
+        from ..sentiment.prior import PortfolioPrior
+
+        prior = prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
     # before any work: an output folder that replacing would harm is refused
     check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
@@ -223,7 +238,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         _select_map_accounts(None, v.accounts, maps, map_accounts)
     with warnings.catch_warnings(record=True) as early:
         warnings.simplefilter("always")
-        as_of = default_as_of(v) if as_of is None else to_timestamp(as_of)
+        as_of = (to_timestamp(as_of) if as_of is not None else prior.snapshot
+                 if prior is not None and prior.snapshot is not None else default_as_of(v))
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
@@ -241,12 +257,19 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         if not compare_to < as_of:
             raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
                                    "give an earlier date to compare with (--compare-to DATE)")
+    if prior is not None:  # a prior missing the snapshot or an outcome period: say so before any work
+        from ..models.frame import outcome_periods
+
+        prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
+        for period in outcome_periods(v)["as_of"].unique() if len(v.outcomes) else []:
+            prior.entry(period, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+        progress.say(f"portfolio prior {prior.describe()}")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
     t = result.tables
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, partitions=partitions, engine=engine,
-             scheduler=scheduler)
+             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
+             engine=engine, scheduler=scheduler)
     if compare_to is not None:
         with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
             from ..models.changes import risk_at, what_changed
@@ -292,6 +315,10 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(lambda n: write_csv(t[n], tmp / f"{n}.csv"), names))
+            if result.prior is not None:
+                from ..sentiment.prior import PRIOR_FILE
+
+                result.prior.write(tmp / PRIOR_FILE)
     result.timings = progress.timings
     if result.skipped:
         progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
@@ -383,7 +410,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
     """
     from .engines import get_engine, partitions_of
 
-    parts = partitions_of(v, partitions)
+    parts = [p for p in partitions_of(v, partitions) if p.accounts[2]] or partitions_of(v, 1)  # none empty
     if len(parts) > 1:
         progress.say(f"{len(parts)} partitions of {', '.join(str(p.accounts[2]) for p in parts[:8])}"
                      f"{', ...' if len(parts) > 8 else ''} accounts, on the {getattr(engine, 'name', engine)} engine")
@@ -396,7 +423,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
 def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds,
                    n_boot, prior):
     from .mapreduce import (account_rank, actions_part, combine, combine_all, combine_priors, coverage_part,
-                            influence_part, prior_available, prior_part, sentiment_part)
+                            influence_part, prior_part, sentiment_part)
     from .preconditions import model_frame_reason, sentiment_note
     from ..sentiment.schemes import COMPARED_SCHEMES
 
@@ -417,18 +444,17 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
     with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
         frame_reason = model_frame_reason(v)
         options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
-        if prior is None and len(parts) > 1 and prior_available():
+        if prior is None and len(parts) > 1:
             # map: each partition's sufficient statistics -> reduce: the portfolio prior of the whole village
             stats = eng.map(prior_part, parts, stage="portfolio prior", inputs=infl_parts, **options)
-            prior = {key: combine_priors([s.get(key) for s in stats]) for key in ("snapshot", "history")}
-        elif len(parts) > 1:
-            _record(result, "Account sentiment", "note", "this version has no portfolio prior: pooled quantities "
-                    "(shrinkage, imputation of unheard influence) were computed per partition")
+            prior = combine_priors([s["prior"] for s in stats], as_of)
         # each outcome period's sentiment, reported and modelled (computed once), with the model frame's rows
         done = combine_all(eng.map(sentiment_part, parts, stage="account sentiment", inputs=infl_parts, prior=prior,
                                    frame=frame_reason is None, **options), rank)
         snap, history, flags = done["snapshot"], done["history"], done["risk_flags"]
         t["snapshot"], t["stakeholder_sentiment"] = snap, done["stakeholder_sentiment"]
+        # the prior the sentiment was scored against: given, combined from the partitions, or (one partition) its own
+        result.prior = _prior_used(prior, snap, history if len(history) else None, as_of)
         note = sentiment_note(snap, window_days)
         if note:
             _record(result, "Account sentiment", "note", note)
@@ -477,6 +503,18 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
             predicted = predict_renewal(fit, snapshot)
         t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], flags, t["coverage"], predicted,
                                                  scheme=PRIMARY_SCHEME)
+
+
+def _prior_used(prior, snap, history, as_of):
+    """The prior the run's sentiment used: the one given, or the village's own at the snapshot and periods."""
+    from dataclasses import replace
+
+    from ..sentiment.prior import PortfolioPrior
+
+    if prior is not None:
+        return prior
+    parts = [snap.attrs["portfolio_prior"]] + ([history.attrs["portfolio_prior"]] if history is not None else [])
+    return replace(PortfolioPrior.merge(parts), snapshot=as_of)
 
 
 def _join_rows(left, right, on):

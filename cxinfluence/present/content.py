@@ -101,7 +101,9 @@ def methods(result, window_days, lead_days) -> list:
          "possible; CES and NetEasy reversed). Account schemes side by side: plain mean (the 'averages and bar "
          "charts' baseline), role-weighted, influence-weighted (unheard influence imputed, not dropped), veto "
          "floor (an unhappy veto holder caps the score), nested person-role-account, and empirical-Bayes shrinkage "
-         "for accounts with few respondents. Intervals use the between-stakeholder variance."),
+         "for accounts with few respondents. Intervals use the between-stakeholder variance."
+         + (f" Portfolio prior (shrinkage targets, pooled variances): {p.describe()}."
+            if (p := getattr(result, "prior", None)) else "")),
         ("Models",
          f"Logistic regression of renewal on each scheme plus account size and segment "
          f"({fitted}; standard errors "

@@ -20,6 +20,8 @@ _EXPORTS = {
     "group_bounded_ci": ".intervals", "MIN_COVERAGE": ".intervalcheck", "N_VALUES": ".intervalcheck",
     "metric_coverage": ".intervalcheck", "scheme_coverage": ".intervalcheck", "coverage_table": ".intervalcheck",
     "scale_bounds": ".metrics", "VETO_THRESHOLD": ".schemes", "veto_floor_interval": ".schemes",
+    "PortfolioPrior": ".prior", "portfolio_prior": ".prior", "eb_parameters": ".estimators",
+    "portfolio_parameters": ".kernel",
 }
 
 lazy_exports(__name__, _EXPORTS)

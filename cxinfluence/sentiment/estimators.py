@@ -7,6 +7,8 @@ The schemes themselves, their formulas and references: :mod:`cxinfluence.sentime
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..village.schema import ROLE_WEIGHTS
@@ -364,7 +366,7 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
     return se, lo, hi
 
 
-def eb_shrink(y, v, target):
+def eb_shrink(y, v, target, *, mu=None, tau2=None):
     """Empirical-Bayes (normal-normal) shrinkage toward a group mean.
 
     Model: ``y_a ~ N(theta_a, v_a)``, ``theta_a ~ N(mu_g, tau^2)`` for the
@@ -387,6 +389,12 @@ def eb_shrink(y, v, target):
         Estimates and their sampling variances (NaN = no estimate).
     target : array of int
         Segment code of each account (one code for the whole portfolio).
+    mu, tau2 : array of float (one per segment code) and float, optional
+        The segment means and ``tau^2`` when they are known already, e.g.
+        from a whole portfolio's sufficient statistics
+        (:func:`eb_parameters`, :class:`cxinfluence.sentiment.prior.PortfolioPrior`):
+        then they are used as given and nothing is estimated from ``y``
+        (``tau2`` NaN: not estimable, everything NaN). Both or neither.
 
     Returns ``(shrunk, B, se, mu, tau2)``.
 
@@ -404,6 +412,11 @@ def eb_shrink(y, v, target):
     v = np.asarray(v, dtype=float)
     tgt = np.asarray(target, dtype=np.int64)
     ok = np.isfinite(y) & np.isfinite(v)
+    if (mu is None) != (tau2 is None):
+        raise MetricError(f"eb_shrink got mu={'given' if mu is not None else None} and "
+                          f"tau2={'given' if tau2 is not None else None}; pass both (known parameters) or neither")
+    if mu is not None:
+        return _eb_apply(y, v, ok, np.asarray(mu, dtype=float)[tgt], float(tau2))
     n_t = int(tgt.max(initial=-1)) + 1
     cnt = np.bincount(tgt[ok], minlength=n_t)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -414,12 +427,60 @@ def eb_shrink(y, v, target):
         nan = np.full(len(y), np.nan)
         return nan, nan.copy(), nan.copy(), mu, float("nan")
     tau2 = max(0.0, float(np.sum((y[ok] - mu[ok]) ** 2)) / float(dof) - float(np.mean(v[ok])))
+    return _eb_apply(y, v, ok, mu, tau2)
+
+
+def _eb_apply(y, v, ok, mu, tau2):
+    """The shrinkage step of :func:`eb_shrink` with ``mu`` (per account) and ``tau2`` known."""
+    if not np.isfinite(tau2):
+        nan = np.full(len(y), np.nan)
+        return nan, nan.copy(), nan.copy(), mu, float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):
         B = np.where(ok, v / (v + tau2), np.nan)
         B = np.where(ok & (v == 0) & (tau2 == 0), 0.0, B)  # a perfectly measured account keeps its value
     shrunk = B * mu + (1.0 - B) * y
-    se = np.sqrt((1.0 - B) * v)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt((1.0 - B) * v)
     return shrunk, B, se, mu, tau2
+
+
+def eb_parameters(n, total, m2, inv_n_eff, sigma2):
+    """The segment means and ``tau^2`` of :func:`eb_shrink` from sufficient statistics.
+
+    Per segment ``g``: ``n_g`` accounts with an estimate, ``total_g = sum y``,
+    ``m2_g = sum (y - total_g / n_g)^2`` and ``inv_n_eff_g = sum 1 / n_eff``;
+    each account's sampling variance is ``v_a = sigma2 / n_eff_a`` (the pooled
+    between-person variance over Kish's effective n). Then ``mu_g = total_g /
+    n_g`` and ``tau^2 = max(0, sum_g m2_g / (sum n_g - G') - sigma2 sum_g
+    inv_n_eff_g / sum n_g)`` with ``G'`` the segments holding an estimate:
+    :func:`eb_shrink`'s method of moments, written in statistics that add up
+    over partitions of the accounts (:meth:`PortfolioPrior.combine
+    <cxinfluence.sentiment.prior.PortfolioPrior.combine>`).
+
+    Returns ``(mu, tau2)``: ``mu`` per segment (NaN for a segment without an
+    estimate), ``tau2`` NaN when nothing can be estimated.
+
+    Examples
+    --------
+    The four accounts of :func:`eb_shrink`'s example (v = 0.05 = sigma2 / 1):
+
+    >>> y = np.array([0.8, 0.0, -0.2, 0.4])
+    >>> mu, tau2 = eb_parameters([4], [y.sum()], [((y - y.mean()) ** 2).sum()], [4.0], 0.05)
+    >>> round(float(mu[0]), 4), round(tau2, 4)
+    (0.25, 0.1467)
+    """
+    n = np.asarray(n, dtype=float)
+    total = np.asarray(total, dtype=float)
+    m2 = np.asarray(m2, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = np.where(n > 0, total / np.where(n > 0, n, 1.0), np.nan)
+    count = float(n.sum())
+    dof = count - float((n > 0).sum())
+    if dof < 1 or not np.isfinite(sigma2):  # no estimate (as eb_shrink: no account is usable without sigma2)
+        return (mu if np.isfinite(sigma2) else np.full(len(n), np.nan)), float("nan")
+    # sums over segments correctly rounded (math.fsum): the same in whatever order the segments come
+    mean_v = float(sigma2) * math.fsum(np.asarray(inv_n_eff, dtype=float).tolist()) / count
+    return mu, max(0.0, math.fsum(m2[n > 0].tolist()) / dof - mean_v)
 
 
 def impute_unheard(heard_mean, heard_influence, prior):

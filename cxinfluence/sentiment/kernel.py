@@ -9,15 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import MetricError
-from .estimators import (VETO_THRESHOLD, _SE_SCHEMES, _heard_ci, _wmean_clean, _z, eb_shrink, impute_unheard,
-                         nested_mean, veto_floor, veto_floor_interval, weighted_group_mean)
+from .estimators import (VETO_THRESHOLD, _SE_SCHEMES, _heard_ci, _wmean_clean, _z, eb_parameters, eb_shrink,
+                         impute_unheard, nested_mean, veto_floor, veto_floor_interval, weighted_group_mean)
 
 
 def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, stakeholder_role,
                        stakeholder_veto, stakeholder_influence, n_accounts, *, resp_weight=None,
                        resp_nps=None, resp_time=None, stakeholder_active=None, sorted_by_stakeholder=False,
                        account_segment=None, role_weights=None, nest_codes=None, nest_weights=None,
-                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95):
+                       veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute", conf_level=0.95,
+                       portfolio=None, portfolio_stats=None):
     """All schemes for all accounts from integer codes (the vectorised core).
 
     Parameters
@@ -63,6 +64,14 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
         (default: the role codes and ``role_weights``).
     veto_threshold, veto_margin, unheard, conf_level
         As in :func:`account_sentiment`.
+    portfolio : dict, optional
+        The portfolio-wide parameters to use (:func:`portfolio_parameters` of
+        a whole portfolio's statistics): ``sigma_within2``,
+        ``sigma_between2``, ``mu`` (one per ``account_segment`` code) and
+        ``tau2``. Default: estimated from these accounts themselves.
+    portfolio_stats : dict, optional
+        Filled with these accounts' sufficient statistics (see
+        :func:`portfolio_parameters`), which add up over partitions.
 
     Returns
     -------
@@ -93,7 +102,7 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     act = np.ones(S, dtype=bool) if stakeholder_active is None else np.asarray(stakeholder_active, dtype=bool)
 
     idx, sh_u, x_u, w_u = _usable_responses(r_sh, x, resp_weight)
-    s, k, heard, sigma_within2 = _stakeholder_means(sh_u, x_u, w_u, act, S)
+    s, k, heard, within_ss, within_df = _stakeholder_means(sh_u, x_u, w_u, act, S)
     s_nps = _latest_nps(resp_nps, resp_time, idx, sh_u, act, S, sorted_by_stakeholder)
     del sh_u, x_u, w_u, idx
 
@@ -101,8 +110,14 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     h = np.flatnonzero(heard)  # account schemes over the heard people only (smaller arrays, no NaN)
     sh, gh = s[h], s_acc[h]
     cis = _level_schemes(out, sh, gh, s_acc, s_nps, role_w[s_role[h]], A, conf_level)
-    y = _influence_schemes(out, cis, sh, gh, infl_ok[h], account_segment, A, unheard, conf_level)
-    _veto_scheme(out, cis, s, k, s_acc, veto, sigma_within2, A, veto_threshold, veto_margin, conf_level)
+    seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
+    heard_mean = weighted_group_mean(sh, infl_ok[h], gh, A)
+    stats = _portfolio_stats(out, sh, gh, heard_mean, seg, within_ss, within_df)
+    if portfolio_stats is not None:
+        portfolio_stats.update(stats)
+    params = portfolio_parameters(stats) if portfolio is None else portfolio
+    y = _influence_schemes(out, cis, heard_mean, seg, params, unheard, conf_level)
+    _veto_scheme(out, cis, s, k, s_acc, veto, params["sigma_within2"], A, veto_threshold, veto_margin, conf_level)
     m, se, n, ne2 = nested_mean(sh, gh, np.asarray(nest_codes)[h], np.asarray(nest_weights, dtype=float), A)
     out["nested"], out["nested_se"] = m, se
     cis["nested"] = _heard_ci(m, se, n, ne2, conf_level)
@@ -129,8 +144,8 @@ def _usable_responses(r_sh, x, resp_weight):
 
 
 def _stakeholder_means(sh_u, x_u, w_u, act, S):
-    """Step 2: each stakeholder's (recency-)weighted mean ``s``, answers ``k``, heard flag, and the pooled
-    within-person variance of single answers around the person's mean."""
+    """Step 2: each stakeholder's (recency-)weighted mean ``s``, answers ``k``, heard flag, and the sums of the
+    pooled within-person variance of single answers around the person's mean (its sum of squares and df)."""
     k = np.bincount(sh_u, minlength=S)
     k[~act] = 0
     wx = x_u if w_u is None else w_u * x_u
@@ -147,8 +162,7 @@ def _stakeholder_means(sh_u, x_u, w_u, act, S):
     with np.errstate(invalid="ignore", divide="ignore"):
         within_df = float(np.sum((sw * (k - 1) / k)[heard]))
         ss_within = float(np.sum(np.maximum(swxx - s * swx, 0.0)[heard]))
-    sigma_within2 = ss_within / within_df if within_df > 0 else np.nan
-    return s, k, heard, sigma_within2
+    return s, k, heard, ss_within, within_df
 
 
 def _latest_nps(resp_nps, resp_time, idx, sh_u, act, S, sorted_by_stakeholder):
@@ -215,17 +229,58 @@ def _level_schemes(out, sh, gh, s_acc, s_nps, role_w_h, A, conf_level):
     return cis
 
 
-def _influence_schemes(out, cis, sh, gh, infl_h, account_segment, A, unheard, conf_level):
-    """Step 6: the heard influence-weighted mean ``y``, its EB shrinkage (``shrunk``) and the imputed
-    ``influence_weighted`` (with ``influence_heard``) into ``out`` and ``cis``; returns ``y``."""
-    y, y_se, n, ne = weighted_group_mean(sh, infl_h, gh, A)
+def _portfolio_stats(out, sh, gh, heard_mean, seg, within_ss, within_df):
+    """Step 6a: the sufficient statistics of every quantity pooled across accounts, sums that add up over
+    any partition of the accounts: the within-person sum of squares and df (the veto floor's noise), the
+    between-person ones (the sampling variance of the heard mean), and per segment the count, sum and
+    sum of squares of the heard influence-weighted means and the sum of 1 / Kish n (the shrinkage)."""
+    y, _, _, ne = heard_mean
+    G = int(seg.max(initial=-1)) + 1
     # pooled between-person variance within accounts, around each account's plain mean
-    between_ss = np.sum((sh - out["mean"][gh]) ** 2)
-    between_df = np.maximum(out["n_respondents"] - 1, 0).sum()
-    sigma2 = between_ss / between_df if between_df > 0 else np.nan
-    v = sigma2 / ne  # sampling variance of the heard mean: between-person variance / Kish n
-    seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
-    shr, B, shr_se, _, _ = eb_shrink(y, v, seg)
+    between_ss = float(np.sum((sh - out["mean"][gh]) ** 2))
+    between_df = int(np.maximum(out["n_respondents"] - 1, 0).sum())
+    ok = np.flatnonzero(np.isfinite(y) & np.isfinite(ne) & (ne > 0))
+    g = seg[ok]
+    n = np.bincount(g, minlength=G)
+    total = np.bincount(g, y[ok], G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = total / n
+    m2 = np.bincount(g, (y[ok] - mu[g]) ** 2, G)
+    return {"within_ss": float(within_ss), "within_df": float(within_df), "between_ss": between_ss,
+            "between_df": between_df, "n": n.astype(np.int64), "total": total, "m2": m2,
+            "inv_n_eff": np.bincount(g, 1.0 / ne[ok], G), "n_accounts": int(len(y))}
+
+
+def portfolio_parameters(stats):
+    """The portfolio-wide parameters from sufficient statistics (one as-of date).
+
+    ``sigma_within2 = within_ss / within_df`` (the pooled within-person
+    variance of single answers, the veto floor's noise), ``sigma_between2 =
+    between_ss / between_df`` (the pooled between-person variance within
+    accounts, the heard mean's sampling variance ``sigma_between2 / n_eff``),
+    and the shrinkage's segment means ``mu`` and ``tau2``
+    (:func:`cxinfluence.sentiment.estimators.eb_parameters`). NaN when a df is 0.
+
+    Examples
+    --------
+    >>> p = portfolio_parameters({"within_ss": 2.0, "within_df": 4.0, "between_ss": 1.5, "between_df": 3,
+    ...                           "n": [2], "total": [0.4], "m2": [0.02], "inv_n_eff": [1.0]})
+    >>> p["sigma_within2"], p["sigma_between2"], p["mu"].tolist(), p["tau2"]
+    (0.5, 0.5, [0.2], 0.0)
+    """
+    within_df, between_df = stats["within_df"], stats["between_df"]
+    sigma_within2 = stats["within_ss"] / within_df if within_df > 0 else np.nan
+    sigma2 = stats["between_ss"] / between_df if between_df > 0 else np.nan
+    mu, tau2 = eb_parameters(stats["n"], stats["total"], stats["m2"], stats["inv_n_eff"], sigma2)
+    return {"sigma_within2": sigma_within2, "sigma_between2": sigma2, "mu": mu, "tau2": tau2}
+
+
+def _influence_schemes(out, cis, heard_mean, seg, params, unheard, conf_level):
+    """Step 6b: the heard influence-weighted mean ``y``, its EB shrinkage (``shrunk``) and the imputed
+    ``influence_weighted`` (with ``influence_heard``) into ``out`` and ``cis``; returns ``y``."""
+    y, y_se, n, ne = heard_mean
+    v = params["sigma_between2"] / ne  # sampling variance of the heard mean: between-person variance / Kish n
+    shr, B, shr_se, _, _ = eb_shrink(y, v, seg, mu=params["mu"], tau2=params["tau2"])
     out["shrunk"], out["shrinkage"], out["shrunk_se"] = shr, B, shr_se
     H = out["heard_influence"]
     Bf = np.where(np.isfinite(B) & np.isfinite(shr), B, 0.0)

@@ -126,6 +126,8 @@ def _as_of_table(village, as_of):
         if pairs["as_of"].isna().any():
             raise MetricError("as_of has blank dates in column 'as_of'; fill or drop those rows")
         return sorted(pairs["as_of"].unique()), pairs.drop_duplicates()
+    if isinstance(as_of, (list, tuple, pd.Index, pd.Series, np.ndarray)):  # several dates, every account
+        return sorted({_asof.to_timestamp(d) for d in as_of}), None
     return [_asof.to_timestamp(as_of)], None
 
 
@@ -199,13 +201,16 @@ def _base(village, *, role_weights, nest_by):
     x = item_sentiment({c: column(c) for c in present}) if present else np.full(len(resp), np.nan)
     nps = column("nps") if "nps" in resp.columns else None
     if "segment" in village.accounts.columns:
-        seg, _ = pd.factorize(village.accounts["segment"], use_na_sentinel=True)
+        seg, seg_names = pd.factorize(village.accounts["segment"], use_na_sentinel=True)
+        # segments are named by their text in a portfolio prior: codes depend on the accounts loaded
+        seg_labels = [str(s) for s in seg_names] + ([None] if (seg < 0).any() else [])
         seg = np.where(seg < 0, seg.max(initial=-1) + 1, seg)  # blank segment: one group of its own
     else:
         seg = np.zeros(len(accounts), dtype=np.int64)
+        seg_labels = [None]  # no segments: the portfolio is one group
     return dict(village=village, accounts=accounts, st=st, sid=sid, s_acc=s_acc, role_codes=role_codes,
                 role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
-                x=x, nps=nps, seg=seg)
+                x=x, nps=nps, seg=seg, seg_labels=seg_labels)
 
 
 def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True):
@@ -266,15 +271,16 @@ def _check_opts(unheard, nest_by, conf_level, veto_margin):
 
 def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
                       influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD, veto_margin=0.25,
-                      unheard="impute", nest_by="role", conf_level=0.95) -> pd.DataFrame:
+                      unheard="impute", nest_by="role", conf_level=0.95, prior=None) -> pd.DataFrame:
     """Account sentiment as of a date: every scheme side by side.
 
     Parameters
     ----------
     village : Village
-    as_of : date or DataFrame
-        One date, or a DataFrame with columns ``account_id, as_of`` (one row
-        per account and date; influence is computed once per unique date).
+    as_of : date, list of dates, or DataFrame
+        One date, several (every account at each), or a DataFrame with
+        columns ``account_id, as_of`` (one row per account and date;
+        influence is computed once per unique date).
     window_days : int or None
         Look-back window in days (``None``: unlimited).
     lead_days : int
@@ -296,6 +302,15 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
     nest_by : {"role", "department"}
         Middle level of ``nested``; departments weigh equally.
     conf_level : float
+    prior : PortfolioPrior, optional
+        The portfolio-wide quantities (pooled variances, the shrinkage
+        target and spread per segment, hence the imputation of unheard
+        influence and the veto floor) from this prior
+        (:class:`cxinfluence.sentiment.prior.PortfolioPrior`, e.g. the
+        whole portfolio's), so a subset's rows equal its rows of the whole.
+        Default: computed from the accounts of ``village`` themselves (every
+        account at each date, also those ``as_of`` does not ask for). The
+        prior used is in ``attrs["portfolio_prior"]`` of the result.
 
     Returns
     -------
@@ -332,14 +347,15 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
     return _tables(village, as_of, stakeholders=False, window_days=window_days, lead_days=lead_days,
                    half_life_days=half_life_days, influence=influence, role_weights=role_weights,
                    veto_threshold=veto_threshold, veto_margin=veto_margin, unheard=unheard, nest_by=nest_by,
-                   conf_level=conf_level)[0]
+                   conf_level=conf_level, prior=prior)[0]
 
 
 def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`account_sentiment` and :func:`stakeholder_sentiment` from one pass.
 
-    Same parameters as :func:`account_sentiment` (the stakeholder table uses
-    ``window_days``, ``lead_days`` and ``half_life_days``); ids are matched,
+    Same parameters as :func:`account_sentiment`, ``prior`` included (the
+    stakeholder table uses ``window_days``, ``lead_days`` and
+    ``half_life_days``; it pools nothing across accounts); ids are matched,
     items scored and responses windowed once for both tables.
 
     Examples
@@ -367,14 +383,23 @@ def _requested(pairs, ts, accounts):
 
 def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_asof.DEFAULT_WINDOW_DAYS,
             lead_days=0, half_life_days=None, influence=None, role_weights=None, veto_threshold=VETO_THRESHOLD,
-            veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95):
+            veto_margin=0.25, unheard="impute", nest_by="role", conf_level=0.95, prior=None):
     """The account and/or stakeholder tables, one date at a time from one shared base."""
+    from .prior import PortfolioPrior, _entry_from_stats
+
     _check_opts(unheard, nest_by, conf_level, veto_margin)
     window_days = _asof.check_window(window_days, error=MetricError)
     lead_days = _asof.check_lead(lead_days, error=MetricError)
     half_life_days = _asof.check_half_life(half_life_days, error=MetricError)
+    if prior is not None and not isinstance(prior, PortfolioPrior):
+        raise MetricError(f"prior is a {type(prior).__name__}; expected a PortfolioPrior "
+                          "(cxinfluence.portfolio_prior(...) or PortfolioPrior.read(path)) or None")
+    options = dict(window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
     dates, pairs = _as_of_table(village, as_of)
-    acc_frames, st_frames = [], []
+    if prior is not None and accounts:  # every date checked before any work
+        for ts in dates:
+            prior.entry(ts, **options)
+    acc_frames, st_frames, entries = [], [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
     for ts in dates:
         ts = pd.Timestamp(ts)
@@ -382,12 +407,16 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
                 influence=influence, need_influence=accounts)
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
+            params = None if prior is None else prior.parameters(ts, base["seg_labels"], **options)
+            stats = {}
             acc, _ = schemes_from_codes(
                 p["r_sh"], p["x"], p["s_acc"], p["role_codes"], p["veto"], p["inf"], len(p["accounts"]),
                 resp_weight=p["weight"], resp_nps=p["nps"], resp_time=p["r_time"], account_segment=p["seg"],
                 role_weights=p["role_w"],
                 nest_codes=p["nest_codes"], nest_weights=p["nest_w"], veto_threshold=veto_threshold,
-                veto_margin=veto_margin, unheard=unheard, conf_level=conf_level)
+                veto_margin=veto_margin, unheard=unheard, conf_level=conf_level, portfolio=params,
+                portfolio_stats=stats)
+            entries.append(_entry_from_stats(ts, options, stats, _padded(base["seg_labels"], stats)))
             df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
@@ -403,7 +432,19 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     for table in (out, people):
         if table is not None:
             _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+    if out is not None:  # the prior these scores used: the one given, or the one of these accounts
+        out.attrs["portfolio_prior"] = prior if prior is not None else PortfolioPrior(tuple(entries))
     return out, people
+
+
+def _padded(labels, stats):
+    """``labels``, with the kernel's per-segment statistics padded to one per label (a village without
+    accounts has a segment label but no code)."""
+    extra = len(labels) - len(stats["n"])
+    if extra > 0:
+        for k in ("n", "total", "m2", "inv_n_eff"):
+            stats[k] = np.concatenate([stats[k], np.zeros(extra, dtype=stats[k].dtype)])
+    return labels
 
 
 def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,

@@ -105,17 +105,23 @@ def _interval(t, conf_level):
                            -1.0, 1.0, conf_level)
 
 
-def _shrink(y, v, segment):
+def _shrink(y, v, segment, portfolio=None):
     """Empirical Bayes per segment: ``mu_g`` the mean of ``y``, ``tau^2 = max(0, SS / (A - G) - mean v)``,
-    ``B = v / (v + tau^2)``, shrunk ``B mu + (1 - B) y``, SE ``sqrt((1 - B) v)``."""
+    ``B = v / (v + tau^2)``, shrunk ``B mu + (1 - B) y``, SE ``sqrt((1 - B) v)``; ``mu`` and ``tau^2`` as
+    given in ``portfolio`` (a portfolio prior's parameters) when given."""
     d = pd.DataFrame({"y": y, "v": v, "segment": segment})
     ok = d["y"].notna() & d["v"].notna() & np.isfinite(d["y"]) & np.isfinite(d["v"])
-    mu = d["segment"].map(d[ok].groupby("segment")["y"].mean()).to_numpy(dtype=float)
-    dof = int(ok.sum()) - d.loc[ok, "segment"].nunique()
+    if portfolio is not None:
+        mu, tau2 = np.asarray(portfolio["mu"], dtype=float)[d["segment"].to_numpy()], portfolio["tau2"]
+        dof = 1 if np.isfinite(tau2) else 0
+    else:
+        mu = d["segment"].map(d[ok].groupby("segment")["y"].mean()).to_numpy(dtype=float)
+        dof = int(ok.sum()) - d.loc[ok, "segment"].nunique()
     if dof < 1:
         nan = np.full(len(d), np.nan)
         return nan, nan.copy(), nan.copy()
-    tau2 = max(0.0, float(((d["y"] - mu)[ok] ** 2).sum()) / dof - float(d.loc[ok, "v"].mean()))
+    if portfolio is None:
+        tau2 = max(0.0, float(((d["y"] - mu)[ok] ** 2).sum()) / dof - float(d.loc[ok, "v"].mean()))
     B = np.where(ok, d["v"] / (d["v"] + tau2), np.nan)
     B = np.where(ok & (d["v"] == 0) & (tau2 == 0), 0.0, B)
     return B * mu + (1.0 - B) * d["y"].to_numpy(), B, np.sqrt((1.0 - B) * d["v"].to_numpy())
@@ -125,11 +131,12 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
                       stakeholder_influence, n_accounts, *, resp_weight=None, resp_nps=None, resp_time=None,
                       stakeholder_active=None, account_segment=None, role_weights=None, nest_codes=None,
                       nest_weights=None, veto_threshold=VETO_THRESHOLD, veto_margin=0.25, unheard="impute",
-                      conf_level=0.95):
+                      conf_level=0.95, portfolio=None, portfolio_stats=None):
     """Every scheme of :func:`schemes_from_codes`, written from the formulas (slow, for reading and tests).
 
     Same arguments and returns as :func:`cxinfluence.sentiment.schemes.schemes_from_codes` (without its
-    speed-only ``sorted_by_stakeholder``). The function is long on purpose: it reads top to bottom as
+    speed-only ``sorted_by_stakeholder``; ``portfolio`` sets the pooled quantities, ``portfolio_stats`` is
+    not filled: the statistics are the kernel's business). The function is long on purpose: it reads top to bottom as
     docs/methods.md section 9, one scheme after another, each a few lines over the tables built above it.
 
     Examples
@@ -147,7 +154,7 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
                      stakeholder_active, role_weights, nest_codes, nest_weights)
     r = _usable_responses(people, resp_stakeholder, resp_sentiment, resp_weight, resp_nps, resp_time)
     people = _person_sentiment(people, r)
-    sigma_within2 = _within_person_variance(people, r)
+    sigma_within2 = _within_person_variance(people, r) if portfolio is None else portfolio["sigma_within2"]
     active = people[people["active"]]
     heard = active[active["heard"]].copy()
     heard["influence"] = heard["influence"].fillna(0.0)
@@ -187,8 +194,10 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
     resid = heard["sentiment"] - heard["account"].map(plain["mean"])
     between_df = np.maximum(out["n_respondents"] - 1, 0).sum()
     sigma2 = float((resid ** 2).sum()) / between_df if between_df > 0 else np.nan
+    if portfolio is not None:
+        sigma2 = portfolio["sigma_between2"]
     segment = np.zeros(A, np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
-    shr, B, shr_se = _shrink(y, sigma2 / infl["n_eff"].to_numpy(), segment)
+    shr, B, shr_se = _shrink(y, sigma2 / infl["n_eff"].to_numpy(), segment, portfolio)
     out["shrunk"], out["shrinkage"], out["shrunk_se"] = shr, B, shr_se
 
     # influence_weighted: H y + (1 - H) prior, the prior the shrunk estimate (else y)
