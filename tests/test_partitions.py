@@ -263,3 +263,14 @@ def test_cli_synth_waves_and_partitions(tmp_path, capsys):
     assert main(["synth", "--accounts", "5", "--chunk-accounts", "2", "--out", str(tmp_path / "y")]) == 1
     assert main(["synth", "--accounts", "5", "--waves-per-year", "0", "--out", str(tmp_path / "z")]) == 1
     capsys.readouterr()
+
+
+def test_cli_validate_a_partitioned_village(awkward, tmp_path, capsys):
+    from cxinfluence.pipeline.cli import main
+
+    path = write_partitioned(awkward, tmp_path / "p", partitions=3)
+    assert main(["validate", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
+    (path / "part-00001" / "outcomes.parquet").write_bytes(b"broken")
+    assert main(["validate", str(path)]) == 1
+    assert "part-00001" in capsys.readouterr().err

@@ -359,7 +359,19 @@ def cmd_validate(args) -> int:
     from ..village.validate import check_village
     from ..village.core import Village
 
-    tables, problems = check_village(args.village, role_rules=args.role_rules)
+    from ..village.partitions import is_partitioned
+
+    if is_partitioned(args.village):  # every partition checked, then what only the whole shows (ids used twice)
+        from ..exceptions import VillageError
+        from ..village.core import load_village
+
+        try:
+            whole = load_village(args.village, role_rules=args.role_rules, warn=False)
+            tables, problems = whole.tables(), list(whole.problems)
+        except VillageError as exc:
+            tables, problems = None, exc.problems
+    else:
+        tables, problems = check_village(args.village, role_rules=args.role_rules)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     if errors:
