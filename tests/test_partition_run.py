@@ -28,7 +28,13 @@ def assert_same(x, y, name):
 
 @pytest.fixture(scope="module")
 def village(tmp_path_factory):
-    return awkward_village(tmp_path_factory.mktemp("awkward"), n=300)
+    return awkward_village(tmp_path_factory.mktemp("awkward"), n=200)
+
+
+@pytest.fixture(scope="module")
+def one(village):
+    """The one-partition computation (the ordinary run's tables)."""
+    return mapped(village, 1)
 
 
 def mapped(v, k, engine=None, prior=None):
@@ -66,14 +72,14 @@ def test_awkward_village_has_the_awkward_cases(village):
 
 
 @pytest.mark.parametrize("k", [3, 8])
-def test_per_account_stages_agree_for_any_k(village, k):
-    one, many = mapped(village, 1), mapped(village, k)
+def test_per_account_stages_agree_for_any_k(village, one, k):
+    many = mapped(village, k)
     for name in PER_ACCOUNT:
         assert_same(one[name], many[name], name)
     assert len(one["actions"]) > 50 and one["actions"]["level"].nunique() >= 3
 
 
-def test_one_partition_is_the_ordinary_computation(village):
+def test_one_partition_is_the_ordinary_computation(village, one):
     """K = 1 calls the public functions once on the whole village: the same tables as calling them directly."""
     from cxinfluence.comments.actions import action_list
     from cxinfluence.listening import coverage, listening_plan
@@ -81,7 +87,6 @@ def test_one_partition_is_the_ordinary_computation(village):
     from cxinfluence.sentiment.schemes import sentiment_tables
 
     as_of = default_as_of(village)
-    one = mapped(village, 1)
     infl = influence_weights(village, as_of)
     assert_same(one["influence"][infl.columns], infl, "influence")
     assert_same(one["coverage"], coverage(village, as_of, window_days=365, influence=one["influence"]), "coverage")
@@ -98,30 +103,31 @@ def test_one_partition_is_the_ordinary_computation(village):
     assert (one["actions"]["level"].value_counts().sort_index() == direct["level"].value_counts().sort_index()).all()
 
 
-def test_rank_actions_is_independent_of_the_row_order(village):
-    rows = mapped(village, 1)["actions"]
+def test_rank_actions_is_independent_of_the_row_order(village, one):
+    rows = one["actions"]
     rank = mr.account_rank(village)
     shuffled = rows.sample(frac=1.0, random_state=3).reset_index(drop=True)
     assert_same(mr.rank_actions(shuffled, rank), mr.rank_actions(rows, rank), "actions")
 
 
 @pytest.mark.parametrize("k", [3, 8])
-def test_sentiment_with_the_combined_prior_agrees_for_any_k(village, k):
-    one, many = mapped(village, 1, prior="combine"), mapped(village, k, prior="combine")
+def test_sentiment_with_the_combined_prior_agrees_for_any_k(village, one, k):
+    many = mapped(village, k, prior="combine")
+    # one partition without a prior pools over itself: the whole portfolio, the numbers every K must give
     for name in ("snapshot", "history", "stakeholder_sentiment", "model_frame", "risk_flags"):
         assert_same(one[name], many[name], name)
-    plain = mapped(village, 1)  # without a prior the one partition pools over itself: the same numbers
-    for name in ("snapshot", "history", "model_frame"):
-        assert_same(one[name], plain[name], name)
 
 
-def test_a_failing_partition_is_named_with_its_accounts(village, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_a_failing_partition_is_named_with_its_accounts(tmp_path, monkeypatch):
     from cxinfluence.pipeline.runner import run
+    from cxinfluence.village.synth import make_village
 
+    small, _ = make_village(12, seed=2)
     real = mr.coverage_part
 
     def broken(tables, **kw):
-        if "acme" in set(tables.accounts["account_id"]):
+        if "A003" in set(tables.accounts["account_id"]):
             raise ValueError("disk error while reading")
         return real(tables, **kw)
 
@@ -130,9 +136,8 @@ def test_a_failing_partition_is_named_with_its_accounts(village, tmp_path, monke
     import cxinfluence.pipeline.progress as progress_module
 
     monkeypatch.setattr(progress_module.sys, "stderr", stream)
-    small = village
     result = run(small, tmp_path / "out", maps=0, n_boot=0, partitions=4, folds=2)
-    owner = next(p for p in partitions_of(small, 4) if "acme" in set(p.load().accounts["account_id"]))
+    owner = next(p for p in partitions_of(small, 4) if "A003" in set(p.load().accounts["account_id"]))
     failed = [r for r in result.skipped if r["severity"] == "failed"]
     assert result.exit_code == 4 and failed[0]["stage"] == "Coverage and listening plan"
     reason = failed[0]["reason"]

@@ -264,12 +264,21 @@ class DaskEngine(Engine):
         return self
 
     def close(self) -> None:
+        import logging
+
         self._data = {}
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        self.client = self.cluster = None
+        # a worker slow to stop on a busy machine is killed: that is the end of the run, not news for the user
+        nanny = logging.getLogger("distributed.nanny")
+        level = nanny.level
+        nanny.setLevel(logging.ERROR)
+        try:
+            if self.client is not None:
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        finally:
+            nanny.setLevel(level)
+            self.client = self.cluster = None
 
     def _on_cluster(self, p):
         """The future of partition ``p``'s tables on the cluster: sent (or read there) once per run."""
