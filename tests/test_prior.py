@@ -97,7 +97,7 @@ def test_combine_of_hash_buckets_is_the_whole_prior(village, buckets, whole):
     ids, b = buckets
     parts = [portfolio_prior(subset_village(village, ids[b == k]), DATES) for k in range(K)]
     combined = PortfolioPrior.combine(parts)
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     assert [e.key for e in combined.entries] == [e.key for e in wp.entries]
     for c, w in zip(combined.entries, wp.entries):
         assert c.n_accounts == w.n_accounts == len(village.accounts)
@@ -116,14 +116,14 @@ def test_combine_of_hash_buckets_is_the_whole_prior(village, buckets, whole):
 
 def test_each_bucket_scored_with_the_whole_prior_equals_the_whole_run(village, buckets, whole):
     ids, b = buckets
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     worst_without = 0.0
     for k in range(K):
         part = subset_village(village, ids[b == k])
         got = account_sentiment(part, DATES, prior=wp)
         expected = _rows(whole, ids[b == k])
         _assert_same_rows(got.sort_values(["as_of", "account_id"], kind="stable").reset_index(drop=True), expected)
-        assert got.attrs["portfolio_prior"] is wp
+        assert PortfolioPrior.of(got) == wp
         if k > 1:
             continue
         own = _rows(account_sentiment(part, DATES), ids[b == k])
@@ -134,7 +134,7 @@ def test_each_bucket_scored_with_the_whole_prior_equals_the_whole_run(village, b
 
 def test_prior_none_is_the_village_itself(village, whole):
     """prior=None and the village's own prior give the same numbers (the K = 1 case)."""
-    again = account_sentiment(village, DATES, prior=whole.attrs["portfolio_prior"])
+    again = account_sentiment(village, DATES, prior=PortfolioPrior.of(whole))
     _assert_same_rows(again, whole, atol=0)
 
 
@@ -143,7 +143,7 @@ def test_parameters_match_an_independent_computation(village, whole):
     from the whole table (how it was computed before the prior existed)."""
     from cxinfluence.sentiment.estimators import eb_shrink
 
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     snap = whole[whole["as_of"] == AS_OF].reset_index(drop=True)
     entry = wp.entry(AS_OF, window_days=365, lead_days=0, half_life_days=None)
     labels = [s.segment for s in entry.segments]
@@ -166,7 +166,7 @@ def test_parameters_match_an_independent_computation(village, whole):
 
 
 def test_write_read_round_trip_is_exact(whole, tmp_path):
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     path = tmp_path / "portfolio_prior.json"
     wp.write(path)
     data = json.loads(path.read_text())
@@ -174,6 +174,9 @@ def test_write_read_round_trip_is_exact(whole, tmp_path):
     back = PortfolioPrior.read(path)
     assert back == wp  # every float exactly
     assert back.origin == str(path) and "portfolio_prior.json" in back.describe()
+    # an account table keeps its prior as JSON in attrs, so it still saves to Parquet
+    whole.to_parquet(tmp_path / "a.parquet")
+    assert PortfolioPrior.of(pd.read_parquet(tmp_path / "a.parquet")) == wp
 
 
 @pytest.mark.parametrize("text, words", [
@@ -198,7 +201,7 @@ def test_read_a_missing_file(tmp_path):
 
 def test_a_bad_number_is_named(whole, tmp_path):
     path = tmp_path / "p.json"
-    whole.attrs["portfolio_prior"].write(path)
+    PortfolioPrior.of(whole).write(path)
     data = json.loads(path.read_text())
     data["entries"][1]["segments"][2]["m2"] = "lots"
     data["entries"][0]["lead_days"] = 1.5
@@ -210,7 +213,7 @@ def test_a_bad_number_is_named(whole, tmp_path):
 
 
 def test_a_prior_with_other_options_or_dates_is_refused(village, whole):
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     with pytest.raises(PriorError) as err:
         account_sentiment(village, AS_OF, window_days=180, prior=wp)
     assert "window_days=365" in str(err.value) and "window_days=180" in str(err.value)
@@ -225,7 +228,7 @@ def test_a_segment_the_prior_never_saw_is_refused(village, whole):
 
     v = replace(village, accounts=village.accounts.assign(segment="Shipbuilding"))
     with pytest.raises(PriorError, match="has no segment 'Shipbuilding' at 2022-12-31"):
-        account_sentiment(v, DATES, prior=whole.attrs["portfolio_prior"])
+        account_sentiment(v, DATES, prior=PortfolioPrior.of(whole))
 
 
 def test_combine_refuses_parts_at_other_dates(village, buckets):
@@ -252,7 +255,7 @@ def test_sentiment_tables_and_the_model_frame_take_the_prior(village, buckets, w
     from cxinfluence.models.frame import model_frame, outcome_periods
 
     ids, b = buckets
-    wp = whole.attrs["portfolio_prior"]
+    wp = PortfolioPrior.of(whole)
     part = subset_village(village, ids[b == 3])
     acc, people = sentiment_tables(part, AS_OF, prior=wp)
     _assert_same_rows(acc, _rows(whole[whole["as_of"] == AS_OF], ids[b == 3]))

@@ -513,7 +513,7 @@ def _prior_used(prior, snap, history, as_of):
 
     if prior is not None:
         return prior
-    parts = [snap.attrs["portfolio_prior"]] + ([history.attrs["portfolio_prior"]] if history is not None else [])
+    parts = [PortfolioPrior.of(snap)] + ([PortfolioPrior.of(history)] if history is not None else [])
     return replace(PortfolioPrior.merge(parts), snapshot=as_of)
 
 

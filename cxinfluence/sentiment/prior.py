@@ -167,10 +167,13 @@ class PortfolioPrior:
     def combine(cls, priors) -> "PortfolioPrior":
         """The prior of the union of disjoint sets of accounts (the parts of a partition).
 
-        Exact: counts, sums, sums of squares and degrees of freedom add up, and each segment's
-        centred sum of squares is combined with the pairwise update of Chan, Golub & LeVeque (1979).
-        Every part must hold the same as-of dates and options (a part missing one is an error
-        naming it); segments may differ (a part without accounts in a segment adds nothing to it).
+        Exact in arithmetic: counts, sums, sums of squares and degrees of freedom add up, and each
+        segment's centred sum of squares is combined with the pairwise update of Chan, Golub & LeVeque
+        (1979); in floating point the result equals the whole portfolio's prior to rounding (counts
+        exactly, sums to 1e-12 relative: :meth:`close_to`), and the scores it gives to 1e-9. Every part
+        must hold the same as-of dates and options (a part missing one is an error naming it); segments
+        may differ (a part without accounts in a segment adds nothing to it). The parts must not share
+        accounts (each account in exactly one part, e.g. a hash of ``account_id``): that is not checked.
         """
         priors = list(priors)
         if not priors:
@@ -331,16 +334,23 @@ class PortfolioPrior:
         except json.JSONDecodeError as exc:
             raise PriorError(f"prior file {path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                              "pass the portfolio_prior.json a run wrote") from None
+        return cls.from_dict(data, source=f"prior file {path}", origin=str(path))
+
+    @classmethod
+    def from_dict(cls, data, *, source="the prior", origin=None) -> "PortfolioPrior":
+        """The prior of :meth:`to_dict` (what :meth:`write` saves); a :class:`PriorError` names ``source`` and
+        every problem."""
+        path = source
         if not isinstance(data, dict) or data.get("format") != PRIOR_FORMAT:
-            raise PriorError(f"prior file {path} is not a cxinfluence portfolio prior (no \"format\": "
+            raise PriorError(f"{path} is not a cxinfluence portfolio prior (no \"format\": "
                              f"\"{PRIOR_FORMAT}\"); pass the portfolio_prior.json a run wrote")
         if data.get("version") != PRIOR_VERSION:
-            raise PriorError(f"prior file {path} has version {data.get('version')!r}; this cxinfluence reads version "
+            raise PriorError(f"{path} has version {data.get('version')!r}; this cxinfluence reads version "
                              f"{PRIOR_VERSION}: recompute it with this version (run the whole portfolio again)")
         problems, entries = [], []
         raw = data.get("entries")
         if not isinstance(raw, list):
-            raise PriorError(f"prior file {path}: \"entries\" is {type(raw).__name__}, expected a list")
+            raise PriorError(f"{path}: \"entries\" is {type(raw).__name__}, expected a list")
         for i, e in enumerate(raw):
             try:
                 entries.append(_entry_from_json(e))
@@ -348,13 +358,30 @@ class PortfolioPrior:
                 problems.append(f"entries[{i}]: {exc}")
         if problems:
             n = len(problems)
-            raise PriorError(f"prior file {path} has {n} malformed entr{'y' if n == 1 else 'ies'}: "
-                             f"{'; '.join(problems)}")
+            raise PriorError(f"{path} has {n} malformed entr{'y' if n == 1 else 'ies'}: {'; '.join(problems)}")
         try:
             snapshot = None if data.get("snapshot") is None else pd.Timestamp(data["snapshot"])
         except (TypeError, ValueError):
-            raise PriorError(f"prior file {path}: \"snapshot\"={data.get('snapshot')!r} is not a date") from None
-        return cls(tuple(sorted(entries, key=lambda e: e.key)), snapshot=snapshot, origin=str(path))
+            raise PriorError(f"{path}: \"snapshot\"={data.get('snapshot')!r} is not a date") from None
+        return cls(tuple(sorted(entries, key=lambda e: e.key)), snapshot=snapshot,
+                   origin=origin if origin is not None else data.get("origin"))
+
+    @classmethod
+    def of(cls, table) -> "PortfolioPrior":
+        """The prior an account table was scored against (``attrs["portfolio_prior"]`` of
+        :func:`~cxinfluence.sentiment.schemes.account_sentiment` and
+        :func:`~cxinfluence.sentiment.schemes.sentiment_tables`, kept there as :meth:`to_dict`'s plain JSON
+        so the table still saves to Parquet)."""
+        data = getattr(table, "attrs", {}).get("portfolio_prior")
+        if data is None:
+            raise PriorError("the table has no portfolio prior in attrs['portfolio_prior']; it is set by "
+                             "account_sentiment and sentiment_tables (and lost by operations that drop attrs, "
+                             "such as a concat of tables of different priors)")
+        return cls.from_dict(data, source="attrs['portfolio_prior']")
+
+    def to_attrs(self) -> dict:
+        """:meth:`to_dict` with ``origin``, for ``DataFrame.attrs`` (JSON, so ``to_parquet`` keeps working)."""
+        return {**self.to_dict(), "origin": self.origin}
 
 
 def _entries_close(a, b, rtol=0.0) -> bool:
@@ -444,4 +471,4 @@ def portfolio_prior(village, as_of, *, window_days=365, lead_days=0, half_life_d
 
     table, _ = _tables(village, as_of, stakeholders=False, window_days=window_days, lead_days=lead_days,
                        half_life_days=half_life_days, influence=influence, **scheme_options)
-    return table.attrs["portfolio_prior"]
+    return PortfolioPrior.of(table)

@@ -310,7 +310,8 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
         whole portfolio's), so a subset's rows equal its rows of the whole.
         Default: computed from the accounts of ``village`` themselves (every
         account at each date, also those ``as_of`` does not ask for). The
-        prior used is in ``attrs["portfolio_prior"]`` of the result.
+        prior used is ``PortfolioPrior.of(result)`` (kept in
+        ``attrs["portfolio_prior"]`` as JSON).
 
     Returns
     -------
@@ -433,7 +434,8 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
         if table is not None:
             _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
     if out is not None:  # the prior these scores used: the one given, or the one of these accounts
-        out.attrs["portfolio_prior"] = prior if prior is not None else PortfolioPrior(tuple(entries))
+        # as plain JSON (PortfolioPrior.of reads it back): DataFrame.to_parquet writes attrs as JSON
+        out.attrs["portfolio_prior"] = (prior if prior is not None else PortfolioPrior(tuple(entries))).to_attrs()
     return out, people
 
 
