@@ -60,7 +60,8 @@ def measure(village, out, partitions, maps) -> dict:
 
 
 def same_outputs(a: Path, b: Path) -> list:
-    """Names of the CSV outputs that differ (numbers beyond 1e-9 relative, or any text)."""
+    """The CSV outputs that differ: ``file:column`` (numbers beyond 1e-9 relative, with the largest
+    relative difference, or any text)."""
     import numpy as np
     import pandas as pd
 
@@ -74,10 +75,10 @@ def same_outputs(a: Path, b: Path) -> list:
             continue
         for c in x.columns:
             if pd.api.types.is_float_dtype(x[c]) and pd.api.types.is_float_dtype(y[c]):
-                ok = np.allclose(x[c], y[c], rtol=1e-9, atol=1e-12, equal_nan=True)
-            else:
-                ok = x[c].fillna("").astype(str).equals(y[c].fillna("").astype(str))
-            if not ok:
+                if not np.allclose(x[c], y[c], rtol=1e-9, atol=1e-12, equal_nan=True):
+                    rel = np.nanmax(np.abs(x[c] - y[c]) / np.maximum(np.abs(x[c]), 1e-300))
+                    differ.append(f"{f}:{c} (largest relative difference {rel:.1e})")
+            elif not x[c].fillna("").astype(str).equals(y[c].fillna("").astype(str)):
                 differ.append(f"{f}:{c}")
     return differ
 
