@@ -107,6 +107,8 @@ def row_partitions(village, partitions) -> dict:
     True
     """
     k = check_partitions(partitions)
+    from .core import Village
+
     t = _tables(village)
     out = {"accounts": partition_of(t["accounts"]["account_id"], k),
            "stakeholders": partition_of(t["stakeholders"]["account_id"], k),
@@ -115,7 +117,12 @@ def row_partitions(village, partitions) -> dict:
     problems = []
     for name, column in (("relationships", "source_id"), ("relationships", "target_id"),
                          ("responses", "stakeholder_id")):
-        rows = people.get_indexer(t[name][column].astype(str))
+        if isinstance(village, Village):  # the id lookups validation made (cached on the village)
+            from .ids import rows_of
+
+            rows = np.asarray(rows_of(village, name, column), dtype=np.int64)
+        else:
+            rows = people.get_indexer(t[name][column].astype(str))
         unknown = np.flatnonzero(rows < 0)
         if len(unknown):
             shown = ", ".join(repr(str(x)) for x in t[name][column].iloc[unknown[:5]])
