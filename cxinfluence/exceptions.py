@@ -201,3 +201,26 @@ class ImportDataError(VillageError):
         super().__init__(problems, source)
         head = f"{len(self.problems)} problem(s) importing" + (f" {source}" if source is not None else "")
         self.args = ("\n".join([head + ":"] + [f"  - {p}" for p in self.problems]),)
+
+
+class PartitionError(CxInfluenceError, ValueError):
+    """A partitioned village cannot be written or read as asked: a bad number of
+    partitions, a partition that does not exist, a folder that is not partitioned,
+    or a manifest that does not match the files."""
+
+
+class PartitionFailedError(CxInfluenceError, RuntimeError):
+    """A partition of a partitioned run still failed after the engine's retries.
+
+    ``partition`` is its number, ``accounts`` the ``(first, last, count)`` of its
+    account ids (sorted as text) and ``stage`` the step that failed."""
+
+    def __init__(self, message, *, partition=None, accounts=None, stage=None):
+        super().__init__(message)
+        self.partition = partition
+        self.accounts = accounts
+        self.stage = stage
+
+
+class EngineError(CxInfluenceError, ValueError):
+    """The engine asked for cannot be used: an unknown name, Dask not installed, a scheduler that cannot be reached."""

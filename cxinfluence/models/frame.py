@@ -358,6 +358,17 @@ def _metric_columns(village, pairs, window_days, lead_days):
     return pd.concat(frames, ignore_index=True)[out_cols]
 
 
+def multi_metric_index(frame) -> pd.Series:
+    """The ``multi_index`` column of a model frame: the mean of the z-scores of NPS, CSAT, CES (reversed)
+    and NetEasy over the frame's rows (so it pools the whole frame: the partitioned run recomputes it on
+    the combined frame).
+
+    >>> multi_metric_index(pd.DataFrame({"nps": [0.0, 1.0], "csat_mean": [3.0, 5.0]})).round(3).tolist()
+    [-0.707, 0.707]
+    """
+    return _multi_index(frame)
+
+
 def _multi_index(frame):
     comps = []
     for col, sign in (("nps", 1), ("csat_mean", 1), ("ces_mean", -1), ("neteasy", 1)):

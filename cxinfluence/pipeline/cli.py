@@ -1,6 +1,7 @@
 """The ``cxinfluence`` command line.
 
-Commands: ``validate`` a village, ``synth`` a synthetic one, ``run`` the whole
+Commands: ``validate`` a village, ``synth`` a synthetic one, ``partition`` one into
+K Parquet partitions, ``run`` the whole
 analysis on a village, ``demo`` it on the bundled sample village, ``import`` a
 village from CRM and survey exports, ``team-template`` for the account team.
 Bad data gives one clear message, never a traceback.
@@ -165,6 +166,14 @@ def _add_run_options(p):
             "the accounts loaded)"
         ),
     )
+    p.add_argument("--partitions", type=int, default=1, metavar="K",
+                   help="split the accounts into K partitions (a hash of account_id) and compute the per-account "
+                        "stages one partition at a time; the outputs are the same for every K (default 1)")
+    p.add_argument("--engine", default="local", choices=["local", "dask"],
+                   help="run the partitions in this process (local, default) or as Dask tasks (dask: "
+                        "pip install 'cxinfluence[dask]'; a LocalCluster unless --scheduler is given)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --engine dask: the address of a running Dask scheduler (tcp://host:8786)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
 
 
@@ -218,9 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["influence", "mean", "roles"],
         help="ground-truth world: who drives rebuying (default influence)",
     )
+    p.add_argument("--waves-per-year", type=int, default=None, metavar="N",
+                   help="survey waves per year (default: the world's, 2); the benchmark village of the README is "
+                        "--accounts 100000 --seed 1 --waves-per-year 3")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
-    p.add_argument("--format", default="csv", choices=["csv", "parquet", "xlsx"], help="file format (default csv)")
+    p.add_argument("--format", default=None, choices=["csv", "parquet", "xlsx"],
+                   help="file format (default csv; parquet with --partitions)")
+    p.add_argument("--partitions", type=int, default=None, metavar="K",
+                   help="write K partitions of Parquet files (cxinfluence partition's layout), generated in chunks "
+                        "of --chunk-accounts accounts in bounded memory (for villages larger than memory)")
+    p.add_argument("--chunk-accounts", type=int, default=None, metavar="N",
+                   help="with --partitions: accounts generated at a time (default 20000); a village larger than one "
+                        "chunk is made of independent chunks with prefixed ids and no truth/")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+
+    p = sub.add_parser(
+        "partition",
+        help="write a village as K partitions of Parquet files (by a hash of account_id)",
+        description=("Read and validate a village, then write it to OUT as K partitions of Parquet files: every "
+                     "table split by the account its rows belong to (a SHA-256 hash of account_id), with a "
+                     "manifest (partitions.json). `cxinfluence run OUT --partitions K` reads it one partition "
+                     "at a time."),
+        epilog=EPILOG,
+    )
+    p.add_argument("village", metavar="VILLAGE", help="folder of CSV/Parquet files, or an .xlsx workbook")
+    p.add_argument("out", metavar="OUT", help="folder to write the partitioned village to")
+    p.add_argument("--partitions", type=int, required=True, metavar="K", help="number of partitions")
+    p.add_argument("--role-rules", default=None, metavar="CSV", help="extra title->role rules")
+    p.add_argument("--force", action="store_true", help="replace OUT if it holds a partitioned village")
 
     p = sub.add_parser(
         "run",
@@ -325,7 +359,19 @@ def cmd_validate(args) -> int:
     from ..village.validate import check_village
     from ..village.core import Village
 
-    tables, problems = check_village(args.village, role_rules=args.role_rules)
+    from ..village.partitions import is_partitioned
+
+    if is_partitioned(args.village):  # every partition checked, then what only the whole shows (ids used twice)
+        from ..exceptions import VillageError
+        from ..village.core import load_village
+
+        try:
+            whole = load_village(args.village, role_rules=args.role_rules, warn=False)
+            tables, problems = whole.tables(), list(whole.problems)
+        except VillageError as exc:
+            tables, problems = None, exc.problems
+    else:
+        tables, problems = check_village(args.village, role_rules=args.role_rules)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     if errors:
@@ -342,18 +388,52 @@ def cmd_validate(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from ..village.synth import make_village, write_synthetic
+    from ..village.synth import CHUNK_ACCOUNTS, make_village, write_synthetic, write_synthetic_partitioned
 
     out = Path(args.out)
     if out.exists() and not args.force:
         print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
         return 1
-    village, truth = make_village(args.accounts, seed=args.seed, truth=args.world)
-    write_synthetic(village, truth, out, format=args.format, overwrite=args.force)
+    params = {} if args.waves_per_year is None else {"waves_per_year": args.waves_per_year}
+    if args.waves_per_year is not None and args.waves_per_year < 1:
+        print(f"error: --waves-per-year {args.waves_per_year}: expected a whole number >= 1", file=sys.stderr)
+        return 1
+    if args.partitions is not None:
+        if args.format not in (None, "parquet"):
+            print(f"error: --partitions writes Parquet; --format {args.format} cannot be partitioned", file=sys.stderr)
+            return 1
+        write_synthetic_partitioned(args.accounts, out, args.partitions, seed=args.seed, truth=args.world,
+                                    chunk_accounts=args.chunk_accounts or CHUNK_ACCOUNTS, overwrite=args.force,
+                                    **params)
+        from ..village.partitions import read_manifest
+
+        rows = read_manifest(out)["rows"]
+        print(f"wrote a synthetic village ({args.world} world, seed {args.seed}) in {args.partitions} partitions to "
+              f"{out}: {rows['accounts']:,} accounts, {rows['stakeholders']:,} stakeholders, "
+              f"{rows['responses']:,} responses")
+        return 0
+    if args.chunk_accounts is not None:
+        print("error: --chunk-accounts needs --partitions K (a whole village is generated at once)", file=sys.stderr)
+        return 1
+    village, truth = make_village(args.accounts, seed=args.seed, truth=args.world, **params)
+    write_synthetic(village, truth, out, format=args.format or "csv", overwrite=args.force)
     print(f"wrote a synthetic village ({args.world} world, seed {args.seed}) to {out}")
     from ..present.summary import village_summary
 
     print(village_summary(village))
+    return 0
+
+
+def cmd_partition(args) -> int:
+    from ..village.core import load_village
+    from ..village.partitions import read_manifest, write_partitioned
+
+    village = load_village(args.village, role_rules=args.role_rules, warn=False)
+    write_partitioned(village, args.out, partitions=args.partitions, overwrite=args.force)
+    manifest = read_manifest(args.out)
+    sizes = [p["accounts"]["accounts"] for p in manifest["parts"]]
+    print(f"wrote {len(village.accounts):,} accounts in {args.partitions} partitions ({min(sizes):,} to "
+          f"{max(sizes):,} accounts each) to {args.out}")
     return 0
 
 
@@ -375,6 +455,9 @@ def _run_kwargs(args):
         currency=args.currency,
         compare_to=getattr(args, "compare_to", None),
         prior=getattr(args, "prior", None),
+        partitions=args.partitions,
+        engine=args.engine,
+        scheduler=args.scheduler,
     )
 
 
@@ -473,6 +556,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "synth": cmd_synth,
     "run": cmd_run,
+    "partition": cmd_partition,
     "demo": cmd_demo,
     "import": cmd_import,
     "team-template": cmd_team_template,

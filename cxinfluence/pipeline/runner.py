@@ -129,7 +129,8 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
-        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None) -> RunResult:
+        folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None, partitions=1,
+        engine="local", scheduler=None) -> RunResult:
     """Run the whole analysis on a village and write every output to ``out``.
 
     Parameters
@@ -178,6 +179,15 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         rows equal its rows of that run; ``as_of`` then defaults to the
         prior's snapshot date. Default: the prior of the village's own
         accounts. Either way it is written to ``portfolio_prior.json``.
+    partitions : int, default 1
+        Split the accounts into this many partitions by a hash of ``account_id``
+        and compute the per-account stages partition by partition
+        (:mod:`cxinfluence.pipeline.mapreduce`); the outputs are the same for every number.
+    engine : {"local", "dask"} or Engine, default "local"
+        Where the partitions run: one after the other in this process, or as tasks on
+        ``dask.distributed`` (:mod:`cxinfluence.pipeline.engines`; ``pip install cxinfluence[dask]``).
+    scheduler : str, optional
+        With ``engine="dask"``: the address of a running Dask scheduler (default: a LocalCluster).
 
     Returns
     -------
@@ -233,6 +243,9 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
+    from ..village.partitions import check_partitions
+
+    partitions = check_partitions(partitions)  # a usage error: say so before any work
     if compare_to is not None:  # a usage error: say so before any work
         from ..exceptions import CxInfluenceError
 
@@ -255,7 +268,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     result.caught += [("Loading", w) for w in early]
     t = result.tables
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior)
+             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
+             engine=engine, scheduler=scheduler)
     if compare_to is not None:
         with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
             from ..models.changes import risk_at, what_changed
@@ -389,52 +403,70 @@ def _stage(progress, name):
 
 
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
-             prior=None):
-    from ..listening import coverage, listening_plan
-    from ..network.influence import influence_weights
+             partitions=1, engine="local", scheduler=None, prior=None):
+    """Every analysis stage; the per-account ones mapped over ``partitions`` on ``engine`` (pipeline/mapreduce.py).
+
+    One partition on the in-process engine is the ordinary run: the same functions, called once.
+    """
+    from .engines import get_engine, partitions_of
+
+    parts = [p for p in partitions_of(v, partitions) if p.accounts[2]] or partitions_of(v, 1)  # none empty
+    if len(parts) > 1:
+        progress.say(f"{len(parts)} partitions of {', '.join(str(p.accounts[2]) for p in parts[:8])}"
+                     f"{', ...' if len(parts) > 8 else ''} accounts, on the {getattr(engine, 'name', engine)} engine")
+    with get_engine(engine, scheduler=scheduler, progress=progress) as eng:
+        _analyse_parts(v, parts, eng, result, progress, window_days=window_days, lead_days=lead_days,
+                       half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
+                       prior=prior)
+
+
+def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds,
+                   n_boot, prior):
+    from .mapreduce import (account_rank, actions_part, combine, combine_all, combine_priors, coverage_part,
+                            influence_part, prior_part, sentiment_part)
     from .preconditions import model_frame_reason, sentiment_note
-    from ..sentiment.schemes import COMPARED_SCHEMES, sentiment_tables
+    from ..sentiment.schemes import COMPARED_SCHEMES
 
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or COMPARED_SCHEMES)
+    rank = account_rank(v)
+    mapped = {}
     with _stage(progress, "influence"), _guard(result, "Influence"):
-        from ..network.structure import stakeholder_structure
-
-        infl = influence_weights(v, as_of)
-        infl = _join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
-        t["influence"] = infl
+        mapped["influence"] = eng.map(influence_part, parts, stage="influence", as_of=as_of)
+        t["influence"] = combine([r["influence"] for r in mapped["influence"]], "influence", rank)
     infl = t.get("influence")
+    # each partition's own influence rows, for the stages after it (None: influence failed, each computes its own)
+    infl_parts = None if infl is None else [{"influence": r["influence"]} for r in mapped.pop("influence")]
     with _stage(progress, "coverage and listening plan"), _guard(result, "Coverage and listening plan"):
-        t["coverage"] = coverage(v, as_of, window_days=window_days, influence=infl)
-        t["listening_plan"] = listening_plan(v, as_of, window_days=window_days, influence=infl)
-    history = history_people = None
+        t.update(combine_all(eng.map(coverage_part, parts, stage="coverage and listening plan", inputs=infl_parts,
+                                     as_of=as_of, window_days=window_days), rank))
+    history = flags = done = None
     with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
-        from ..models.frame import outcome_periods
-
-        snap, t["stakeholder_sentiment"] = sentiment_tables(v, as_of, window_days=window_days, lead_days=0,
-                                                            half_life_days=half_life_days, influence=infl, prior=prior)
-        t["snapshot"] = snap
+        frame_reason = model_frame_reason(v)
+        options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+        if prior is None and len(parts) > 1:
+            # map: each partition's sufficient statistics -> reduce: the portfolio prior of the whole village
+            stats = eng.map(prior_part, parts, stage="portfolio prior", inputs=infl_parts, **options)
+            prior = combine_priors([s["prior"] for s in stats], as_of)
+        # each outcome period's sentiment, reported and modelled (computed once), with the model frame's rows
+        done = combine_all(eng.map(sentiment_part, parts, stage="account sentiment", inputs=infl_parts, prior=prior,
+                                   frame=frame_reason is None, **options), rank)
+        snap, history, flags = done["snapshot"], done["history"], done["risk_flags"]
+        t["snapshot"], t["stakeholder_sentiment"] = snap, done["stakeholder_sentiment"]
+        # the prior the sentiment was scored against: given, combined from the partitions, or (one partition) its own
+        result.prior = _prior_used(prior, snap, history if len(history) else None, as_of)
         note = sentiment_note(snap, window_days)
         if note:
             _record(result, "Account sentiment", "note", note)
-        periods = outcome_periods(v)
-        # each outcome period's sentiment, reported and modelled (computed once)
-        history, history_people = (sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
-                                                    half_life_days=half_life_days, prior=prior)
-                                   if len(periods) else (snap.iloc[:0], None))
-        result.prior = _prior_used(prior, snap, history if len(periods) else None, as_of)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
     with _stage(progress, "models"), _guard(result, "Models"):
-        from ..models.frame import model_frame
-
         reason = model_frame_reason(v) or (None if history is not None else "account sentiment failed (see above)")
         if reason:
             _record(result, "Models", "skipped", reason)
+        elif done.get("model_frame_error") is not None:
+            raise RuntimeError(done["model_frame_error"]["error"].iloc[0])
         else:
-            t["model_frame"] = model_frame(v, window_days=window_days, lead_days=lead_days,
-                                           half_life_days=half_life_days, sentiment=history,
-                                           stakeholders=history_people)
-        del history_people  # millions of rows, needed only for the frame: free them before fitting
+            t["model_frame"] = done.get("model_frame")
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
@@ -447,13 +479,13 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
         _record(result, "Influence sensitivity", "skipped",
                 "no renewal model on this data, so there is no conclusion to test against the influence judgements")
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
-        from ..comments.actions import action_list
-
-        t["actions"] = action_list(v, as_of, influence=infl, window_days=ACTION_WINDOW_DAYS)
+        t["actions"] = combine([r["actions"] for r in eng.map(actions_part, parts, stage="informal comments",
+                                                               inputs=infl_parts, as_of=as_of,
+                                                               window_days=ACTION_WINDOW_DAYS)], "actions", rank)
         if not len(t["actions"]):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
-        from ..models.risk import accounts_at_risk, risk_flags
+        from ..models.risk import accounts_at_risk
 
         from ..models.predict import predict_renewal, snapshot_frame
 
@@ -469,8 +501,8 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
             snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
                                       sentiment=t["snapshot"], stakeholders=t["stakeholder_sentiment"])
             predicted = predict_renewal(fit, snapshot)
-        t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], risk_flags(t["stakeholder_sentiment"]),
-                                                 t["coverage"], predicted, scheme=PRIMARY_SCHEME)
+        t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], flags, t["coverage"], predicted,
+                                                 scheme=PRIMARY_SCHEME)
 
 
 def _prior_used(prior, snap, history, as_of):

@@ -19,7 +19,9 @@ _EXPORTS = {
     "check_lead": ".asof", "check_half_life": ".asof", "read_output_csv": ".csvsafe",
     "account_file_name": ".filenames", "account_file_names": ".filenames", "import_village": ".importers",
     "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext",
-    "money": ".safetext",
+    "money": ".safetext", "write_partitioned": ".partitions", "read_partition": ".partitions",
+    "split_village": ".partitions", "partition_of": ".partitions", "PartitionedWriter": ".partitions",
+    "read_manifest": ".partitions", "is_partitioned": ".partitions",
 }
 
 lazy_exports(__name__, _EXPORTS)

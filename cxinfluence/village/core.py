@@ -44,7 +44,7 @@ class Village:
         return f"Village({sizes}, source={self.source!r})"
 
 
-def load_village(path, *, role_rules=None, warn=True) -> Village:
+def load_village(path, *, role_rules=None, warn=True, partition=None) -> Village:
     """Read and validate a village; return it typed, or raise with every problem.
 
     Parameters
@@ -62,6 +62,9 @@ def load_village(path, *, role_rules=None, warn=True) -> Village:
         Emit each warning as a :class:`~cxinfluence.exceptions.VillageWarning`
         (titles no rule matches: :class:`~cxinfluence.exceptions.UnclassifiedTitleWarning`);
         they are kept in ``village.problems`` either way.
+    partition : int, optional
+        For a partitioned village (:func:`cxinfluence.village.partitions.write_partitioned`):
+        read only this partition's files. Without it a partitioned folder is read whole.
 
     Returns
     -------
@@ -103,6 +106,10 @@ def load_village(path, *, role_rules=None, warn=True) -> Village:
     """
     import warnings
 
+    from .partitions import is_partitioned, load_partitioned
+
+    if partition is not None or is_partitioned(path):
+        return load_partitioned(path, partition=partition, role_rules=role_rules, warn=warn)
     matched = {}
     tables, problems, categories = _check_village(path, role_rules=role_rules, matched=matched)
     if tables is None:
