@@ -4,7 +4,7 @@ from .._api import lazy_exports
 
 _EXPORTS = {
     "main": ".cli", "Progress": ".progress", "sample_village_path": ".runner", "RunResult": ".runner",
-    "run": ".runner", "PRIMARY_SCHEME": ".runner", "EMBEDDED_MAPS": ".runner",
+    "run": ".runner", "PRIMARY_SCHEME": ".runner", "EMBEDDED_MAPS": ".outputs",
     "MIN_MODEL_ACCOUNTS": ".preconditions", "MIN_MODEL_ROWS": ".preconditions",
     "MIN_COMPARISON_ACCOUNTS": ".preconditions", "model_frame_reason": ".preconditions",
     "rebuy_reason": ".preconditions", "decision_reason": ".preconditions", "bookings_reason": ".preconditions",

@@ -44,24 +44,22 @@ Influence, coverage, sentiment, maps and the report are always written.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
-from ..village.filenames import account_file_name, account_file_names
+from ..village.filenames import account_file_name
+from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio
 from .progress import Progress
+from .stages import _guard, _record, _skip_line, _skip_table, _stage
 from ..sentiment.schemes import PRIMARY_SCHEME
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
-EMBEDDED_MAPS = 3
 #: What a run writes; in an output folder of an older version (no manifest) other entries are the user's.
 #: every entry a run writes into its output folder (a test checks a real run writes nothing else): entries
 #: of an earlier output that are not listed here are the user's own files, kept across re-runs
@@ -104,27 +102,6 @@ class RunResult:
     def skip_lines(self) -> list:
         """One line per skipped or failed stage (and per note), as printed."""
         return [_skip_line(r) for r in self.skipped]
-
-
-def _skip_line(record) -> str:
-    if record["severity"] == "failed":
-        return f"Stage '{record['stage']}' failed: {record['reason']}"
-    return f"{record['stage']}: {record['severity']} \u2014 {record['reason']}"
-
-
-def _select_map_accounts(risk, accounts, maps, map_accounts):
-    if map_accounts:
-        known = set(accounts["account_id"].astype(str))
-        missing = [a for a in map_accounts if a not in known]
-        if missing:
-            from ..exceptions import CxInfluenceError
-
-            raise CxInfluenceError(f"map_accounts={missing!r} are not account ids of this village")
-        return list(map_accounts)
-    if maps is None or maps == 0:
-        return []
-    ranked = risk["account_id"].astype(str).tolist()
-    return ranked if maps < 0 else ranked[:maps]
 
 
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
@@ -329,79 +306,6 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     return result
 
 
-def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:
-    """The report page; if building it fails, a plain page naming the failure and what was skipped."""
-    from ..present.content import build_report
-
-    try:
-        return build_report(v, result, map_entries, anonymized=anonymize, window_days=window_days,
-                            lead_days=lead_days, currency=currency, account_pages=account_pages)
-    except Exception as exc:  # noqa: BLE001 - the report is always written: fall back to the plain page
-        _record(result, "Report", "failed", f"{type(exc).__name__}: {exc}; a plain report was written instead")
-    from ..present.report import ReportContent, render_report
-    from ..present.summary import village_overview
-
-    return render_report(ReportContent(
-        title="Who decides whether our accounts rebuy", as_of=result.as_of, overview=village_overview(v),
-        headlines=["The full report could not be built on this data; the tables beside it were written."],
-        maps=map_entries, skipped=result.skip_lines(), anonymized=anonymize))
-
-
-def _record(result, stage, severity, reason):
-    result.skipped.append({"stage": stage, "severity": severity, "reason": reason})
-
-
-@contextmanager
-def _guard(result, stage):
-    """Run one stage; an unexpected error is recorded as the stage's failure and the run goes on.
-
-    Outputs of a stage that fails are simply missing; every later stage that
-    needs them checks and says so.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        except Exception as exc:  # noqa: BLE001 - one stage's bug must not cost the user every other output
-            _record(result, stage, "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    result.caught += [(stage, w) for w in caught]
-
-
-def _skip_table(skipped, caught) -> pd.DataFrame:
-    """``warnings.csv``: skipped/failed stages and notes first, then each distinct warning raised (counted)."""
-    rows = [dict(r, category="", count=1) for r in skipped]
-    seen = {}
-    for stage, w in caught:
-        key = (stage, w.category.__name__, str(w.message))
-        seen[key] = seen.get(key, 0) + 1
-    rows += [{"stage": stage, "severity": "warning", "reason": m, "category": c, "count": n}
-             for (stage, c, m), n in seen.items()]
-    return pd.DataFrame(rows, columns=["stage", "severity", "reason", "category", "count"])
-
-
-@contextmanager
-def _stage(progress, name):
-    """A progress stage that hands freed memory back to the system when it ends.
-
-    glibc's malloc and Arrow's mimalloc pool both keep freed blocks for reuse;
-    a stage that frees arrays of one kind and the next that allocates the
-    other would otherwise add up in the run's peak memory.
-    """
-    with progress.stage(name):
-        yield
-    gc.collect()
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except Exception:  # pragma: no cover - older pyarrow: nothing to release
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
-        pass
-
-
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
              partitions=1, engine="local", scheduler=None, prior=None):
     """Every analysis stage; the per-account ones mapped over ``partitions`` on ``engine`` (pipeline/mapreduce.py).
@@ -597,45 +501,3 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         t["comparison_object"] = comparison
         t["scheme_comparison"] = comparison.table
 
-
-def _write_portfolio(v, t, folder, result):
-    """Every account's current graph for Gephi and Kumu (``networks/portfolio*``), from the tables, no networkx."""
-    from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
-
-    if t.get("influence") is None:
-        _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
-        return
-    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
-    (folder / "networks").mkdir(exist_ok=True)
-    write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
-    if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
-        _record(result, "Portfolio graphs", "skipped", f"{len(nodes):,} people and {len(edges):,} ties do not fit an "
-                "Excel sheet: portfolio_kumu.xlsx not written (portfolio.gexf was)")
-        return
-    write_portfolio_kumu(nodes, edges, folder / "networks" / "portfolio_kumu.xlsx")
-
-
-def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
-    from ..network.graph import account_graphs
-    from ..present.mapfiles import MapJob, write_maps
-
-    entries = []
-    if not selected:
-        return entries
-    (folder / "networks").mkdir(exist_ok=True)
-    names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
-    # one pass over the responses for every selected account, not one per map
-    graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
-    files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
-    labels = [f"{a}" + (f" ({names[a]})" if names is not None and pd.notna(names.get(a)) else "") for a in selected]
-    rels = [f"networks/{files[str(a)]}" for a in selected]
-    from ..present.exports import write_gexf, write_kumu
-
-    def exports():  # the maps' Gephi and Kumu files, written here while the worker draws
-        write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
-        write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
-
-    # HTML, PNG and SVG of each map; on both cores when there are enough maps (present/mapfiles.py)
-    jobs = [MapJob(graphs[a], rel, f"Buying center: {label}") for a, rel, label in zip(selected, rels, labels)]
-    pages = write_maps(jobs, folder, seed=seed, keep_pages=EMBEDDED_MAPS, also=exports)
-    return [(a, label, rel, page) for a, label, rel, page in zip(selected, labels, rels, pages)]

@@ -1,0 +1,91 @@
+"""What the run writes besides its tables: maps, the portfolio graphs and the report page.
+
+Called by :func:`cxinfluence.pipeline.runner.run` inside its atomic output folder.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..village.filenames import account_file_names
+from .stages import _record
+
+#: maps whose HTML is embedded in the report (the first of the selected accounts)
+EMBEDDED_MAPS = 3
+
+
+def _select_map_accounts(risk, accounts, maps, map_accounts):
+    if map_accounts:
+        known = set(accounts["account_id"].astype(str))
+        missing = [a for a in map_accounts if a not in known]
+        if missing:
+            from ..exceptions import CxInfluenceError
+
+            raise CxInfluenceError(f"map_accounts={missing!r} are not account ids of this village")
+        return list(map_accounts)
+    if maps is None or maps == 0:
+        return []
+    ranked = risk["account_id"].astype(str).tolist()
+    return ranked if maps < 0 else ranked[:maps]
+
+
+def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:
+    """The report page; if building it fails, a plain page naming the failure and what was skipped."""
+    from ..present.content import build_report
+
+    try:
+        return build_report(v, result, map_entries, anonymized=anonymize, window_days=window_days,
+                            lead_days=lead_days, currency=currency, account_pages=account_pages)
+    except Exception as exc:  # noqa: BLE001 - the report is always written: fall back to the plain page
+        _record(result, "Report", "failed", f"{type(exc).__name__}: {exc}; a plain report was written instead")
+    from ..present.report import ReportContent, render_report
+    from ..present.summary import village_overview
+
+    return render_report(ReportContent(
+        title="Who decides whether our accounts rebuy", as_of=result.as_of, overview=village_overview(v),
+        headlines=["The full report could not be built on this data; the tables beside it were written."],
+        maps=map_entries, skipped=result.skip_lines(), anonymized=anonymize))
+
+
+def _write_portfolio(v, t, folder, result):
+    """Every account's current graph for Gephi and Kumu (``networks/portfolio*``), from the tables, no networkx."""
+    from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
+
+    if t.get("influence") is None:
+        _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
+        return
+    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
+    (folder / "networks").mkdir(exist_ok=True)
+    write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
+    if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
+        # a note, not a skipped stage: the portfolio's graph was written (GEXF); Excel's limit is not the data's fault
+        _record(result, "Portfolio graphs", "note", f"{len(nodes):,} people and {len(edges):,} ties do not fit an "
+                "Excel sheet: portfolio_kumu.xlsx not written (portfolio.gexf was)")
+        return
+    write_portfolio_kumu(nodes, edges, folder / "networks" / "portfolio_kumu.xlsx")
+
+
+def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
+    from ..network.graph import account_graphs
+    from ..present.mapfiles import MapJob, write_maps
+
+    entries = []
+    if not selected:
+        return entries
+    (folder / "networks").mkdir(exist_ok=True)
+    names = v.accounts.set_index(v.accounts["account_id"].astype(str)).get("name")
+    # one pass over the responses for every selected account, not one per map
+    graphs = account_graphs(v, selected, as_of, departed="mark", influence=influence, window_days=window_days)
+    files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
+    labels = [f"{a}" + (f" ({names[a]})" if names is not None and pd.notna(names.get(a)) else "") for a in selected]
+    rels = [f"networks/{files[str(a)]}" for a in selected]
+    from ..present.exports import write_gexf, write_kumu
+
+    def exports():  # the maps' Gephi and Kumu files, written here while the worker draws
+        write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
+        write_kumu(graphs, folder / "networks" / "buying_centers_kumu.xlsx")
+
+    # HTML, PNG and SVG of each map; on both cores when there are enough maps (present/mapfiles.py)
+    jobs = [MapJob(graphs[a], rel, f"Buying center: {label}") for a, rel, label in zip(selected, rels, labels)]
+    pages = write_maps(jobs, folder, seed=seed, keep_pages=EMBEDDED_MAPS, also=exports)
+    return [(a, label, rel, page) for a, label, rel, page in zip(selected, labels, rels, pages)]

@@ -1,0 +1,75 @@
+"""The run's stage bookkeeping: one stage timed and guarded, skipped or failed stages recorded.
+
+A stage that the data cannot support is recorded as skipped with its reason; an unexpected error
+inside a stage is caught, recorded as that stage's failure and the run goes on
+(:func:`cxinfluence.pipeline.runner.run`); ``warnings.csv`` lists both.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import warnings
+from contextlib import contextmanager
+
+import pandas as pd
+
+def _skip_line(record) -> str:
+    if record["severity"] == "failed":
+        return f"Stage '{record['stage']}' failed: {record['reason']}"
+    return f"{record['stage']}: {record['severity']} \u2014 {record['reason']}"
+
+
+def _record(result, stage, severity, reason):
+    result.skipped.append({"stage": stage, "severity": severity, "reason": reason})
+
+
+@contextmanager
+def _guard(result, stage):
+    """Run one stage; an unexpected error is recorded as the stage's failure and the run goes on.
+
+    Outputs of a stage that fails are simply missing; every later stage that
+    needs them checks and says so.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - one stage's bug must not cost the user every other output
+            _record(result, stage, "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    result.caught += [(stage, w) for w in caught]
+
+
+def _skip_table(skipped, caught) -> pd.DataFrame:
+    """``warnings.csv``: skipped/failed stages and notes first, then each distinct warning raised (counted)."""
+    rows = [dict(r, category="", count=1) for r in skipped]
+    seen = {}
+    for stage, w in caught:
+        key = (stage, w.category.__name__, str(w.message))
+        seen[key] = seen.get(key, 0) + 1
+    rows += [{"stage": stage, "severity": "warning", "reason": m, "category": c, "count": n}
+             for (stage, c, m), n in seen.items()]
+    return pd.DataFrame(rows, columns=["stage", "severity", "reason", "category", "count"])
+
+
+@contextmanager
+def _stage(progress, name):
+    """A progress stage that hands freed memory back to the system when it ends.
+
+    glibc's malloc and Arrow's mimalloc pool both keep freed blocks for reuse;
+    a stage that frees arrays of one kind and the next that allocates the
+    other would otherwise add up in the run's peak memory.
+    """
+    with progress.stage(name):
+        yield
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - older pyarrow: nothing to release
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
+        pass
