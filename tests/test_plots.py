@@ -244,6 +244,20 @@ def test_scheme_comparison_best_on_top():
     assert [t.get_text() for t in ax2.get_yticklabels()] == ["mean", "nested", "weighted"]
 
 
+def test_scheme_comparison_draws_an_interval_that_excludes_its_score_as_it_is():
+    # a percentile-bootstrap interval need not contain the cross-validated score (with few accounts and
+    # few replicates it did, and the whole report fell back to the plain page: matplotlib refuses a
+    # negative error bar); the bar spans the interval itself and the point stays at the score
+    cv = pd.DataFrame({"scheme": ["mean", "weighted"], "score": [0.70, 0.60],
+                       "ci_low": [0.72, 0.55], "ci_high": [0.80, 0.65]})
+    ax = plots.scheme_comparison(data=cv)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["mean", "weighted"]
+    np.testing.assert_allclose(_errorbar_segments(ax.containers[0]), [(0.72, 0.80)])
+    np.testing.assert_allclose(_errorbar_segments(ax.containers[1]), [(0.55, 0.65)])
+    points = [ln for ln in ax.lines if ln.get_marker() == "o"]
+    assert points[0].get_xdata().tolist() == [0.70]
+
+
 # --------------------------------------------------------------------------- calibration
 
 

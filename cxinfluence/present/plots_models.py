@@ -188,10 +188,9 @@ def scheme_comparison(data, *, scheme="scheme", score="score", ci_low="ci_low", 
     ax = _axes(ax, figsize=(9.0, 0.6 * len(df) + 2))
     pos = np.arange(len(df))
     est = df[score].to_numpy()
-    err = np.vstack([est - df[ci_low].to_numpy(), df[ci_high].to_numpy() - est])
     colours = [BLUE] + [GREY] * (len(df) - 1)
     for i in pos:
-        ax.errorbar(est[i], i, xerr=np.nan_to_num(err[:, [i]]), fmt="o", ms=8, capsize=4, lw=2, color=colours[i])
+        _intervals(ax, est[[i]], pos[[i]], df[ci_low].iloc[[i]], df[ci_high].iloc[[i]], ms=8, lw=2, color=colours[i])
     ax.axvline(est[0], color=BLUE, ls=":", lw=1)
     ax.set_yticks(pos, df[scheme].astype(str).tolist())
     ax.set_ylim(len(df) - 0.5, -0.5)
@@ -305,3 +304,20 @@ def calibration_plot(data, *, y_true="renewed", y_prob="p_renew", n_bins=10, str
     return _finish(ax, title, "Predicted probability of renewal", "Observed renewal rate")
 
 
+def _intervals(ax, est, pos, lo, hi, *, ms, lw, color, label=None):
+    """Estimates as points with their intervals from ``lo`` to ``hi``, drawn as they are.
+
+    Usually an error bar around each estimate. An interval need not contain its estimate (a
+    percentile bootstrap, a bias-corrected fit), and matplotlib refuses a negative error, so then the
+    bar is drawn from ``lo`` to ``hi`` and the point on it separately; a missing bound draws no bar.
+    """
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    err = np.nan_to_num(np.vstack([est - lo, hi - est]))
+    if (err >= 0).all():
+        ax.errorbar(est, pos, xerr=err, fmt="o", ms=ms, capsize=4, lw=lw, color=color, label=label)
+        return
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    mid = np.where(ok, (lo + hi) / 2, est)
+    half = np.where(ok, np.abs(hi - lo) / 2, 0.0)
+    ax.errorbar(mid, pos, xerr=half, fmt="none", capsize=4, lw=lw, color=color)
+    ax.plot(est, pos, "o", ms=ms, color=color, label=label)
