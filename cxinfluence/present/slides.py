@@ -388,8 +388,9 @@ def _write_png(fig, path, dpi: float) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="rgba", dpi=dpi, facecolor="white")
     width, height = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)  # the renderer's size
-    rgba = np.frombuffer(buf.getbuffer(), dtype=np.uint8).reshape(height, width, 4)
+    if buf.getbuffer().nbytes != 4 * width * height:  # pragma: no cover - matplotlib sizes its canvas this way
+        raise RuntimeError(f"matplotlib drew {buf.getbuffer().nbytes} bytes; expected a {width} x {height} RGBA canvas")
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
-    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(path, format="png", pnginfo=info,
-                                                                  dpi=(dpi, dpi), compress_level=3)
+    image = Image.frombuffer("RGBA", (width, height), buf.getbuffer(), "raw", "RGBA", 0, 1).convert("RGB")
+    image.save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=3)
