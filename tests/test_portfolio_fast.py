@@ -99,3 +99,33 @@ def test_ids_repeating_across_accounts_take_the_merge():
     nodes, edges = portfolio_tables(v, infl)
     assert nodes["id"].tolist() == ["A/a", "A/b", "B/a"] and nodes["name"].tolist() == ["Ann", "Bo", "Al"]
     assert sorted(zip(edges["source"], edges["target"])) == [("A/a", "A/b"), ("A/b", "A/a")]
+
+
+def test_repeating_text_quoted_once_per_value_gives_the_same_column():
+    # a column of few distinct values (hostile ones among them) takes the quote-each-distinct-value-once path
+    rng = np.random.default_rng(1)
+    values = pd.Series(rng.choice(np.array(HOSTILE[:13] + [None], dtype=object), 20_000), dtype="string[pyarrow]")
+    got = quote_values(values).to_pylist()
+    assert got == [quote_value(v) for v in values.to_numpy(object)]
+    # mostly distinct values: the row-by-row path, same rule
+    ids = pd.Series([f"p{i}&{HOSTILE[i % 13]}" for i in range(10_000)], dtype="string[pyarrow]")
+    assert quote_values(ids).to_pylist() == [quote_value(v) for v in ids.to_numpy(object)]
+
+
+def test_quote_numbers_is_python_repr_over_every_magnitude():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(size=20_000), 10 ** rng.uniform(-12, 20, 40_000) * rng.choice([-1, 1], 40_000),
+                        np.round(rng.normal(size=5_000) * 100) / 100, np.arange(-500.0, 500.0),
+                        [1e-4, 9.999999e-5, 1e10, 1e15, 9999999999999998.0, 1.7976931348623157e308, 0.1 + 0.2]])
+    assert quote_numbers(x, "double").to_pylist() == [f'"{v!r}"' for v in x.tolist()]
+
+
+def test_same_bytes_when_every_text_column_is_quoted_per_distinct_value(small_synthetic, tmp_path, monkeypatch):
+    _, v, _ = small_synthetic
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    _, people = sentiment_tables(v, as_of, window_days=365, lead_days=0, influence=infl)
+    nodes, edges = _hostile_tables(portfolio_tables(v, infl, people))
+    monkeypatch.setattr("cxinfluence.present.xmlcolumns._FEW_SAMPLE", 8)  # small columns count as repeating
+    assert write_portfolio_gexf(nodes, edges, tmp_path / "fast.gexf").read_bytes() == \
+        _reference_gexf(nodes, edges, tmp_path / "ref.gexf").read_bytes()
