@@ -458,11 +458,11 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
     moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
     said, heard = _window_feedback(sub, result.as_of, window_days)
-    names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
-        "name", village.stakeholders["stakeholder_id"]).astype(str)))
+    staff = sub.stakeholders  # the mapped accounts' people: the only names a page shows
+    names = dict(zip(staff["stakeholder_id"].astype(str), staff.get("name", staff["stakeholder_id"]).astype(str)))
     # every table split by account once (not filtered again for each page); the snapshot stays whole (its
     # medians are shown beside each account)
-    split = {k: _by_account(v) for k, v in (("risk", risk), ("history", history), ("people", people_all),
+    split = {k: _by_account(v) for k, v in (("risk", mapped(risk)), ("history", history), ("people", people_all),
                                             ("coverage", coverage), ("listening", listening),
                                             ("actions", actions), ("moved", moved), ("heard", heard),
                                             ("said", said))}
