@@ -427,6 +427,14 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     -------
     dict
         ``account_id -> "accounts/<file>.html"``.
+
+    Notes
+    -----
+    The portfolio-wide work is done once for all pages: the run's tables are cut to the mapped accounts and split
+    by account once, the window's comments and responses are read for those accounts only, and the trend charts
+    with the same dates share one layout pass (:func:`cxinfluence.present.plotbase.figure_to_data_uri`'s
+    ``bbox_cache``). The pages are byte for byte those of one :func:`account_page` call per account with the
+    whole tables (tests/test_account_pages_same.py).
     """
     from .briefing import action_accounts
 
