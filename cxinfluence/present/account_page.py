@@ -82,10 +82,7 @@ def _trend_figure(history, account_id, bbox_cache=None):
     ``history`` may hold other accounts too. ``bbox_cache`` (a dict shared by the pages of a run) keeps the
     image's tight box per set of dates: the chart's texts are the same for every account with those dates.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from .plots import drawn_marks, figure_to_data_uri
 
@@ -93,7 +90,8 @@ def _trend_figure(history, account_id, bbox_cache=None):
     h = h.dropna(subset=["influence_weighted"])
     if len(h) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig = Figure(figsize=(7.5, 3.2))  # not pyplot's: no figure manager to create and close for each page
+    ax = fig.subplots()
     dates = pd.to_datetime(h["as_of"])
     ax.plot(dates, h["influence_weighted"], marker="o", color="#111111", label="influence-weighted")
     if "influence_weighted_ci_low" in h:
@@ -109,10 +107,9 @@ def _trend_figure(history, account_id, bbox_cache=None):
     ax.grid(color="#eeeeee")
     ax.set_xticks(dates, [d.strftime("%Y-%m-%d") for d in dates], fontsize=8)
     if drawn_marks(fig) == 0:
-        plt.close(fig)
         return None
     key = ("trend", tuple(d.strftime("%Y-%m-%d") for d in dates), "influence_weighted_ci_low" in h, "mean" in h)
-    return figure_to_data_uri(fig, close=True, bbox_cache=bbox_cache, bbox_key=key)
+    return figure_to_data_uri(fig, bbox_cache=bbox_cache, bbox_key=key)
 
 
 def _changes(moved, names):
