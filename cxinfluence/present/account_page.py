@@ -76,12 +76,13 @@ def _roles_table(people):
     return out
 
 
-def _trend_figure(history, account_id):
-    """PNG data URI of the account's sentiment over time, or None with fewer than two dates."""
-    import matplotlib
+def _trend_figure(history, account_id, bbox_cache=None):
+    """PNG data URI of the account's sentiment over time, or None with fewer than two dates.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``history`` may hold other accounts too. ``bbox_cache`` (a dict shared by the pages of a run) keeps the
+    image's tight box per set of dates: the chart's texts are the same for every account with those dates.
+    """
+    from matplotlib.figure import Figure
 
     from .plots import drawn_marks, figure_to_data_uri
 
@@ -89,7 +90,8 @@ def _trend_figure(history, account_id):
     h = h.dropna(subset=["influence_weighted"])
     if len(h) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig = Figure(figsize=(7.5, 3.2))  # not pyplot's: no figure manager to create and close for each page
+    ax = fig.subplots()
     dates = pd.to_datetime(h["as_of"])
     ax.plot(dates, h["influence_weighted"], marker="o", color="#111111", label="influence-weighted")
     if "influence_weighted_ci_low" in h:
@@ -105,9 +107,9 @@ def _trend_figure(history, account_id):
     ax.grid(color="#eeeeee")
     ax.set_xticks(dates, [d.strftime("%Y-%m-%d") for d in dates], fontsize=8)
     if drawn_marks(fig) == 0:
-        plt.close(fig)
         return None
-    return figure_to_data_uri(fig, close=True)
+    key = ("trend", tuple(d.strftime("%Y-%m-%d") for d in dates), "influence_weighted_ci_low" in h, "mean" in h)
+    return figure_to_data_uri(fig, bbox_cache=bbox_cache, bbox_key=key)
 
 
 def _changes(moved, names):
@@ -189,7 +191,7 @@ def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, 
 def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
                  coverage=None, listening=None, actions=None, map_page=None, map_href=None,
                  as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
-                 names=None, interest=None, interest_map=None) -> str:
+                 names=None, interest=None, interest_map=None, figure_cache=None) -> str:
     """The HTML page of one account (see the module docstring).
 
     Parameters
@@ -222,6 +224,9 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
         :func:`interests` of the account: what each role cares about.
     interest_map : str, optional
         PNG ``data:`` URI of :func:`cxinfluence.present.interests.interest_digraph` (who cares about what).
+    figure_cache : dict, optional
+        Shared by the pages of one run (:func:`write_account_pages`): layout work their charts have in common is
+        done once (the pages are the same as without it).
 
     Returns
     -------
@@ -245,7 +250,7 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
     parts += _facts_section(account, risk, as_of, currency)
     parts += _why_section(why, risk)
     parts += _map_section(title, map_page, map_href)
-    parts += _scores_section(account_id, snapshot, history, people, window_days)
+    parts += _scores_section(account_id, snapshot, history, people, window_days, figure_cache)
     parts += _interest_section(interest, interest_map)
     parts += _changes_section(moved, names)
     parts += _listening_section(account_id, coverage, listening, window_days)
@@ -301,7 +306,7 @@ def _map_section(title, map_page, map_href) -> list:
     return parts
 
 
-def _scores_section(account_id, snapshot, history, people, window_days) -> list:
+def _scores_section(account_id, snapshot, history, people, window_days, figure_cache=None) -> list:
     """Sentiment by scheme beside the portfolio median, by role, and over time."""
     parts = ["<h2>How the account feels, by scoring scheme</h2>"]
     srow = _row(snapshot, account_id)
@@ -320,7 +325,7 @@ def _scores_section(account_id, snapshot, history, people, window_days) -> list:
         parts.append(html_table(roles, {"role": ("Role", "text"), "people": ("People", "int"),
                                         "heard": ("Heard", "int"), "influence": ("Share of influence", "pct"),
                                         "sentiment": ("Mean sentiment", "text")}))
-    trend = _trend_figure(history, account_id) if history is not None and len(history) else None
+    trend = _trend_figure(history, account_id, figure_cache) if history is not None and len(history) else None
     if trend:
         parts.append(f"<figure><img src='{trend}' alt='Sentiment of this account over time'><figcaption>"
                      "Influence-weighted (solid, with its 95% interval) and plain mean (dashed) sentiment at each "
@@ -419,6 +424,14 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     -------
     dict
         ``account_id -> "accounts/<file>.html"``.
+
+    Notes
+    -----
+    The portfolio-wide work is done once for all pages: the run's tables are cut to the mapped accounts and split
+    by account once, the window's comments and responses are read for those accounts only, and the trend charts
+    with the same dates share one layout pass (:func:`cxinfluence.present.plotbase.figure_to_data_uri`'s
+    ``bbox_cache``). The pages are byte for byte those of one :func:`account_page` call per account with the
+    whole tables (tests/test_account_pages_same.py).
     """
     from .briefing import action_accounts
 
@@ -450,29 +463,43 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
     moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
     said, heard = _window_feedback(sub, result.as_of, window_days)
-    names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
-        "name", village.stakeholders["stakeholder_id"]).astype(str)))
+    staff = sub.stakeholders  # the mapped accounts' people: the only names a page shows
+    names = dict(zip(staff["stakeholder_id"].astype(str), staff.get("name", staff["stakeholder_id"]).astype(str)))
+    # every table split by account once (not filtered again for each page); the snapshot stays whole (its
+    # medians are shown beside each account)
+    split = {k: _by_account(v) for k, v in (("risk", mapped(risk)), ("history", history), ("people", people_all),
+                                            ("coverage", coverage), ("listening", listening),
+                                            ("actions", actions), ("moved", moved), ("heard", heard),
+                                            ("said", said))}
+    figure_cache = {}
     pages = {}
     for account_id, _label, rel, _embedded in map_entries:
         account_id = str(account_id)
+        mine = {k: f(account_id) for k, f in split.items()}
         map_page = (folder / rel).read_text(encoding="utf-8") if (folder / rel).exists() else None
-        people = (people_all[people_all["account_id"].astype(str) == account_id]
-                  if people_all is not None else None)
         page = account_page(
             account_id,
             account=accounts.loc[account_id] if account_id in accounts.index else None,
-            risk=_row(risk, account_id), why=why.get(account_id), snapshot=snapshot, history=history,
-            people=people, coverage=coverage, listening=listening, actions=actions,
+            risk=_row(mine["risk"], account_id), why=why.get(account_id), snapshot=snapshot, history=mine["history"],
+            people=mine["people"], coverage=mine["coverage"], listening=mine["listening"], actions=mine["actions"],
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
-            window_days=window_days, names=names,
-            moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None,
-            interest=interests(heard[heard["account_id"].astype(str) == account_id],
-                               said[said["account_id"].astype(str) == account_id]),
-            interest_map=_interest_map(said[said["account_id"].astype(str) == account_id]))
+            window_days=window_days, names=names, moved=mine["moved"],
+            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"]),
+            figure_cache=figure_cache)
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
         pages[account_id] = rel_page
     return pages
+
+
+def _by_account(table):
+    """``account_id -> that account's rows`` (in the table's order) for a table with ``account_id``; an account
+    without rows gets the empty table, a table without ``account_id`` (or None) is given whole."""
+    if table is None or "account_id" not in getattr(table, "columns", ()):
+        return lambda account_id: table
+    groups = dict(tuple(table.groupby(table["account_id"].astype(str), sort=False)))
+    empty = table.iloc[:0]
+    return lambda account_id: groups.get(account_id, empty)
 
 
 def _interest_map(comments):

@@ -83,11 +83,18 @@ def _percent():
 # --------------------------------------------------------------------------- export
 
 
-def figure_to_data_uri(fig, *, dpi=150, close=False) -> str:
+def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=None) -> str:
     """PNG ``data:`` URI of a matplotlib Figure (or the figure of an Axes).
 
     For embedding in the self-contained report: ``<img src="{uri}">`` needs
     no file and no network. ``close=True`` closes the figure afterwards.
+
+    The image is cropped to the figure's tight bounding box. Working that box out
+    costs a layout pass; a caller drawing many figures whose box is the same (same
+    size, texts and axes: the account pages' trend charts with the same dates) passes
+    a dict ``bbox_cache`` and a hashable ``bbox_key`` naming that layout: the box is
+    computed once per key, exactly as ``bbox_inches="tight"`` does, and reused, which
+    gives the same bytes.
 
     Examples
     --------
@@ -101,13 +108,39 @@ def figure_to_data_uri(fig, *, dpi=150, close=False) -> str:
     if figure is None or not hasattr(figure, "savefig"):
         raise PlotDataError(f"fig is {type(fig).__name__}; expected a matplotlib Figure or Axes.")
     buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white",
+    bbox = "tight"
+    if bbox_cache is not None and bbox_key is not None:
+        key = (bbox_key, dpi, tuple(figure.get_size_inches()))
+        if key not in bbox_cache:
+            bbox_cache[key] = _tight_bbox(figure, dpi)
+        bbox = bbox_cache[key]
+    figure.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white",
                    metadata={"Software": None})
     if close:
         import matplotlib.pyplot as plt
 
         plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _tight_bbox(figure, dpi):
+    """The box ``savefig(bbox_inches="tight", dpi=dpi)`` crops to (matplotlib's own steps: a layout pass at
+    ``dpi`` without rendering, the tight box of the figure, padded by ``savefig.pad_inches``)."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    old = figure.dpi
+    try:
+        figure.dpi = dpi
+        renderer = canvas.get_renderer()
+        with renderer._draw_disabled():
+            figure.draw(renderer)
+        box = figure.get_tightbbox(renderer)
+    finally:
+        figure.dpi = old
+    pad = mpl.rcParams["savefig.pad_inches"]
+    return box.padded(pad, pad)
 
 
 #: ``gid`` of guide lines drawn in data coordinates (a diagonal): not data, so not counted by :func:`drawn_marks`.

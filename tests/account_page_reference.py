@@ -1,0 +1,524 @@
+"""Frozen copy of cxinfluence/present/account_page.py at 8638164 (before the pages were made fast, issue 18).
+
+The reference tests/test_account_pages_same.py compares today's pages with, byte for byte. Do not edit it.
+
+Original docstring:
+One self-contained page per selected account, linked from the report (issue 16).
+
+:func:`account_page` renders what an account team needs on one page: why the
+account needs attention, its buying-center map, its sentiment under every
+scheme with intervals, sentiment by role and over time, who we hear and whom
+to ask next, and the latest comments with their routing and follow-through.
+:func:`write_account_pages` writes one per mapped account of a run into
+``accounts/``, named by the caller's ``name`` function (the pipeline passes
+its file name (village/filenames), so map and page names always agree).
+
+Like the report, a page makes no network request (CSP ``default-src 'none'``;
+the map runs in a sandboxed ``srcdoc`` frame whose scripts are allowed by
+hash; the chart is a PNG ``data:`` URI) and shows every customer string as
+text with bidi controls removed (:func:`cxinfluence.present.report.esc`).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from cxinfluence.present.report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
+
+__all__ = ["account_page", "write_account_pages"]
+
+_SCHEMES = (("mean", "Plain mean"), ("role_weighted", "Role-weighted"), ("influence_weighted", "Influence-weighted"),
+            ("veto_floor", "Veto floor"), ("nested", "Nested (person, role, account)"),
+            ("shrunk", "Shrunk towards the portfolio"), ("nps", "NPS (-100 to +100)"))
+_ROLE_ORDER = ("decider", "buyer", "influencer", "gatekeeper", "user")
+
+PAGE_CSS = CSS + """
+.back{font-size:.9em}.facts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:.6em 0}
+.facts div{min-width:140px}.facts b{display:block;font-size:1.25em}
+iframe.map{width:100%;height:900px;border:1px solid #e4e7eb}
+"""
+
+
+def _csp(map_page: str | None) -> str:
+    hashes = sorted(set(_SCRIPT_HASH.findall(map_page))) if map_page else []
+    script = " ".join(hashes) if hashes else "'none'"
+    return (f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src data:; "
+            "font-src data:; connect-src 'none'; frame-src 'self' about:; base-uri 'none'; form-action 'none'")
+
+
+def _row(table, account_id):
+    if table is None or not len(table):
+        return None
+    hit = table[table["account_id"].astype(str) == str(account_id)]
+    return hit.iloc[-1] if len(hit) else None
+
+
+def _scores_table(snapshot_row, snapshot):
+    rows = []
+    for col, label in _SCHEMES:
+        if snapshot_row is None or col not in snapshot_row or pd.isna(snapshot_row[col]):
+            continue
+        lo, hi = snapshot_row.get(f"{col}_ci_low"), snapshot_row.get(f"{col}_ci_high")
+        digits = 0 if col == "nps" else 2
+        interval = (f"{lo:+.{digits}f} to {hi:+.{digits}f}" if pd.notna(lo) and pd.notna(hi) else "not available")
+        rows.append({"scheme": label, "score": f"{snapshot_row[col]:+.{digits}f}", "interval": interval,
+                     "portfolio": f"{snapshot[col].median():+.{digits}f}"})
+    return pd.DataFrame(rows, columns=["scheme", "score", "interval", "portfolio"])
+
+
+def _roles_table(people):
+    if people is None or not len(people):
+        return pd.DataFrame()
+    g = people.assign(heard=people["sentiment"].notna()).groupby("role", sort=False)
+    out = pd.DataFrame({"people": g.size(), "heard": g["heard"].sum().astype(int),
+                        "influence": g["influence"].sum(), "sentiment": g["sentiment"].mean()})
+    order = [r for r in _ROLE_ORDER if r in out.index] + [r for r in out.index if r not in _ROLE_ORDER]
+    out = out.loc[order].reset_index()
+    out["sentiment"] = out["sentiment"].map(lambda v: "not heard" if pd.isna(v) else f"{v:+.2f}")
+    return out
+
+
+def _trend_figure(history, account_id):
+    """PNG data URI of the account's sentiment over time, or None with fewer than two dates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cxinfluence.present.plots import drawn_marks, figure_to_data_uri
+
+    h = history[history["account_id"].astype(str) == str(account_id)].sort_values("as_of")
+    h = h.dropna(subset=["influence_weighted"])
+    if len(h) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    dates = pd.to_datetime(h["as_of"])
+    ax.plot(dates, h["influence_weighted"], marker="o", color="#111111", label="influence-weighted")
+    if "influence_weighted_ci_low" in h:
+        ax.fill_between(dates, h["influence_weighted_ci_low"], h["influence_weighted_ci_high"], color="#bbbbbb",
+                        alpha=0.5, label="95% interval")
+    if "mean" in h:
+        ax.plot(dates, h["mean"], marker="s", ls="--", color="#666666", label="plain mean")
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("Sentiment (-1 to +1)")
+    ax.set_title("Has this account's sentiment moved?", loc="left", fontsize=12)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.grid(color="#eeeeee")
+    ax.set_xticks(dates, [d.strftime("%Y-%m-%d") for d in dates], fontsize=8)
+    if drawn_marks(fig) == 0:
+        plt.close(fig)
+        return None
+    return figure_to_data_uri(fig, close=True)
+
+
+def _changes(moved, names):
+    """Sentences and a table of who joined, left, went quiet and moved most (from ``who_moved``)."""
+    if moved is None or not len(moved):
+        return [], pd.DataFrame()
+    m = moved.assign(who=moved["stakeholder_id"].astype(str).map(names).fillna(moved["stakeholder_id"].astype(str)))
+    since = _fmt(m["from_date"].iloc[0], "date")
+
+    def listed(rows):
+        return ", ".join(f"{r.who} ({r.role})" for r in rows.itertuples())
+
+    out = []
+    for status, verb in (("joined", "joined"), ("left", "left")):
+        rows = m[m["status"] == status]
+        if len(rows):
+            out.append(f"{len(rows)} {'person' if len(rows) == 1 else 'people'} {verb} since {since}: {listed(rows)}.")
+    quiet = m[(m["status"] == "gone quiet") & m["veto"].fillna(False).astype(bool)]
+    if len(quiet):
+        out.append(f"Veto holders who went quiet (heard before {since}, not since): {listed(quiet)}.")
+    movers = m[m["status"] == "moved"].head(5)
+    table = movers.assign(change=movers["change"].map(lambda v: f"{v:+.2f}"),
+                          sentiment_from=movers["sentiment_from"].map(lambda v: f"{v:+.2f}"),
+                          sentiment_to=movers["sentiment_to"].map(lambda v: f"{v:+.2f}"))
+    return out, table
+
+
+def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, role="role", max_themes=6):
+    """What each party cares about: two role matrices (seed 001's interrelationship view, as a matrix).
+
+    Parameters
+    ----------
+    responses : DataFrame
+        The account's responses in the window with ``role``, ``journey_stage`` and ``sentiment``
+        (e.g. :func:`cxinfluence.village.scale.response_sentiment`).
+    comments : DataFrame, optional
+        Its comments with ``role``, ``themes`` (";"-joined) and ``comment_sentiment``
+        (:func:`cxinfluence.comments.actions.comment_table`).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``stages``: mean sentiment per role (rows) and journey stage (columns), text ``+0.25 (n=4)``;
+        ``themes``: per role and the ``max_themes`` most raised themes, ``n comments, share negative``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"role": ["user", "user", "decider"], "journey_stage": ["renewal", "renewal", "decision"],
+    ...                   "sentiment": [0.5, -0.1, -0.4]})
+    >>> c = pd.DataFrame({"role": ["user", "decider", "decider"], "themes": ["delivery", "price;delivery", "price"],
+    ...                   "comment_sentiment": [-0.5, -0.6, 0.4]})
+    >>> stages, themes = interests(r, c)
+    >>> stages.to_dict("records")
+    [{'role': 'decider', 'decision': '-0.40 (n=1)', 'renewal': ''}, {'role': 'user', 'decision': '', 'renewal': '+0.20 (n=2)'}]
+    >>> themes.to_dict("records")
+    [{'role': 'decider', 'delivery': '1 (1 negative)', 'price': '2 (1 negative)'}, {'role': 'user', 'delivery': '1 (1 negative)', 'price': ''}]
+    """
+    stages = pd.DataFrame()
+    if responses is not None and len(responses) and {"journey_stage", "sentiment"} <= set(responses.columns):
+        r = responses.dropna(subset=["sentiment", "journey_stage"])
+        if len(r):
+            g = r.groupby([role, "journey_stage"], observed=True)["sentiment"].agg(["mean", "size"])
+            cells = (g["mean"].map(lambda v: f"{v:+.2f}") + " (n=" + g["size"].astype(str) + ")").unstack(fill_value="")
+            stages = cells.reset_index().rename_axis(columns=None)
+    themes = pd.DataFrame()
+    if comments is not None and len(comments) and "themes" in comments:
+        c = comments.assign(theme=comments["themes"].fillna("").astype(str).str.split(";")).explode("theme")
+        c = c[c["theme"] != ""]
+        if len(c):
+            top = c["theme"].value_counts().head(max_themes).index
+            c = c[c["theme"].isin(top)].assign(neg=lambda d: d["comment_sentiment"] <= -0.05)
+            g = c.groupby([role, "theme"], observed=True)["neg"].agg(["size", "sum"])
+            cells = (g["size"].astype(str) + " (" + g["sum"].astype(int).astype(str) + " negative)").unstack(
+                fill_value="")
+            themes = cells.reindex(columns=list(top)).fillna("").reset_index().rename_axis(columns=None)
+    return stages, themes
+
+
+def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
+                 coverage=None, listening=None, actions=None, map_page=None, map_href=None,
+                 as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
+                 names=None, interest=None, interest_map=None) -> str:
+    """The HTML page of one account (see the module docstring).
+
+    Parameters
+    ----------
+    account_id : str
+    account : Series, optional
+        The account's row of ``accounts`` (name, owner, segment, annual_revenue).
+    risk : Series, optional
+        Its row of :func:`cxinfluence.models.risk.accounts_at_risk`.
+    why : str, optional
+        The one reason it needs action (:func:`cxinfluence.present.briefing.action_accounts`).
+    snapshot, history : DataFrame, optional
+        Account sentiment at the as-of date (every account: the portfolio
+        median is shown beside the account) and at the earlier outcome dates.
+    people : DataFrame, optional
+        The account's active stakeholders with ``role, sentiment, influence``.
+    coverage, listening, actions : DataFrame, optional
+        Rows of the coverage table, listening plan and action list (any
+        accounts; this account's rows are picked).
+    map_page : str, optional
+        The account's map (:func:`cxinfluence.present.maps.network_map`), embedded.
+    map_href, report_href : str, optional
+        Relative links to the map file and the report.
+    moved : DataFrame, optional
+        This account's rows of :func:`cxinfluence.sentiment.breakdowns.who_moved` (``level="stakeholder"``):
+        who joined, left, went quiet or moved since the previous period.
+    names : dict, optional
+        Stakeholder id -> name, for ``moved``.
+    interest : tuple of DataFrame, optional
+        :func:`interests` of the account: what each role cares about.
+    interest_map : str, optional
+        PNG ``data:`` URI of :func:`cxinfluence.present.interests.interest_digraph` (who cares about what).
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+
+    Examples
+    --------
+    >>> page = account_page("A1", account=pd.Series({"name": "<b>Acme</b> \\u202eoc", "annual_revenue": 2e6}))
+    >>> "&lt;b&gt;Acme&lt;/b&gt; oc" in page, "<b>Acme" in page, "\\u202e" in page
+    (True, False, False)
+    """
+    name = account.get("name") if account is not None else None
+    title = f"{account_id}" + (f" ({name})" if name is not None and pd.notna(name) else "")
+    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+             f'<meta http-equiv="Content-Security-Policy" content="{_csp(map_page)}">',
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+             f"<title>{esc('Account ' + title)}</title><style>{PAGE_CSS}</style></head><body><main>",
+             f"<p class='back'><a href='{esc(report_href)}'>\u2190 Back to the report</a></p>",
+             f"<h1>{esc(title)}</h1>"]
+    parts += _facts_section(account, risk, as_of, currency)
+    parts += _why_section(why, risk)
+    parts += _map_section(title, map_page, map_href)
+    parts += _scores_section(account_id, snapshot, history, people, window_days)
+    parts += _interest_section(interest, interest_map)
+    parts += _changes_section(moved, names)
+    parts += _listening_section(account_id, coverage, listening, window_days)
+    parts += _comments_section(account_id, actions)
+    parts.append("<footer>Made with cxinfluence; every number is computed from the data.</footer>"
+                 "</main></body></html>")
+    return "\n".join(parts)
+
+
+def _facts_section(account, risk, as_of, currency) -> list:
+    """The key facts: as-of date, owner, segment, revenue, chance of renewing, revenue at risk."""
+    from cxinfluence.present.briefing import money
+
+    facts = []
+    if as_of is not None:
+        facts.append(("As of", _fmt(as_of, "date")))
+    if account is not None:
+        for key, label in (("owner", "Account owner"), ("segment", "Segment")):
+            if key in account and pd.notna(account[key]):
+                facts.append((label, account[key]))
+        if "annual_revenue" in account and pd.notna(account["annual_revenue"]):
+            facts.append(("Annual revenue", money(account["annual_revenue"], currency)))
+    if risk is not None:
+        if pd.notna(risk.get("p_renew")):
+            facts.append(("Chance of renewing", f"{risk['p_renew']:.0%} ({risk['p_renew_low']:.0%} to "
+                                                f"{risk['p_renew_high']:.0%})" if pd.notna(risk.get("p_renew_low"))
+                          else f"{risk['p_renew']:.0%}"))
+        if pd.notna(risk.get("revenue_at_risk")):
+            facts.append(("Revenue at risk", money(risk["revenue_at_risk"], currency)))
+    return ["<div class='facts'>" + "".join(f"<div><b>{esc(v)}</b>{esc(k)}</div>" for k, v in facts) + "</div>"]
+
+
+def _why_section(why, risk) -> list:
+    if not (why or (risk is not None and risk.get("reasons"))):
+        return []
+    parts = ["<h2>Why it needs attention</h2><ul>"]
+    if why:
+        parts.append(f"<li><strong>{esc(why)}</strong></li>")
+    if risk is not None and isinstance(risk.get("reasons"), str) and risk["reasons"]:
+        parts.append(f"<li>All warning signs: {esc(risk['reasons'].replace('; ', ', '))}.</li>")
+    parts.append("</ul>")
+    return parts
+
+
+def _map_section(title, map_page, map_href) -> list:
+    parts = ["<h2>Who decides: the buying center</h2>"]
+    if map_page:
+        parts.append(f"<iframe class='map' sandbox='allow-scripts' title='{esc('Buying-center map of ' + title)}' "
+                     f"srcdoc=\"{html.escape(map_page, quote=True)}\"></iframe>")
+    if map_href:
+        parts.append(f"<p><a href='{esc(map_href)}'>Open the map on its own page</a> (for full screen and "
+                     "downloads).</p>")
+    return parts
+
+
+def _scores_section(account_id, snapshot, history, people, window_days) -> list:
+    """Sentiment by scheme beside the portfolio median, by role, and over time."""
+    parts = ["<h2>How the account feels, by scoring scheme</h2>"]
+    srow = _row(snapshot, account_id)
+    scores = _scores_table(srow, snapshot) if snapshot is not None else pd.DataFrame()
+    if len(scores):
+        parts.append("<p>Sentiment on a -1 to +1 scale under each way of combining the people's scores, with 95% "
+                     "intervals, beside the portfolio's median.</p>")
+        parts.append(html_table(scores, {"scheme": ("Scheme", "text"), "score": ("This account", "text"),
+                                         "interval": ("95% interval", "text"),
+                                         "portfolio": ("Portfolio median", "text")}))
+    else:
+        parts.append(f"<p>Nobody in this account was heard in the {window_days} days before the as-of date.</p>")
+    roles = _roles_table(people)
+    if len(roles):
+        parts.append("<h3>By role</h3>")
+        parts.append(html_table(roles, {"role": ("Role", "text"), "people": ("People", "int"),
+                                        "heard": ("Heard", "int"), "influence": ("Share of influence", "pct"),
+                                        "sentiment": ("Mean sentiment", "text")}))
+    trend = _trend_figure(history, account_id) if history is not None and len(history) else None
+    if trend:
+        parts.append(f"<figure><img src='{trend}' alt='Sentiment of this account over time'><figcaption>"
+                     "Influence-weighted (solid, with its 95% interval) and plain mean (dashed) sentiment at each "
+                     "outcome date.</figcaption></figure>")
+    return parts
+
+
+def _interest_section(interest, interest_map) -> list:
+    stages, themes = interest if interest is not None else (pd.DataFrame(), pd.DataFrame())
+    if not (len(stages) or len(themes) or interest_map):
+        return []
+    parts = ["<h2>What each party cares about</h2>"]
+    if interest_map:
+        parts.append(f"<figure><img src='{interest_map}' alt='Which topics each role raised, with their tone'>"
+                     "<figcaption>Each arrow: a role raised a topic in its comments (width = how many comments; "
+                     "red negative, blue positive, dashed mostly negative).</figcaption></figure>")
+    if len(themes):
+        parts.append("<p>Topics each role raised in its comments (the account's most raised topics; how many "
+                     "comments, how many negative):</p>")
+        parts.append(html_table(themes, {c: (c if c != "role" else "Role", "text") for c in themes.columns}))
+    if len(stages):
+        parts.append("<p>Mean sentiment of each role's responses at each journey stage (-1 to +1; n = "
+                     "responses):</p>")
+        parts.append(html_table(stages, {c: (c if c != "role" else "Role", "text") for c in stages.columns}))
+    return parts
+
+
+def _changes_section(moved, names) -> list:
+    sentences, movers = _changes(moved, names or {})
+    if not (sentences or len(movers)):
+        return []
+    since = _fmt(moved["from_date"].iloc[0], "date")
+    parts = [f"<h2>What changed since {esc(since)}</h2>"]
+    if sentences:
+        parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in sentences) + "</ul>")
+    if len(movers):
+        parts.append("<p>Whose sentiment moved the account most (change times their influence):</p>")
+        parts.append(html_table(movers, {"who": ("Who", "text"), "role": ("Role", "text"),
+                                         "sentiment_from": ("Before", "text"), "sentiment_to": ("Now", "text"),
+                                         "change": ("Change", "text"), "influence": ("Influence", "pct")}))
+    return parts
+
+
+def _listening_section(account_id, coverage, listening, window_days) -> list:
+    parts = ["<h2>Whom we hear, and whom to ask next</h2>"]
+    crow = _row(coverage, account_id)
+    if crow is not None:
+        said = [f"We heard from people holding {crow['heard_influence']:.0%} of the account's influence in the last "
+                f"{window_days} days." if pd.notna(crow.get("heard_influence")) else
+                "Nobody's influence could be measured."]
+        if pd.notna(crow.get("unheard_veto")) and crow["unheard_veto"] > 0:
+            said.append(f"{int(crow['unheard_veto'])} veto holder(s) not heard from in that time.")
+        if bool(crow.get("key_influencer_departed")) is True:
+            said.append("A key influencer has left the account.")
+        parts.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in said) + "</ul>")
+    if listening is not None and len(listening):
+        plan = listening[listening["account_id"].astype(str) == str(account_id)].sort_values("rank")
+        if len(plan):
+            parts.append(html_table(plan, {"rank": ("#", "int"), "name": ("Who", "text"), "title": ("Title", "text"),
+                                           "role": ("Role", "text"), "reason": ("Why now", "text")}, max_rows=10))
+    return parts
+
+
+def _comments_section(account_id, actions) -> list:
+    parts = ["<h2>Latest comments and who acts on them</h2>"]
+    mine = (actions[actions["account_id"].astype(str) == str(account_id)]
+            if actions is not None and len(actions) else pd.DataFrame())
+    if len(mine):
+        mine = mine.assign(**{c: mine[c].map(lambda v: ", ".join(x for x in str(v).split(";") if x)
+                                             if isinstance(v, str) else v)
+                              for c in ("themes", "owning_group") if c in mine})
+        cols = {"date": ("Date", "date"), "level": ("Priority", "text"), "role": ("Role", "text"),
+                "themes": ("Topic", "text"), "owning_group": ("Owning group", "text"),
+                "status": ("Follow-through", "text"), "comment": ("What they said", "text")}
+        parts.append(html_table(mine, cols, max_rows=12))
+    else:
+        parts.append("<p>No informal comments in the recent window.</p>")
+    return parts
+
+
+def write_account_pages(village, result, map_entries, folder, *, name, currency=None, window_days=365) -> dict:
+    """Write ``accounts/<name(account_id)>.html`` for every mapped account of a run.
+
+    Parameters
+    ----------
+    village : Village
+    result : cxinfluence.pipeline.runner.RunResult
+    map_entries : list
+        ``(account_id, label, relative map path, embedded page or None)`` from the pipeline.
+    folder : Path
+        The run's output folder (``accounts/`` is created in it).
+    name : callable
+        Account id -> file stem (the same as its map's, village/filenames).
+
+    Returns
+    -------
+    dict
+        ``account_id -> "accounts/<file>.html"``.
+    """
+    from cxinfluence.present.briefing import action_accounts
+
+    if not map_entries:
+        return {}
+    folder = Path(folder)
+    (folder / "accounts").mkdir(exist_ok=True)
+    t = result.tables
+    risk = t.get("accounts_at_risk")
+    why = {}
+    if risk is not None and len(risk):
+        now = action_accounts(risk, currency=currency, accounts=[str(e[0]) for e in map_entries])
+        why = dict(zip(now["account_id"].astype(str), now["why"]))
+    accounts = village.accounts.assign(account_id=village.accounts["account_id"].astype(str)).set_index("account_id")
+    ids = [str(e[0]) for e in map_entries]
+
+    def mapped(table):
+        """The rows of the mapped accounts only: a portfolio has millions of rows, the pages a few dozen accounts."""
+        if table is None or "account_id" not in getattr(table, "columns", ()):
+            return table
+        return table[table["account_id"].astype(str).isin(ids)]
+
+    infl = mapped(t.get("influence"))
+    people_all = mapped(t.get("stakeholder_sentiment"))
+    if people_all is not None and infl is not None:
+        people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
+    snapshot = mapped(t.get("snapshot"))
+    history = mapped(t.get("account_sentiment"))
+    coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
+    moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
+    said, heard = _window_feedback(sub, result.as_of, window_days)
+    names = dict(zip(village.stakeholders["stakeholder_id"].astype(str), village.stakeholders.get(
+        "name", village.stakeholders["stakeholder_id"]).astype(str)))
+    pages = {}
+    for account_id, _label, rel, _embedded in map_entries:
+        account_id = str(account_id)
+        map_page = (folder / rel).read_text(encoding="utf-8") if (folder / rel).exists() else None
+        people = (people_all[people_all["account_id"].astype(str) == account_id]
+                  if people_all is not None else None)
+        page = account_page(
+            account_id,
+            account=accounts.loc[account_id] if account_id in accounts.index else None,
+            risk=_row(risk, account_id), why=why.get(account_id), snapshot=snapshot, history=history,
+            people=people, coverage=coverage, listening=listening, actions=actions,
+            map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
+            window_days=window_days, names=names,
+            moved=moved[moved["account_id"].astype(str) == account_id] if moved is not None else None,
+            interest=interests(heard[heard["account_id"].astype(str) == account_id],
+                               said[said["account_id"].astype(str) == account_id]),
+            interest_map=_interest_map(said[said["account_id"].astype(str) == account_id]))
+        rel_page = f"accounts/{name(account_id)}.html"
+        (folder / rel_page).write_text(page, encoding="utf-8")
+        pages[account_id] = rel_page
+    return pages
+
+
+def _interest_map(comments):
+    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments."""
+    from cxinfluence.present.interests import interest_digraph, interest_edges
+    from cxinfluence.present.plots import figure_to_data_uri
+
+    fig = interest_digraph(interest_edges(comments))
+    return figure_to_data_uri(fig, dpi=110) if fig is not None else None
+
+
+def _who_moved(village, account_ids, as_of, window_days):
+    """:func:`cxinfluence.sentiment.breakdowns.who_moved` per stakeholder of these accounts: the last ``window_days``
+    against the ``window_days`` before (adjacent windows), computed on these accounts only."""
+    from cxinfluence.sentiment.breakdowns import who_moved
+    from cxinfluence.exceptions import MetricError
+
+    people = village.stakeholders[village.stakeholders["account_id"].astype(str).isin(account_ids)]
+    ids = set(people["stakeholder_id"])
+    rel = village.relationships
+    rel = rel[rel["source_id"].isin(ids) & rel["target_id"].isin(ids)] if len(rel) else rel
+    sub = village.__class__(village.accounts[village.accounts["account_id"].astype(str).isin(account_ids)], people,
+                            rel, village.responses[village.responses["stakeholder_id"].isin(ids)],
+                            village.outcomes[village.outcomes["account_id"].astype(str).isin(account_ids)])
+    as_of = pd.Timestamp(as_of)
+    try:
+        return who_moved(sub, as_of - pd.Timedelta(days=window_days), as_of, level="stakeholder",
+                         window_days=window_days), sub
+    except MetricError:  # e.g. no earlier period in the data: the page says nothing rather than guess
+        return None, sub
+
+
+def _window_feedback(village, as_of, window_days):
+    """(comments, responses) of ``village`` in the window, with role, themes and sentiment."""
+    from cxinfluence.village.asof import window_mask
+    from cxinfluence.comments.actions import comment_table
+    from cxinfluence.village.scale import response_sentiment
+
+    said = comment_table(village, as_of, window_days=window_days)
+    resp = village.responses[window_mask(village.responses["date"], as_of, window_days=window_days)]
+    people = village.stakeholders[["stakeholder_id", "account_id", "role"]]
+    heard = resp.merge(people, on="stakeholder_id", how="inner")
+    heard = heard.assign(sentiment=response_sentiment(heard))
+    return said, heard

@@ -1,0 +1,66 @@
+"""The fast account pages (issue 18) are byte-identical to the pages of the code before
+(tests/account_page_reference.py, a frozen copy of present/account_page.py), on a synthetic run with hostile
+names and comments."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+HOSTILE = "<img src=x onerror=alert(1)> \u202eevil"
+
+
+def _reference():
+    spec = importlib.util.spec_from_file_location("account_page_reference",
+                                                  Path(__file__).with_name("account_page_reference.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """A run's inputs to the pages: village, result and map entries (small maps with a script, as the real ones)."""
+    from cxinfluence.pipeline.runner import run
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(30, seed=5)
+    people = village.stakeholders.copy()
+    people.loc[people.index[:3], "name"] = HOSTILE
+    accounts = village.accounts.copy()
+    accounts.loc[accounts.index[0], "name"] = HOSTILE
+    responses = village.responses.copy()
+    responses.loc[responses.index[-40:], "comment"] = HOSTILE + " price delivery"
+    village = village.__class__(accounts, people, village.relationships, responses, village.outcomes)
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = run(village, out, quiet=True, maps=0, folds=3, n_boot=20, currency="€")
+    ids = [str(a) for a in village.accounts["account_id"]][:8] + ["no-such-account"]
+    entries = []
+    for i, a in enumerate(ids):
+        rel = f"maps/m{i}.html"
+        entries.append((a, a, rel, None))
+    return village, result, entries
+
+
+def _write(fn, analysed, folder):
+    village, result, entries = analysed
+    (folder / "maps").mkdir(parents=True)
+    for i, (a, _, rel, _) in enumerate(entries):
+        if i % 3:  # some accounts without a map file
+            (folder / rel).write_text(f"<html><script>var a = {i};</script><p>{HOSTILE}</p></html>", encoding="utf-8")
+    pages = fn(village, result, entries, folder, name=lambda a: f"p-{a}", currency="€", window_days=365)
+    return pages, {p: (folder / p).read_bytes() for p in pages.values()}
+
+
+@pytest.mark.slow  # a whole run (about 15 s), then the pages twice
+def test_pages_are_byte_identical_to_the_code_before(analysed, tmp_path):
+    from cxinfluence.present.account_page import write_account_pages
+
+    old_pages, old = _write(_reference().write_account_pages, analysed, tmp_path / "old")
+    new_pages, new = _write(write_account_pages, analysed, tmp_path / "new")
+    assert new_pages == old_pages and len(new) == len(analysed[2])
+    # the run has what the pages show: trends, interest maps, comments (else the comparison proves little)
+    both = b"".join(new.values())
+    assert both.count(b"data:image/png;base64,") >= 8 and b"What each party cares about" in both
+    assert b"Latest comments" in both and b"onerror=alert" not in both.replace(b"&lt;img src=x onerror=alert", b"")
+    assert [p for p in old if old[p] != new[p]] == []
