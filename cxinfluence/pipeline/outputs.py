@@ -5,6 +5,8 @@ Called by :func:`cxinfluence.pipeline.runner.run` inside its atomic output folde
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pandas as pd
 
 from ..village.filenames import account_file_names
@@ -89,3 +91,23 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     jobs = [MapJob(graphs[a], rel, f"Buying center: {label}") for a, rel, label in zip(selected, rels, labels)]
     pages = write_maps(jobs, folder, seed=seed, keep_pages=EMBEDDED_MAPS, also=exports)
     return [(a, label, rel, page) for a, label, rel, page in zip(selected, labels, rels, pages)]
+
+
+#: the run's tables, in the order they are written (each as ``<name>.csv`` when the run made it)
+TABLES = ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk", "listening_plan",
+          "scheme_comparison", "influence_sensitivity", "actions", "model_frame", "warnings", "what_changed")
+
+
+def _write_tables(result, folder):
+    """Every table the run made as CSV (neutralised, :func:`cxinfluence.village.io.write_csv`) and the
+    portfolio prior its sentiment used (``portfolio_prior.json``)."""
+    from ..sentiment.prior import PRIOR_FILE
+    from ..village.io import write_csv
+
+    t = result.tables
+    names = [n for n in TABLES if t.get(n) is not None]
+    # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda n: write_csv(t[n], folder / f"{n}.csv"), names))
+    if result.prior is not None:
+        result.prior.write(folder / PRIOR_FILE)

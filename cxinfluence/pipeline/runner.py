@@ -45,7 +45,6 @@ Influence, coverage, sentiment, maps and the report are always written.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +52,7 @@ import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from ..village.filenames import account_file_name
-from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio
+from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables
 from .progress import Progress
 from .stages import _guard, _record, _skip_line, _skip_table, _stage
 from ..sentiment.schemes import PRIMARY_SCHEME
@@ -189,28 +188,15 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     progress = Progress(quiet=quiet)
     out = Path(out)
     if prior is not None:  # a usage error (unreadable file): say so before any work
-        from ..sentiment.prior import PortfolioPrior
-
-        prior = prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
+        prior = _read_prior(prior)
     # before any work: an output folder that replacing would harm is refused
     check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
     with _stage(progress, "loading and validating the village"):
         v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
         if anonymize or anonymize_key is not None:
-            from ..village.anonymize import anonymize_village, load_key
-
             anonymize = True
-            secret, key_path, created = load_key(anonymize_key, out=out)
-            if created:  # a new secret on disk: say where, even when quiet
-                print(f"created a new anonymisation key at {key_path} (mode 0600): keep it to get the same "
-                      "pseudonyms next time; do not share it with the outputs", file=progress.stream)
-            progress.say(f"pseudonyms keyed with {key_path or 'the key given'}")
-            before = v.accounts["account_id"].astype(str).tolist()
-            v = anonymize_village(v, key=secret)
-            if map_accounts:  # ids that were e-mails or held a name have pseudonyms now
-                renamed = dict(zip(before, v.accounts["account_id"].astype(str)))
-                map_accounts = [renamed.get(str(a), a) for a in map_accounts]
+            v, map_accounts = _anonymized(v, anonymize_key, out, map_accounts, progress)
     if map_accounts:  # a usage error: say so before any work
         _select_map_accounts(None, v.accounts, maps, map_accounts)
     with warnings.catch_warnings(record=True) as early:
@@ -224,22 +210,9 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
     partitions = check_partitions(partitions)  # a usage error: say so before any work
     if compare_to is not None:  # a usage error: say so before any work
-        from ..exceptions import CxInfluenceError
-
-        try:
-            compare_to = to_timestamp(compare_to)
-        except (ValueError, TypeError):
-            raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
-                                   "(--compare-to DATE)") from None
-        if not compare_to < as_of:
-            raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
-                                   "give an earlier date to compare with (--compare-to DATE)")
+        compare_to = _compare_date(compare_to, as_of)
     if prior is not None:  # a prior missing the snapshot or an outcome period: say so before any work
-        from ..models.frame import outcome_periods
-
-        prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
-        for period in outcome_periods(v)["as_of"].unique() if len(v.outcomes) else []:
-            prior.entry(period, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+        _check_prior(prior, v, as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
         progress.say(f"portfolio prior {prior.describe()}")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
@@ -282,20 +255,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
                                              encoding="utf-8")
         result.caught += [("Report", w) for w in caught]
         with _stage(progress, "writing tables"):
-            from ..village.io import write_csv
-
             t["warnings"] = _skip_table(result.skipped, result.caught)
-            names = [n for n in ("influence", "coverage", "account_sentiment", "models", "accounts_at_risk",
-                                 "listening_plan", "scheme_comparison", "influence_sensitivity", "actions",
-                                 "model_frame", "warnings", "what_changed")
-                     if t.get(n) is not None]
-            # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
-            with ThreadPoolExecutor(2) as pool:
-                list(pool.map(lambda n: write_csv(t[n], tmp / f"{n}.csv"), names))
-            if result.prior is not None:
-                from ..sentiment.prior import PRIOR_FILE
-
-                result.prior.write(tmp / PRIOR_FILE)
+            _write_tables(result, tmp)
     result.timings = progress.timings
     if result.skipped:
         progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
@@ -304,6 +265,55 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     else:
         progress.say(f"wrote {out}")
     return result
+
+
+def _read_prior(prior):
+    """A PortfolioPrior given as one or as the path of its file (errors name the file)."""
+    from ..sentiment.prior import PortfolioPrior
+
+    return prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
+
+
+def _check_prior(prior, v, as_of, *, window_days, lead_days, half_life_days):
+    """Raise (naming both) unless ``prior`` holds the snapshot and every outcome period with these options."""
+    from ..models.frame import outcome_periods
+
+    prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
+    for period in outcome_periods(v)["as_of"].unique() if len(v.outcomes) else []:
+        prior.entry(period, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+
+
+def _anonymized(v, anonymize_key, out, map_accounts, progress):
+    """The village with keyed pseudonyms, and ``map_accounts`` renamed to match (ids that were e-mails or
+    held a name have pseudonyms now); a key created on first use is announced even when quiet."""
+    from ..village.anonymize import anonymize_village, load_key
+
+    secret, key_path, created = load_key(anonymize_key, out=out)
+    if created:  # a new secret on disk: say where, even when quiet
+        print(f"created a new anonymisation key at {key_path} (mode 0600): keep it to get the same "
+              "pseudonyms next time; do not share it with the outputs", file=progress.stream)
+    progress.say(f"pseudonyms keyed with {key_path or 'the key given'}")
+    before = v.accounts["account_id"].astype(str).tolist()
+    v = anonymize_village(v, key=secret)
+    if map_accounts:
+        renamed = dict(zip(before, v.accounts["account_id"].astype(str)))
+        map_accounts = [renamed.get(str(a), a) for a in map_accounts]
+    return v, map_accounts
+
+
+def _compare_date(compare_to, as_of):
+    """``compare_to`` as a date before ``as_of``, or a usage error naming the option and the fix."""
+    from ..exceptions import CxInfluenceError
+
+    try:
+        compare_to = to_timestamp(compare_to)
+    except (ValueError, TypeError):
+        raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
+                               "(--compare-to DATE)") from None
+    if not compare_to < as_of:
+        raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
+                               "give an earlier date to compare with (--compare-to DATE)")
+    return compare_to
 
 
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,

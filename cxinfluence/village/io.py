@@ -21,7 +21,6 @@ from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES
 from .csvsafe import neutralise_arrow, neutralise_cell, neutralise_frame
 from .files import atomic_file, atomic_folder
 from .read import (  # noqa: F401 - the readers, importable from here as before
-    EXCEL_SERIAL_RANGE,
     MAX_CELL_BYTES,
     MAX_READ_LISTED,
     TABLE_SUFFIXES,
@@ -30,9 +29,9 @@ from .read import (  # noqa: F401 - the readers, importable from here as before
     read_csv_table,
     read_parquet_table,
     read_tables,
-    read_xlsx_tables,
     sniff_delimiter,
 )
+from .read_xlsx import EXCEL_SERIAL_RANGE, read_xlsx_tables  # noqa: F401 - importable from here as before
 
 
 FORMATS = ("csv", "parquet", "xlsx")
