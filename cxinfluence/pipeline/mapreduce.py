@@ -49,7 +49,6 @@ def influence_part(tables, *, as_of) -> dict:
     """Influence weights and structural measures of one partition's people at ``as_of``."""
     from ..network.influence import influence_weights
     from ..network.structure import stakeholder_structure
-    from .runner import _join_rows
 
     v = _village(tables)
     infl = influence_weights(v, as_of)
@@ -236,3 +235,18 @@ def combine_priors(priors, as_of=None):
         return None
     whole = PortfolioPrior.merge([PortfolioPrior.combine(parts) for parts in by_key.values()])
     return replace(whole, snapshot=pd.Timestamp(as_of)) if as_of is not None else whole
+
+
+def _join_rows(left, right, on):
+    """``left`` with ``right``'s other columns, matched on ``on`` (a left join).
+
+    Both tables list the same people in the same order when computed at one
+    as-of date, so the columns are placed side by side after checking that the
+    keys agree row for row; a merge on millions of text keys is the fallback.
+    """
+    extra = right[on + [c for c in right.columns if c not in left.columns]]
+    aligned = len(left) == len(extra) and all(
+        bool(pd.Series(left[c].array == extra[c].array).fillna(False).all()) for c in on)
+    if not aligned:
+        return left.merge(extra, on=on, how="left")
+    return pd.concat([left, extra.drop(columns=on).set_axis(left.index)], axis=1)

@@ -431,21 +431,6 @@ def _prior_used(prior, snap, history, as_of):
     return replace(PortfolioPrior.merge(parts), snapshot=as_of)
 
 
-def _join_rows(left, right, on):
-    """``left`` with ``right``'s other columns, matched on ``on`` (a left join).
-
-    Both tables list the same people in the same order when computed at one
-    as-of date, so the columns are placed side by side after checking that the
-    keys agree row for row; a merge on millions of text keys is the fallback.
-    """
-    extra = right[on + [c for c in right.columns if c not in left.columns]]
-    aligned = len(left) == len(extra) and all(
-        bool(pd.Series(left[c].array == extra[c].array).fillna(False).all()) for c in on)
-    if not aligned:
-        return left.merge(extra, on=on, how="left")
-    return pd.concat([left, extra.drop(columns=on).set_axis(left.index)], axis=1)
-
-
 def _models(result, schemes, frame, *, seed, folds, n_boot):
     """Every model the frame can support; each one the data cannot is skipped with its reason."""
     from ..models.compare import compare_schemes

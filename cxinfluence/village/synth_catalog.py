@@ -8,20 +8,6 @@ import numpy as np
 import pandas as pd
 
 from .schema import ROLES
-from .synth_params import (  # noqa: F401
-    WORLDS,
-    THEMES,
-    ITEMS,
-    _CHANNELS,
-    _REVERSED,
-    _ro,
-    _rolemap,
-    TruthParams,
-    Truth,
-    _TRUTH_DATES,
-    _TRUTH_IDS,
-    read_truth,
-)
 
 
 # --------------------------------------------------------------------------- catalogs
