@@ -30,7 +30,7 @@ __version__ = "0.2.0"
 #: public name -> the module defining it
 _EXPORTS = {
     # the village
-    "Village": "village.core", "load_village": "village.core", "validate_village": "village.validate",
+    "Village": "village.core", "load_village": "village.load", "validate_village": "village.validate",
     "problems_table": "village.validate", "write_village": "village.io", "make_village": "village.synth",
     "read_truth": "village.synth", "complete_roles": "village.roles", "unclassified_titles": "village.roles",
     "village_overview": "present.summary",

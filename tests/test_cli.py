@@ -74,7 +74,8 @@ def test_synth_writes_a_valid_village_with_truth(tmp_path):
 
 
 def test_currency_option_reaches_run():
-    from cxinfluence.cli import _run_kwargs, build_parser
+    from cxinfluence.cli import build_parser
+    from cxinfluence.pipeline.commands import _run_kwargs
 
     for command in (["run", "village"], ["demo"]):
         args = build_parser().parse_args(command + ["--out", "o", "--currency", "EUR"])
@@ -83,7 +84,8 @@ def test_currency_option_reaches_run():
 
 
 def test_compare_to_option_reaches_run_and_a_bad_date_is_one_clear_error(sample_path, tmp_path):
-    from cxinfluence.cli import _run_kwargs, build_parser
+    from cxinfluence.cli import build_parser
+    from cxinfluence.pipeline.commands import _run_kwargs
 
     args = build_parser().parse_args(["run", "village", "--out", "o", "--compare-to", "2025-06-30"])
     assert _run_kwargs(args)["compare_to"] == "2025-06-30"

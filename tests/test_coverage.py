@@ -635,9 +635,10 @@ def test_resolved_ids_are_reused_until_a_table_changes():
     as_of = pd.Timestamp("2025-06-30")
     infl = influence_weights(v, as_of)
     coverage(v, as_of, influence=infl)
-    cached = v.__dict__["_coverage_rows"][2]
+    cache = v.__dict__["_id_rows"]  # the village's one id cache (cxinfluence.village.ids)
+    cached = cache[("remembered", ("coverage rows", True))][1]
     listening_plan(v, as_of, influence=infl)
-    assert v.__dict__["_coverage_rows"][2] is cached
+    assert cache[("remembered", ("coverage rows", True))][1] is cached
     # every response now from the first stakeholder: results must follow the new table
     r = v.responses.assign(stakeholder_id=v.stakeholders["stakeholder_id"].iloc[0])
     v.responses = r
@@ -646,7 +647,8 @@ def test_resolved_ids_are_reused_until_a_table_changes():
     pd.testing.assert_frame_equal(coverage(v, as_of, influence=infl), coverage(fresh, as_of, influence=infl))
     pd.testing.assert_frame_equal(listening_plan(v, as_of, influence=infl),
                                   listening_plan(fresh, as_of, influence=infl))
-    assert v.__dict__["_coverage_rows"][2] is not cached
+    assert cache[("remembered", ("coverage rows", True))][1] is not cached
+    assert not [k for k in v.__dict__ if k.startswith("_") and k != "_id_rows"]  # no second cache
 
 
 def test_groups_expand_and_find_match_a_merge():

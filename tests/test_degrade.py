@@ -155,12 +155,12 @@ def test_optional_tables_empty_still_run(tmp_path, name):
 
 
 def test_unexpected_failure_is_named_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
-    import cxinfluence.comments.actions
+    import cxinfluence.pipeline.mapreduce
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cxinfluence.comments.actions, "action_list", boom)
+    monkeypatch.setattr(cxinfluence.pipeline.mapreduce, "action_list", boom)  # where the run looks it up
     v, _ = make_village(6, seed=2)
     result = run(v, tmp_path / "out", maps=1, n_boot=0)
     assert {"stage": "Informal comments", "severity": "failed", "reason": "RuntimeError: boom"} in result.skipped
@@ -172,12 +172,12 @@ def test_unexpected_failure_is_named_and_the_run_goes_on(tmp_path, monkeypatch, 
 
 @pytest.mark.slow
 def test_report_failure_writes_a_plain_report(tmp_path, monkeypatch):
-    import cxinfluence.present.content
+    import cxinfluence.pipeline.outputs
 
     def broken(*args, **kwargs):
         raise KeyError("accounts_at_risk")
 
-    monkeypatch.setattr(cxinfluence.present.content, "build_report", broken)
+    monkeypatch.setattr(cxinfluence.pipeline.outputs, "build_report", broken)  # where the run looks it up
     result = run(village_path(tmp_path, "one_account"), tmp_path / "out", maps=1, quiet=True)
     assert result.skipped[-1]["stage"] == "Report" and result.skipped[-1]["severity"] == "failed"
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
@@ -251,13 +251,13 @@ def test_random_small_villages_never_raise(tmp_path):
 
 
 def test_an_unexpected_error_outside_any_stage_is_one_line(monkeypatch, capsys, tmp_path):
-    import cxinfluence.pipeline.runner
+    import cxinfluence.pipeline.commands
     from cxinfluence.pipeline.cli import main
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cxinfluence.pipeline.runner, "run", broken)
+    monkeypatch.setattr(cxinfluence.pipeline.commands, "run", broken)  # where the command looks it up
     monkeypatch.delenv("CXINFLUENCE_TRACEBACK", raising=False)
     assert main(["run", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxinfluence.village import io as cio
-from cxinfluence.village import read
+from cxinfluence.village import rawtable
 from cxinfluence.village.core import Village, load_village
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,7 +292,7 @@ def test_stripping_arrow_text_matches_str_strip_for_every_whitespace_character()
         for kind in (pa.string(), pa.large_string()):
             s = pd.Series(pd.array(pa.chunked_array([pa.array(["a", *text], kind)]).slice(1), dtype="str"))
             expected = s.str.strip()
-            pd.testing.assert_series_equal(read._clean_cells(s), expected.mask(expected == ""))
+            pd.testing.assert_series_equal(rawtable._clean_cells(s), expected.mask(expected == ""))
 
 
 def test_write_csv_reads_back_like_pandas_to_csv(tmp_path):

@@ -92,7 +92,8 @@ def test_a_prior_at_other_dates_stops_the_run_and_names_them(tmp_path):
 
 
 def test_the_cli_reads_prior(tmp_path):
-    from cxinfluence.pipeline.cli import _run_kwargs, build_parser
+    from cxinfluence.pipeline.cli import build_parser
+    from cxinfluence.pipeline.commands import _run_kwargs
 
     args = build_parser().parse_args(["run", "v", "--out", str(tmp_path / "o"), "--prior", "whole/p.json"])
     assert _run_kwargs(args)["prior"] == "whole/p.json"

@@ -2,14 +2,13 @@
 stakeholders, NaN handling, and recovery of a known truth."""
 
 import math
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import MetricError
+from cxinfluence.sentiment import base as sentiment_base
 from cxinfluence.sentiment.schemes import (SCHEMES, account_sentiment, eb_shrink, role_sentiment, schemes_from_codes,
                                    stakeholder_sentiment, weighted_group_mean)
 from cxinfluence.village.core import Village
@@ -198,8 +197,7 @@ def test_as_of_dataframe_several_dates_and_influence_per_date(monkeypatch):
         rows = pd.Index(village.stakeholders["stakeholder_id"]).get_indexer(INFL["stakeholder_id"])
         return INFL.assign(account_id="?", role="?", veto=False), rows
 
-    monkeypatch.setitem(sys.modules, "cxinfluence.network.influence",
-                        types.SimpleNamespace(influence_with_rows=fake_influence_weights))
+    monkeypatch.setattr(sentiment_base, "influence_with_rows", fake_influence_weights)  # where the tables look it up
     pairs = pd.DataFrame({"account_id": ["A", "B", "B"], "as_of": pd.to_datetime([AS_OF, AS_OF, "2024-03-01"])})
     t = account_sentiment(tiny_village(), pairs)
     assert sorted(calls) == [D("2024-03-01"), D(AS_OF)]

@@ -11,14 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
-from ..village.scale import response_sentiment
-from ..sentiment.tone import comment_sentiment
-from .capture import _blank
-from .themes import routing_table, tag_themes
 from ..network.influence import influence_weights
+from ..sentiment.tone import comment_sentiment
+from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
 from ..village.ids import positions, ranges, rows_for, rows_of
 from ..village.safetext import money
+from ..village.scale import response_sentiment
+from .capture import _blank
+from .themes import routing_table, tag_themes
 
 
 def comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules=None, lexicon=None, channels=None):
@@ -254,7 +254,6 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
         ct = ct[~_each_distinct(ct["status"], lambda v: str(v).strip().lower() == "closed", bool)]
     ct = ct.reset_index(drop=True)
     if influence is None:
-
         influence = influence_weights(village, as_of)
     if not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise ValueError(f"influence has columns {list(influence.columns)}; expected stakeholder_id and influence "

@@ -33,13 +33,12 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CommentError, Problem, VillageError, VillageWarning
-from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
-from ..village.ids import blank_texts, distinct_text
-from ..village.files import lock, write_file_atomically
 from ..village.csvsafe import neutralise_cell, restore_cell
+from ..village.files import lock, write_file_atomically
+from ..village.ids import blank_texts, distinct_text
 from ..village.io import RawTable, read_csv_table, read_tables
+from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from ..village.validate import check_tables
-
 
 #: Follow-up states of a comment, in workflow order.
 STATUSES = ("open", "in_progress", "closed")

@@ -5,15 +5,13 @@ the shared definitions.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, active_mask, to_timestamp, window_mask
 from ..exceptions import CoverageError
-from ..village.ids import (lookup)
+from ..village.asof import DEFAULT_WINDOW_DAYS, active_mask, to_timestamp, window_mask
+from ..village.ids import lookup
 from .people import _ceil_count, _check_share, _check_village, _check_window, _response_dates, _rows
-
 
 #: Dunbar's number: the cognitive limit on stable relationships (Dunbar 1992, 1998; seed 002).
 DUNBAR_NUMBER = 150

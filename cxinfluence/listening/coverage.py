@@ -55,15 +55,21 @@ here is in Damgaard & Weiner (2000), *Ecology* 81(4), 1139-1142.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from .departures import _departure_mask, _departures, _influence_at_departure
-from .people import (_account_summary, _check_share, _check_village, _check_window, _default_influence_fn, _join_ids,
-                     _people, _rows)
-
+from .people import (
+    _account_summary,
+    _check_share,
+    _check_village,
+    _check_window,
+    _default_influence_fn,
+    _join_ids,
+    _people,
+    _rows,
+)
 
 _COVERAGE_COLUMNS = [
     "account_id", "as_of", "n_stakeholders", "n_responders", "heard_influence",

@@ -12,10 +12,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..network.influence import influence_weights
 from ..village.asof import active_mask
 from ..village.core import Village
 from ..village.ids import arrow_text, id_strings, prime, ranges
-from .people import _Rows, _ceil_count
+from .people import _ceil_count, _Rows
 
 
 def _departure_mask(village, as_of, window_days) -> np.ndarray:
@@ -134,8 +135,6 @@ _READ = {"stakeholders": ("stakeholder_id", "account_id", "role", "veto", "influ
 
 def _reads_only(influence_fn, stakeholders) -> bool:
     """Whether ``influence_fn`` is the default influence, which reads only the :data:`_READ` columns."""
-    from ..network.influence import influence_weights
-
     return influence_fn is influence_weights and {"role", "veto"} <= set(stakeholders.columns)
 
 

@@ -12,11 +12,25 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..village.asof import active_mask, check_window, window_mask
 from ..exceptions import CoverageError
-from ..village.ids import arrow_identity, arrow_text, find, id_strings, key_series, native_text, run_heads, unique_text
-from ..village.schema import ROLES, VETO_BY_ROLE
+from ..network.influence import influence_weights
+from ..village.asof import active_mask, check_window, window_mask
 from ..village.core import Village
+from ..village.ids import (
+    arrow_identity,
+    arrow_strings,
+    arrow_text,
+    find,
+    id_strings,
+    key_series,
+    native_text,
+    remember,
+    remembered,
+    rows_of,
+    run_heads,
+    unique_text,
+)
+from ..village.schema import ROLES, VETO_BY_ROLE
 
 
 def _check_village(village):
@@ -51,8 +65,6 @@ def _default_influence_fn(influence_fn):
                 "(village, as_of) -> DataFrame like cxinfluence.network.influence.influence_weights"
             )
         return influence_fn
-    from ..network.influence import influence_weights  # lazy: influence is the heavier module
-
     return influence_weights
 
 
@@ -101,22 +113,18 @@ def _rows(village, ties=True) -> _Rows:
 
     The answer is kept on the village, keyed on the Arrow arrays behind its id
     columns (immutable, so an edited or replaced column simply misses), for the
-    next analysis of the same village: coverage and listening_plan share it."""
+    next analysis of the same village (in the village's one id cache, :func:`cxinfluence.village.ids.remember`):
+    coverage and listening_plan share it."""
     key = _id_arrays(village)
-    hit = village.__dict__.get(_ROWS_CACHE)
-    if key is not None and hit is not None and len(hit[0]) == len(key) \
-            and all(a is b for a, b in zip(hit[0], key)) and (hit[1] or not ties):
-        return hit[2]
+    for with_ties in (True,) if ties else (True, False):  # an answer with the ties serves one without
+        hit = remembered(village, ("coverage rows", with_ties), key)
+        if hit is not None:
+            return hit
     rows = _resolve(village, ties)
     for a in rows[1:]:
         a.flags.writeable = False  # shared through the cache
-    if key is not None:
-        village.__dict__[_ROWS_CACHE] = (key, ties, rows)
+    remember(village, ("coverage rows", ties), key, rows)
     return rows
-
-
-#: Where :func:`_rows` keeps its answer on a village (as :mod:`cxinfluence.village.ids` keeps its own).
-_ROWS_CACHE = "_coverage_rows"
 
 
 def _id_arrays(village):
@@ -147,7 +155,6 @@ def _resolve(village, ties) -> _Rows:
         if ids.null_count == 0:
             # unique ids without blanks: the rows cxinfluence.village.ids matched once per village
             # (at loading) are the answer
-            from ..village.ids import rows_of
 
             refs = (("relationships", "source_id"), ("relationships", "target_id"), ("responses", "stakeholder_id"))
             # copy=False: share the arrays cxinfluence.village.ids keeps rather than hold a second copy
@@ -182,8 +189,6 @@ def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
 
     When the accounts table lists every account once (no blank), the codes are
     its rows, as :func:`cxinfluence.village.ids.rows_of` matched them (once per village)."""
-    from ..village.ids import rows_of
-
     table = village.accounts["account_id"]
     listed = arrow_text(table)
     if listed is not None and listed.null_count == 0 and arrow_text(village.stakeholders["account_id"]) is not None:
@@ -329,8 +334,6 @@ def _role_codes(roles: pd.Series) -> np.ndarray:
     object per row; values pyarrow cannot read as text take the pandas path."""
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from ..village.ids import arrow_strings
 
     try:
         arr = arrow_strings(roles)

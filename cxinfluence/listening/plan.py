@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..exceptions import CoverageError
-from ..village.ids import (native_text)
+from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
+from ..village.ids import native_text
 from .people import _check_village, _check_window, _default_influence_fn, _each_distinct, _heard_now, _people, _rows
 
 

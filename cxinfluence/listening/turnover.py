@@ -10,13 +10,23 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..exceptions import CoverageError
-from ..village.ids import (id_strings, lookup)
+from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..village.core import Village
+from ..village.ids import id_strings, lookup
 from .departures import _departures
-from .people import (_Rows, _account_ids, _account_summary, _check_share, _check_village, _check_window,
-                     _default_influence_fn, _join_ids, _people, _rows)
+from .people import (
+    _account_ids,
+    _account_summary,
+    _check_share,
+    _check_village,
+    _check_window,
+    _default_influence_fn,
+    _join_ids,
+    _people,
+    _Rows,
+    _rows,
+)
 
 
 class TurnoverWhatIf(NamedTuple):

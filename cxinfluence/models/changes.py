@@ -35,7 +35,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CxInfluenceError
+from ..listening import coverage
+from ..network.influence import active_stakeholders, influence_weights
+from ..sentiment.breakdowns import who_moved
+from ..sentiment.schemes import sentiment_tables
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
+from ..village.heard import heard_table
+from .predict import predict_renewal, snapshot_frame
+from .risk import REASON_TEXT, accounts_at_risk, risk_flags
 
 __all__ = ["CHANGE_KINDS", "CHANGE_COLUMNS", "risk_at", "what_changed"]
 
@@ -58,12 +65,6 @@ def risk_at(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, half_life_days=N
         :func:`cxinfluence.models.risk.accounts_at_risk` and
         :func:`cxinfluence.network.influence.influence_weights` at ``as_of``.
     """
-    from ..listening import coverage
-    from ..network.influence import influence_weights
-    from ..sentiment.schemes import sentiment_tables
-    from .predict import predict_renewal, snapshot_frame
-    from .risk import accounts_at_risk, risk_flags
-
     as_of = to_timestamp(as_of)
     infl = influence_weights(village, as_of)
     snap, people = sentiment_tables(village, as_of, window_days=window_days, lead_days=0,
@@ -140,107 +141,132 @@ def what_changed(village, from_date, to_date, *, window_days=DEFAULT_WINDOW_DAYS
     >>> ch["reason"].iloc[0]
     'veto holder, heard 1 time in the 365 days before 2024-01-01 (last on 2023-12-01); not heard since'
     """
-    from ..network.influence import active_stakeholders, influence_weights
-    from ..sentiment.breakdowns import who_moved
-    from ..village.heard import heard_table
-
     t0, t1 = to_timestamp(from_date), to_timestamp(to_date)
     if not t0 < t1:
         raise CxInfluenceError(f"compare_to={t0:%Y-%m-%d} is not before the as-of date {t1:%Y-%m-%d}; "
                                "give an earlier date to compare with")
-    gap = (t1 - t0).days
-    rows = []
-    p0, p1 = active_stakeholders(village, t0), active_stakeholders(village, t1)
-    k0 = set(zip(p0["account_id"].astype(str), p0["stakeholder_id"].astype(str)))
-    k1 = set(zip(p1["account_id"].astype(str), p1["stakeholder_id"].astype(str)))
-    people = village.stakeholders.assign(_acc=village.stakeholders["account_id"].astype(str),
-                                         _sid=village.stakeholders["stakeholder_id"].astype(str))
-    people = people.drop_duplicates(["_acc", "_sid"]).set_index(["_acc", "_sid"])
     i0 = influence_weights(village, t0) if influence_from is None else influence_from
     i1 = influence_weights(village, t1) if influence_to is None else influence_to
+    ch = _Changes(village, t0, t1, i0, i1)
+    joined_by, left_by = ch.joined_and_left()
+    ch.influence_shifts(joined_by, left_by, min_influence_shift)
+    ch.sentiment_moves(min_sentiment_move)
+    ch.quiet_veto_holders(window_days)
+    if risk_from is not None and risk_to is not None:
+        ch.risk_changes(risk_from, risk_to, min_renewal_move)
+    out = pd.DataFrame(ch.rows, columns=CHANGE_COLUMNS)
+    order = {k: i for i, k in enumerate(CHANGE_KINDS)}
+    out = out.assign(_o=out["change"].map(order)).sort_values(["_o", "size"], ascending=[True, False], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
 
-    def share(table):
-        return pd.Series(table["influence"].to_numpy(float),
-                         index=pd.MultiIndex.from_arrays([table["account_id"].astype(str),
-                                                          table["stakeholder_id"].astype(str)]))
 
-    s0, s1 = share(i0), share(i1)
-    s0, s1 = s0[~s0.index.duplicated()], s1[~s1.index.duplicated()]
-    roles = pd.concat([p0, p1]).assign(_k=lambda d: list(zip(d["account_id"].astype(str),
-                                                              d["stakeholder_id"].astype(str))))
-    roles = roles.drop_duplicates("_k").set_index("_k")
+def _share(table) -> pd.Series:
+    """Influence share by (account, stakeholder), first row of each kept."""
+    s = pd.Series(table["influence"].to_numpy(float),
+                  index=pd.MultiIndex.from_arrays([table["account_id"].astype(str), table["stakeholder_id"].astype(str)]))
+    return s[~s.index.duplicated()]
 
-    def person(key):
-        a = people.loc[key] if key in people.index else pd.Series(dtype=object)
-        r = roles.loc[[key]].iloc[0] if key in roles.index else pd.Series(dtype=object)
+
+class _Changes:
+    """The steps of :func:`what_changed`: who is there at each date, their influence shares, and the
+    rows found so far (one method per kind of change)."""
+
+    def __init__(self, village, t0, t1, influence_from, influence_to):
+        self.village, self.t0, self.t1, self.gap = village, t0, t1, (t1 - t0).days
+        self.rows = []
+        p0, p1 = active_stakeholders(village, t0), active_stakeholders(village, t1)
+        self.k0 = set(zip(p0["account_id"].astype(str), p0["stakeholder_id"].astype(str)))
+        self.k1 = set(zip(p1["account_id"].astype(str), p1["stakeholder_id"].astype(str)))
+        people = village.stakeholders.assign(_acc=village.stakeholders["account_id"].astype(str),
+                                             _sid=village.stakeholders["stakeholder_id"].astype(str))
+        self.people = people.drop_duplicates(["_acc", "_sid"]).set_index(["_acc", "_sid"])
+        self.s0, self.s1 = _share(influence_from), _share(influence_to)
+        roles = pd.concat([p0, p1]).assign(_k=lambda d: list(zip(d["account_id"].astype(str),
+                                                                  d["stakeholder_id"].astype(str))))
+        self.roles = roles.drop_duplicates("_k").set_index("_k")
+
+    def person(self, key):
+        """``(name, title, role, veto, stakeholders row)`` of the person ``key`` = (account, stakeholder)."""
+        a = self.people.loc[key] if key in self.people.index else pd.Series(dtype=object)
+        r = self.roles.loc[[key]].iloc[0] if key in self.roles.index else pd.Series(dtype=object)
         name = a.get("name") if pd.notna(a.get("name", np.nan)) else None
         title = a.get("title") if pd.notna(a.get("title", np.nan)) else None
         role = r.get("role") if pd.notna(r.get("role", np.nan)) else None
         return name, title, role, bool(r.get("veto", False)) if pd.notna(r.get("veto", np.nan)) else False, a
 
-    def row(kind, key, reason, before=np.nan, after=np.nan, size=np.nan):
-        name, _, role, veto, _ = person(key) if key[1] is not None else (None, None, None, None, None)
-        rows.append({"change": kind, "account_id": key[0], "stakeholder_id": key[1], "name": name, "role": role,
-                     "veto": veto, "from_value": before, "to_value": after, "size": size, "reason": reason})
+    def row(self, kind, key, reason, before=np.nan, after=np.nan, size=np.nan):
+        name, _, role, veto, _ = self.person(key) if key[1] is not None else (None, None, None, None, None)
+        self.rows.append({"change": kind, "account_id": key[0], "stakeholder_id": key[1], "name": name, "role": role,
+                          "veto": veto, "from_value": before, "to_value": after, "size": size, "reason": reason})
 
-    joined_by, left_by = {}, {}
-    for key in sorted(k1 - k0):
-        name, title, role, veto, a = person(key)
-        joined_by[key[0]] = joined_by.get(key[0], 0) + 1
-        what = ", ".join(x for x in (title, role and f"{role} role", "veto holder" if veto else None) if x)
-        row("joined", key, f"joined on {_date(a.get('active_from'))}" + (f" ({what})" if what else "")
-            + f"; now {_pct(s1.get(key, 0.0))} of the account's influence", after=s1.get(key, np.nan),
-            size=s1.get(key, 0.0))
-    for key in sorted(k0 - k1):
-        name, title, role, veto, a = person(key)
-        left_by[key[0]] = left_by.get(key[0], 0) + 1
-        what = ", ".join(x for x in (title, "veto holder" if veto else None) if x)
-        row("left", key, f"left on {_date(a.get('active_to'))}" + (f" ({what})" if what else "")
-            + f"; held {_pct(s0.get(key, 0.0))} of the account's influence", before=s0.get(key, np.nan),
-            size=s0.get(key, 0.0))
+    def joined_and_left(self):
+        """``joined`` and ``left`` rows; returns how many joined and left each account."""
+        s0, s1 = self.s0, self.s1
+        joined_by, left_by = {}, {}
+        for key in sorted(self.k1 - self.k0):
+            name, title, role, veto, a = self.person(key)
+            joined_by[key[0]] = joined_by.get(key[0], 0) + 1
+            what = ", ".join(x for x in (title, role and f"{role} role", "veto holder" if veto else None) if x)
+            self.row("joined", key, f"joined on {_date(a.get('active_from'))}" + (f" ({what})" if what else "")
+                     + f"; now {_pct(s1.get(key, 0.0))} of the account's influence", after=s1.get(key, np.nan),
+                     size=s1.get(key, 0.0))
+        for key in sorted(self.k0 - self.k1):
+            name, title, role, veto, a = self.person(key)
+            left_by[key[0]] = left_by.get(key[0], 0) + 1
+            what = ", ".join(x for x in (title, "veto holder" if veto else None) if x)
+            self.row("left", key, f"left on {_date(a.get('active_to'))}" + (f" ({what})" if what else "")
+                     + f"; held {_pct(s0.get(key, 0.0))} of the account's influence", before=s0.get(key, np.nan),
+                     size=s0.get(key, 0.0))
+        return joined_by, left_by
 
-    both = s0.index.intersection(s1.index)
-    delta = (s1.reindex(both) - s0.reindex(both))
-    for key, d in delta[delta.abs() >= min_influence_shift].items():
-        j, lft = joined_by.get(key[0], 0), left_by.get(key[0], 0)
-        ctx = (" as " + " and ".join(x for x in (f"{j} joined" if j else "", f"{lft} left" if lft else "") if x)
-               + " the account") if j or lft else ""
-        row("influence shift", key, f"share of the account's influence {'rose' if d > 0 else 'fell'} from "
-            f"{_pct(s0[key])} to {_pct(s1[key])}{ctx}", before=s0[key], after=s1[key], size=abs(d))
+    def influence_shifts(self, joined_by, left_by, min_influence_shift):
+        s0, s1 = self.s0, self.s1
+        both = s0.index.intersection(s1.index)
+        delta = (s1.reindex(both) - s0.reindex(both))
+        for key, d in delta[delta.abs() >= min_influence_shift].items():
+            j, lft = joined_by.get(key[0], 0), left_by.get(key[0], 0)
+            ctx = (" as " + " and ".join(x for x in (f"{j} joined" if j else "", f"{lft} left" if lft else "") if x)
+                   + " the account") if j or lft else ""
+            self.row("influence shift", key, f"share of the account's influence {'rose' if d > 0 else 'fell'} from "
+                     f"{_pct(s0[key])} to {_pct(s1[key])}{ctx}", before=s0[key], after=s1[key], size=abs(d))
 
-    moved = who_moved(village, t0, t1, level="stakeholder")
-    moved = moved[(moved["status"] == "moved") & (moved["change"].abs() >= min_sentiment_move)]
-    for r in moved.itertuples(index=False):
-        key = (str(r.account_id), str(r.stakeholder_id))
-        infl = "" if pd.isna(r.influence) else f", {_pct(r.influence)} of the account's influence"
-        row("sentiment move", key, f"sentiment {'rose' if r.change > 0 else 'fell'} from {r.sentiment_from:+.2f} to "
-            f"{r.sentiment_to:+.2f} (scale -1 to +1) between the {gap} days before {t0:%Y-%m-%d} and the {gap} days "
-            f"after{infl}", before=r.sentiment_from, after=r.sentiment_to,
-            size=abs(r.weighted_change) if pd.notna(r.weighted_change) else abs(r.change))
+    def sentiment_moves(self, min_sentiment_move):
+        t0, gap = self.t0, self.gap
+        moved = who_moved(self.village, t0, self.t1, level="stakeholder")
+        moved = moved[(moved["status"] == "moved") & (moved["change"].abs() >= min_sentiment_move)]
+        for r in moved.itertuples(index=False):
+            key = (str(r.account_id), str(r.stakeholder_id))
+            infl = "" if pd.isna(r.influence) else f", {_pct(r.influence)} of the account's influence"
+            self.row("sentiment move", key, f"sentiment {'rose' if r.change > 0 else 'fell'} from "
+                     f"{r.sentiment_from:+.2f} to {r.sentiment_to:+.2f} (scale -1 to +1) between the {gap} days "
+                     f"before {t0:%Y-%m-%d} and the {gap} days after{infl}", before=r.sentiment_from,
+                     after=r.sentiment_to,
+                     size=abs(r.weighted_change) if pd.notna(r.weighted_change) else abs(r.change))
 
-    h0 = heard_table(village, t0, window_days=window_days)
-    h1 = heard_table(village, t1, window_days=gap)
-    ids = list(zip(village.stakeholders["account_id"].astype(str), village.stakeholders["stakeholder_id"].astype(str)))
-    for k, (key, n0, last0, heard1) in enumerate(zip(ids, h0["n_responses"], h0["last_heard"], h1["heard"])):
-        if key not in k1 or key not in roles.index or not n0 or heard1:
-            continue
-        if not person(key)[3]:
-            continue
-        row("veto holder went quiet", key, f"veto holder, heard {n0} time{'s' if n0 != 1 else ''} in the "
-            f"{window_days} days before {t0:%Y-%m-%d} (last on {_date(last0)}); not heard since",
-            size=s1.get(key, 0.0))
+    def quiet_veto_holders(self, window_days):
+        """Veto holders heard in the window before ``t0`` and not in the ``gap`` days since."""
+        v, t0 = self.village, self.t0
+        h0 = heard_table(v, t0, window_days=window_days)
+        h1 = heard_table(v, self.t1, window_days=self.gap)
+        ids = list(zip(v.stakeholders["account_id"].astype(str), v.stakeholders["stakeholder_id"].astype(str)))
+        for key, n0, last0, heard1 in zip(ids, h0["n_responses"], h0["last_heard"], h1["heard"]):
+            if key not in self.k1 or key not in self.roles.index or not n0 or heard1:
+                continue
+            if not self.person(key)[3]:
+                continue
+            self.row("veto holder went quiet", key, f"veto holder, heard {n0} time{'s' if n0 != 1 else ''} in the "
+                     f"{window_days} days before {t0:%Y-%m-%d} (last on {_date(last0)}); not heard since",
+                     size=self.s1.get(key, 0.0))
 
-    if risk_from is not None and risk_to is not None:
-        from .risk import REASON_TEXT
-
+    def risk_changes(self, risk_from, risk_to, min_renewal_move):
         flags = [f"risk_{c}" for c in REASON_TEXT]
         a = risk_from.astype({"account_id": str}).set_index("account_id")
         b = risk_to.astype({"account_id": str}).set_index("account_id")
         for acc in b.index.intersection(a.index):
             now = [REASON_TEXT[f[5:]] for f in flags if f in b and bool(b.at[acc, f]) and not bool(a.at[acc, f])]
             gone = [REASON_TEXT[f[5:]] for f in flags if f in a and bool(a.at[acc, f]) and not bool(b.at[acc, f])]
-            p0_, p1_ = (a.at[acc, "p_renew"] if "p_renew" in a else np.nan), (b.at[acc, "p_renew"]
-                                                                              if "p_renew" in b else np.nan)
+            p0_ = a.at[acc, "p_renew"] if "p_renew" in a else np.nan
+            p1_ = b.at[acc, "p_renew"] if "p_renew" in b else np.nan
             dp = p1_ - p0_ if pd.notna(p0_) and pd.notna(p1_) else np.nan
             big = pd.notna(dp) and abs(dp) >= min_renewal_move
             if not (now or gone or big):
@@ -252,9 +278,5 @@ def what_changed(village, from_date, to_date, *, window_days=DEFAULT_WINDOW_DAYS
                 words.append("new warning sign: " + ", ".join(now))
             if gone:
                 words.append("no longer: " + ", ".join(gone))
-            row("risk changed", (acc, None), "; ".join(words), before=p0_, after=p1_,
-                size=abs(dp) if pd.notna(dp) else len(now) + len(gone))
-    out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
-    order = {k: i for i, k in enumerate(CHANGE_KINDS)}
-    out = out.assign(_o=out["change"].map(order)).sort_values(["_o", "size"], ascending=[True, False], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+            self.row("risk changed", (acc, None), "; ".join(words), before=p0_, after=p1_,
+                     size=abs(dp) if pd.notna(dp) else len(now) + len(gone))

@@ -62,7 +62,10 @@ import pandas as pd
 from ..exceptions import ModelError
 from ..sentiment.schemes import COMPARED_SCHEMES
 from .design import group_codes
+from .diagnostics import FLAGS
+from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
+from .threads import blas_threads
 
 #: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
 #: ``disagreement``, a spread, not a level), under its old name.
@@ -340,8 +343,6 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     >>> c.best(), bool(c.table.set_index("scheme").loc["influence_weighted", "auc_diff_low"] > 0)
     ('influence_weighted', True)
     """
-    from .threads import blas_threads
-
     with blas_threads():  # tall-narrow products and small solves: one BLAS thread (:mod:`.threads`)
         return _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster,
                                 conf_level, fits)
@@ -349,8 +350,6 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
 
 def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster, conf_level,
                      fits):
-    from .diagnostics import FLAGS
-
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
     data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
     fold = grouped_folds(data[cluster], folds, seed)
@@ -414,8 +413,6 @@ def _check_comparison(frame, schemes, outcome, baseline, family, conf_level):
 
 def _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name):
     """Common rows: every scheme (and the outcome) present, so scores are comparable; ``(rows, controls)``."""
-    from .fit import _resolve_controls, formula_columns
-
     notes = []
     ctrl = _resolve_controls(frame, controls, notes)
     need = schemes + [outcome] + [c for t in ctrl for c in formula_columns(t, frame)]
@@ -432,8 +429,6 @@ def _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name):
 
 def _full_fit(data, s, old, ctrl, kind, fam_name, cluster, outcome):
     """The full-data fit of scheme ``s``: ``old`` (a given fit) when it has the same formula and rows."""
-    from .fit import _rhs, fit_bookings, fit_rebuy
-
     if kind != "rebuy":
         return fit_bookings(data, scheme=s, controls=ctrl, family=fam_name, cluster=cluster, outcome=outcome)
     same_model = old is not None and old.formula == f"{outcome} ~ {_rhs([s] + ctrl)}"

@@ -3,11 +3,12 @@ Part of :mod:`cxinfluence.models.fit`."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from ..village.scale import to_common_scale
+from ..village.schema import ROLES
 from .design import (
     _check_frame,
     _prepare_rows,
@@ -16,16 +17,14 @@ from .design import (
     _rhs,
     formula_columns,
 )
-from .results import Fit
 from .glm import _fit_glm
+from .results import Fit
 
 
 # --------------------------------------------------------------------------
 # Counterfactual (scenario) effects and the buying decision equation
 # --------------------------------------------------------------------------
 def _anchor(nps_value):
-    from ..village.scale import to_common_scale
-
     return float(to_common_scale(pd.DataFrame({"nps": [nps_value]}))["nps"].iloc[0])
 
 
@@ -129,8 +128,6 @@ def decision_equation(frame, roles=None, controls=None, outcome="renewed", clust
     >>> bool(e.loc["decider", "difference"] > 0.3 and e.loc["decider", "ci_low"] > 0)
     True
     """
-    from ..village.schema import ROLES
-
     _check_frame(frame)
     low = DETRACTOR if low is None else float(low)
     high = PROMOTER if high is None else float(high)

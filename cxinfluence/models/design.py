@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DegenerateFitWarning, ModelError
-
+from ..village.ids import arrow_text, run_heads
 
 #: Controls used when ``controls=None`` (those present in the frame are used).
 DEFAULT_CONTROLS = ("log_revenue", "segment")
@@ -315,8 +315,6 @@ def group_codes(values) -> np.ndarray:
     >>> group_codes(pd.Series(["b", "b", "a", None, "b", "c", "c"] * 200, dtype="str"))[:7].tolist()
     [0, 0, 1, -1, 0, 2, 2]
     """
-    from ..village.ids import arrow_text, run_heads
-
     values = pd.Series(values) if not isinstance(values, pd.Series) else values
     arr = arrow_text(values) if len(values) > 1000 else None
     if arr is None:

@@ -46,6 +46,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import design
+from .design import _binary_columns, _diagnose_binary, design_rank, vif
+
 #: The flags a fit can carry (``flag_<name>`` columns of ``models.csv``).
 FLAGS = ("separation", "nonconvergence", "hessian", "boundary", "few_groups", "few_events", "collinearity",
          "nonfinite", "data")
@@ -160,8 +163,6 @@ def loglink_separation(X, y, names=None, tol=1e-6):
 
 def _cheap_loglink_separation(X, y, names):
     """0/1 columns that are 1 only on rows with ``y == 0`` (large data, no LP)."""
-    from .design import _binary_columns
-
     out = []
     for j in _binary_columns(X):
         on = X[:, j] == 1
@@ -243,8 +244,6 @@ def diagnose(X, y, names, kind, *, result=None, caught=(), clusters=None, cluste
 
 def _collinearity_flags(X, names, term_warnings):
     """Near-collinear terms (VIF above :data:`MAX_VIF`)."""
-    from .design import vif
-
     if X.shape[1] <= 1:
         return []
     v = vif(X, names)
@@ -275,10 +274,8 @@ def _size_flags(X, y, names, kind, outcome):
 
 def _separation_flags(X, y, names, kind, lp, mu, term_warnings):
     """Separation: binary outcomes, or zeros under a log link (exact LP checks up to a size, else screens)."""
-    from .design import SEPARATION_LP_MAX_ROWS, _diagnose_binary
-
     n = len(y)
-    lp = n <= SEPARATION_LP_MAX_ROWS if lp is None else lp
+    lp = n <= design.SEPARATION_LP_MAX_ROWS if lp is None else lp  # read at call time: one setting, in design
     if kind == "binary":
         found = []
         _diagnose_binary(X, y, np.full(n, 0.5) if mu is None else np.asarray(mu), names, found, term_warnings, lp=lp)
@@ -408,8 +405,6 @@ def aliased_flags(X, names, term_warnings):
     >>> idx, flags[0].flag, tw["c"].startswith("constant")
     ([2], 'collinearity', True)
     """
-    from .design import design_rank
-
     X = np.asarray(X, dtype=float)
     _, aliased = design_rank(X)
     out = []

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from .fit import Fit, scenario_effect
 
 #: How a column is called in a sentence.
 LABELS = {
@@ -100,8 +101,6 @@ def _step(fit, term):
 
 
 def _check(fit):
-    from .fit import Fit
-
     if not isinstance(fit, Fit):
         raise ModelError(f"fit is a {type(fit).__name__}; expected a Fit from cxinfluence.models.fit")
 
@@ -125,8 +124,6 @@ def rebuy_findings(fit, terms=None, conf_level=0.95) -> pd.DataFrame:
     >>> print(rebuy_findings(f, terms=["PSI"])["sentence"].iloc[0])  # doctest: +ELLIPSIS
     Unreliable estimate (too few events: ...): Accounts with PSI renew 36 points more often than those without (95% CI 7.8 to 65).
     """
-    from .fit import scenario_effect
-
     _check(fit)
     if fit.kind != "logit":
         raise ModelError(f"fit {fit.name!r} is a {fit.kind} model; rebuy_findings needs a logistic model")
@@ -302,8 +299,6 @@ def findings(fits=(), comparison=None) -> pd.DataFrame:
     Logit fits with scenario effects give decision-equation sentences, other
     logit fits marginal-effect sentences, log-link fits percentage sentences.
     """
-    from .fit import Fit
-
     fits = [fits] if isinstance(fits, Fit) else list(fits.values() if isinstance(fits, dict) else fits)
     parts = []
     for f in fits:

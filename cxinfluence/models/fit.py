@@ -73,6 +73,8 @@ Impossible inputs (no rows, unknown columns, a non-binary ``renewed``) raise
 """
 from __future__ import annotations
 
+from .decision import DETRACTOR, PROMOTER, _anchor, decision_equation, scenario_effect  # noqa: F401
+
 # The fitting code lives in modules of one job each; every name stays importable from here.
 from .design import (  # noqa: F401
     DEFAULT_CONTROLS,
@@ -98,7 +100,6 @@ from .design import (  # noqa: F401
     vif,
 )
 from .diagnostics import MAX_VIF, MIN_CLUSTERS, MIN_EPV  # noqa: F401 - thresholds, re-exported
-from .results import Fit, _finite, models_table  # noqa: F401
 from .glm import (  # noqa: F401
     WARM_RTOL,
     WARM_START_MIN_ROWS,
@@ -112,4 +113,4 @@ from .glm import (  # noqa: F401
     warm_start,
 )
 from .mixed_fit import _binary_mixed, _linear_mixed, _mixed_terms, fit_mixed  # noqa: F401
-from .decision import DETRACTOR, PROMOTER, _anchor, decision_equation, scenario_effect  # noqa: F401
+from .results import Fit, _finite, models_table  # noqa: F401

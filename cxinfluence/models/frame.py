@@ -47,8 +47,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..village import asof as _asof
 from ..exceptions import ModelError, ParameterError
+from ..sentiment.metrics import metric_arrays
+from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
+from ..village import asof as _asof
+from ..village.ids import arrow_strings, positions, rows_of, run_heads
+from ..village.schema import ROLES
 
 #: Groups of the decision equation besides the roles.
 VETO_GROUPS = ("veto", "nonveto")
@@ -121,9 +125,6 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     >>> bool(((mf["heard_decider"] == 1) == mf["sent_decider"].notna()).all())
     True
     """
-    from ..village.schema import ROLES
-    from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
-
     window_days = _asof.check_window(window_days, error=ModelError)
     lead_days = _asof.check_lead(lead_days, error=ModelError)
     half_life_days = _asof.check_half_life(half_life_days, error=ModelError)
@@ -228,8 +229,6 @@ def _group_sentiment(st, roles):
 
 def _first_of_account(ids):
     """Per row of a frame sorted by account: whether it is its account's first row (no earlier period)."""
-    from ..village.ids import arrow_strings, run_heads
-
     first = np.zeros(len(ids), dtype=bool)
     first[run_heads(arrow_strings(ids))] = True
     return first
@@ -243,8 +242,6 @@ def _group_sentiment_codes(st, roles):
     or the date changes (no hashing of every row's id), and the means,
     minima and counts are sums by integer pair code (``np.bincount``).
     """
-    from ..village.ids import arrow_strings, positions, run_heads
-
     n = len(st)
     need = {"account_id", "as_of", "sentiment"}
     if n == 0 or not need <= set(st.columns) or not st["sentiment"].notna().any():
@@ -310,9 +307,6 @@ def _metric_columns(village, pairs, window_days, lead_days):
     :func:`cxinfluence.sentiment.metrics.metric_table` (each respondent's latest answer
     in the window, from stakeholders active at ``period_end``), on integer
     codes: one pass per distinct ``period_end`` (a handful), never per account."""
-    from ..village.ids import positions, rows_of
-    from ..sentiment.metrics import metric_arrays
-
     resp, people = village.responses, village.stakeholders
     present = [m for m in _METRICS if m.split("_")[0] in resp.columns]
     out_cols = ["account_id", "period_end"] + [_METRICS[m] for m in present]

@@ -8,15 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .diagnostics import (
-    Flag,
-    aliased_flags,
-    diagnose,
-)
 from ..exceptions import DegenerateFitError, ModelError
-from .irls import irls_fit
-from .lean import build_design, lean_family
-from .threads import blas_threads, fit_work
 from ..sentiment.schemes import PRIMARY_SCHEME
 from .design import (
     _categorical_text,
@@ -33,8 +25,16 @@ from .design import (
     _rhs,
     formula_columns,
 )
+from .diagnostics import (
+    Flag,
+    aliased_flags,
+    diagnose,
+)
+from .irls import irls_fit
+from .lean import LeanModel, build_design, fit_lean, lean_family
 from .mixed_fit import fit_mixed
 from .results import Fit
+from .threads import blas_threads, fit_work
 
 
 def _fit_glm(data, formula, family, **kwargs):
@@ -141,8 +141,6 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
 
 def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings):
     """The :class:`~cxinfluence.models.lean.LeanGLMResults` of a converged warm start (statsmodels on demand)."""
-    from .lean import LeanModel, fit_lean
-
     model = LeanModel(y, X, names, fam, formula, data, data.index)
     groups = None if cov_kwds is None else cov_kwds["groups"]
     return fit_lean(model, start, cov_type=cov_type, groups=groups,

@@ -84,8 +84,11 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
-from .irls import irls
 from ..sentiment.schemes import PRIMARY_SCHEME
+from .design import group_codes
+from .fit import fit_rebuy
+from .irls import irls
+from .threads import blas_threads
 
 METHODS = ("calibration", "simex")
 
@@ -197,8 +200,6 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
     >>> bool(t["naive_estimate"] + 1.96 * t["naive_std_error"] < 2.0)  # the naive interval misses
     True
     """
-    from .fit import fit_rebuy
-
     if method not in METHODS:
         raise ModelError(f"method={method!r}; expected one of {list(METHODS)}")
     if scheme not in frame.columns:
@@ -249,8 +250,6 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
                    ci_high=float(r["ci_high"]), p_value=float(r["p_value"]), reliable=refit.reliable,
                    warning="; ".join(refit.warnings))
     else:
-        from .threads import blas_threads
-
         with blas_threads():  # many small refits: one BLAS thread (cxinfluence.models.threads)
             est, se, simex = _simex(naive, j, u2, n_sim, seed)
         from scipy import stats
@@ -275,8 +274,6 @@ def _controls_of(naive, scheme):
 def _groups_of(naive):
     d = naive.data
     if d is not None and "account_id" in d.columns and naive.cov_type == "cluster":
-        from .design import group_codes
-
         return group_codes(d["account_id"])
     return None
 

@@ -43,6 +43,22 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DegenerateFitWarning, ModelError
+from ..village.schema import ROLES
+from .fit import (
+    DETRACTOR,
+    MIN_CLUSTERS,
+    MIN_EPV,
+    PROMOTER,
+    Fit,
+    _check_frame,
+    _require,
+    _resolve_controls,
+    _rhs,
+    design_rank,
+    formula_columns,
+    scenario_effect,
+    separation,
+)
 
 
 def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", cluster="account_id",
@@ -90,8 +106,6 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
     >>> decision_equation_ipw(df, controls=["size"]).result.params[terms].round(1).tolist()
     [2.1, 0.4, 0.2]
     """
-    from .fit import DETRACTOR, PROMOTER, Fit, _check_frame, _require, _resolve_controls
-
     _check_frame(frame)
     low = DETRACTOR if low is None else float(low)
     high = PROMOTER if high is None else float(high)
@@ -112,8 +126,6 @@ def decision_equation_ipw(frame, roles=None, controls=None, outcome="renewed", c
 
 
 def _ipw_roles(frame, roles):
-    from ..village.schema import ROLES
-
     if roles is None:
         roles = [r for r in ROLES if f"sent_{r}" in frame.columns]
         if not roles:
@@ -127,8 +139,6 @@ def _propensity(frame, roles, controls, predictors, outcome):
     probability of being complete from a logit on ``predictors``."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
-
-    from .fit import _rhs, formula_columns
 
     data = frame.copy()
     complete = pd.Series(True, index=data.index)
@@ -179,8 +189,6 @@ def _ipw_glm(cc, roles, controls, outcome, cluster, fit_warnings, term_warnings)
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from .fit import MIN_CLUSTERS, MIN_EPV, _rhs, design_rank, separation
-
     formula = f"{outcome} ~ {_rhs([f'sent_{r}' for r in roles] + controls)}"
     model = smf.glm(formula, cc, family=sm.families.Binomial(), var_weights=cc["ipw"].to_numpy())
     X, y, names = model.exog, model.endog, list(model.exog_names)
@@ -217,8 +225,6 @@ def _ipw_glm(cc, roles, controls, outcome, cluster, fit_warnings, term_warnings)
 
 def _role_effects(fit, roles, low, high, conf_level, fit_warnings, term_warnings):
     """Per role: renewal probability at sentiment ``low`` and ``high`` and the difference, with its interval."""
-    from .fit import scenario_effect
-
     rows = []
     for r in roles:
         row = {"role": r, "term": f"sent_{r}", "sentiment_low": low, "sentiment_high": high}

@@ -8,10 +8,6 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .diagnostics import (
-    aliased_flags,
-    diagnose,
-)
 from ..exceptions import DegenerateFitError, ModelError
 from ..sentiment.schemes import PRIMARY_SCHEME
 from .design import (
@@ -24,6 +20,11 @@ from .design import (
     _rhs,
     formula_columns,
 )
+from .diagnostics import (
+    aliased_flags,
+    diagnose,
+)
+from .mixed import boundary_lrt, parse_random, variance_components
 from .results import Fit
 
 
@@ -108,8 +109,6 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
 def _mixed_terms(frame, scheme, controls, outcome, groups, formula, re_formula, notes):
     """The terms of :func:`fit_mixed` from its arguments or its lme4-style formula:
     ``(outcome, groups, re_formula, fixed rhs, focus terms, random slopes, random intercept?)``."""
-    from .mixed import parse_random
-
     slopes, intercept = [], True
     if formula is not None:
         if not isinstance(formula, str) or "~" not in formula:
@@ -166,8 +165,6 @@ def _linear_mixed(data, y, outcome, rhs, groups, re_formula, re_text, slopes, in
     """A continuous outcome (``log1p`` by default): linear mixed model (``MixedLM``), REML or ML, with the
     boundary likelihood-ratio test of the random effect."""
     import statsmodels.formula.api as smf
-
-    from .mixed import boundary_lrt, variance_components
 
     ycol = outcome
     if transform == "log1p":

@@ -12,6 +12,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..village.asof import to_timestamp
+from ..village.ids import carry
+from .fit import formula_columns
+from .frame import model_frame
+
 
 def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, prior=None, **frame_options) -> pd.DataFrame:
     """The model frame's columns for every account at ``as_of`` (outcome unknown).
@@ -35,10 +40,6 @@ def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, prior=N
     **frame_options
         Passed to :func:`~cxinfluence.models.frame.model_frame`.
     """
-    from ..village.asof import to_timestamp
-    from ..village.ids import carry
-    from .frame import model_frame
-
     as_of = to_timestamp(as_of)
     o = village.outcomes
     future = pd.DataFrame({"account_id": village.accounts["account_id"].astype(str), "period_end": as_of,
@@ -59,8 +60,6 @@ def snapshot_frame(village, as_of, *, sentiment=None, stakeholders=None, prior=N
 
 
 def _exog_columns(fit, data):
-    from .fit import formula_columns
-
     outcome = fit.outcome
     return [c for c in formula_columns(fit.formula, data) if c != outcome]
 

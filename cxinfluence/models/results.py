@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..exceptions import ModelError
 from .diagnostics import (
     FLAGS,
     flag_table,
     se_description,
 )
-from ..exceptions import ModelError
+from .mixed import component_label
 
 
 # --------------------------------------------------------------------------
@@ -164,8 +165,6 @@ class Fit:
         p-value of the tested component is the boundary-aware LRT's."""
         from scipy import stats
 
-        from .mixed import component_label
-
         r = self.result
         est, se = pd.Series(r.fe_params), pd.Series(r.bse_fe)
         z = stats.norm.ppf(0.5 + conf_level / 2)
@@ -205,7 +204,6 @@ class Fit:
         if self.variance_components is not None:
             vc = self.variance_components
             lines.append("Variance components (own scale; no Wald test on a variance):")
-            from .mixed import component_label
 
             lines += [f"  {component_label(row)} = {row['estimate']:.6g}" for _, row in vc.iterrows()]
             t = self.variance_test

@@ -50,15 +50,20 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..village import asof as _asof
 from ..exceptions import ModelError
+from ..network.influence import ROLE_PRIORS, UNKNOWN_ROLE_PRIOR, influence_at_dates
+from ..sentiment.schemes import account_sentiment
+from ..village import asof as _asof
+from ..village.core import Village
+from ..village.ids import arrow_identity, arrow_text, prime, rows_of, unique_text
+from .fit import fit_rebuy
+from .frame import model_frame, outcome_periods
+from .measurement import _glm_fit, _groups_of
 
 BASE_SHARES = {"graph_share": 0.5, "role_share": 0.3, "rating_share": 0.2}
 
 
 def _variants():
-    from ..network.influence import ROLE_PRIORS
-
     out = [("baseline", dict(BASE_SHARES), None)]
     for k, label in (("graph_share", "graph"), ("role_share", "role"), ("rating_share", "rating")):
         for f, word in ((0.5, "halved"), (2.0, "doubled")):
@@ -104,8 +109,6 @@ def _components(table):
 
 
 def _blend(c, graph_share, role_share, rating_share, role_priors=None):
-    from ..network.influence import ROLE_PRIORS, UNKNOWN_ROLE_PRIOR
-
     priors = dict(ROLE_PRIORS if role_priors is None else role_priors)
     per_role = np.array([float(priors.get(r, UNKNOWN_ROLE_PRIOR)) for r in c["role_names"]] + [UNKNOWN_ROLE_PRIOR])
     role_w = per_role[c["role_codes"]]  # code -1 (blank role) -> the last slot
@@ -130,8 +133,6 @@ def _refit_slope(base_fit, values, conf_level=0.95):
     column (same rows, same design otherwise) by IRLS, cluster-robust like the
     baseline: ``(estimate, ci_low, ci_high, p_value, ok)``."""
     from scipy import stats
-
-    from .measurement import _glm_fit, _groups_of
 
     model = base_fit.result.model
     X = np.array(model.exog, dtype=float)
@@ -163,9 +164,6 @@ def subset_village(village, accounts):
     >>> len(s.accounts), bool(s.stakeholders["account_id"].isin(s.accounts["account_id"]).all())
     (3, True)
     """
-    from ..village.core import Village
-    from ..village.ids import arrow_identity, arrow_text, prime, rows_of, unique_text
-
     keep = pd.Index(pd.Series(accounts).astype(str))
     columns = (village.accounts.get("account_id"), village.stakeholders.get("account_id"),
                village.stakeholders.get("stakeholder_id"), village.relationships.get("source_id"),
@@ -214,8 +212,6 @@ def subset_village_reference(village, accounts):
     >>> len(subset_village_reference(v, v.accounts["account_id"].iloc[:3]).accounts)
     3
     """
-    from ..village.core import Village
-
     keep = pd.Index(pd.Series(accounts).astype(str))
     acc = village.accounts[village.accounts["account_id"].astype(str).isin(keep)]
     st = village.stakeholders[village.stakeholders["account_id"].astype(str).isin(keep)]
@@ -333,9 +329,6 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     >>> len(VARIANTS), t["variant"].tolist(), float(t["stakeholder_rank_corr"].iloc[0])
     (10, ['baseline', 'graph share halved', 'graph share doubled'], 1.0)
     """
-    from ..network.influence import influence_at_dates
-    from .frame import outcome_periods
-
     ts = _asof.to_timestamp(as_of)
     ids = village.accounts["account_id"].astype(str)
     v = village
@@ -388,9 +381,6 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
 
 def _base_model(v, dates, window_days, lead_days, half_life_days, controls):
     """The model frame and the default renewal model: ``(frame, fit or None, warning)``."""
-    from .fit import fit_rebuy
-    from .frame import model_frame
-
     frame = model_frame(v, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                         schemes=["influence_weighted"], metrics=False) if dates else None
     base_fit, base_warning = None, ""
@@ -404,8 +394,6 @@ def _base_model(v, dates, window_days, lead_days, half_life_days, controls):
 
 def _variant_sentiment(v, ts, pairs, periods, infl, has_dates, lead_days, opts):
     """A variant's account sentiment at the snapshot and at the outcome periods: ``(snap, hist or None)``."""
-    from ..sentiment.schemes import account_sentiment
-
     if lead_days not in (0, None):  # a lead applies to the outcome periods only
         snap = account_sentiment(v, ts, influence=infl.loc[infl["as_of"] == ts, ["stakeholder_id", "influence"]],
                                  **opts)
@@ -444,8 +432,6 @@ def _rank_changes(base, snap_inf, snap):
 def _variant_slope(is_default, frame, base_fit, hist, controls):
     """The renewal slope on a variant's ``influence_weighted``: a full ``fit_rebuy`` for the default row, an
     IRLS refit of the default's design for the others; a failure is reported in ``warning``."""
-    from .fit import fit_rebuy
-
     col = hist[["account_id", "as_of", "influence_weighted"]].rename(columns={"as_of": "period_end"})
     try:
         if is_default:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import GraphError, VillageWarning
+from ..village.ids import arrow_identity
 
 KINDS = ("reports_to", "influences")
 REPORTS_TO, INFLUENCES = 0, 1
@@ -55,8 +56,6 @@ def _exact_kinds(kind):
     :data:`KINDS` (a loaded village's are), by one Arrow hash lookup; None otherwise."""
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from ..village.ids import arrow_identity
 
     arr = arrow_identity(kind)
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):

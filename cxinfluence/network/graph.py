@@ -37,9 +37,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..exceptions import GraphError, VillageWarning
 from ..village.asof import check_lead, check_window, resolve_as_of, to_timestamp, window_mask
-from ..exceptions import GraphError
+from ..village.roles import complete_roles
+from ..village.scale import response_sentiment
 from .edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
+from .influence import active_stakeholders, influence_weights
 
 NODE_ATTRIBUTES = ("account_id", "name", "title", "role", "department", "veto", "active", "active_to", "influence",
                    "sentiment", "n_responses", "last_heard", "nps", "csat", "ces", "neteasy", "latest_comment")
@@ -60,8 +63,6 @@ def _plain(value):
 
 
 def _people(village, as_of, departed, account_ids):
-    from .influence import active_stakeholders
-
     if departed not in ("exclude", "mark"):
         raise ValueError(f"departed={departed!r}; expected 'exclude' (drop people who left) or 'mark' (keep them, active=False)")
     people = village.stakeholders
@@ -76,16 +77,12 @@ def _people(village, as_of, departed, account_ids):
         # "mark" keeps people who left, not people who have not joined yet
         people = people[people["active_from"].isna() | (people["active_from"] <= to_timestamp(as_of))]
     if "role" not in people.columns or "veto" not in people.columns:
-        from ..village.roles import complete_roles
-
         people = complete_roles(people)
     return people
 
 
 def _response_stats(village, ids, as_of, window_days, lead_days):
     """Per stakeholder: sentiment, n_responses, last_heard and latest items."""
-    from ..village.scale import response_sentiment
-
     resp = village.responses
     cols = ["sentiment", "n_responses", "last_heard", *_LATEST_ITEMS, "latest_comment"]
     if resp is None or len(resp) == 0 or "stakeholder_id" not in resp.columns:
@@ -176,13 +173,9 @@ def account_graphs(village, account_ids=None, as_of=None, *, departed="exclude",
     people = _people(village, as_of, departed, account_ids)
 
     if influence is None:
-        from .influence import influence_weights
-
         sub = village.__class__(village.accounts, village.stakeholders[village.stakeholders["account_id"].isin(account_ids)],
                                 village.relationships, village.responses, village.outcomes)
         import warnings
-
-        from ..exceptions import VillageWarning
 
         with warnings.catch_warnings():  # an empty account is shown as an empty graph, not warned about
             warnings.simplefilter("ignore", VillageWarning)

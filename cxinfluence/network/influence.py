@@ -78,9 +78,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..village.asof import active_mask, resolve_as_of
 from ..exceptions import GraphError, VillageWarning
-from ..village.ids import positions, rows_of
+from ..village.asof import active_mask, resolve_as_of
+from ..village.ids import arrow_identity, positions, rows_of
+from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
 from .pagerank import check_method, pagerank_arrays, pagerank_blocks
@@ -210,8 +211,6 @@ def _text_positions(column: pd.Series, values: list) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..village.ids import arrow_identity
-
     arr = arrow_identity(column)
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
             or not all(isinstance(v, str) for v in values):
@@ -309,8 +308,6 @@ def _active_people(village, rows, columns) -> pd.DataFrame:
     taking only what is needed avoids copying every text column of millions of rows."""
     people = village.stakeholders
     if "role" not in people.columns or "veto" not in people.columns:
-        from ..village.roles import complete_roles
-
         people = complete_roles(people)
     return people[[c for c in columns if c in people.columns]].iloc[rows]
 
@@ -331,8 +328,6 @@ def active_stakeholders(village, as_of=None) -> pd.DataFrame:
     """
     people = village.stakeholders
     if "role" not in people.columns or "veto" not in people.columns:
-        from ..village.roles import complete_roles
-
         people = complete_roles(people)
     return people.iloc[_active_rows(village, as_of)].copy()
 

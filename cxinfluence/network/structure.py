@@ -47,7 +47,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..village.ids import arrow_text, native_text, ranges, unique_text
+from ..village.ids import arrow_text, native_text, ranges, rows_of, unique_text
+from .edges import REPORTS_TO, _exact_kinds
 from .influence import _account_blocks, _active_people, _active_rows, _listed_accounts, _positions
 
 #: Accounts up to this size get batched betweenness; larger ones use networkx.
@@ -87,8 +88,6 @@ def _portfolio_ties(village, as_of):
 def _reports_to(kind) -> np.ndarray:
     """Which ties are ``reports_to`` (spelled exactly; anything else is not): one Arrow
     hash lookup when the column is Arrow text spelled as :data:`~cxinfluence.network.edges.KINDS`."""
-    from .edges import REPORTS_TO, _exact_kinds
-
     codes = _exact_kinds(kind)
     if codes is not None:
         return codes == REPORTS_TO
@@ -102,8 +101,6 @@ def _tie_positions(village, rows, people):
     With unique ids and no blank, the rows :func:`cxinfluence.village.ids.rows_of`
     matched once per village give them without hashing; otherwise the ids are
     looked up among the people."""
-    from ..village.ids import rows_of
-
     rel = village.relationships
     ids = arrow_text(village.stakeholders["stakeholder_id"])
     if ids is None or ids.null_count or any(arrow_text(rel[c]) is None for c in ("source_id", "target_id")) \

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .. import __version__
+
 #: the first line of the ``cxinfluence --help`` text
 DESCRIPTION = "The ``cxinfluence`` command line."
 
@@ -24,8 +26,6 @@ RUN_EPILOG = (
 
 
 def _version():
-    from .. import __version__
-
     return f"cxinfluence {__version__}"
 
 

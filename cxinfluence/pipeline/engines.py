@@ -28,7 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import EngineError, PartitionFailedError
+from ..exceptions import EngineError, PartitionError, PartitionFailedError
+from ..village.core import Village
+from ..village.partitions import (
+    account_range,
+    check_partitions,
+    is_partitioned,
+    read_manifest,
+    read_partition,
+    row_partitions,
+)
 
 ENGINES = ("local", "dask")
 
@@ -64,20 +73,15 @@ class Partition:
         if self.tables is not None:
             return self.tables
         if self.rows is not None:
-            from ..village.core import Village
-
             return Village(**{name: getattr(self.source, name).iloc[idx].reset_index(drop=True)
                               for name, idx in self.rows.items()},
                            source=f"{self.source.source} [partition {self.number} of {self.of}]")
-        from ..village.partitions import read_partition
 
         return read_partition(self.path, self.number, role_rules=self.role_rules, warn=False)
 
 
 def whole_partition(village) -> Partition:
     """The whole village as the one partition of a one-partition run (not copied)."""
-    from ..village.partitions import account_range
-
     r = account_range(village.accounts)
     return Partition(0, 1, (r["first"], r["last"], r["accounts"]), tables=village)
 
@@ -93,13 +97,9 @@ def partitions_of(village, partitions) -> list:
     >>> [p.accounts[2] for p in parts], parts[0].label()
     ([1, 5, 4], "partition 0 of 3 (accounts 'A005' .. 'A005', 1 account)")
     """
-    from ..village.partitions import account_range, check_partitions, is_partitioned, read_manifest, row_partitions
-
     if isinstance(village, (str, Path)) and is_partitioned(village):
         manifest = read_manifest(village)
         if partitions not in (None, manifest["partitions"]):
-            from ..exceptions import PartitionError
-
             raise PartitionError(f"partitions={partitions!r} but {village} is written in {manifest['partitions']} "
                                  f"partitions; pass partitions={manifest['partitions']} or write it again with "
                                  f"cxinfluence partition VILLAGE OUT --partitions {partitions}")

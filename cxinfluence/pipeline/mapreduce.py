@@ -27,6 +27,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..comments.actions import LEVEL_SHARES, action_list
+from ..listening import coverage, listening_plan
+from ..models.frame import model_frame, multi_metric_index, outcome_periods
+from ..models.risk import risk_flags
+from ..network.influence import influence_weights
+from ..network.structure import stakeholder_structure
+from ..sentiment.prior import PortfolioPrior, portfolio_prior
+from ..sentiment.schemes import sentiment_tables
+from ..village.core import Village
+
 #: how the one-partition run orders each table, so that the combined partitions give the same order:
 #: "account": by the account's row in the village (rows of one account kept together, in their order);
 #: "as_of": by date, then by the account's row; a tuple: sorted by those columns (as text, stably)
@@ -36,8 +46,6 @@ ORDER = {"influence": "account", "coverage": "account", "listening_plan": "accou
 
 
 def _village(tables):
-    from ..village.core import Village
-
     return tables if isinstance(tables, Village) else Village(**{k: tables[k] for k in (
         "accounts", "stakeholders", "relationships", "responses", "outcomes")})
 
@@ -47,9 +55,6 @@ def _village(tables):
 
 def influence_part(tables, *, as_of) -> dict:
     """Influence weights and structural measures of one partition's people at ``as_of``."""
-    from ..network.influence import influence_weights
-    from ..network.structure import stakeholder_structure
-
     v = _village(tables)
     infl = influence_weights(v, as_of)
     return {"influence": _join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])}
@@ -57,8 +62,6 @@ def influence_part(tables, *, as_of) -> dict:
 
 def coverage_part(tables, *, as_of, window_days, influence=None) -> dict:
     """Coverage and the listening plan of one partition's accounts."""
-    from ..listening import coverage, listening_plan
-
     v = _village(tables)
     return {"coverage": coverage(v, as_of, window_days=window_days, influence=influence),
             "listening_plan": listening_plan(v, as_of, window_days=window_days, influence=influence)}
@@ -70,9 +73,6 @@ def prior_part(tables, *, as_of, window_days, lead_days, half_life_days, influen
     At the snapshot (no lead, with the partition's influence rows) and at each of its
     accounts' outcome periods (with ``lead_days``), as the run scores them.
     """
-    from ..models.frame import outcome_periods
-    from ..sentiment.prior import PortfolioPrior, portfolio_prior
-
     v = _village(tables)
     periods = outcome_periods(v)
     priors = [portfolio_prior(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
@@ -86,10 +86,6 @@ def prior_part(tables, *, as_of, window_days, lead_days, half_life_days, influen
 def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, influence=None, prior=None,
                    frame=True) -> dict:
     """Account and stakeholder sentiment (snapshot and outcome periods), model-frame rows and risk flags."""
-    from ..models.frame import model_frame, outcome_periods
-    from ..models.risk import risk_flags
-    from ..sentiment.schemes import sentiment_tables
-
     v = _village(tables)
     snap, people = sentiment_tables(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
                                     influence=influence, prior=prior)
@@ -112,8 +108,6 @@ def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, inf
 
 def actions_part(tables, *, as_of, window_days, influence=None) -> dict:
     """The informal comments of one partition, routed (the action list's rows)."""
-    from ..comments.actions import action_list
-
     return {"actions": action_list(_village(tables), as_of, influence=influence, window_days=window_days)}
 
 
@@ -147,8 +141,6 @@ def combine(frames, name, rank=None) -> pd.DataFrame | None:
     if isinstance(order, tuple):
         out = out.sort_values(list(order), kind="stable").reset_index(drop=True)
         if name == "model_frame" and "multi_index" in out.columns:  # z-scores over the whole frame
-            from ..models.frame import multi_metric_index
-
             out["multi_index"] = multi_metric_index(out)
         return out
     pos = rank.reindex(out["account_id"].astype(str)).to_numpy()
@@ -169,8 +161,6 @@ def rank_actions(rows, rank=None) -> pd.DataFrame:
     so it is the same however the accounts were split.
     """
     import math
-
-    from ..comments.actions import LEVEL_SHARES
 
     if rows is None or not len(rows):
         return rows
@@ -222,8 +212,6 @@ def combine_priors(priors, as_of=None):
     True
     """
     from dataclasses import replace
-
-    from ..sentiment.prior import PortfolioPrior
 
     by_key = {}
     for p in priors:

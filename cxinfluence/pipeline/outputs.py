@@ -9,7 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from ..exceptions import CxInfluenceError
+from ..network.graph import account_graphs
+from ..present.content import build_report
+from ..present.exports import write_gexf, write_kumu
+from ..present.mapfiles import MapJob, write_maps
+from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
+from ..present.report import ReportContent, render_report
+from ..present.summary import village_overview
+from ..sentiment.prior import PRIOR_FILE
 from ..village.filenames import account_file_names
+from ..village.io import write_csv
 from .stages import _record
 
 #: maps whose HTML is embedded in the report (the first of the selected accounts)
@@ -21,8 +31,6 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
         known = set(accounts["account_id"].astype(str))
         missing = [a for a in map_accounts if a not in known]
         if missing:
-            from ..exceptions import CxInfluenceError
-
             raise CxInfluenceError(f"map_accounts={missing!r} are not account ids of this village")
         return list(map_accounts)
     if maps is None or maps == 0:
@@ -33,15 +41,11 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 
 def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:
     """The report page; if building it fails, a plain page naming the failure and what was skipped."""
-    from ..present.content import build_report
-
     try:
         return build_report(v, result, map_entries, anonymized=anonymize, window_days=window_days,
                             lead_days=lead_days, currency=currency, account_pages=account_pages)
     except Exception as exc:  # noqa: BLE001 - the report is always written: fall back to the plain page
         _record(result, "Report", "failed", f"{type(exc).__name__}: {exc}; a plain report was written instead")
-    from ..present.report import ReportContent, render_report
-    from ..present.summary import village_overview
 
     return render_report(ReportContent(
         title="Who decides whether our accounts rebuy", as_of=result.as_of, overview=village_overview(v),
@@ -51,8 +55,6 @@ def _report(v, result, map_entries, anonymize, window_days, lead_days, *, curren
 
 def _write_portfolio(v, t, folder, result):
     """Every account's current graph for Gephi and Kumu (``networks/portfolio*``), from the tables, no networkx."""
-    from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
-
     if t.get("influence") is None:
         _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
@@ -68,9 +70,6 @@ def _write_portfolio(v, t, folder, result):
 
 
 def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
-    from ..network.graph import account_graphs
-    from ..present.mapfiles import MapJob, write_maps
-
     entries = []
     if not selected:
         return entries
@@ -81,7 +80,6 @@ def _write_maps(v, as_of, selected, influence, folder, *, seed, window_days):
     files = account_file_names(selected)  # one file per exact id, also on case-insensitive disks
     labels = [f"{a}" + (f" ({names[a]})" if names is not None and pd.notna(names.get(a)) else "") for a in selected]
     rels = [f"networks/{files[str(a)]}" for a in selected]
-    from ..present.exports import write_gexf, write_kumu
 
     def exports():  # the maps' Gephi and Kumu files, written here while the worker draws
         write_gexf(graphs, folder / "networks" / "buying_centers.gexf")
@@ -101,9 +99,6 @@ TABLES = ("influence", "coverage", "account_sentiment", "models", "accounts_at_r
 def _write_tables(result, folder):
     """Every table the run made as CSV (neutralised, :func:`cxinfluence.village.io.write_csv`) and the
     portfolio prior its sentiment used (``portfolio_prior.json``)."""
-    from ..sentiment.prior import PRIOR_FILE
-    from ..village.io import write_csv
-
     t = result.tables
     names = [n for n in TABLES if t.get(n) is not None]
     # pyarrow's CSV writer releases the GIL: two tables at a time on two cores

@@ -21,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..models.fit import DEFAULT_CONTROLS
+from ..village.schema import ROLES
+
 #: Accounts a model needs: cluster-robust errors by account need at least two clusters.
 MIN_MODEL_ACCOUNTS = 2
 #: Account-periods a model needs: an intercept and a slope leave one degree of freedom.
@@ -35,8 +38,6 @@ def _plural(n, word):
 
 def _controls(frame):
     """The default controls the models would use (same rule as :mod:`cxinfluence.models.fit`)."""
-    from ..models.fit import DEFAULT_CONTROLS
-
     return [c for c in DEFAULT_CONTROLS if c in frame.columns and frame[c].nunique(dropna=True) > 1]
 
 
@@ -136,8 +137,6 @@ def decision_reason(frame, roles=None, outcome="renewed") -> str | None:
     >>> decision_reason(f)
     'no role is ever heard in an account-period with an outcome (decider); the equation needs some role sentiment'
     """
-    from ..village.schema import ROLES
-
     if frame is None or len(frame) == 0:
         return "no account-periods to model (the outcomes table has no rows)"
     roles = [r for r in ROLES if f"sent_{r}" in frame.columns] if roles is None else list(roles)

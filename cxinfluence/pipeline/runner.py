@@ -50,12 +50,50 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..exceptions import CxInfluenceError, ModelError
+from ..models.changes import risk_at, what_changed
+from ..models.compare import compare_schemes
+from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
+from ..models.frame import outcome_periods
+from ..models.measurement import corrected_fit
+from ..models.predict import predict_renewal, snapshot_frame
+from ..models.risk import accounts_at_risk
+from ..models.sensitivity import influence_sensitivity
+from ..present.account_page import write_account_pages
+from ..sentiment.prior import PortfolioPrior
+from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
+from ..village.anonymize import anonymize_village, load_key
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
+from ..village.core import Village
 from ..village.filenames import account_file_name
+from ..village.files import atomic_folder, check_output_folder
+from ..village.load import load_village
+from ..village.partitions import check_partitions
+from .engines import get_engine, partitions_of
+from .mapreduce import (
+    account_rank,
+    actions_part,
+    combine,
+    combine_all,
+    combine_priors,
+    coverage_part,
+    influence_part,
+    prior_part,
+    sentiment_part,
+)
 from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables
+from .preconditions import (
+    bookings_reason,
+    comparison_folds,
+    comparison_reason,
+    decision_reason,
+    model_frame_reason,
+    rebuy_reason,
+    renewal_models_reason,
+    sentiment_note,
+)
 from .progress import Progress
 from .stages import _guard, _record, _skip_line, _skip_table, _stage
-from ..sentiment.schemes import PRIMARY_SCHEME
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
@@ -182,9 +220,6 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     >>> result.exit_code, result.skip_lines()[0][:44]
     (3, 'Renewal models: skipped — 1 account with an ')
     """
-    from ..village.core import Village, load_village
-    from ..village.files import atomic_folder, check_output_folder
-
     progress = Progress(quiet=quiet)
     out = Path(out)
     if prior is not None:  # a usage error (unreadable file): say so before any work
@@ -206,7 +241,6 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
-    from ..village.partitions import check_partitions
 
     partitions = check_partitions(partitions)  # a usage error: say so before any work
     if compare_to is not None:  # a usage error: say so before any work
@@ -222,8 +256,6 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
              engine=engine, scheduler=scheduler)
     if compare_to is not None:
         with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
-            from ..models.changes import risk_at, what_changed
-
             risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
                                            fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
             t["what_changed"] = what_changed(v, compare_to, as_of, window_days=window_days, influence_from=infl_then,
@@ -243,8 +275,6 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             _write_portfolio(v, t, tmp, result)
         pages = {}
         with _stage(progress, "account pages"), _guard(result, "Account pages"):
-            from ..present.account_page import write_account_pages
-
             stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
             pages = write_account_pages(v, result, map_entries, tmp, currency=currency, window_days=window_days,
                                         name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
@@ -269,15 +299,11 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
 def _read_prior(prior):
     """A PortfolioPrior given as one or as the path of its file (errors name the file)."""
-    from ..sentiment.prior import PortfolioPrior
-
     return prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
 
 
 def _check_prior(prior, v, as_of, *, window_days, lead_days, half_life_days):
     """Raise (naming both) unless ``prior`` holds the snapshot and every outcome period with these options."""
-    from ..models.frame import outcome_periods
-
     prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
     for period in outcome_periods(v)["as_of"].unique() if len(v.outcomes) else []:
         prior.entry(period, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
@@ -286,8 +312,6 @@ def _check_prior(prior, v, as_of, *, window_days, lead_days, half_life_days):
 def _anonymized(v, anonymize_key, out, map_accounts, progress):
     """The village with keyed pseudonyms, and ``map_accounts`` renamed to match (ids that were e-mails or
     held a name have pseudonyms now); a key created on first use is announced even when quiet."""
-    from ..village.anonymize import anonymize_village, load_key
-
     secret, key_path, created = load_key(anonymize_key, out=out)
     if created:  # a new secret on disk: say where, even when quiet
         print(f"created a new anonymisation key at {key_path} (mode 0600): keep it to get the same "
@@ -303,8 +327,6 @@ def _anonymized(v, anonymize_key, out, map_accounts, progress):
 
 def _compare_date(compare_to, as_of):
     """``compare_to`` as a date before ``as_of``, or a usage error naming the option and the fix."""
-    from ..exceptions import CxInfluenceError
-
     try:
         compare_to = to_timestamp(compare_to)
     except (ValueError, TypeError):
@@ -322,8 +344,6 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
 
     One partition on the in-process engine is the ordinary run: the same functions, called once.
     """
-    from .engines import get_engine, partitions_of
-
     parts = [p for p in partitions_of(v, partitions) if p.accounts[2]] or partitions_of(v, 1)  # none empty
     if len(parts) > 1:
         progress.say(f"{len(parts)} partitions of {', '.join(str(p.accounts[2]) for p in parts[:8])}"
@@ -336,11 +356,6 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
 
 def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds,
                    n_boot, prior):
-    from .mapreduce import (account_rank, actions_part, combine, combine_all, combine_priors, coverage_part,
-                            influence_part, prior_part, sentiment_part)
-    from .preconditions import model_frame_reason, sentiment_note
-    from ..sentiment.schemes import COMPARED_SCHEMES
-
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or COMPARED_SCHEMES)
     rank = account_rank(v)
@@ -385,8 +400,6 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
-            from ..models.sensitivity import influence_sensitivity
-
             t["influence_sensitivity"] = influence_sensitivity(v, as_of, window_days=window_days, lead_days=lead_days,
                                                                half_life_days=half_life_days, seed=seed)
     else:
@@ -399,10 +412,6 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
         if not len(t["actions"]):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
-        from ..models.risk import accounts_at_risk
-
-        from ..models.predict import predict_renewal, snapshot_frame
-
         missing = [n for n in ("snapshot", "stakeholder_sentiment", "coverage") if t.get(n) is None]
         if missing:
             _record(result, "Accounts at risk", "skipped", f"needs {', '.join(missing)}, which failed (see above)")
@@ -423,8 +432,6 @@ def _prior_used(prior, snap, history, as_of):
     """The prior the run's sentiment used: the one given, or the village's own at the snapshot and periods."""
     from dataclasses import replace
 
-    from ..sentiment.prior import PortfolioPrior
-
     if prior is not None:
         return prior
     parts = [PortfolioPrior.of(snap)] + ([PortfolioPrior.of(history)] if history is not None else [])
@@ -433,17 +440,6 @@ def _prior_used(prior, snap, history, as_of):
 
 def _models(result, schemes, frame, *, seed, folds, n_boot):
     """Every model the frame can support; each one the data cannot is skipped with its reason."""
-    from ..models.compare import compare_schemes
-    from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
-    from .preconditions import (
-        bookings_reason,
-        comparison_folds,
-        comparison_reason,
-        decision_reason,
-        rebuy_reason,
-        renewal_models_reason,
-    )
-
     t, fits = result.tables, result.fits
 
     def attempt(stage, key, reason, fit):
@@ -467,9 +463,6 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         attempt("Veto equation", "veto_equation", decision_reason(frame, roles=["veto", "nonveto"]),
                 lambda: decision_equation(frame, roles=["veto", "nonveto"], name="veto_equation"))
     if not renewal and "influence_heard_se" in frame.columns:
-        from ..exceptions import ModelError
-        from ..models.measurement import corrected_fit
-
         with _guard(result, "Measurement-error correction"):
             try:  # the heard influence-weighted slope corrected for measurement error (regression calibration)
                 corrected = corrected_fit(frame, "influence_heard", method="calibration")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+
 def _skip_line(record) -> str:
     if record["severity"] == "failed":
         return f"Stage '{record['stage']}' failed: {record['reason']}"

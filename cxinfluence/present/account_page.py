@@ -21,6 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..comments.actions import comment_table
+from ..exceptions import MetricError
+from ..sentiment.breakdowns import who_moved
+from ..village.asof import window_mask
+from ..village.scale import response_sentiment
+from .briefing import action_accounts, money
+from .interests import interest_digraph, interest_edges
+from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
 
 __all__ = ["account_page", "write_account_pages"]
@@ -83,8 +91,6 @@ def _trend_figure(history, account_id, bbox_cache=None):
     image's tight box per set of dates: the chart's texts are the same for every account with those dates.
     """
     from matplotlib.figure import Figure
-
-    from .plots import drawn_marks, figure_to_data_uri
 
     h = history[history["account_id"].astype(str) == str(account_id)].sort_values("as_of")
     h = h.dropna(subset=["influence_weighted"])
@@ -262,8 +268,6 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
 
 def _facts_section(account, risk, as_of, currency) -> list:
     """The key facts: as-of date, owner, segment, revenue, chance of renewing, revenue at risk."""
-    from .briefing import money
-
     facts = []
     if as_of is not None:
         facts.append(("As of", _fmt(as_of, "date")))
@@ -433,8 +437,6 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     ``bbox_cache``). The pages are byte for byte those of one :func:`account_page` call per account with the
     whole tables (tests/test_account_pages_same.py).
     """
-    from .briefing import action_accounts
-
     if not map_entries:
         return {}
     folder = Path(folder)
@@ -504,9 +506,6 @@ def _by_account(table):
 
 def _interest_map(comments):
     """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments."""
-    from .interests import interest_digraph, interest_edges
-    from .plots import figure_to_data_uri
-
     fig = interest_digraph(interest_edges(comments))
     return figure_to_data_uri(fig, dpi=110) if fig is not None else None
 
@@ -514,9 +513,6 @@ def _interest_map(comments):
 def _who_moved(village, account_ids, as_of, window_days):
     """:func:`cxinfluence.sentiment.breakdowns.who_moved` per stakeholder of these accounts: the last ``window_days``
     against the ``window_days`` before (adjacent windows), computed on these accounts only."""
-    from ..sentiment.breakdowns import who_moved
-    from ..exceptions import MetricError
-
     people = village.stakeholders[village.stakeholders["account_id"].astype(str).isin(account_ids)]
     ids = set(people["stakeholder_id"])
     rel = village.relationships
@@ -534,10 +530,6 @@ def _who_moved(village, account_ids, as_of, window_days):
 
 def _window_feedback(village, as_of, window_days):
     """(comments, responses) of ``village`` in the window, with role, themes and sentiment."""
-    from ..village.asof import window_mask
-    from ..comments.actions import comment_table
-    from ..village.scale import response_sentiment
-
     said = comment_table(village, as_of, window_days=window_days)
     resp = village.responses[window_mask(village.responses["date"], as_of, window_days=window_days)]
     people = village.stakeholders[["stakeholder_id", "account_id", "role"]]

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import PlotDataError
+from ..models.findings import GROUPS, LABELS, bookings_findings, decision_findings, rebuy_findings
 from ..models.risk import REASON_TEXT
 from ..village.safetext import money  # noqa: F401 - part of the briefing API
-
+from .plots import FIGSIZE, drawn_marks, forest_plot
 
 _MODELS = {"decision_equation": "buying decision equation", "veto_equation": "veto-holder decision equation",
            "bookings:tweedie": "bookings model"}
@@ -54,8 +55,6 @@ def model_label(name: str) -> str:
     >>> model_label("rebuy:role_weighted"), model_label("veto_equation")
     ('renewal model on role-weighted sentiment', 'veto-holder decision equation')
     """
-    from ..models.findings import LABELS
-
     name = str(name)
     if name in _MODELS:
         return _MODELS[name]
@@ -212,8 +211,6 @@ def headline_findings(result, *, window_days: int = 365, currency: str | None = 
     sentiment is worth in bookings; the veto holders nobody has heard from.
     A finding whose model was not fitted is left out, never invented.
     """
-    from ..models.findings import bookings_findings, decision_findings, rebuy_findings
-
     t, fits = result.tables, result.fits
     out = []
     risk = t.get("accounts_at_risk")
@@ -262,8 +259,6 @@ def _plain_caution(sentence: str) -> str:
 
 
 def _assert_drawn(ax, what):
-    from .plots import drawn_marks
-
     if drawn_marks(ax.figure) == 0:
         raise PlotDataError(f"{what}: the chart draws no data; refusing to show an empty picture.")
     return ax
@@ -282,8 +277,6 @@ def money_at_risk_chart(risk: pd.DataFrame, highlight, *, currency: str | None =
         When no account has both a renewal chance and a revenue.
     """
     import matplotlib.pyplot as plt
-
-    from .plots import FIGSIZE
 
     df = risk.assign(_p=pd.to_numeric(risk["p_renew"], errors="coerce"),
                      _r=pd.to_numeric(risk["annual_revenue"], errors="coerce")).dropna(subset=["_p", "_r"])
@@ -311,9 +304,6 @@ def money_at_risk_chart(risk: pd.DataFrame, highlight, *, currency: str | None =
 
 def role_effects_chart(fit):
     """Forest plot of the decision equation in renewal points: detractors against promoters, per role."""
-    from ..models.findings import GROUPS, decision_findings
-    from .plots import forest_plot
-
     f = decision_findings(fit).dropna(subset=["estimate"])
     if f.empty:
         raise PlotDataError("role_effects_chart: the decision equation estimated no role's effect.")

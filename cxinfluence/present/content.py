@@ -9,8 +9,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report import ReportContent, render_report
+from ..exceptions import PlotDataError
+from ..models.diagnostics import se_description
+from ..models.findings import LABELS, comparison_findings, decision_findings
+from ..models.measurement import correction_sentence
+from ..models.predict import renewal_curve_table
+from ..models.sensitivity import sensitivity_sentence
 from ..sentiment.schemes import PRIMARY_SCHEME as PRIMARY
+from . import plots
+from .briefing import (
+    action_accounts,
+    headline_findings,
+    in_words,
+    model_label,
+    money,
+    money_at_risk_chart,
+    reason_table,
+    role_effects_chart,
+)
+from .changes import change_highlights, change_sentences
+from .plots import drawn_marks, figure_to_data_uri
+from .report import ReportContent, render_report
+from .summary import village_overview
 
 #: Accounts drawn on the report's portfolio view (the largest by revenue): an
 #: inline SVG of every account of a 100k portfolio would weigh tens of MB.
@@ -27,8 +47,6 @@ def _money(x):
 
 def risk_sentences(risk: pd.DataFrame, top=10, currency=None) -> list:
     """Where the revenue at risk sits, in words."""
-    from .briefing import money
-
     r = risk.dropna(subset=["revenue_at_risk"])
     if r.empty:
         return ["Revenue at risk could not be computed: the renewal model gave no predictions."]
@@ -76,8 +94,6 @@ def action_sentences(actions: pd.DataFrame) -> list:
 
 def _se_used(fits, prefix) -> str:
     """The standard errors the fits named ``prefix...`` used, in words (from the fits, not assumed)."""
-    from ..models.diagnostics import se_description
-
     used = list(dict.fromkeys(se_description(f) for name, f in fits.items() if name.startswith(prefix)))
     return " / ".join(used) if used else "not computed (no such model was fitted)"
 
@@ -118,8 +134,6 @@ def caveats(result) -> list:
     out = []
     for name, fit in result.fits.items():
         if not fit.reliable:
-            from .briefing import model_label
-
             out.append(f"The {model_label(name)} is flagged unreliable: {'; '.join(fit.warnings)}.")
     out.append("Associations, not proof of cause: sentiment and renewal may share causes the data do not record.")
     return out
@@ -129,17 +143,12 @@ def _figures(result, comparison, *, currency=None, highlight=()):
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import plots
-    from .briefing import money_at_risk_chart, role_effects_chart
-    from .plots import drawn_marks, figure_to_data_uri
 
     t, fits = result.tables, result.fits
     figs = {}
 
     def add(name, ax, caption):
         if drawn_marks(ax.figure) == 0:  # a chart that draws nothing is a failure, not a picture
-            from ..exceptions import PlotDataError
-
             raise PlotDataError(f"report figure {name!r} draws no data ({caption})")
         figs[name] = (figure_to_data_uri(ax.figure, close=True), caption)
 
@@ -156,8 +165,6 @@ def _figures(result, comparison, *, currency=None, highlight=()):
             "dashed line is not distinguishable from no difference.")
     fit = fits.get(f"rebuy:{PRIMARY}")
     if fit is not None:
-        from ..models.predict import renewal_curve_table
-
         add("renewal_curve", plots.renewal_curve(renewal_curve_table(fit, PRIMARY),
                                                  title="How does the chance of renewal change with sentiment?",
                                                  xlabel="Influence-weighted account sentiment (-1 to +1)"),
@@ -169,7 +176,6 @@ def _figures(result, comparison, *, currency=None, highlight=()):
                                  ci_high=table["auc"] - table["auc_diff"] + table["auc_diff_high"])
         else:
             table = table.assign(ci_low=np.nan, ci_high=np.nan)
-        from ..models.findings import LABELS
 
         table = table.assign(scheme=table["scheme"].map(lambda s: LABELS.get(s, str(s).replace("_", " "))))
         add("schemes", plots.scheme_comparison(table, title="Which sentiment score predicts renewal best?",
@@ -197,7 +203,6 @@ def _warnings_list(result) -> list:
     w = result.tables.get("warnings")
     if w is None or not len(w):
         return []
-    from .briefing import in_words
 
     if "severity" in w:
         w = w[w["severity"] == "warning"]
@@ -206,15 +211,11 @@ def _warnings_list(result) -> list:
 
 
 def _sensitivity_text(table):
-    from ..models.sensitivity import sensitivity_sentence
-
     return sensitivity_sentence(table) if table is not None else ""
 
 
 def reason_sentences(risk: pd.DataFrame) -> list:
     """Which warning signs tell accounts apart, and which do not, in words."""
-    from .briefing import reason_table
-
     table = reason_table(risk)
     if table.empty or risk["p_renew"].isna().all():
         return []
@@ -233,13 +234,9 @@ def reason_sentences(risk: pd.DataFrame) -> list:
 
 def _headlines(result, window_days, currency, n_actions) -> list:
     """At most five plain-language findings; the measurement-corrected effect joins when there is room."""
-    from .briefing import headline_findings
-
     lines = headline_findings(result, window_days=window_days, currency=currency, n_actions=n_actions)
     correction = result.tables.get("measurement_correction")
     if correction is not None and len(lines) < 5:
-        from ..models.measurement import correction_sentence
-
         lines += [x for x in [correction_sentence(correction)] if x]
     return lines[:5]
 
@@ -251,10 +248,6 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
     ``currency`` labels revenue (``"$"``, ``"EUR"``; default none);
     ``account_pages`` maps account ids to the relative paths of their pages.
     """
-    from .briefing import action_accounts, money
-    from ..models.findings import comparison_findings, decision_findings
-    from .summary import village_overview
-
     t, fits = result.tables, result.fits
     comparison = t.get("comparison_object")
     risk = t.get("accounts_at_risk")
@@ -297,8 +290,6 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
     )
     changes = t.get("what_changed")
     if changes is not None:  # run(compare_to=...): the "What changed" section
-        from .changes import change_highlights, change_sentences
-
         content.changes = change_sentences(changes, changes.attrs.get("compare_to"), result.as_of)
         content.changes_table = change_highlights(changes)
     return render_report(content)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..village.files import atomic_file
 from ..village.safetext import display_text
+from .portfolio import stable_xlsx
 
 __all__ = ["kumu_tables", "portfolio_graph", "write_gexf", "write_kumu"]
 
@@ -168,7 +169,6 @@ def write_kumu(graphs: dict, path) -> Path:
                 cell = ws.cell(row=r, column=c, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # text stays text: "=..." is not a formula
-    from .portfolio import stable_xlsx
 
     with atomic_file(path) as tmp:
         wb.save(tmp)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .maps import _RDBU
+
 __all__ = ["interest_edges", "interest_digraph"]
 
 _NEGATIVE = -0.05
@@ -76,8 +78,6 @@ def interest_digraph(edges: pd.DataFrame, *, title="Who cares about what"):
     from matplotlib.colors import LinearSegmentedColormap, Normalize
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
-
-    from .maps import _RDBU
 
     roles = list(dict.fromkeys(edges["role"]))
     themes = list(edges.groupby("theme")["comments"].sum().sort_values(ascending=False, kind="stable").index)

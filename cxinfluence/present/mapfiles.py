@@ -20,6 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .maps import network_map
+from .slides import write_map_figures
+
 __all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 
 #: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
@@ -46,9 +49,6 @@ def write_map_files(G, folder, rel: str, title: str, *, seed: int) -> str:
     >>> sorted(p.name for p in (d / "networks").iterdir())
     ['A1.html', 'A1.png', 'A1.svg']
     """
-    from .maps import network_map
-    from .slides import write_map_figures
-
     folder = Path(folder)
     stem = Path(rel).stem
     page = network_map(G, seed=seed, title=title, file_stem=stem)

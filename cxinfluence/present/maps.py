@@ -58,9 +58,27 @@ from pathlib import Path
 
 from ..exceptions import GraphError
 from .mapstyle import (  # noqa: F401 - the maps' vocabulary, importable from here as before
-    _EDGE_STYLE, _LABEL_CHARS, _RDBU, _VIS_DIR, DEPARTED_COLOR, KEY_LABELS, LABEL_FONT_SIZE, MAX_KEY_LABELS,
-    NOT_HEARD_COLOR, OTHER_SHAPE, ROLE_SHAPES, _diverging, _flag, _fmt, _json_for_html, _mood, _number, _plain,
-    _shorten, _text, sentiment_color,
+    _EDGE_STYLE,
+    _LABEL_CHARS,
+    _RDBU,
+    _VIS_DIR,
+    DEPARTED_COLOR,
+    KEY_LABELS,
+    LABEL_FONT_SIZE,
+    MAX_KEY_LABELS,
+    NOT_HEARD_COLOR,
+    OTHER_SHAPE,
+    ROLE_SHAPES,
+    _diverging,
+    _flag,
+    _fmt,
+    _json_for_html,
+    _mood,
+    _number,
+    _plain,
+    _shorten,
+    _text,
+    sentiment_color,
 )
 from .portfoliomap import portfolio_map  # noqa: F401
 from .visdata import _kinds, _node_ids, _node_tooltip, _org_chart, _vis_network  # noqa: F401

@@ -19,8 +19,24 @@ The figures live in one module per family (every name importable from here):
 """
 
 from .plotbase import (  # noqa: F401 - the shared names, importable from here as before
-    BLUE, FIGSIZE, GREEN, GREY, LABEL_SIZE, ORANGE, RED, REFERENCE, TICK_SIZE, TITLE_SIZE, _axes, _finish,
-    _need, _numeric, _outcome_labels, _percent, drawn_marks, figure_to_data_uri,
+    BLUE,
+    FIGSIZE,
+    GREEN,
+    GREY,
+    LABEL_SIZE,
+    ORANGE,
+    RED,
+    REFERENCE,
+    TICK_SIZE,
+    TITLE_SIZE,
+    _axes,
+    _finish,
+    _need,
+    _numeric,
+    _outcome_labels,
+    _percent,
+    drawn_marks,
+    figure_to_data_uri,
 )
 from .plots_accounts import _money, coverage_chart, revenue_at_risk_pareto  # noqa: F401
 from .plots_models import calibration_plot, calibration_table, forest_plot, renewal_curve, scheme_comparison

@@ -7,16 +7,16 @@ import pandas as pd
 
 from ..exceptions import PlotDataError
 from .plotbase import (
-    _axes,
-    _finish,
-    _need,
-    _numeric,
-    _percent,
     BLUE,
     LABEL_SIZE,
     ORANGE,
     RED,
     TICK_SIZE,
+    _axes,
+    _finish,
+    _need,
+    _numeric,
+    _percent,
 )
 
 __all__ = ["coverage_chart", "revenue_at_risk_pareto"]
@@ -147,7 +147,6 @@ def revenue_at_risk_pareto(data, *, account="account_id", value="revenue_at_risk
     ax.cumulative_ax = twin
     ax.grid(axis="y", color="#eeeeee")
     return _finish(ax, title, "", ylabel)
-
 
 
 def _money():

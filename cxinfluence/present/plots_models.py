@@ -7,17 +7,17 @@ import pandas as pd
 
 from ..exceptions import PlotDataError
 from .plotbase import (
-    _axes,
-    _finish,
-    _need,
-    _numeric,
-    _percent,
     BLUE,
     GREEN,
     GREY,
     ORANGE,
     RED,
     TICK_SIZE,
+    _axes,
+    _finish,
+    _need,
+    _numeric,
+    _percent,
 )
 
 __all__ = ["forest_plot", "renewal_curve", "scheme_comparison", "calibration_table", "calibration_plot"]

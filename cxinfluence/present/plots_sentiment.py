@@ -9,15 +9,15 @@ import pandas as pd
 from ..exceptions import PlotDataError
 from ..village.schema import JOURNEY_STAGES, ROLES
 from .plotbase import (
+    BLUE,
+    RED,
+    REFERENCE,
+    TICK_SIZE,
     _axes,
     _finish,
     _need,
     _numeric,
     _outcome_labels,
-    BLUE,
-    RED,
-    REFERENCE,
-    TICK_SIZE,
 )
 
 __all__ = ["sentiment_scatter", "role_stage_heatmap"]

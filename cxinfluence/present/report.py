@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..village.safetext import display_text
+from .changes import CHANGE_TABLE_COLUMNS
 
 
 @dataclass
@@ -274,8 +275,6 @@ def render_report(content: ReportContent) -> str:
                       "<p>Praise from the most influential people: pass it on to the teams that earned it.</p>",
                       _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
     if content.changes:
-        from .changes import CHANGE_TABLE_COLUMNS
-
         parts += ["<h2 id='what-changed'>What changed since the last look</h2>", _list(content.changes)]
         if content.changes_table is not None and len(content.changes_table):
             parts.append(_linked_table(content.changes_table, CHANGE_TABLE_COLUMNS, pages))

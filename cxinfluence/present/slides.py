@@ -36,6 +36,7 @@ import numpy as np
 from ..exceptions import GraphError
 from .maps import (
     _EDGE_STYLE,
+    _RDBU,
     KEY_LABELS,
     MAX_KEY_LABELS,
     NOT_HEARD_COLOR,
@@ -47,7 +48,6 @@ from .maps import (
     _node_ids,
     _number,
     _org_chart,
-    _RDBU,
     _shorten,
     _text,
 )
@@ -271,7 +271,6 @@ def _draw_ties(ax, H, pos, weight):
                       headlength=6, zorder=1.5, alpha=0.9)
 
 
-
 def _draw_people(ax, H, pos, sent, area):
     """People: one scatter per (shape, veto, heard) so markers, borders and hatching are exact."""
     fills = dict(zip(H.nodes, _diverging([np.nan if sent[n] is None else sent[n] for n in H.nodes])))
@@ -286,7 +285,6 @@ def _draw_people(ax, H, pos, sent, area):
                           c=[fills[n] for n in members], edgecolors="#111111" if veto else "#444444",
                           linewidths=3.0 if veto else 1.0, hatch="////" if unheard else None, zorder=3)
         coll.set_gid("cx-nodes")
-
 
 
 def _draw_names(ax, H, pos, infl, ids, area, label, font_pt):
@@ -307,7 +305,6 @@ def _draw_names(ax, H, pos, infl, ids, area, label, font_pt):
         pad = 0.06 * max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)
         ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
         ax.set_ylim(xy[:, 1].min() - 2 * pad, xy[:, 1].max() + pad)
-
 
 
 def _draw_legend(fig, H, sent, font_pt):
@@ -339,7 +336,6 @@ def _draw_legend(fig, H, sent, font_pt):
     cb.set_ticks([-1, 0, 1], labels=["-1 negative", "0", "+1 positive"])
     cb.ax.tick_params(labelsize=font_pt - 1)
     cb.set_label("Sentiment (fill)", fontsize=font_pt)
-
 
 
 def write_map_figures(G, folder, stem: str, **kwargs) -> list:

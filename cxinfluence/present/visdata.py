@@ -10,9 +10,26 @@ import numpy as np
 from ..exceptions import GraphError
 from ..village.safetext import display_text
 from .mapstyle import (
-    _EDGE_STYLE, _COMMENT_CHARS, _LABEL_CHARS, _MAX_SIZE, _MIN_SIZE, _SCORES, DEPARTED_COLOR, KEY_LABELS,
-    LABEL_FONT_SIZE, MAX_KEY_LABELS, OTHER_SHAPE, ROLE_SHAPES, _diverging, _flag, _fmt, _mood, _number, _plain,
-    _shorten, _text,
+    _COMMENT_CHARS,
+    _EDGE_STYLE,
+    _LABEL_CHARS,
+    _MAX_SIZE,
+    _MIN_SIZE,
+    _SCORES,
+    DEPARTED_COLOR,
+    KEY_LABELS,
+    LABEL_FONT_SIZE,
+    MAX_KEY_LABELS,
+    OTHER_SHAPE,
+    ROLE_SHAPES,
+    _diverging,
+    _flag,
+    _fmt,
+    _mood,
+    _number,
+    _plain,
+    _shorten,
+    _text,
 )
 
 # --------------------------------------------------------------------------- graph -> vis

@@ -137,7 +137,6 @@ def quote_numbers(values, kind: str):
     (['"1.0"', '"2.5"', None], ['"3"', None])
     """
     import pyarrow as pa
-
     import pyarrow.compute as pc
 
     x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)

@@ -15,10 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..village import asof as _asof
 from ..exceptions import MetricError
-from .metrics import metric_table
-from .schemes import PRIMARY_SCHEME
+from ..network.influence import influence_weights
+from ..village import asof as _asof
+from ..village.core import Village
+from .metrics import METRICS, metric_table
+from .base import _influence_at
+from .schemes import PRIMARY_SCHEME, SCHEMES, SE_SCHEMES, account_sentiment, stakeholder_sentiment
 
 #: Default metrics of a breakdown: the common-scale sentiment plus NPS.
 DEFAULT_BREAKDOWN_METRICS = ("sentiment", "nps", "csat", "ces", "neteasy")
@@ -54,8 +57,6 @@ def breakdown(village, by, metrics=DEFAULT_BREAKDOWN_METRICS, *, as_of=None,
     0  buyer  100.0       1
     1   user    0.0       1
     """
-    from .metrics import METRICS
-
     have = set(village.responses.columns) | {"sentiment"}
     metrics = [m for m in metrics if METRICS.get(m, (m,))[0] in have or m not in METRICS]
     if not metrics:
@@ -89,8 +90,6 @@ def role_stage(village, metrics=DEFAULT_BREAKDOWN_METRICS, **kwargs):
 
 def _example_village():
     """Three responses from two people, for the examples below."""
-    from ..village.core import Village
-
     return Village(
         pd.DataFrame({"account_id": ["A"]}),
         pd.DataFrame({"stakeholder_id": ["a", "b"], "account_id": ["A", "A"], "role": ["user", "buyer"]}),
@@ -215,8 +214,6 @@ def who_moved(village, from_date, to_date, *, level="account", scheme=PRIMARY_SC
     0             pm             1.0          -0.5    -1.5            -1.2  moved
     1             op             0.5           0.5     0.0             0.0  moved
     """
-    from .schemes import SCHEMES, SE_SCHEMES, account_sentiment, stakeholder_sentiment
-
     t0, t1 = _check_dates(from_date, to_date)
     window_days = (t1 - t0).days if window_days is None else _asof.check_window(window_days, error=MetricError)
     if level == "account":
@@ -260,12 +257,8 @@ def who_moved(village, from_date, to_date, *, level="account", scheme=PRIMARY_SC
 
     def infl_at(ts):
         if influence is None:  # sentiment._influence_at returns row arrays, not a table, in this case
-            from ..network.influence import influence_weights
-
             df = influence_weights(village, ts)
         else:
-            from .schemes import _influence_at
-
             df = _influence_at(village, ts, influence)
         return df.drop_duplicates("stakeholder_id").set_index("stakeholder_id")["influence"]
 

@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
-from ..village.schema import ROLE_WEIGHTS
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
-
+from ..village.schema import ROLE_WEIGHTS
+from .intervals import bounded_mean_ci
 
 #: Scheme columns of :func:`account_sentiment`, in display order. The one list of schemes: every other
 #: stage imports it (or :data:`COMPARED_SCHEMES` / :data:`PRIMARY_SCHEME`) instead of repeating it.
@@ -81,8 +81,6 @@ def _heard_ci(m, se, n, n_eff, conf_level):
     of a heard (weighted) mean on ``[-1, 1]`` from :func:`weighted_group_mean`'s
     output: the weighted variance is ``se^2 n_eff (n - 1) / n`` (``sum w^2
     r^2 / sum w^2``; the plain variance for equal weights), 0 for one person."""
-    from .intervals import bounded_mean_ci
-
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(n > 1, se**2 * n_eff * (n - 1.0) / n, 0.0)
     return bounded_mean_ci(m, var, np.nan_to_num(n_eff), -1.0, 1.0, conf_level)

@@ -43,6 +43,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .metrics import METRICS, metric_arrays
+from .schemes import VETO_THRESHOLD, schemes_from_codes
+
 #: Coverage below which an interval claiming 95 % is labelled approximate.
 MIN_COVERAGE = 0.93
 
@@ -81,8 +84,6 @@ def _dist(spec):
 
 
 def _metric_truth(metric, v, p):
-    from .metrics import METRICS
-
     _, kind, par = METRICS[metric]
     if kind == "mean":
         return float(v @ p)
@@ -102,8 +103,6 @@ def metric_coverage(reps=2000, n_values=N_VALUES, seed=0, conf_level=0.95) -> pd
     >>> list(t.columns[:5]), bool((t["coverage"] > 0.8).all())
     (['kind', 'name', 'scenario', 'n', 'claimed'], True)
     """
-    from .metrics import METRICS, metric_arrays
-
     rng = np.random.default_rng(seed)
     rows = []
     for metric, scenarios in _METRIC_SCENARIOS.items():
@@ -152,8 +151,6 @@ def scheme_coverage(reps=2000, n_values=N_VALUES, seed=0, conf_level=0.95) -> pd
     >>> bool(set(t["name"]) >= {"mean", "role_weighted", "influence_weighted", "nested", "nps", "shrunk", "veto_floor"})
     True
     """
-    from .schemes import schemes_from_codes
-
     rng = np.random.default_rng(seed)
     rows = []
     for scen, p_role in _SCHEME_SCENARIOS.items():
@@ -184,8 +181,6 @@ def scheme_coverage(reps=2000, n_values=N_VALUES, seed=0, conf_level=0.95) -> pd
 
 
 def _shrunk_rows(reps, n_values, rng, conf_level):
-    from .schemes import schemes_from_codes
-
     rows = []
     for n in n_values:
         A = reps
@@ -201,8 +196,6 @@ def _shrunk_rows(reps, n_values, rng, conf_level):
 
 
 def _veto_rows(reps, n_values, rng, conf_level, margin=0.25):
-    from .schemes import VETO_THRESHOLD, schemes_from_codes
-
     rows = []
     for n in n_values:
         if n < 2:

@@ -24,8 +24,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..network.influence import influence_weights
 from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, window_mask
 from ..village.scale import response_sentiment
+from .tone import comment_sentiment
 
 _SOURCES = ("scores", "comment", "both")
 
@@ -62,8 +64,6 @@ def _frame(village, as_of, window_days, by, source, lexicon=None):
     if source == "scores":
         sent = response_sentiment(r)
     else:
-        from .tone import comment_sentiment
-
         text = (comment_sentiment(r[["comment"]], lexicon=lexicon)["comment_sentiment"]
                 if "comment" in r else pd.Series(np.nan, index=r.index))
         sent = text if source == "comment" else pd.concat([response_sentiment(r), text], axis=1).mean(axis=1)
@@ -215,8 +215,6 @@ def pain_points(village, as_of=None, *, by="touchpoint", window_days=DEFAULT_WIN
     by = [by] if isinstance(by, str) else list(by)
     as_of, window_days = resolve_as_of(village, as_of), check_window(window_days)
     if influence is None:
-        from ..network.influence import influence_weights
-
         influence = influence_weights(village, as_of)
     if not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise ValueError(f"influence has columns {list(influence.columns)}; expected stakeholder_id and influence "

@@ -9,8 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import MetricError
-from .estimators import (VETO_THRESHOLD, _SE_SCHEMES, _heard_ci, _wmean_clean, _z, eb_parameters, eb_shrink,
-                         impute_unheard, nested_mean, veto_floor, veto_floor_interval, weighted_group_mean)
+from .estimators import (
+    _SE_SCHEMES,
+    VETO_THRESHOLD,
+    _heard_ci,
+    _wmean_clean,
+    _z,
+    eb_parameters,
+    eb_shrink,
+    impute_unheard,
+    nested_mean,
+    veto_floor,
+    veto_floor_interval,
+    weighted_group_mean,
+)
+from .metrics import net_score_ci
 
 
 def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, stakeholder_role,
@@ -213,8 +226,6 @@ def _account_counts(s_acc, act, heard, k, infl, A):
 
 def _level_schemes(out, sh, gh, s_acc, s_nps, role_w_h, A, conf_level):
     """Step 5: ``mean``, ``nps`` and ``role_weighted`` into ``out``; returns their intervals."""
-    from .metrics import net_score_ci
-
     m, se, n, ne = _wmean_clean(sh, None, gh, A)
     out["mean"], out["mean_se"] = m, se
     cis = {"mean": _heard_ci(m, se, n, ne, conf_level)}

@@ -60,8 +60,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..village import asof as _asof
 from ..exceptions import MetricError
+from ..village import asof as _asof
+from ..village.core import Village
+from ..village.scale import ITEMS, response_sentiment
+from .intervals import bounded_mean_ci
 
 #: metric -> (source column, kind, parameters). kind: "net" (share of
 #: ``good`` minus share of ``bad``, in points), "share" (share of ``good``,
@@ -184,8 +187,6 @@ def mean_ci(total, total_sq, n, conf_level=0.95, *, low=None, high=None):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, total / n, np.nan)
         if low is not None:
-            from .intervals import bounded_mean_ci
-
             pop_var = np.maximum(np.where(n > 0, total_sq / n - mean**2, np.nan), 0.0)
             lo, hi = bounded_mean_ci(mean, pop_var, n, low, high, conf_level)
             return mean, lo, hi
@@ -201,8 +202,6 @@ def scale_bounds(metric):
     >>> scale_bounds("csat_mean"), scale_bounds("sentiment")
     ((1, 5), (-1, 1))
     """
-    from ..village.scale import ITEMS
-
     col = METRICS[metric][0]
     return (-1, 1) if col == "sentiment" else ITEMS[col][:2]
 
@@ -337,7 +336,6 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
     """
     window_days = _asof.check_window(window_days, error=MetricError)
     lead_days = _asof.check_lead(lead_days, error=MetricError)
-    from ..village.core import Village
 
     if unit not in ("respondent", "response"):
         raise MetricError(f"unit={unit!r} is not supported; expected 'respondent' or 'response'")
@@ -364,8 +362,6 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
     if freq is not None:
         df = df.assign(period=df[date_col].dt.to_period(freq).astype(str))
     if "sentiment" in metrics and "sentiment" not in df.columns:
-        from ..village.scale import response_sentiment
-
         df = df.assign(sentiment=response_sentiment(df))
     missing = [c for c in by if c not in df.columns]
     if missing:

@@ -136,8 +136,8 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
 
     Same arguments and returns as :func:`cxinfluence.sentiment.schemes.schemes_from_codes` (without its
     speed-only ``sorted_by_stakeholder``; ``portfolio`` sets the pooled quantities, ``portfolio_stats`` is
-    not filled: the statistics are the kernel's business). The function is long on purpose: it reads top to bottom as
-    docs/methods.md section 9, one scheme after another, each a few lines over the tables built above it.
+    not filled: the statistics are the kernel's business). Not split: it is long on purpose, it reads top to bottom
+    as docs/methods.md section 9, one scheme after another, each a few lines over the tables built above it.
 
     Examples
     --------

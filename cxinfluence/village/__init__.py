@@ -6,7 +6,7 @@ from .._api import lazy_exports
 _EXPORTS = {
     "pseudonym": ".anonymize", "scrub_text": ".anonymize", "anonymize_village": ".anonymize",
     "to_timestamp": ".asof", "active_mask": ".asof", "window_mask": ".asof", "DEFAULT_WINDOW_DAYS": ".asof",
-    "Village": ".core", "load_village": ".core", "atomic_folder": ".files", "atomic_file": ".files",
+    "Village": ".core", "load_village": ".load", "atomic_folder": ".files", "atomic_file": ".files",
     "lock": ".files", "rows_of": ".ids", "write_village": ".io", "read_tables": ".read",
     "data_dictionary_markdown": ".io", "normalize_title": ".roles", "load_role_rules": ".roles",
     "classify_titles": ".roles", "complete_roles": ".roles", "unclassified_titles": ".roles",

@@ -71,6 +71,7 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
+
 from ..exceptions import AnonymizeKeyError, AnonymizeKeyWarning
 from .ids import carry
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import Problem
-from .io import RawTable, range_text as _range_text
+from .io import RawTable
+from .io import range_text as _range_text
 from .schema import DERIVED_COLUMNS, TABLES, Column
 
 #: Rows listed individually per check before the rest are counted in one problem.

@@ -12,6 +12,8 @@ The cache is keyed on the identity of the immutable Arrow arrays behind the
 two columns (pandas' ``str`` dtype), so replacing a table or editing a
 column (pandas swaps in a new Arrow array) simply misses the cache. Columns
 not backed by Arrow are hashed on every call (nothing to key on safely).
+Other id plumbing derived from the same columns (coverage's resolved rows)
+is kept in the same cache, with :func:`remember` and :func:`remembered`.
 """
 
 from __future__ import annotations
@@ -217,6 +219,40 @@ def prime(village, found: dict) -> None:
             rows = np.asarray(rows)
             rows.flags.writeable = False
             cache[(table, column)] = (key, rows)
+
+
+def remembered(village, name, arrays):
+    """What :func:`remember` kept on ``village`` under ``name`` for these very ``arrays``, else None.
+
+    ``arrays`` are the immutable Arrow arrays the value was derived from (e.g. from
+    :func:`arrow_identity`); a replaced or edited column gives new arrays and so misses.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.core import Village
+    >>> v = Village(pd.DataFrame({"account_id": pd.array(["A"], dtype="str")}), pd.DataFrame(), pd.DataFrame(),
+    ...             pd.DataFrame(), pd.DataFrame())
+    >>> key = (arrow_identity(v.accounts["account_id"]),)
+    >>> remember(v, "n accounts", key, 1)
+    >>> remembered(v, "n accounts", key), remembered(v, "n accounts", (None,))
+    (1, None)
+    """
+    if arrays is None or any(a is None for a in arrays):
+        return None
+    hit = _cache(village).get(("remembered", name))
+    if hit is not None and len(hit[0]) == len(arrays) and all(a is b for a, b in zip(hit[0], arrays)):
+        return hit[1]
+    return None
+
+
+def remember(village, name, arrays, value) -> None:
+    """Keep ``value`` (derived from the Arrow ``arrays``) in the village's one id cache under ``name``.
+
+    Nothing is kept when an array is None (a column not backed by Arrow: nothing immutable to key on).
+    The arrays themselves are held, so their ids cannot be reused while cached.
+    """
+    if arrays is not None and all(a is not None for a in arrays):
+        _cache(village)[("remembered", name)] = (tuple(arrays), value)
 
 
 def carry(source, village):

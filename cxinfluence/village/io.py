@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES
 from .csvsafe import neutralise_arrow, neutralise_cell, neutralise_frame
 from .files import atomic_file, atomic_folder
 from .read import (  # noqa: F401 - the readers, importable from here as before
@@ -32,7 +31,7 @@ from .read import (  # noqa: F401 - the readers, importable from here as before
     sniff_delimiter,
 )
 from .read_xlsx import EXCEL_SERIAL_RANGE, read_xlsx_tables  # noqa: F401 - importable from here as before
-
+from .schema import DERIVED_COLUMNS, TABLE_ORDER, TABLES
 
 FORMATS = ("csv", "parquet", "xlsx")
 

@@ -35,6 +35,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import PartitionError, Problem, VillageError
+from .core import Village, read_folder
+from .files import atomic_folder
+from .ids import rows_of
+from .io import _parquet_column
 from .schema import DERIVED_COLUMNS, TABLE_ORDER
 
 #: file name of the manifest of a partitioned village
@@ -107,7 +111,6 @@ def row_partitions(village, partitions) -> dict:
     True
     """
     k = check_partitions(partitions)
-    from .core import Village
 
     t = _tables(village)
     out = {"accounts": partition_of(t["accounts"]["account_id"], k),
@@ -118,8 +121,6 @@ def row_partitions(village, partitions) -> dict:
     for name, column in (("relationships", "source_id"), ("relationships", "target_id"),
                          ("responses", "stakeholder_id")):
         if isinstance(village, Village):  # the id lookups validation made (cached on the village)
-            from .ids import rows_of
-
             rows = np.asarray(rows_of(village, name, column), dtype=np.int64)
         else:
             rows = people.get_indexer(t[name][column].astype(str))
@@ -154,8 +155,6 @@ def split_village(village, partitions) -> list:
     >>> sum(len(p.responses) for p in parts) == len(v.responses)
     True
     """
-    from .core import Village
-
     k = check_partitions(partitions)
     tables = _tables(village)
     rows = row_partitions(tables, k)
@@ -174,8 +173,6 @@ def account_range(accounts: pd.DataFrame) -> dict:
 
 def _arrow_schema(df: pd.DataFrame):
     import pyarrow as pa
-
-    from .io import _parquet_column
 
     table = pa.Table.from_pandas(pd.DataFrame({c: _parquet_column(df[c]) for c in df.columns}), preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
@@ -228,8 +225,6 @@ class PartitionedWriter:
         self.tmp = None
 
     def __enter__(self):
-        from .files import atomic_folder
-
         if self.path.exists():
             if not self.overwrite:
                 raise FileExistsError(f"{self.path} already exists; pass overwrite=True (CLI: --force) to replace it")
@@ -267,7 +262,6 @@ class PartitionedWriter:
             df = df.reindex(columns=schema.names)
             for k in np.unique(rows[name]):
                 piece = df[rows[name] == k].reset_index(drop=True)
-                from .io import _parquet_column
 
                 piece = pd.DataFrame({c: _parquet_column(piece[c]) for c in piece.columns})
                 table = pa.Table.from_pandas(piece, schema=schema, preserve_index=False)
@@ -340,7 +334,7 @@ def write_partitioned(village, path, partitions, *, overwrite=False) -> Path:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from cxinfluence.village.core import load_village
+    >>> from cxinfluence.village.load import load_village
     >>> from cxinfluence.village.synth import make_village
     >>> v, _ = make_village(12, seed=0)
     >>> path = write_partitioned(v, pathlib.Path(tempfile.mkdtemp()) / "v", partitions=4)
@@ -411,9 +405,7 @@ def read_partition(path, partition, *, role_rules=None, warn=True):
     >>> sorted(read_partition(path, 2, warn=False).accounts["account_id"])
     ['A002', 'A007']
     """
-    from .core import load_village
-
-    return load_village(partition_path(path, partition), role_rules=role_rules, warn=warn)
+    return read_folder(partition_path(path, partition), role_rules=role_rules, warn=warn)
 
 
 def load_partitioned(path, *, partition=None, role_rules=None, warn=True):
@@ -423,15 +415,13 @@ def load_partitioned(path, *, partition=None, role_rules=None, warn=True):
     partitions, and that every partition holds the accounts the hash rule puts
     there.
     """
-    from .core import Village, load_village
-
     if partition is not None:
         return read_partition(path, partition, role_rules=role_rules, warn=warn)
     manifest = read_manifest(path)
     parts, problems, errors = [], [], []
     for p in manifest["parts"]:
         try:
-            v = load_village(Path(path) / p["folder"], role_rules=role_rules, warn=warn)
+            v = read_folder(Path(path) / p["folder"], role_rules=role_rules, warn=warn)
         except VillageError as exc:
             errors += exc.problems
             continue

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import Problem
+from .rawtable import RawTable, _finish, _unreadable
 from .schema import TABLE_ORDER, TABLES
-from .read import RawTable, _finish, _unreadable
 
 
 def _cell_text(v):

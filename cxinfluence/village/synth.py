@@ -138,47 +138,48 @@ import numpy as np
 import pandas as pd
 
 from .core import Village
-from .synth_params import (  # noqa: F401
-    WORLDS,
-    THEMES,
-    ITEMS,
-    _CHANNELS,
-    _REVERSED,
-    _ro,
-    _rolemap,
-    TruthParams,
-    Truth,
-    _TRUTH_DATES,
-    _TRUTH_IDS,
-    read_truth,
-)
+from .io import FORMATS, atomic_output, write_tables, write_village
+from .partitions import PartitionedWriter
 from .synth_catalog import (  # noqa: F401
-    TITLE_CATALOG,
-    _GROUP_SHARE,
-    SEGMENTS,
-    _SEGMENT_WORD,
-    REGIONS,
-    _PREFIX,
-    _SUFFIX,
-    _FIRST,
-    _LAST,
-    _TOUCHPOINT,
-    _THEME_BY_ROLE,
-    COMMENT_TEMPLATES,
     _CHAMPION,
+    _FIRST,
+    _GROUP_SHARE,
+    _LAST,
+    _NODATE_HIGH,
+    _NODATE_LOW,
+    _PREFIX,
+    _SEGMENT_WORD,
+    _SUFFIX,
+    _THEME_BY_ROLE,
+    _TOUCHPOINT,
+    COMMENT_TEMPLATES,
+    REGIONS,
+    SEGMENTS,
+    TITLE_CATALOG,
+    _arrow_strings,
+    _by_role,
+    _days,
+    _group_sample,
+    _ids,
     _str,
     _take_str,
-    _arrow_strings,
-    _ids,
-    _days,
-    _NODATE_LOW,
-    _NODATE_HIGH,
-    _by_role,
-    _group_sample,
     _tri_noise,
 )
+from .synth_params import (  # noqa: F401
+    _CHANNELS,
+    _REVERSED,
+    _TRUTH_DATES,
+    _TRUTH_IDS,
+    ITEMS,
+    THEMES,
+    WORLDS,
+    Truth,
+    TruthParams,
+    _ro,
+    _rolemap,
+    read_truth,
+)
 from .synth_world import _Generator
-
 
 # --------------------------------------------------------------------------- generator
 
@@ -288,8 +289,6 @@ def write_synthetic(village: Village, truth: Truth, path, format: str = "csv", o
     >>> sorted(p.name for p in out.iterdir())  # doctest: +NORMALIZE_WHITESPACE
     ['accounts.csv', 'outcomes.csv', 'relationships.csv', 'responses.csv', 'stakeholders.csv', 'truth']
     """
-    from .io import FORMATS, atomic_output, write_tables, write_village
-
     if format not in FORMATS:
         raise ValueError(f"format={format!r} is not supported; expected one of {list(FORMATS)}")
     tables = dict(village.tables())
@@ -363,8 +362,6 @@ def write_synthetic_partitioned(n_accounts: int, path, partitions: int, *, seed:
     >>> m["rows"]["accounts"], sorted({a.split("-")[0] for p in m["parts"] for a in (p["accounts"]["first"],)})[:1]
     (30, ['c00000'])
     """
-    from .partitions import PartitionedWriter
-
     if not isinstance(chunk_accounts, (int, np.integer)) or chunk_accounts < 1:
         raise ValueError(f"chunk_accounts={chunk_accounts!r}; expected a positive integer")
     if not isinstance(n_accounts, (int, np.integer)) or n_accounts < 1:

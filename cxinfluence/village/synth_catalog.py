@@ -3,12 +3,10 @@ small array helpers. Part of :mod:`cxinfluence.village.synth`."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from .schema import ROLES
-
 
 # --------------------------------------------------------------------------- catalogs
 

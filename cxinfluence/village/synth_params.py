@@ -11,8 +11,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from .csvsafe import neutralise_frame, restore_frame
 from .schema import ROLES
-
 
 WORLDS = ("influence", "mean", "roles")
 THEMES = ("delivery", "quality", "billing", "support", "pricing", "safety", "documentation", "people")
@@ -225,8 +225,6 @@ class Truth:
     def write(self, path) -> Path:
         """Write ``path/truth/``: ``parameters.json``, ``stakeholders.csv``,
         ``accounts.csv``, ``responses.csv``. Returns the truth folder."""
-        from .csvsafe import neutralise_frame
-
         folder = Path(path) / "truth"
         folder.mkdir(parents=True, exist_ok=True)
         doc = {
@@ -263,8 +261,6 @@ def read_truth(path) -> Truth:
     >>> back.params == t.params, len(back.stakeholders) == len(t.stakeholders)
     (True, True)
     """
-    from .csvsafe import restore_frame
-
     folder = Path(path)
     if not (folder / "parameters.json").exists():
         folder = folder / "truth"

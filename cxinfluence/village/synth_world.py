@@ -6,12 +6,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .schema import ROLES, SCORE_RANGES, VETO_BY_ROLE
 from .core import Village
+from .schema import ROLES, SCORE_RANGES, VETO_BY_ROLE
 from .synth_catalog import (
-    _CHAMPION, _FIRST, _GROUP_SHARE, _LAST, _NODATE_HIGH, _NODATE_LOW, _PREFIX, _SEGMENT_WORD, _SUFFIX,
-    _THEME_BY_ROLE, _TOUCHPOINT, COMMENT_TEMPLATES, REGIONS, SEGMENTS, TITLE_CATALOG, _by_role, _days,
-    _group_sample, _ids, _str, _take_str, _tri_noise,
+    _CHAMPION,
+    _FIRST,
+    _GROUP_SHARE,
+    _LAST,
+    _NODATE_HIGH,
+    _NODATE_LOW,
+    _PREFIX,
+    _SEGMENT_WORD,
+    _SUFFIX,
+    _THEME_BY_ROLE,
+    _TOUCHPOINT,
+    COMMENT_TEMPLATES,
+    REGIONS,
+    SEGMENTS,
+    TITLE_CATALOG,
+    _by_role,
+    _days,
+    _group_sample,
+    _ids,
+    _str,
+    _take_str,
+    _tri_noise,
 )
 from .synth_params import _CHANNELS, _REVERSED, ITEMS, THEMES, Truth
 

@@ -43,8 +43,16 @@ import pandas as pd
 from ..exceptions import CxInfluenceWarning, Problem, VillageWarning
 from .checks import MAX_LISTED, WARNING_EXAMPLES, _Report, _type_table
 from .io import RawTable, read_tables
-from .references import (check_keys, check_outcomes, check_people, check_responses, check_ties, match_ids,
-                         matched_rows, _unreferenced)
+from .references import (
+    _unreferenced,
+    check_keys,
+    check_outcomes,
+    check_people,
+    check_responses,
+    check_ties,
+    match_ids,
+    matched_rows,
+)
 from .roles import complete_roles
 from .schema import TABLE_ORDER
 
@@ -122,7 +130,6 @@ def check_tables(raw: dict[str, RawTable], *, max_listed=MAX_LISTED,
 def _ordered(problems):
     order = {n: i for i, n in enumerate(("village",) + TABLE_ORDER)}
     return sorted(problems, key=lambda p: (order.get(p.table, 99), p.severity != "error"))
-
 
 
 # --------------------------------------------------------------------------- entry points

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import Problem, VillageError
-from ._crm import dropped_rows, norm_key
 from ..schema import SCORE_RANGES
+from ._crm import dropped_rows, norm_key
 
 #: Question text -> village item, tried in order when neither the survey type nor the mapping says.
 QUESTION_RULES = (
@@ -39,8 +39,6 @@ def answer_extras(answers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         if cfg.get(key):
             out[key] = str(cfg[key]).strip().lower() if key != "touchpoint" else str(cfg[key]).strip()
     return out
-
-
 
 
 def score(values: pd.Series) -> pd.Series:

@@ -15,20 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import _dropped, _salesforce15
 from ._common import lookup, take
-from .mapping import join_keys
-
-
-def _dropped(report_rows, df, mask, table, reason):
-    from . import _dropped as f
-
-    return f(report_rows, df, mask, table, reason)
-
-
-def _salesforce15(people_ids):
-    from . import _salesforce15 as f
-
-    return f(people_ids)
+from .mapping import join_keys, role_table
+from .salesforce import ROLE_RANK, _role_rows
 
 
 def join_reference(answers, people, mapping, drops, report):
@@ -91,9 +81,6 @@ def join_reference(answers, people, mapping, drops, report):
 
 def roles_reference(ex, people, opps, st, mapping):
     """The plain pandas version of ``salesforce._roles`` (people's roles from the role objects)."""
-    from .mapping import role_table
-    from .salesforce import ROLE_RANK, _role_rows
-
     rows = _role_rows(ex, opps, st, mapping)
     if rows is None:
         st.notes.append("no role objects (AccountContactRole, OpportunityContactRole): roles come from job titles")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ImportDataError
+from ..ids import arrow_strings, unique_text
 from ._common import (
     Export,
     booleans,
@@ -48,7 +49,6 @@ from ._common import (
     take,
 )
 from .mapping import DEFAULT_RENEWAL_TYPES, role_table, section
-from ..ids import arrow_strings, unique_text
 from .staging import Staged
 
 OBJECTS = ("Account", "Contact", "AccountContactRole", "OpportunityContactRole", "AccountContactRelation", "Opportunity")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 #: the columns each staged table may carry; every column is optional except those in KEYS
 COLUMNS = {
     "accounts": ["account_id", "name", "segment", "region", "owner", "annual_revenue"],

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import Problem, TeamWorkbookError
+from ..schema import RELATIONSHIP_KINDS
 from . import _crm
 from .staging import Staged
 from .team_template import (
@@ -58,7 +59,6 @@ from .team_template import (
     VETO,
     write_team_template,
 )
-from ..schema import RELATIONSHIP_KINDS
 
 SOURCE = "team"
 __all__ = ["read_team_workbook", "write_team_template", "SOURCE", "HOWTO", "PEOPLE", "TIES", "VETO", "RATINGS",
