@@ -206,3 +206,71 @@ def test_import_checks_can_fail(tmp_path):
     found = list(internal_imports(pkg / "m.py"))
     assert [in_function for _, in_function in found] == [False, True]
     assert private_crossings(pkg / "m.py", tmp_path / "cxinfluence") == ["cxinfluence/models/m.py:1 _cache"]
+
+
+# Tests use the public API (issue 12 item 7), except where a test holds a private, optimised kernel
+# against its readable reference or pins one of its internal budgets. Each such test file is listed
+# here with the private names it may use and why; any other private import from the package fails.
+PRIVATE_IN_TESTS = {
+    "account_page_reference.py": ({"_SCRIPT_HASH", "_fmt"}, "the frozen reference page, built as the old code did"),
+    "test_anonymize.py": ({"_static", "_vis_asset", "_vis_css"}, "the map's bundled assets, scanned for names"),
+    "test_compare.py": ({"_bootstrap_auc", "_bootstrap_differences", "_bootstrap_weights_t"},
+                        "the vectorised bootstrap against a loop over replicates"),
+    "test_coverage.py": ({"_Groups", "_active_at", "_member_finder", "_rank_desc", "_each_distinct", "_group_max",
+                          "_role_codes"}, "the integer-coded kernels against pandas references"),
+    "test_diagnostics.py": ({"_se_used"}, "the report's wording of the standard errors, from the fits"),
+    "test_findings.py": ({"_along", "_ci"}, "interval wording along the direction of an effect"),
+    "test_import_crm.py": ({"_crm", "_crm_answers"}, "the importers' shared parsing modules"),
+    "test_import_speed.py": ({"_common", "_join", "_roles"}, "the fast import joins against importers/reference.py"),
+    "test_influence.py": ({"_account_blocks"}, "account blocks from codes against the text path"),
+    "test_io.py": ({"_clean_cells"}, "the Arrow cell clean-up against str.strip"),
+    "test_models.py": ({"_binary_columns"}, "the separation check's column screen"),
+    "test_models_frame_codes.py": ({"_first_of_account", "_group_sentiment", "_group_sentiment_codes", "_key",
+                                    "_metric_columns"}, "the model frame's integer-coded path against the text path"),
+    "test_models_lean.py": ({"_boot_weights", "_loglike", "_fit_glm_capped"}, "the lean fits against statsmodels"),
+    "test_portfolio_fast.py": ({"_matched_unique", "_ties_unique", "_reference_gexf"},
+                               "the fast portfolio export against its reference writer"),
+    "test_sensitivity.py": ({"_spearman_by_account"}, "the rank correlation kernel against scipy"),
+    "test_sensitivity_speed.py": ({"_spearman_by_account", "_spearman_by_account_reference"},
+                                  "the rank correlation kernel against its reference"),
+    "test_sentiment_fast.py": ({"_levels", "_quarters_raised"}, "the vectorised action levels against row by row"),
+    "test_slides_fast.py": ({"_wrap_caption"}, "the slide caption wrapping against textwrap"),
+    "test_structure.py": ({"_size_batches", "_typed_pairs"}, "the batched kernel's memory budgets"),
+    "test_synth.py": ({"_CHAMPION"}, "the generator's champion titles, checked against the role rules"),
+}
+
+
+def private_names_in(path: Path) -> set[str]:
+    """Private names of the package a test file imports or reads off an imported module."""
+    tree = ast.parse(path.read_text())
+    modules, found = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cxinfluence"):
+            for a in node.names:
+                (found if a.name.startswith("_") and not a.name.startswith("__") else modules).add(
+                    a.name if a.name.startswith("_") else a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("cxinfluence"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name) and node.value.id in modules):
+            found.add(node.attr)
+    return found
+
+
+def test_tests_use_public_names_except_listed_kernels():
+    extra = {}
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        allowed = PRIVATE_IN_TESTS.get(path.name, (set(), ""))[0]
+        names = private_names_in(path) - allowed
+        if names:
+            extra[path.name] = sorted(names)
+    assert not extra, (f"tests importing private names: {extra}; use the public API, or, for a kernel tested "
+                       "against its reference, list it in PRIVATE_IN_TESTS with the reason")
+
+
+def test_private_name_scan_can_fail(tmp_path):
+    f = tmp_path / "test_x.py"
+    f.write_text("import cxinfluence.models.glm as glm\nfrom cxinfluence.models import _k, public\n"
+                 "glm._fit(1)\npublic._y\n")
+    assert private_names_in(f) == {"_k", "_fit", "_y"}

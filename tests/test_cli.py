@@ -75,21 +75,21 @@ def test_synth_writes_a_valid_village_with_truth(tmp_path):
 
 def test_currency_option_reaches_run():
     from cxinfluence.cli import build_parser
-    from cxinfluence.pipeline.commands import _run_kwargs
+    from cxinfluence.pipeline.commands import run_options
 
     for command in (["run", "village"], ["demo"]):
         args = build_parser().parse_args(command + ["--out", "o", "--currency", "EUR"])
-        assert _run_kwargs(args)["currency"] == "EUR"
-    assert _run_kwargs(build_parser().parse_args(["run", "v", "--out", "o"]))["currency"] is None
+        assert run_options(args)["currency"] == "EUR"
+    assert run_options(build_parser().parse_args(["run", "v", "--out", "o"]))["currency"] is None
 
 
 def test_compare_to_option_reaches_run_and_a_bad_date_is_one_clear_error(sample_path, tmp_path):
     from cxinfluence.cli import build_parser
-    from cxinfluence.pipeline.commands import _run_kwargs
+    from cxinfluence.pipeline.commands import run_options
 
     args = build_parser().parse_args(["run", "village", "--out", "o", "--compare-to", "2025-06-30"])
-    assert _run_kwargs(args)["compare_to"] == "2025-06-30"
-    assert _run_kwargs(build_parser().parse_args(["run", "v", "--out", "o"]))["compare_to"] is None
+    assert run_options(args)["compare_to"] == "2025-06-30"
+    assert run_options(build_parser().parse_args(["run", "v", "--out", "o"]))["compare_to"] is None
     for bad, message in (("notadate", "is not a date"), ("2099-01-01", "is not before the as-of date")):
         res = cli("run", sample_path, "--out", tmp_path / "out", "--compare-to", bad, "-q")
         assert res.returncode != 0 and message in res.stderr and "Traceback" not in res.stderr

@@ -93,9 +93,9 @@ def test_a_prior_at_other_dates_stops_the_run_and_names_them(tmp_path):
 
 def test_the_cli_reads_prior(tmp_path):
     from cxinfluence.pipeline.cli import build_parser
-    from cxinfluence.pipeline.commands import _run_kwargs
+    from cxinfluence.pipeline.commands import run_options
 
     args = build_parser().parse_args(["run", "v", "--out", str(tmp_path / "o"), "--prior", "whole/p.json"])
-    assert _run_kwargs(args)["prior"] == "whole/p.json"
+    assert run_options(args)["prior"] == "whole/p.json"
     missing = _cli("run", tmp_path / "nowhere", "--out", tmp_path / "o", "--prior", tmp_path / "nope.json")
     assert missing.returncode != 0 and "Traceback" not in missing.stderr and "nope.json" in missing.stderr

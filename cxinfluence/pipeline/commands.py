@@ -93,7 +93,8 @@ def cmd_partition(args) -> int:
     return 0
 
 
-def _run_kwargs(args):
+def run_options(args):
+    """The keyword arguments of :func:`cxinfluence.pipeline.runner.run` that ``cxinfluence run``'s options give."""
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     return dict(
         as_of=args.as_of,
@@ -126,11 +127,11 @@ def _finish_run(result, args) -> int:
 
 
 def cmd_run(args) -> int:
-    return _finish_run(run(args.village, args.out, **_run_kwargs(args)), args)
+    return _finish_run(run(args.village, args.out, **run_options(args)), args)
 
 
 def cmd_demo(args) -> int:
-    return _finish_run(run(sample_village_path(), args.out, **_run_kwargs(args)), args)
+    return _finish_run(run(sample_village_path(), args.out, **run_options(args)), args)
 
 
 def cmd_import(args) -> int:
