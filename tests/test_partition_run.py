@@ -120,6 +120,7 @@ def test_sentiment_with_the_combined_prior_agrees_for_any_k(village, one, k):
 
 @pytest.mark.slow
 def test_a_failing_partition_is_named_with_its_accounts(tmp_path, monkeypatch):
+    import cxinfluence.pipeline.runner as runner_module
     from cxinfluence.pipeline.runner import run
     from cxinfluence.village.synth import make_village
 
@@ -131,7 +132,7 @@ def test_a_failing_partition_is_named_with_its_accounts(tmp_path, monkeypatch):
             raise ValueError("disk error while reading")
         return real(tables, **kw)
 
-    monkeypatch.setattr(mr, "coverage_part", broken)
+    monkeypatch.setattr(runner_module, "coverage_part", broken)  # where the run looks it up
     stream = io.StringIO()
     import cxinfluence.pipeline.progress as progress_module
 
