@@ -200,18 +200,33 @@ def bootstrap_auc(y, score, groups, W):
     >>> bootstrap_auc(y, s, g, W).tolist() == auc(y, s, W[:, g]).tolist()
     True
     """
-    return _bootstrap_auc(y, score, groups, np.ascontiguousarray(np.asarray(W, dtype=float).T))
+    W = np.asarray(W, dtype=float)
+    return _bootstrap_auc(y, score, groups, np.ascontiguousarray(W.T), _class_weights(y, groups, W))
 
 
-def _bootstrap_auc(y, score, groups, Wt):
+def _class_weights(y, groups, W):
+    """The weight of the events and of the non-events in each replicate, ``(W @ events per group, W @ non-events
+    per group)``: the same for every scheme scored on the same rows, so computed once, from the float64 weights."""
+    pos = np.asarray(y, dtype=float) == 1
+    groups = np.asarray(groups)
+    n = W.shape[1]
+    return (W @ np.bincount(groups[pos], minlength=n).astype(float),
+            W @ np.bincount(groups[~pos], minlength=n).astype(float))
+
+
+def _bootstrap_auc(y, score, groups, Wt, class_weights=None):
     """:func:`bootstrap_auc` with the weights as groups x replicates
-    (C-contiguous), so that a caller scoring many schemes transposes once."""
+    (C-contiguous), so that a caller scoring many schemes transposes once;
+    ``class_weights`` (:func:`_class_weights`, computed here when absent)
+    likewise once for all schemes."""
     import scipy.sparse as sp
 
     y = np.asarray(y, dtype=float)
     s = np.asarray(score, dtype=float)
     groups = np.asarray(groups)
     pos = y == 1
+    if class_weights is None:
+        class_weights = _class_weights(y, groups, np.asarray(Wt, dtype=float).T)
     big = pos if pos.sum() >= (~pos).sum() else ~pos
     s_big = s[big]
     order = np.argsort(s_big, kind="mergesort")
@@ -220,7 +235,12 @@ def _bootstrap_auc(y, score, groups, Wt):
     # positions in the sorted larger class: rows below, and below or tied
     lo = np.searchsorted(s_big, s_small, side="left")
     hi = np.searchsorted(s_big, s_small, side="right")
-    cuts = np.unique(np.r_[lo, hi])
+    # the distinct positions, in order, by marking them (a pass, not a sort); cut_of[position] = its cut number
+    mark = np.zeros(len(s_big) + 1, dtype=bool)
+    mark[lo] = True
+    mark[hi] = True
+    cuts = np.flatnonzero(mark)
+    cut_of = np.cumsum(mark) - 1
     shape = (len(cuts), Wt.shape[0])
     # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
     # rows are already in segment order, so the CSR arrays are built directly
@@ -229,19 +249,19 @@ def _bootstrap_auc(y, score, groups, Wt):
     big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0, dtype=dt), g_big[:cuts[-1] if len(cuts) else 0],
                                 np.r_[0, cuts]), shape=shape)
     if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
-        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0, dtype=dt)
+        at, rows, ones = cut_of[lo], g_small, np.full(len(lo), 2.0, dtype=dt)
     else:
-        at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
+        at, rows = np.r_[cut_of[lo], cut_of[hi]], np.r_[g_small, g_small]
         ones = np.ones(len(at), dtype=dt)
-    order = np.argsort(at, kind="stable")
-    small_counts = sp.csr_matrix((ones[order], rows[order], np.r_[0, np.cumsum(np.bincount(at, minlength=len(cuts)))]),
-                                 shape=shape)
+    # (cut, group) entries in any order: the COO -> CSR conversion places them by a counting pass, no sort
+    # (duplicates are summed by the product as they are)
+    small_counts = sp.coo_matrix((ones, (at, rows)), shape=shape).tocsr()
     below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
     np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
     # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
     twice = np.einsum("qr,qr->r", below, small_counts @ Wt, dtype=np.float64, casting="safe")
-    n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
-    n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
+    n_pos, n_neg = class_weights
+    n_big, n_small = (n_pos, n_neg) if big is pos else (n_neg, n_pos)
     if big is pos:  # pairs count events above each non-event
         twice = 2.0 * n_big * n_small - twice
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -560,15 +580,27 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
     denom = W @ count
     a = (1 - conf_level) / 2
     Wt = _bootstrap_weights_t(W, len(y)) if kind == "rebuy" else None
+    cw = _class_weights(y, acc, W) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}
         for k, v in _row_losses(y, preds[s], kind, family).items():
             m = (W @ np.bincount(acc, v, n_acc)) / denom
             res[k] = np.sqrt(m) if k == "rmse" else m
-        if kind == "rebuy":
-            res["auc"] = _bootstrap_auc(y, preds[s], acc, Wt)
         boot[s] = res
+    if kind == "rebuy":
+        # the schemes' bootstrap AUCs are independent and spend their time in numpy and scipy.sparse, which
+        # release the GIL: two at a time on large data (the same numbers as in sequence)
+        def one(s):
+            return _bootstrap_auc(y, preds[s], acc, Wt, cw)
+
+        if len(y) >= PARALLEL_FOLD_ROWS and len(schemes) > 1:
+            with ThreadPoolExecutor(2) as pool:
+                aucs = list(pool.map(one, schemes))
+        else:
+            aucs = [one(s) for s in schemes]
+        for s, v in zip(schemes, aucs):
+            boot[s]["auc"] = v
     rows = []
     for s in schemes:
         row = {"scheme": s}
