@@ -299,9 +299,9 @@ def test_parallel_fold_refits_give_the_same_comparison(monkeypatch):
     pd.testing.assert_frame_equal(parallel.predictions, serial.predictions, check_exact=True)
 
 
-def test_bootstrap_aucs_two_at_a_time_equal_those_in_sequence(monkeypatch):
-    """Large data scores the schemes' bootstrap AUCs on two threads, with the class weights computed once: the
-    intervals are the same numbers as one scheme after another."""
+def test_threads_on_large_data_give_the_numbers_of_one_thread(monkeypatch):
+    """Large data refits the folds on two threads while the next scheme is fitted on all rows, and scores the
+    schemes' bootstrap AUCs on two threads (the class weights computed once): the same numbers as one thread."""
     import cxinfluence.models.compare as cmp
 
     df = _frame(n_acc=400)

@@ -376,14 +376,21 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     acc_codes = group_codes(data[cluster])
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
-    # The bootstrap's account weights depend only on the seed and the number of accounts: drawn on the other
-    # core (numpy releases the GIL) while this one fits; the same draws as in sequence
-    pool = ThreadPoolExecutor(1) if n_boot else None
-    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if pool else None
+    # Work for the other core (numpy releases the GIL), the same numbers as in sequence: the bootstrap's account
+    # weights (they depend only on the seed and the number of accounts) and, on large data, the folds' refits of
+    # each scheme, two at a time, while this thread fits the next scheme on all rows
+    large = len(data) >= PARALLEL_FOLD_ROWS
+    pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
+    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if n_boot else None
+    refits = {}
     try:
         for s in schemes:
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
+            tasks = _fold_refits(fits[s], fold, folds)
+            refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
+        for s in schemes:
+            estimates = [r.result() for r in refits[s]] if large else refits[s]
+            y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
             fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
         W1, W2 = (weights[0].result(), weights[1].result()) if weights else (None, None)
     finally:
@@ -459,31 +466,44 @@ def _full_fit(data, s, old, ctrl, kind, fam_name, cluster, outcome):
     return fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
 
 
-def _cross_validate(fit, fold, folds, kind, fam_name):
-    """Out-of-fold predictions of ``fit``'s design refitted by IRLS per fold: ``(y, predictions, fold scores)``."""
+def _quietly(tasks):
+    """The results of ``tasks`` (callables) run here, in order, warnings ignored (on small data, where the folds'
+    refits run in this thread; in worker threads numpy's per-thread error state keeps them quiet instead)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [t() for t in tasks]
+
+
+def _fold_family(fit):
     import statsmodels.api as sm
 
     model = fit.result.model
+    return model.family if hasattr(model, "family") else sm.families.Gaussian()
+
+
+def _fold_refits(fit, fold, folds):
+    """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
+    full-data estimate (IRLS then needs 2-3 iterations). Each spends its time in numpy, which releases the GIL,
+    so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread."""
+    model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
-    fam = model.family if hasattr(model, "family") else sm.families.Gaussian()
+    fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
-    p = np.empty(len(y))
 
     def refit(k):
         train = fold != k
         with np.errstate(all="ignore"):
-            # Start from the full-data estimate: IRLS then needs 2-3 iterations.
             return irls(_rows(X, train), y[train], fam, start)
 
-    # The folds' refits are independent and spend their time in numpy (which releases the GIL), each on one
-    # BLAS thread: two at a time use both cores on large data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(y) >= PARALLEL_FOLD_ROWS:
-            with ThreadPoolExecutor(2) as pool:
-                estimates = list(pool.map(refit, range(folds)))
-        else:
-            estimates = [refit(k) for k in range(folds)]
+    return [lambda k=k: refit(k) for k in range(folds)]
+
+
+def _out_of_fold(fit, estimates, fold, kind, fam_name):
+    """The out-of-fold predictions of the folds' ``estimates`` and each fold's scores: ``(y, predictions, rows)``."""
+    model = fit.result.model
+    X, y = np.asarray(model.exog), np.asarray(model.endog)
+    fam = _fold_family(fit)
+    p = np.empty(len(y))
     rows = []
     for k, b in enumerate(estimates):
         test = fold == k
