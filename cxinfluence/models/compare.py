@@ -382,11 +382,11 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     large = len(data) >= PARALLEL_FOLD_ROWS
     pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
     weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if n_boot else None
-    refits = {}
+    refits, train = {}, [np.flatnonzero(fold != k) for k in range(folds)]
     try:
         for s in schemes:
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            tasks = _fold_refits(fits[s], fold, folds)
+            tasks = _fold_refits(fits[s], fold, folds, train)
             refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
         for s in schemes:
             estimates = [r.result() for r in refits[s]] if large else refits[s]
@@ -481,19 +481,21 @@ def _fold_family(fit):
     return model.family if hasattr(model, "family") else sm.families.Gaussian()
 
 
-def _fold_refits(fit, fold, folds):
+def _fold_refits(fit, fold, folds, train=None):
     """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
     full-data estimate (IRLS then needs 2-3 iterations). Each spends its time in numpy, which releases the GIL,
-    so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread."""
+    so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread. ``train``: each
+    fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared by the schemes).
+    """
     model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
     fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
+    train = [np.flatnonzero(fold != k) for k in range(folds)] if train is None else train
 
     def refit(k):
-        train = fold != k
         with np.errstate(all="ignore"):
-            return irls(_rows(X, train), y[train], fam, start)
+            return irls(_rows(X, train[k]), y[train[k]], fam, start)
 
     return [lambda k=k: refit(k) for k in range(folds)]
 
@@ -518,10 +520,12 @@ PARALLEL_FOLD_ROWS = 50_000
 
 
 def _rows(X, keep):
-    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy."""
-    out = np.empty((int(keep.sum()), X.shape[1]), order="F")
+    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy; ``keep`` a
+    boolean mask or the row numbers (``np.flatnonzero(mask)``: a mask is turned into them column by column)."""
+    idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else keep
+    out = np.empty((len(idx), X.shape[1]), order="F")
     for j in range(X.shape[1]):
-        np.compress(keep, X[:, j], out=out[:, j])
+        np.take(X[:, j], idx, out=out[:, j])
     return out
 
 
