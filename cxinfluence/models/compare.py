@@ -52,6 +52,7 @@ satisfaction and a multi-metric index.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -382,11 +383,11 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     large = len(data) >= PARALLEL_FOLD_ROWS
     pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
     weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if n_boot else None
-    refits, train = {}, [np.flatnonzero(fold != k) for k in range(folds)]
+    refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
     try:
         for s in schemes:
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            tasks = _fold_refits(fits[s], fold, folds, train)
+            tasks = _fold_refits(fits[s], fold, folds, train, scratch)
             refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
         for s in schemes:
             estimates = [r.result() for r in refits[s]] if large else refits[s]
@@ -481,21 +482,24 @@ def _fold_family(fit):
     return model.family if hasattr(model, "family") else sm.families.Gaussian()
 
 
-def _fold_refits(fit, fold, folds, train=None):
+def _fold_refits(fit, fold, folds, train=None, scratch=None):
     """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
     full-data estimate (IRLS then needs 2-3 iterations). Each spends its time in numpy, which releases the GIL,
     so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread. ``train``: each
-    fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared by the schemes).
+    fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared by the schemes);
+    ``scratch``: a :class:`_Scratch` shared by the schemes.
     """
     model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
     fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
     train = [np.flatnonzero(fold != k) for k in range(folds)] if train is None else train
+    scratch = _Scratch() if scratch is None else scratch
 
     def refit(k):
+        Xt, work = scratch.arrays(len(train[k]), X.shape[1])
         with np.errstate(all="ignore"):
-            return irls(_rows(X, train[k]), y[train[k]], fam, start)
+            return irls(_rows(X, train[k], out=Xt), y[train[k]], fam, start, work=work)
 
     return [lambda k=k: refit(k) for k in range(folds)]
 
@@ -519,11 +523,26 @@ def _out_of_fold(fit, estimates, fold, kind, fam_name):
 PARALLEL_FOLD_ROWS = 50_000
 
 
-def _rows(X, keep):
+class _Scratch:
+    """Two column-major ``n x k`` scratch arrays per thread (a fold's training rows and their ``W X``), reused by
+    the folds' refits of a comparison: a fresh pair per refit costs page faults (kernel time) for every refit."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def arrays(self, n, k):
+        flat = getattr(self._local, "flat", None)
+        if flat is None or flat[0].size < n * k:
+            flat = self._local.flat = (np.empty(n * k), np.empty(n * k))
+        return [np.ndarray((n, k), buffer=f, order="F") for f in flat]
+
+
+def _rows(X, keep, out=None):
     """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy; ``keep`` a
-    boolean mask or the row numbers (``np.flatnonzero(mask)``: a mask is turned into them column by column)."""
+    boolean mask or the row numbers (``np.flatnonzero(mask)``: a mask is turned into them column by column);
+    written to ``out`` (column-major, ``len(rows) x k``) when given."""
     idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else keep
-    out = np.empty((len(idx), X.shape[1]), order="F")
+    out = np.empty((len(idx), X.shape[1]), order="F") if out is None else out
     for j in range(X.shape[1]):
         np.take(X[:, j], idx, out=out[:, j])
     return out
