@@ -309,7 +309,7 @@ def _glm_results_class():
     return GLMResults
 
 
-def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, iterations=0):
+def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, iterations=0, work=None):
     """The :class:`LeanGLMResults` of a GLM whose maximum-likelihood estimate ``params`` is known.
 
     Parameters
@@ -321,6 +321,8 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
         ``"cluster"`` needs ``groups`` (integer codes 0..G-1; one per row for HC1).
     sm_spec : (callable, dict)
         Builds the statsmodels model and its ``fit`` options, for :meth:`LeanGLMResults.statsmodels`.
+    work : ndarray, optional
+        Scratch space shaped and laid out like the design (default a fresh array).
 
     Examples
     --------
@@ -348,7 +350,9 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
         scale = 1.0
     else:  # Pearson chi2 / (n - k), statsmodels' default for the other families
         scale = float(np.sum((y - mu) ** 2 / var) / model.df_resid)
-    buf = np.empty_like(X)  # one n x k scratch array for the products below (fresh ones cost page faults)
+    # one n x k scratch array for the products below (fresh ones cost page faults)
+    same_layout = work is not None and work.shape == X.shape and work.strides == X.strides
+    buf = work if same_layout else np.empty_like(X)
     normalized = _inv_sym(_cross(X, eim, buf))
     if cov_type == "nonrobust":
         cov = normalized * scale
