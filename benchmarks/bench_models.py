@@ -14,9 +14,9 @@ each in its own process:
 * **current**: the package as checked out.
 
 The machine is shared and noisy, so the ratio of the two, measured in the
-same run, is more telling than seconds. Each step reports wall time; each
-process its CPU time (user + system, ``resource.getrusage``) and peak
-resident memory (``ru_maxrss``, MiB); the load average is printed before and
+same run, is more telling than seconds. Each step reports wall time and
+CPU time (user + system of all threads, ``resource.getrusage``); each
+process its peak resident memory (``ru_maxrss``, MiB); the load average is printed before and
 after. The script also prints the largest relative difference between the
 two runs' estimates, standard errors, ``models_table`` and comparison table.
 
@@ -39,7 +39,6 @@ Run: ``python benchmarks/bench_models.py [--accounts 100000] [--periods 4] [--fr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 import resource
@@ -108,12 +107,12 @@ def run_stage(frame_path, out_path):
 
     warnings.simplefilter("ignore")
     frame = pd.read_pickle(frame_path)
-    times, fits = {}, {}
+    times, cpus, fits = {}, {}, {}
 
     def timed(step, f):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_s()
         out = f()
-        times[step] = time.perf_counter() - t
+        times[step], cpus[step] = time.perf_counter() - t, cpu_s() - c
         return out
 
     t0, c0 = time.perf_counter(), cpu_s()
@@ -128,8 +127,8 @@ def run_stage(frame_path, out_path):
     table = timed(STEPS[5], lambda: models_table(list(fits.values())))
     comp = timed(STEPS[6], lambda: compare_schemes(frame, schemes=SCHEMES, folds=5, seed=0, n_boot=200,
                                                    fits={s: fits[f"rebuy:{s}"] for s in SCHEMES}))
-    times["total"] = time.perf_counter() - t0
-    results = {"times": times, "cpu": cpu_s() - c0, "peak_mib": peak_mib(), "models_table": table,
+    times["total"], cpus["total"] = time.perf_counter() - t0, cpu_s() - c0
+    results = {"times": times, "cpus": cpus, "cpu": cpu_s() - c0, "peak_mib": peak_mib(), "models_table": table,
                "comparison": comp.table, "correction": corrected.table,
                "params": {k: (np.asarray(f.result.params), np.asarray(f.result.bse)) for k, f in fits.items()}}
     with open(out_path, "wb") as fh:
@@ -163,10 +162,12 @@ def max_rel(a, b):
 
 
 def report(base, cur):
-    print(f"\n{'step':<24}{'baseline s':>12}{'current s':>12}{'speed-up':>10}")
+    print(f"\n{'step':<24}{'baseline s':>12}{'current s':>12}{'speed-up':>10}{'base CPU s':>12}{'cur CPU s':>11}"
+          f"{'CPU ratio':>11}")
     for step in STEPS:
         b, c = base["times"][step], cur["times"][step]
-        print(f"{step:<24}{b:>12.1f}{c:>12.1f}{b / c:>9.1f}x")
+        bc, cc = base.get("cpus", {}).get(step, np.nan), cur.get("cpus", {}).get(step, np.nan)
+        print(f"{step:<24}{b:>12.2f}{c:>12.2f}{b / c:>9.1f}x{bc:>12.2f}{cc:>11.2f}{bc / cc:>10.1f}x")
     print(f"CPU (user + system): baseline {base['cpu']:.1f} s, current {cur['cpu']:.1f} s "
           f"({base['cpu'] / cur['cpu']:.1f}x)")
     print(f"peak RSS: baseline {base['peak_mib']:.0f} MiB, current {cur['peak_mib']:.0f} MiB")
@@ -216,7 +217,8 @@ def main(argv=None):
         print(f"frame: {n:,} rows; running the models stage (current code)...", flush=True)
         cur = run_in_process(REPO, frame_path, Path(tmp) / "current.pkl")
         if a.baseline == "none":
-            print(json.dumps({k: round(v, 2) for k, v in cur["times"].items()}, indent=1))
+            for step in STEPS:
+                print(f"{step:<24} wall {cur['times'][step]:>7.2f} s  CPU {cur['cpus'][step]:>7.2f} s")
             print(f"CPU {cur['cpu']:.1f} s, peak RSS {cur['peak_mib']:.0f} MiB; load average after: "
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             return

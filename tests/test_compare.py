@@ -297,3 +297,19 @@ def test_parallel_fold_refits_give_the_same_comparison(monkeypatch):
     parallel = compare_schemes(df, ["mean", "influence_weighted"], controls=[], n_boot=30)
     pd.testing.assert_frame_equal(parallel.table, serial.table, check_exact=True)
     pd.testing.assert_frame_equal(parallel.predictions, serial.predictions, check_exact=True)
+
+
+def test_threads_on_large_data_give_the_numbers_of_one_thread(monkeypatch):
+    """Large data refits the folds on two threads while the next scheme is fitted on all rows, and scores the
+    schemes' bootstrap AUCs on two threads (the class weights computed once): the same numbers as one thread."""
+    import cxinfluence.models.compare as cmp
+
+    df = _frame(n_acc=400)
+    df["role_weighted"] = df["mean"] * 0.5 + df["influence_weighted"] * 0.5
+    schemes = ["mean", "influence_weighted", "role_weighted"]
+    monkeypatch.setattr(cmp, "PARALLEL_FOLD_ROWS", 10**9)
+    seq = compare_schemes(df, schemes, controls=[], n_boot=40).table
+    monkeypatch.setattr(cmp, "PARALLEL_FOLD_ROWS", 1)
+    par = compare_schemes(df, schemes, controls=[], n_boot=40).table
+    pd.testing.assert_frame_equal(seq, par, check_exact=True)
+    assert seq["auc_diff_low"].notna().all() and (seq["auc_diff_high"] > seq["auc_diff_low"]).iloc[1:].all()

@@ -74,3 +74,17 @@ def test_compare_measurement_and_warm_start_use_the_one_loop():
 
     assert compare.irls is irls and measurement.irls is irls and glm.irls_fit is irls_fit
     assert sys.modules["cxinfluence.models.irls"].irls is irls  # the function, whatever the import order
+
+
+def test_irls_with_a_scratch_array_gives_the_same_estimate_bit_for_bit():
+    from cxinfluence.models.compare import _rows, _Scratch
+
+    X, y = _data(seed=11)[:2]
+    X = np.asfortranarray(X)
+    keep = np.arange(len(y)) % 3 != 0
+    scratch = _Scratch()
+    Xt, work = scratch.arrays(int(keep.sum()), X.shape[1])
+    got = irls(_rows(X, np.flatnonzero(keep), out=Xt), y[keep], sm.families.Binomial(), np.zeros(3), work=work)
+    ref = irls(_rows(X, keep), y[keep], sm.families.Binomial(), np.zeros(3))
+    np.testing.assert_array_equal(got, ref)
+    assert scratch.arrays(10, 3)[0].base is Xt.base  # reused, not reallocated

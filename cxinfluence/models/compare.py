@@ -52,6 +52,7 @@ satisfaction and a multi-metric index.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,6 +66,15 @@ from .design import group_codes
 from .diagnostics import FLAGS
 from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
+from .scores import (  # noqa: F401 - auc, bootstrap_auc and the kernels' names stay importable from here
+    _bootstrap_auc,
+    _bootstrap_weights_t,
+    _class_weights,
+    _row_losses,
+    _scores,
+    auc,
+    bootstrap_auc,
+)
 from .threads import blas_threads
 
 #: Schemes compared by default: :data:`cxinfluence.sentiment.schemes.COMPARED_SCHEMES` (every scheme but
@@ -121,152 +131,6 @@ class Comparison:
         metric = metric or self.metrics[0]
         t = self.table.set_index("scheme")[metric]
         return str(t.idxmax() if _HIGHER_BETTER[metric] else t.idxmin())
-
-
-# --------------------------------------------------------------------------
-# Scores (vectorised; weights let the bootstrap reuse them)
-# --------------------------------------------------------------------------
-def auc(y, score, weights=None, chunk=25):
-    """Area under the ROC curve with ties counted 1/2, optionally weighted.
-
-    ``weights`` may be a vector (one per row) or a matrix (replicates x rows)
-    to score many bootstrap replicates at once (processed ``chunk`` rows of
-    the matrix at a time to bound memory). With rows sorted by score, the
-    numerator is ``sum_i w_i y_i (N_below(i) + N_tied(i) / 2)`` where
-    ``N_below`` and ``N_tied`` are the weights of non-events scored lower
-    than, and equal to, row ``i``.
-
-    >>> auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    0.75
-    """
-    y = np.asarray(y, dtype=float)
-    s = np.asarray(score, dtype=float)
-    order = np.argsort(s, kind="mergesort")
-    s, y = s[order], y[order]
-    new_group = np.r_[True, s[1:] != s[:-1]]
-    ties = not new_group.all()
-    if ties:
-        gid = np.cumsum(new_group) - 1
-        starts = np.flatnonzero(new_group)
-        ends = np.r_[starts[1:], len(s)] - 1
-        first, last = starts[gid], ends[gid]
-    single = weights is None or np.ndim(weights) == 1
-    W = np.ones((1, len(y))) if weights is None else np.atleast_2d(np.asarray(weights, dtype=float))
-    out = np.empty(W.shape[0])
-    for i in range(0, W.shape[0], chunk):
-        w = W[i:i + chunk][:, order]
-        wneg = w * (1.0 - y)
-        wpos = w * y
-        cum = np.cumsum(wneg, axis=1)
-        if ties:
-            below = np.where(first > 0, cum[:, np.maximum(first - 1, 0)], 0.0)
-            tied = cum[:, last] - below
-            num = (wpos * (below + 0.5 * tied)).sum(1)
-        else:
-            num = (wpos * cum).sum(1)  # a positive row adds no negative weight itself
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[i:i + chunk] = num / (wpos.sum(1) * wneg.sum(1))
-    return float(out[0]) if single else out
-
-
-def bootstrap_auc(y, score, groups, W):
-    """AUC of every bootstrap replicate, ``W`` holding the weight of each
-    group (account) per replicate; equals ``auc(y, score, W[:, groups])``.
-
-    The numerator of a weighted AUC is a sum over pairs (event ``i``,
-    non-event ``j``, ``j`` scored below ``i``, ties 1/2) of ``w_i w_j``.
-    Sorting the larger class once, every row of the other class needs the
-    weight of the larger class below it (and tied with it): prefix sums at
-    a few "cut" positions. Those are sparse products, ``segments x groups``
-    count matrices times ``W``, so a replicate costs a pass over the rows in
-    compiled code rather than a sort-order gather and a cumulative sum of a
-    replicates x rows matrix. Weights are counts, so every partial sum is an
-    integer held exactly in float64, and the result is bit-identical to
-    :func:`auc` with the same weights.
-
-    Parameters
-    ----------
-    y : array of 0/1
-    score : array
-    groups : array of int
-        Group code (0..G-1) of each row.
-    W : array (replicates x G)
-        Integer-valued weights (e.g. multinomial bootstrap counts).
-
-    Examples
-    --------
-    >>> y = np.array([0, 0, 1, 1, 1]); s = np.array([0.1, 0.4, 0.35, 0.8, 0.4])
-    >>> g = np.array([0, 1, 1, 2, 2]); W = np.array([[1, 1, 1], [2, 0, 1]])
-    >>> bootstrap_auc(y, s, g, W).tolist() == auc(y, s, W[:, g]).tolist()
-    True
-    """
-    return _bootstrap_auc(y, score, groups, np.ascontiguousarray(np.asarray(W, dtype=float).T))
-
-
-def _bootstrap_auc(y, score, groups, Wt):
-    """:func:`bootstrap_auc` with the weights as groups x replicates
-    (C-contiguous), so that a caller scoring many schemes transposes once."""
-    import scipy.sparse as sp
-
-    y = np.asarray(y, dtype=float)
-    s = np.asarray(score, dtype=float)
-    groups = np.asarray(groups)
-    pos = y == 1
-    big = pos if pos.sum() >= (~pos).sum() else ~pos
-    s_big = s[big]
-    order = np.argsort(s_big, kind="mergesort")
-    s_big, g_big = s_big[order], groups[big][order]
-    s_small, g_small = s[~big], groups[~big]
-    # positions in the sorted larger class: rows below, and below or tied
-    lo = np.searchsorted(s_big, s_small, side="left")
-    hi = np.searchsorted(s_big, s_small, side="right")
-    cuts = np.unique(np.r_[lo, hi])
-    shape = (len(cuts), Wt.shape[0])
-    # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
-    # rows are already in segment order, so the CSR arrays are built directly
-    # float32 weights (see _bootstrap_weights_t) halve the memory the products stream through
-    dt = Wt.dtype if Wt.dtype == np.float32 else np.float64
-    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0, dtype=dt), g_big[:cuts[-1] if len(cuts) else 0],
-                                np.r_[0, cuts]), shape=shape)
-    if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
-        at, rows, ones = np.searchsorted(cuts, lo), g_small, np.full(len(lo), 2.0, dtype=dt)
-    else:
-        at, rows = np.r_[np.searchsorted(cuts, lo), np.searchsorted(cuts, hi)], np.r_[g_small, g_small]
-        ones = np.ones(len(at), dtype=dt)
-    order = np.argsort(at, kind="stable")
-    small_counts = sp.csr_matrix((ones[order], rows[order], np.r_[0, np.cumsum(np.bincount(at, minlength=len(cuts)))]),
-                                 shape=shape)
-    below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
-    np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
-    # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
-    twice = np.einsum("qr,qr->r", below, small_counts @ Wt, dtype=np.float64, casting="safe")
-    n_big = np.bincount(groups[big], minlength=Wt.shape[0]).astype(float) @ Wt
-    n_small = np.bincount(groups[~big], minlength=Wt.shape[0]).astype(float) @ Wt
-    if big is pos:  # pairs count events above each non-event
-        twice = 2.0 * n_big * n_small - twice
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (twice / 2.0) / (n_big * n_small)
-
-
-def _row_losses(y, p, kind, family=None):
-    """Per-row losses whose (weighted) means are the scores."""
-    if kind == "rebuy":
-        q = np.clip(p, 1e-15, 1 - 1e-15)
-        return {"brier": (p - y) ** 2, "log_loss": -(y * np.log(q) + (1 - y) * np.log1p(-q))}
-    if family is None:  # ols_log: Gaussian deviance is the squared error
-        sq = (y - p) ** 2
-        return {"deviance": sq, "rmse": sq}
-    return {"deviance": family.resid_dev(y, p) ** 2, "rmse": (y - p) ** 2}
-
-
-def _scores(y, p, kind, family=None):
-    losses = _row_losses(y, p, kind, family)
-    out = {}
-    if kind == "rebuy":
-        out["auc"] = auc(y, p)
-    for k, v in losses.items():
-        out[k] = float(np.sqrt(v.mean())) if k == "rmse" else float(v.mean())
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -356,14 +220,21 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     acc_codes = group_codes(data[cluster])
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
-    # The bootstrap's account weights depend only on the seed and the number of accounts: drawn on the other
-    # core (numpy releases the GIL) while this one fits; the same draws as in sequence
-    pool = ThreadPoolExecutor(1) if n_boot else None
-    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if pool else None
+    # Work for the other core (numpy releases the GIL), the same numbers as in sequence: the bootstrap's account
+    # weights (they depend only on the seed and the number of accounts) and, on large data, the folds' refits of
+    # each scheme, two at a time, while this thread fits the next scheme on all rows
+    large = len(data) >= PARALLEL_FOLD_ROWS
+    pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
+    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if n_boot else None
+    refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
     try:
         for s in schemes:
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            y, preds[s], rows = _cross_validate(fits[s], fold, folds, kind, fam_name)
+            tasks = _fold_refits(fits[s], fold, folds, train, scratch)
+            refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
+        for s in schemes:
+            estimates = [r.result() for r in refits[s]] if large else refits[s]
+            y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
             fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
         W1, W2 = (weights[0].result(), weights[1].result()) if weights else (None, None)
     finally:
@@ -439,31 +310,49 @@ def _full_fit(data, s, old, ctrl, kind, fam_name, cluster, outcome):
     return fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
 
 
-def _cross_validate(fit, fold, folds, kind, fam_name):
-    """Out-of-fold predictions of ``fit``'s design refitted by IRLS per fold: ``(y, predictions, fold scores)``."""
+def _quietly(tasks):
+    """The results of ``tasks`` (callables) run here, in order, warnings ignored (on small data, where the folds'
+    refits run in this thread; in worker threads numpy's per-thread error state keeps them quiet instead)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [t() for t in tasks]
+
+
+def _fold_family(fit):
     import statsmodels.api as sm
 
     model = fit.result.model
+    return model.family if hasattr(model, "family") else sm.families.Gaussian()
+
+
+def _fold_refits(fit, fold, folds, train=None, scratch=None):
+    """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
+    full-data estimate (IRLS then needs 2-3 iterations). Each spends its time in numpy, which releases the GIL,
+    so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread. ``train``: each
+    fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared by the schemes);
+    ``scratch``: a :class:`_Scratch` shared by the schemes.
+    """
+    model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
-    fam = model.family if hasattr(model, "family") else sm.families.Gaussian()
+    fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
-    p = np.empty(len(y))
+    train = [np.flatnonzero(fold != k) for k in range(folds)] if train is None else train
+    scratch = _Scratch() if scratch is None else scratch
 
     def refit(k):
-        train = fold != k
+        Xt, work = scratch.arrays(len(train[k]), X.shape[1])
         with np.errstate(all="ignore"):
-            # Start from the full-data estimate: IRLS then needs 2-3 iterations.
-            return irls(_rows(X, train), y[train], fam, start)
+            return irls(_rows(X, train[k], out=Xt), y[train[k]], fam, start, work=work)
 
-    # The folds' refits are independent and spend their time in numpy (which releases the GIL), each on one
-    # BLAS thread: two at a time use both cores on large data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(y) >= PARALLEL_FOLD_ROWS:
-            with ThreadPoolExecutor(2) as pool:
-                estimates = list(pool.map(refit, range(folds)))
-        else:
-            estimates = [refit(k) for k in range(folds)]
+    return [lambda k=k: refit(k) for k in range(folds)]
+
+
+def _out_of_fold(fit, estimates, fold, kind, fam_name):
+    """The out-of-fold predictions of the folds' ``estimates`` and each fold's scores: ``(y, predictions, rows)``."""
+    model = fit.result.model
+    X, y = np.asarray(model.exog), np.asarray(model.endog)
+    fam = _fold_family(fit)
+    p = np.empty(len(y))
     rows = []
     for k, b in enumerate(estimates):
         test = fold == k
@@ -477,20 +366,29 @@ def _cross_validate(fit, fold, folds, kind, fam_name):
 PARALLEL_FOLD_ROWS = 50_000
 
 
-def _rows(X, keep):
-    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy."""
-    out = np.empty((int(keep.sum()), X.shape[1]), order="F")
+class _Scratch:
+    """Two column-major ``n x k`` scratch arrays per thread (a fold's training rows and their ``W X``), reused by
+    the folds' refits of a comparison: a fresh pair per refit costs page faults (kernel time) for every refit."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def arrays(self, n, k):
+        flat = getattr(self._local, "flat", None)
+        if flat is None or flat[0].size < n * k:
+            flat = self._local.flat = (np.empty(n * k), np.empty(n * k))
+        return [np.ndarray((n, k), buffer=f, order="F") for f in flat]
+
+
+def _rows(X, keep, out=None):
+    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy; ``keep`` a
+    boolean mask or the row numbers (``np.flatnonzero(mask)``: a mask is turned into them column by column);
+    written to ``out`` (column-major, ``len(rows) x k``) when given."""
+    idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else keep
+    out = np.empty((len(idx), X.shape[1]), order="F") if out is None else out
     for j in range(X.shape[1]):
-        np.compress(keep, X[:, j], out=out[:, j])
+        np.take(X[:, j], idx, out=out[:, j])
     return out
-
-
-def _bootstrap_weights_t(W, n_rows):
-    """``W`` transposed (accounts x replicates, C-contiguous) for :func:`_bootstrap_auc`: in float32 when every
-    partial sum of it over ``n_rows`` rows is an integer below 2**24 (held exactly, so the AUCs stay bit-identical;
-    the products are summed in float64), else float64."""
-    exact32 = n_rows * float(W.max(initial=0.0)) * 2 < 2**24 and np.array_equal(W, np.floor(W))
-    return np.ascontiguousarray(W.T, dtype=np.float32 if exact32 else np.float64)
 
 
 def _boot_weights(seed, stream, n_acc, n_boot):
@@ -560,15 +458,27 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
     denom = W @ count
     a = (1 - conf_level) / 2
     Wt = _bootstrap_weights_t(W, len(y)) if kind == "rebuy" else None
+    cw = _class_weights(y, acc, W) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}
         for k, v in _row_losses(y, preds[s], kind, family).items():
             m = (W @ np.bincount(acc, v, n_acc)) / denom
             res[k] = np.sqrt(m) if k == "rmse" else m
-        if kind == "rebuy":
-            res["auc"] = _bootstrap_auc(y, preds[s], acc, Wt)
         boot[s] = res
+    if kind == "rebuy":
+        # the schemes' bootstrap AUCs are independent and spend their time in numpy and scipy.sparse, which
+        # release the GIL: two at a time on large data (the same numbers as in sequence)
+        def one(s):
+            return _bootstrap_auc(y, preds[s], acc, Wt, cw)
+
+        if len(y) >= PARALLEL_FOLD_ROWS and len(schemes) > 1:
+            with ThreadPoolExecutor(2) as pool:
+                aucs = list(pool.map(one, schemes))
+        else:
+            aucs = [one(s) for s in schemes]
+        for s, v in zip(schemes, aucs):
+            boot[s]["auc"] = v
     rows = []
     for s in schemes:
         row = {"scheme": s}

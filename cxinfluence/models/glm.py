@@ -104,14 +104,16 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
     start = None
     if len(y) >= WARM_START_MIN_ROWS:
         given = None if start_params is None or len(start_params) != X.shape[1] else start_params
-        start = warm_start(X, y, fam, start=given)
+        # one n x k scratch array for W X in the warm start and then in the lean covariance (fresh ones fault)
+        work = np.empty_like(X, order="F")
+        start = warm_start(X, y, fam, start=given, work=work)
         if start is not None:
             # Started at the optimum, the deviance only moves by rounding: stop once the change
             # is at that level instead of iterating until two values happen to agree to 1e-10.
             settings["rtol"] = WARM_RTOL
     if design is not None and start is not None:
         # the lean fit: the same estimate and statistics without statsmodels' n x k SVDs (:mod:`.lean`)
-        result, caught = _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings), []
+        result, caught = _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work), []
     else:
         if model is None:
             model = _formula_model(smf.glm, formula, data, family=fam)
@@ -139,11 +141,11 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
     return fit
 
 
-def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings):
+def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work=None):
     """The :class:`~cxinfluence.models.lean.LeanGLMResults` of a converged warm start (statsmodels on demand)."""
     model = LeanModel(y, X, names, fam, formula, data, data.index)
     groups = None if cov_kwds is None else cov_kwds["groups"]
-    return fit_lean(model, start, cov_type=cov_type, groups=groups,
+    return fit_lean(model, start, cov_type=cov_type, groups=groups, work=work,
                     sm_spec=(_Builder(formula, data, fam), {"cov_type": cov_type, "cov_kwds": cov_kwds, **settings}))
 
 
@@ -168,7 +170,7 @@ WARM_START_MIN_ROWS = 50_000
 WARM_RTOL = 1e-13
 
 
-def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
+def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13, work=None):
     """Maximum-likelihood GLM coefficients by IRLS on the normal equations,
     as a starting point for statsmodels; None when they are not reliable.
 
@@ -194,6 +196,8 @@ def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
     loop gives up (no convergence within ``maxiter``, non-finite values, or a
     binary model driving fitted probabilities within 1e-6 of 0 or 1: possible
     separation, where the path taken matters) or meets a singular design.
+    ``work``, when given, is the loop's scratch space for ``W X`` on all rows
+    (:func:`cxinfluence.models.irls.irls_fit`).
 
     Examples
     --------
@@ -209,13 +213,14 @@ def warm_start(X, y, family, start=None, maxiter=100, tol=1e-13):
     if start is None and len(y) >= 4 * WARM_START_MIN_ROWS:
         step = len(y) // WARM_START_MIN_ROWS
         start = _normal_irls(X[::step], y[::step], family, None, maxiter, 1e-6)
-    return _normal_irls(X, y, family, start, maxiter, tol)
+    return _normal_irls(X, y, family, start, maxiter, tol, work)
 
 
-def _normal_irls(X, y, family, start, maxiter, tol):
+def _normal_irls(X, y, family, start, maxiter, tol, work=None):
     """:func:`cxinfluence.models.irls.irls_fit` as a warm start: its estimate when it
-    converged on a nonsingular design, else None (statsmodels then starts from scratch)."""
-    r = irls_fit(X, y, family, start, tol=tol, maxiter=maxiter)
+    converged on a nonsingular design, else None (statsmodels then starts from scratch).
+    ``work``: scratch space for the loop (see :func:`~cxinfluence.models.irls.irls_fit`)."""
+    r = irls_fit(X, y, family, start, tol=tol, maxiter=maxiter, work=work)
     return r.params if r.converged and not r.singular else None
 
 

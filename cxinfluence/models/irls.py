@@ -110,7 +110,7 @@ def _step(X, Xw, w, z):
     return b, rank < X.shape[1]
 
 
-def irls_fit(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> IrlsResult:
+def irls_fit(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER, *, work=None) -> IrlsResult:
     """GLM coefficients by iteratively reweighted least squares.
 
     The textbook algorithm (McCullagh & Nelder 1989, 2.5) with the statsmodels
@@ -128,6 +128,9 @@ def irls_fit(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> Ir
     tol : float
         Convergence tolerance on the relative move of the linear predictor.
     maxiter : int
+    work : ndarray, optional
+        Scratch space for ``W X``: a column-major array shaped like ``X`` (a caller fitting many designs of
+        one size reuses one; default a fresh array).
 
     Returns
     -------
@@ -150,7 +153,8 @@ def irls_fit(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> Ir
     link = family.link
     binary = _is_binomial(family)
     step_tol = np.sqrt(tol) if _is_logit(family) else tol
-    Xw = np.empty_like(X, order="F")  # reused: a fresh n x k array per iteration costs page faults
+    # reused: a fresh n x k array per iteration costs page faults
+    Xw = np.empty_like(X, order="F") if work is None or work.shape != X.shape or not work.flags.f_contiguous else work
     singular = False
     with np.errstate(all="ignore"):
         if start is None:
@@ -181,7 +185,7 @@ def irls_fit(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> Ir
     return IrlsResult(b, False, maxiter, "maxiter", singular)
 
 
-def irls(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> np.ndarray:
+def irls(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER, *, work=None) -> np.ndarray:
     """The coefficients of :func:`irls_fit` (its last finite estimate when it gives up).
 
     Used where only the estimate matters (cross-validation refits, SIMEX and
@@ -195,4 +199,4 @@ def irls(X, y, family, start=None, tol=IRLS_TOL, maxiter=IRLS_MAXITER) -> np.nda
     >>> bool(np.allclose(b, np.linalg.lstsq(X, y, rcond=None)[0]))
     True
     """
-    return irls_fit(X, y, family, start, tol=tol, maxiter=maxiter).params
+    return irls_fit(X, y, family, start, tol=tol, maxiter=maxiter, work=work).params

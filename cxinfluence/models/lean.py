@@ -309,7 +309,7 @@ def _glm_results_class():
     return GLMResults
 
 
-def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, iterations=0):
+def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, iterations=0, work=None):
     """The :class:`LeanGLMResults` of a GLM whose maximum-likelihood estimate ``params`` is known.
 
     Parameters
@@ -321,6 +321,8 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
         ``"cluster"`` needs ``groups`` (integer codes 0..G-1; one per row for HC1).
     sm_spec : (callable, dict)
         Builds the statsmodels model and its ``fit`` options, for :meth:`LeanGLMResults.statsmodels`.
+    work : ndarray, optional
+        Scratch space shaped and laid out like the design (default a fresh array).
 
     Examples
     --------
@@ -348,20 +350,23 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
         scale = 1.0
     else:  # Pearson chi2 / (n - k), statsmodels' default for the other families
         scale = float(np.sum((y - mu) ** 2 / var) / model.df_resid)
-    normalized = _inv_sym(_cross(X, eim))
+    # one n x k scratch array for the products below (fresh ones cost page faults)
+    same_layout = work is not None and work.shape == X.shape and work.strides == X.strides
+    buf = work if same_layout else np.empty_like(X)
+    normalized = _inv_sym(_cross(X, eim, buf))
     if cov_type == "nonrobust":
         cov = normalized * scale
     elif cov_type == "cluster":
         # statsmodels' cov_cluster: observed-information bread, score group sums, small-sample factor
         score_factor = (y - mu) / (d * var) / scale
         tmp = score_factor * scale * (var * fam.link.deriv2(mu) + fam.variance.deriv(mu) * d)
-        bread = _inv_sym(_cross(X, eim * (1.0 + tmp) / scale))
+        bread = _inv_sym(_cross(X, eim * (1.0 + tmp) / scale, buf))
         groups = np.asarray(groups)
         if groups.dtype.kind not in "iu" or groups.min() < 0:
             groups = np.unique(groups, return_inverse=True)[1].ravel()  # codes 0..G-1, as statsmodels does
         counts = np.bincount(groups)
         n_groups = int(np.count_nonzero(counts))  # statsmodels: len(np.unique(groups))
-        xu = X * score_factor[:, None]
+        xu = np.multiply(X, score_factor[:, None], out=buf)
         sums = xu if n_groups == n else _group_sums(xu, groups, len(counts))  # empty codes add zero rows
         meat = sums.T @ sums
         cov = bread @ meat @ bread.T
@@ -402,9 +407,9 @@ def _loglike(family, y, mu, scale):
     return float(np.sum(ll))
 
 
-def _cross(X, w):
-    """``X' diag(w) X``."""
-    return (X * w[:, None]).T @ X
+def _cross(X, w, out=None):
+    """``X' diag(w) X`` (``W X`` written to ``out`` when given, an array shaped and laid out like ``X``)."""
+    return np.multiply(X, w[:, None], out=out).T @ X
 
 
 def _inv_sym(A):
