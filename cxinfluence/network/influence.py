@@ -80,7 +80,7 @@ import pandas as pd
 
 from ..exceptions import GraphError, VillageWarning
 from ..village.asof import active_mask, resolve_as_of
-from ..village.ids import arrow_identity, positions, rows_of
+from ..village.ids import arrow_identity, positions, remember, remembered, rows_of
 from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
@@ -262,6 +262,30 @@ def _tie_rows(village, weight="weight"):
     return u, v, w
 
 
+def _cached_tie_rows(village, weight="weight"):
+    """:func:`_tie_rows`, its endorsement ends kept on the village for the very Arrow arrays they come
+    from (the ties' ends and kinds, the stakeholder ids), so a second date or call does not code the
+    kinds and swap the ends of every tie again; the weights are read afresh (a numeric column has no
+    immutable array to key on). None when there are no ties or a column is not Arrow text."""
+    rel = village.relationships
+    if rel is None or len(rel) == 0 or not {"source_id", "target_id", "kind"} <= set(rel.columns) \
+            or "stakeholder_id" not in village.stakeholders.columns:
+        return None
+    key = tuple(arrow_identity(c) for c in (rel["source_id"], rel["target_id"], rel["kind"],
+                                             village.stakeholders["stakeholder_id"]))
+    ends = remembered(village, "endorsement ends", key)
+    if ends is None:
+        ties = _tie_rows(village, weight)
+        if any(k is None for k in key):
+            return ties
+        ends = ties[:2]
+        for a in ends:
+            a.flags.writeable = False
+        remember(village, "endorsement ends", key, ends)
+        return ties
+    return ends[0], ends[1], tie_weights(rel, weight)
+
+
 def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     """Endorsement edges (see module docstring) as positions into ``rows``
     (the stakeholders-table rows of the people in the graph, in node order).
@@ -277,6 +301,8 @@ def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
+    if ties is None:
+        ties = _cached_tie_rows(village, weight)
     if ties is None:
         kinds = tie_kinds(relationships["kind"])
         w = tie_weights(relationships, weight)
