@@ -1,9 +1,12 @@
-"""The tables-fast round (#18): cached endorsement ends give the same influence, and follow edits."""
+"""The tables-fast round (#18): cached endorsement ends give the same influence and follow edits; the
+response window as one comparison equals the plain masks."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cxinfluence.network.influence import influence_weights
+from cxinfluence.sentiment.base import _usable
 from cxinfluence.village.ids import arrow_identity, remembered
 from cxinfluence.village.synth import make_village
 
@@ -28,3 +31,24 @@ def test_endorsement_ends_cached_and_refreshed_when_ties_change():
     want = influence_weights(fresh, as_of)
     np.testing.assert_array_equal(after["pagerank"].to_numpy(), want["pagerank"].to_numpy())
     assert not np.array_equal(after["pagerank"].to_numpy(), first["pagerank"].to_numpy())
+
+
+@pytest.mark.parametrize("window_days, lead_days", [(365, 0), (30, 7), (None, 0), (1, 0)])
+def test_usable_responses_equal_the_plain_masks(window_days, lead_days):
+    # the window test is one unsigned comparison of nanoseconds; unknown people read a never-active slot
+    rng = np.random.default_rng(4)
+    n, S = 5000, 300
+    date = pd.Timestamp("2024-01-01").to_datetime64() + rng.integers(-900, 900, n) * np.timedelta64(1, "D") \
+        + rng.integers(0, 86_400, n) * np.timedelta64(1, "s")
+    date = date.astype("datetime64[ns]")
+    date[rng.random(n) < 0.05] = np.datetime64("NaT")
+    r_st = rng.integers(-1, S, n)
+    active = rng.random(S) < 0.8
+    ts = pd.Timestamp("2024-01-01")
+    got, end = _usable({"r_st": r_st, "r_date": date}, ts, window_days=window_days, lead_days=lead_days, active=active)
+    stop = (ts - pd.Timedelta(days=lead_days)).to_datetime64()
+    want = (date < stop) & (r_st >= 0) & active[np.maximum(r_st, 0)]
+    if window_days is not None:
+        want &= date >= stop - np.timedelta64(pd.Timedelta(days=window_days))
+    np.testing.assert_array_equal(got, want)
+    assert 0 < want.sum() < n and end == stop
