@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxinfluence.listening.coverage import coverage
 from cxinfluence.network.influence import influence_weights
 from cxinfluence.sentiment.base import _usable
 from cxinfluence.village.ids import arrow_identity, remembered
@@ -52,3 +53,17 @@ def test_usable_responses_equal_the_plain_masks(window_days, lead_days):
         want &= date >= stop - np.timedelta64(pd.Timedelta(days=window_days))
     np.testing.assert_array_equal(got, want)
     assert 0 < want.sum() < n and end == stop
+
+
+def test_coverage_coded_kinds_equal_the_copied_text_kinds():
+    # the default influence gets the stand-in ties' kinds as a categorical; a wrapped influence (any
+    # other function) gets the copied text: same departures' influence, also for odd spellings
+    v, _ = make_village(80, seed=2)
+    kind = v.relationships["kind"].astype(object)
+    odd = np.where(np.arange(len(kind)) % 3 == 0, kind.str.upper() + " ", kind)
+    v.relationships = v.relationships.assign(kind=pd.array(odd, dtype="str"))
+    as_of = "2025-06-01"
+    default = coverage(v, as_of)
+    wrapped = coverage(v, as_of, influence_fn=lambda village, t: influence_weights(village, t))
+    assert default["departed"].sum() > 0 and default["key_influencer_departed"].any()
+    pd.testing.assert_frame_equal(default, wrapped)
