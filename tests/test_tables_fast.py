@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxinfluence.listening import people as P
 from cxinfluence.listening.coverage import coverage
 from cxinfluence.network.influence import influence_weights
 from cxinfluence.sentiment.base import _usable
@@ -67,3 +68,25 @@ def test_coverage_coded_kinds_equal_the_copied_text_kinds():
     wrapped = coverage(v, as_of, influence_fn=lambda village, t: influence_weights(village, t))
     assert default["departed"].sum() > 0 and default["key_influencer_departed"].any()
     pd.testing.assert_frame_equal(default, wrapped)
+
+
+@pytest.mark.parametrize("window_days", [365, 30.5, None])
+def test_coverage_heard_equals_the_plain_masks(window_days):
+    # responses in the window and the latest response before as_of, against the pandas masks
+    v, _ = make_village(40, seed=6)
+    r = v.responses.copy()
+    r.loc[r.index[::17], "date"] = pd.NaT
+    v.responses = r
+    as_of = pd.Timestamp("2025-03-01")
+    rows = P._rows(v)
+    act = np.flatnonzero(np.arange(len(v.stakeholders)) % 4 != 0)
+    n, last = P._heard(v, as_of, window_days, rows, act)
+    date = pd.to_datetime(r["date"]).reset_index(drop=True)
+    mask = (date < as_of) & (True if window_days is None else date >= as_of - pd.Timedelta(days=window_days))
+    st = pd.Series(rows.resp)
+    want_n = np.bincount(st[mask.to_numpy() & (rows.resp >= 0)], minlength=len(v.stakeholders))[act]
+    latest = date[(date < as_of).to_numpy() & (rows.resp >= 0)].groupby(st).max()
+    want_last = latest.reindex(act).to_numpy(dtype="datetime64[ns]")
+    np.testing.assert_array_equal(n, want_n)
+    np.testing.assert_array_equal(last.view("datetime64[ns]"), want_last)
+    assert 0 < (n > 0).sum() < len(act)

@@ -256,20 +256,43 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     people["row"] = act_rows
     people["acc"] = rows.acc[act_rows]
 
-    # per stakeholders row first (slot 0: unknown speaker), then the active rows' values
-    speaker = rows.resp + 1
-    r_date = _response_dates(village)
-    in_window = window_mask(r_date, as_of, window_days).to_numpy()
-    people["n_responses"] = np.bincount(speaker[in_window], minlength=len(s) + 1)[1:][act_rows]
-    people["heard"] = people["n_responses"].to_numpy() > 0
-    never = np.iinfo(np.int64).min  # NaT
-    last = np.full(len(s) + 1, never, dtype=np.int64)
-    stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    np.maximum.at(last, speaker, np.where((r_date < as_of).to_numpy(), stamp, never))
-    people["last_heard"] = last[1:][act_rows].view("datetime64[ns]")
+    n_responses, last = _heard(village, as_of, window_days, rows, act_rows)
+    people["n_responses"] = n_responses
+    people["heard"] = n_responses > 0
+    people["last_heard"] = last.view("datetime64[ns]")
 
     people["influence"] = _influence_share(people, influence, len(rows.accounts), act["stakeholder_id"])
     return people
+
+
+def _heard(village, as_of, window_days, rows: _Rows, act_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the stakeholders rows ``act_rows``: responses in the window and the latest response before
+    ``as_of`` (nanoseconds; NaT's integer where none). Dates in nanoseconds are compared as integers,
+    the window as one unsigned comparison, and only the listed people's responses are maximised."""
+    n_st = len(village.stakeholders)
+    speaker = rows.resp + 1  # per stakeholders row first (slot 0: unknown speaker), then the listed rows
+    r_date = _response_dates(village)
+    never = np.iinfo(np.int64).min  # NaT
+    if r_date.dtype != "datetime64[ns]":
+        in_window = window_mask(r_date, as_of, window_days).to_numpy()
+        before = (r_date < as_of).to_numpy()
+        stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    else:
+        stamp = r_date.to_numpy().view(np.int64)
+        stop = pd.Timestamp(as_of).as_unit("ns").value
+        before = stamp < stop
+        if window_days is None:
+            in_window = before & (stamp != never)
+        else:
+            start = (pd.Timestamp(as_of) - pd.Timedelta(days=window_days)).as_unit("ns").value
+            in_window = (stamp - np.int64(start)).view(np.uint64) < np.uint64(max(stop - start, 0))
+    n_responses = np.bincount(speaker[in_window], minlength=n_st + 1)[1:][act_rows]
+    listed = np.zeros(n_st + 1, dtype=bool)
+    listed[act_rows + 1] = True
+    keep = np.flatnonzero(before & listed[speaker])  # NaT's stamp is the smallest integer: it changes no maximum
+    last = np.full(n_st + 1, never, dtype=np.int64)
+    np.maximum.at(last, speaker[keep], stamp[keep])
+    return n_responses, last[1:][act_rows]
 
 
 def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int, people_ids=None) -> np.ndarray:
