@@ -90,3 +90,18 @@ def test_coverage_heard_equals_the_plain_masks(window_days):
     np.testing.assert_array_equal(n, want_n)
     np.testing.assert_array_equal(last.view("datetime64[ns]"), want_last)
     assert 0 < (n > 0).sum() < len(act)
+
+
+def test_join_ids_by_arrow_equals_the_pandas_sort():
+    # code-point order of text (Arrow's) is Python's: accents, case, digits, repeats
+    rng = np.random.default_rng(8)
+    alphabet = np.array(list("aAbZ09_éÉß-ü"))
+    ids = np.array(["".join(rng.choice(alphabet, rng.integers(1, 6))) for _ in range(3000)], dtype=object)
+    codes = rng.integers(0, 400, len(ids))
+    got = P._join_ids(codes, ids, 450)
+    frame = pd.DataFrame({"c": codes, "i": ids}).sort_values(["c", "i"], kind="stable")
+    want = np.full(450, "", dtype=object)
+    for c, group in frame.groupby("c"):
+        want[c] = ";".join(group["i"])
+    np.testing.assert_array_equal(got, want)
+    assert P._arrow_join(codes, ids) is not None and P._arrow_join(codes, codes) is None  # not text: the old path
