@@ -7,7 +7,7 @@ import pytest
 
 from cxinfluence.listening import people as P
 from cxinfluence.listening.coverage import coverage
-from cxinfluence.network.influence import influence_weights
+from cxinfluence.network.influence import _text_positions, influence_weights
 from cxinfluence.sentiment.base import _usable
 from cxinfluence.village.ids import arrow_identity, remembered
 from cxinfluence.village.synth import make_village
@@ -105,3 +105,13 @@ def test_join_ids_by_arrow_equals_the_pandas_sort():
         want[c] = ";".join(group["i"])
     np.testing.assert_array_equal(got, want)
     assert P._arrow_join(codes, ids) is not None and P._arrow_join(codes, codes) is None  # not text: the old path
+
+
+def test_role_weights_from_an_object_role_column_equal_the_arrow_lookup():
+    # a role column of Python strings (with blanks and unlisted roles) is factorised, not converted to Arrow
+    roles = pd.Series(np.array(["user", None, "decider", "Decider", "gatekeeper ", "buyer", np.nan] * 50, dtype=object))
+    listed = ["decider", "buyer", "user", "influencer", "gatekeeper"]
+    got = _text_positions(roles, listed)
+    want = np.array([listed.index(r) if isinstance(r, str) and r in listed else -1 for r in roles])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(_text_positions(roles.astype("str"), listed), want)

@@ -212,6 +212,12 @@ def _text_positions(column: pd.Series, values: list) -> np.ndarray:
     import pyarrow.compute as pc
 
     arr = arrow_identity(column)
+    if arr is None and column.dtype == object and all(isinstance(v, str) for v in values):
+        # Python strings (a role column read as objects): hash the column once, look up its few distinct values
+        codes, distinct = pd.factorize(column, use_na_sentinel=True)
+        if all(isinstance(d, str) for d in distinct):
+            where = {v: i for i, v in reversed(list(enumerate(values)))}  # a repeated value: its first position
+            return np.array([where.get(d, -1) for d in distinct] + [-1], dtype=np.int64)[codes]
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
             or not all(isinstance(v, str) for v in values):
         return positions(column, pd.Series(values, dtype="str"))
