@@ -7,6 +7,7 @@ import pytest
 
 from cxinfluence.listening import people as P
 from cxinfluence.listening.coverage import coverage
+from cxinfluence.network.edges import tie_weights
 from cxinfluence.network.influence import _text_positions, influence_weights
 from cxinfluence.sentiment.base import _usable
 from cxinfluence.village.ids import arrow_identity, remembered
@@ -115,3 +116,12 @@ def test_role_weights_from_an_object_role_column_equal_the_arrow_lookup():
     want = np.array([listed.index(r) if isinstance(r, str) and r in listed else -1 for r in roles])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(_text_positions(roles.astype("str"), listed), want)
+
+
+def test_tie_weights_of_a_float_column_equal_the_numeric_conversion():
+    w = pd.DataFrame({"weight": [0.5, np.nan, 2.0, np.nan, 1e-3]})
+    want = pd.to_numeric(w["weight"], errors="coerce").fillna(1.0).to_numpy(float)
+    got = tie_weights(w)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(w["weight"]).sum() == 2  # the table is not changed
+    np.testing.assert_array_equal(tie_weights(w.astype({"weight": object})), want)

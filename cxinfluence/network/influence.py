@@ -498,7 +498,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     if order is not None:
         rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
-    _warn_empty_accounts(village, people, block, as_of)
+    _warn_empty_accounts(village, people, block, as_of, rows)
     ids = people["stakeholder_id"]
     src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=_ties)
     pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
@@ -557,9 +557,10 @@ def _unique_accounts(accounts: pd.Series) -> pd.Index:
     return pd.Index(pd.unique(values.take(np.flatnonzero(change))))
 
 
-def _empty_accounts(village, people, block) -> pd.Index:
+def _empty_accounts(village, people, block, rows=None) -> pd.Index:
     """Account ids (sorted) listed in ``village.accounts`` or referenced by a
-    stakeholder that have nobody in ``people``."""
+    stakeholder that have nobody in ``people`` (the stakeholders at ``rows``, when given: their
+    accounts' rows are then read off the village's id cache instead of hashing their ids)."""
     heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
     present = people["account_id"].take(heads)
     st_acc = _listed_accounts(village)
@@ -568,7 +569,7 @@ def _empty_accounts(village, people, block) -> pd.Index:
         # mark those present (one account per block) instead of hashing every stakeholder's text
         ids = village.accounts["account_id"]
         seen = np.zeros(len(ids), dtype=bool)
-        hit = positions(present, ids)
+        hit = st_acc[rows] if rows is not None else positions(present, ids)
         seen[hit[hit >= 0]] = True
         missing = ids[~seen & ids.notna().to_numpy()]
         # a repeated id is marked at its first row only: the difference drops it again
@@ -588,8 +589,8 @@ def _listed_accounts(village):
     return rows_of(village, "stakeholders", "account_id")
 
 
-def _warn_empty_accounts(village, people, block, as_of):
-    empty = _empty_accounts(village, people, block)
+def _warn_empty_accounts(village, people, block, as_of, rows=None):
+    empty = _empty_accounts(village, people, block, rows)
     if len(empty):
         when = "now (active_to blank)" if as_of is None else f"at as_of={str(as_of)!r}"
         shown = ", ".join(map(repr, empty[:10].tolist())) + (" ..." if len(empty) > 10 else "")
