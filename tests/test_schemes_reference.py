@@ -110,3 +110,29 @@ def test_fuzzed_villages(seed, monkeypatch):
         for args, kwargs in calls:
             kwargs = {k: val for k, val in kwargs.items() if k != "sorted_by_stakeholder"}
             _assert_same(schemes.schemes_from_codes(*args, **kwargs), schemes_reference(*args, **kwargs))
+
+
+@pytest.mark.parametrize("threshold, margin, split", [(0.3, 0.25, 10**9), (0.3, 0.25, 50), (0.0, 0.1, 50),
+                                                      (-0.5, 0.0, 10**9), (1.5, 0.25, 50)])
+def test_veto_floor_interval_equals_its_plain_form_bitwise(threshold, margin, split, monkeypatch):
+    # the kernel evaluates only the holder terms that move with q and may split the accounts over two
+    # threads; every number must be the plain bisection's, bit for bit
+    from cxinfluence.sentiment import estimators
+    from cxinfluence.sentiment.schemes_reference import veto_floor_interval_reference
+
+    monkeypatch.setattr(estimators, "_SPLIT_HOLDERS", split)
+    monkeypatch.setattr(estimators, "_THREADS", 2)
+    rng = np.random.default_rng(11)
+    A, S = 400, 3000
+    g = rng.integers(0, A, S)
+    x = np.where(rng.random(S) < 0.3, np.nan, rng.uniform(-1, 1, S))
+    x_sd = rng.uniform(0.0, 0.5, S)
+    veto = rng.random(S) < 0.4
+    base = np.where(rng.random(A) < 0.05, np.nan, rng.uniform(-1, 1, A))
+    base_sd = rng.uniform(0.0, 0.3, A)
+    value, _, _ = estimators.veto_floor(np.nan_to_num(base), x, g, veto, A, threshold, margin)
+    got = estimators.veto_floor_interval(value, base, base_sd, x, x_sd, g, veto, A, threshold, margin)
+    want = veto_floor_interval_reference(value, base, base_sd, x, x_sd, g, veto, A, threshold, margin)
+    assert np.isfinite(got[0]).sum() > 100
+    for a, b in zip(got, want):
+        assert np.array_equal(a, b, equal_nan=True)

@@ -81,13 +81,14 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     first_member = np.r_[True, key[1:] != key[:-1]]
     account_label = _labels("k", key[first_member])
     account_row = np.cumsum(first_member) - 1
-    ties = village.relationships
+    ties, ends = village.relationships, dict(source_id=sub_id.take(t_src_pos), target_id=sub_id.take(t_dst_pos))
     if _reads_only(influence_fn, s):  # the default influence: copy only the columns it reads (text is costly)
         s = s[[c for c in s.columns if c in _READ["stakeholders"]]]
-        ties = ties[[c for c in ties.columns if c in _READ["relationships"]]]
+        stand_in_ties = _coded_ties(ties[[c for c in ties.columns if c in _READ["relationships"]]], tie, **ends)
+    else:
+        stand_in_ties = _take_replacing(ties, tie, **ends)
     stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=account_label.take(account_row),
                                       active_from=pd.NaT, active_to=pd.NaT)
-    stand_in_ties = _take_replacing(ties, tie, source_id=sub_id.take(t_src_pos), target_id=sub_id.take(t_dst_pos))
     stand_in = Village(
         accounts=pd.DataFrame({"account_id": account_label}),
         stakeholders=stand_in_people,
@@ -241,6 +242,17 @@ def _labels(prefix: str, numbers: np.ndarray):
     text = pc.binary_join_element_wise(prefix, pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), "")
     dtype = pd.Series(["x"]).dtype
     return pd.array(text, dtype=dtype) if dtype is not np.dtype(object) else np.asarray(text.to_pylist(), dtype=object)
+
+
+def _coded_ties(ties: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:
+    """:func:`_take_replacing` of the ties for the default influence, with ``kind`` taken as a
+    categorical of the column's distinct values (one small code per tie instead of a copied text;
+    the influence codes the kinds of either alike, and rejects the same values)."""
+    out = _take_replacing(ties.drop(columns=["kind"], errors="ignore"), rows, **columns)
+    if "kind" in ties.columns:
+        codes, distinct = pd.factorize(ties["kind"], use_na_sentinel=True)
+        out["kind"] = pd.Categorical.from_codes(codes[rows], categories=distinct)
+    return out
 
 
 def _take_replacing(frame: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:

@@ -209,6 +209,10 @@ def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     out = np.full(k, "", dtype=object)
     if len(codes) == 0:
         return out
+    joined = _arrow_join(codes, ids)
+    if joined is not None:
+        out[joined[0]] = joined[1]
+        return out
     frame = pd.DataFrame({"c": codes, "i": ids}).sort_values(["c", "i"], kind="stable")
     c = frame["c"].to_numpy()
     i = frame["i"].tolist()
@@ -216,6 +220,27 @@ def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     ends = np.r_[starts[1:], len(c)]
     out[c[starts]] = [";".join(i[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
     return out
+
+
+def _arrow_join(codes: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_join_ids` by Arrow for text ids: one sort by (code, id) (Arrow orders text by code
+    point, as Python does) and one join per code over list offsets; (codes, joined) or None when
+    the ids are not all text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(ids, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if text.null_count:
+        return None
+    order = pc.sort_indices(pa.table({"c": np.asarray(codes), "i": text}),
+                            sort_keys=[("c", "ascending"), ("i", "ascending")]).to_numpy()
+    c = np.asarray(codes)[order]
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(c)], type=pa.int64()), text.take(order))
+    return c[starts], pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
 def _veto(stakeholders: pd.DataFrame) -> np.ndarray:
@@ -256,20 +281,43 @@ def _people(village, as_of, window_days, influence, rows: _Rows) -> pd.DataFrame
     people["row"] = act_rows
     people["acc"] = rows.acc[act_rows]
 
-    # per stakeholders row first (slot 0: unknown speaker), then the active rows' values
-    speaker = rows.resp + 1
-    r_date = _response_dates(village)
-    in_window = window_mask(r_date, as_of, window_days).to_numpy()
-    people["n_responses"] = np.bincount(speaker[in_window], minlength=len(s) + 1)[1:][act_rows]
-    people["heard"] = people["n_responses"].to_numpy() > 0
-    never = np.iinfo(np.int64).min  # NaT
-    last = np.full(len(s) + 1, never, dtype=np.int64)
-    stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    np.maximum.at(last, speaker, np.where((r_date < as_of).to_numpy(), stamp, never))
-    people["last_heard"] = last[1:][act_rows].view("datetime64[ns]")
+    n_responses, last = _heard(village, as_of, window_days, rows, act_rows)
+    people["n_responses"] = n_responses
+    people["heard"] = n_responses > 0
+    people["last_heard"] = last.view("datetime64[ns]")
 
     people["influence"] = _influence_share(people, influence, len(rows.accounts), act["stakeholder_id"])
     return people
+
+
+def _heard(village, as_of, window_days, rows: _Rows, act_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the stakeholders rows ``act_rows``: responses in the window and the latest response before
+    ``as_of`` (nanoseconds; NaT's integer where none). Dates in nanoseconds are compared as integers,
+    the window as one unsigned comparison, and only the listed people's responses are maximised."""
+    n_st = len(village.stakeholders)
+    speaker = rows.resp + 1  # per stakeholders row first (slot 0: unknown speaker), then the listed rows
+    r_date = _response_dates(village)
+    never = np.iinfo(np.int64).min  # NaT
+    if r_date.dtype != "datetime64[ns]":
+        in_window = window_mask(r_date, as_of, window_days).to_numpy()
+        before = (r_date < as_of).to_numpy()
+        stamp = r_date.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    else:
+        stamp = r_date.to_numpy().view(np.int64)
+        stop = pd.Timestamp(as_of).as_unit("ns").value
+        before = stamp < stop
+        if window_days is None:
+            in_window = before & (stamp != never)
+        else:
+            start = (pd.Timestamp(as_of) - pd.Timedelta(days=window_days)).as_unit("ns").value
+            in_window = (stamp - np.int64(start)).view(np.uint64) < np.uint64(max(stop - start, 0))
+    n_responses = np.bincount(speaker[in_window], minlength=n_st + 1)[1:][act_rows]
+    listed = np.zeros(n_st + 1, dtype=bool)
+    listed[act_rows + 1] = True
+    keep = np.flatnonzero(before & listed[speaker])  # NaT's stamp is the smallest integer: it changes no maximum
+    last = np.full(n_st + 1, never, dtype=np.int64)
+    np.maximum.at(last, speaker[keep], stamp[keep])
+    return n_responses, last[1:][act_rows]
 
 
 def _influence_share(people: pd.DataFrame, influence: pd.DataFrame, k: int, people_ids=None) -> np.ndarray:

@@ -73,7 +73,12 @@ def tie_weights(relationships: pd.DataFrame, weight="weight") -> np.ndarray:
     """
     if weight is None or weight not in relationships.columns:
         return np.ones(len(relationships))
-    w = pd.to_numeric(relationships[weight], errors="coerce").fillna(1.0).to_numpy(float)
+    col = relationships[weight]
+    if col.dtype == np.float64:  # already numbers: one copy, blanks set to 1 in place
+        w = col.to_numpy(dtype=float, copy=True)
+        w[np.isnan(w)] = 1.0
+    else:
+        w = pd.to_numeric(col, errors="coerce").fillna(1.0).to_numpy(float)
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise GraphError(f"relationships[{weight!r}] has values <= 0 or infinite; tie weights must be > 0")
     return w

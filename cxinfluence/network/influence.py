@@ -80,7 +80,7 @@ import pandas as pd
 
 from ..exceptions import GraphError, VillageWarning
 from ..village.asof import active_mask, resolve_as_of
-from ..village.ids import arrow_identity, positions, rows_of
+from ..village.ids import arrow_identity, positions, remember, remembered, rows_of
 from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
@@ -212,6 +212,12 @@ def _text_positions(column: pd.Series, values: list) -> np.ndarray:
     import pyarrow.compute as pc
 
     arr = arrow_identity(column)
+    if arr is None and column.dtype == object and all(isinstance(v, str) for v in values):
+        # Python strings (a role column read as objects): hash the column once, look up its few distinct values
+        codes, distinct = pd.factorize(column, use_na_sentinel=True)
+        if all(isinstance(d, str) for d in distinct):
+            where = {v: i for i, v in reversed(list(enumerate(values)))}  # a repeated value: its first position
+            return np.array([where.get(d, -1) for d in distinct] + [-1], dtype=np.int64)[codes]
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
             or not all(isinstance(v, str) for v in values):
         return positions(column, pd.Series(values, dtype="str"))
@@ -262,6 +268,30 @@ def _tie_rows(village, weight="weight"):
     return u, v, w
 
 
+def _cached_tie_rows(village, weight="weight"):
+    """:func:`_tie_rows`, its endorsement ends kept on the village for the very Arrow arrays they come
+    from (the ties' ends and kinds, the stakeholder ids), so a second date or call does not code the
+    kinds and swap the ends of every tie again; the weights are read afresh (a numeric column has no
+    immutable array to key on). None when there are no ties or a column is not Arrow text."""
+    rel = village.relationships
+    if rel is None or len(rel) == 0 or not {"source_id", "target_id", "kind"} <= set(rel.columns) \
+            or "stakeholder_id" not in village.stakeholders.columns:
+        return None
+    key = tuple(arrow_identity(c) for c in (rel["source_id"], rel["target_id"], rel["kind"],
+                                             village.stakeholders["stakeholder_id"]))
+    ends = remembered(village, "endorsement ends", key)
+    if ends is None:
+        ties = _tie_rows(village, weight)
+        if any(k is None for k in key):
+            return ties
+        ends = ties[:2]
+        for a in ends:
+            a.flags.writeable = False
+        remember(village, "endorsement ends", key, ends)
+        return ties
+    return ends[0], ends[1], tie_weights(rel, weight)
+
+
 def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     """Endorsement edges (see module docstring) as positions into ``rows``
     (the stakeholders-table rows of the people in the graph, in node order).
@@ -277,6 +307,8 @@ def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     # stakeholders row -> node position; the extra last slot maps "unknown" (-1) to -1
     node_of = np.full(len(village.stakeholders) + 1, -1, dtype=np.int32)
     node_of[rows] = np.arange(len(rows), dtype=np.int32)
+    if ties is None:
+        ties = _cached_tie_rows(village, weight)
     if ties is None:
         kinds = tie_kinds(relationships["kind"])
         w = tie_weights(relationships, weight)
@@ -466,7 +498,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     if order is not None:
         rows = rows[order]
     people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
-    _warn_empty_accounts(village, people, block, as_of)
+    _warn_empty_accounts(village, people, block, as_of, rows)
     ids = people["stakeholder_id"]
     src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=_ties)
     pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
@@ -525,9 +557,10 @@ def _unique_accounts(accounts: pd.Series) -> pd.Index:
     return pd.Index(pd.unique(values.take(np.flatnonzero(change))))
 
 
-def _empty_accounts(village, people, block) -> pd.Index:
+def _empty_accounts(village, people, block, rows=None) -> pd.Index:
     """Account ids (sorted) listed in ``village.accounts`` or referenced by a
-    stakeholder that have nobody in ``people``."""
+    stakeholder that have nobody in ``people`` (the stakeholders at ``rows``, when given: their
+    accounts' rows are then read off the village's id cache instead of hashing their ids)."""
     heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
     present = people["account_id"].take(heads)
     st_acc = _listed_accounts(village)
@@ -536,7 +569,7 @@ def _empty_accounts(village, people, block) -> pd.Index:
         # mark those present (one account per block) instead of hashing every stakeholder's text
         ids = village.accounts["account_id"]
         seen = np.zeros(len(ids), dtype=bool)
-        hit = positions(present, ids)
+        hit = st_acc[rows] if rows is not None else positions(present, ids)
         seen[hit[hit >= 0]] = True
         missing = ids[~seen & ids.notna().to_numpy()]
         # a repeated id is marked at its first row only: the difference drops it again
@@ -556,8 +589,8 @@ def _listed_accounts(village):
     return rows_of(village, "stakeholders", "account_id")
 
 
-def _warn_empty_accounts(village, people, block, as_of):
-    empty = _empty_accounts(village, people, block)
+def _warn_empty_accounts(village, people, block, as_of, rows=None):
+    empty = _empty_accounts(village, people, block, rows)
     if len(empty):
         when = "now (active_to blank)" if as_of is None else f"at as_of={str(as_of)!r}"
         shown = ", ".join(map(repr, empty[:10].tolist())) + (" ..." if len(empty) > 10 else "")

@@ -107,10 +107,18 @@ def _usable(base, ts, *, window_days, lead_days, active):
     """Bool per response: dated in the window before ``ts - lead`` by someone active at ``ts``."""
     r_st, r_date = base["r_st"], base["r_date"]
     end = (ts - pd.Timedelta(days=lead_days or 0)).to_datetime64()
-    usable = (r_date < end) & (r_st >= 0)
-    if window_days is not None:
-        usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
-    usable &= active[np.maximum(r_st, 0)]
+    if window_days is not None and r_date.dtype == "datetime64[ns]":
+        # start <= date < end as one unsigned comparison of nanoseconds (NaT, the smallest int64, falls outside)
+        stop = int(end.astype("datetime64[ns]").view(np.int64))
+        start = int((end - np.timedelta64(pd.Timedelta(days=window_days))).astype("datetime64[ns]").view(np.int64))
+        width = np.uint64(max(stop - start, 0))
+        usable = (r_date.view(np.int64) - np.int64(start)).view(np.uint64) < width
+    else:
+        usable = r_date < end
+        if window_days is not None:
+            usable &= r_date >= end - np.timedelta64(pd.Timedelta(days=window_days))
+    # an unknown stakeholder (-1) reads the extra last slot, which is never active
+    usable &= np.r_[active, False][r_st]
     return usable, end
 
 

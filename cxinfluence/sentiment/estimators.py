@@ -8,6 +8,7 @@ The schemes themselves, their formulas and references: :mod:`cxinfluence.sentime
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -315,7 +316,7 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
     >>> round(float(se[0]), 4), round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.2, -0.642, 0.142)
     """
-    from scipy.special import log_ndtr, ndtri
+    from scipy.special import ndtri
 
     threshold = VETO_THRESHOLD if threshold is None else threshold
     value = np.asarray(value, dtype=float)
@@ -336,25 +337,11 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
     b0, bsd = base[acc], base_sd[acc]
     ok = np.isfinite(b0)
     b0 = np.where(ok, b0, 0.0)
-
-    def log_survival(q):  # log P(floor* > q) per account slot
-        cut = np.minimum(threshold, q[pos] - margin)
-        holders = np.bincount(pos, log_ndtr((xs - cut) / sds), len(acc))
-        return log_ndtr((b0 - q) / bsd) + holders
-
     a = (1.0 - conf_level) / 2.0
     span = 8.0 * np.maximum(bsd, np.bincount(pos, sds, len(acc)))
     low_x = np.minimum.reduceat(xs - 8.0 * sds, start) + margin
-    q = {}
-    for p in (a, 1.0 - a):  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
-        target = np.log1p(-p)
-        left, right = np.minimum(b0 - span, low_x), b0 + span
-        for _ in range(iterations):
-            mid = 0.5 * (left + right)
-            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
-            left = np.where(below, mid, left)
-            right = np.where(below, right, mid)
-        q[p] = 0.5 * (left + right)
+    q = _floor_quantiles(xs, sds, pos, start, b0, bsd, np.minimum(b0 - span, low_x), b0 + span,
+                         (a, 1.0 - a), threshold, margin, iterations)
     f = value[acc]
     z = float(ndtri(1.0 - a))
     with np.errstate(invalid="ignore"):
@@ -362,6 +349,70 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
         lo[acc] = np.where(ok, np.clip(np.minimum(2.0 * f - q[1.0 - a], f), -1.0, 1.0), np.nan)
         hi[acc] = np.where(ok, np.clip(np.maximum(2.0 * f - q[a], f), -1.0, 1.0), np.nan)
     return se, lo, hi
+
+
+#: Heard veto holders above which :func:`veto_floor_interval` bisects two halves of the accounts side by side
+_SPLIT_HOLDERS = 50_000
+_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _floor_quantiles(xs, sds, pos, start, b0, bsd, left0, right0, probs, threshold, margin, iterations):
+    """The quantiles ``probs`` of the replicated floor per account slot by bisection (see
+    :func:`veto_floor_interval`), two halves of the accounts on two threads when there are many
+    (accounts are independent: the same numbers either way). Returns ``{p: q}``."""
+    n = len(b0)
+    cut = [0, n]
+    if len(xs) >= _SPLIT_HOLDERS and _THREADS > 1:
+        cut = [0, int(np.searchsorted(start, len(xs) // 2)), n]
+    ends = np.r_[start, len(xs)]
+    chunks = [(slice(lo, hi), slice(ends[lo], ends[hi])) for lo, hi in zip(cut[:-1], cut[1:]) if hi > lo]
+
+    def solve(chunk):
+        a_, h_ = chunk
+        return _bisect_floor(xs[h_], sds[h_], pos[h_] - a_.start, b0[a_], bsd[a_], left0[a_], right0[a_], probs,
+                             threshold, margin, iterations)
+
+    if len(chunks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(chunks)) as pool:  # scipy's and numpy's loops release the GIL
+            parts = list(pool.map(solve, chunks))
+    else:
+        parts = [solve(c) for c in chunks]
+    return {p: np.concatenate([part[p] for part in parts]) if parts else np.zeros(0) for p in probs}
+
+
+def _bisect_floor(xs, sds, pos, b0, bsd, left0, right0, probs, threshold, margin, iterations):
+    """Bisection of ``P(floor* <= q) = p`` for each ``p`` over one run of account slots."""
+    from scipy.special import log_ndtr
+
+    n = len(b0)
+    # a holder's term is log Phi((s_v - min(threshold, q - margin)) / sd_v): where q - margin >= threshold
+    # (every holder of an account whose q is high enough) it does not depend on q: computed once
+    at_threshold = log_ndtr((xs - threshold) / sds)
+
+    def log_survival(q):  # log P(floor* > q) per account slot
+        cut = q - margin
+        moves = ~(cut >= threshold)[pos]  # holders whose cut is q - margin itself
+        moving = np.flatnonzero(moves)
+        if 2 * len(moving) > len(xs):  # most of them: every term afresh costs less than gathering
+            terms = log_ndtr((xs - np.minimum(threshold, cut[pos])) / sds)
+        else:
+            terms = at_threshold.copy()
+            terms[moving] = log_ndtr((xs[moving] - np.minimum(threshold, cut[pos[moving]])) / sds[moving])
+        return log_ndtr((b0 - q) / bsd) + np.bincount(pos, terms, n)
+
+    q = {}
+    for p in probs:  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
+        target = np.log1p(-p)
+        left, right = left0, right0
+        for _ in range(iterations):
+            mid = 0.5 * (left + right)
+            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
+            left = np.where(below, mid, left)
+            right = np.where(below, right, mid)
+        q[p] = 0.5 * (left + right)
+    return q
 
 
 def eb_shrink(y, v, target, *, mu=None, tau2=None):

@@ -14,8 +14,10 @@ checked elsewhere: the bounded-scale interval of a mean
 (:func:`cxinfluence.sentiment.intervals.bounded_mean_ci`, checked for coverage
 by simulation) with Agresti-Min's NPS interval
 (:func:`cxinfluence.sentiment.metrics.net_score_ci`), and the exact bootstrap
-interval of the veto floor (:func:`cxinfluence.sentiment.schemes.veto_floor_interval`,
-checked against simulation in tests/test_intervals.py).
+interval of the veto floor, whose plain form (:func:`veto_floor_interval_reference`, every term
+at every bisection step) is here and is held bitwise equal to the kernel's
+(:func:`cxinfluence.sentiment.schemes.veto_floor_interval`, checked against simulation in
+tests/test_intervals.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from scipy.stats import norm
 
 from .intervals import bounded_mean_ci
 from .metrics import net_score_ci
-from .schemes import SE_SCHEMES, VETO_THRESHOLD, veto_floor_interval
+from .schemes import SE_SCHEMES, VETO_THRESHOLD
 
 
 def _people(stakeholder_account, stakeholder_role, stakeholder_veto, stakeholder_influence, stakeholder_active,
@@ -221,7 +223,7 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
     base_sd = (cis["influence_weighted"][1] - cis["influence_weighted"][0]) / (2.0 * z)
     with np.errstate(divide="ignore", invalid="ignore"):
         person_sd = np.sqrt(sigma_within2 / people["n_responses"].to_numpy())
-    vse, vlo, vhi = veto_floor_interval(
+    vse, vlo, vhi = veto_floor_interval_reference(
         out["veto_floor"], iw, base_sd, people["sentiment"].where(people["heard"] & people["active"]).to_numpy(),
         person_sd, people["account"].to_numpy(), people["veto"].to_numpy(), A, veto_threshold, veto_margin,
         conf_level=conf_level)
@@ -251,3 +253,59 @@ def schemes_reference(resp_stakeholder, resp_sentiment, stakeholder_account, sta
              "n_responses": people["n_responses"].where(people["active"], 0).to_numpy(np.int64),
              "nps": people["nps"].where(people["active"]).to_numpy(dtype=float)}
     return out, stake
+
+
+def veto_floor_interval_reference(value, base, base_sd, x, x_sd, groups, veto, n_groups, threshold=None, margin=0.25,
+                                  conf_level=0.95, iterations=26):
+    """:func:`cxinfluence.sentiment.estimators.veto_floor_interval` written plainly: every holder's term
+    evaluated at every bisection step, both quantiles one after the other on one thread (the kernel
+    evaluates only the terms that move and splits the accounts over two threads; tested equal bitwise).
+    """
+    from scipy.special import log_ndtr, ndtri
+
+    threshold = VETO_THRESHOLD if threshold is None else threshold
+    value = np.asarray(value, dtype=float)
+    base = np.asarray(base, dtype=float)
+    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
+    x = np.asarray(x, dtype=float)
+    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
+    g = np.asarray(groups, dtype=np.int64)
+    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
+    se = np.full(n_groups, np.nan)
+    lo, hi = se.copy(), se.copy()
+    if len(cand) == 0:
+        return se, lo, hi
+    cand = cand[np.argsort(g[cand], kind="stable")]
+    acc, start = np.unique(g[cand], return_index=True)
+    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
+    xs, sds = x[cand], x_sd[cand]
+    b0, bsd = base[acc], base_sd[acc]
+    ok = np.isfinite(b0)
+    b0 = np.where(ok, b0, 0.0)
+
+    def log_survival(q):  # log P(floor* > q) per account slot
+        cut = np.minimum(threshold, q[pos] - margin)
+        holders = np.bincount(pos, log_ndtr((xs - cut) / sds), len(acc))
+        return log_ndtr((b0 - q) / bsd) + holders
+
+    a = (1.0 - conf_level) / 2.0
+    span = 8.0 * np.maximum(bsd, np.bincount(pos, sds, len(acc)))
+    low_x = np.minimum.reduceat(xs - 8.0 * sds, start) + margin
+    q = {}
+    for p in (a, 1.0 - a):  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
+        target = np.log1p(-p)
+        left, right = np.minimum(b0 - span, low_x), b0 + span
+        for _ in range(iterations):
+            mid = 0.5 * (left + right)
+            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
+            left = np.where(below, mid, left)
+            right = np.where(below, right, mid)
+        q[p] = 0.5 * (left + right)
+    f = value[acc]
+    z = float(ndtri(1.0 - a))
+    with np.errstate(invalid="ignore"):
+        se[acc] = np.where(ok, (q[1.0 - a] - q[a]) / (2.0 * z), np.nan)
+        lo[acc] = np.where(ok, np.clip(np.minimum(2.0 * f - q[1.0 - a], f), -1.0, 1.0), np.nan)
+        hi[acc] = np.where(ok, np.clip(np.maximum(2.0 * f - q[a], f), -1.0, 1.0), np.nan)
+    return se, lo, hi
+
