@@ -39,7 +39,16 @@ from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from ..village.ids import arrow_text, find, unique_text
 from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
-from .xmlcolumns import join_columns, quote_flags, quote_numbers, quote_values, write_lines
+from .xmlcolumns import (
+    attribute_column,
+    join_columns,
+    join_lines,
+    plain_text,
+    quote_flags,
+    quote_numbers,
+    quote_values,
+    write_lines,
+)
 
 __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
            "write_portfolio_gexf", "write_portfolio_kumu"]
@@ -117,9 +126,9 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     nodes = pd.DataFrame({"account_id": base["account_id"].astype(str)})
     for col in ("name", "title", "role", "department", "veto"):
         if col in base.columns:
-            nodes[col] = base[col].to_numpy()
+            nodes[col] = _values(base[col])
         elif col in extra.columns:
-            nodes[col] = extra[col].to_numpy()
+            nodes[col] = _values(extra[col])
         else:
             nodes[col] = None
     nodes["veto"] = nodes["veto"].fillna(False).astype(bool)
@@ -136,7 +145,7 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
                            else np.full(n, None, object))
     ids = key.astype(str)
     prefix = ids.duplicated().any()
-    nodes.insert(0, "id", (nodes["account_id"] + "/" + ids).to_numpy() if prefix else ids.to_numpy())
+    nodes.insert(0, "id", _values(nodes["account_id"] + "/" + ids) if prefix else _values(ids))
 
     # ties between two people listed, in the same account; both kinds of one ordered pair on one row
     rel = village.relationships
@@ -145,7 +154,7 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
         return nodes, pd.DataFrame(columns=cols)
     account = nodes["account_id"].to_numpy()
     w, kind = tie_weights(rel, "weight"), tie_kinds(rel["kind"])
-    ties = pd.DataFrame({"src": rel["source_id"].astype(str).to_numpy(), "dst": rel["target_id"].astype(str).to_numpy(),
+    ties = pd.DataFrame({"src": _values(rel["source_id"].astype(str)), "dst": _values(rel["target_id"].astype(str)),
                          "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
                          "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
     frame = None if prefix else _ties_unique(ties, ids, account)
@@ -157,11 +166,38 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     frame = frame[frame["s"] != frame["t"]]
     frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
     r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
-    kinds = np.where((r > 0) & (i > 0), "reports_to+influences", np.where(r > 0, "reports_to", "influences"))
-    edges = pd.DataFrame({"source": nodes["id"].to_numpy()[frame["s"]], "target": nodes["id"].to_numpy()[frame["t"]],
-                          "weight": r + i, "account_id": account[frame["s"]], "kind": kinds,
+    kinds = _KINDS[np.where((r > 0) & (i > 0), 2, np.where(r > 0, 1, 0))]
+    s, t = frame["s"].to_numpy(), frame["t"].to_numpy()
+    edges = pd.DataFrame({"source": _taken(nodes["id"], s), "target": _taken(nodes["id"], t),
+                          "weight": r + i, "account_id": _taken(nodes["account_id"], s), "kind": kinds,
                           "reports_to_weight": r, "influences_weight": i})
     return nodes, edges[cols]
+
+
+#: a tie's kind by code: 0 influences only, 1 reports-to only, 2 both
+_KINDS = np.array(["influences", "reports_to", "reports_to+influences"], dtype=object)
+
+
+def _taken(col, rows):
+    """``col``'s values at positions ``rows`` (Arrow's take for Arrow-backed text: no Python string per row)."""
+    return col.array.take(rows) if isinstance(col.dtype, pd.StringDtype) else col.to_numpy()[rows]
+
+
+def _values(col):
+    """A column's values to put in another frame: Arrow-backed text as it is (no Python string per row)."""
+    return col.array if isinstance(col.dtype, pd.StringDtype) else col.to_numpy()
+
+
+def _positions(keys, queries) -> np.ndarray:
+    """:func:`cxinfluence.village.ids.find` of unique ``keys``; no hashing when both list the same ids in the same
+    order (the stakeholder tables of one run usually do)."""
+    import pyarrow.compute as pc
+
+    k, q = arrow_text(keys), arrow_text(queries)
+    if k is not None and q is not None and len(k) == len(q) and not k.null_count and not q.null_count \
+            and pc.all(pc.equal(k, q)).as_py():
+        return np.arange(len(q), dtype=np.intp)
+    return find(keys, queries)
 
 
 def _matched_unique(base, table, by, cols):
@@ -174,12 +210,11 @@ def _matched_unique(base, table, by, cols):
     arr = arrow_text(key)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    pos = find(key, base["stakeholder_id"])
+    pos = _positions(key, base["stakeholder_id"])
     ok = pos >= 0
-    if "account_id" in by:
-        acc = table["account_id"].to_numpy(object)[np.where(ok, pos, 0)]
-        ok &= acc == base["account_id"].to_numpy(object)
     take = np.where(ok, pos, 0)
+    if "account_id" in by:
+        ok &= _same_account(table["account_id"], take, base["account_id"])
     out = base[by].copy()
     for c in cols:
         col = table[c].iloc[take].reset_index(drop=True) if len(table) else pd.Series([None] * len(base))
@@ -187,12 +222,24 @@ def _matched_unique(base, table, by, cols):
     return out.set_index(base.index)
 
 
+def _same_account(accounts, take, wanted) -> np.ndarray:
+    """``accounts[take] == wanted`` row by row (Arrow kernels for text ids, else Python objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a, b = arrow_text(accounts), arrow_text(wanted)
+    if a is None or b is None:
+        return accounts.to_numpy(object)[take] == wanted.to_numpy(object)
+    return pc.fill_null(pc.equal(a.take(pa.array(take)), b), False).to_numpy(zero_copy_only=False)
+
+
 def _ties_unique(ties, ids, account):
     """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order."""
     arr = arrow_text(ids)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    s, t = find(ids, ties["src"]), find(ids, ties["dst"])
+    both = find(ids, pd.concat([ties["src"], ties["dst"]], ignore_index=True))  # the ids hashed once
+    s, t = both[:len(ties)], both[len(ties):]
     keep = (s >= 0) & (t >= 0)
     keep[keep] &= account[s[keep]] == account[t[keep]]  # the target in the source's account
     return ties.loc[keep].assign(acc=account[s[keep]], s=s[keep], t=t[keep])
@@ -282,9 +329,30 @@ def _attvalues(table, cols, types):
     return pc.if_else(pc.equal(pc.binary_length(att), 0), "", join_columns("<attvalues>", att, "</attvalues>"))
 
 
+def _folded_attvalues(table, cols, types):
+    """``<attvalues>`` parts of :func:`join_lines` for every row, the quotes folded into constants; None when some
+    row could have no value at all (then :func:`_attvalues` writes the block)."""
+    columns = [attribute_column(table[c], types[c]) for c in cols]
+    if not any(text.null_count == 0 for text, _, _ in columns):
+        return None
+    parts = ["<attvalues>"]
+    for k, (text, first, last) in enumerate(columns):
+        if text.null_count == 0:
+            parts += [f'<attvalue for="{k}" value={first}', text, f"{last}/>"]
+        else:  # blanks leave the whole <attvalue/> out
+            parts.append(join_columns(f'<attvalue for="{k}" value={first}', text, f"{last}/>"))
+    return parts + ["</attvalues>"]
+
+
 def _node_lines(nodes, ncols):
+    """The ``<node>`` lines of a block of rows (:func:`_reference_gexf`'s bytes)."""
     import pyarrow.compute as pc
 
+    ids = plain_text(nodes["id"])
+    names = plain_text(nodes["name"]) if "name" in nodes.columns else ids
+    att = _folded_attvalues(nodes, ncols, NODE_COLUMNS)
+    if ids is not None and names is not None and att is not None and ids.null_count == names.null_count == 0:
+        return join_lines(['<node id="', ids, '" label="', names, '">', *att, "</node>\n"])
     ids = quote_values(nodes["id"])
     labels = pc.coalesce(quote_values(nodes["name"]), ids) if "name" in nodes.columns else ids
     return join_columns("<node id=", ids, " label=", labels, ">", _attvalues(nodes, ncols, NODE_COLUMNS),
@@ -292,11 +360,22 @@ def _node_lines(nodes, ncols):
 
 
 def _edge_lines(edges, ecols, first):
+    """The ``<edge>`` lines of a block of rows numbered from ``first`` (:func:`_reference_gexf`'s bytes)."""
     import pyarrow as pa
 
     n = len(edges)
-    src, dst = quote_values(edges["source"]), quote_values(edges["target"])
     rows = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
+    src, dst = plain_text(edges["source"]), plain_text(edges["target"])
+    att = _folded_attvalues(edges, ecols, EDGE_COLUMNS)
+    if src is not None and dst is not None and att is not None and src.null_count == dst.null_count == 0:
+        weight = []
+        if "weight" in edges:
+            text, first, last = attribute_column(edges["weight"], "double")
+            weight = [f" weight={first}", text, last] if text.null_count == 0 else \
+                [join_columns(f" weight={first}", text, last)]  # a blank weight leaves the attribute out
+        return join_lines(['<edge id="', rows, '" source="', src, '" target="', dst, '"', *weight, ">", *att,
+                           "</edge>\n"])
+    src, dst = quote_values(edges["source"]), quote_values(edges["target"])
     weight = (join_columns(" weight=", quote_numbers(edges["weight"], "double"), null_as_empty=False)
               if "weight" in edges else pa.nulls(n, pa.string()))
     return join_columns('<edge id="', rows, '" source=', src, " target=", dst,
