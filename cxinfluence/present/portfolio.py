@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
-from ..village.ids import arrow_text, find, unique_text
+from ..village.ids import arrow_text, find, rows_for, rows_of, unique_text
 from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
 from .xmlcolumns import (
@@ -113,11 +113,13 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     key = base["stakeholder_id"]
     on = ["account_id", "stakeholder_id"]
 
+    rows = _village_rows(village, influence)  # each person's row of the stakeholders table (cached), or None
+
     def matched(table, cols):
         """``table``'s ``cols`` for each row of ``base``, matched on account and id (ids may repeat across accounts)."""
         cols = [c for c in cols if c in table.columns]
         by = on if "account_id" in table.columns else ["stakeholder_id"]
-        fast = _matched_unique(base, table, by, cols)
+        fast = _matched_unique(base, table, by, cols, rows if table is people else None)
         if fast is not None:
             return fast
         return base[by].merge(table[by + cols].drop_duplicates(by), on=by, how="left").set_index(base.index)
@@ -140,38 +142,43 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     nodes["sentiment"] = ss["sentiment"].to_numpy(float) if "sentiment" in ss.columns else np.full(n, np.nan)
     nodes["n_responses"] = (ss["n_responses"].fillna(0).to_numpy(np.int64) if "n_responses" in ss.columns
                             else np.zeros(n, np.int64))
-    heard = pd.to_datetime(ss["last_heard"], errors="coerce") if "last_heard" in ss.columns else None
-    nodes["last_heard"] = (heard.dt.strftime("%Y-%m-%d").to_numpy(object) if heard is not None
-                           else np.full(n, None, object))
+    nodes["last_heard"] = _day_text(ss["last_heard"]) if "last_heard" in ss.columns else np.full(n, None, object)
     ids = key.astype(str)
     prefix = ids.duplicated().any()
     nodes.insert(0, "id", _values(nodes["account_id"] + "/" + ids) if prefix else _values(ids))
 
-    # ties between two people listed, in the same account; both kinds of one ordered pair on one row
+    return nodes, _edges(village, nodes, ids, prefix, rows)
+
+
+def _edges(village, nodes, ids, prefix, rows):
+    """:func:`portfolio_tables`' ties between two people listed, in the same account; both kinds of one ordered pair
+    on one row."""
     rel = village.relationships
     cols = ["source", "target", "weight", *EDGE_COLUMNS]
     if rel is None or not len(rel):
-        return nodes, pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols)
     account = nodes["account_id"].to_numpy()
     w, kind = tie_weights(rel, "weight"), tie_kinds(rel["kind"])
     ties = pd.DataFrame({"src": _values(rel["source_id"].astype(str)), "dst": _values(rel["target_id"].astype(str)),
                          "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
                          "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
-    frame = None if prefix else _ties_unique(ties, ids, account)
+    frame = None if prefix else _ties_unique(ties, ids, account, _tie_rows(village, rows))
     if frame is None:
         who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
         # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
         frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
                  .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
     frame = frame[frame["s"] != frame["t"]]
-    frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
+    # one int64 key per ordered pair: groups in order of first appearance, as grouping by (s, t) gives
+    pair = frame["s"].to_numpy(np.int64) * len(nodes) + frame["t"].to_numpy(np.int64)
+    frame = frame.groupby(pair, sort=False)[["reports_to_weight", "influences_weight"]].sum()
     r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
     kinds = _KINDS[np.where((r > 0) & (i > 0), 2, np.where(r > 0, 1, 0))]
-    s, t = frame["s"].to_numpy(), frame["t"].to_numpy()
+    s, t = np.divmod(frame.index.to_numpy(np.int64), len(nodes))
     edges = pd.DataFrame({"source": _taken(nodes["id"], s), "target": _taken(nodes["id"], t),
                           "weight": r + i, "account_id": _taken(nodes["account_id"], s), "kind": kinds,
                           "reports_to_weight": r, "influences_weight": i})
-    return nodes, edges[cols]
+    return edges[cols]
 
 
 #: a tie's kind by code: 0 influences only, 1 reports-to only, 2 both
@@ -200,7 +207,37 @@ def _positions(keys, queries) -> np.ndarray:
     return find(keys, queries)
 
 
-def _matched_unique(base, table, by, cols):
+def _village_rows(village, influence):
+    """Row of ``village.stakeholders`` for each person of ``influence``, from the village's id cache
+    (:func:`cxinfluence.village.ids.rows_for`: the run hashed these ids already); None unless both id columns are
+    text and every person is in the table (then :func:`portfolio_tables` hashes as before)."""
+    people = village.stakeholders
+    if not all(isinstance(t["stakeholder_id"].dtype, pd.StringDtype) for t in (people, influence)):
+        return None
+    rows = rows_for(village, influence["stakeholder_id"])
+    return rows if (rows >= 0).all() else None
+
+
+def _tie_rows(village, rows):
+    """Node row of each tie's source and target (-1: not listed) through the cached rows of the stakeholders table
+    (:func:`cxinfluence.village.ids.rows_of`), for unique node ids; None when not available."""
+    rel = village.relationships
+    if rows is None or not all(isinstance(rel[c].dtype, pd.StringDtype) for c in ("source_id", "target_id")):
+        return None
+    node = np.full(len(village.stakeholders) + 1, -1, dtype=np.intp)  # the last slot: a tie to nobody listed
+    node[rows] = np.arange(len(rows))
+    return tuple(node[rows_of(village, "relationships", c)] for c in ("source_id", "target_id"))
+
+
+def _day_text(values):
+    """Dates as ``YYYY-MM-DD`` text (an object array, blanks as pandas' ``strftime`` gives them), each distinct
+    date formatted once."""
+    days = pd.to_datetime(values, errors="coerce")
+    codes, distinct = pd.factorize(days, use_na_sentinel=False)
+    return pd.Series(distinct).dt.strftime("%Y-%m-%d").to_numpy(object)[codes]
+
+
+def _matched_unique(base, table, by, cols, pos=None):
     """:func:`portfolio_tables`' left join when ``table``'s ids are unique: one hash lookup, no merge; else None.
 
     With unique ids, matching on (account, id) is matching on the id and
@@ -210,7 +247,7 @@ def _matched_unique(base, table, by, cols):
     arr = arrow_text(key)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    pos = _positions(key, base["stakeholder_id"])
+    pos = _positions(key, base["stakeholder_id"]) if pos is None else pos
     ok = pos >= 0
     take = np.where(ok, pos, 0)
     if "account_id" in by:
@@ -233,16 +270,24 @@ def _same_account(accounts, take, wanted) -> np.ndarray:
     return pc.fill_null(pc.equal(a.take(pa.array(take)), b), False).to_numpy(zero_copy_only=False)
 
 
-def _ties_unique(ties, ids, account):
-    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order."""
+def _ties_unique(ties, ids, account, found=None):
+    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order.
+
+    ``found``: each tie's source and target node rows when known (:func:`_tie_rows`), else the ids are hashed.
+    """
     arr = arrow_text(ids)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    both = find(ids, pd.concat([ties["src"], ties["dst"]], ignore_index=True))  # the ids hashed once
-    s, t = both[:len(ties)], both[len(ties):]
+    if found is None:
+        both = find(ids, pd.concat([ties["src"], ties["dst"]], ignore_index=True))  # the ids hashed once
+        found = both[:len(ties)], both[len(ties):]
+    s, t = found
     keep = (s >= 0) & (t >= 0)
     keep[keep] &= account[s[keep]] == account[t[keep]]  # the target in the source's account
-    return ties.loc[keep].assign(acc=account[s[keep]], s=s[keep], t=t[keep])
+    return pd.DataFrame({"s": s[keep], "t": t[keep], **{c: ties[c].to_numpy()[keep] for c in _TIE_WEIGHTS}})
+
+
+_TIE_WEIGHTS = ("reports_to_weight", "influences_weight")
 
 
 def _xml_text(values) -> list:
