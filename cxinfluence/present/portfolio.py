@@ -39,6 +39,7 @@ from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from ..village.ids import arrow_text, find, rows_for, rows_of, unique_text
 from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
+from .xlsxsheets import write_workbook
 from .xmlcolumns import (
     attribute_column,
     join_columns,
@@ -516,48 +517,31 @@ def write_portfolio_kumu(nodes, edges, path) -> Path:
     >>> ws["A1"].value, ws["B2"].value, ws["B2"].data_type
     ('ID', '=1+1', 's')
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
     path = Path(path)
     for what, table in (("nodes", nodes), ("edges", edges)):
         if len(table) + 1 > EXCEL_MAX_ROWS:
             raise CxInfluenceError(f"{what} has {len(table):,} rows; an .xlsx sheet holds at most "
                                    f"{EXCEL_MAX_ROWS - 1:,}. Use the GEXF file, or export fewer accounts.")
-    wb = Workbook(write_only=True)
+    sheets = []
     for name, table, spec in (("Elements", nodes, _ELEMENTS), ("Connections", edges, _CONNECTIONS)):
-        ws = wb.create_sheet(name)
         heads = [h for h, c in spec.items() if c in table.columns]
         if name == "Connections":
             heads.insert(heads.index("Type") + 1 if "Type" in heads else len(heads), "Direction")
-        ws.append(heads)
-        cols = []
-        for h in heads:
-            if h == "Direction":
-                cols.append(["directed"] * len(table))
-                continue
-            c = spec[h]
-            values = table[c].to_numpy(object)
-            if c == "kind":
-                values = [" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in values]
-            cols.append(values)
-        for row in zip(*cols):
-            out = []
-            for v in row:
-                if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
-                    out.append(None)
-                    continue
-                if isinstance(v, np.generic):
-                    v = v.item()
-                if isinstance(v, str):
-                    cell = WriteOnlyCell(ws, value=_XML_BAD.sub("", display_text(v)))
-                    cell.data_type = "s"  # text stays text: "=..." is not a formula
-                    out.append(cell)
-                else:
-                    out.append(v)
-            ws.append(out)
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    stable_xlsx(tmp)  # the same data give the same bytes
-    tmp.replace(path)
-    return path
+        cols = [pd.Series(np.full(len(table), "directed", dtype=object)) if h == "Direction"
+                else _kumu_column(table[spec[h]], spec[h]) for h in heads]
+        sheets.append((name, heads, cols))
+    return write_workbook(path, sheets)  # the same data give the same bytes (no time stamps)
+
+
+def _kumu_column(values, column):
+    """One column of a Kumu sheet: tie kinds in words, customer text cleaned (bidi controls and characters XML
+    cannot hold dropped), other values as they are."""
+    if column == "kind":  # each distinct kind put in words once
+        codes, kinds = pd.factorize(values, use_na_sentinel=False)
+        words = np.array([" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in kinds], dtype=object)
+        return pd.Series(words[codes])
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object) or plain_text(values) is not None:
+        return values.reset_index(drop=True)
+    return pd.Series([_XML_BAD.sub("", display_text(v)) if isinstance(v, str) else v for v in values.to_numpy(object)],
+                     dtype=object)
+
