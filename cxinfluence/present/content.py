@@ -74,13 +74,31 @@ def coverage_sentences(coverage: pd.DataFrame, window_days) -> list:
     return out
 
 
+def _routed_counts(groups: pd.Series) -> pd.Series:
+    """How many comments went to each group: ``groups`` (``;``-joined lists) split, blanks dropped, value counts.
+
+    Each distinct list is split once; the groups are counted in the order they first appear, as splitting
+    every row would list them, so the counts and their order are those of
+    ``groups.fillna("").astype(str).str.split(";").explode()`` without the empty ones, ``.value_counts()``.
+    """
+    codes, lists = pd.factorize(groups.fillna("").astype(str))
+    per_list = np.bincount(codes[codes >= 0], minlength=len(lists))
+    names, times = [], []
+    for text, n in zip(lists, per_list):
+        for name in str(text).split(";"):
+            if name != "":
+                names.append(name)
+                times.append(n)
+    return pd.Series(np.repeat(np.array(names, dtype=object), times), dtype=groups.dtype if len(names) else object,
+                     name=groups.name).value_counts()
+
+
 def action_sentences(actions: pd.DataFrame) -> list:
     """What customers say, and who should act, in words."""
     if actions is None or actions.empty:
         return ["No informal comments were captured in the recent window."]
     group = "owner_group" if "owner_group" in actions else "owning_group"
-    routed = actions[group].fillna("").astype(str).str.split(";").explode()
-    counts = routed[routed != ""].value_counts()
+    counts = _routed_counts(actions[group])
     out = [f"{len(actions)} recent informal comments were routed to the groups that can act: "
            + ", ".join(f"{k} ({v})" for k, v in counts.head(5).items()) + "."]
     if "kind" in actions:
