@@ -82,3 +82,17 @@ def test_cell_xml_is_openpyxls_rule():
     assert cell_xml("A1", -0.0) == '<c r="A1" t="n"><v>-0</v></c>'
     assert cell_xml("A1", np.bool_(False)) == '<c r="A1" t="b"><v>0</v></c>'
     assert cell_xml("A1", pd.NA) == cell_xml("A1", None) == cell_xml("A1", float("-inf")) == ""
+
+
+def test_kumu_text_of_any_kind_is_cleaned(tmp_path):
+    """Customer text in a categorical column, or next to dates, is cleaned like plain text (bidi and control
+    characters dropped) and written as text."""
+    from cxinfluence.present.portfolio import write_portfolio_kumu
+
+    nodes = pd.DataFrame({"id": ["a", "b", "c"],
+                          "name": pd.Categorical(["Eve\u202eevil", "bell\x07", "=1+1"]),
+                          "title": pd.Series(["ok", pd.Timestamp("2025-01-02"), None], dtype=object)})
+    ws = openpyxl.load_workbook(write_portfolio_kumu(nodes, pd.DataFrame(columns=["source", "target"]),
+                                                     tmp_path / "k.xlsx"))["Elements"]
+    assert [ws[f"B{r}"].value for r in (2, 3, 4)] == ["Eveevil", "bell", "=1+1"]
+    assert ws["B4"].data_type == "s" and ws["C3"].value == "2025-01-02 00:00:00" and ws["C4"].value is None

@@ -540,8 +540,14 @@ def _kumu_column(values, column):
         codes, kinds = pd.factorize(values, use_na_sentinel=False)
         words = np.array([" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in kinds], dtype=object)
         return pd.Series(words[codes])
-    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object) or plain_text(values) is not None:
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype) \
+            or plain_text(values) is not None:
         return values.reset_index(drop=True)
-    return pd.Series([_XML_BAD.sub("", display_text(v)) if isinstance(v, str) else v for v in values.to_numpy(object)],
-                     dtype=object)
+    return pd.Series([_XML_BAD.sub("", display_text(v if isinstance(v, str) else str(v)))
+                      if not _blank(v) and not isinstance(v, (bool, int, float, np.generic)) else v
+                      for v in values.to_numpy(object)], dtype=object)
+
+
+def _blank(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
 

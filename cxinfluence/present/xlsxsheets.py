@@ -64,7 +64,7 @@ def cell_xml(ref: str, value) -> str:
     """The readable rule: one cell's XML as openpyxl's write-only workbook writes it ("" for a blank).
 
     ``value`` is text (already cleaned), a bool, a number or a blank (``None``,
-    ``pd.NA``, NaN and infinities).
+    ``pd.NA``, NaN and infinities); anything else is written as its text.
 
     Examples
     --------
@@ -85,7 +85,9 @@ def cell_xml(ref: str, value) -> str:
         return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    return f'<c r="{ref}" t="n"><v>{"%.16g" % value}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}" t="n"><v>{"%.16g" % value}</v></c>'
+    return cell_xml(ref, str(value))  # anything else (a date, an object) as its text
 
 
 def _reference_sheet(columns) -> str:
