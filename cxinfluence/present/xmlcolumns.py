@@ -297,6 +297,9 @@ def attribute_column(values, kind: str) -> tuple:
         arr = plain_text(values)
         return (arr, '"', '"') if arr is not None else (quote_values(values), "", "")
     if kind == "boolean":
+        flags = values if isinstance(values, pd.Series) else pd.Series(values)
+        if flags.dtype == bool:  # no blanks: the words alone, the quotes constant
+            return pc.if_else(pa.array(flags.to_numpy()), "true", "false"), '"', '"'
         return quote_flags(values), "", ""
     x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
     ok = np.isfinite(x)
