@@ -5,17 +5,17 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from cxinfluence.present.content import _routed_counts
-from cxinfluence.present.summary import _responding, village_overview
+from cxinfluence.present.content import routed_counts
+from cxinfluence.present.summary import responding_people, village_overview
 
 
 def test_responding_people_counted_on_matched_rows_equal_nunique(small_synthetic):
     _, v, _ = small_synthetic
-    assert _responding(v) == v.responses["stakeholder_id"].nunique() > 0
+    assert responding_people(v) == v.responses["stakeholder_id"].nunique() > 0
     r = v.responses.copy()
     r.loc[r.index[:3], "stakeholder_id"] = ["nobody", None, "nobody"]  # unknown and blank ids: pandas' count
     odd = dataclasses.replace(v, responses=r)
-    assert _responding(odd) == r["stakeholder_id"].nunique()
+    assert responding_people(odd) == r["stakeholder_id"].nunique()
     assert village_overview(odd).set_index("item").loc["responding stakeholders", "value"] == \
         str(r["stakeholder_id"].nunique())
 
@@ -26,5 +26,5 @@ def test_routed_counts_equal_splitting_every_row():
         groups = pd.Series(rng.choice(np.array(values, dtype=object), 2000), name="owner_group")
         rows = groups.fillna("").astype(str).str.split(";").explode()
         expected = rows[rows != ""].value_counts()
-        got = _routed_counts(groups)
+        got = routed_counts(groups)
         assert list(got.items()) == list(expected.items())

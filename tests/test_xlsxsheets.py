@@ -9,7 +9,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from cxinfluence.present import xlsxsheets
 from cxinfluence.present.portfolio import stable_xlsx
-from cxinfluence.present.xlsxsheets import _reference_sheet, cell_xml, write_workbook
+from cxinfluence.present.xlsxsheets import reference_sheet, cell_xml, write_workbook
 
 TEXT = ["plain", "", " lead", "trail ", "   ", "a\nb", "c\rd", "t\tx", "&<>\"'", "=HYPERLINK(\"x\")", "ünïcødé 日本",
         "x" * 40_000, None, "en–dash"]
@@ -53,9 +53,9 @@ def test_same_sheet_xml_as_openpyxl_and_the_readable_rule(tmp_path, monkeypatch)
     ours = zipfile.ZipFile(write_workbook(tmp_path / "a.xlsx", [("S", heads, columns)])).read("xl/worksheets/sheet1.xml")
     theirs = zipfile.ZipFile(_openpyxl_book(tmp_path / "b.xlsx", heads, columns)).read("xl/worksheets/sheet1.xml")
     assert ours == theirs
-    ref = _reference_sheet([[h] + c.to_numpy(object).tolist() for h, c in zip(heads, columns)]).encode()
+    ref = reference_sheet([[h] + c.to_numpy(object).tolist() for h, c in zip(heads, columns)]).encode()
     assert ours == ref
-    monkeypatch.setattr(xlsxsheets, "_BLOCK", 5)  # rows over several blocks
+    monkeypatch.setattr(xlsxsheets, "BLOCK_ROWS", 5)  # rows over several blocks
     blocks = zipfile.ZipFile(write_workbook(tmp_path / "c.xlsx", [("S", heads, columns)]))
     assert blocks.read("xl/worksheets/sheet1.xml") == ref
     for name in blocks.namelist():  # every other part as openpyxl writes it, but the application's name

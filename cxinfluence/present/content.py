@@ -74,12 +74,19 @@ def coverage_sentences(coverage: pd.DataFrame, window_days) -> list:
     return out
 
 
-def _routed_counts(groups: pd.Series) -> pd.Series:
-    """How many comments went to each group: ``groups`` (``;``-joined lists) split, blanks dropped, value counts.
+def routed_counts(groups: pd.Series) -> pd.Series:
+    """How many comments went to each group, most first.
 
-    Each distinct list is split once; the groups are counted in the order they first appear, as splitting
-    every row would list them, so the counts and their order are those of
-    ``groups.fillna("").astype(str).str.split(";").explode()`` without the empty ones, ``.value_counts()``.
+    Each distinct ``;``-joined list is split once and counted as often as it
+    occurs, the groups in the order they first appear, so the counts and
+    their order are those of splitting every row:
+    ``groups.fillna("").astype(str).str.split(";").explode()``, blanks
+    dropped, ``.value_counts()``.
+
+    Examples
+    --------
+    >>> routed_counts(pd.Series(["sales;service", "service", None])).to_dict()
+    {'service': 2, 'sales': 1}
     """
     codes, lists = pd.factorize(groups.fillna("").astype(str))
     per_list = np.bincount(codes[codes >= 0], minlength=len(lists))
@@ -98,7 +105,7 @@ def action_sentences(actions: pd.DataFrame) -> list:
     if actions is None or actions.empty:
         return ["No informal comments were captured in the recent window."]
     group = "owner_group" if "owner_group" in actions else "owning_group"
-    counts = _routed_counts(actions[group])
+    counts = routed_counts(actions[group])
     out = [f"{len(actions)} recent informal comments were routed to the groups that can act: "
            + ", ".join(f"{k} ({v})" for k, v in counts.head(5).items()) + "."]
     if "kind" in actions:

@@ -31,7 +31,7 @@ def village_overview(village) -> pd.DataFrame:
         ("roles", ", ".join(f"{k} {v}" for k, v in roles.items())),
         ("ties", ", ".join(f"{k} {v}" for k, v in rel["kind"].value_counts().items()) if len(rel) else "0"),
         ("responses", len(r)),
-        ("responding stakeholders", _responding(village)),
+        ("responding stakeholders", responding_people(village)),
         ("response dates", f"{r['date'].min():%Y-%m-%d} to {r['date'].max():%Y-%m-%d}" if len(r) else "none"),
         ("channels", ", ".join(f"{k} {v}" for k, v in channels.items())),
         ("outcome periods", ", ".join(str(p) for p in periods) or "none"),
@@ -40,10 +40,21 @@ def village_overview(village) -> pd.DataFrame:
     return pd.DataFrame({"item": [k for k, _ in rows], "value": [str(v) for _, v in rows]})
 
 
-def _responding(village) -> int:
-    """How many distinct people answered: ``responses.stakeholder_id.nunique()``, counted on the rows of the
-    stakeholders table the village matched already (:func:`cxinfluence.village.ids.rows_of`) when every response
-    names a listed person of a table with unique ids (hashing ten million text ids took seconds)."""
+def responding_people(village) -> int:
+    """How many distinct people answered: ``village.responses["stakeholder_id"].nunique()``.
+
+    Counted on the rows of the stakeholders table the village matched already
+    (:func:`cxinfluence.village.ids.rows_of`) when every response names a listed
+    person and the ids are unique (hashing ten million text ids took seconds);
+    otherwise by pandas.
+
+    Examples
+    --------
+    >>> from cxinfluence.village.synth import make_village
+    >>> village, _ = make_village(20, seed=1)
+    >>> responding_people(village) == village.responses["stakeholder_id"].nunique()
+    True
+    """
     r, s = village.responses, village.stakeholders
     ids = arrow_text(s["stakeholder_id"]) if "stakeholder_id" in s else None
     if not len(r) or ids is None or not unique_text(ids):

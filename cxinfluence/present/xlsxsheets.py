@@ -29,12 +29,12 @@ import pandas as pd
 
 from .xmlcolumns import join_columns, join_lines, plain_text, write_lines
 
-__all__ = ["EXCEL_MAX_CHARS", "cell_xml", "write_workbook"]
+__all__ = ["BLOCK_ROWS", "EXCEL_MAX_CHARS", "cell_xml", "reference_sheet", "write_workbook"]
 
 #: the most characters an Excel cell holds (longer text is cut, as openpyxl cuts it)
 EXCEL_MAX_CHARS = 32_767
-#: rows turned into text and written at a time
-_BLOCK = 100_000
+#: rows turned into text and written at a time (bounds the memory the text of one block takes)
+BLOCK_ROWS = 100_000
 
 _NS = "http://schemas.openxmlformats.org/"
 _SHEET_HEAD = (f'<worksheet xmlns="{_NS}spreadsheetml/2006/main"><sheetPr><outlinePr summaryBelow="1" '
@@ -90,9 +90,25 @@ def cell_xml(ref: str, value) -> str:
     return cell_xml(ref, str(value))  # anything else (a date, an object) as its text
 
 
-def _reference_sheet(columns) -> str:
-    """A sheet's XML from :func:`cell_xml` row by row (``columns``: lists of equal length, the first row the
-    headings); what :func:`write_workbook` writes, tested equal."""
+def reference_sheet(columns) -> str:
+    """The readable writer: a sheet's XML from :func:`cell_xml`, row by row (what :func:`write_workbook` writes).
+
+    Parameters
+    ----------
+    columns : list of list
+        One list per column, all of one length; the first value of each is its heading.
+
+    Returns
+    -------
+    str
+        The worksheet part (``xl/worksheets/sheetN.xml``), tested equal to the column-at-a-time writer.
+
+    Examples
+    --------
+    >>> sheet = reference_sheet([["n", 1.5]])
+    >>> sheet[sheet.index('<row r="2"'):sheet.index("</sheetData>")]
+    '<row r="2"><c r="A2" t="n"><v>1.5</v></c></row>'
+    """
     rows = zip(*columns)
     letters = [column_letter(k) for k in range(len(columns))]
     body = "".join(f'<row r="{n}">' + "".join(cell_xml(f"{a}{n}", v) for a, v in zip(letters, row)) + "</row>"
@@ -188,8 +204,8 @@ def _sheet_parts(heads, columns):
     yield (_SHEET_HEAD + '<row r="1">' + "".join(cell_xml(f"{column_letter(k)}1", h) for k, h in enumerate(heads))
            + "</row>").encode("utf-8")
     n = len(columns[0]) if columns else 0
-    for lo in range(0, n, _BLOCK):
-        yield _block_lines([c.iloc[lo:lo + _BLOCK] if isinstance(c, pd.Series) else c[lo:lo + _BLOCK]
+    for lo in range(0, n, BLOCK_ROWS):
+        yield _block_lines([c.iloc[lo:lo + BLOCK_ROWS] if isinstance(c, pd.Series) else c[lo:lo + BLOCK_ROWS]
                             for c in columns], lo + 1)
     yield _SHEET_TAIL.encode("utf-8")
 
