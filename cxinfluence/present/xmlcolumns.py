@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..village.safetext import BIDI_CONTROLS, display_text
 
-__all__ = ["XML_BAD", "quote_value", "quote_values", "quote_numbers", "quote_flags", "join_columns", "write_lines"]
+__all__ = ["XML_BAD", "quote_value", "quote_values", "quote_numbers", "quote_flags", "join_columns", "write_lines",
+           "plain_text", "attribute_column", "join_lines"]
 
 #: characters XML 1.0 cannot hold (dropped from customer text)
 XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
