@@ -49,7 +49,7 @@ from cxinfluence.village.core import load_village
 from cxinfluence.village.asof import default_as_of
 from cxinfluence.network.influence import influence_weights
 from cxinfluence.network.structure import stakeholder_structure
-from cxinfluence.pipeline import runner
+from cxinfluence.pipeline import mapreduce, runner
 from cxinfluence.sentiment.schemes import sentiment_tables
 from cxinfluence.village.io import write_csv
 
@@ -60,7 +60,7 @@ def cpu():
 v = load_village(village_path, warn=False)
 as_of = default_as_of(v)
 infl = influence_weights(v, as_of)
-infl = runner._join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
+infl = mapreduce._join_rows(infl, stakeholder_structure(v, as_of), on=["account_id", "stakeholder_id"])
 _, people = sentiment_tables(v, as_of, window_days=365, lead_days=0, influence=infl)
 selected = v.accounts["account_id"].astype(str).tolist()[:n_maps]
 result = runner.RunResult(out=out, as_of=as_of)

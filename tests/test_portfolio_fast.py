@@ -129,3 +129,39 @@ def test_same_bytes_when_every_text_column_is_quoted_per_distinct_value(small_sy
     monkeypatch.setattr("cxinfluence.present.xmlcolumns._FEW_SAMPLE", 8)  # small columns count as repeating
     assert write_portfolio_gexf(nodes, edges, tmp_path / "fast.gexf").read_bytes() == \
         _reference_gexf(nodes, edges, tmp_path / "ref.gexf").read_bytes()
+
+
+def test_quotes_folded_into_the_line_give_the_reference_bytes(tmp_path):
+    """Plain text and numbers are not quoted column by column (present/xmlcolumns.attribute_column): same bytes as
+    the per-value writer for plain and hostile columns side by side, integral, -0.0 and blank numbers, and rows
+    with no attribute at all."""
+    n = 40
+    nodes = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "account_id": ["A"] * n,
+                          "name": [f"Name {i}" for i in range(n)],
+                          "title": (HOSTILE * 3)[:n], "veto": [i % 2 == 0 for i in range(n)],
+                          "influence": [0.0, -0.0, 1.0, 2.5, np.nan] * 8, "n_responses": range(n)})
+    nodes["title"] = nodes["title"].astype(object)
+    edges = pd.DataFrame({"source": nodes["id"][:-1].to_numpy(), "target": nodes["id"][1:].to_numpy(),
+                          "weight": [1.0, 2.0, -0.0] * 13, "account_id": ["A"] * (n - 1),
+                          "kind": ["reports_to"] * (n - 1), "reports_to_weight": [3.0] * (n - 1),
+                          "influences_weight": [np.nan, 0.5, 1e-7] * 13})
+    blank = pd.DataFrame({"id": ["a", "b"], "sentiment": [np.nan, 0.5]})  # row "a" has no attribute
+    cases = [(nodes, edges), (nodes.assign(name=["Ann & Co"] + nodes["name"].tolist()[1:]), edges),
+             (nodes.assign(name=[None] + nodes["name"].tolist()[1:]), edges.assign(weight=[np.nan] + [1.0] * (n - 2))),
+             (nodes.assign(influence=np.arange(n, dtype=float)), edges.assign(weight=np.arange(n - 1) * 1e15)),
+             (blank, edges.iloc[:0])]
+    for k, (a, b) in enumerate(cases):
+        ref = _reference_gexf(a, b, tmp_path / f"ref{k}.gexf").read_bytes()
+        assert write_portfolio_gexf(a, b, tmp_path / f"fast{k}.gexf").read_bytes() == ref, k
+
+
+def test_plain_text_sends_anything_to_escape_to_the_quoting_path():
+    from cxinfluence.present.xmlcolumns import attribute_column, plain_text
+
+    for v in HOSTILE[2:13]:
+        if v not in ("it's", "=1+1", "ünïcødé 日本"):
+            assert plain_text(pd.Series(["ok", v])) is None, v
+    fine = ["ok", "it's", "=1+1", "ünïcødé 日本", None]
+    assert plain_text(pd.Series(fine)).to_pylist() == fine
+    text, first, last = attribute_column(pd.Series([1.0, -0.0]), "double")  # -0.0 is not written "0.0"
+    assert [first + x + last for x in text.to_pylist()] == ['"1.0"', '"-0.0"']

@@ -36,10 +36,20 @@ import pandas as pd
 
 from ..exceptions import CxInfluenceError
 from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
-from ..village.ids import arrow_text, find, unique_text
+from ..village.ids import arrow_text, find, rows_for, rows_of, unique_text
 from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
-from .xmlcolumns import join_columns, quote_flags, quote_numbers, quote_values, write_lines
+from .xlsxsheets import write_workbook
+from .xmlcolumns import (
+    attribute_column,
+    join_columns,
+    join_lines,
+    plain_text,
+    quote_flags,
+    quote_numbers,
+    quote_values,
+    write_lines,
+)
 
 __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
            "write_portfolio_gexf", "write_portfolio_kumu"]
@@ -104,11 +114,13 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     key = base["stakeholder_id"]
     on = ["account_id", "stakeholder_id"]
 
+    rows = _village_rows(village, influence)  # each person's row of the stakeholders table (cached), or None
+
     def matched(table, cols):
         """``table``'s ``cols`` for each row of ``base``, matched on account and id (ids may repeat across accounts)."""
         cols = [c for c in cols if c in table.columns]
         by = on if "account_id" in table.columns else ["stakeholder_id"]
-        fast = _matched_unique(base, table, by, cols)
+        fast = _matched_unique(base, table, by, cols, rows if table is people else None)
         if fast is not None:
             return fast
         return base[by].merge(table[by + cols].drop_duplicates(by), on=by, how="left").set_index(base.index)
@@ -117,9 +129,9 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     nodes = pd.DataFrame({"account_id": base["account_id"].astype(str)})
     for col in ("name", "title", "role", "department", "veto"):
         if col in base.columns:
-            nodes[col] = base[col].to_numpy()
+            nodes[col] = _values(base[col])
         elif col in extra.columns:
-            nodes[col] = extra[col].to_numpy()
+            nodes[col] = _values(extra[col])
         else:
             nodes[col] = None
     nodes["veto"] = nodes["veto"].fillna(False).astype(bool)
@@ -131,40 +143,102 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     nodes["sentiment"] = ss["sentiment"].to_numpy(float) if "sentiment" in ss.columns else np.full(n, np.nan)
     nodes["n_responses"] = (ss["n_responses"].fillna(0).to_numpy(np.int64) if "n_responses" in ss.columns
                             else np.zeros(n, np.int64))
-    heard = pd.to_datetime(ss["last_heard"], errors="coerce") if "last_heard" in ss.columns else None
-    nodes["last_heard"] = (heard.dt.strftime("%Y-%m-%d").to_numpy(object) if heard is not None
-                           else np.full(n, None, object))
+    nodes["last_heard"] = _day_text(ss["last_heard"]) if "last_heard" in ss.columns else np.full(n, None, object)
     ids = key.astype(str)
     prefix = ids.duplicated().any()
-    nodes.insert(0, "id", (nodes["account_id"] + "/" + ids).to_numpy() if prefix else ids.to_numpy())
+    nodes.insert(0, "id", _values(nodes["account_id"] + "/" + ids) if prefix else _values(ids))
 
-    # ties between two people listed, in the same account; both kinds of one ordered pair on one row
+    return nodes, _edges(village, nodes, ids, prefix, rows)
+
+
+def _edges(village, nodes, ids, prefix, rows):
+    """:func:`portfolio_tables`' ties between two people listed, in the same account; both kinds of one ordered pair
+    on one row."""
     rel = village.relationships
     cols = ["source", "target", "weight", *EDGE_COLUMNS]
     if rel is None or not len(rel):
-        return nodes, pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols)
     account = nodes["account_id"].to_numpy()
     w, kind = tie_weights(rel, "weight"), tie_kinds(rel["kind"])
-    ties = pd.DataFrame({"src": rel["source_id"].astype(str).to_numpy(), "dst": rel["target_id"].astype(str).to_numpy(),
+    ties = pd.DataFrame({"src": _values(rel["source_id"].astype(str)), "dst": _values(rel["target_id"].astype(str)),
                          "reports_to_weight": np.where(kind == REPORTS_TO, w, 0.0),
                          "influences_weight": np.where(kind == INFLUENCES, w, 0.0)})
-    frame = None if prefix else _ties_unique(ties, ids, account)
+    frame = None if prefix else _ties_unique(ties, ids, account, _tie_rows(village, rows))
     if frame is None:
         who = pd.DataFrame({"id": ids.to_numpy(), "acc": account, "code": np.arange(len(ids))})
         # the source in every account it is listed in, the target in the same account (ids may repeat across accounts)
         frame = (ties.merge(who.rename(columns={"id": "src", "code": "s"}), on="src")
                  .merge(who.rename(columns={"id": "dst", "code": "t"}), on=["dst", "acc"]))
     frame = frame[frame["s"] != frame["t"]]
-    frame = frame.groupby(["s", "t"], sort=False)[["reports_to_weight", "influences_weight"]].sum().reset_index()
+    # one int64 key per ordered pair: groups in order of first appearance, as grouping by (s, t) gives
+    pair = frame["s"].to_numpy(np.int64) * len(nodes) + frame["t"].to_numpy(np.int64)
+    frame = frame.groupby(pair, sort=False)[["reports_to_weight", "influences_weight"]].sum()
     r, i = frame["reports_to_weight"].to_numpy(), frame["influences_weight"].to_numpy()
-    kinds = np.where((r > 0) & (i > 0), "reports_to+influences", np.where(r > 0, "reports_to", "influences"))
-    edges = pd.DataFrame({"source": nodes["id"].to_numpy()[frame["s"]], "target": nodes["id"].to_numpy()[frame["t"]],
-                          "weight": r + i, "account_id": account[frame["s"]], "kind": kinds,
+    kinds = _KINDS[np.where((r > 0) & (i > 0), 2, np.where(r > 0, 1, 0))]
+    s, t = np.divmod(frame.index.to_numpy(np.int64), len(nodes))
+    edges = pd.DataFrame({"source": _taken(nodes["id"], s), "target": _taken(nodes["id"], t),
+                          "weight": r + i, "account_id": _taken(nodes["account_id"], s), "kind": kinds,
                           "reports_to_weight": r, "influences_weight": i})
-    return nodes, edges[cols]
+    return edges[cols]
 
 
-def _matched_unique(base, table, by, cols):
+#: a tie's kind by code: 0 influences only, 1 reports-to only, 2 both
+_KINDS = np.array(["influences", "reports_to", "reports_to+influences"], dtype=object)
+
+
+def _taken(col, rows):
+    """``col``'s values at positions ``rows`` (Arrow's take for Arrow-backed text: no Python string per row)."""
+    return col.array.take(rows) if isinstance(col.dtype, pd.StringDtype) else col.to_numpy()[rows]
+
+
+def _values(col):
+    """A column's values to put in another frame: Arrow-backed text as it is (no Python string per row)."""
+    return col.array if isinstance(col.dtype, pd.StringDtype) else col.to_numpy()
+
+
+def _positions(keys, queries) -> np.ndarray:
+    """:func:`cxinfluence.village.ids.find` of unique ``keys``; no hashing when both list the same ids in the same
+    order (the stakeholder tables of one run usually do)."""
+    import pyarrow.compute as pc
+
+    k, q = arrow_text(keys), arrow_text(queries)
+    if k is not None and q is not None and len(k) == len(q) and not k.null_count and not q.null_count \
+            and pc.all(pc.equal(k, q)).as_py():
+        return np.arange(len(q), dtype=np.intp)
+    return find(keys, queries)
+
+
+def _village_rows(village, influence):
+    """Row of ``village.stakeholders`` for each person of ``influence``, from the village's id cache
+    (:func:`cxinfluence.village.ids.rows_for`: the run hashed these ids already); None unless both id columns are
+    text and every person is in the table (then :func:`portfolio_tables` hashes as before)."""
+    people = village.stakeholders
+    if not all(isinstance(t["stakeholder_id"].dtype, pd.StringDtype) for t in (people, influence)):
+        return None
+    rows = rows_for(village, influence["stakeholder_id"])
+    return rows if (rows >= 0).all() else None
+
+
+def _tie_rows(village, rows):
+    """Node row of each tie's source and target (-1: not listed) through the cached rows of the stakeholders table
+    (:func:`cxinfluence.village.ids.rows_of`), for unique node ids; None when not available."""
+    rel = village.relationships
+    if rows is None or not all(isinstance(rel[c].dtype, pd.StringDtype) for c in ("source_id", "target_id")):
+        return None
+    node = np.full(len(village.stakeholders) + 1, -1, dtype=np.intp)  # the last slot: a tie to nobody listed
+    node[rows] = np.arange(len(rows))
+    return tuple(node[rows_of(village, "relationships", c)] for c in ("source_id", "target_id"))
+
+
+def _day_text(values):
+    """Dates as ``YYYY-MM-DD`` text (an object array, blanks as pandas' ``strftime`` gives them), each distinct
+    date formatted once."""
+    days = pd.to_datetime(values, errors="coerce")
+    codes, distinct = pd.factorize(days, use_na_sentinel=False)
+    return pd.Series(distinct).dt.strftime("%Y-%m-%d").to_numpy(object)[codes]
+
+
+def _matched_unique(base, table, by, cols, pos=None):
     """:func:`portfolio_tables`' left join when ``table``'s ids are unique: one hash lookup, no merge; else None.
 
     With unique ids, matching on (account, id) is matching on the id and
@@ -174,12 +248,11 @@ def _matched_unique(base, table, by, cols):
     arr = arrow_text(key)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    pos = find(key, base["stakeholder_id"])
+    pos = _positions(key, base["stakeholder_id"]) if pos is None else pos
     ok = pos >= 0
-    if "account_id" in by:
-        acc = table["account_id"].to_numpy(object)[np.where(ok, pos, 0)]
-        ok &= acc == base["account_id"].to_numpy(object)
     take = np.where(ok, pos, 0)
+    if "account_id" in by:
+        ok &= _same_account(table["account_id"], take, base["account_id"])
     out = base[by].copy()
     for c in cols:
         col = table[c].iloc[take].reset_index(drop=True) if len(table) else pd.Series([None] * len(base))
@@ -187,15 +260,35 @@ def _matched_unique(base, table, by, cols):
     return out.set_index(base.index)
 
 
-def _ties_unique(ties, ids, account):
-    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order."""
+def _same_account(accounts, take, wanted) -> np.ndarray:
+    """``accounts[take] == wanted`` row by row (Arrow kernels for text ids, else Python objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a, b = arrow_text(accounts), arrow_text(wanted)
+    if a is None or b is None:
+        return accounts.to_numpy(object)[take] == wanted.to_numpy(object)
+    return pc.fill_null(pc.equal(a.take(pa.array(take)), b), False).to_numpy(zero_copy_only=False)
+
+
+def _ties_unique(ties, ids, account, found=None):
+    """Ties joined to node rows (``s``, ``t``) when node ids are unique: the merge's rows, in its order.
+
+    ``found``: each tie's source and target node rows when known (:func:`_tie_rows`), else the ids are hashed.
+    """
     arr = arrow_text(ids)
     if arr is None or arr.null_count or not unique_text(arr):
         return None
-    s, t = find(ids, ties["src"]), find(ids, ties["dst"])
+    if found is None:
+        both = find(ids, pd.concat([ties["src"], ties["dst"]], ignore_index=True))  # the ids hashed once
+        found = both[:len(ties)], both[len(ties):]
+    s, t = found
     keep = (s >= 0) & (t >= 0)
     keep[keep] &= account[s[keep]] == account[t[keep]]  # the target in the source's account
-    return ties.loc[keep].assign(acc=account[s[keep]], s=s[keep], t=t[keep])
+    return pd.DataFrame({"s": s[keep], "t": t[keep], **{c: ties[c].to_numpy()[keep] for c in _TIE_WEIGHTS}})
+
+
+_TIE_WEIGHTS = ("reports_to_weight", "influences_weight")
 
 
 def _xml_text(values) -> list:
@@ -282,9 +375,30 @@ def _attvalues(table, cols, types):
     return pc.if_else(pc.equal(pc.binary_length(att), 0), "", join_columns("<attvalues>", att, "</attvalues>"))
 
 
+def _folded_attvalues(table, cols, types):
+    """``<attvalues>`` parts of :func:`join_lines` for every row, the quotes folded into constants; None when some
+    row could have no value at all (then :func:`_attvalues` writes the block)."""
+    columns = [attribute_column(table[c], types[c]) for c in cols]
+    if not any(text.null_count == 0 for text, _, _ in columns):
+        return None
+    parts = ["<attvalues>"]
+    for k, (text, first, last) in enumerate(columns):
+        if text.null_count == 0:
+            parts += [f'<attvalue for="{k}" value={first}', text, f"{last}/>"]
+        else:  # blanks leave the whole <attvalue/> out
+            parts.append(join_columns(f'<attvalue for="{k}" value={first}', text, f"{last}/>"))
+    return parts + ["</attvalues>"]
+
+
 def _node_lines(nodes, ncols):
+    """The ``<node>`` lines of a block of rows (:func:`_reference_gexf`'s bytes)."""
     import pyarrow.compute as pc
 
+    ids = plain_text(nodes["id"])
+    names = plain_text(nodes["name"]) if "name" in nodes.columns else ids
+    att = _folded_attvalues(nodes, ncols, NODE_COLUMNS)
+    if ids is not None and names is not None and att is not None and ids.null_count == names.null_count == 0:
+        return join_lines(['<node id="', ids, '" label="', names, '">', *att, "</node>\n"])
     ids = quote_values(nodes["id"])
     labels = pc.coalesce(quote_values(nodes["name"]), ids) if "name" in nodes.columns else ids
     return join_columns("<node id=", ids, " label=", labels, ">", _attvalues(nodes, ncols, NODE_COLUMNS),
@@ -292,11 +406,22 @@ def _node_lines(nodes, ncols):
 
 
 def _edge_lines(edges, ecols, first):
+    """The ``<edge>`` lines of a block of rows numbered from ``first`` (:func:`_reference_gexf`'s bytes)."""
     import pyarrow as pa
 
     n = len(edges)
-    src, dst = quote_values(edges["source"]), quote_values(edges["target"])
     rows = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
+    src, dst = plain_text(edges["source"]), plain_text(edges["target"])
+    att = _folded_attvalues(edges, ecols, EDGE_COLUMNS)
+    if src is not None and dst is not None and att is not None and src.null_count == dst.null_count == 0:
+        weight = []
+        if "weight" in edges:
+            text, first, last = attribute_column(edges["weight"], "double")
+            weight = [f" weight={first}", text, last] if text.null_count == 0 else \
+                [join_columns(f" weight={first}", text, last)]  # a blank weight leaves the attribute out
+        return join_lines(['<edge id="', rows, '" source="', src, '" target="', dst, '"', *weight, ">", *att,
+                           "</edge>\n"])
+    src, dst = quote_values(edges["source"]), quote_values(edges["target"])
     weight = (join_columns(" weight=", quote_numbers(edges["weight"], "double"), null_as_empty=False)
               if "weight" in edges else pa.nulls(n, pa.string()))
     return join_columns('<edge id="', rows, '" source=', src, " target=", dst,
@@ -392,48 +517,37 @@ def write_portfolio_kumu(nodes, edges, path) -> Path:
     >>> ws["A1"].value, ws["B2"].value, ws["B2"].data_type
     ('ID', '=1+1', 's')
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
     path = Path(path)
     for what, table in (("nodes", nodes), ("edges", edges)):
         if len(table) + 1 > EXCEL_MAX_ROWS:
             raise CxInfluenceError(f"{what} has {len(table):,} rows; an .xlsx sheet holds at most "
                                    f"{EXCEL_MAX_ROWS - 1:,}. Use the GEXF file, or export fewer accounts.")
-    wb = Workbook(write_only=True)
+    sheets = []
     for name, table, spec in (("Elements", nodes, _ELEMENTS), ("Connections", edges, _CONNECTIONS)):
-        ws = wb.create_sheet(name)
         heads = [h for h, c in spec.items() if c in table.columns]
         if name == "Connections":
             heads.insert(heads.index("Type") + 1 if "Type" in heads else len(heads), "Direction")
-        ws.append(heads)
-        cols = []
-        for h in heads:
-            if h == "Direction":
-                cols.append(["directed"] * len(table))
-                continue
-            c = spec[h]
-            values = table[c].to_numpy(object)
-            if c == "kind":
-                values = [" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in values]
-            cols.append(values)
-        for row in zip(*cols):
-            out = []
-            for v in row:
-                if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
-                    out.append(None)
-                    continue
-                if isinstance(v, np.generic):
-                    v = v.item()
-                if isinstance(v, str):
-                    cell = WriteOnlyCell(ws, value=_XML_BAD.sub("", display_text(v)))
-                    cell.data_type = "s"  # text stays text: "=..." is not a formula
-                    out.append(cell)
-                else:
-                    out.append(v)
-            ws.append(out)
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    stable_xlsx(tmp)  # the same data give the same bytes
-    tmp.replace(path)
-    return path
+        cols = [pd.Series(np.full(len(table), "directed", dtype=object)) if h == "Direction"
+                else _kumu_column(table[spec[h]], spec[h]) for h in heads]
+        sheets.append((name, heads, cols))
+    return write_workbook(path, sheets)  # the same data give the same bytes (no time stamps)
+
+
+def _kumu_column(values, column):
+    """One column of a Kumu sheet: tie kinds in words, customer text cleaned (bidi controls and characters XML
+    cannot hold dropped), other values as they are."""
+    if column == "kind":  # each distinct kind put in words once
+        codes, kinds = pd.factorize(values, use_na_sentinel=False)
+        words = np.array([" and ".join(k.replace("_", " ") for k in str(v).split("+")) for v in kinds], dtype=object)
+        return pd.Series(words[codes])
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype) \
+            or plain_text(values) is not None:
+        return values.reset_index(drop=True)
+    return pd.Series([_XML_BAD.sub("", display_text(v if isinstance(v, str) else str(v)))
+                      if not _blank(v) and not isinstance(v, (bool, int, float, np.generic)) else v
+                      for v in values.to_numpy(object)], dtype=object)
+
+
+def _blank(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+

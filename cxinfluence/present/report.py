@@ -266,14 +266,14 @@ def render_report(content: ReportContent) -> str:
                   "listening_plan.csv):</p>", _linked_table(content.listening.head(6), LISTENING_MAIN_COLUMNS, pages)]
     parts += ["<h2>What customers are telling the account teams</h2>", _list(content.action_sentences)]
     if content.actions is not None and len(content.actions):
-        acts = _readable(content.actions, ("themes", "owning_group"))
+        acts, words = content.actions, ("themes", "owning_group")  # lists in words only for the rows shown
         problems = acts[acts["kind"] != "praise"] if "kind" in acts else acts
-        parts.append(_linked_table(problems.head(8), ACTION_COLUMNS, pages))
+        parts.append(_linked_table(_readable(problems.head(8), words), ACTION_COLUMNS, pages))
         if "kind" in acts and (acts["kind"] == "praise").any():
             praise = acts[acts["kind"] == "praise"].sort_values("influence", ascending=False, kind="stable")
             parts += ["<h3>What is working</h3>",
                       "<p>Praise from the most influential people: pass it on to the teams that earned it.</p>",
-                      _linked_table(praise.head(3), WORKING_COLUMNS, pages)]
+                      _linked_table(_readable(praise.head(3), words), WORKING_COLUMNS, pages)]
     if content.changes:
         parts += ["<h2 id='what-changed'>What changed since the last look</h2>", _list(content.changes)]
         if content.changes_table is not None and len(content.changes_table):

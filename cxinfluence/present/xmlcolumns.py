@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..village.safetext import BIDI_CONTROLS, display_text
 
-__all__ = ["XML_BAD", "quote_value", "quote_values", "quote_numbers", "quote_flags", "join_columns", "write_lines"]
+__all__ = ["XML_BAD", "quote_value", "quote_values", "quote_numbers", "quote_flags", "join_columns", "write_lines",
+           "plain_text", "attribute_column", "join_lines"]
 
 #: characters XML 1.0 cannot hold (dropped from customer text)
 XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -234,3 +235,100 @@ def write_lines(f, arr) -> None:
     bounds = np.frombuffer(offsets, dtype=kind, count=len(arr) + 1, offset=arr.offset * np.dtype(kind).itemsize)
     if data is not None and bounds[-1] > bounds[0]:
         f.write(memoryview(data)[int(bounds[0]):int(bounds[-1])])
+
+
+# --------------------------------------------------------------------------- quotes folded into the line's constants
+
+#: bytes that may need work before a text can sit between double quotes as it is: ASCII controls, ``& < > "``,
+#: and the lead bytes of the UTF-8 forms of the bidi controls (U+061C, U+200E-U+206x) and U+FFFE/U+FFFF
+_NOT_PLAIN = np.zeros(256, bool)
+_NOT_PLAIN[:0x20] = True
+_NOT_PLAIN[[ord(c) for c in '&<>"']] = True
+_NOT_PLAIN[[0xD8, 0xE2, 0xEF]] = True
+
+
+def plain_text(values):
+    """``values`` as an Arrow string array when no value needs escaping or dropping (blanks null), else None.
+
+    Such a column's quoted form is ``"`` + value + ``"`` for every row
+    (:func:`quote_value`), so the quotes can be constants of the line
+    (:func:`attribute_column`) and the column is not copied. The test looks at
+    the bytes of the whole column at once and is conservative: any byte that
+    could start a character to escape or drop sends the column to
+    :func:`quote_values`.
+
+    Examples
+    --------
+    >>> plain_text(pd.Series(["Ann", None])).to_pylist(), plain_text(pd.Series(["A&B"]))
+    (['Ann', None], None)
+    """
+    arr = _as_text(values)
+    if arr is None:
+        return None
+    if len(arr) == 0:
+        return arr
+    _, offsets, data = arr.buffers()[:3]
+    if data is None:
+        return arr
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
+    body = np.frombuffer(data, dtype=np.uint8, count=int(bounds[-1]) - int(bounds[0]), offset=int(bounds[0]))
+    return None if _NOT_PLAIN[body].any() else arr
+
+
+def attribute_column(values, kind: str) -> tuple:
+    """One column as the text of GEXF attribute values, with the quotes to put around it: ``(text, open, close)``.
+
+    ``open + text + close`` is :func:`quote_values` / :func:`quote_numbers` /
+    :func:`quote_flags` of the column for every row (null for blanks), but
+    where the quotes are the same on every row they are returned as constants
+    and ``text`` is the column itself (text needing no escapes) or its plain
+    digits, so no quoted copy of the column is made. Integral doubles write
+    their ``.0`` in ``close`` when every value is integral.
+
+    Examples
+    --------
+    >>> [(t.to_pylist(), o, c) for t, o, c in (attribute_column(pd.Series(["a", None]), "string"),
+    ...                                        attribute_column(pd.Series([1.0, 2.0]), "double"))]
+    [(['a', None], '"', '"'), (['1', '2'], '"', '.0"')]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "string":
+        arr = plain_text(values)
+        return (arr, '"', '"') if arr is not None else (quote_values(values), "", "")
+    if kind == "boolean":
+        flags = values if isinstance(values, pd.Series) else pd.Series(values)
+        if flags.dtype == bool:  # no blanks: the words alone, the quotes constant
+            return pc.if_else(pa.array(flags.to_numpy()), "true", "false"), '"', '"'
+        return quote_flags(values), "", ""
+    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+    ok = np.isfinite(x)
+    mask = None if ok.all() else ~ok
+    x = np.where(ok, x, 0.0)
+    whole = (x == np.trunc(x)) & ~((x == 0) & np.signbit(x))  # -0.0 is written "-0.0"
+    if kind == "long" or (whole.all() and np.abs(x).max(initial=0) < 1e16):
+        text = pa.array(x.astype(np.int64), mask=mask).cast(pa.string())
+        return text, '"', '"' if kind == "long" else '.0"'
+    text = _float_reprs(x)
+    return (text if mask is None else pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string()))), '"', '"'
+
+
+def join_lines(parts):
+    """Concatenate row by row ``parts``: str constants, and string columns where a null means "leave out".
+
+    Adjacent constants are merged first; a null in a column reads as "".
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> join_lines(["<a>", "x", pa.array(["1", None]), "</a>"]).to_pylist()
+    ['<a>x1</a>', '<a>x</a>']
+    """
+    merged = []
+    for p in parts:
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += p
+        else:
+            merged.append(p)
+    return join_columns(*merged, null_as_empty=True)
