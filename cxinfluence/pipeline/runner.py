@@ -390,8 +390,9 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
         if note:
             _record(result, "Account sentiment", "note", note)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
+        history = done["history"] = None  # its rows live on in account_sentiment: not held twice for the rest of the run
     with _stage(progress, "models"), _guard(result, "Models"):
-        reason = model_frame_reason(v) or (None if history is not None else "account sentiment failed (see above)")
+        reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
         if reason:
             _record(result, "Models", "skipped", reason)
         elif done.get("model_frame_error") is not None:
