@@ -26,9 +26,9 @@ What is printed, for each command:
   done in 4.2s``): the stage's wall time and, on Linux, the user and system
   CPU time since the previous stage's line and the process's RSS when the
   stage ended, read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` as
-  the line arrives (so the first stage includes the imports).
+  the line arrives (so the first stage includes the imports), with the peak RSS so far (``VmHWM``).
 
-    python3 benchmarks/bench_run.py [--accounts 100000] [--maps 50] [--village PATH] [--skip-demo]
+    python3 benchmarks/bench_run.py [--accounts 100000] [--maps 50] [--village PATH] [--skip-demo] [--out DIR]
 """
 
 from __future__ import annotations
@@ -73,17 +73,18 @@ def load_text(load: tuple) -> str:
 
 
 def _proc_sample(pid: int):
-    """``(user s, system s, RSS bytes)`` of a running process from /proc, or None where there is no /proc."""
+    """``(user s, system s, RSS bytes, peak RSS so far bytes)`` of a running process from /proc, or None."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
         with open(f"/proc/{pid}/status") as fh:
-            rss_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
-    except (OSError, StopIteration, IndexError, ValueError):
+            kib = {line.split(":")[0]: int(line.split()[1]) for line in fh if line.startswith(("VmRSS:", "VmHWM:"))}
+        rss_kib, hwm_kib = kib["VmRSS"], kib["VmHWM"]
+    except (OSError, KeyError, IndexError, ValueError):
         return None
     tick = os.sysconf("SC_CLK_TCK")
     # after the command name: state is field 3, utime field 14 and stime field 15 of stat(5)
-    return int(fields[11]) / tick, int(fields[12]) / tick, rss_kib * 1024
+    return int(fields[11]) / tick, int(fields[12]) / tick, rss_kib * 1024, hwm_kib * 1024
 
 
 def count_rows(folder: Path, table: str) -> int:
@@ -129,8 +130,8 @@ def measure(*args) -> dict:
             sample = _proc_sample(child.pid)
             stage = {"name": m["name"].strip(), "wall": float(m["seconds"])}
             if sample is not None:
-                user, system, rss = sample
-                stage.update(user=user - previous[0][0], system=system - previous[0][1], rss=rss)
+                user, system, rss, peak = sample
+                stage.update(user=user - previous[0][0], system=system - previous[0][1], rss=rss, peak=peak)
                 previous[0] = (user, system)
             stages.append(stage)
 
@@ -165,9 +166,10 @@ def report_line(name: str, r: dict, target: dict) -> str:
 
 
 def stage_table(stages: list[dict]) -> list[str]:
-    lines = [f"    {'stage':<44}{'wall s':>8}{'user s':>8}{'sys s':>8}{'RSS at end':>24}"]
+    lines = [f"    {'stage':<44}{'wall s':>8}{'user s':>8}{'sys s':>8}{'RSS at end':>24}{'peak RSS so far':>24}"]
     for s in stages:
-        cpu = f"{s['user']:8.1f}{s['system']:8.1f}{mib_gib(s['rss']):>24}" if "user" in s else "   (no /proc: wall only)"
+        cpu = (f"{s['user']:8.1f}{s['system']:8.1f}{mib_gib(s['rss']):>24}{mib_gib(s['peak']):>24}" if "user" in s
+               else "   (no /proc: wall only)")
         lines.append(f"    {s['name'][:43]:<44}{s['wall']:8.1f}{cpu}")
     return lines
 
@@ -192,6 +194,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--village", type=Path, help="an existing village folder to run on (only read)")
     ap.add_argument("--skip-demo", action="store_true", help="measure the portfolio run only")
+    ap.add_argument("--out", type=Path, help="keep the portfolio run's output folder here (to compare runs)")
     args = ap.parse_args(argv)
 
     village = args.village or portfolio(args.accounts, args.seed)
@@ -203,7 +206,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_run-"))
     try:
         demo = None if args.skip_demo else measure("demo", "--out", work / "demo")
-        big = measure("run", village, "--out", work / "big", "--maps", args.maps)
+        big = measure("run", village, "--out", args.out or work / "big", "--maps", args.maps)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -148,7 +148,7 @@ def test_synthetic_village_still_classifies_to_its_true_roles(tmp_path):
     raw = pd.read_csv(tmp_path / "v" / "stakeholders.csv", dtype=str, keep_default_na=False, na_values=[""])
     assert raw["role"].isna().sum() > 100  # many roles are left for the titles to give
     done = complete_roles(raw)
-    pd.testing.assert_series_equal(done["role"], village.stakeholders["role"].astype(object), check_names=False)
+    pd.testing.assert_series_equal(done["role"], village.stakeholders["role"].astype("str"), check_names=False)
     assert (done["veto"].to_numpy() == village.stakeholders["veto"].to_numpy()).all()
 
 

