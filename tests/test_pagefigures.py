@@ -1,0 +1,58 @@
+"""The account pages' pictures drawn with less repeated work (issue 18) are the bytes of the plain way:
+a trend chart reused with its data swapped equals a new chart per account, whatever the accounts before it;
+the interest digraph's box measured without matplotlib's layout pass equals ``bbox_inches="tight"``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxinfluence.present.interests import interest_digraph, interest_edges
+from cxinfluence.present.pagefigures import TrendCharts, interest_png, trend_figure, trend_rows
+from cxinfluence.present.plotbase import figure_to_data_uri
+
+
+def _history(seed=0):
+    rng = np.random.default_rng(seed)
+    dates = ["2024-01-01", "2025-01-01", "2026-01-01"]
+    rows = []
+    for a in range(8):
+        for d in dates[: 2 + a % 2]:  # two layouts: two dates or three
+            s = rng.uniform(-1, 1)
+            rows.append({"account_id": f"A{a}", "as_of": d, "influence_weighted": s, "mean": s * 0.8,
+                         "influence_weighted_ci_low": s - 0.3, "influence_weighted_ci_high": s + 0.2})
+    h = pd.DataFrame(rows)
+    h.loc[3, ["mean", "influence_weighted_ci_low", "influence_weighted_ci_high"]] = np.nan  # gaps drawn as gaps
+    h.loc[len(h)] = {"account_id": "one-date", "as_of": "2026-01-01", "influence_weighted": 0.1}
+    return h
+
+
+def _plain(h, account_id):
+    rows = trend_rows(h, account_id)
+    return None if rows is None else figure_to_data_uri(trend_figure(rows))
+
+
+def test_reused_trend_charts_are_the_bytes_of_new_ones():
+    h = _history()
+    charts = TrendCharts()
+    ids = [*h["account_id"].unique(), "A0", "no-such-account"]  # A0 again after the others: nothing left over
+    got = [charts.png(h, a) for a in ids]
+    assert got == [_plain(h, a) for a in ids]
+    assert sum(g is not None for g in got) == 9 and len(charts._figures) == 2  # one figure per layout
+
+
+def test_trend_chart_of_a_history_without_intervals_or_mean():
+    h = _history().drop(columns=["mean", "influence_weighted_ci_low", "influence_weighted_ci_high"])
+    charts = TrendCharts()
+    assert [charts.png(h, a) for a in ("A1", "A3", "A1")] == [_plain(h, a) for a in ("A1", "A3", "A1")]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_interest_png_box_without_the_layout_pass_is_the_tight_box(seed):
+    rng = np.random.default_rng(seed)
+    roles, themes = ["decider", "buyer", "user", "gatekeeper"], ["price", "delivery", "support", "a long topic name"]
+    c = pd.DataFrame({"role": rng.choice(roles, 30),
+                      "themes": [";".join(rng.choice(themes, rng.integers(1, 3), replace=False)) for _ in range(30)],
+                      "comment_sentiment": rng.uniform(-1, 1, 30)})
+    fig = interest_digraph(interest_edges(c))
+    assert interest_png(c) == figure_to_data_uri(fig, dpi=110)
+    assert interest_png(c.iloc[:0]) is None
