@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -149,6 +151,42 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
 
     from matplotlib.figure import Figure
 
+    m = _map_data(G, seed=seed, hierarchical=hierarchical, size=size, color=color)
+    fig = Figure(figsize=figsize, dpi=100)
+    ax = fig.add_axes(_MAP_AXES)
+    ax.set_axis_off()
+    if title:
+        fig.suptitle(_title_text(title), fontsize=font_pt + 5, x=0.01, ha="left", y=0.975)
+    _draw_map(ax, m, weight, label, font_pt)
+    _legend(fig, m.H, m.sent, font_pt)
+    _colorbar(fig, font_pt)
+    # wrapped here, once, as matplotlib's ``wrap=True`` would at the PNG's 150 dpi: its wrapping measures every
+    # prefix of the caption again on each draw (a third of the drawing time of a map)
+    fig.text(0.01, 0.03, _caption(m, font_pt, figsize), fontsize=font_pt, ha="left", va="bottom", color="#333333")
+    fig.cx_departed = m.departed  # for callers and tests: people left out
+    return fig
+
+
+#: where the people are drawn, in figure fractions (the legend and colour bar are to the right)
+_MAP_AXES = (0.01, 0.12, 0.78, 0.80)
+
+
+class _MapData(NamedTuple):
+    H: Any  # the live graph
+    ids: dict
+    departed: int
+    infl: dict
+    sent: dict
+    top: float
+    pos: dict
+
+    def area(self, n) -> float:
+        s = self.infl[n]
+        return _MIN_AREA if s is None or self.top <= 0 else _MIN_AREA + (_MAX_AREA - _MIN_AREA) * s / self.top
+
+
+def _map_data(G, *, seed, hierarchical, size, color) -> _MapData:
+    """What a map draws: the people still there, their influence and sentiment (checked), their positions."""
     if G is None or not hasattr(G, "nodes") or not hasattr(G, "edges"):
         raise GraphError(f"G is {type(G).__name__}; expected a networkx graph from cxinfluence.account_graph().")
     if G.number_of_nodes() == 0:
@@ -158,13 +196,6 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
     live_nodes = [n for n, a in G.nodes(data=True) if _flag(a.get("active"), True)]
     departed = G.number_of_nodes() - len(live_nodes)
     H = _live_graph(G, live_nodes)
-
-    fig = Figure(figsize=figsize, dpi=100)
-    ax = fig.add_axes([0.01, 0.12, 0.78, 0.80])
-    ax.set_axis_off()
-    if title:
-        fig.suptitle(_shorten(_text(title) or "", 110), fontsize=font_pt + 5, x=0.01, ha="left", y=0.975)
-
     infl, sent = {}, {}
     for n in H.nodes:
         a = H.nodes[n]
@@ -178,26 +209,81 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
         infl[n], sent[n] = s, c
     top = max((s for s in infl.values() if s is not None), default=0.0)
     pos = _positions(H, ids, hierarchical, seed, size) if H.number_of_nodes() else {}
+    return _MapData(H, ids, departed, infl, sent, top, pos)
 
-    def area(n):
-        s = infl[n]
-        return _MIN_AREA if s is None or top <= 0 else _MIN_AREA + (_MAX_AREA - _MIN_AREA) * s / top
 
-    _draw_ties(ax, H, pos, weight)
-    _draw_people(ax, H, pos, sent, area)
-    _draw_names(ax, H, pos, infl, ids, area, label, font_pt)
-    _draw_legend(fig, H, sent, font_pt)
+def _title_text(title) -> str:
+    return _shorten(_text(title) or "", 110)
+
+
+def _draw_map(ax, m, weight, label, font_pt):
+    """The people, their ties and the key names on ``ax``."""
+    _draw_ties(ax, m.H, m.pos, weight)
+    _draw_people(ax, m.H, m.pos, m.sent, m.area)
+    _draw_names(ax, m.H, m.pos, m.infl, m.ids, m.area, label, font_pt)
+
+
+def _caption(m, font_pt, figsize) -> str:
+    H = m.H
     vetoes = sum(1 for n in H.nodes if _flag(H.nodes[n].get("veto"), False))
-    unheard = sum(1 for n in H.nodes if sent[n] is None)
+    unheard = sum(1 for n in H.nodes if m.sent[n] is None)
     caption = (f"{H.number_of_nodes()} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not "
                f"heard; size = share of the account's influence. Named: veto holders and the most influential."
-               + (f" {departed} who left are not drawn." if departed else ""))
-    # wrapped here, once, as matplotlib's ``wrap=True`` would at the PNG's 150 dpi: its wrapping measures every
-    # prefix of the caption again on each draw (a third of the drawing time of a map)
-    fig.text(0.01, 0.03, _wrap_caption(caption, font_pt, (1 - 0.01) * figsize[0]), fontsize=font_pt, ha="left",
-             va="bottom", color="#333333")
-    fig.cx_departed = departed  # for callers and tests: people left out
-    return fig
+               + (f" {m.departed} who left are not drawn." if m.departed else ""))
+    return _wrap_caption(caption, font_pt, (1 - 0.01) * figsize[0])
+
+
+class _SlideFigure:
+    """One slide figure drawn again and again: :func:`map_figure`'s picture of each graph, built with less work.
+
+    The axes, colour bar, title and caption are made once and kept; for each map the people, ties and names are
+    replaced, the title and caption texts set, and the legend of that set of roles (made once per set) shown.
+    The figure keeps one Agg canvas, so its renderer and the renderer's cache of text measurements serve every
+    map. Drawn, it is :func:`map_figure`'s figure of the same graph: the same SVG document and PNG pixels
+    (tests/test_slides_reuse.py).
+    """
+
+    def __init__(self, figsize, font_pt, titled: bool):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.fig = fig = Figure(figsize=figsize, dpi=100)
+        FigureCanvasAgg(fig)
+        self.ax = fig.add_axes(_MAP_AXES)
+        self.ax.set_axis_off()
+        self.title = fig.suptitle("", fontsize=font_pt + 5, x=0.01, ha="left", y=0.975) if titled else None
+        _colorbar(fig, font_pt)
+        self.caption = fig.text(0.01, 0.03, "", fontsize=font_pt, ha="left", va="bottom", color="#333333")
+        self.legends = {}
+        self.figsize, self.font_pt = figsize, font_pt
+
+    def draw(self, G, *, seed=1, hierarchical=False, title=None, size="influence", color="sentiment",
+             weight="weight", label="name"):
+        m = _map_data(G, seed=seed, hierarchical=hierarchical, size=size, color=color)
+        fig, ax = self.fig, self.ax
+        for artist in [*ax.collections, *ax.texts, *ax.patches, *ax.lines]:
+            artist.remove()
+        if self.title is not None:
+            self.title.set_text(_title_text(title))
+        _draw_map(ax, m, weight, label, self.font_pt)
+        key = _legend_key(m.H, m.sent)
+        if key not in self.legends:
+            self.legends[key] = _legend(fig, m.H, m.sent, self.font_pt)
+        fig.legends[:] = [self.legends[key]]
+        self.caption.set_text(_caption(m, self.font_pt, self.figsize))
+        fig.cx_departed = m.departed
+        return fig
+
+
+_SLIDE_FIGURES = threading.local()  # matplotlib figures are not for sharing between threads
+
+
+def _slide_figure(figsize, font_pt, titled) -> _SlideFigure:
+    figures = _SLIDE_FIGURES.__dict__.setdefault("figures", {})
+    key = (tuple(map(float, figsize)), float(font_pt), titled)
+    if key not in figures:
+        figures[key] = _SlideFigure(figsize, font_pt, titled)
+    return figures[key]
 
 
 def _wrap_caption(text: str, font_pt: float, width_in: float, dpi: float = 150.0) -> str:
@@ -307,29 +393,41 @@ def _draw_names(ax, H, pos, infl, ids, area, label, font_pt):
         ax.set_ylim(xy[:, 1].min() - 2 * pad, xy[:, 1].max() + pad)
 
 
-def _draw_legend(fig, H, sent, font_pt):
-    """Legend (roles present, veto border, not heard, tie kinds) and the sentiment colour bar."""
-    import matplotlib
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
+def _legend_key(H, sent) -> tuple:
+    """What the legend shows: the roles present (and whether one is unknown), whether someone is not heard."""
+    roles = {(_text(H.nodes[n].get("role")) or "") for n in H.nodes}
+    return (tuple(r for r in ROLE_SHAPES if r in roles), any(r not in ROLE_SHAPES for r in roles),
+            any(sent[n] is None for n in H.nodes))
+
+
+def _legend(fig, H, sent, font_pt):
+    """Legend: roles present, veto border, not heard, tie kinds."""
     from matplotlib.lines import Line2D
 
-    roles = {(_text(H.nodes[n].get("role")) or "") for n in H.nodes}
+    roles, unknown, unheard = _legend_key(H, sent)
     handles = [Line2D([], [], ls="", marker=_MARKERS[ROLE_SHAPES[r]], ms=11, mfc="white", mec="#333333", label=r)
-               for r in ROLE_SHAPES if r in roles]
-    if any(r not in ROLE_SHAPES for r in roles):
+               for r in roles]
+    if unknown:
         handles.append(Line2D([], [], ls="", marker=_MARKERS[OTHER_SHAPE], ms=11, mfc="white", mec="#333333",
                               label="role unknown"))
     handles.append(Line2D([], [], ls="", marker="o", ms=11, mfc="white", mec="#111111", mew=3,
                           label="veto holder"))
-    if any(sent[n] is None for n in H.nodes):
+    if unheard:
         from matplotlib.patches import Patch
 
         handles.append(Patch(facecolor=NOT_HEARD_COLOR, edgecolor="#444444", hatch="////",
                              label="not heard in the window"))
     handles += [Line2D([], [], color=_EDGE_STYLE["reports_to"]["color"], lw=2, label="reports to"),
                 Line2D([], [], color=_EDGE_STYLE["influences"]["color"], lw=2, ls=(0, (5, 4)), label="influences")]
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.80, 0.92), frameon=False,
-               fontsize=font_pt, title="Shape = role", title_fontsize=font_pt, alignment="left")
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.80, 0.92), frameon=False,
+                      fontsize=font_pt, title="Shape = role", title_fontsize=font_pt, alignment="left")
+
+
+def _colorbar(fig, font_pt):
+    """The sentiment colour bar under the legend."""
+    import matplotlib
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
     cax = fig.add_axes([0.81, 0.16, 0.13, 0.025])
     cmap = LinearSegmentedColormap.from_list("cx_rdbu", list(_RDBU))
     cb = fig.colorbar(matplotlib.cm.ScalarMappable(Normalize(-1, 1), cmap), cax=cax, orientation="horizontal")
@@ -354,7 +452,10 @@ def write_map_figures(G, folder, stem: str, **kwargs) -> list:
     import matplotlib
 
     folder = Path(folder)
-    fig = map_figure(G, **kwargs)
+    options = dict(kwargs)
+    figsize, font_pt = options.pop("figsize", SLIDE_SIZE), options.pop("font_pt", SLIDE_FONT_PT)
+    # one figure per size, kept and redrawn: map_figure's picture (tests/test_slides_reuse.py) with less work
+    fig = _slide_figure(figsize, font_pt, bool(options.get("title"))).draw(G, **options)
     paths = []
     for suffix in (".png", ".svg"):
         path = folder / f"{stem}{suffix}"

@@ -1,0 +1,43 @@
+"""The slide figure kept and redrawn map after map (issue 18) draws map_figure's picture of each graph:
+the same SVG document and the same PNG bytes, whatever was drawn before it (other roles, titles, sizes)."""
+
+import io
+
+import matplotlib
+import pytest
+
+from cxinfluence.network.graph import account_graphs
+from cxinfluence.present.slides import _SLIDE_FIGURES, _write_png, map_figure, write_map_figures
+
+
+def _fresh(G, **kwargs):
+    """PNG and SVG bytes of a new map_figure, saved the way write_map_figures saves."""
+    fig = map_figure(G, **kwargs)
+    png = io.BytesIO()
+    _write_png(fig, png, 150)
+    svg = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxinfluence"}):
+        fig.savefig(svg, format="svg", facecolor="white", metadata={"Date": None})
+    return png.getvalue(), svg.getvalue()
+
+
+@pytest.fixture(scope="module")
+def graphs(sample_village):
+    gs = account_graphs(sample_village, None, None, departed="mark")
+    ranked = sorted(gs.values(), key=lambda g: -g.number_of_nodes())
+    return ranked[:3] + ranked[-2:]  # large and small accounts: different roles, legends and captions
+
+
+def test_redrawn_figure_gives_the_bytes_of_a_new_one(graphs, tmp_path):
+    _SLIDE_FIGURES.__dict__.clear()
+    runs = [dict(seed=i, title=f"Buying center: <A{i}>") for i in range(len(graphs))]
+    runs[1] = dict(seed=1)  # no title: a figure of its own
+    runs[2] = dict(seed=2, title="Buying center: A2", figsize=(7.0, 5.0), hierarchical=True)
+    order = [*range(len(graphs)), 0]  # the first map again after the others: nothing of theirs left over
+    for k, i in enumerate(order):
+        png, svg = write_map_figures(graphs[i], tmp_path, f"m{k}", **runs[i])
+        ref_png, ref_svg = _fresh(graphs[i], **runs[i])
+        assert svg.read_bytes() == ref_svg, f"map {k}"
+        assert png.read_bytes() == ref_png, f"map {k}"
+    figures = _SLIDE_FIGURES.figures
+    assert len(figures) == 3 and any(len(f.legends) > 1 for f in figures.values())  # figures kept, legends swapped
