@@ -41,3 +41,25 @@ def test_redrawn_figure_gives_the_bytes_of_a_new_one(graphs, tmp_path):
         assert png.read_bytes() == ref_png, f"map {k}"
     figures = _SLIDE_FIGURES.figures
     assert len(figures) == 3 and any(len(f.legends) > 1 for f in figures.values())  # figures kept, legends swapped
+    assert sum(f.pasted for f in figures.values()) >= 1  # a legend and colour bar put back, not drawn again
+
+
+def test_legend_under_a_long_name_is_drawn_not_pasted(tmp_path):
+    """A name running under the legend: the box is not plain white, so the figure is drawn whole."""
+    import networkx as nx
+
+    _SLIDE_FIGURES.__dict__.clear()
+
+    def graph(far_name):
+        G = nx.DiGraph()
+        G.add_node("a", name="Ann", role="decider", veto=True, influence=0.6, sentiment=-0.4, active=True)
+        G.add_node("b", name=far_name, role="user", influence=0.4, sentiment=0.2, active=True)
+        G.add_edge("b", "a", kind="reports_to", weight=1.0)
+        return G
+
+    runs = [graph("Bo"), graph("Bo"), graph("W" * 40), graph("Bo")]
+    for k, G in enumerate(runs):
+        png, svg = write_map_figures(G, tmp_path, f"m{k}", seed=0, title="T")
+        ref_png, ref_svg = _fresh(G, seed=0, title="T")
+        assert png.read_bytes() == ref_png and svg.read_bytes() == ref_svg, f"map {k}"
+    assert next(iter(_SLIDE_FIGURES.figures.values())).pasted == 2  # maps 1 and 3; map 2 drawn whole
