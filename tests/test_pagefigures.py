@@ -56,3 +56,27 @@ def test_interest_png_box_without_the_layout_pass_is_the_tight_box(seed):
     fig = interest_digraph(interest_edges(c))
     assert interest_png(c) == figure_to_data_uri(fig, dpi=110)
     assert interest_png(c.iloc[:0]) is None
+
+
+def test_interest_arrows_added_without_patch_limits_draw_the_same(monkeypatch):
+    """The arrows go in with ``add_artist`` (no data-limit update: the limits are set after): the PNG of the
+    figure built with matplotlib's ``add_patch`` is the same."""
+    from matplotlib.axes import Axes
+    from matplotlib.patches import FancyArrowPatch
+
+    rng = np.random.default_rng(7)
+    c = pd.DataFrame({"role": rng.choice(["decider", "user", "buyer"], 25),
+                      "themes": rng.choice(["price", "delivery;price", "support", "onboarding;support"], 25),
+                      "comment_sentiment": rng.uniform(-1, 1, 25)})
+    fast = interest_png(c)
+    calls, add_artist = [], Axes.add_artist
+
+    def via_add_patch(self, artist):
+        if isinstance(artist, FancyArrowPatch):
+            calls.append(artist)
+            return self.add_patch(artist)
+        return add_artist(self, artist)
+
+    monkeypatch.setattr(Axes, "add_artist", via_add_patch)
+    slow = figure_to_data_uri(interest_digraph(interest_edges(c)), dpi=110)
+    assert calls and slow == fast

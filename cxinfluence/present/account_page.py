@@ -92,7 +92,9 @@ def _trend_figure(history, account_id, figure_cache=None):
     the same bytes as a new chart per page).
     """
     if figure_cache is not None:
-        return figure_cache.setdefault("trend", TrendCharts()).png(history, account_id)
+        if "trend" not in figure_cache:
+            figure_cache["trend"] = TrendCharts()
+        return figure_cache["trend"].png(history, account_id)
     h = trend_rows(history, account_id)
     if h is None:
         return None
