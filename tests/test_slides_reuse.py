@@ -63,3 +63,13 @@ def test_legend_under_a_long_name_is_drawn_not_pasted(tmp_path):
         ref_png, ref_svg = _fresh(G, seed=0, title="T")
         assert png.read_bytes() == ref_png and svg.read_bytes() == ref_svg, f"map {k}"
     assert next(iter(_SLIDE_FIGURES.figures.values())).pasted == 2  # maps 1 and 3; map 2 drawn whole
+
+
+def test_a_style_applied_between_maps_is_used_as_by_a_new_figure(graphs, tmp_path):
+    _SLIDE_FIGURES.__dict__.clear()
+    write_map_figures(graphs[-1], tmp_path, "before", seed=0, title="T")
+    with matplotlib.rc_context({"font.family": "serif", "axes.edgecolor": "#ff0000"}):
+        png, svg = write_map_figures(graphs[-1], tmp_path, "styled", seed=0, title="T")
+        ref_png, ref_svg = _fresh(graphs[-1], seed=0, title="T")
+    assert svg.read_bytes() == ref_svg and png.read_bytes() == ref_png
+    assert b"serif" in ref_svg

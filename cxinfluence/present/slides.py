@@ -228,10 +228,15 @@ _SLIDE_FIGURES = threading.local()  # matplotlib figures are not for sharing bet
 
 
 def _slide_figure(figsize, font_pt, titled) -> _SlideFigure:
+    """The kept figure of this size, made again when matplotlib's settings changed (a style applied since)."""
+    import matplotlib
+
     figures = _SLIDE_FIGURES.__dict__.setdefault("figures", {})
     key = (tuple(map(float, figsize)), float(font_pt), titled)
-    if key not in figures:
+    params = dict(matplotlib.rcParams)
+    if key not in figures or figures[key].params != params:
         figures[key] = _SlideFigure(figsize, font_pt, titled)
+        figures[key].params = params
     return figures[key]
 
 
