@@ -80,3 +80,22 @@ def test_interest_arrows_added_without_patch_limits_draw_the_same(monkeypatch):
     monkeypatch.setattr(Axes, "add_artist", via_add_patch)
     slow = figure_to_data_uri(interest_digraph(interest_edges(c)), dpi=110)
     assert calls and slow == fast
+
+
+def test_reused_interest_figures_are_the_bytes_of_new_ones():
+    """One figure per number of rows, redrawn: accounts with different and repeated row counts, in any order."""
+    from cxinfluence.present.pagefigures import InterestCharts
+
+    rng = np.random.default_rng(3)
+    roles, themes = ["decider", "buyer", "user", "gatekeeper", "influencer"], ["price", "delivery", "support", "it"]
+    accounts = []
+    for k in range(6):
+        n = 3 + 4 * k
+        accounts.append(pd.DataFrame({"role": rng.choice(roles[: 2 + k % 4], n),
+                                      "themes": rng.choice(themes[: 1 + k % 4], n),
+                                      "comment_sentiment": rng.uniform(-1, 1, n)}))
+    accounts += [accounts[1], accounts[0].iloc[:0], accounts[4]]
+    charts = InterestCharts()
+    got = [charts.png(c) for c in accounts]
+    assert got == [interest_png(c) for c in accounts]
+    assert got[-2] is None and 1 < len(charts._figures) < 6  # some figures reused

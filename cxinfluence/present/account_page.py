@@ -27,7 +27,7 @@ from ..sentiment.breakdowns import who_moved
 from ..village.asof import window_mask
 from ..village.scale import response_sentiment
 from .briefing import action_accounts, money
-from .pagefigures import TrendCharts, trend_rows, interest_png, trend_figure
+from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
 
@@ -470,7 +470,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             people=mine["people"], coverage=mine["coverage"], listening=mine["listening"], actions=mine["actions"],
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
             window_days=window_days, names=names, moved=mine["moved"],
-            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"]),
+            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"], figure_cache),
             figure_cache=figure_cache)
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
@@ -488,9 +488,16 @@ def _by_account(table):
     return lambda account_id: groups.get(account_id, empty)
 
 
-def _interest_map(comments):
-    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments."""
-    return interest_png(comments)
+def _interest_map(comments, figure_cache=None):
+    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments.
+
+    ``figure_cache`` (a dict shared by the pages of a run) keeps one figure per number of rows
+    (:class:`cxinfluence.present.pagefigures.InterestCharts`: the same bytes as :func:`interest_png`)."""
+    if figure_cache is None:
+        return interest_png(comments)
+    if "interest" not in figure_cache:
+        figure_cache["interest"] = InterestCharts()
+    return figure_cache["interest"].png(comments)
 
 
 def _who_moved(village, account_ids, as_of, window_days):

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .interests import interest_digraph, interest_edges
+from .interests import _draw_interests, _interest_axes, _interest_rows, interest_digraph, interest_edges
 from .plotbase import drawn_marks, figure_to_data_uri
 
-__all__ = ["trend_rows", "trend_figure", "trend_layout", "TrendCharts", "interest_png"]
+__all__ = ["trend_rows", "trend_figure", "trend_layout", "TrendCharts", "interest_png", "InterestCharts"]
 
 #: the trend chart's size in inches
 TREND_SIZE = (7.5, 3.2)
@@ -130,3 +130,41 @@ def interest_png(comments):
     if fig is None:
         return None
     return figure_to_data_uri(fig, dpi=110, layout_pass=False)
+
+
+class InterestCharts:
+    """Interest digraph PNGs for the pages of one run: one figure per number of rows, its arrows and names redrawn.
+
+    ``png(comments)`` is :func:`interest_png` of the comments, byte for byte: the figure (its size set by the
+    number of rows), axes and title are kept with one Agg canvas; the arrows, counts, names and key are drawn
+    again on the emptied axes.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"role": ["user", "decider"], "themes": ["price", "price;delivery"],
+    ...                   "comment_sentiment": [-0.5, 0.4]})
+    >>> charts = InterestCharts()
+    >>> charts.png(c) == interest_png(c) and charts.png(c.iloc[:1]) == interest_png(c.iloc[:1])
+    True
+    """
+
+    def __init__(self, title="Who cares about what"):
+        self.title = title
+        self._figures = {}  # rows -> (figure, axes)
+
+    def png(self, comments):
+        edges = interest_edges(comments)
+        if not len(edges):
+            return None
+        roles, themes, rows = _interest_rows(edges)
+        if rows not in self._figures:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            fig, ax = _interest_axes(rows, self.title)
+            FigureCanvasAgg(fig)  # kept with the figure: one renderer for its tight boxes
+            self._figures[rows] = (fig, ax)
+        fig, ax = self._figures[rows]
+        for artist in [*ax.patches, *ax.texts, *ax.lines, *ax.collections]:
+            artist.remove()
+        _draw_interests(ax, edges, roles, themes, rows)
+        return figure_to_data_uri(fig, dpi=110, layout_pass=False)
