@@ -224,14 +224,16 @@ class _SlideFigure:
         return rows, cols
 
 
-_SLIDE_FIGURES = threading.local()  # matplotlib figures are not for sharing between threads
+#: The slide figures this thread keeps between maps, by size (``KEPT_FIGURES.figures``); matplotlib figures are not
+#: for sharing between threads. ``KEPT_FIGURES.__dict__.clear()`` lets them go (a few MiB each).
+KEPT_FIGURES = threading.local()
 
 
 def _slide_figure(figsize, font_pt, titled) -> _SlideFigure:
     """The kept figure of this size, made again when matplotlib's settings changed (a style applied since)."""
     import matplotlib
 
-    figures = _SLIDE_FIGURES.__dict__.setdefault("figures", {})
+    figures = KEPT_FIGURES.__dict__.setdefault("figures", {})
     key = (tuple(map(float, figsize)), float(font_pt), titled)
     params = dict(matplotlib.rcParams)
     if key not in figures or figures[key].params != params:
@@ -287,18 +289,13 @@ def _rgba(fig, dpi) -> np.ndarray:
     return np.frombuffer(bytearray(buf.getbuffer()), dtype=np.uint8).reshape(height, width, 4)
 
 
-def _write_png(fig, path, dpi: float) -> None:
-    """``fig`` on white as an RGB PNG at ``dpi``: the picture ``savefig(format="png")`` draws, encoded faster.
+def _encode_png(pixels: np.ndarray, path, dpi: float) -> None:
+    """H x W x 4 pixels of an opaque figure as an RGB PNG (zlib level 3), tagged like matplotlib's.
 
     The figure is opaque (white face), so the alpha channel ``savefig`` writes
     is 255 everywhere; without it, and at zlib level 3 instead of 6, the file
     takes about half the time to encode and is smaller.
     """
-    _encode_png(_rgba(fig, dpi), path, dpi)
-
-
-def _encode_png(pixels: np.ndarray, path, dpi: float) -> None:
-    """H x W x 4 pixels of an opaque figure as an RGB PNG (zlib level 3), tagged like matplotlib's."""
     import matplotlib
     from PIL import Image, PngImagePlugin
 
