@@ -27,7 +27,7 @@ from ..sentiment.breakdowns import who_moved
 from ..village.asof import window_mask
 from ..village.scale import response_sentiment
 from .briefing import action_accounts, money
-from .interests import interest_digraph, interest_edges
+from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
 
@@ -84,38 +84,22 @@ def _roles_table(people):
     return out
 
 
-def _trend_figure(history, account_id, bbox_cache=None):
+def _trend_figure(history, account_id, figure_cache=None):
     """PNG data URI of the account's sentiment over time, or None with fewer than two dates.
 
-    ``history`` may hold other accounts too. ``bbox_cache`` (a dict shared by the pages of a run) keeps the
-    image's tight box per set of dates: the chart's texts are the same for every account with those dates.
+    ``history`` may hold other accounts too. ``figure_cache`` (a dict shared by the pages of a run) keeps one chart
+    per set of dates, its data swapped from page to page (:class:`cxinfluence.present.pagefigures.TrendCharts`:
+    the same bytes as a new chart per page).
     """
-    from matplotlib.figure import Figure
-
-    h = history[history["account_id"].astype(str) == str(account_id)].sort_values("as_of")
-    h = h.dropna(subset=["influence_weighted"])
-    if len(h) < 2:
+    if figure_cache is not None:
+        if "trend" not in figure_cache:
+            figure_cache["trend"] = TrendCharts()
+        return figure_cache["trend"].png(history, account_id)
+    h = trend_rows(history, account_id)
+    if h is None:
         return None
-    fig = Figure(figsize=(7.5, 3.2))  # not pyplot's: no figure manager to create and close for each page
-    ax = fig.subplots()
-    dates = pd.to_datetime(h["as_of"])
-    ax.plot(dates, h["influence_weighted"], marker="o", color="#111111", label="influence-weighted")
-    if "influence_weighted_ci_low" in h:
-        ax.fill_between(dates, h["influence_weighted_ci_low"], h["influence_weighted_ci_high"], color="#bbbbbb",
-                        alpha=0.5, label="95% interval")
-    if "mean" in h:
-        ax.plot(dates, h["mean"], marker="s", ls="--", color="#666666", label="plain mean")
-    ax.axhline(0, color="#999999", lw=0.8)
-    ax.set_ylim(-1.05, 1.05)
-    ax.set_ylabel("Sentiment (-1 to +1)")
-    ax.set_title("Has this account's sentiment moved?", loc="left", fontsize=12)
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
-    ax.grid(color="#eeeeee")
-    ax.set_xticks(dates, [d.strftime("%Y-%m-%d") for d in dates], fontsize=8)
-    if drawn_marks(fig) == 0:
-        return None
-    key = ("trend", tuple(d.strftime("%Y-%m-%d") for d in dates), "influence_weighted_ci_low" in h, "mean" in h)
-    return figure_to_data_uri(fig, bbox_cache=bbox_cache, bbox_key=key)
+    fig = trend_figure(h)
+    return figure_to_data_uri(fig) if drawn_marks(fig) else None
 
 
 def _changes(moved, names):
@@ -486,7 +470,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
             people=mine["people"], coverage=mine["coverage"], listening=mine["listening"], actions=mine["actions"],
             map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
             window_days=window_days, names=names, moved=mine["moved"],
-            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"]),
+            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"], figure_cache),
             figure_cache=figure_cache)
         rel_page = f"accounts/{name(account_id)}.html"
         (folder / rel_page).write_text(page, encoding="utf-8")
@@ -504,10 +488,16 @@ def _by_account(table):
     return lambda account_id: groups.get(account_id, empty)
 
 
-def _interest_map(comments):
-    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments."""
-    fig = interest_digraph(interest_edges(comments))
-    return figure_to_data_uri(fig, dpi=110) if fig is not None else None
+def _interest_map(comments, figure_cache=None):
+    """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments.
+
+    ``figure_cache`` (a dict shared by the pages of a run) keeps one figure per number of rows
+    (:class:`cxinfluence.present.pagefigures.InterestCharts`: the same bytes as :func:`interest_png`)."""
+    if figure_cache is None:
+        return interest_png(comments)
+    if "interest" not in figure_cache:
+        figure_cache["interest"] = InterestCharts()
+    return figure_cache["interest"].png(comments)
 
 
 def _who_moved(village, account_ids, as_of, window_days):

@@ -48,6 +48,7 @@ handler could not run.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import numbers
@@ -97,12 +98,14 @@ __all__ = [
 # --------------------------------------------------------------------------- page
 
 
+@functools.lru_cache(maxsize=None)  # read once per process, not once per map (vis-network.min.js is 0.5 MB)
 def _vis_asset(name: str) -> str:
     import pyvis
 
     return Path(pyvis.__file__).parent.joinpath(*_VIS_DIR, name).read_text(encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=None)
 def _vis_css() -> str:
     """The tooltip rule of vis-network's stylesheet.
 
@@ -119,10 +122,12 @@ def _vis_css() -> str:
     return "".join(rules)
 
 
+@functools.lru_cache(maxsize=None)
 def _static(name: str) -> str:
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=8)  # the same two scripts on every map: hashed once
 def _csp(*scripts: str) -> str:
     hashes = " ".join(
         "'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") for s in scripts

@@ -83,7 +83,7 @@ def _percent():
 # --------------------------------------------------------------------------- export
 
 
-def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=None) -> str:
+def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=None, layout_pass=True) -> str:
     """PNG ``data:`` URI of a matplotlib Figure (or the figure of an Axes).
 
     For embedding in the self-contained report: ``<img src="{uri}">`` needs
@@ -94,7 +94,9 @@ def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=N
     size, texts and axes: the account pages' trend charts with the same dates) passes
     a dict ``bbox_cache`` and a hashable ``bbox_key`` naming that layout: the box is
     computed once per key, exactly as ``bbox_inches="tight"`` does, and reused, which
-    gives the same bytes.
+    gives the same bytes. ``layout_pass=False`` measures the box without the drawing pass (with no output) that
+    matplotlib makes first, for a figure whose layout no drawing changes (fixed limits, no layout engine, no
+    tick labels placed at draw time): the same box, a third less work.
 
     Examples
     --------
@@ -108,12 +110,13 @@ def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=N
     if figure is None or not hasattr(figure, "savefig"):
         raise PlotDataError(f"fig is {type(fig).__name__}; expected a matplotlib Figure or Axes.")
     buf = io.BytesIO()
-    bbox = "tight"
     if bbox_cache is not None and bbox_key is not None:
         key = (bbox_key, dpi, tuple(figure.get_size_inches()))
         if key not in bbox_cache:
-            bbox_cache[key] = _tight_bbox(figure, dpi)
+            bbox_cache[key] = _tight_bbox(figure, dpi, layout_pass=layout_pass)
         bbox = bbox_cache[key]
+    else:
+        bbox = "tight" if layout_pass else _tight_bbox(figure, dpi, layout_pass=False)
     figure.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white",
                    metadata={"Software": None})
     if close:
@@ -123,9 +126,10 @@ def figure_to_data_uri(fig, *, dpi=150, close=False, bbox_cache=None, bbox_key=N
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _tight_bbox(figure, dpi):
+def _tight_bbox(figure, dpi, layout_pass=True):
     """The box ``savefig(bbox_inches="tight", dpi=dpi)`` crops to (matplotlib's own steps: a layout pass at
-    ``dpi`` without rendering, the tight box of the figure, padded by ``savefig.pad_inches``)."""
+    ``dpi`` without rendering, unless ``layout_pass`` is false, the tight box of the figure, padded by
+    ``savefig.pad_inches``)."""
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -134,8 +138,9 @@ def _tight_bbox(figure, dpi):
     try:
         figure.dpi = dpi
         renderer = canvas.get_renderer()
-        with renderer._draw_disabled():
-            figure.draw(renderer)
+        if layout_pass:
+            with renderer._draw_disabled():
+                figure.draw(renderer)
         box = figure.get_tightbbox(renderer)
     finally:
         figure.dpi = old

@@ -28,28 +28,21 @@ reads like the page:
 from __future__ import annotations
 
 import io
-import math
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import GraphError
-from .maps import (
-    _EDGE_STYLE,
-    _RDBU,
-    KEY_LABELS,
-    MAX_KEY_LABELS,
-    NOT_HEARD_COLOR,
-    OTHER_SHAPE,
-    ROLE_SHAPES,
-    _diverging,
-    _flag,
-    _kinds,
-    _node_ids,
-    _number,
-    _org_chart,
-    _shorten,
-    _text,
+from .slideparts import (  # noqa: F401 - _wrap_caption: the caption's wrapping, importable from here as before
+    _MAP_AXES,
+    _caption,
+    _colorbar,
+    _draw_map,
+    _legend,
+    _legend_key,
+    _map_data,
+    _title_text,
+    _wrap_caption,
 )
 
 __all__ = ["SLIDE_SIZE", "SLIDE_FONT_PT", "map_figure", "write_map_figures"]
@@ -58,41 +51,8 @@ __all__ = ["SLIDE_SIZE", "SLIDE_FONT_PT", "map_figure", "write_map_figures"]
 SLIDE_SIZE = (13.33, 7.5)
 #: Point size of the names on the figure (legible when the slide is projected or printed).
 SLIDE_FONT_PT = 11
-#: vis-network shape -> matplotlib marker
-_MARKERS = {"star": "*", "square": "s", "triangle": "^", "hexagon": "h", "dot": "o", "triangleDown": "v"}
-#: marker area in points^2 of the least and most influential person
-_MIN_AREA, _MAX_AREA = 90.0, 900.0
-_LABEL_CHARS = 26
 #: resolution of the PNG
 _PNG_DPI = 150
-
-
-def _positions(G, ids, hierarchical, seed, size) -> dict:
-    """Node -> (x, y) in data units: org chart (rows top-down) or a seeded force-directed layout."""
-    import networkx as nx
-
-    if hierarchical:
-        chart = _org_chart(G, ids, size)
-        return {n: (chart[ids[n]][1], -float(chart[ids[n]][0])) for n in G.nodes}
-    U = nx.Graph()
-    U.add_nodes_from(sorted(G.nodes, key=lambda n: ids[n]))  # deterministic order for the seed
-    U.add_edges_from((u, v) for u, v in G.edges if u != v)
-    k = 2.5 / math.sqrt(max(U.number_of_nodes(), 1))  # more room than networkx's default 1/sqrt(n): names fit
-    return nx.spring_layout(U, k=k, seed=int(seed), iterations=200)
-
-
-def _live_graph(G, live_nodes):
-    """``G`` restricted to ``live_nodes``, nodes and ties in ``G``'s order.
-
-    ``G.subgraph`` would iterate its nodes in the order of a set of ids, which
-    changes with Python's string hashing from one run to the next: the SVG's
-    elements would come out in a different order each run.
-    """
-    live = set(live_nodes)
-    H = G.__class__()
-    H.add_nodes_from((n, G.nodes[n]) for n in live_nodes)
-    H.add_edges_from((u, v, d) for u, v, d in G.edges(data=True) if u in live and v in live)
-    return H
 
 
 def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | None = None,
@@ -149,193 +109,137 @@ def map_figure(G, *, seed: int = 1, hierarchical: bool = False, title: str | Non
 
     from matplotlib.figure import Figure
 
-    if G is None or not hasattr(G, "nodes") or not hasattr(G, "edges"):
-        raise GraphError(f"G is {type(G).__name__}; expected a networkx graph from cxinfluence.account_graph().")
-    if G.number_of_nodes() == 0:
-        raise GraphError("G has no nodes; expected an account graph with at least one stakeholder. "
-                         "Check the account id and the as_of date passed to account_graph().")
-    ids = _node_ids(G)
-    live_nodes = [n for n, a in G.nodes(data=True) if _flag(a.get("active"), True)]
-    departed = G.number_of_nodes() - len(live_nodes)
-    H = _live_graph(G, live_nodes)
-
+    m = _map_data(G, seed=seed, hierarchical=hierarchical, size=size, color=color)
     fig = Figure(figsize=figsize, dpi=100)
-    ax = fig.add_axes([0.01, 0.12, 0.78, 0.80])
+    ax = fig.add_axes(_MAP_AXES)
     ax.set_axis_off()
     if title:
-        fig.suptitle(_shorten(_text(title) or "", 110), fontsize=font_pt + 5, x=0.01, ha="left", y=0.975)
-
-    infl, sent = {}, {}
-    for n in H.nodes:
-        a = H.nodes[n]
-        s = _number(a.get(size))
-        if s is not None and s < 0:
-            raise GraphError(f"node {ids[n]!r} has {size}={s}; expected influence >= 0 (or None when not computed).")
-        c = _number(a.get(color))
-        if c is not None and not -1.0 - 1e-9 <= c <= 1.0 + 1e-9:
-            raise GraphError(f"node {ids[n]!r} has {color}={c}; expected a sentiment on the common [-1, 1] scale "
-                             "(or None when not heard).")
-        infl[n], sent[n] = s, c
-    top = max((s for s in infl.values() if s is not None), default=0.0)
-    pos = _positions(H, ids, hierarchical, seed, size) if H.number_of_nodes() else {}
-
-    def area(n):
-        s = infl[n]
-        return _MIN_AREA if s is None or top <= 0 else _MIN_AREA + (_MAX_AREA - _MIN_AREA) * s / top
-
-    _draw_ties(ax, H, pos, weight)
-    _draw_people(ax, H, pos, sent, area)
-    _draw_names(ax, H, pos, infl, ids, area, label, font_pt)
-    _draw_legend(fig, H, sent, font_pt)
-    vetoes = sum(1 for n in H.nodes if _flag(H.nodes[n].get("veto"), False))
-    unheard = sum(1 for n in H.nodes if sent[n] is None)
-    caption = (f"{H.number_of_nodes()} people, {vetoes} veto holder{'s' if vetoes != 1 else ''}, {unheard} not "
-               f"heard; size = share of the account's influence. Named: veto holders and the most influential."
-               + (f" {departed} who left are not drawn." if departed else ""))
+        fig.suptitle(_title_text(title), fontsize=font_pt + 5, x=0.01, ha="left", y=0.975)
+    _draw_map(ax, m, weight, label, font_pt)
+    _legend(fig, m.H, m.sent, font_pt)
+    _colorbar(fig, font_pt)
     # wrapped here, once, as matplotlib's ``wrap=True`` would at the PNG's 150 dpi: its wrapping measures every
     # prefix of the caption again on each draw (a third of the drawing time of a map)
-    fig.text(0.01, 0.03, _wrap_caption(caption, font_pt, (1 - 0.01) * figsize[0]), fontsize=font_pt, ha="left",
-             va="bottom", color="#333333")
-    fig.cx_departed = departed  # for callers and tests: people left out
+    fig.text(0.01, 0.03, _caption(m, font_pt, figsize), fontsize=font_pt, ha="left", va="bottom", color="#333333")
+    fig.cx_departed = m.departed  # for callers and tests: people left out
     return fig
 
 
-def _wrap_caption(text: str, font_pt: float, width_in: float, dpi: float = 150.0) -> str:
-    """``text`` broken into lines no wider than ``width_in`` inches at ``font_pt`` points.
+class _SlideFigure:
+    """One slide figure drawn again and again: :func:`map_figure`'s picture of each graph, built with less work.
 
-    The same greedy rule as matplotlib's ``Text(wrap=True)`` (the longest run of
-    words whose rendered width, rounded up to whole pixels, fits the line; a
-    single word too wide stays on its own line), measured with the Agg renderer
-    at ``dpi``; widths grow with the number of words, so each line's break is
-    found by bisection.
-
-    Examples
-    --------
-    >>> _wrap_caption("one two three", 11, 100.0)
-    'one two three'
-    >>> _wrap_caption("one two three", 11, 0.5)
-    'one\\ntwo\\nthree'
+    The axes, colour bar, title and caption are made once and kept; for each map the people, ties and names are
+    replaced, the title and caption texts set, and the legend of that set of roles (made once per set) shown.
+    The figure keeps one Agg canvas, so its renderer and the renderer's cache of text measurements serve every
+    map. Drawn, it is :func:`map_figure`'s figure of the same graph: the same SVG document and PNG pixels
+    (tests/test_slides_reuse.py).
     """
-    from matplotlib.backends.backend_agg import RendererAgg
-    from matplotlib.font_manager import FontProperties
 
-    renderer = RendererAgg(1, 1, dpi)
-    prop = FontProperties(size=font_pt)
-    limit = width_in * dpi
+    def __init__(self, figsize, font_pt, titled: bool):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-    def fits(words):
-        return math.ceil(renderer.get_text_width_height_descent(" ".join(words), prop, ismath=False)[0]) <= limit
+        self.fig = fig = Figure(figsize=figsize, dpi=100)
+        FigureCanvasAgg(fig)
+        self.ax = fig.add_axes(_MAP_AXES)
+        self.ax.set_axis_off()
+        self.title = fig.suptitle("", fontsize=font_pt + 5, x=0.01, ha="left", y=0.975) if titled else None
+        _colorbar(fig, font_pt)
+        self.cax = fig.axes[-1]
+        self.caption = fig.text(0.01, 0.03, "", fontsize=font_pt, ha="left", va="bottom", color="#333333")
+        self.legends = {}
+        self.layers = {}  # (legend, dpi) -> (rows, columns, pixels) of the legend and colour bar drawn on white
+        self.key = None
+        self.pasted = 0  # maps whose legend and colour bar were put back, not drawn (for tests)
+        self.figsize, self.font_pt = figsize, font_pt
 
-    lines = []
-    for raw in text.split("\n"):
-        words = raw.split(" ")
-        while words:
-            lo, hi = 1, len(words)  # words[:lo] is kept even when too wide; find the longest prefix that fits
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if fits(words[:mid]):
-                    lo = mid
-                else:
-                    hi = mid - 1
-            lines.append(" ".join(words[:lo]))
-            words = words[lo:]
-    return "\n".join(lines)
+    def draw(self, G, *, seed=1, hierarchical=False, title=None, size="influence", color="sentiment",
+             weight="weight", label="name"):
+        m = _map_data(G, seed=seed, hierarchical=hierarchical, size=size, color=color)
+        fig, ax = self.fig, self.ax
+        for artist in [*ax.collections, *ax.texts, *ax.patches, *ax.lines]:
+            artist.remove()
+        if self.title is not None:
+            self.title.set_text(_title_text(title))
+        _draw_map(ax, m, weight, label, self.font_pt)
+        key = _legend_key(m.H, m.sent)
+        if key not in self.legends:
+            self.legends[key] = _legend(fig, m.H, m.sent, self.font_pt)
+        fig.legends[:] = [self.legends[key]]
+        self.key = key
+        self.caption.set_text(_caption(m, self.font_pt, self.figsize))
+        fig.cx_departed = m.departed
+        return fig
+
+    def rgba(self, dpi) -> np.ndarray:
+        """The figure drawn at ``dpi``: the H x W x 4 pixels of ``savefig(format="rgba", facecolor="white")``.
+
+        The legend and the colour bar are the same on every map with the same roles, and drawn last over white
+        (nothing else is there, unless a long name runs under them). So the figure is drawn without them and,
+        where their box is still plain white, their pixels from an earlier map are put back: the pixels a whole
+        drawing gives. Elsewhere (and for the first map of a legend) the figure is drawn whole.
+        """
+        layer = self.layers.get((self.key, dpi))
+        if layer is False:  # the legend draws outside its box: no shortcut
+            return _rgba(self.fig, dpi)
+        static = (self.fig.legends[0], self.cax)
+        for artist in static:
+            artist.set_visible(False)
+        try:
+            bare = _rgba(self.fig, dpi)
+        finally:
+            for artist in static:
+                artist.set_visible(True)
+        if layer is not None:
+            rows, cols, pixels = layer
+            if (bare[rows, cols] == 255).all():
+                bare[rows, cols] = pixels
+                self.pasted += 1
+                return bare
+            return _rgba(self.fig, dpi)
+        whole = _rgba(self.fig, dpi)
+        rows, cols = self._static_box(dpi, bare.shape)
+        if (bare[rows, cols] == 255).all():
+            inside = np.zeros(bare.shape[:2], dtype=bool)
+            inside[rows, cols] = True
+            same_outside = np.array_equal(bare[~inside], whole[~inside])
+            self.layers[(self.key, dpi)] = (rows, cols, whole[rows, cols].copy()) if same_outside else False
+        return whole
+
+    def _static_box(self, dpi, shape, pad=3):
+        """Row and column slices of the pixels the legend and colour bar (ticks and label included) cover."""
+        fig = self.fig
+        old = fig.dpi
+        try:
+            fig.dpi = dpi
+            renderer = fig.canvas.get_renderer()
+            boxes = [fig.legends[0].get_window_extent(renderer), self.cax.get_tightbbox(renderer)]
+        finally:
+            fig.dpi = old
+        x0, y0 = min(b.x0 for b in boxes), min(b.y0 for b in boxes)
+        x1, y1 = max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+        height, width = shape[:2]
+        rows = slice(max(int(height - y1) - pad, 0), min(int(height - y0) + 1 + pad, height))
+        cols = slice(max(int(x0) - pad, 0), min(int(x1) + 1 + pad, width))
+        return rows, cols
 
 
-def _draw_ties(ax, H, pos, weight):
-    """Ties between people still there: one line collection per kind, drawn under the people, with arrowheads."""
-    from matplotlib.collections import LineCollection
-
-    wts = [_number(d.get(weight)) for _, _, d in H.edges(data=True)]
-    wmax = max((w for w in wts if w is not None and w > 0), default=1.0)
-    segs = {"reports_to": ([], []), "influences": ([], [])}
-    for (u, v, d), w in zip(H.edges(data=True), wts):
-        if u == v:
-            continue
-        kind = "reports_to" if "reports_to" in _kinds(d.get("kind")) else "influences"
-        segs[kind][0].append([pos[u], pos[v]])
-        segs[kind][1].append(0.8 + 2.2 * ((w if w is not None and w > 0 else 1.0) / wmax))
-    for kind, (lines, widths) in segs.items():
-        if lines:
-            style = _EDGE_STYLE[kind]
-            ax.add_collection(LineCollection(lines, colors=style["color"], linewidths=widths, alpha=0.75, zorder=1,
-                                             linestyles="solid" if kind == "reports_to" else (0, (5, 4)),
-                                             gid=f"cx-ties-{kind}"))
-            # an arrowhead at 80% of the way to the target: who reports to / influences whom
-            p = np.asarray(lines, dtype=float)
-            tip = p[:, 0] + 0.8 * (p[:, 1] - p[:, 0])
-            ax.quiver(p[:, 0, 0] + 0.7 * (p[:, 1, 0] - p[:, 0, 0]), p[:, 0, 1] + 0.7 * (p[:, 1, 1] - p[:, 0, 1]),
-                      tip[:, 0] - (p[:, 0, 0] + 0.7 * (p[:, 1, 0] - p[:, 0, 0])),
-                      tip[:, 1] - (p[:, 0, 1] + 0.7 * (p[:, 1, 1] - p[:, 0, 1])),
-                      angles="xy", scale_units="xy", scale=1, color=style["color"], width=0.0025, headwidth=5,
-                      headlength=6, zorder=1.5, alpha=0.9)
+#: The slide figures this thread keeps between maps, by size (``KEPT_FIGURES.figures``); matplotlib figures are not
+#: for sharing between threads. ``KEPT_FIGURES.__dict__.clear()`` lets them go (a few MiB each).
+KEPT_FIGURES = threading.local()
 
 
-def _draw_people(ax, H, pos, sent, area):
-    """People: one scatter per (shape, veto, heard) so markers, borders and hatching are exact."""
-    fills = dict(zip(H.nodes, _diverging([np.nan if sent[n] is None else sent[n] for n in H.nodes])))
-    groups = {}
-    for n in H.nodes:
-        a = H.nodes[n]
-        shape = ROLE_SHAPES.get(_text(a.get("role")) or "", OTHER_SHAPE)
-        groups.setdefault((shape, _flag(a.get("veto"), False), sent[n] is None), []).append(n)
-    for (shape, veto, unheard), members in sorted(groups.items()):
-        xy = np.array([pos[n] for n in members], dtype=float)
-        coll = ax.scatter(xy[:, 0], xy[:, 1], s=[area(n) for n in members], marker=_MARKERS[shape],
-                          c=[fills[n] for n in members], edgecolors="#111111" if veto else "#444444",
-                          linewidths=3.0 if veto else 1.0, hatch="////" if unheard else None, zorder=3)
-        coll.set_gid("cx-nodes")
-
-
-def _draw_names(ax, H, pos, infl, ids, area, label, font_pt):
-    """Names of veto holders and the most influential (the map page's first view); the axes fitted to the people."""
-    ranked = sorted(H.nodes, key=lambda n: (-(infl[n] or 0.0), ids[n]))
-    keyed = set(ranked[:KEY_LABELS]) | {n for n in ranked if _flag(H.nodes[n].get("veto"), False)}
-    keyed = sorted(keyed, key=ranked.index)[:MAX_KEY_LABELS]
-    # a light box, not a stroked halo: path effects would turn the SVG's names into outlines
-    halo = dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.8)
-    for n in keyed:
-        name = _shorten(_text(H.nodes[n].get(label)) or _text(ids[n]) or "", _LABEL_CHARS)
-        r = math.sqrt(area(n)) / 2 + 3  # points below the marker centre
-        t = ax.annotate(name, pos[n], xytext=(0, -r), textcoords="offset points", ha="center", va="top",
-                        fontsize=font_pt, color="#111111", zorder=4, bbox=halo)
-        t.set_gid("cx-name")
-    if pos:
-        xy = np.array(list(pos.values()), dtype=float)
-        pad = 0.06 * max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)
-        ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
-        ax.set_ylim(xy[:, 1].min() - 2 * pad, xy[:, 1].max() + pad)
-
-
-def _draw_legend(fig, H, sent, font_pt):
-    """Legend (roles present, veto border, not heard, tie kinds) and the sentiment colour bar."""
+def _slide_figure(figsize, font_pt, titled) -> _SlideFigure:
+    """The kept figure of this size, made again when matplotlib's settings changed (a style applied since)."""
     import matplotlib
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
-    from matplotlib.lines import Line2D
 
-    roles = {(_text(H.nodes[n].get("role")) or "") for n in H.nodes}
-    handles = [Line2D([], [], ls="", marker=_MARKERS[ROLE_SHAPES[r]], ms=11, mfc="white", mec="#333333", label=r)
-               for r in ROLE_SHAPES if r in roles]
-    if any(r not in ROLE_SHAPES for r in roles):
-        handles.append(Line2D([], [], ls="", marker=_MARKERS[OTHER_SHAPE], ms=11, mfc="white", mec="#333333",
-                              label="role unknown"))
-    handles.append(Line2D([], [], ls="", marker="o", ms=11, mfc="white", mec="#111111", mew=3,
-                          label="veto holder"))
-    if any(sent[n] is None for n in H.nodes):
-        from matplotlib.patches import Patch
-
-        handles.append(Patch(facecolor=NOT_HEARD_COLOR, edgecolor="#444444", hatch="////",
-                             label="not heard in the window"))
-    handles += [Line2D([], [], color=_EDGE_STYLE["reports_to"]["color"], lw=2, label="reports to"),
-                Line2D([], [], color=_EDGE_STYLE["influences"]["color"], lw=2, ls=(0, (5, 4)), label="influences")]
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.80, 0.92), frameon=False,
-               fontsize=font_pt, title="Shape = role", title_fontsize=font_pt, alignment="left")
-    cax = fig.add_axes([0.81, 0.16, 0.13, 0.025])
-    cmap = LinearSegmentedColormap.from_list("cx_rdbu", list(_RDBU))
-    cb = fig.colorbar(matplotlib.cm.ScalarMappable(Normalize(-1, 1), cmap), cax=cax, orientation="horizontal")
-    cb.set_ticks([-1, 0, 1], labels=["-1 negative", "0", "+1 positive"])
-    cb.ax.tick_params(labelsize=font_pt - 1)
-    cb.set_label("Sentiment (fill)", fontsize=font_pt)
+    figures = KEPT_FIGURES.__dict__.setdefault("figures", {})
+    key = (tuple(map(float, figsize)), float(font_pt), titled)
+    params = dict(matplotlib.rcParams)
+    if key not in figures or figures[key].params != params:
+        figures[key] = _SlideFigure(figsize, font_pt, titled)
+        figures[key].params = params
+    return figures[key]
 
 
 def write_map_figures(G, folder, stem: str, **kwargs) -> list:
@@ -354,13 +258,17 @@ def write_map_figures(G, folder, stem: str, **kwargs) -> list:
     import matplotlib
 
     folder = Path(folder)
-    fig = map_figure(G, **kwargs)
+    options = dict(kwargs)
+    figsize, font_pt = options.pop("figsize", SLIDE_SIZE), options.pop("font_pt", SLIDE_FONT_PT)
+    # one figure per size, kept and redrawn: map_figure's picture (tests/test_slides_reuse.py) with less work
+    slide = _slide_figure(figsize, font_pt, bool(options.get("title")))
+    fig = slide.draw(G, **options)
     paths = []
     for suffix in (".png", ".svg"):
         path = folder / f"{stem}{suffix}"
         tmp = path.with_name(path.name + ".tmp")
         if suffix == ".png":
-            _write_png(fig, tmp, _PNG_DPI)
+            _encode_png(slide.rgba(_PNG_DPI), tmp, _PNG_DPI)
         else:
             # SVG text stays text (editable on a slide, searchable, and checked by the anonymisation tests)
             # and the same figure gives the same bytes (fixed hash salt for the SVG's element ids)
@@ -371,8 +279,18 @@ def write_map_figures(G, folder, stem: str, **kwargs) -> list:
     return paths
 
 
-def _write_png(fig, path, dpi: float) -> None:
-    """``fig`` on white as an RGB PNG at ``dpi``: the picture ``savefig(format="png")`` draws, encoded faster.
+def _rgba(fig, dpi) -> np.ndarray:
+    """``fig`` drawn on white at ``dpi``: H x W x 4 pixels (a writable array)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="rgba", dpi=dpi, facecolor="white")
+    width, height = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)  # the renderer's size
+    if buf.getbuffer().nbytes != 4 * width * height:  # pragma: no cover - matplotlib sizes its canvas this way
+        raise RuntimeError(f"matplotlib drew {buf.getbuffer().nbytes} bytes; expected a {width} x {height} RGBA canvas")
+    return np.frombuffer(bytearray(buf.getbuffer()), dtype=np.uint8).reshape(height, width, 4)
+
+
+def _encode_png(pixels: np.ndarray, path, dpi: float) -> None:
+    """H x W x 4 pixels of an opaque figure as an RGB PNG (zlib level 3), tagged like matplotlib's.
 
     The figure is opaque (white face), so the alpha channel ``savefig`` writes
     is 255 everywhere; without it, and at zlib level 3 instead of 6, the file
@@ -381,12 +299,7 @@ def _write_png(fig, path, dpi: float) -> None:
     import matplotlib
     from PIL import Image, PngImagePlugin
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="rgba", dpi=dpi, facecolor="white")
-    width, height = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)  # the renderer's size
-    if buf.getbuffer().nbytes != 4 * width * height:  # pragma: no cover - matplotlib sizes its canvas this way
-        raise RuntimeError(f"matplotlib drew {buf.getbuffer().nbytes} bytes; expected a {width} x {height} RGBA canvas")
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
-    image = Image.frombuffer("RGBA", (width, height), buf.getbuffer(), "raw", "RGBA", 0, 1).convert("RGB")
+    image = Image.fromarray(np.ascontiguousarray(pixels[:, :, :3]), "RGB")
     image.save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=3)
