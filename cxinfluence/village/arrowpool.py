@@ -53,7 +53,26 @@ def arrow_pool():
     >>> inside in (PREFERRED, before)
     True
     """
-    pool = _preferred_pool()
+    with using_pool(_preferred_pool()):
+        yield
+
+
+@contextmanager
+def using_pool(pool):
+    """Within: ``pool`` is pyarrow's default memory pool (None: unchanged); the previous pool is put back.
+
+    Arrays allocated inside keep their pool and are freed into it after the switch back.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> before = pa.default_memory_pool().backend_name
+    >>> with using_pool(pa.system_memory_pool()):
+    ...     pa.default_memory_pool().backend_name
+    'system'
+    >>> pa.default_memory_pool().backend_name == before
+    True
+    """
     if pool is None:
         yield
         return

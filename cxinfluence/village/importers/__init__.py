@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ImportDataError, Problem
+from ..arrowpool import using_pool
 from ..io import atomic_output, write_tables
 from ..schema import ROLES
 from ._common import booleans, lookup
@@ -152,12 +153,8 @@ def _system_allocator():
     """
     import pyarrow as pa
 
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
+    with using_pool(pa.system_memory_pool()):
         yield
-    finally:
-        pa.set_memory_pool(before)
 
 
 def _import_village(*, salesforce, qualtrics, surveymonkey, customergauge, hubspot, gainsight, generic, team, mapping,
