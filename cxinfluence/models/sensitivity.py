@@ -294,6 +294,21 @@ def _spearman_by_account_reference(acc, a, b):
     return float(rho.mean()), changed
 
 
+def sensitivity_sample(accounts, *, max_accounts=1000, seed=0):
+    """The accounts :func:`influence_sensitivity` uses on a larger village: a seeded random sample of
+    ``max_accounts`` account ids in the village's order; None when it uses every account.
+
+    >>> import pandas as pd
+    >>> sensitivity_sample(pd.DataFrame({"account_id": ["a", "b", "c"]}), max_accounts=2, seed=0).tolist()
+    ['b', 'c']
+    """
+    ids = accounts["account_id"].astype(str)
+    if max_accounts is None or len(ids) <= max_accounts:
+        return None
+    pick = np.random.default_rng(seed).choice(len(ids), size=max_accounts, replace=False)
+    return ids.iloc[np.sort(pick)]
+
+
 def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
                           half_life_days=None, controls=None, max_accounts=1000, seed=0) -> pd.DataFrame:
     """Sensitivity of influence ranks and the renewal model to the blend shares
@@ -330,11 +345,8 @@ def influence_sensitivity(village, as_of, *, variants=VARIANTS, window_days=_aso
     (10, ['baseline', 'graph share halved', 'graph share doubled'], 1.0)
     """
     ts = _asof.to_timestamp(as_of)
-    ids = village.accounts["account_id"].astype(str)
-    v = village
-    if max_accounts is not None and len(ids) > max_accounts:
-        pick = np.random.default_rng(seed).choice(len(ids), size=max_accounts, replace=False)
-        v = subset_village(village, ids.iloc[np.sort(pick)])
+    sample = sensitivity_sample(village.accounts, max_accounts=max_accounts, seed=seed)
+    v = village if sample is None else subset_village(village, sample)
     periods = outcome_periods(v)
     dates = sorted(periods["as_of"].unique()) if len(periods) else []
     opts = {"window_days": window_days, "half_life_days": half_life_days}

@@ -180,7 +180,8 @@ def _partition_options(p):
     """Run options: partitions, engine, progress."""
     p.add_argument("--partitions", type=int, default=1, metavar="K",
                    help="split the accounts into K partitions (a hash of account_id) and compute the per-account "
-                        "stages one partition at a time; the outputs are the same for every K (default 1)")
+                        "stages one partition at a time; the outputs are the same for every K (default 1). A "
+                        "partitioned folder (cxinfluence partition) is read one partition at a time in its own K")
     p.add_argument("--engine", default="local", choices=["local", "dask"],
                    help="run the partitions in this process (local, default) or as Dask tasks (dask: "
                         "pip install 'cxinfluence[dask]'; a LocalCluster unless --scheduler is given)")

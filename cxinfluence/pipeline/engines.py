@@ -117,6 +117,14 @@ def partitions_of(village, partitions) -> list:
     return out
 
 
+def _own(inputs, i):
+    """Partition ``i``'s own keyword arguments (a callable gives them when the partition runs)."""
+    if inputs is None:
+        return None
+    own = inputs[i]
+    return own() if callable(own) else own
+
+
 def _call(func, partition, kwargs, own=None):
     """Run ``func`` on one partition's tables (module level: shipped to Dask workers as is)."""
     return func(partition.load(), **(own or {}), **kwargs)
@@ -125,10 +133,6 @@ def _call(func, partition, kwargs, own=None):
 def _call_on(func, data, kwargs, own=None):
     """Run ``func`` on tables already on a Dask worker."""
     return func(data, **(own or {}), **kwargs)
-
-
-def _load(partition):
-    return partition.load()
 
 
 class Engine:
@@ -163,11 +167,15 @@ class Engine:
             f"(load_village(path, partition={partition.number})) to see why.",
             partition=partition.number, accounts=partition.accounts, stage=stage) from exc
 
-    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
+    def map(self, func, partitions, *, stage, inputs=None, consume=None, **kwargs) -> list:
         """``[func(p.load(), **inputs[i], **kwargs) for i, p in enumerate(partitions)]``, in partition order.
 
         ``inputs`` (optional) holds each partition's own keyword arguments (e.g. its rows
-        of an earlier stage's table); ``kwargs`` are the same for every partition.
+        of an earlier stage's table, or a callable giving them when the partition runs);
+        ``kwargs`` are the same for every partition. ``consume(i, result)`` (optional) is
+        called with each partition's result as soon as it is back, and what it returns is
+        kept instead (a streamed run puts the large tables on disk there, so the results
+        of all partitions are never in memory together).
         """
         raise NotImplementedError
 
@@ -190,15 +198,16 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
+    def map(self, func, partitions, *, stage, inputs=None, consume=None, **kwargs) -> list:
+        keep = consume or (lambda i, result: result)
         if len(partitions) == 1 and partitions[0].of == 1:  # the ordinary run: a failure is the stage's own, as is
-            return [_call(func, partitions[0], kwargs, inputs[0] if inputs is not None else None)]
+            return [keep(0, _call(func, partitions[0], kwargs, _own(inputs, 0)))]
         out = []
         for i, p in enumerate(partitions):
             t0 = time.perf_counter()
             for attempt in range(self.retries + 1):
                 try:
-                    out.append(_call(func, p, kwargs, inputs[i] if inputs is not None else None))
+                    result = _call(func, p, kwargs, _own(inputs, i))
                     break
                 except (KeyboardInterrupt, SystemExit, MemoryError):
                     raise
@@ -206,6 +215,7 @@ class LocalEngine(Engine):
                     if attempt == self.retries:
                         self._failed(p, stage, exc, attempt + 1)
                     self._say(f"{stage}: {p.label()} failed ({type(exc).__name__}: {exc}); trying again")
+            out.append(keep(i, result))
             if len(partitions) > 1:
                 self._say(f"{stage}: {p.label()} done in {time.perf_counter() - t0:.1f}s")
         return out
@@ -281,37 +291,41 @@ class DaskEngine(Engine):
             self.client = self.cluster = None
 
     def _on_cluster(self, p):
-        """The future of partition ``p``'s tables on the cluster: sent (or read there) once per run."""
+        """The future of in-memory partition ``p``'s tables on the cluster: sent once per run."""
         if id(p) not in self._data:
-            if p.tables is not None or p.rows is not None:
-                future = self.client.scatter(p.load(), hash=False)
-            else:  # read by a worker, from the partitioned folder
-                future = self.client.submit(_load, p, key=f"load-partition-{p.number}-{time.time_ns()}",
-                                            retries=self.retries, pure=False)
-            self._data[id(p)] = (p, future)
+            self._data[id(p)] = (p, self.client.scatter(p.load(), hash=False))
         return self._data[id(p)][1]
 
-    def map(self, func, partitions, *, stage, inputs=None, **kwargs) -> list:
+    def map(self, func, partitions, *, stage, inputs=None, consume=None, **kwargs) -> list:
         from dask.distributed import as_completed
 
         if self.client is None:
             raise EngineError("the Dask engine is not started; use it as `with DaskEngine(...) as engine:`")
         token = f"{stage}-{time.time_ns()}".replace(" ", "_")
         n = len(partitions)
-        futures = self.client.map(_call_on, [func] * n, [self._on_cluster(p) for p in partitions], [kwargs] * n,
-                                  list(inputs) if inputs is not None else [None] * n,
-                                  key=[f"{token}-partition-{p.number}" for p in partitions],
-                                  retries=self.retries, pure=False)
+        own = [_own(inputs, i) for i in range(n)] if inputs is not None else [None] * n
+        # a partition on disk is read by the task that uses it (a streamed run: the cluster never holds every
+        # partition); one in memory is sent once and kept on the cluster for the run's later stages
+        futures = [self.client.submit(_call, func, p, kwargs, own[i], key=f"{token}-partition-{p.number}",
+                                      retries=self.retries, pure=False) if p.path is not None else
+                   self.client.submit(_call_on, func, self._on_cluster(p), kwargs, own[i],
+                                      key=f"{token}-partition-{p.number}", retries=self.retries, pure=False)
+                   for i, p in enumerate(partitions)]
         index = {f.key: i for i, f in enumerate(futures)}
+        out = [None] * n
         try:
             for done in as_completed(futures):
-                p = partitions[index[done.key]]
+                i = index[done.key]
+                p = partitions[i]
                 if done.status == "error":
                     exc = done.exception()
                     self._failed(p, stage, exc, self.retries + 1)
+                result = done.result()
+                done.release()  # its result leaves the cluster as soon as it is here
+                out[i] = consume(i, result) if consume is not None else result
                 if len(partitions) > 1:
                     self._say(f"{stage}: {p.label()} done")
-            return self.client.gather(futures)
+            return out
         finally:
             for f in futures:
                 f.release()

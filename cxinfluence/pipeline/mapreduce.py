@@ -42,7 +42,8 @@ from ..village.core import Village
 #: "as_of": by date, then by the account's row; a tuple: sorted by those columns (as text, stably)
 ORDER = {"influence": "account", "coverage": "account", "listening_plan": "account", "snapshot": "account",
          "stakeholder_sentiment": "account", "history": "as_of", "model_frame": ("account_id", "period_end"),
-         "risk_flags": ("account_id",)}
+         "risk_flags": ("account_id",),
+         "snapshot_frame": ("account_id",)}
 
 
 def _village(tables):
@@ -135,20 +136,31 @@ def combine(frames, name, rank=None) -> pd.DataFrame | None:
     out = pd.concat(keep, ignore_index=True) if len(keep) > 1 else keep[0]
     if name == "actions":
         return rank_actions(out, rank)
+    if len(keep) == 1:
+        return out
+    out = order_rows(out, name, rank)
+    if name in ("model_frame", "snapshot_frame") and "multi_index" in out.columns:  # z-scores over the whole frame
+        out["multi_index"] = multi_metric_index(out)
+    return out
+
+
+def order_rows(table, name, rank) -> pd.DataFrame:
+    """``table``'s rows in the order :data:`ORDER` gives table ``name`` (``rank``: :func:`account_rank`).
+
+    :func:`combine` puts the partitions' rows together so; a streamed run orders
+    each partition's rows so before it keeps them on disk (pipeline/spill.py).
+    """
     order = ORDER.get(name, "account")
-    if len(keep) == 1 or order is None or rank is None or "account_id" not in out.columns:
-        return out
+    if order is None or rank is None or "account_id" not in table.columns:
+        return table
     if isinstance(order, tuple):
-        out = out.sort_values(list(order), kind="stable").reset_index(drop=True)
-        if name == "model_frame" and "multi_index" in out.columns:  # z-scores over the whole frame
-            out["multi_index"] = multi_metric_index(out)
-        return out
-    pos = rank.reindex(out["account_id"].astype(str)).to_numpy()
+        return table.sort_values(list(order), kind="stable").reset_index(drop=True)
+    pos = rank.reindex(table["account_id"].astype(str)).to_numpy()
     if order == "account":
         idx = np.argsort(pos, kind="stable")
     else:  # np.lexsort sorts by the last key first; stable
-        idx = np.lexsort((pos, out[order].to_numpy()))
-    return out.iloc[idx].reset_index(drop=True)
+        idx = np.lexsort((pos, table[order].to_numpy()))
+    return table.iloc[idx].reset_index(drop=True)
 
 
 def rank_actions(rows, rank=None) -> pd.DataFrame:

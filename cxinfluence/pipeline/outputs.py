@@ -20,6 +20,7 @@ from ..present.summary import village_overview
 from ..sentiment.prior import PRIOR_FILE
 from ..village.filenames import account_file_names
 from ..village.io import write_csv
+from .spill import SpilledTable
 from .stages import _record
 
 #: maps whose HTML is embedded in the report (the first of the selected accounts)
@@ -58,7 +59,11 @@ def _write_portfolio(v, t, folder, result):
     if t.get("influence") is None:
         _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
-    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
+    write_portfolio_graphs(*portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment")), folder, result)
+
+
+def write_portfolio_graphs(nodes, edges, folder, result):
+    """``networks/portfolio.gexf``, and ``portfolio_kumu.xlsx`` when the graph fits an Excel sheet (else a note)."""
     (folder / "networks").mkdir(exist_ok=True)
     write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
     if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
@@ -103,6 +108,7 @@ def _write_tables(result, folder):
     names = [n for n in TABLES if t.get(n) is not None]
     # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda n: write_csv(t[n], folder / f"{n}.csv"), names))
+        list(pool.map(lambda n: t[n].write_csv(folder / f"{n}.csv") if isinstance(t[n], SpilledTable)
+                      else write_csv(t[n], folder / f"{n}.csv"), names))
     if result.prior is not None:
         result.prior.write(folder / PRIOR_FILE)

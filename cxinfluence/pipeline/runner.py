@@ -45,12 +45,13 @@ Influence, coverage, sentiment, maps and the report are always written.
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import CxInfluenceError, ModelError
+from ..exceptions import CxInfluenceError, ModelError, PartitionError
 from ..models.changes import risk_at, what_changed
 from ..models.compare import compare_schemes
 from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
@@ -58,7 +59,7 @@ from ..models.frame import outcome_periods
 from ..models.measurement import corrected_fit
 from ..models.predict import predict_renewal, snapshot_frame
 from ..models.risk import accounts_at_risk
-from ..models.sensitivity import influence_sensitivity
+from ..models.sensitivity import influence_sensitivity, sensitivity_sample
 from ..present.account_page import write_account_pages
 from ..sentiment.prior import PortfolioPrior
 from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
@@ -69,7 +70,7 @@ from ..village.core import Village
 from ..village.filenames import account_file_name
 from ..village.files import atomic_folder, check_output_folder
 from ..village.load import load_village
-from ..village.partitions import check_partitions
+from ..village.partitions import check_partitions, is_partitioned, read_manifest
 from .engines import get_engine, partitions_of
 from .mapreduce import (
     account_rank,
@@ -83,6 +84,7 @@ from .mapreduce import (
     sentiment_part,
 )
 from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables
+from .partitioned import PartitionedVillage
 from .preconditions import (
     bookings_reason,
     comparison_folds,
@@ -94,7 +96,9 @@ from .preconditions import (
     sentiment_note,
 )
 from .progress import Progress
+from .spill import Spill, SpilledTable
 from .stages import _guard, _record, _skip_line, _skip_table, _stage
+from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
@@ -229,8 +233,19 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     # before any work: an output folder that replacing would harm is refused
     check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
+    streamed = not isinstance(village, Village) and is_partitioned(village)
+    if streamed:  # usage errors: say so before any work
+        partitions = _streamed_partitions(village, partitions)
+        if anonymize or anonymize_key is not None:
+            raise CxInfluenceError(f"anonymize: {village} is a partitioned village, which the run reads one "
+                                   "partition at a time, and pseudonyms and scrubbing are not yet done partition "
+                                   "by partition; load it whole instead (cxinfluence.load_village, or join the "
+                                   "partitions with `cxinfluence partition` into one folder) or leave --anonymize out")
     with _stage(progress, "loading and validating the village"):
-        v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
+        if streamed:  # every partition read and checked once; only the accounts and outcomes are kept
+            v = PartitionedVillage(village, role_rules=role_rules)
+        else:
+            v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
         if anonymize or anonymize_key is not None:
             anonymize = True
             v, map_accounts = _anonymized(v, anonymize_key, out, map_accounts, progress)
@@ -239,7 +254,8 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     with warnings.catch_warnings(record=True) as early:
         warnings.simplefilter("always")
         as_of = (to_timestamp(as_of) if as_of is not None else prior.snapshot
-                 if prior is not None and prior.snapshot is not None else default_as_of(v))
+                 if prior is not None and prior.snapshot is not None
+                 else default_as_of(v.response_dates(), today=v.today) if streamed else default_as_of(v))
     for w in early:
         progress.say(f"warning: {w.message}")
     progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
@@ -252,11 +268,33 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         progress.say(f"portfolio prior {prior.describe()}")
     result = RunResult(out=out, as_of=as_of)
     result.caught += [("Loading", w) for w in early]
-    t = result.tables
+    with Spill(out.resolve().parent) if streamed else nullcontext() as spill:
+        _run_stages(v, result, progress, spill, window_days=window_days, lead_days=lead_days,
+                    half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior,
+                    partitions=partitions, engine=engine, scheduler=scheduler, compare_to=compare_to, maps=maps,
+                    map_accounts=map_accounts, anonymize=anonymize, currency=currency)
+    result.timings = progress.timings
+    if result.skipped:
+        progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
+        for line in result.skip_lines():
+            progress.say("  " + line)
+    else:
+        progress.say(f"wrote {out}")
+    return result
+
+
+def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
+                prior, partitions, engine, scheduler, compare_to, maps, map_accounts, anonymize, currency):
+    """The analysis and the outputs (``spill``: the scratch store of a streamed run, None otherwise)."""
+    t, as_of, out = result.tables, result.as_of, result.out
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
              schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
-             engine=engine, scheduler=scheduler)
-    if compare_to is not None:
+             engine=engine, scheduler=scheduler, spill=spill)
+    if compare_to is not None and spill is not None:
+        _record(result, "What changed", "skipped", "not yet computed on a partitioned village read one partition at "
+                "a time; run the comparison on the accounts of interest (a subset, with --prior) or on the loaded "
+                "village")
+    elif compare_to is not None:
         with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
             risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
                                            fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
@@ -266,19 +304,24 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             t["what_changed"].attrs["compare_to"] = f"{compare_to:%Y-%m-%d}"
 
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
-        map_entries = []
+        map_entries, chosen, view = [], v, result
         with _stage(progress, "maps"), _guard(result, "Maps"):
             risk = t.get("accounts_at_risk")
             ranked = risk if risk is not None else v.accounts[["account_id"]]
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
-            map_entries = _write_maps(v, as_of, selected, t.get("influence"), tmp, seed=seed,
+            if spill is not None:  # the chosen accounts read from their partitions, their rows from the disk
+                chosen, view = v.subset(selected), restricted(result, selected)
+            map_entries = _write_maps(chosen, as_of, selected, view.tables.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
         with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):
-            _write_portfolio(v, t, tmp, result)
+            if spill is not None:
+                write_portfolio_pieces(spill, tmp, result)
+            else:
+                _write_portfolio(v, t, tmp, result)
         pages = {}
         with _stage(progress, "account pages"), _guard(result, "Account pages"):
             stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
-            pages = write_account_pages(v, result, map_entries, tmp, currency=currency, window_days=window_days,
+            pages = write_account_pages(chosen, view, map_entries, tmp, currency=currency, window_days=window_days,
                                         name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
         with _stage(progress, "report"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -289,14 +332,19 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         with _stage(progress, "writing tables"):
             t["warnings"] = _skip_table(result.skipped, result.caught)
             _write_tables(result, tmp)
-    result.timings = progress.timings
-    if result.skipped:
-        progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")
-        for line in result.skip_lines():
-            progress.say("  " + line)
-    else:
-        progress.say(f"wrote {out}")
-    return result
+    if spill is not None:  # the large tables live in the output folder's CSVs: their scratch pieces go with the run
+        for name in [n for n, table in t.items() if isinstance(table, SpilledTable)]:
+            del t[name]
+
+
+def _streamed_partitions(path, partitions) -> int:
+    """The partitions of a partitioned folder's streamed run: as written (``partitions`` 1, the default, or K)."""
+    written = read_manifest(path)["partitions"]
+    if partitions not in (1, None, written):
+        raise PartitionError(f"partitions={partitions!r} but {path} is written in {written} partitions, which the run "
+                             f"reads one at a time; leave --partitions out (or pass {written}), or write it again "
+                             f"with cxinfluence partition VILLAGE OUT --partitions {partitions}")
+    return written
 
 
 def _read_prior(prior):
@@ -341,25 +389,37 @@ def _compare_date(compare_to, as_of):
 
 
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
-             partitions=1, engine="local", scheduler=None, prior=None):
+             partitions=1, engine="local", scheduler=None, prior=None, spill=None):
     """Every analysis stage; the per-account ones mapped over ``partitions`` on ``engine`` (pipeline/mapreduce.py).
 
     One partition on the in-process engine is the ordinary run: the same functions, called once.
+    A partitioned folder (``spill`` given) is streamed: read partition by partition (pipeline/stream.py).
     """
-    parts = [p for p in partitions_of(v, partitions) if p.accounts[2]] or partitions_of(v, 1)  # none empty
+    parts = partitions_of_folder(v) if spill is not None else \
+        [p for p in partitions_of(v, partitions) if p.accounts[2]] or partitions_of(v, 1)  # none empty
     if len(parts) > 1:
         progress.say(f"{len(parts)} partitions of {', '.join(str(p.accounts[2]) for p in parts[:8])}"
                      f"{', ...' if len(parts) > 8 else ''} accounts, on the {getattr(engine, 'name', engine)} engine")
+    options = dict(window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
     with get_engine(engine, scheduler=scheduler, progress=progress) as eng:
-        _analyse_parts(v, parts, eng, result, progress, window_days=window_days, lead_days=lead_days,
-                       half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
-                       prior=prior)
+        if spill is None:
+            flags, own = _map_stages(v, parts, eng, result, progress, prior=prior, **options)
+            sample = v
+
+            def actions():  # the informal comments, mapped after the models as they always were
+                return eng.map(actions_part, parts, stage="informal comments", inputs=own, as_of=result.as_of,
+                               window_days=ACTION_WINDOW_DAYS)
+        else:  # pass 1 routed the comments already
+            flags, sample = _stream_stages(v, eng, result, progress, spill, prior=prior, seed=seed, **options)
+            actions = None
+        _later_stages(v, result, progress, flags, sample, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
+                      actions=actions, **options)
 
 
-def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds,
-                   n_boot, prior):
+def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, prior):
+    """Influence, coverage and account sentiment of an in-memory village, mapped over its partitions; the risk
+    flags and each partition's own influence rows (None: influence failed, each stage computes its own)."""
     t, as_of = result.tables, result.as_of
-    schemes = list(schemes or COMPARED_SCHEMES)
     rank = account_rank(v)
     mapped = {}
     with _stage(progress, "influence"), _guard(result, "Influence"):
@@ -371,7 +431,7 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
     with _stage(progress, "coverage and listening plan"), _guard(result, "Coverage and listening plan"):
         t.update(combine_all(eng.map(coverage_part, parts, stage="coverage and listening plan", inputs=infl_parts,
                                      as_of=as_of, window_days=window_days), rank))
-    history = flags = done = None
+    flags = None
     with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
         frame_reason = model_frame_reason(v)
         options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
@@ -384,51 +444,89 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
                                    frame=frame_reason is None, **options), rank)
         snap, history, flags = done["snapshot"], done["history"], done["risk_flags"]
         t["snapshot"], t["stakeholder_sentiment"] = snap, done["stakeholder_sentiment"]
+        t["model_frame"], t["model_frame_error"] = done.get("model_frame"), done.get("model_frame_error")
         # the prior the sentiment was scored against: given, combined from the partitions, or (one partition) its own
         result.prior = _prior_used(prior, snap, history if len(history) else None, as_of)
-        note = sentiment_note(snap, window_days)
-        if note:
-            _record(result, "Account sentiment", "note", note)
+        _sentiment_note(result, window_days)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
         history = done["history"] = None  # its rows live on in account_sentiment: not held twice for the rest of the run
+    return flags, infl_parts
+
+
+def _stream_stages(pv, eng, result, progress, spill, *, window_days, lead_days, half_life_days, prior, seed):
+    """Passes 1 and 2 over the partitions of a partitioned folder (pipeline/stream.py)."""
+    t = result.tables
+    sample = sensitivity_sample(pv.accounts, seed=seed)
+    prior, sample_village = stream_stages(
+        pv, result, eng, progress, spill, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
+        prior=prior, action_window_days=ACTION_WINDOW_DAYS, frame_reason=model_frame_reason(pv),
+        sample=pv.accounts["account_id"].astype(str) if sample is None else sample)
+    result.prior = prior
+    if t.get("snapshot") is not None:
+        _sentiment_note(result, window_days)
+    return t.get("risk_flags"), sample_village
+
+
+def _sentiment_note(result, window_days):
+    note = sentiment_note(result.tables["snapshot"], window_days)
+    if note:
+        _record(result, "Account sentiment", "note", note)
+
+
+def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days, half_life_days, schemes, seed, folds,
+                  n_boot, actions):
+    """Models, influence sensitivity (on ``sample``), informal comments (``actions()`` maps them, unless pass 1
+    did) and the accounts at risk: the same for an in-memory and a streamed run."""
+    t, as_of = result.tables, result.as_of
+    schemes = list(schemes or COMPARED_SCHEMES)
     with _stage(progress, "models"), _guard(result, "Models"):
         reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
+        frame, error = t.pop("model_frame", None), t.pop("model_frame_error", None)
         if reason:
             _record(result, "Models", "skipped", reason)
-        elif done.get("model_frame_error") is not None:
-            raise RuntimeError(done["model_frame_error"]["error"].iloc[0])
+        elif error is not None:
+            raise RuntimeError(error["error"].iloc[0])
         else:
-            t["model_frame"] = done.get("model_frame")
+            t["model_frame"] = frame
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
-            t["influence_sensitivity"] = influence_sensitivity(v, as_of, window_days=window_days, lead_days=lead_days,
-                                                               half_life_days=half_life_days, seed=seed)
+            t["influence_sensitivity"] = influence_sensitivity(sample, as_of, window_days=window_days,
+                                                               lead_days=lead_days, half_life_days=half_life_days,
+                                                               seed=seed)
     else:
         _record(result, "Influence sensitivity", "skipped",
                 "no renewal model on this data, so there is no conclusion to test against the influence judgements")
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
-        t["actions"] = combine([r["actions"] for r in eng.map(actions_part, parts, stage="informal comments",
-                                                               inputs=infl_parts, as_of=as_of,
-                                                               window_days=ACTION_WINDOW_DAYS)], "actions", rank)
+        if actions is not None:
+            t["actions"] = combine([r["actions"] for r in actions()], "actions", account_rank(v))
         if not len(t["actions"]):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
-        missing = [n for n in ("snapshot", "stakeholder_sentiment", "coverage") if t.get(n) is None]
-        if missing:
-            _record(result, "Accounts at risk", "skipped", f"needs {', '.join(missing)}, which failed (see above)")
-            return
-        predicted = None
-        fit = result.fits.get(f"rebuy:{PRIMARY_SCHEME}")
-        if fit is not None:
-            # lead_days is the gap the model learnt between measuring and the outcome;
-            # today's sentiment (lead 0) predicts the renewal that lies that gap ahead
+        _risk(v, result, flags, window_days=window_days, half_life_days=half_life_days)
+
+
+def _risk(v, result, flags, *, window_days, half_life_days):
+    """The accounts ranked by revenue at risk (with the renewal model's chance to renew, when there is one)."""
+    t, as_of = result.tables, result.as_of
+    missing = [n for n in ("snapshot", "stakeholder_sentiment", "coverage") if t.get(n) is None]
+    if missing:
+        _record(result, "Accounts at risk", "skipped", f"needs {', '.join(missing)}, which failed (see above)")
+        return
+    predicted = None
+    fit = result.fits.get(f"rebuy:{PRIMARY_SCHEME}")
+    if fit is not None:
+        # lead_days is the gap the model learnt between measuring and the outcome;
+        # today's sentiment (lead 0) predicts the renewal that lies that gap ahead
+        snapshot = t.pop("snapshot_frame", None)  # a streamed run built it in pass 2
+        if snapshot is None:
             snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
                                       sentiment=t["snapshot"], stakeholders=t["stakeholder_sentiment"])
-            predicted = predict_renewal(fit, snapshot)
-        t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], flags, t["coverage"], predicted,
-                                                 scheme=PRIMARY_SCHEME)
+        predicted = predict_renewal(fit, snapshot)
+    t.pop("snapshot_frame", None)
+    t["accounts_at_risk"] = accounts_at_risk(v.accounts, t["snapshot"], flags, t["coverage"], predicted,
+                                             scheme=PRIMARY_SCHEME)
 
 
 def _prior_used(prior, snap, history, as_of):

@@ -8,8 +8,73 @@ import pandas as pd
 from ..village.ids import arrow_text, rows_of, unique_text
 
 
+#: the facts of :func:`village_facts` that add up over partitions
+COUNTS = ("accounts", "stakeholders", "departed", "responses", "responding", "ties")
+#: the value counts of :func:`village_facts`, merged in order of first appearance
+TALLIES = ("roles", "channels", "ties_by_kind")
+
+
+def village_facts(village) -> dict:
+    """What the overview says of a village (or of one partition): counts and first-appearance value counts.
+
+    Summed over the partitions of a village by :func:`merge_facts`, they give the
+    overview of the whole village (:func:`village_overview`).
+
+    Examples
+    --------
+    >>> from cxinfluence.village.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> f = village_facts(v)
+    >>> f["accounts"], f["responses"] == len(v.responses)
+    (5, True)
+    """
+    a, s, rel, r = village.accounts, village.stakeholders, village.relationships, village.responses
+    dates = r["date"].dropna() if "date" in r else pd.Series([], dtype="datetime64[ns]")
+    return {
+        "accounts": len(a), "stakeholders": len(s), "responses": len(r), "ties": len(rel),
+        "departed": int(s["active_to"].notna().sum()) if "active_to" in s else 0,
+        "responding": responding_people(village),
+        "roles": _tally(s["role"].fillna("unclassified")) if "role" in s else {},
+        "channels": _tally(r["channel"].fillna("blank")) if "channel" in r else {},
+        "ties_by_kind": _tally(rel["kind"]) if len(rel) else {},
+        "first_date": dates.min() if len(dates) else None, "last_date": dates.max() if len(dates) else None,
+    }
+
+
+def _tally(values: pd.Series) -> dict:
+    return values.value_counts(sort=False).to_dict()
+
+
+def merge_facts(facts) -> dict:
+    """The facts of the whole village from its partitions' (:func:`village_facts`), in partition order."""
+    facts = list(facts)
+    out = {k: sum(f[k] for f in facts) for k in COUNTS}
+    for k in TALLIES:
+        merged = {}
+        for f in facts:
+            for value, n in f[k].items():
+                merged[value] = merged.get(value, 0) + n
+        out[k] = merged
+    firsts = [f["first_date"] for f in facts if f["first_date"] is not None]
+    lasts = [f["last_date"] for f in facts if f["last_date"] is not None]
+    out["first_date"] = min(firsts) if firsts else None
+    out["last_date"] = max(lasts) if lasts else None
+    return out
+
+
+def ranked(tally: dict) -> list:
+    """``(value, count)`` by count, largest first; ties in order of first appearance (as ``value_counts``)."""
+    items = list(tally.items())
+    order = sorted(range(len(items)), key=lambda i: -items[i][1])  # sorted() is stable
+    return [items[i] for i in order]
+
+
 def village_overview(village) -> pd.DataFrame:
     """One row per fact about the village: ``item`` and ``value``.
+
+    A village opened partition by partition (:class:`cxinfluence.pipeline.partitioned.PartitionedVillage`)
+    brings its partitions' facts summed (``village.facts``, :func:`merge_facts`); the
+    overview is the same as the loaded village's.
 
     Examples
     --------
@@ -19,21 +84,20 @@ def village_overview(village) -> pd.DataFrame:
     >>> overview.set_index("item").loc["accounts", "value"]
     '20'
     """
-    a, s, rel, r, o = village.tables().values()
-    departed = int(s["active_to"].notna().sum()) if "active_to" in s else 0
-    roles = s["role"].fillna("unclassified").value_counts() if "role" in s else pd.Series(dtype=int)
-    channels = r["channel"].fillna("blank").value_counts() if "channel" in r else pd.Series(dtype=int)
+    f = village.facts if isinstance(getattr(village, "facts", None), dict) else village_facts(village)
+    o = village.outcomes
     periods = sorted(o["period_end"].dropna().dt.date.unique())
+    first, last = (pd.NaT if f[k] is None else f[k] for k in ("first_date", "last_date"))
     rows = [
-        ("accounts", len(a)),
-        ("stakeholders", len(s)),
-        ("stakeholders departed", departed),
-        ("roles", ", ".join(f"{k} {v}" for k, v in roles.items())),
-        ("ties", ", ".join(f"{k} {v}" for k, v in rel["kind"].value_counts().items()) if len(rel) else "0"),
-        ("responses", len(r)),
-        ("responding stakeholders", responding_people(village)),
-        ("response dates", f"{r['date'].min():%Y-%m-%d} to {r['date'].max():%Y-%m-%d}" if len(r) else "none"),
-        ("channels", ", ".join(f"{k} {v}" for k, v in channels.items())),
+        ("accounts", f["accounts"]),
+        ("stakeholders", f["stakeholders"]),
+        ("stakeholders departed", f["departed"]),
+        ("roles", ", ".join(f"{k} {v}" for k, v in ranked(f["roles"]))),
+        ("ties", ", ".join(f"{k} {v}" for k, v in ranked(f["ties_by_kind"])) if f["ties"] else "0"),
+        ("responses", f["responses"]),
+        ("responding stakeholders", f["responding"]),
+        ("response dates", f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if f["responses"] else "none"),
+        ("channels", ", ".join(f"{k} {v}" for k, v in ranked(f["channels"]))),
         ("outcome periods", ", ".join(str(p) for p in periods) or "none"),
         ("renewal rate", f"{o['renewed'].mean():.1%}" if len(o) else "n/a"),
     ]

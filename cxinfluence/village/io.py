@@ -272,15 +272,47 @@ def write_csv(df: pd.DataFrame, path) -> None:
     "b",,"False",
     <BLANKLINE>
     """
+    write_csv_pieces([df], path)
+
+
+def write_csv_pieces(pieces, path) -> None:
+    """Write the tables ``pieces`` (an iterable of DataFrames with the same columns) one after the other as one
+    CSV file, each converted as :func:`write_csv` converts a table: the bytes ``write_csv(pd.concat(pieces))``
+    writes, holding one piece at a time (a streamed run writes its largest tables so, partition by partition).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> a, b = pd.DataFrame({"id": ["a"], "x": [1.5]}), pd.DataFrame({"id": ["=b"], "x": [None]})
+    >>> write_csv_pieces([a, b], folder / "pieces.csv")
+    >>> write_csv(pd.concat([a, b]), folder / "whole.csv")
+    >>> (folder / "pieces.csv").read_bytes() == (folder / "whole.csv").read_bytes()
+    True
+    """
+    import pyarrow.csv as pcsv
+
+    with open(path, "wb") as f:
+        first = True
+        for df in pieces:
+            table = _csv_table(df)
+            if table is None:  # pyarrow cannot convert it (mixed Python objects): pandas writes it
+                text = neutralise_frame(df).to_csv(index=False, header=first, date_format="%Y-%m-%d")
+                f.write(text.encode("utf-8"))
+            elif first or table.num_rows:
+                pcsv.write_csv(table, f, write_options=pcsv.WriteOptions(include_header=first))
+            first = False
+
+
+def _csv_table(df: pd.DataFrame):
+    """``df`` as the Arrow table :func:`write_csv` writes (None when pyarrow cannot convert it)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
 
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError):
-        neutralise_frame(df).to_csv(path, index=False, date_format="%Y-%m-%d")
-        return
+        return None
     columns = []
     for col in table.columns:
         if pa.types.is_timestamp(col.type):
@@ -290,8 +322,7 @@ def write_csv(df: pd.DataFrame, path) -> None:
         else:
             col = neutralise_arrow(col)  # text a spreadsheet would run as a formula gets a leading '
         columns.append(col)
-    table = pa.Table.from_arrays(columns, names=[neutralise_cell(str(c)) for c in df.columns])
-    pcsv.write_csv(table, str(path))
+    return pa.Table.from_arrays(columns, names=[neutralise_cell(str(c)) for c in df.columns])
 
 
 def _has_carriage_return(df: pd.DataFrame) -> bool:
