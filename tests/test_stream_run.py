@@ -215,3 +215,15 @@ def test_cli_runs_a_partitioned_folder(folder, tmp_path):
     assert "Traceback" not in res.stderr
     assert (tmp_path / "o" / "report.html").is_file()
     assert len(pd.read_csv(tmp_path / "o" / "coverage.csv")) == len(load_village(folder, warn=False).accounts)
+
+
+@pytest.mark.slow
+def test_streamed_run_on_dask_equals_the_local_one(folder, streamed, tmp_path):
+    """Each partition a Dask task reading its own files (LocalCluster): the same output files, byte for byte."""
+    pytest.importorskip("dask.distributed")
+    _, out = streamed
+    result = run(folder, tmp_path / "dask", engine="dask", **OPTIONS)
+    assert result.exit_code == 0, result.skip_lines()
+    dask_out = tmp_path / "dask"
+    assert _files(dask_out) == _files(out)
+    assert [str(f) for f in _files(out) if not filecmp.cmp(out / f, dask_out / f, shallow=False)] == []
