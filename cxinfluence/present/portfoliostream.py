@@ -30,7 +30,12 @@ What is portfolio-wide in those files, and how it is kept exact:
 Fed every partition in partition order (the order of the tables of
 ``load_village`` on the partitioned folder), the files are those of the run on
 the whole village: the same GEXF bytes, the same Kumu cells
-(tests/test_portfolio_stream.py).
+(tests/test_portfolio_stream.py). Nodes are written in the order of the
+influence rows given, ties in the order of the partition's relationships: the
+whole run on the partitioned folder lists them in partition order too (its
+influence table follows its stakeholders table, partition after partition);
+a run on the same village not partitioned lists people and ties in that
+folder's order instead (the same graph, other line order and edge ids).
 """
 
 from __future__ import annotations
