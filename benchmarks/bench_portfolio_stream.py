@@ -99,6 +99,7 @@ def stream(work):
     parts = json.loads((work / "prep.json").read_text())["partitions"]
     rss0, cpu0, t0 = _rss_mib(), _cpu(), time.perf_counter()
     read = read_cpu = 0.0
+    trace = []  # (partition, RSS MiB after it, partitions kept for Kumu)
     out = work / "out_stream"
     with PortfolioGraphWriter(out) as w:
         for k in range(parts):
@@ -110,8 +111,9 @@ def stream(work):
             read_cpu += _cpu() - c0
             w.add(part, infl, people)
             del part, infl, people
+            trace.append((k, round(_rss_mib()), w.kept_partitions))
     return {"wall": time.perf_counter() - t0, "read_wall": read, "read_cpu": read_cpu, "cpu": _cpu() - cpu0, "rss_before_mib": rss0,
-            "peak_mib": _peak_mib(), "notes": w.notes, "gexf": str(out / "networks" / "portfolio.gexf")}
+            "peak_mib": _peak_mib(), "trace": trace, "notes": w.notes, "gexf": str(out / "networks" / "portfolio.gexf")}
 
 
 def _digest(path):
@@ -135,6 +137,7 @@ def compare(work):
                  f"{g['read_cpu']:.1f} s]" if "read_wall" in g else "")
               + f"  load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     a, b = got["whole"], got["stream"]
+    print("stream, after each partition (partition, RSS MiB, partitions kept for Kumu):", b["trace"])
     print(f"stream/whole: wall {b['wall'] / a['wall']:.2f}x  CPU {b['cpu'] / a['cpu']:.2f}x  "
           f"peak RSS {b['peak_mib'] / a['peak_mib']:.2f}x")
     print(f"the writer alone (stream minus reading): wall {b['wall'] - b['read_wall']:.1f} s "

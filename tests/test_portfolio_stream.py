@@ -116,6 +116,7 @@ def test_stream_writes_the_bytes_of_the_whole_run(tmp_path, n_accounts, seed, ti
     assert (b / "portfolio.gexf").read_bytes() == gexf
     assert notes == notes_whole == []
     _same_cells(_cells(b / "portfolio_kumu.xlsx"), _cells(a / "portfolio_kumu.xlsx"))
+    assert (b / "portfolio_kumu.xlsx").read_bytes() == (a / "portfolio_kumu.xlsx").read_bytes()  # even the bytes
     assert sorted(p.name for p in b.iterdir()) == ["portfolio.gexf", "portfolio_kumu.xlsx"]  # no scratch left
 
 
@@ -201,3 +202,5 @@ def test_the_runs_own_files_are_these(tmp_path, monkeypatch, limit):
         if not limit:
             _same_cells(_cells(tmp_path / out / "networks" / "portfolio_kumu.xlsx"),
                         _cells(tmp_path / "run" / "networks" / "portfolio_kumu.xlsx"))
+            assert ((tmp_path / out / "networks" / "portfolio_kumu.xlsx").read_bytes()
+                    == (tmp_path / "run" / "networks" / "portfolio_kumu.xlsx").read_bytes())
