@@ -37,6 +37,18 @@ def _rss_mib():
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
+def _hwm_mib():
+    """This process's peak RSS since the last :func:`_reset_hwm` (VmHWM), MiB."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def _reset_hwm():
+    """Start VmHWM again from the current RSS (Linux: ``echo 5 > /proc/self/clear_refs``)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -99,7 +111,8 @@ def stream(work):
     parts = json.loads((work / "prep.json").read_text())["partitions"]
     rss0, cpu0, t0 = _rss_mib(), _cpu(), time.perf_counter()
     read = read_cpu = 0.0
-    trace = []  # (partition, RSS MiB after it, partitions kept for Kumu)
+    peak = 0.0
+    trace = []  # (partition, RSS MiB before its add (partition read), peak RSS MiB during add, partitions kept)
     out = work / "out_stream"
     with PortfolioGraphWriter(out) as w:
         for k in range(parts):
@@ -109,11 +122,13 @@ def stream(work):
             people = pd.read_parquet(work / "tables" / f"stakeholder_sentiment-{k}.parquet")
             read += time.perf_counter() - r0
             read_cpu += _cpu() - c0
+            before, peak = _rss_mib(), max(peak, _hwm_mib())
+            _reset_hwm()  # (also resets what ru_maxrss reports: the peak is kept here)
             w.add(part, infl, people)
+            trace.append((k, round(before), round(_hwm_mib()), w.kept_partitions))
             del part, infl, people
-            trace.append((k, round(_rss_mib()), w.kept_partitions))
     return {"wall": time.perf_counter() - t0, "read_wall": read, "read_cpu": read_cpu, "cpu": _cpu() - cpu0, "rss_before_mib": rss0,
-            "peak_mib": _peak_mib(), "trace": trace, "notes": w.notes, "gexf": str(out / "networks" / "portfolio.gexf")}
+            "peak_mib": max(peak, _hwm_mib()), "trace": trace, "notes": w.notes, "gexf": str(out / "networks" / "portfolio.gexf")}
 
 
 def _digest(path):
@@ -137,7 +152,8 @@ def compare(work):
                  f"{g['read_cpu']:.1f} s]" if "read_wall" in g else "")
               + f"  load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     a, b = got["whole"], got["stream"]
-    print("stream, after each partition (partition, RSS MiB, partitions kept for Kumu):", b["trace"])
+    print("stream, each partition (partition, RSS MiB with it read, peak RSS MiB while added, partitions kept "
+          "for Kumu after):", b["trace"])
     print(f"stream/whole: wall {b['wall'] / a['wall']:.2f}x  CPU {b['cpu'] / a['cpu']:.2f}x  "
           f"peak RSS {b['peak_mib'] / a['peak_mib']:.2f}x")
     print(f"the writer alone (stream minus reading): wall {b['wall'] - b['read_wall']:.1f} s "
