@@ -51,8 +51,9 @@ from .xmlcolumns import (
     write_lines,
 )
 
-__all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "portfolio_tables", "stable_xlsx",
-           "write_portfolio_gexf", "write_portfolio_kumu"]
+__all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "EXCEL_MAX_ROWS", "GEXF_MIDDLE", "GEXF_TAIL", "gexf_head",
+           "portfolio_tables", "stable_xlsx", "write_gexf_edges", "write_gexf_nodes", "write_portfolio_gexf",
+           "write_portfolio_kumu"]
 
 #: node column -> GEXF attribute type
 NODE_COLUMNS = {"account_id": "string", "name": "string", "title": "string", "role": "string",
@@ -330,23 +331,43 @@ def write_portfolio_gexf(nodes, edges, path) -> Path:
     ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
-        head = ['<?xml version="1.0" encoding="utf-8"?>\n'
-                '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
-                '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'
-                '</description></meta>\n<graph defaultedgetype="directed" mode="static">\n']
-        for cls, cols, types in (("node", ncols, NODE_COLUMNS), ("edge", ecols, EDGE_COLUMNS)):
-            head.append(f'<attributes class="{cls}" mode="static">\n')
-            head += [f'<attribute id="{k}" title="{c}" type="{types[c]}"/>\n' for k, c in enumerate(cols)]
-            head.append("</attributes>\n")
-        f.write("".join(head + ["<nodes>\n"]).encode("utf-8"))
-        for lo in range(0, len(nodes), _BLOCK):
-            write_lines(f, _node_lines(nodes.iloc[lo:lo + _BLOCK], ncols))
-        f.write(b"</nodes>\n<edges>\n")
-        for lo in range(0, len(edges), _BLOCK):
-            write_lines(f, _edge_lines(edges.iloc[lo:lo + _BLOCK], ecols, lo))
-        f.write(b"</edges>\n</graph>\n</gexf>\n")
+        f.write(gexf_head(ncols, ecols))
+        write_gexf_nodes(f, nodes, ncols)
+        f.write(GEXF_MIDDLE)
+        write_gexf_edges(f, edges, ecols)
+        f.write(GEXF_TAIL)
     tmp.replace(path)
     return path
+
+
+def gexf_head(ncols, ecols) -> bytes:
+    """The GEXF text before the first ``<node>``: declaration, graph and the attribute lists of ``ncols``/``ecols``
+    (:data:`NODE_COLUMNS`, :data:`EDGE_COLUMNS` keys, in order), ending with ``<nodes>``."""
+    head = ['<?xml version="1.0" encoding="utf-8"?>\n'
+            '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
+            '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'
+            '</description></meta>\n<graph defaultedgetype="directed" mode="static">\n']
+    for cls, cols, types in (("node", ncols, NODE_COLUMNS), ("edge", ecols, EDGE_COLUMNS)):
+        head.append(f'<attributes class="{cls}" mode="static">\n')
+        head += [f'<attribute id="{k}" title="{c}" type="{types[c]}"/>\n' for k, c in enumerate(cols)]
+        head.append("</attributes>\n")
+    return "".join(head + ["<nodes>\n"]).encode("utf-8")
+
+
+#: GEXF text between the last ``<node>`` and the first ``<edge>``, and after the last ``<edge>``
+GEXF_MIDDLE, GEXF_TAIL = b"</nodes>\n<edges>\n", b"</edges>\n</graph>\n</gexf>\n"
+
+
+def write_gexf_nodes(f, nodes, ncols) -> None:
+    """Write the ``<node>`` lines of :func:`portfolio_tables`' ``nodes`` to the binary file ``f``, a block at a time."""
+    for lo in range(0, len(nodes), _BLOCK):
+        write_lines(f, _node_lines(nodes.iloc[lo:lo + _BLOCK], ncols))
+
+
+def write_gexf_edges(f, edges, ecols, first=0) -> None:
+    """Write the ``<edge>`` lines of :func:`portfolio_tables`' ``edges`` to ``f``, edge ids numbered from ``first``."""
+    for lo in range(0, len(edges), _BLOCK):
+        write_lines(f, _edge_lines(edges.iloc[lo:lo + _BLOCK], ecols, first + lo))
 
 
 #: rows quoted and written at a time (bounds the memory the text of one block takes; at 250,000 rows the
