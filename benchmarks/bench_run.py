@@ -88,7 +88,12 @@ def _proc_sample(pid: int):
 
 
 def count_rows(folder: Path, table: str) -> int:
-    """Rows of one table of a village folder (Parquet metadata or CSV lines), without loading it."""
+    """Rows of one table of a village folder (Parquet metadata, a partition manifest or CSV lines), without
+    loading it."""
+    if (folder / "partitions.json").is_file():
+        import json
+
+        return json.loads((folder / "partitions.json").read_text(encoding="utf-8"))["rows"][table]
     if (folder / f"{table}.parquet").is_file():
         import pyarrow.parquet as pq
 

@@ -59,11 +59,7 @@ def _write_portfolio(v, t, folder, result):
     if t.get("influence") is None:
         _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
-    write_portfolio_graphs(*portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment")), folder, result)
-
-
-def write_portfolio_graphs(nodes, edges, folder, result):
-    """``networks/portfolio.gexf``, and ``portfolio_kumu.xlsx`` when the graph fits an Excel sheet (else a note)."""
+    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
     (folder / "networks").mkdir(exist_ok=True)
     write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
     if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:

@@ -34,6 +34,7 @@ import pandas as pd
 from ..models.predict import snapshot_frame
 from ..models.sensitivity import subset_village
 from ..present.portfolio import portfolio_tables
+from ..present.portfoliostream import PortfolioGraphWriter
 from ..village.core import Village
 from .engines import Partition
 from .mapreduce import (
@@ -47,9 +48,8 @@ from .mapreduce import (
     prior_part,
     sentiment_part,
 )
-from .outputs import write_portfolio_graphs
 from .spill import SpilledTable
-from .stages import _guard, _stage
+from .stages import _guard, _record, _stage
 
 #: tables kept on disk, one piece per partition (a row per person, or per account and date)
 SPILLED = ("influence", "stakeholder_sentiment", "history", "nodes", "edges")
@@ -122,6 +122,8 @@ class Collector:
                 frame = order_rows(frame, name, self.rank)
                 for day, rows in frame.groupby("as_of", sort=True):
                     self.spill.put(name, (pd.Timestamp(day).strftime("%Y%m%d"), i), rows.reset_index(drop=True))
+            elif name in ("nodes", "edges"):  # the graph's own order (nodes by influence row, ties as listed)
+                self.spill.put(name, i, frame)
             elif name in SPILLED:
                 self.spill.put(name, i, order_rows(frame, name, self.rank) if frame is not None else frame)
             else:
@@ -183,10 +185,16 @@ def restricted(result, account_ids):
 
 
 def write_portfolio_pieces(spill, folder, result):
-    """The portfolio graphs (``networks/portfolio*``) from the nodes and ties pass 2 put on disk."""
+    """The portfolio graphs (``networks/portfolio*``) from the nodes and ties pass 2 put on disk, one partition at
+    a time (:class:`~cxinfluence.present.portfoliostream.PortfolioGraphWriter`: the whole run's bytes)."""
     if not spill.keys("nodes"):
+        _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
-    write_portfolio_graphs(spill.table("nodes").frame(), spill.table("edges").frame(), folder, result)
+    with PortfolioGraphWriter(folder) as graphs:
+        for key in spill.keys("nodes"):
+            graphs.add_tables(spill.get("nodes", key), spill.get("edges", key))
+    for note in graphs.notes:
+        _record(result, "Portfolio graphs", "note", note)
 
 
 def _caught(result, notes):
