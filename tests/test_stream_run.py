@@ -224,3 +224,19 @@ def test_streamed_run_on_dask_equals_the_local_one(folder, streamed, tmp_path):
     dask_out = tmp_path / "dask"
     assert _files(dask_out) == _files(out)
     assert [str(f) for f in _files(out) if not filecmp.cmp(out / f, dask_out / f, shallow=False)] == []
+
+
+def test_validated_copy_reads_back_exactly(folder, tmp_path):
+    """A streamed run validates each partition once and reads its kept copy later: the same tables, dtypes and
+    id matches as validating the partition again."""
+    from cxinfluence.village.ids import cached_rows
+    from cxinfluence.village.partitions import read_partition, read_validated, write_validated
+
+    for k in range(4):
+        v = read_partition(folder, k, warn=False)
+        back = read_validated(write_validated(v, tmp_path / f"p{k}"))
+        for name in ("accounts", "stakeholders", "relationships", "responses", "outcomes"):
+            pd.testing.assert_frame_equal(getattr(back, name), getattr(v, name), check_exact=True)
+        rows, kept = cached_rows(v), cached_rows(back)
+        assert rows.keys() == kept.keys() and rows
+        assert all(np.array_equal(rows[key], kept[key]) for key in rows)

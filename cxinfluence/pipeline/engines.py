@@ -36,6 +36,7 @@ from ..village.partitions import (
     is_partitioned,
     read_manifest,
     read_partition,
+    read_validated,
     row_partitions,
 )
 
@@ -62,6 +63,8 @@ class Partition:
     role_rules: object = field(default=None, repr=False)
     source: object = field(default=None, repr=False)
     rows: dict | None = field(default=None, repr=False)
+    #: with ``path``: this run's validated copy of the partition (village/partitions.py write_validated), if kept
+    cached: str | None = None
 
     def label(self) -> str:
         first, last, n = self.accounts
@@ -77,6 +80,8 @@ class Partition:
                               for name, idx in self.rows.items()},
                            source=f"{self.source.source} [partition {self.number} of {self.of}]")
 
+        if self.cached is not None and Path(self.cached).is_dir():  # a worker on another machine reads the files
+            return read_validated(self.cached, source=f"{self.path} [partition {self.number} of {self.of}]")
         return read_partition(self.path, self.number, role_rules=self.role_rules, warn=False)
 
 

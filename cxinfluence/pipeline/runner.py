@@ -45,7 +45,6 @@ Influence, coverage, sentiment, maps and the report are always written.
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,38 +240,43 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
                                    "partition at a time, and pseudonyms and scrubbing are not yet done partition "
                                    "by partition; load it whole instead (cxinfluence.load_village, or join the "
                                    "partitions with `cxinfluence partition` into one folder) or leave --anonymize out")
-    with _stage(progress, "loading and validating the village"):
-        if streamed:  # every partition read and checked once; only the accounts and outcomes are kept
-            v = PartitionedVillage(village, role_rules=role_rules)
-        else:
-            v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
-        if anonymize or anonymize_key is not None:
-            anonymize = True
-            v, map_accounts = _anonymized(v, anonymize_key, out, map_accounts, progress)
-    if map_accounts:  # a usage error: say so before any work
-        _select_map_accounts(None, v.accounts, maps, map_accounts)
-    with warnings.catch_warnings(record=True) as early:
-        warnings.simplefilter("always")
-        as_of = (to_timestamp(as_of) if as_of is not None else prior.snapshot
-                 if prior is not None and prior.snapshot is not None
-                 else default_as_of(v.response_dates(), today=v.today) if streamed else default_as_of(v))
-    for w in early:
-        progress.say(f"warning: {w.message}")
-    progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
+    # a streamed run's scratch folder (validated partitions, large tables) beside the output, gone however it ends
+    spill = Spill(out.resolve().parent) if streamed else None
+    try:
+        with _stage(progress, "loading and validating the village"):
+            if streamed:  # every partition read and checked once; only the accounts and outcomes are kept
+                v = PartitionedVillage(village, role_rules=role_rules, cache=spill.folder / "partitions")
+            else:
+                v = village if isinstance(village, Village) else load_village(village, role_rules=role_rules, warn=False)
+            if anonymize or anonymize_key is not None:
+                anonymize = True
+                v, map_accounts = _anonymized(v, anonymize_key, out, map_accounts, progress)
+        if map_accounts:  # a usage error: say so before any work
+            _select_map_accounts(None, v.accounts, maps, map_accounts)
+        with warnings.catch_warnings(record=True) as early:
+            warnings.simplefilter("always")
+            as_of = (to_timestamp(as_of) if as_of is not None else prior.snapshot
+                     if prior is not None and prior.snapshot is not None
+                     else default_as_of(v.response_dates(), today=v.today) if streamed else default_as_of(v))
+        for w in early:
+            progress.say(f"warning: {w.message}")
+        progress.say(f"as of {as_of:%Y-%m-%d}; look-back window {window_days} days")
 
-    partitions = check_partitions(partitions)  # a usage error: say so before any work
-    if compare_to is not None:  # a usage error: say so before any work
-        compare_to = _compare_date(compare_to, as_of)
-    if prior is not None:  # a prior missing the snapshot or an outcome period: say so before any work
-        _check_prior(prior, v, as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
-        progress.say(f"portfolio prior {prior.describe()}")
-    result = RunResult(out=out, as_of=as_of)
-    result.caught += [("Loading", w) for w in early]
-    with Spill(out.resolve().parent) if streamed else nullcontext() as spill:
+        partitions = check_partitions(partitions)  # a usage error: say so before any work
+        if compare_to is not None:  # a usage error: say so before any work
+            compare_to = _compare_date(compare_to, as_of)
+        if prior is not None:  # a prior missing the snapshot or an outcome period: say so before any work
+            _check_prior(prior, v, as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+            progress.say(f"portfolio prior {prior.describe()}")
+        result = RunResult(out=out, as_of=as_of)
+        result.caught += [("Loading", w) for w in early]
         _run_stages(v, result, progress, spill, window_days=window_days, lead_days=lead_days,
                     half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior,
                     partitions=partitions, engine=engine, scheduler=scheduler, compare_to=compare_to, maps=maps,
                     map_accounts=map_accounts, anonymize=anonymize, currency=currency)
+    finally:
+        if spill is not None:
+            spill.close()
     result.timings = progress.timings
     if result.skipped:
         progress.say(f"wrote {out}; {len(result.skipped)} stage(s) skipped or noted (see warnings.csv):")

@@ -45,6 +45,7 @@ class Spill:
     """
 
     def __init__(self, near):
+        Path(near).mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=".cxinfluence-spill-", dir=near))
         self._rows = {}  # (name, key) -> number of rows
 

@@ -61,7 +61,7 @@ def partitions_of_folder(pv) -> list:
     """The partitions of a :class:`PartitionedVillage`, each read from disk where it runs (none empty)."""
     parts = [Partition(p["partition"], pv.partitions, (p["accounts"]["first"], p["accounts"]["last"],
                                                        p["accounts"]["accounts"]), path=str(pv.path),
-                       role_rules=pv.role_rules)
+                       role_rules=pv.role_rules, cached=None if pv.cache is None else str(pv.cached(p["partition"])))
              for p in pv.manifest["parts"]]
     return [p for p in parts if p.accounts[2]] or parts[:1]
 

@@ -221,6 +221,11 @@ def prime(village, found: dict) -> None:
             cache[(table, column)] = (key, rows)
 
 
+def cached_rows(village) -> dict:
+    """The id matches cached on ``village`` for its own tables: ``(table, column) -> rows`` (what :func:`prime` takes)."""
+    return {key: hit[1] for key, hit in _cache(village).items() if key in DEFINED_BY}
+
+
 def remembered(village, name, arrays):
     """What :func:`remember` kept on ``village`` under ``name`` for these very ``arrays``, else None.
 
