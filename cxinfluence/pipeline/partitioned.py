@@ -23,6 +23,7 @@ The people, ties and responses stay on disk; a stage reads a partition with
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -172,6 +173,11 @@ class PartitionedVillage:
         if kept is not None and kept.is_dir():
             return read_validated(kept, source=f"{self.source} [partition {k} of {self.partitions}]")
         return read_partition(self.path, k, role_rules=self.role_rules, warn=False)
+
+    def drop_copies(self) -> None:
+        """Remove this run's validated copies (after their last use: a million accounts' copies take gigabytes)."""
+        if self.cache is not None:
+            shutil.rmtree(self.cache, ignore_errors=True)
 
     def response_dates(self) -> Village:
         """A village holding only the responses the default as-of date looks at (see :func:`default_as_of`)."""

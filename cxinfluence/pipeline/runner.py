@@ -315,6 +315,7 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
             if spill is not None:  # the chosen accounts read from their partitions, their rows from the disk
                 chosen, view = v.subset(selected), restricted(result, selected)
+                v.drop_copies()  # the partitions' last read: their copies leave the disk before the graphs arrive
             map_entries = _write_maps(chosen, as_of, selected, view.tables.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
         with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):

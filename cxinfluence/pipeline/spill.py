@@ -70,10 +70,16 @@ class Spill:
             pickle.dump(frame, f, protocol=pickle.HIGHEST_PROTOCOL)
         self._rows[(name, key)] = len(frame)
 
-    def get(self, name, key) -> pd.DataFrame:
+    def get(self, name, key, *, drop=False) -> pd.DataFrame:
+        """Piece ``key`` of ``name``; ``drop=True`` removes it from the disk once read (its last use)."""
         key = "_".join(map(str, key)) if isinstance(key, tuple) else str(key)
-        with open(self._file(name, key), "rb") as f:
-            return pickle.load(f)  # noqa: S301 - our own scratch file, written by put() in this run
+        file = self._file(name, key)
+        with open(file, "rb") as f:
+            frame = pickle.load(f)  # noqa: S301 - our own scratch file, written by put() in this run
+        if drop:
+            file.unlink()
+            del self._rows[(name, key)]
+        return frame
 
     def keys(self, name) -> list:
         """The pieces of ``name``, sorted (partition numbers as numbers; ``(date, partition)`` by date first)."""

@@ -191,8 +191,8 @@ def write_portfolio_pieces(spill, folder, result):
         _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
     with PortfolioGraphWriter(folder) as graphs:
-        for key in spill.keys("nodes"):
-            graphs.add_tables(spill.get("nodes", key), spill.get("edges", key))
+        for key in spill.keys("nodes"):  # each piece's last use: off the disk as the graph file grows
+            graphs.add_tables(spill.get("nodes", key, drop=True), spill.get("edges", key, drop=True))
     for note in graphs.notes:
         _record(result, "Portfolio graphs", "note", note)
 
