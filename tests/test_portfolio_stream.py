@@ -182,20 +182,23 @@ def test_an_error_inside_the_block_leaves_no_scratch_and_no_output(tmp_path):
 
 @pytest.mark.parametrize("limit", [None, 40])
 def test_the_runs_own_files_are_these(tmp_path, monkeypatch, limit):
-    """The real run on the whole partitioned folder: its portfolio files and note are the stream's, fed the run's
-    own tables (and so the helper above writes what the run writes)."""
+    """The real run on the whole partitioned folder (loaded, and streamed one partition at a time): its portfolio
+    files and note are the stream's, fed the run's own tables (and so the helper above writes what the run writes)."""
     path = write_partitioned(_awkward(12, 3), tmp_path / "village", 3)
     if limit:
         for module in (outputs, portfoliostream):
             monkeypatch.setattr(module, "EXCEL_MAX_ROWS", limit)
-    result = run(path, tmp_path / "run", maps=0, n_boot=0, folds=2, quiet=True)
+    # the loaded folder's run (its tables feed the writers below) and the streamed run of the folder itself
+    result = run(load_village(path, warn=False), tmp_path / "run", maps=0, n_boot=0, folds=2, quiet=True)
+    streamed = run(path, tmp_path / "streamed", maps=0, n_boot=0, folds=2, quiet=True)
     infl, people = result.tables["influence"], result.tables["stakeholder_sentiment"]
     noted = [s["reason"] for s in result.skipped if s["stage"] == "Portfolio graphs"]
+    assert [s["reason"] for s in streamed.skipped if s["stage"] == "Portfolio graphs"] == noted
     assert _stream(path, 3, infl, people, tmp_path / "stream") == noted == _whole(
         load_village(path, warn=False), infl, people, tmp_path / "whole")
     assert len(noted) == (limit is not None)
     names = ["portfolio.gexf"] + ([] if limit else ["portfolio_kumu.xlsx"])
-    for out in ("stream", "whole"):
+    for out in ("stream", "whole", "streamed"):
         assert sorted(p.name for p in (tmp_path / out / "networks").iterdir()) == names
         assert ((tmp_path / out / "networks" / "portfolio.gexf").read_bytes()
                 == (tmp_path / "run" / "networks" / "portfolio.gexf").read_bytes())
