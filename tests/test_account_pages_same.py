@@ -116,3 +116,42 @@ def test_mapped_keeps_the_rows_and_index_of_a_boolean_cut():
     for ids in (["A"], ["B", "C"], ["nan"], []):
         pd.testing.assert_frame_equal(mapped(table, ids), table[table["account_id"].astype(str).isin(ids)])
     assert mapped(None, ["A"]) is None and mapped(pd.DataFrame({"x": [1]}), ["A"]).shape == (1, 1)
+
+
+def _chunked(frame, pieces=4):
+    """``frame`` with its text columns as Arrow arrays of several chunks (as Parquet loads them)."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.StringDtype):
+            whole = pa.array(frame[c].array._pa_array.combine_chunks())
+            bounds = np.linspace(0, len(whole), pieces + 1).astype(int)
+            out[c] = pd.array(pa.chunked_array([whole.slice(a, b - a) for a, b in zip(bounds, bounds[1:])],
+                                               type=whole.type), dtype=frame[c].dtype)
+    return out
+
+
+def test_take_rows_is_iloc_on_chunked_text():
+    from cxinfluence.present.pagedata import take_rows
+
+    frame = _chunked(pd.DataFrame({"id": pd.array(["a", None, "c", "d", "", "f", "g"], dtype="str"),
+                                   "n": np.arange(7.0), "kind": pd.array(list("xyxyxyx"), dtype="str")},
+                                  index=[9, 3, 4, 7, 1, 0, 8]), pieces=3)
+    assert frame["id"].array._pa_array.num_chunks == 3
+    for rows in ([], [0], [1, 2, 3], [0, 6], list(range(7)), [4, 5], [5, 1], [2, 2]):
+        got, want = take_rows(frame, rows), frame.iloc[rows]
+        pd.testing.assert_frame_equal(got, want)
+        assert list(got.columns) == list(frame.columns)
+
+
+def test_sub_village_is_the_reference_on_chunked_tables():
+    from cxinfluence.present.pagedata import sub_village, sub_village_reference
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(40, seed=4)
+    village = village.__class__(*(_chunked(t) for t in village.tables().values()))
+    assert village.responses["stakeholder_id"].array._pa_array.num_chunks == 4
+    ids = [str(a) for a in village.accounts["account_id"]]
+    for chosen in (ids[:3], ids[10:12] + ids[30:31], ids):
+        _same_village(sub_village(village, chosen), sub_village_reference(village, chosen))
