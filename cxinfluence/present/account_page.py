@@ -428,7 +428,8 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     if risk is not None and len(risk):
         now = action_accounts(risk, currency=currency, accounts=ids)
         why = dict(zip(now["account_id"].astype(str), now["why"]))
-    accounts = village.accounts.assign(account_id=village.accounts["account_id"].astype(str)).set_index("account_id")
+    accounts = mapped(village.accounts, ids)  # every row of each mapped id, as the whole table would give
+    accounts = accounts.assign(account_id=accounts["account_id"].astype(str)).set_index("account_id")
     # the run's tables cut to the mapped accounts: a portfolio has millions of rows, the pages a few dozen accounts
     infl = mapped(t.get("influence"), ids)
     people_all = mapped(t.get("stakeholder_sentiment"), ids)
