@@ -6,9 +6,10 @@ as it was before issue 18's work on it) and with today's ``present/account_page.
 byte for byte. Printed for each: wall time, CPU time (user + system, ``resource.getrusage`` of this process; the
 stage is single-threaded), the load average before and after, and the ratio; then this process's peak RSS in
 MiB/GiB (binary units; the whole run, loading included). ``--profile FILE`` also writes a cProfile of today's
-stage (a third pass).
+stage (a third pass). ``--before REV`` takes the "before" from git instead: ``present/account_page.py`` as it is at
+revision REV (e.g. ``main``), run inside today's package (its sibling modules are today's).
 
-    python3 benchmarks/bench_pages.py [--village PATH] [--maps 50] [--profile FILE]
+    python3 benchmarks/bench_pages.py [--village PATH] [--maps 50] [--before REV] [--profile FILE]
 
 Without ``--village`` the demo's village (300 accounts) is used; for 100k use the cached village and the shared
 lock: ``flock /tmp/cx100k.lock python3 benchmarks/bench_pages.py --village benchmarks/.cache/village_100000_1``.
@@ -23,6 +24,7 @@ import importlib.util
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,20 +46,35 @@ def _timed(label, fn, *args, **kwargs):
     return out, wall, cpu
 
 
+def _before_module(rev, work):
+    """The 'before' module: the frozen reference, or ``present/account_page.py`` at git revision ``rev`` loaded as
+    a module of today's package (so its relative imports resolve)."""
+    if rev is None:
+        path, name = ROOT / "tests" / "account_page_reference.py", "account_page_reference"
+    else:
+        path, name = work / "account_page_before.py", "cxinfluence.present.account_page_before"
+        path.write_bytes(subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:cxinfluence/present/account_page.py"],
+                                        check=True, capture_output=True).stdout)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--village", type=Path, help="a village folder (only read); default: the demo's village")
     ap.add_argument("--maps", type=int, default=50)
     ap.add_argument("--profile", type=Path, help="write a cProfile of today's pages stage here")
+    ap.add_argument("--before", metavar="REV", help="git revision whose present/account_page.py is the 'before' "
+                                                    "(default: the frozen tests/account_page_reference.py)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     page_mod = importlib.import_module("cxinfluence.present.account_page")
-    reference = ROOT / "tests" / "account_page_reference.py"
-    spec = importlib.util.spec_from_file_location("account_page_reference", reference)
-    ref = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ref)
-    new = page_mod.write_account_pages
     work = Path(tempfile.mkdtemp(prefix="bench_pages_"))
+    ref = _before_module(args.before, work)
+    new = page_mod.write_account_pages
     figures = {}
 
     def both(village, result, map_entries, folder, **kw):

@@ -5,6 +5,8 @@ names and comments."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 HOSTILE = "<img src=x onerror=alert(1)> \u202eevil"
@@ -64,3 +66,92 @@ def test_pages_are_byte_identical_to_the_code_before(analysed, tmp_path):
     assert both.count(b"data:image/png;base64,") >= 8 and b"What each party cares about" in both
     assert b"Latest comments" in both and b"onerror=alert" not in both.replace(b"&lt;img src=x onerror=alert", b"")
     assert [p for p in old if old[p] != new[p]] == []
+
+
+def _same_village(got, want):
+    for name, table in want.tables().items():
+        pd.testing.assert_frame_equal(getattr(got, name), table, obj=name)
+
+
+def test_sub_village_is_the_reference_on_a_synthetic_village():
+    from cxinfluence.present.pagedata import sub_village, sub_village_reference
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(40, seed=3)
+    ids = [str(a) for a in village.accounts["account_id"]]
+    for chosen in (ids[:5], ids[7:8] + ["no-such-account"] + ids[2:4], ["no-such-account"], ids):
+        got, want = sub_village(village, chosen), sub_village_reference(village, chosen)
+        assert len(want.responses) or chosen == ["no-such-account"]
+        _same_village(got, want)
+
+
+@pytest.mark.parametrize("sorted_ids", [True, False])
+def test_sub_village_is_the_reference_with_repeated_ids_and_unknown_references(sorted_ids):
+    """Unvalidated villages: a stakeholder id on two rows (in a mapped and an unmapped account), people and
+    outcomes of an account the accounts table lacks, blank and unknown references, ids in any order."""
+    from cxinfluence.present.pagedata import sub_village, sub_village_reference
+    from cxinfluence.village.core import Village
+
+    people = ["a1", "a2", "b1", "b2", "c1", "a1", "x1"]
+    if not sorted_ids:
+        people = people[::-1]
+    accounts = pd.DataFrame({"account_id": ["A", "B", "C"], "name": ["a", "b", "c"]}, index=[10, 11, 12])
+    stakeholders = pd.DataFrame({"stakeholder_id": people,
+                                 "account_id": ["A", "A", "B", "B", "C", "B", "X"][::1 if sorted_ids else -1]},
+                                index=range(100, 107))
+    relationships = pd.DataFrame({"source_id": ["a1", "a2", "b1", "x1", "a1", None],
+                                  "target_id": ["a2", "b1", "b2", "a1", "zz", "a1"]})
+    responses = pd.DataFrame({"stakeholder_id": ["a1", "b1", None, "zz", "x1", "a2", "b2", "c1"],
+                              "nps": np.arange(8.0)}, index=range(50, 58))
+    outcomes = pd.DataFrame({"account_id": ["A", "X", "B", None, "C"], "renewed": [1.0, 0.0, 1.0, 0.0, 1.0]})
+    village = Village(accounts, stakeholders, relationships, responses, outcomes)
+    for chosen in (["A"], ["B"], ["X"], ["A", "X", "C"], ["B", "nope"], ["nan"]):
+        _same_village(sub_village(village, chosen), sub_village_reference(village, chosen))
+
+
+def test_mapped_keeps_the_rows_and_index_of_a_boolean_cut():
+    from cxinfluence.present.pagedata import mapped
+
+    table = pd.DataFrame({"account_id": ["A", "B", "A", None, "C"], "x": range(5)}, index=list("vwxyz"))
+    for ids in (["A"], ["B", "C"], ["nan"], []):
+        pd.testing.assert_frame_equal(mapped(table, ids), table[table["account_id"].astype(str).isin(ids)])
+    assert mapped(None, ["A"]) is None and mapped(pd.DataFrame({"x": [1]}), ["A"]).shape == (1, 1)
+
+
+def _chunked(frame, pieces=4):
+    """``frame`` with its text columns as Arrow arrays of several chunks (as Parquet loads them)."""
+    import pyarrow as pa
+
+    out = frame.copy()
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.StringDtype):
+            whole = pa.array(frame[c].array._pa_array.combine_chunks())
+            bounds = np.linspace(0, len(whole), pieces + 1).astype(int)
+            out[c] = pd.array(pa.chunked_array([whole.slice(a, b - a) for a, b in zip(bounds, bounds[1:])],
+                                               type=whole.type), dtype=frame[c].dtype)
+    return out
+
+
+def test_take_rows_is_iloc_on_chunked_text():
+    from cxinfluence.present.pagedata import take_rows
+
+    frame = _chunked(pd.DataFrame({"id": pd.array(["a", None, "c", "d", "", "f", "g"], dtype="str"),
+                                   "n": np.arange(7.0), "kind": pd.array(list("xyxyxyx"), dtype="str")},
+                                  index=[9, 3, 4, 7, 1, 0, 8]), pieces=3)
+    assert frame["id"].array._pa_array.num_chunks == 3
+    for rows in ([], [0], [1, 2, 3], [0, 6], list(range(7)), [4, 5], [5, 1], [2, 2]):
+        got, want = take_rows(frame, rows), frame.iloc[rows]
+        pd.testing.assert_frame_equal(got, want)
+        assert list(got.columns) == list(frame.columns)
+
+
+def test_sub_village_is_the_reference_on_chunked_tables():
+    from cxinfluence.present.pagedata import sub_village, sub_village_reference
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(40, seed=4)
+    village = village.__class__(*(_chunked(t) for t in village.tables().values()))
+    assert village.responses["stakeholder_id"].array._pa_array.num_chunks == 4
+    ids = [str(a) for a in village.accounts["account_id"]]
+    for chosen in (ids[:3], ids[10:12] + ids[30:31], ids):
+        _same_village(sub_village(village, chosen), sub_village_reference(village, chosen))

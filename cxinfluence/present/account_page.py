@@ -21,12 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..comments.actions import comment_table
-from ..exceptions import MetricError
-from ..sentiment.breakdowns import who_moved
-from ..village.asof import window_mask
-from ..village.scale import response_sentiment
 from .briefing import action_accounts, money
+from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feedback
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
@@ -426,37 +422,33 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     folder = Path(folder)
     (folder / "accounts").mkdir(exist_ok=True)
     t = result.tables
+    ids = [str(e[0]) for e in map_entries]
     risk = t.get("accounts_at_risk")
     why = {}
     if risk is not None and len(risk):
-        now = action_accounts(risk, currency=currency, accounts=[str(e[0]) for e in map_entries])
+        now = action_accounts(risk, currency=currency, accounts=ids)
         why = dict(zip(now["account_id"].astype(str), now["why"]))
-    accounts = village.accounts.assign(account_id=village.accounts["account_id"].astype(str)).set_index("account_id")
-    ids = [str(e[0]) for e in map_entries]
-
-    def mapped(table):
-        """The rows of the mapped accounts only: a portfolio has millions of rows, the pages a few dozen accounts."""
-        if table is None or "account_id" not in getattr(table, "columns", ()):
-            return table
-        return table[table["account_id"].astype(str).isin(ids)]
-
-    infl = mapped(t.get("influence"))
-    people_all = mapped(t.get("stakeholder_sentiment"))
+    accounts = mapped(village.accounts, ids)  # every row of each mapped id, as the whole table would give
+    accounts = accounts.assign(account_id=accounts["account_id"].astype(str)).set_index("account_id")
+    # the run's tables cut to the mapped accounts: a portfolio has millions of rows, the pages a few dozen accounts
+    infl = mapped(t.get("influence"), ids)
+    people_all = mapped(t.get("stakeholder_sentiment"), ids)
     if people_all is not None and infl is not None:
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
-    snapshot = mapped(t.get("snapshot"))
-    history = mapped(t.get("account_sentiment"))
-    coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
-    moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)
-    said, heard = _window_feedback(sub, result.as_of, window_days)
+    snapshot = mapped(t.get("snapshot"), ids)
+    history = mapped(t.get("account_sentiment"), ids)
+    coverage, listening, actions = (mapped(t.get(k), ids) for k in ("coverage", "listening_plan", "actions"))
+    sub = sub_village(village, ids)  # the mapped accounts' village, built once
+    moved = who_moved_in(sub, result.as_of, window_days)
+    said, heard = window_feedback(sub, result.as_of, window_days)
     staff = sub.stakeholders  # the mapped accounts' people: the only names a page shows
     names = dict(zip(staff["stakeholder_id"].astype(str), staff.get("name", staff["stakeholder_id"]).astype(str)))
     # every table split by account once (not filtered again for each page); the snapshot stays whole (its
     # medians are shown beside each account)
-    split = {k: _by_account(v) for k, v in (("risk", mapped(risk)), ("history", history), ("people", people_all),
-                                            ("coverage", coverage), ("listening", listening),
-                                            ("actions", actions), ("moved", moved), ("heard", heard),
-                                            ("said", said))}
+    split = {k: by_account(v) for k, v in (("risk", mapped(risk, ids)), ("history", history), ("people", people_all),
+                                           ("coverage", coverage), ("listening", listening),
+                                           ("actions", actions), ("moved", moved), ("heard", heard),
+                                           ("said", said))}
     figure_cache = {}
     pages = {}
     for account_id, _label, rel, _embedded in map_entries:
@@ -478,16 +470,6 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     return pages
 
 
-def _by_account(table):
-    """``account_id -> that account's rows`` (in the table's order) for a table with ``account_id``; an account
-    without rows gets the empty table, a table without ``account_id`` (or None) is given whole."""
-    if table is None or "account_id" not in getattr(table, "columns", ()):
-        return lambda account_id: table
-    groups = dict(tuple(table.groupby(table["account_id"].astype(str), sort=False)))
-    empty = table.iloc[:0]
-    return lambda account_id: groups.get(account_id, empty)
-
-
 def _interest_map(comments, figure_cache=None):
     """PNG data URI of the account's who-cares-about-what digraph, or None without themed comments.
 
@@ -499,30 +481,3 @@ def _interest_map(comments, figure_cache=None):
         figure_cache["interest"] = InterestCharts()
     return figure_cache["interest"].png(comments)
 
-
-def _who_moved(village, account_ids, as_of, window_days):
-    """:func:`cxinfluence.sentiment.breakdowns.who_moved` per stakeholder of these accounts: the last ``window_days``
-    against the ``window_days`` before (adjacent windows), computed on these accounts only."""
-    people = village.stakeholders[village.stakeholders["account_id"].astype(str).isin(account_ids)]
-    ids = set(people["stakeholder_id"])
-    rel = village.relationships
-    rel = rel[rel["source_id"].isin(ids) & rel["target_id"].isin(ids)] if len(rel) else rel
-    sub = village.__class__(village.accounts[village.accounts["account_id"].astype(str).isin(account_ids)], people,
-                            rel, village.responses[village.responses["stakeholder_id"].isin(ids)],
-                            village.outcomes[village.outcomes["account_id"].astype(str).isin(account_ids)])
-    as_of = pd.Timestamp(as_of)
-    try:
-        return who_moved(sub, as_of - pd.Timedelta(days=window_days), as_of, level="stakeholder",
-                         window_days=window_days), sub
-    except MetricError:  # e.g. no earlier period in the data: the page says nothing rather than guess
-        return None, sub
-
-
-def _window_feedback(village, as_of, window_days):
-    """(comments, responses) of ``village`` in the window, with role, themes and sentiment."""
-    said = comment_table(village, as_of, window_days=window_days)
-    resp = village.responses[window_mask(village.responses["date"], as_of, window_days=window_days)]
-    people = village.stakeholders[["stakeholder_id", "account_id", "role"]]
-    heard = resp.merge(people, on="stakeholder_id", how="inner")
-    heard = heard.assign(sentiment=response_sentiment(heard))
-    return said, heard
