@@ -450,7 +450,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     people_all = mapped(t.get("stakeholder_sentiment"))
     if people_all is not None and infl is not None:
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
-    snapshot = mapped(t.get("snapshot"))
+    snapshot = t.get("snapshot")  # whole: the "Portfolio median" beside each account is the portfolio's
     history = mapped(t.get("account_sentiment"))
     coverage, listening, actions = (mapped(t.get(k)) for k in ("coverage", "listening_plan", "actions"))
     moved, sub = _who_moved(village, [str(e[0]) for e in map_entries], result.as_of, window_days)

@@ -155,3 +155,24 @@ def test_sub_village_is_the_reference_on_chunked_tables():
     ids = [str(a) for a in village.accounts["account_id"]]
     for chosen in (ids[:3], ids[10:12] + ids[30:31], ids):
         _same_village(sub_village(village, chosen), sub_village_reference(village, chosen))
+
+
+def test_portfolio_median_is_the_whole_portfolios(tmp_path):
+    """The "Portfolio median" beside each account's score is the median over every account, not over the
+    accounts that got a page (a bug until 2026-12-02: the snapshot was cut to the mapped accounts first)."""
+    from cxinfluence.pipeline.runner import run
+    from cxinfluence.present.account_page import _scores_table
+    from cxinfluence.village.filenames import account_file_name
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(60, seed=4)
+    result = run(village, tmp_path / "out", maps=2, n_boot=0, folds=2, quiet=True)
+    snap = result.tables["snapshot"]
+    chosen = result.tables["accounts_at_risk"]["account_id"].astype(str).head(2).tolist()
+    mapped = snap[snap["account_id"].astype(str).isin(chosen)]
+    assert (_scores_table(mapped.iloc[0], snap)["portfolio"] != _scores_table(mapped.iloc[0], mapped)["portfolio"]).any()
+    for account_id in chosen:
+        page = (tmp_path / "out" / "accounts" / account_file_name(account_id, suffix=".html")).read_text(encoding="utf-8")
+        row = snap[snap["account_id"].astype(str) == account_id].iloc[0]
+        for cell in _scores_table(row, snap)["portfolio"]:
+            assert f">{cell}<" in page, (account_id, cell)

@@ -435,7 +435,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     people_all = mapped(t.get("stakeholder_sentiment"), ids)
     if people_all is not None and infl is not None:
         people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
-    snapshot = mapped(t.get("snapshot"), ids)
+    snapshot = t.get("snapshot")  # whole: each page shows the portfolio's median beside the account
     history = mapped(t.get("account_sentiment"), ids)
     coverage, listening, actions = (mapped(t.get(k), ids) for k in ("coverage", "listening_plan", "actions"))
     sub = sub_village(village, ids)  # the mapped accounts' village, built once
