@@ -20,7 +20,7 @@ from ..present.summary import village_overview
 from ..sentiment.prior import PRIOR_FILE
 from ..village.filenames import account_file_names
 from ..village.io import write_csv
-from .spill import SpilledTable
+from .spill import SpilledTable, resolved
 from .stages import _record
 
 #: maps whose HTML is embedded in the report (the first of the selected accounts)
@@ -101,7 +101,7 @@ def _write_tables(result, folder):
     """Every table the run made as CSV (neutralised, :func:`cxinfluence.village.io.write_csv`) and the
     portfolio prior its sentiment used (``portfolio_prior.json``)."""
     t = result.tables
-    names = [n for n in TABLES if t.get(n) is not None]
+    names = [n for n in TABLES if resolved(t, n) is not None]  # a streamed run's table still on disk: put together
     # pyarrow's CSV writer releases the GIL: two tables at a time on two cores
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda n: t[n].write_csv(folder / f"{n}.csv") if isinstance(t[n], SpilledTable)

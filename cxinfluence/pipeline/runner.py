@@ -95,7 +95,7 @@ from .preconditions import (
     sentiment_note,
 )
 from .progress import Progress
-from .spill import Spill, SpilledTable
+from .spill import Spill, SpilledTable, resolved
 from .stages import _guard, _record, _skip_line, _skip_table, _stage
 from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces
 
@@ -486,7 +486,8 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
     schemes = list(schemes or COMPARED_SCHEMES)
     with _stage(progress, "models"), _guard(result, "Models"):
         reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
-        frame, error = t.pop("model_frame", None), t.pop("model_frame_error", None)
+        frame, error = resolved(t, "model_frame"), t.pop("model_frame_error", None)
+        t.pop("model_frame", None)
         if reason:
             _record(result, "Models", "skipped", reason)
         elif error is not None:
@@ -506,6 +507,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
         if actions is not None:
             t["actions"] = combine([r["actions"] for r in actions()], "actions", account_rank(v))
+        resolved(t, "actions")  # a streamed run routed the comments in pass 1: ranked over the portfolio now
         if not len(t["actions"]):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
@@ -524,7 +526,7 @@ def _risk(v, result, flags, *, window_days, half_life_days):
     if fit is not None:
         # lead_days is the gap the model learnt between measuring and the outcome;
         # today's sentiment (lead 0) predicts the renewal that lies that gap ahead
-        snapshot = t.pop("snapshot_frame", None)  # a streamed run built it in pass 2
+        snapshot = resolved(t, "snapshot_frame")  # a streamed run built it in pass 2
         if snapshot is None:
             snapshot = snapshot_frame(v, as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days,
                                       sentiment=t["snapshot"], stakeholders=t["stakeholder_sentiment"])

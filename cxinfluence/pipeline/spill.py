@@ -126,3 +126,27 @@ class SpilledTable:
     def write_csv(self, path) -> None:
         """The table as CSV: the bytes :func:`~cxinfluence.village.io.write_csv` writes for :meth:`frame`."""
         write_csv_pieces(self.frames(), path)
+
+
+class Deferred:
+    """A table kept on disk in partition pieces and put together when a later stage first needs it.
+
+    ``combine(frames)`` puts the pieces (in key order) together; :meth:`get` reads them off the disk,
+    combines them once and forgets the pieces. A streamed run holds the action list, the model frame and
+    the snapshot's model rows so: each is needed whole by one stage, not by the passes before it.
+    """
+
+    def __init__(self, spill, name, combine):
+        self.spill, self.name, self._combine = spill, name, combine
+
+    def get(self):
+        frames = [self.spill.get(self.name, key, drop=True) for key in self.spill.keys(self.name)]
+        return self._combine(frames) if frames else None
+
+
+def resolved(tables, name):
+    """``tables[name]``, put together first if it is :class:`Deferred` (and kept so in ``tables``)."""
+    table = tables.get(name)
+    if isinstance(table, Deferred):
+        table = tables[name] = table.get()
+    return table

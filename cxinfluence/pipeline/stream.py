@@ -48,11 +48,13 @@ from .mapreduce import (
     prior_part,
     sentiment_part,
 )
-from .spill import SpilledTable
+from .spill import Deferred, SpilledTable
 from .stages import _guard, _record, _stage
 
 #: tables kept on disk, one piece per partition (a row per person, or per account and date)
 SPILLED = ("influence", "stakeholder_sentiment", "history", "nodes", "edges")
+#: account-level tables needed whole by one later stage only: on disk until then (spill.Deferred)
+DEFERRED = ("actions", "model_frame", "snapshot_frame")
 #: the village tables, as a partition's sample sub-village is returned
 VILLAGE_TABLES = ("accounts", "stakeholders", "relationships", "responses", "outcomes")
 
@@ -122,7 +124,7 @@ class Collector:
                 frame = order_rows(frame, name, self.rank)
                 for day, rows in frame.groupby("as_of", sort=True):
                     self.spill.put(name, (pd.Timestamp(day).strftime("%Y%m%d"), i), rows.reset_index(drop=True))
-            elif name in ("nodes", "edges"):  # the graph's own order (nodes by influence row, ties as listed)
+            elif name in ("nodes", "edges") or name in DEFERRED:  # kept as they come (combined later)
                 self.spill.put(name, i, frame)
             elif name in SPILLED:
                 self.spill.put(name, i, order_rows(frame, name, self.rank) if frame is not None else frame)
@@ -139,6 +141,10 @@ class Collector:
         frames = self.frames(name)
         return None if frames is None else combine(frames, name, self.rank)
 
+    def deferred(self, name) -> Deferred:
+        """The table ``name``, combined from its pieces on disk when a stage first needs it."""
+        return Deferred(self.spill, name, lambda frames: combine(frames, name, self.rank))
+
 
 def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, half_life_days, sample,
                   action_window_days, frame_reason, prior=None):
@@ -151,8 +157,9 @@ def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, h
     with _stage(progress, f"influence, coverage, comments, prior: pass 1 of 2 over {len(parts)} partition(s)"):
         eng.map(first_pass, parts, stage="pass 1", consume=first, action_window_days=action_window_days, **options)
     _caught(result, first.frames("warnings"))
-    for name in ("coverage", "listening_plan", "actions"):
+    for name in ("coverage", "listening_plan"):
         t[name] = first.combined(name)
+    t["actions"] = first.deferred("actions")  # ranked over the portfolio when the comments stage comes
     t["influence"] = spill.table("influence")
     if prior is None:  # the portfolio prior of the whole village, from its partitions' sufficient statistics
         prior = combine_priors(first.frames("prior"), as_of)
@@ -165,8 +172,9 @@ def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, h
         t["snapshot"] = second.combined("snapshot")
         t["stakeholder_sentiment"] = spill.table("stakeholder_sentiment")
         t["account_sentiment"] = spill.table("account_sentiment", names=["history"]).with_tail(t["snapshot"])
-        for name in ("risk_flags", "model_frame", "snapshot_frame"):
-            t[name] = second.combined(name)
+        t["risk_flags"] = second.combined("risk_flags")
+        for name in ("model_frame", "snapshot_frame"):  # whole only for the models and the accounts at risk
+            t[name] = second.deferred(name)
         _caught(result, second.frames("warnings"))
         errors = second.frames("model_frame_error")
         t["model_frame_error"] = next((e for e in errors or [] if e is not None), None)
