@@ -57,6 +57,7 @@ from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_tabl
 from ..models.frame import outcome_periods
 from ..models.measurement import corrected_fit
 from ..models.predict import predict_renewal, snapshot_frame
+from ..models.release import release_fits
 from ..models.risk import accounts_at_risk
 from ..models.sensitivity import influence_sensitivity
 from ..present.account_page import write_account_pages
@@ -401,6 +402,7 @@ def _analyse_parts(v, parts, eng, result, progress, *, window_days, lead_days, h
             t["model_frame"] = done.get("model_frame")
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+            release_fits(result.fits, t.get("comparison_object"), statsmodels=[f"rebuy:{PRIMARY_SCHEME}"])
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
             t["influence_sensitivity"] = influence_sensitivity(v, as_of, window_days=window_days, lead_days=lead_days,
