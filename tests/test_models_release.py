@@ -145,6 +145,8 @@ def test_column_summary_reads_as_the_sentences_did():
     assert s["binary"] and not s["empty"]
     assert column_summary(pd.Series([np.nan, np.nan]))["empty"]
     assert column_summary(pd.Series(["b", "a", "b"]))["empty"]  # no number in a text column
+    numbers_as_text = column_summary(pd.Series(["1", "3", "x"], dtype="str"))  # converted value by value
+    assert not numbers_as_text["empty"] and numbers_as_text["max"] == 3.0 and numbers_as_text["typical"] == "1"
 
 
 def test_a_finished_run_holds_no_array_of_the_model_frame(small_synthetic, tmp_path):

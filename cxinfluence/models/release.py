@@ -52,12 +52,16 @@ def column_summary(values) -> dict:
     'b'
     """
     values = pd.Series(values) if not isinstance(values, pd.Series) else values
-    x = pd.to_numeric(values, errors="coerce")
+    numeric = pd.api.types.is_numeric_dtype(values.dtype)
+    if not numeric and pd.to_numeric(pd.Series(values.unique()), errors="coerce").isna().all():
+        x = pd.Series(np.nan, index=values.index[:0], dtype=float)  # text: no number, as converting each value gives
+    else:
+        x = pd.to_numeric(values, errors="coerce")
     present = x.dropna()
     empty = present.empty
     out = {"empty": empty, "binary": (not empty) and set(np.unique(present)) <= {0.0, 1.0}}
     out.update(std=float(x.std()), min=x.min(), max=x.max())
-    out["typical"] = values.median() if pd.api.types.is_numeric_dtype(values) else values.mode().iloc[0]
+    out["typical"] = values.median() if numeric else values.mode().iloc[0]
     return out
 
 
