@@ -59,7 +59,8 @@ def column_summary(values) -> dict:
         x = pd.to_numeric(values, errors="coerce")
     present = x.dropna()
     empty = present.empty
-    out = {"empty": empty, "binary": (not empty) and set(np.unique(present)) <= {0.0, 1.0}}
+    # every value 0 or 1 (the set of distinct values within {0, 1}, without building it)
+    out = {"empty": empty, "binary": (not empty) and bool(((present == 0) | (present == 1)).all())}
     out.update(std=float(x.std()), min=x.min(), max=x.max())
     out["typical"] = values.median() if numeric else values.mode().iloc[0]
     return out
