@@ -478,6 +478,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
                 _record(result, "Measurement-error correction", "skipped", str(exc).splitlines()[0])
     if fits:
         t["models"] = models_table(list(fits.values()))
+        release_fits({k: f for k, f in fits.items() if not k.startswith("rebuy:")})  # the comparison reads none
     if renewal:
         return
     compared = [s for s in schemes if f"rebuy:{s}" in fits]
