@@ -292,7 +292,9 @@ def _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name):
     ok = frame[list(dict.fromkeys(need))].notna().all(axis=1)
     if kind == "bookings" and fam_name == "gamma":
         ok &= pd.to_numeric(frame[outcome], errors="coerce") > 0
-    data = frame.loc[ok]
+    # only the columns the fits read (a portfolio frame has some 50): the rows are copied once more per comparison
+    used = [c for c in dict.fromkeys(need + [cluster, "period_end", "account_id"]) if c and c in frame.columns]
+    data = frame.loc[ok, used]
     if len(data) == 0:
         raise ModelError(f"no row has all of {schemes} and {outcome}; compare fewer schemes or widen window_days")
     return data, ctrl

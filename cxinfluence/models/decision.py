@@ -58,6 +58,9 @@ def scenario_effect(fit, set_low, set_high, conf_level=0.95) -> dict:
     for col in list(set_low) + list(set_high):
         if col not in names:
             raise ModelError(f"scenario column {col!r} is not a term of model {fit.name!r}; terms: {names}")
+    if res.model.exog is None:
+        raise ModelError(f"the fitted rows of {fit.name!r} were released after the run (only its estimates and "
+                         "statistics are kept); refit it on the run's model_frame for scenario effects")
     X = np.asarray(res.model.exog, dtype=float)
     b = np.asarray(res.params, dtype=float)
     V = np.asarray(res.cov_params(), dtype=float)

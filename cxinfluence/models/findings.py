@@ -85,14 +85,14 @@ def _along(d, lo, hi):
 def _step(fit, term):
     """A sensible step for "each ... higher": 0.1 on the [-1, 1] scale,
     10 points for NPS-like scores, one SD for an index, one unit otherwise."""
-    x = pd.to_numeric(fit.data[term], errors="coerce") if fit.data is not None and term in fit.data else None
-    if x is None or x.dropna().empty:
+    x = fit.column_summary(term)  # the fitted rows' values, summarised (kept when the rows are released)
+    if x is None or x["empty"]:
         return 1.0, ("1 unit", "")
-    if set(np.unique(x.dropna())) <= {0.0, 1.0}:
+    if x["binary"]:
         return None, None  # binary: a scenario 0 vs 1
     if term == "multi_index":  # a mean of z-scores: its own SD is below 1
-        return float(x.std()), ("1 standard deviation", "")
-    lo, hi = x.min(), x.max()
+        return x["std"], ("1 standard deviation", "")
+    lo, hi = x["min"], x["max"]
     if lo >= -1 and hi <= 1:
         return 0.1, ("0.1", " (on its -1 to 1 scale)")
     if hi - lo > 20:
@@ -133,7 +133,7 @@ def rebuy_findings(fit, terms=None, conf_level=0.95) -> pd.DataFrame:
     cont = [t for t in terms if _step(fit, t)[0] is not None]
     me = None
     if cont:
-        m = fit.result.get_margeff(at="overall", method="dydx")
+        m = fit.marginal_effects()  # statsmodels' get_margeff(at="overall", method="dydx")
         ci = np.asarray(m.conf_int(alpha=1 - conf_level))
         me = {n: (m.margeff[i], ci[i, 0], ci[i, 1]) for i, n in enumerate(names[1:] if names[0] == "Intercept" else names)}
     for t in terms:

@@ -42,6 +42,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exceptions import ModelError
+
 #: Rows of the data handed to patsy to learn a formula's terms and column names.
 HEAD_ROWS = 64
 
@@ -227,6 +229,7 @@ class LeanGLMResults:
     @property
     def mu(self):
         if "mu" not in self._cached:
+            self._check_data("fitted means")
             self._cached["mu"] = self.model.predict(self.params.to_numpy())
         return self._cached["mu"]
 
@@ -255,24 +258,53 @@ class LeanGLMResults:
 
     @property
     def deviance(self):
+        if "deviance" in self._cached:
+            return self._cached["deviance"]
         m = self.model
         return float(m.family.deviance(m.endog, self.mu, 1.0, 1.0))
 
     @property
     def null_deviance(self):
+        if "null_deviance" in self._cached:
+            return self._cached["null_deviance"]
+        self._check_data("null deviance")
         m = self.model
         return float(m.family.deviance(m.endog, np.full(len(m.endog), m.endog.mean()), 1.0, 1.0))
 
     @property
     def pearson_chi2(self):
+        if "pearson_chi2" in self._cached:
+            return self._cached["pearson_chi2"]
         m = self.model
         return float(np.sum((m.endog - self.mu) ** 2 / m.family.variance(self.mu)))
+
+    # -- releasing the data ----------------------------------------------------
+    def release(self):
+        """Drop the design, outcome, fitted means and rows (statistics computed first; statsmodels' results,
+        when built, stay, stripped of their data by the caller: :func:`cxinfluence.models.release.release_fit`)."""
+        if self.model.exog is None:
+            return
+        for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
+            self._cached[name] = getattr(self, name)
+        self._cached.pop("mu", None)
+        m = self.model
+        m.endog = m.exog = m.index = None
+        m.data.frame = None
+        self._sm_spec = None  # builds statsmodels' model from the rows
+
+    def _check_data(self, what):
+        if self.model.exog is None:
+            raise ModelError(f"the {what} of this fit need its rows, which were released after the run (only "
+                             "estimates and statistics are kept); refit it on the run's model_frame")
 
     # -- statsmodels on demand -----------------------------------------------
     def statsmodels(self):
         """The statsmodels results of this fit (fitted on first use, started at the estimate)."""
         if self._sm is None:
             import warnings
+
+            if self._sm_spec is None:
+                self._check_data("statsmodels results")
 
             build, fit_kwargs = self._sm_spec
             with warnings.catch_warnings():
@@ -292,7 +324,8 @@ class LeanGLMResults:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_sm"] = None  # refitted on demand after unpickling
+        if self._sm_spec is not None:  # refitted on demand after unpickling (kept, without data, once released)
+            state["_sm"] = None
         return state
 
     def __setstate__(self, state):

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..exceptions import ModelError
 from ..village.asof import to_timestamp
 from ..village.ids import carry
 from .fit import formula_columns
@@ -69,12 +70,16 @@ def _design(fit, rows):
     that were constant or collinear in the fitted rows were dropped, so the model was refitted on a
     reduced design) the design matrix of ``rows`` built as on the fitted rows, with the kept columns."""
     model = fit.result.model
-    if getattr(model, "formula", None) is not None or fit.data is None:
+    if getattr(model, "formula", None) is not None or (fit.data is None and fit.design_info is None):
+        if fit.released and getattr(model, "formula", None) is None:
+            raise ModelError(f"{fit.name!r} was refitted on a reduced design and its fitted rows were released "
+                             "(or it was unpickled since): refit it on the run's model_frame to predict")
         return rows
     import patsy
 
-    rhs = fit.formula.split("~", 1)[1]
-    info = patsy.dmatrix(rhs, fit.data, return_type="dataframe").design_info
+    info = fit.design_info  # kept when the fitted rows were released (cxinfluence.models.release)
+    if info is None:
+        info = patsy.dmatrix(fit.formula.split("~", 1)[1], fit.data, return_type="dataframe").design_info
     (X,) = patsy.build_design_matrices([info], rows, return_type="dataframe")
     return X[list(model.exog_names)]
 
@@ -109,14 +114,12 @@ def renewal_curve_table(fit, column, grid=None, conf_level=0.95) -> pd.DataFrame
     DataFrame
         ``sentiment, p_renew, p_renew_low, p_renew_high``.
     """
-    data = fit.data
     grid = np.linspace(-1, 1, 41) if grid is None else np.asarray(grid, dtype=float)
     typical = {}
-    for c in _exog_columns(fit, data):
+    for c in _exog_columns(fit, pd.DataFrame(columns=fit.data_columns)):
         if c == column:
             continue
-        s = data[c]
-        typical[c] = s.median() if pd.api.types.is_numeric_dtype(s) else s.mode().iloc[0]
+        typical[c] = fit.column_summary(c)["typical"]  # median of numbers, most frequent category
     rows = pd.DataFrame({column: grid, **{c: [v] * len(grid) for c, v in typical.items()}})
     pred = fit.result.get_prediction(_design(fit, rows)).summary_frame(alpha=1 - conf_level)
     return pd.DataFrame({"sentiment": grid, "p_renew": pred["mean"].to_numpy(),

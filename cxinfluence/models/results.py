@@ -15,6 +15,7 @@ from .diagnostics import (
     se_description,
 )
 from .mixed import component_label
+from .release import column_summary, release_fit
 
 
 # --------------------------------------------------------------------------
@@ -63,6 +64,18 @@ class Fit:
         Mixed models: the boundary-aware likelihood-ratio test of the last
         random effect (:func:`cxinfluence.mixed.boundary_lrt`), or None when
         none is given.
+    summaries : dict or None
+        Set once the fitted rows are released (:func:`cxinfluence.models.release.release_fits`,
+        as :func:`cxinfluence.run` does after fitting): formula column -> what is read from
+        its values (:func:`~cxinfluence.models.release.column_summary`); ``data`` is then None.
+    margins : statsmodels marginal effects or None
+        Kept by a release for a logit named to keep its statsmodels results
+        (see :meth:`marginal_effects`).
+    design_info : patsy DesignInfo or None
+        Kept by such a release for a model refitted on a reduced design (terms
+        dropped as aliased), to build the design of new rows.
+    statistics : dict or None
+        ``aic, bic, pseudo_r2`` of :meth:`stats`, computed by a release while the rows were there.
     """
 
     name: str
@@ -83,6 +96,10 @@ class Fit:
     data: pd.DataFrame | None = field(default=None, repr=False)
     variance_components: pd.DataFrame | None = field(default=None, repr=False)
     variance_test: dict | None = None
+    summaries: dict | None = field(default=None, repr=False)
+    margins: object = field(default=None, repr=False)
+    design_info: object = field(default=None, repr=False)
+    statistics: dict | None = field(default=None, repr=False)
 
     @property
     def reliable(self) -> bool:
@@ -95,6 +112,41 @@ class Fit:
         return flag_table(self.warnings)
 
     @property
+    def released(self) -> bool:
+        """True once the fitted rows were released (:func:`cxinfluence.models.release.release_fits`)."""
+        return self.summaries is not None
+
+    def column_summary(self, column):
+        """What is read from a fitted column (:func:`~cxinfluence.models.release.column_summary`), or None
+        when ``column`` is not one of the fit's (formula) columns."""
+        if self.summaries is not None:
+            return self.summaries.get(column)
+        if self.data is None or column not in self.data:
+            return None
+        return column_summary(self.data[column])
+
+    @property
+    def data_columns(self) -> list:
+        """The columns of the fitted rows (the formula's columns once they were released)."""
+        return list(self.summaries) if self.summaries is not None else [] if self.data is None else list(self.data)
+
+    def marginal_effects(self):
+        """statsmodels' average marginal effects, ``get_margeff(at="overall", method="dydx")``
+        (``margeff``, ``margeff_se``, ``conf_int(alpha)``); kept by a release that kept the
+        statsmodels results, else computed from the fitted rows."""
+        if self.margins is not None:
+            return self.margins
+        if self.released:
+            raise ModelError(f"the fitted rows of {self.name!r} were released after the run (only its estimates "
+                             "and statistics are kept); refit it on the run's model_frame for marginal effects")
+        return self.result.get_margeff(at="overall", method="dydx")
+
+    def release_data(self, statsmodels=False):
+        """Drop the fitted rows, keeping what tables, sentences and predictions read
+        (:func:`cxinfluence.models.release.release_fit`); returns the fit."""
+        return release_fit(self, statsmodels=statsmodels)
+
+    @property
     def se_type(self) -> str:
         """The standard errors used, in words (e.g. ``"cluster-robust by account (300 accounts)"``)."""
         return se_description(self)
@@ -105,7 +157,9 @@ class Fit:
         reliable, warning (reasons joined by ``"; "``)."""
         r = self.result
         aic = bic = r2 = np.nan
-        if self.kind in ("logit", "glm"):
+        if self.statistics is not None:  # computed before the rows were released
+            aic, bic, r2 = (self.statistics[k] for k in ("aic", "bic", "pseudo_r2"))
+        elif self.kind in ("logit", "glm"):
             aic, bic = _finite(getattr(r, "aic", np.nan)), _finite(getattr(r, "bic_llf", np.nan))
             # 1 - D/D0: McFadden's R2 for a binary outcome, deviance explained otherwise.
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -214,6 +268,11 @@ class Fit:
             fe = smry.tables[1]
             smry.tables[1] = fe.loc[[t for t in fe.index if t in set(self.result.fe_params.index)]]
         return "\n".join(lines) + "\n\n" + str(smry)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["design_info"] = None  # patsy cannot pickle it: an unpickled released reduced model cannot predict
+        return state
 
     def __repr__(self) -> str:
         flag = "reliable" if self.reliable else f"UNRELIABLE: {'; '.join(self.warnings)}"

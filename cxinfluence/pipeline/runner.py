@@ -57,6 +57,7 @@ from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_tabl
 from ..models.frame import outcome_periods
 from ..models.measurement import corrected_fit
 from ..models.predict import predict_renewal, snapshot_frame
+from ..models.release import release_fits
 from ..models.risk import accounts_at_risk
 from ..models.sensitivity import influence_sensitivity, sensitivity_sample
 from ..present.account_page import write_account_pages
@@ -496,6 +497,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
             t["model_frame"] = frame
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
+            release_fits(result.fits, t.get("comparison_object"), statsmodels=[f"rebuy:{PRIMARY_SCHEME}"])
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
             t["influence_sensitivity"] = influence_sensitivity(sample, as_of, window_days=window_days,
@@ -581,6 +583,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
                 _record(result, "Measurement-error correction", "skipped", str(exc).splitlines()[0])
     if fits:
         t["models"] = models_table(list(fits.values()))
+        release_fits({k: f for k, f in fits.items() if not k.startswith("rebuy:")})  # the comparison reads none
     if renewal:
         return
     compared = [s for s in schemes if f"rebuy:{s}" in fits]
