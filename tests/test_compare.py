@@ -313,3 +313,14 @@ def test_threads_on_large_data_give_the_numbers_of_one_thread(monkeypatch):
     par = compare_schemes(df, schemes, controls=[], n_boot=40).table
     pd.testing.assert_frame_equal(seq, par, check_exact=True)
     assert seq["auc_diff_low"].notna().all() and (seq["auc_diff_high"] > seq["auc_diff_low"]).iloc[1:].all()
+
+
+def test_bootstrap_weights_drawn_in_chunks_are_one_calls():
+    """_boot_weights draws BOOT_CHUNK replicates at a time (bounded memory at a million accounts): the counts
+    are those of one multinomial call for every replicate."""
+    from cxinfluence.models.compare import BOOT_CHUNK, _boot_weights
+
+    for n_acc, n_boot in ((500, 200), (7, BOOT_CHUNK), (40, BOOT_CHUNK + 1), (3, 1)):
+        rng = np.random.default_rng([11, 2])
+        whole = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+        assert np.array_equal(_boot_weights(11, 2, n_acc, n_boot), whole)

@@ -225,7 +225,11 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     # each scheme, two at a time, while this thread fits the next scheme on all rows
     large = len(data) >= PARALLEL_FOLD_ROWS
     pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
-    weights = [pool.submit(_boot_weights, seed, k, int(acc_codes.max()) + 1, n_boot) for k in (1, 2)] if n_boot else None
+    n_acc = int(acc_codes.max()) + 1
+    # both replicate sets drawn ahead on the other core, unless they are large (a million accounts: 1.6 GB each):
+    # then the selection rule's set is drawn when the score table has let go of the first one
+    ahead = (1, 2) if n_boot * n_acc * 8 <= BOOT_AHEAD_BYTES else (1,)
+    weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in ahead] if n_boot else None
     refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
     try:
         for s in schemes:
@@ -236,7 +240,8 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
             estimates = [r.result() for r in refits[s]] if large else refits[s]
             y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
             fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
-        W1, W2 = (weights[0].result(), weights[1].result()) if weights else (None, None)
+        W1 = weights[0].result() if weights else None
+        W2 = weights[1].result() if weights and len(weights) > 1 else None  # None: drawn by _select
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -244,6 +249,7 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
     table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
                          conf_level, W=W1)
+    W1 = weights = None  # the score differences' replicates are done with
     # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
     table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
     sel_metric = "log_loss" if kind == "rebuy" else "deviance"
@@ -393,11 +399,27 @@ def _rows(X, keep, out=None):
     return out
 
 
+#: bootstrap weights drawn ahead (both sets at once) only while one set is at most this large
+BOOT_AHEAD_BYTES = 256 * 2**20
+#: replicates drawn at a time: the counts come as int64 and are held as float64, so the int64 copy is a chunk
+BOOT_CHUNK = 16
+
+
 def _boot_weights(seed, stream, n_acc, n_boot):
     """Replicate x account bootstrap weights: multinomial counts of ``n_acc`` accounts drawn with replacement,
-    from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule)."""
+    from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule).
+
+    Drawn :data:`BOOT_CHUNK` replicates at a time into the float64 result (the generator draws replicate after
+    replicate, so the counts are those of one call with ``size=n_boot``; tested): at a million accounts the
+    int64 counts of every replicate would be another 1.6 GB.
+    """
     rng = np.random.default_rng([seed, stream])
-    return rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
+    p = np.full(n_acc, 1.0 / n_acc)
+    W = np.empty((n_boot, n_acc))
+    for start in range(0, n_boot, BOOT_CHUNK):
+        stop = min(start + BOOT_CHUNK, n_boot)
+        W[start:stop] = rng.multinomial(n_acc, p, size=stop - start)
+    return W
 
 
 def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level,
