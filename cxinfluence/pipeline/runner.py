@@ -50,7 +50,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import CxInfluenceError, ModelError, PartitionError
+from ..exceptions import CxInfluenceError, ModelError
 from ..models.changes import risk_at, what_changed
 from ..models.compare import compare_schemes
 from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
@@ -70,7 +70,7 @@ from ..village.core import Village
 from ..village.filenames import account_file_name
 from ..village.files import atomic_folder, check_output_folder
 from ..village.load import load_village
-from ..village.partitions import check_partitions, is_partitioned, read_manifest
+from ..village.partitions import check_partitions, is_partitioned
 from .engines import get_engine, partitions_of
 from .mapreduce import (
     account_rank,
@@ -98,7 +98,7 @@ from .preconditions import (
 from .progress import Progress
 from .spill import Spill, SpilledTable, resolved
 from .stages import _guard, _record, _skip_line, _skip_table, _stage
-from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces
+from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces, written_partitions
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
 ACTION_WINDOW_DAYS = 90
@@ -235,7 +235,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
     streamed = not isinstance(village, Village) and is_partitioned(village)
     if streamed:  # usage errors: say so before any work
-        partitions = _streamed_partitions(village, partitions)
+        partitions = written_partitions(village, partitions)
         if anonymize or anonymize_key is not None:
             raise CxInfluenceError(f"anonymize: {village} is a partitioned village, which the run reads one "
                                    "partition at a time, and pseudonyms and scrubbing are not yet done partition "
@@ -341,16 +341,6 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
     if spill is not None:  # the large tables live in the output folder's CSVs: their scratch pieces go with the run
         for name in [n for n, table in t.items() if isinstance(table, SpilledTable)]:
             del t[name]
-
-
-def _streamed_partitions(path, partitions) -> int:
-    """The partitions of a partitioned folder's streamed run: as written (``partitions`` 1, the default, or K)."""
-    written = read_manifest(path)["partitions"]
-    if partitions not in (1, None, written):
-        raise PartitionError(f"partitions={partitions!r} but {path} is written in {written} partitions, which the run "
-                             f"reads one at a time; leave --partitions out (or pass {written}), or write it again "
-                             f"with cxinfluence partition VILLAGE OUT --partitions {partitions}")
-    return written
 
 
 def _read_prior(prior):

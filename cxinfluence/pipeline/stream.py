@@ -35,7 +35,9 @@ from ..models.predict import snapshot_frame
 from ..models.sensitivity import subset_village
 from ..present.portfolio import portfolio_tables
 from ..present.portfoliostream import PortfolioGraphWriter
+from ..exceptions import PartitionError
 from ..village.core import Village
+from ..village.partitions import read_manifest
 from .engines import Partition
 from .mapreduce import (
     account_rank,
@@ -57,6 +59,16 @@ SPILLED = ("influence", "stakeholder_sentiment", "history", "nodes", "edges")
 DEFERRED = ("actions", "model_frame", "snapshot_frame")
 #: the village tables, as a partition's sample sub-village is returned
 VILLAGE_TABLES = ("accounts", "stakeholders", "relationships", "responses", "outcomes")
+
+
+def written_partitions(path, partitions) -> int:
+    """The partitions of a partitioned folder's streamed run: as written (``partitions`` 1, the default, or K)."""
+    written = read_manifest(path)["partitions"]
+    if partitions not in (1, None, written):
+        raise PartitionError(f"partitions={partitions!r} but {path} is written in {written} partitions, which the run "
+                             f"reads one at a time; leave --partitions out (or pass {written}), or write it again "
+                             f"with cxinfluence partition VILLAGE OUT --partitions {partitions}")
+    return written
 
 
 def partitions_of_folder(pv) -> list:
