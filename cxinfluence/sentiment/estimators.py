@@ -316,33 +316,42 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
     >>> round(float(se[0]), 4), round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.2, -0.642, 0.142)
     """
-    from scipy.special import ndtri
-
     threshold = VETO_THRESHOLD if threshold is None else threshold
-    value = np.asarray(value, dtype=float)
-    base = np.asarray(base, dtype=float)
-    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
-    x = np.asarray(x, dtype=float)
-    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
-    g = np.asarray(groups, dtype=np.int64)
-    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
-    se = np.full(n_groups, np.nan)
-    lo, hi = se.copy(), se.copy()
-    if len(cand) == 0:
-        return se, lo, hi
-    cand = cand[np.argsort(g[cand], kind="stable")]
-    acc, start = np.unique(g[cand], return_index=True)
-    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
-    xs, sds = x[cand], x_sd[cand]
-    b0, bsd = base[acc], base_sd[acc]
-    ok = np.isfinite(b0)
-    b0 = np.where(ok, b0, 0.0)
+    h = _floor_holders(base, base_sd, x, x_sd, groups, veto)
+    if h is None:
+        return tuple(np.full(n_groups, np.nan) for _ in range(3))
+    acc, start, pos, xs, sds, b0, bsd, ok = h
     a = (1.0 - conf_level) / 2.0
     span = 8.0 * np.maximum(bsd, np.bincount(pos, sds, len(acc)))
     low_x = np.minimum.reduceat(xs - 8.0 * sds, start) + margin
     q = _floor_quantiles(xs, sds, pos, start, b0, bsd, np.minimum(b0 - span, low_x), b0 + span,
                          (a, 1.0 - a), threshold, margin, iterations)
-    f = value[acc]
+    return _floor_interval(q, value, acc, ok, a, n_groups)
+
+
+def _floor_holders(base, base_sd, x, x_sd, groups, veto):
+    """:func:`veto_floor_interval`'s heard veto holders by account, ``(acc, start, pos, xs, sds, b0, bsd, ok)``, or
+    None; shared with its reference (schemes_reference.py), so the two differ only in how they find the quantiles."""
+    base, x = np.asarray(base, dtype=float), np.asarray(x, dtype=float)
+    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
+    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
+    g = np.asarray(groups, dtype=np.int64)
+    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
+    if len(cand) == 0:
+        return None
+    cand = cand[np.argsort(g[cand], kind="stable")]
+    acc, start = np.unique(g[cand], return_index=True)
+    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
+    b0, bsd = base[acc], base_sd[acc]
+    ok = np.isfinite(b0)
+    return acc, start, pos, x[cand], x_sd[cand], np.where(ok, b0, 0.0), bsd, ok
+
+
+def _floor_interval(q, value, acc, ok, a, n_groups):
+    """``(se, lo, hi)`` per group from the floor's bootstrap quantiles ``q[a]``, ``q[1 - a]`` (basic interval)."""
+    from scipy.special import ndtri
+    se, lo, hi = (np.full(n_groups, np.nan) for _ in range(3))
+    f = np.asarray(value, dtype=float)[acc]
     z = float(ndtri(1.0 - a))
     with np.errstate(invalid="ignore"):
         se[acc] = np.where(ok, (q[1.0 - a] - q[a]) / (2.0 * z), np.nan)

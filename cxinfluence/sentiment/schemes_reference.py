@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .estimators import _floor_holders, _floor_interval
 from .intervals import bounded_mean_ci
 from .metrics import net_score_ci
 from .schemes import SE_SCHEMES, VETO_THRESHOLD
@@ -261,27 +262,13 @@ def veto_floor_interval_reference(value, base, base_sd, x, x_sd, groups, veto, n
     evaluated at every bisection step, both quantiles one after the other on one thread (the kernel
     evaluates only the terms that move and splits the accounts over two threads; tested equal bitwise).
     """
-    from scipy.special import log_ndtr, ndtri
+    from scipy.special import log_ndtr
 
     threshold = VETO_THRESHOLD if threshold is None else threshold
-    value = np.asarray(value, dtype=float)
-    base = np.asarray(base, dtype=float)
-    base_sd = np.maximum(np.nan_to_num(np.asarray(base_sd, dtype=float), nan=0.0), 1e-12)
-    x = np.asarray(x, dtype=float)
-    x_sd = np.maximum(np.nan_to_num(np.asarray(x_sd, dtype=float), nan=0.0), 1e-12)
-    g = np.asarray(groups, dtype=np.int64)
-    cand = np.flatnonzero(np.asarray(veto, dtype=bool) & np.isfinite(x))
-    se = np.full(n_groups, np.nan)
-    lo, hi = se.copy(), se.copy()
-    if len(cand) == 0:
-        return se, lo, hi
-    cand = cand[np.argsort(g[cand], kind="stable")]
-    acc, start = np.unique(g[cand], return_index=True)
-    pos = np.repeat(np.arange(len(acc)), np.diff(np.r_[start, len(cand)]))  # holder -> account slot
-    xs, sds = x[cand], x_sd[cand]
-    b0, bsd = base[acc], base_sd[acc]
-    ok = np.isfinite(b0)
-    b0 = np.where(ok, b0, 0.0)
+    h = _floor_holders(base, base_sd, x, x_sd, groups, veto)
+    if h is None:
+        return tuple(np.full(n_groups, np.nan) for _ in range(3))
+    acc, start, pos, xs, sds, b0, bsd, ok = h
 
     def log_survival(q):  # log P(floor* > q) per account slot
         cut = np.minimum(threshold, q[pos] - margin)
@@ -301,11 +288,5 @@ def veto_floor_interval_reference(value, base, base_sd, x, x_sd, groups, veto, n
             left = np.where(below, mid, left)
             right = np.where(below, right, mid)
         q[p] = 0.5 * (left + right)
-    f = value[acc]
-    z = float(ndtri(1.0 - a))
-    with np.errstate(invalid="ignore"):
-        se[acc] = np.where(ok, (q[1.0 - a] - q[a]) / (2.0 * z), np.nan)
-        lo[acc] = np.where(ok, np.clip(np.minimum(2.0 * f - q[1.0 - a], f), -1.0, 1.0), np.nan)
-        hi[acc] = np.where(ok, np.clip(np.maximum(2.0 * f - q[a], f), -1.0, 1.0), np.nan)
-    return se, lo, hi
+    return _floor_interval(q, value, acc, ok, a, n_groups)
 
