@@ -25,6 +25,11 @@ import pandas as pd
 from ..village.io import write_csv_pieces
 
 
+def _key(key) -> str:
+    """A piece's key as its file name has it: a partition number, or ``(date, partition)`` joined by ``_``."""
+    return "_".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
 class Spill:
     """A scratch folder of pickled table pieces (a context manager that removes it).
 
@@ -65,14 +70,14 @@ class Spill:
 
     def put(self, name, key, frame: pd.DataFrame) -> None:
         """Keep ``frame`` as piece ``key`` (a partition number, or ``(date, partition)``) of table ``name``."""
-        key = "_".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        key = _key(key)
         with open(self._file(name, key), "wb") as f:
             pickle.dump(frame, f, protocol=pickle.HIGHEST_PROTOCOL)
         self._rows[(name, key)] = len(frame)
 
     def get(self, name, key, *, drop=False) -> pd.DataFrame:
         """Piece ``key`` of ``name``; ``drop=True`` removes it from the disk once read (its last use)."""
-        key = "_".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        key = _key(key)
         file = self._file(name, key)
         with open(file, "rb") as f:
             frame = pickle.load(f)  # noqa: S301 - our own scratch file, written by put() in this run

@@ -38,7 +38,7 @@ from ..present.portfoliostream import PortfolioGraphWriter
 from ..exceptions import PartitionError
 from ..village.core import Village
 from ..village.partitions import read_manifest
-from .engines import Partition
+from .engines import partitions_of
 from .mapreduce import (
     account_rank,
     actions_part,
@@ -72,11 +72,12 @@ def written_partitions(path, partitions) -> int:
 
 
 def partitions_of_folder(pv) -> list:
-    """The partitions of a :class:`PartitionedVillage`, each read from disk where it runs (none empty)."""
-    parts = [Partition(p["partition"], pv.partitions, (p["accounts"]["first"], p["accounts"]["last"],
-                                                       p["accounts"]["accounts"]), path=str(pv.path),
-                       role_rules=pv.role_rules, cached=None if pv.cache is None else str(pv.cached(p["partition"])))
-             for p in pv.manifest["parts"]]
+    """The partitions of a :class:`PartitionedVillage`, each read from disk where it runs (none empty): the
+    engines' partitions of its folder, with the role rules and this run's validated copies."""
+    parts = partitions_of(str(pv.path), pv.partitions)
+    for p in parts:
+        p.role_rules = pv.role_rules
+        p.cached = None if pv.cache is None else str(pv.cached(p.number))
     return [p for p in parts if p.accounts[2]] or parts[:1]
 
 
