@@ -240,3 +240,12 @@ def test_validated_copy_reads_back_exactly(folder, tmp_path):
         rows, kept = cached_rows(v), cached_rows(back)
         assert rows.keys() == kept.keys() and rows
         assert all(np.array_equal(rows[key], kept[key]) for key in rows)
+
+
+def test_streamed_run_with_the_portfolios_prior_scores_the_same(folder, streamed, tmp_path):
+    """Given a prior (here the one the streamed run wrote), pass 1 sums no statistics and the sentiment is the same."""
+    _, out = streamed
+    result = run(folder, tmp_path / "again", prior=out / "portfolio_prior.json", **OPTIONS)
+    assert result.exit_code == 0, result.skip_lines()
+    for name in ("account_sentiment.csv", "influence.csv", "accounts_at_risk.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (out / name).read_bytes(), name

@@ -94,8 +94,9 @@ def _notes(notes) -> pd.DataFrame:
     return pd.DataFrame(notes, columns=["stage", "category", "message"])
 
 
-def first_pass(tables, *, as_of, window_days, lead_days, half_life_days, action_window_days) -> dict:
-    """Pass 1 on one partition: influence and structure, coverage, listening plan, comments, prior statistics."""
+def first_pass(tables, *, as_of, window_days, lead_days, half_life_days, action_window_days, stats=True) -> dict:
+    """Pass 1 on one partition: influence and structure, coverage, listening plan, comments, and (``stats``:
+    unless the run was given a prior) the portfolio prior's sufficient statistics."""
     notes = []
     out = _noting(notes, "Influence", influence_part, tables, as_of=as_of)
     own = out["influence"]
@@ -103,8 +104,9 @@ def first_pass(tables, *, as_of, window_days, lead_days, half_life_days, action_
                        window_days=window_days, influence=own))
     out.update(_noting(notes, "Informal comments", actions_part, tables, as_of=as_of,
                        window_days=action_window_days, influence=own))
-    out.update(_noting(notes, "Account sentiment", prior_part, tables, as_of=as_of, window_days=window_days,
-                       lead_days=lead_days, half_life_days=half_life_days, influence=own))
+    if stats:
+        out.update(_noting(notes, "Account sentiment", prior_part, tables, as_of=as_of, window_days=window_days,
+                           lead_days=lead_days, half_life_days=half_life_days, influence=own))
     return {**out, "warnings": _notes(notes)}
 
 
@@ -168,7 +170,8 @@ def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, h
     options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
     first = Collector(spill, rank)
     with _stage(progress, f"influence, coverage, comments, prior: pass 1 of 2 over {len(parts)} partition(s)"):
-        eng.map(first_pass, parts, stage="pass 1", consume=first, action_window_days=action_window_days, **options)
+        eng.map(first_pass, parts, stage="pass 1", consume=first, action_window_days=action_window_days,
+                stats=prior is None, **options)
     _caught(result, first.frames("warnings"))
     for name in ("coverage", "listening_plan"):
         t[name] = first.combined(name)
