@@ -214,7 +214,7 @@ def test_import_checks_can_fail(tmp_path):
 PRIVATE_IN_TESTS = {
     "account_page_reference.py": ({"_SCRIPT_HASH", "_fmt"}, "the frozen reference page, built as the old code did"),
     "test_anonymize.py": ({"_static", "_vis_asset", "_vis_css"}, "the map's bundled assets, scanned for names"),
-    "test_compare.py": ({"_bootstrap_auc", "_bootstrap_differences", "_bootstrap_weights_t", "_boot_weights"},
+    "test_compare.py": ({"_bootstrap_auc", "_bootstrap_differences", "_exact_in_float32", "_boot_weights"},
                         "the vectorised bootstrap against a loop over replicates; the chunked draw against one call"),
     "test_coverage.py": ({"_Groups", "_active_at", "_member_finder", "_rank_desc", "_each_distinct", "_group_max",
                           "_role_codes"}, "the integer-coded kernels against pandas references"),

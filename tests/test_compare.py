@@ -273,19 +273,24 @@ def test_winner_by_log_loss_with_the_one_se_rule():
     assert c0.winner == c0.table.set_index("scheme")["log_loss"].idxmin()
 
 
-def test_bootstrap_auc_in_float32_weights_is_bit_identical():
-    from cxinfluence.models.compare import _bootstrap_auc, _bootstrap_weights_t
+def test_bootstrap_auc_in_chunks_float32_and_byte_counts_is_bit_identical():
+    """The kernel scores a few replicates at a time from compact counts, in float32 where that is exact: every
+    way gives the bits of the definition (auc with each replicate's weights per row)."""
+    from cxinfluence.models.compare import _bootstrap_auc, _exact_in_float32, auc
 
     rng = np.random.default_rng(31)
     n_acc, per = 3000, 3
     g = np.repeat(np.arange(n_acc), per)
     s = np.round(rng.normal(size=g.size), 2)  # ties within and across the classes
     y = (rng.uniform(size=g.size) < 1 / (1 + np.exp(-s))).astype(float)
-    W = rng.multinomial(n_acc, np.full(n_acc, 1 / n_acc), size=50).astype(float)
-    Wt32 = _bootstrap_weights_t(W, len(y))
-    assert Wt32.dtype == np.float32
-    assert _bootstrap_auc(y, s, g, Wt32).tolist() == _bootstrap_auc(y, s, g, np.ascontiguousarray(W.T)).tolist()
-    assert _bootstrap_weights_t(W * 2**20, len(y)).dtype == np.float64  # sums past 2**24: float64
+    W = rng.multinomial(n_acc, np.full(n_acc, 1 / n_acc), size=50)
+    assert _exact_in_float32(W, len(y)) and not _exact_in_float32(W * 2**20, len(y))  # sums past 2**24: float64
+    reference = auc(y, s, W[:, g].astype(float)).tolist()
+    for weights in (W.astype(np.uint8), W.astype(float), W * 1.0):
+        for chunk in (1, 7, 16, 64):
+            assert _bootstrap_auc(y, s, g, weights, chunk=chunk).tolist() == reference
+    big = W.astype(float) * 2**20  # float64 products (no longer exact in float32): the same AUCs, scaled weights
+    assert _bootstrap_auc(y, s, g, big, chunk=5).tolist() == auc(y, s, big[:, g]).tolist()
 
 
 def test_parallel_fold_refits_give_the_same_comparison(monkeypatch):
@@ -324,3 +329,25 @@ def test_bootstrap_weights_drawn_in_chunks_are_one_calls():
         rng = np.random.default_rng([11, 2])
         whole = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(float)
         assert np.array_equal(_boot_weights(11, 2, n_acc, n_boot), whole)
+
+
+def test_release_lets_each_scheme_go_once_scored_and_changes_no_number(monkeypatch):
+    """compare_schemes(release=True), as the run calls it: every scheme's fit lets go of its rows once its
+    held-out predictions are made (at most two schemes' designs held at a time), on small data and on large data
+    (fold refits on the other thread), and every table and prediction is the one of release=False."""
+    from cxinfluence.models import compare
+
+    df = _frame(n_acc=400, seed=5)
+    df["role_weighted"] = df["mean"] + np.random.default_rng(2).normal(0, 0.3, len(df))
+    schemes = ["mean", "influence_weighted", "role_weighted"]
+    for large in (False, True):
+        if large:
+            monkeypatch.setattr(compare, "PARALLEL_FOLD_ROWS", 10)
+        kept = compare_schemes(df, schemes, controls=[], n_boot=40)
+        released = compare_schemes(df, schemes, controls=[], n_boot=40, release=True)
+        assert all(f.data is not None for f in kept.fits.values())
+        assert all(f.released and f.data is None for f in released.fits.values())
+        pd.testing.assert_frame_equal(released.table, kept.table, check_exact=True)
+        pd.testing.assert_frame_equal(released.folds, kept.folds, check_exact=True)
+        pd.testing.assert_frame_equal(released.predictions, kept.predictions, check_exact=True)
+        assert released.winner == kept.winner

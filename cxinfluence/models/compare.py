@@ -65,15 +65,17 @@ from ..sentiment.schemes import COMPARED_SCHEMES
 from .design import group_codes
 from .diagnostics import FLAGS
 from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
+from .release import release_fit
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 from .scores import (  # noqa: F401 - auc, bootstrap_auc and the kernels' names stay importable from here
     _bootstrap_auc,
-    _bootstrap_weights_t,
     _class_weights,
+    _exact_in_float32,
     _row_losses,
     _scores,
     auc,
     bootstrap_auc,
+    replicate_dot,
 )
 from .threads import blas_threads
 
@@ -162,7 +164,8 @@ def grouped_folds(groups, folds=5, seed=0) -> np.ndarray:
 # The comparison
 # --------------------------------------------------------------------------
 def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_boot=200, controls=None,
-                    baseline="mean", family="tweedie", cluster="account_id", conf_level=0.95, fits=None) -> Comparison:
+                    baseline="mean", family="tweedie", cluster="account_id", conf_level=0.95, fits=None,
+                    release=False) -> Comparison:
     """Fit the same model per scheme and compare them on held-out accounts.
 
     Parameters
@@ -191,6 +194,10 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
         frame (e.g. by :func:`~cxinfluence.models.fit.fit_rebuy`). A fit is reused
         as the full-data fit only when it has the comparison's formula and
         exactly its rows; otherwise the scheme is refitted.
+    release : bool, default False
+        Release each scheme's fitted rows (:func:`~cxinfluence.models.release.release_fit`) once its held-out
+        predictions are made, so that one or two schemes' designs are held at a time (:func:`cxinfluence.run`
+        does; the returned fits then keep estimates and statistics, not rows).
 
     Returns
     -------
@@ -209,11 +216,11 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     """
     with blas_threads():  # tall-narrow products and small solves: one BLAS thread (:mod:`.threads`)
         return _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster,
-                                conf_level, fits)
+                                conf_level, fits, release)
 
 
 def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster, conf_level,
-                     fits):
+                     fits, release=False):
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
     data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
     fold = grouped_folds(data[cluster], folds, seed)
@@ -228,18 +235,27 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     n_acc = int(acc_codes.max()) + 1
     # both replicate sets drawn ahead on the other core, unless they are large (a million accounts: 1.6 GB each):
     # then the selection rule's set is drawn when the score table has let go of the first one
-    ahead = (1, 2) if n_boot * n_acc * 8 <= BOOT_AHEAD_BYTES else (1,)
+    ahead = (1, 2) if n_boot * n_acc <= BOOT_AHEAD_BYTES else (1,)
     weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in ahead] if n_boot else None
     refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
+
+    def held_out(s):
+        """Scheme ``s``'s out-of-fold predictions from its folds' refits; then its rows may go."""
+        nonlocal y
+        estimates = [r.result() for r in refits.pop(s)] if large else refits.pop(s)
+        y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
+        fold_rows.extend({"fold": k, "scheme": s, **r} for k, r in enumerate(rows))
+        if release:
+            release_fit(fits[s])
+
     try:
-        for s in schemes:
+        for i, s in enumerate(schemes):
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
             tasks = _fold_refits(fits[s], fold, folds, train, scratch)
             refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
-        for s in schemes:
-            estimates = [r.result() for r in refits[s]] if large else refits[s]
-            y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
-            fold_rows += [{"fold": k, "scheme": s, **r} for k, r in enumerate(rows)]
+            if i:  # the previous scheme's refits ran beside this fit: at most two schemes' designs are held
+                held_out(schemes[i - 1])
+        held_out(schemes[-1])
         W1 = weights[0].result() if weights else None
         W2 = weights[1].result() if weights and len(weights) > 1 else None  # None: drawn by _select
     finally:
@@ -401,7 +417,7 @@ def _rows(X, keep, out=None):
 
 #: bootstrap weights drawn ahead (both sets at once) only while one set is at most this large
 BOOT_AHEAD_BYTES = 256 * 2**20
-#: replicates drawn at a time: the counts come as int64 and are held as float64, so the int64 copy is a chunk
+#: replicates drawn at a time: the counts come as int64 and are held as one byte each, so the int64 copy is a chunk
 BOOT_CHUNK = 16
 
 
@@ -409,16 +425,21 @@ def _boot_weights(seed, stream, n_acc, n_boot):
     """Replicate x account bootstrap weights: multinomial counts of ``n_acc`` accounts drawn with replacement,
     from the random stream ``[seed, stream]`` (1: the score differences, 2: the selection rule).
 
-    Drawn :data:`BOOT_CHUNK` replicates at a time into the float64 result (the generator draws replicate after
-    replicate, so the counts are those of one call with ``size=n_boot``; tested): at a million accounts the
-    int64 counts of every replicate would be another 1.6 GB.
+    Drawn :data:`BOOT_CHUNK` replicates at a time (the generator draws replicate after replicate, so the counts
+    are those of one call with ``size=n_boot``; tested) and held as compact integers, one byte a count while
+    every count fits (an account drawn 256 times or more widens them): the scores read them a few replicates at
+    a time (:func:`~cxinfluence.models.scores.replicate_dot`). At a million accounts the counts as float64
+    would be 1.6 GB a set, their int64 copies as much again; as bytes they are 200 MB.
     """
     rng = np.random.default_rng([seed, stream])
     p = np.full(n_acc, 1.0 / n_acc)
-    W = np.empty((n_boot, n_acc))
+    W = np.empty((n_boot, n_acc), dtype=np.uint8)
     for start in range(0, n_boot, BOOT_CHUNK):
         stop = min(start + BOOT_CHUNK, n_boot)
-        W[start:stop] = rng.multinomial(n_acc, p, size=stop - start)
+        counts = rng.multinomial(n_acc, p, size=stop - start)
+        if counts.max(initial=0) > np.iinfo(W.dtype).max:
+            W = W.astype(np.int64)
+        W[start:stop] = counts
     return W
 
 
@@ -457,11 +478,11 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed, W
         return table, best, f"lowest held-out {name} ({best}); no bootstrap, so no one-SE rule"
     n_acc = int(acc.max() + 1)
     W = _boot_weights(seed, 2, n_acc, n_boot) if W is None else W
-    denom = W @ np.bincount(acc, minlength=n_acc).astype(float)
+    denom = replicate_dot(W, np.bincount(acc, minlength=n_acc))
     boot = {}
     for s in schemes:
         v = _row_losses(y, preds[s], kind, family)[metric]
-        boot[s] = (W @ np.bincount(acc, v, n_acc)) / denom
+        boot[s] = replicate_dot(W, np.bincount(acc, v, n_acc)) / denom
     se = np.array([np.std(boot[s] - boot[best], ddof=1) for s in table["scheme"]])
     table[f"{metric}_vs_best_se"] = se
     ok = (table[f"{metric}_vs_best"].to_numpy() <= se) | (table["scheme"] == best).to_numpy()
@@ -478,23 +499,21 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
     """Percentile CIs of (scheme - baseline) scores, resampling accounts."""
     n_acc = int(acc.max() + 1)
     W = _boot_weights(seed, 1, n_acc, n_boot) if W is None else W  # replicate x account
-    count = np.bincount(acc, minlength=n_acc).astype(float)
-    denom = W @ count
+    denom = replicate_dot(W, np.bincount(acc, minlength=n_acc))
     a = (1 - conf_level) / 2
-    Wt = _bootstrap_weights_t(W, len(y)) if kind == "rebuy" else None
     cw = _class_weights(y, acc, W) if kind == "rebuy" else None
     boot = {}
     for s in schemes:
         res = {}
         for k, v in _row_losses(y, preds[s], kind, family).items():
-            m = (W @ np.bincount(acc, v, n_acc)) / denom
+            m = replicate_dot(W, np.bincount(acc, v, n_acc)) / denom
             res[k] = np.sqrt(m) if k == "rmse" else m
         boot[s] = res
     if kind == "rebuy":
         # the schemes' bootstrap AUCs are independent and spend their time in numpy and scipy.sparse, which
         # release the GIL: two at a time on large data (the same numbers as in sequence)
         def one(s):
-            return _bootstrap_auc(y, preds[s], acc, Wt, cw)
+            return _bootstrap_auc(y, preds[s], acc, W, cw)
 
         if len(y) >= PARALLEL_FOLD_ROWS and len(schemes) > 1:
             with ThreadPoolExecutor(2) as pool:

@@ -85,33 +85,46 @@ def bootstrap_auc(y, score, groups, W):
     >>> bootstrap_auc(y, s, g, W).tolist() == auc(y, s, W[:, g]).tolist()
     True
     """
-    W = np.asarray(W, dtype=float)
-    return _bootstrap_auc(y, score, groups, np.ascontiguousarray(W.T), _class_weights(y, groups, W))
+    return _bootstrap_auc(y, score, groups, np.asarray(W, dtype=float))
+
+
+#: bootstrap replicates scored at a time: a portfolio's bootstrap products are (rows' cuts x this) wide, not
+#: (cuts x every replicate): at a million accounts that is a few hundred MiB instead of gigabytes
+REPLICATE_CHUNK = 16
+
+
+def replicate_dot(W, v, chunk=REPLICATE_CHUNK):
+    """``W @ v`` for replicate x group weights ``W`` held in any numeric dtype (compact integer counts), converted
+    to float64 ``chunk`` replicates at a time (never the whole matrix at once).
+
+    >>> W = np.array([[1, 0, 2], [0, 3, 0]], dtype=np.uint8)
+    >>> replicate_dot(W, np.array([0.5, 1.0, 2.0])).tolist()
+    [4.5, 3.0]
+    """
+    v = np.asarray(v, dtype=float)
+    return np.concatenate([np.asarray(W[i:i + chunk], dtype=float) @ v for i in range(0, W.shape[0], chunk)])
 
 
 def _class_weights(y, groups, W):
     """The weight of the events and of the non-events in each replicate, ``(W @ events per group, W @ non-events
-    per group)``: the same for every scheme scored on the same rows, so computed once, from the float64 weights."""
+    per group)``: the same for every scheme scored on the same rows, so computed once."""
     pos = np.asarray(y, dtype=float) == 1
     groups = np.asarray(groups)
     n = W.shape[1]
-    return (W @ np.bincount(groups[pos], minlength=n).astype(float),
-            W @ np.bincount(groups[~pos], minlength=n).astype(float))
+    return (replicate_dot(W, np.bincount(groups[pos], minlength=n)),
+            replicate_dot(W, np.bincount(groups[~pos], minlength=n)))
 
 
-def _bootstrap_auc(y, score, groups, Wt, class_weights=None):
-    """:func:`bootstrap_auc` with the weights as groups x replicates
-    (C-contiguous), so that a caller scoring many schemes transposes once;
-    ``class_weights`` (:func:`_class_weights`, computed here when absent)
-    likewise once for all schemes."""
+def _auc_counts(y, score, groups, n_groups):
+    """The pair counts behind :func:`bootstrap_auc` for one score: ``(big, small, big_is_events)``, two sparse
+    ``cuts x groups`` count matrices (CSR): the larger class's rows per segment between consecutive cuts, and
+    each smaller-class row at its two cuts (below, and below or tied; one entry of 2 when nothing ties)."""
     import scipy.sparse as sp
 
     y = np.asarray(y, dtype=float)
     s = np.asarray(score, dtype=float)
     groups = np.asarray(groups)
     pos = y == 1
-    if class_weights is None:
-        class_weights = _class_weights(y, groups, np.asarray(Wt, dtype=float).T)
     big = pos if pos.sum() >= (~pos).sum() else ~pos
     s_big = s[big]
     order = np.argsort(s_big, kind="mergesort")
@@ -126,28 +139,43 @@ def _bootstrap_auc(y, score, groups, Wt, class_weights=None):
     mark[hi] = True
     cuts = np.flatnonzero(mark)
     cut_of = np.cumsum(mark) - 1
-    shape = (len(cuts), Wt.shape[0])
+    shape = (len(cuts), n_groups)
     # segment q holds the larger-class rows between cuts q-1 and q (rows past the last cut add nothing);
     # rows are already in segment order, so the CSR arrays are built directly
-    # float32 weights (see _bootstrap_weights_t) halve the memory the products stream through
-    dt = Wt.dtype if Wt.dtype == np.float32 else np.float64
-    big_counts = sp.csr_matrix((np.ones(cuts[-1] if len(cuts) else 0, dtype=dt), g_big[:cuts[-1] if len(cuts) else 0],
-                                np.r_[0, cuts]), shape=shape)
+    last = cuts[-1] if len(cuts) else 0
+    big_counts = sp.csr_matrix((np.ones(last), g_big[:last], np.r_[0, cuts]), shape=shape)
     if np.array_equal(lo, hi):  # no ties across the classes: one entry of 2 per row
-        at, rows, ones = cut_of[lo], g_small, np.full(len(lo), 2.0, dtype=dt)
+        at, rows, ones = cut_of[lo], g_small, np.full(len(lo), 2.0)
     else:
         at, rows = np.r_[cut_of[lo], cut_of[hi]], np.r_[g_small, g_small]
-        ones = np.ones(len(at), dtype=dt)
+        ones = np.ones(len(at))
     # (cut, group) entries in any order: the COO -> CSR conversion places them by a counting pass, no sort
     # (duplicates are summed by the product as they are)
     small_counts = sp.coo_matrix((ones, (at, rows)), shape=shape).tocsr()
-    below = big_counts @ Wt  # cut x replicate: larger-class weight per segment ...
-    np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
-    # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
-    twice = np.einsum("qr,qr->r", below, small_counts @ Wt, dtype=np.float64, casting="safe")
+    return big_counts, small_counts, big is pos
+
+
+def _bootstrap_auc(y, score, groups, W, class_weights=None, chunk=REPLICATE_CHUNK):
+    """:func:`bootstrap_auc` with ``W`` (replicates x groups) in any numeric dtype (compact integer counts),
+    scored ``chunk`` replicates at a time; ``class_weights`` (:func:`_class_weights`, computed here when absent)
+    once for all the schemes a caller scores on the same rows. Every product is of integers held exactly, so
+    the chunks give the bits one product over every replicate gives."""
+    big, small, big_is_pos = _auc_counts(y, score, groups, W.shape[1])
+    if class_weights is None:
+        class_weights = _class_weights(y, groups, W)
+    exact32 = _exact_in_float32(W, len(np.asarray(y)))
+    if exact32:  # float32 weights halve the memory the products stream through
+        big, small = big.astype(np.float32), small.astype(np.float32)
+    twice = np.empty(W.shape[0])
+    for i in range(0, W.shape[0], chunk):
+        Wt = np.ascontiguousarray(np.asarray(W[i:i + chunk]).T, dtype=np.float32 if exact32 else np.float64)
+        below = big @ Wt  # cut x replicate: larger-class weight per segment ...
+        np.cumsum(below, axis=0, out=below)  # ... accumulated: weight below each cut
+        # twice the sum over smaller-class rows of w_j (larger below + larger below or tied)
+        twice[i:i + chunk] = np.einsum("qr,qr->r", below, small @ Wt, dtype=np.float64, casting="safe")
     n_pos, n_neg = class_weights
-    n_big, n_small = (n_pos, n_neg) if big is pos else (n_neg, n_pos)
-    if big is pos:  # pairs count events above each non-event
+    n_big, n_small = (n_pos, n_neg) if big_is_pos else (n_neg, n_pos)
+    if big_is_pos:  # pairs count events above each non-event
         twice = 2.0 * n_big * n_small - twice
     with np.errstate(invalid="ignore", divide="ignore"):
         return (twice / 2.0) / (n_big * n_small)
@@ -174,9 +202,9 @@ def _scores(y, p, kind, family=None):
     return out
 
 
-def _bootstrap_weights_t(W, n_rows):
-    """``W`` transposed (accounts x replicates, C-contiguous) for :func:`_bootstrap_auc`: in float32 when every
-    partial sum of it over ``n_rows`` rows is an integer below 2**24 (held exactly, so the AUCs stay bit-identical;
-    the products are summed in float64), else float64."""
-    exact32 = n_rows * float(W.max(initial=0.0)) * 2 < 2**24 and np.array_equal(W, np.floor(W))
-    return np.ascontiguousarray(W.T, dtype=np.float32 if exact32 else np.float64)
+def _exact_in_float32(W, n_rows):
+    """Whether every partial sum of the weights ``W`` over ``n_rows`` rows is an integer below 2**24, held exactly
+    in float32 (so the bootstrap AUCs stay bit-identical in float32; the products are summed in float64)."""
+    W = np.asarray(W)
+    top = float(W.max(initial=0))
+    return n_rows * top * 2 < 2**24 and (W.dtype.kind in "iub" or np.array_equal(W, np.floor(W)))

@@ -57,7 +57,7 @@ from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_tabl
 from ..models.frame import outcome_periods
 from ..models.measurement import corrected_fit
 from ..models.predict import predict_renewal, snapshot_frame
-from ..models.release import release_fits
+from ..models.release import release_fit, release_fits
 from ..models.risk import accounts_at_risk
 from ..models.sensitivity import influence_sensitivity, sensitivity_sample
 from ..present.account_page import write_account_pages
@@ -539,16 +539,21 @@ def _prior_used(prior, snap, history, as_of):
 
 
 def _models(result, schemes, frame, *, seed, folds, n_boot):
-    """Every model the frame can support; each one the data cannot is skipped with its reason."""
+    """Every model the frame can support; each one the data cannot is skipped with its reason.
+
+    Each fit lets go of its rows as soon as it is made (:func:`release_fit`; the renewal model the run predicts
+    with keeps statsmodels' results, without data): what the run reads later is kept, and a portfolio's models
+    stage holds one or two designs at a time instead of a dozen (a million accounts: 4M rows x ~11 columns each).
+    """
     t, fits = result.tables, result.fits
 
     def attempt(stage, key, reason, fit):
-        """fits[key] = fit(), unless the data cannot support it (reason) or it fails (named)."""
+        """fits[key] = fit(), released, unless the data cannot support it (reason) or it fails (named)."""
         if reason:
             _record(result, stage, "skipped", reason)
             return
         with _guard(result, stage):
-            fits[key] = fit()
+            fits[key] = release_fit(fit(), statsmodels=key == f"rebuy:{PRIMARY_SCHEME}")
 
     renewal = renewal_models_reason(frame, schemes)
     if renewal:
@@ -568,12 +573,11 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
                 corrected = corrected_fit(frame, "influence_heard", method="calibration")
                 t["measurement_correction"] = corrected.table
                 if corrected.fit is not None:
-                    fits["rebuy_calibrated:influence_heard"] = corrected.fit
+                    fits["rebuy_calibrated:influence_heard"] = release_fit(corrected.fit)
             except ModelError as exc:
                 _record(result, "Measurement-error correction", "skipped", str(exc).splitlines()[0])
     if fits:
         t["models"] = models_table(list(fits.values()))
-        release_fits({k: f for k, f in fits.items() if not k.startswith("rebuy:")})  # the comparison reads none
     if renewal:
         return
     compared = [s for s in schemes if f"rebuy:{s}" in fits]
@@ -586,7 +590,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         _record(result, "Scheme comparison", "note", note)
     with _guard(result, "Scheme comparison"):
         comparison = compare_schemes(frame, schemes=compared, folds=used_folds, seed=seed, n_boot=n_boot,
-                                     fits={s: fits[f"rebuy:{s}"] for s in compared})
+                                     fits={s: fits[f"rebuy:{s}"] for s in compared}, release=True)
         t["comparison_object"] = comparison
         t["scheme_comparison"] = comparison.table
 
