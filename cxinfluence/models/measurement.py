@@ -210,7 +210,11 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
     fit = fit or fit_rebuy
     naive = fit(frame, scheme=scheme, **fit_kwargs)
     used = naive.data if naive.data is not None else frame
-    rows = frame.loc[used.index] if used.index.isin(frame.index).all() else used
+    # the fitted rows with the columns the fit read and the SEs: not every column of the frame (a portfolio's
+    # frame has some 50; this copy and the calibrated one below would hold them all twice)
+    read = list(used.columns) + [se_col or f"{scheme}_se", "n_respondents"]
+    rows = (frame.loc[used.index, [c for c in dict.fromkeys(read) if c in frame.columns]]
+            if used.index.isin(frame.index).all() else used)
     u2 = error_variance(rows, scheme, se_col).to_numpy()
     model = naive.result.model
     names = list(model.exog_names)
