@@ -265,3 +265,27 @@ def test_probing_a_lean_result_does_not_fit_statsmodels(lean):
     assert f.result._sm is None
     first = f.result.statsmodels()
     assert f.result.statsmodels() is first and f.result.fit_history["iteration"] == 1
+
+
+@pytest.mark.parametrize("periods", [1, 3])
+@pytest.mark.parametrize("path", ["lean", "statsmodels"])
+def test_marginal_effects_in_closed_form_equal_statsmodels_get_margeff(path, periods, monkeypatch):
+    """A logit's average marginal effects (Fit.marginal_effects, what a run keeps) in closed form: equal to
+    statsmodels' get_margeff(at="overall", method="dydx") on the same results (model-based and cluster-robust
+    covariance), without its rows x k x k numerical Jacobian."""
+    if path == "lean":
+        monkeypatch.setattr(glm, "WARM_START_MIN_ROWS", 100)
+    f = fit_rebuy(_frame(n=1200 // periods, periods=periods, seed=periods),
+                  scheme="mean", controls=["log_revenue", "segment", "region"])
+    assert isinstance(f.result, LeanGLMResults) == (path == "lean")
+    assert f.cov_type == ("cluster" if periods > 1 else "nonrobust")
+    ref = (f.result.statsmodels() if path == "lean" else f.result).get_margeff(at="overall", method="dydx")
+    m = f.marginal_effects()
+    np.testing.assert_allclose(m.margeff, ref.margeff, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(m.margeff_se, ref.margeff_se, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(m.margeff_cov, ref.margeff_cov, rtol=1e-8, atol=1e-18)
+    np.testing.assert_allclose(m.conf_int(0.1), ref.conf_int(0.1), rtol=1e-9, atol=0)
+    np.testing.assert_allclose(m.pvalues, ref.pvalues, rtol=1e-6, atol=1e-300)
+    released = fit_rebuy(_frame(n=1200 // periods, periods=periods, seed=periods), scheme="mean",
+                         controls=["log_revenue", "segment", "region"]).release_data(statsmodels=True)
+    assert released.marginal_effects().margeff.tolist() == m.margeff.tolist()  # what a run keeps: the same bits

@@ -133,7 +133,7 @@ def rebuy_findings(fit, terms=None, conf_level=0.95) -> pd.DataFrame:
     cont = [t for t in terms if _step(fit, t)[0] is not None]
     me = None
     if cont:
-        m = fit.marginal_effects()  # statsmodels' get_margeff(at="overall", method="dydx")
+        m = fit.marginal_effects()  # get_margeff(at="overall", method="dydx"), a logit's in closed form
         ci = np.asarray(m.conf_int(alpha=1 - conf_level))
         me = {n: (m.margeff[i], ci[i, 0], ci[i, 1]) for i, n in enumerate(names[1:] if names[0] == "Intercept" else names)}
     for t in terms:

@@ -12,11 +12,11 @@ run ends. What the run's later steps read from a fit is small:
 * what the report's sentences read from the fitted rows (the step of "each
   0.1 higher", whether a term is 0/1, the typical account of the renewal
   curve): one :func:`column_summary` per formula column, ``Fit.summaries``;
-* the average marginal effects of a logit (``Fit.marginal_effects()``) and
-  predictions for new rows (``get_prediction``): for the fits named in
-  ``statsmodels``, whose statsmodels results are built (as a prediction
-  would build them anyway), asked for their marginal effects, then stripped of
-  their data (statsmodels' ``remove_data``; predictions for new rows need
+* the average marginal effects of a logit (``Fit.marginal_effects()``, in
+  closed form: :mod:`.margins`) and predictions for new rows
+  (``get_prediction``): for the fits named in ``statsmodels``, whose
+  statsmodels results are built (as a prediction would build them anyway),
+  then stripped of their data (statsmodels' ``remove_data``; predictions for new rows need
   only the estimates and the formula).
 
 After release, whatever needs the fitted rows themselves (``Fit.data``,
@@ -33,6 +33,7 @@ import pandas as pd
 
 from .design import _categorical_text, formula_columns
 from .lean import HEAD_ROWS, LeanGLMResults, build_design
+from .margins import is_logit_glm, result_margins
 
 #: the result kinds whose statsmodels results can be stripped of their data (GLM and OLS)
 RELEASABLE_KINDS = ("logit", "glm", "ols")
@@ -105,9 +106,10 @@ def release_fit(fit, *, statsmodels=False):
         res = fit.result
         lean = isinstance(res, LeanGLMResults)
         if statsmodels:
+            if fit.kind == "logit":  # from the fit itself, before statsmodels' results add their copy of the rows
+                margins = result_margins(res)
+                fit.margins = margins if is_logit_glm(res) else _detached(margins)
             sm = res.statsmodels() if lean else res
-            if fit.kind == "logit":
-                fit.margins = _detached(sm.get_margeff(at="overall", method="dydx"))
             if getattr(sm.model, "formula", None) is None and data is not None:
                 fit.design_info = _design_info(fit.formula, data)
             strip_statsmodels(sm)

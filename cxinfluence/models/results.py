@@ -14,6 +14,7 @@ from .diagnostics import (
     flag_table,
     se_description,
 )
+from .margins import result_margins
 from .mixed import component_label
 from .release import column_summary, release_fit
 
@@ -131,15 +132,16 @@ class Fit:
         return list(self.summaries) if self.summaries is not None else [] if self.data is None else list(self.data)
 
     def marginal_effects(self):
-        """statsmodels' average marginal effects, ``get_margeff(at="overall", method="dydx")``
-        (``margeff``, ``margeff_se``, ``conf_int(alpha)``); kept by a release that kept the
+        """The average marginal effects, statsmodels' ``get_margeff(at="overall", method="dydx")``
+        (``margeff``, ``margeff_se``, ``conf_int(alpha)``; a logit's in closed form,
+        :func:`cxinfluence.models.margins.logit_margins`); kept by a release that kept the
         statsmodels results, else computed from the fitted rows."""
         if self.margins is not None:
             return self.margins
         if self.released:
             raise ModelError(f"the fitted rows of {self.name!r} were released after the run (only its estimates "
                              "and statistics are kept); refit it on the run's model_frame for marginal effects")
-        return self.result.get_margeff(at="overall", method="dydx")
+        return result_margins(self.result)
 
     def release_data(self, statsmodels=False):
         """Drop the fitted rows, keeping what tables, sentences and predictions read
