@@ -52,3 +52,48 @@ def test_kumu_workbook_has_elements_and_connections_as_text(tmp_path):
     title_cell = wb["Elements"].cell(row=2, column=5)
     assert title_cell.value.startswith("=") and title_cell.data_type == "s"  # text, not a formula
     assert back["Connections"]["From"].tolist() == ["s2"]
+
+
+def _openpyxl_kumu(graphs, path):
+    """write_kumu as it was: openpyxl's Workbook, one cell at a time (the reference for the sheets' bytes)."""
+    from openpyxl import Workbook
+
+    from cxinfluence.present.portfolio import stable_xlsx
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, table in zip(("Elements", "Connections"), kumu_tables(graphs)):
+        ws = wb.create_sheet(name)
+        ws.append(list(table.columns))
+        for r, rec in enumerate(table.itertuples(index=False), start=2):
+            for c, value in enumerate(rec, start=1):
+                value = None if value is None or (isinstance(value, float) and value != value) else value
+                value = value.item() if hasattr(value, "item") else value
+                if value is None:
+                    continue
+                cell = ws.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"
+    wb.save(path)
+    return stable_xlsx(path)
+
+
+def test_kumu_sheets_are_the_bytes_openpyxl_writes(tmp_path):
+    import zipfile
+
+    g = graphs()
+    g["A1"].add_node("s3", name=" padded ", title="", role=None, influence=float("inf"), sentiment=-0.0, veto=None)
+    g["A1"].add_edge("s3", "s1", kind="influences", weight=0.1 + 0.2)
+    new = zipfile.ZipFile(write_kumu(g, tmp_path / "new.xlsx"))
+    old = zipfile.ZipFile(_openpyxl_kumu(g, tmp_path / "old.xlsx"))
+    assert new.namelist() == old.namelist()
+    differ = [n for n in old.namelist() if old.read(n) != new.read(n)]
+    assert differ == ["docProps/app.xml"]  # it names cxinfluence, not openpyxl
+    assert b'<dimension ref="A1:M5" />' in new.read("xl/worksheets/sheet1.xml")
+
+
+def test_kumu_drops_characters_xml_cannot_hold(tmp_path):
+    g = {"A1": nx.DiGraph()}
+    g["A1"].add_node("s1", name="Ann\x01\x0b Lee", role="user")
+    back = pd.read_excel(write_kumu(g, tmp_path / "k.xlsx"), sheet_name="Elements")
+    assert back["Label"].tolist() == ["Ann Lee"]

@@ -174,3 +174,26 @@ def test_anonymized_outputs_contain_no_original_name(small_synthetic, tmp_path):
     leaked = sorted(n for n in names if n in text)
     assert not leaked, leaked[:5]
     assert "Person " in text
+
+
+def test_a_small_run_hands_back_what_it_froze_for_the_collector(small_synthetic, tmp_path):
+    """A small run freezes what its stages leave for the garbage collector (cheaper full passes) and unfreezes it
+    when it returns; objects the caller froze before stay frozen, and nothing more is frozen for them."""
+    import gc
+
+    from cxinfluence import run
+
+    village = small_synthetic[1]
+    frozen = []
+    real_freeze = gc.freeze
+    gc.freeze = lambda: (frozen.append(1), real_freeze())  # noqa: E731 - counts the run's freezes
+    try:
+        run(village, tmp_path / "a", maps=0, quiet=True, n_boot=0)
+        assert frozen and gc.get_freeze_count() == 0
+        real_freeze()  # the caller's own frozen objects
+        frozen.clear()
+        run(village, tmp_path / "b", maps=0, quiet=True, n_boot=0)
+        assert not frozen and gc.get_freeze_count() > 0  # not unfrozen by the run (freed ones leave the count)
+    finally:
+        gc.freeze = real_freeze
+        gc.unfreeze()

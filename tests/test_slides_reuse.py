@@ -54,7 +54,8 @@ def test_redrawn_figure_gives_the_bytes_of_a_new_one(graphs, tmp_path):
 
 
 def test_legend_under_a_long_name_is_drawn_not_pasted(tmp_path):
-    """A name running under the legend: the box is not plain white, so the figure is drawn whole."""
+    """A name running under the legend: the box is not plain white, so the legend and colour bar are drawn over
+    the bare figure (as the first time), not pasted."""
     import networkx as nx
 
     KEPT_FIGURES.__dict__.clear()
@@ -71,7 +72,9 @@ def test_legend_under_a_long_name_is_drawn_not_pasted(tmp_path):
         png, svg = write_map_figures(G, tmp_path, f"m{k}", seed=0, title="T")
         ref_png, ref_svg = _fresh(G, seed=0, title="T")
         assert png.read_bytes() == ref_png and svg.read_bytes() == ref_svg, f"map {k}"
-    assert next(iter(KEPT_FIGURES.figures.values())).pasted == 2  # maps 1 and 3; map 2 drawn whole
+    kept = next(iter(KEPT_FIGURES.figures.values()))
+    assert kept.pasted == 2  # maps 1 and 3
+    assert kept.overlaid == 2  # maps 0 and 2: the legend and colour bar drawn over the bare figure, not all again
 
 
 def test_a_style_applied_between_maps_is_used_as_by_a_new_figure(graphs, tmp_path):

@@ -97,7 +97,7 @@ from .preconditions import (
 )
 from .progress import Progress
 from .spill import Spill, SpilledTable, resolved
-from .stages import _guard, _record, _skip_line, _skip_table, _stage
+from .stages import _guard, _record, _run_scope, _skip_line, _skip_table, _stage
 from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces, written_partitions
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
@@ -147,6 +147,7 @@ class RunResult:
 
 
 @in_arrow_pool  # Arrow memory from jemalloc while the run works (village/arrowpool.py)
+@_run_scope()  # what a small run's stages froze for the garbage collector is unfrozen when it returns (stages.py)
 def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=0, half_life_days=None,
         schemes=None, maps=25, map_accounts=None, anonymize=False, role_rules=None, seed=0, quiet=False,
         folds=5, n_boot=200, anonymize_key=None, currency=None, compare_to=None, prior=None, partitions=1,

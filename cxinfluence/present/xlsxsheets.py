@@ -199,9 +199,22 @@ def _is_text(values) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
 
-def _sheet_parts(heads, columns):
+def _dimension(heads, columns) -> str:
+    """The ``<dimension>`` element openpyxl's (not write-only) workbook writes: the box from A1 to the last column
+    and the last row holding a value (the headings are row 1)."""
+    values = [c.to_numpy(object) if isinstance(c, pd.Series) else c for c in columns]
+    last = len(values[0]) if values else 0
+    while last and all(cell_xml("A1", c[last - 1]) == "" for c in values):  # from the end: usually one look
+        last -= 1
+    return f'<dimension ref="A1:{column_letter(len(heads) - 1)}{last + 1}" />'
+
+
+def _sheet_parts(heads, columns, dimension=False):
     """The sheet's XML in pieces (bytes or Arrow arrays of lines), headings first."""
-    yield (_SHEET_HEAD + '<row r="1">' + "".join(cell_xml(f"{column_letter(k)}1", h) for k, h in enumerate(heads))
+    head = _SHEET_HEAD
+    if dimension:
+        head = head.replace("</sheetPr>", "</sheetPr>" + _dimension(heads, columns), 1)
+    yield (head + '<row r="1">' + "".join(cell_xml(f"{column_letter(k)}1", h) for k, h in enumerate(heads))
            + "</row>").encode("utf-8")
     n = len(columns[0]) if columns else 0
     for lo in range(0, n, BLOCK_ROWS):
@@ -273,7 +286,7 @@ _STYLES = (
     + "".join(f'<rgbColor rgb="{c}" />' for c in _COLORS) + "</indexedColors></colors></styleSheet>")
 
 
-def write_workbook(path, sheets) -> Path:
+def write_workbook(path, sheets, *, dimensions: bool = False) -> Path:
     """Write sheets of plain cells as an ``.xlsx`` workbook, streamed; return the path.
 
     Parameters
@@ -283,6 +296,10 @@ def write_workbook(path, sheets) -> Path:
     sheets : list of (name, headings, columns)
         ``columns``: one array-like or Series per heading, all of one length:
         text (cleaned by the caller), bools or numbers; blanks left empty.
+    dimensions : bool, default False
+        Each sheet names the box its cells fill (``<dimension ref="A1:M1071" />``), as openpyxl's ordinary
+        ``Workbook`` writes it (its write-only workbook does not): the sheets are then the bytes that workbook
+        writes for the same cells, when every row has a value.
 
     Returns
     -------
@@ -301,7 +318,8 @@ def write_workbook(path, sheets) -> Path:
     parts = _package_parts([name for name, _, _ in sheets])
     order = [("docProps/app.xml", parts["app"]), ("docProps/core.xml", parts["core"]),
              ("xl/theme/theme1.xml", parts["theme"])]
-    order += [(f"xl/worksheets/sheet{k}.xml", (heads, columns)) for k, (_, heads, columns) in enumerate(sheets, 1)]
+    order += [(f"xl/worksheets/sheet{k}.xml", (heads, columns, dimensions))
+              for k, (_, heads, columns) in enumerate(sheets, 1)]
     order += [("xl/styles.xml", parts["styles"]), ("_rels/.rels", parts["rels"]),
               ("xl/workbook.xml", parts["workbook"]), ("xl/_rels/workbook.xml.rels", parts["workbook_rels"]),
               ("[Content_Types].xml", parts["types"])]
