@@ -65,9 +65,10 @@ from ..sentiment.schemes import COMPARED_SCHEMES
 from .design import group_codes
 from .diagnostics import FLAGS
 from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
-from .release import release_fit
 from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
+from .release import release_fit
 from .scores import (  # noqa: F401 - auc, bootstrap_auc and the kernels' names stay importable from here
+    REPLICATE_CHUNK,
     _bootstrap_auc,
     _class_weights,
     _exact_in_float32,
@@ -233,8 +234,8 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     large = len(data) >= PARALLEL_FOLD_ROWS
     pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
     n_acc = int(acc_codes.max()) + 1
-    # both replicate sets drawn ahead on the other core, unless they are large (a million accounts: 1.6 GB each):
-    # then the selection rule's set is drawn when the score table has let go of the first one
+    # both replicate sets drawn ahead on the other core (one byte a count: 200 MB each at a million accounts),
+    # unless they are larger: then the selection rule's set is drawn when the score table has let go of the first
     ahead = (1, 2) if n_boot * n_acc <= BOOT_AHEAD_BYTES else (1,)
     weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in ahead] if n_boot else None
     refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
@@ -417,8 +418,9 @@ def _rows(X, keep, out=None):
 
 #: bootstrap weights drawn ahead (both sets at once) only while one set is at most this large
 BOOT_AHEAD_BYTES = 256 * 2**20
-#: replicates drawn at a time: the counts come as int64 and are held as one byte each, so the int64 copy is a chunk
-BOOT_CHUNK = 16
+#: replicates drawn at a time, as many as are scored at a time: the counts come as int64 and are held as one byte
+#: each, so the int64 copy is a chunk
+BOOT_CHUNK = REPLICATE_CHUNK
 
 
 def _boot_weights(seed, stream, n_acc, n_boot):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .design import _categorical_text, formula_columns
 from .lean import HEAD_ROWS, LeanGLMResults, build_design
-from .margins import is_logit_glm, result_margins
+from .margins import result_margins
 
 #: the result kinds whose statsmodels results can be stripped of their data (GLM and OLS)
 RELEASABLE_KINDS = ("logit", "glm", "ols")
@@ -107,8 +107,7 @@ def release_fit(fit, *, statsmodels=False):
         lean = isinstance(res, LeanGLMResults)
         if statsmodels:
             if fit.kind == "logit":  # from the fit itself, before statsmodels' results add their copy of the rows
-                margins = result_margins(res)
-                fit.margins = margins if is_logit_glm(res) else _detached(margins)
+                fit.margins = _detached(result_margins(res))
             sm = res.statsmodels() if lean else res
             if getattr(sm.model, "formula", None) is None and data is not None:
                 fit.design_info = _design_info(fit.formula, data)

@@ -1,4 +1,4 @@
-"""The scores of :mod:`cxinfluence.models.compare`: AUC (weighted, and for every bootstrap replicate at once),
+"""The scores of :mod:`cxinfluence.models.compare`: AUC (weighted, and for the bootstrap replicates a few at a time),
 Brier score, log loss, deviance and RMSE per row. Part of :mod:`cxinfluence.models.compare`, which re-exports
 :func:`auc` and :func:`bootstrap_auc`.
 
