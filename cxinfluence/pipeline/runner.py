@@ -96,7 +96,7 @@ from .preconditions import (
     sentiment_note,
 )
 from .progress import Progress
-from .spill import Spill, SpilledTable, resolved
+from .spill import Spill, SpilledTable, parked, resolved
 from .stages import _guard, _record, _run_scope, _skip_line, _skip_table, _stage
 from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces, written_partitions
 
@@ -478,8 +478,8 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
     schemes = list(schemes or COMPARED_SCHEMES)
     with _stage(progress, "models"), _guard(result, "Models"):
         reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
-        frame, error = resolved(t, "model_frame"), t.pop("model_frame_error", None)
-        t.pop("model_frame", None)
+        kept, frame, error = t.get("model_frame"), resolved(t, "model_frame"), t.pop("model_frame_error", None)
+        t.pop("model_frame", None)  # kept: a streamed run's Deferred frame, parked again after the models
         if reason:
             _record(result, "Models", "skipped", reason)
         elif error is not None:
@@ -489,6 +489,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
             release_fits(result.fits, t.get("comparison_object"), statsmodels=[f"rebuy:{PRIMARY_SCHEME}"])
+            t["model_frame"] = frame = parked(kept, frame)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
             t["influence_sensitivity"] = influence_sensitivity(sample, as_of, window_days=window_days,
@@ -500,9 +501,10 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
         if actions is not None:
             t["actions"] = combine([r["actions"] for r in actions()], "actions", account_rank(v))
-        resolved(t, "actions")  # a streamed run routed the comments in pass 1: ranked over the portfolio now
-        if not len(t["actions"]):
+        kept = t.get("actions")  # a streamed run routed the comments in pass 1: ranked over the portfolio now
+        if not len(resolved(t, "actions")):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
+        t["actions"] = parked(kept, t["actions"])  # ... and kept on disk till the report, the pages and the CSV
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
         _risk(v, result, flags, window_days=window_days, half_life_days=half_life_days)
 

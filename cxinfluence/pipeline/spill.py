@@ -91,10 +91,23 @@ class Spill:
         keys = [k for n, k in self._rows if n == name]
         return sorted(keys, key=lambda k: tuple(int(x) if x.isdigit() else x for x in k.split("_")))
 
+    def park(self, name, frame, *, rows=None) -> SpilledTable:
+        """``frame`` kept on disk until a later stage reads it, in pieces of at most ``rows`` rows (default
+        :data:`PARK_ROWS`): a stage reading a few columns or top rows holds one piece at a time."""
+        rows = rows or PARK_ROWS
+        for i, start in enumerate(range(0, max(len(frame), 1), rows)):
+            self.put(f"parked_{name}", i, frame.iloc[start:start + rows].copy())  # the piece alone, not its base
+        return SpilledTable(self, [(f"parked_{name}", str(i)) for i in range(max(-(-len(frame) // rows), 1))],
+                            name=name)
+
     def table(self, name, *, names=None) -> SpilledTable:
         """The table made of the pieces of ``name`` (or of each of ``names`` in turn), in key order."""
         pieces = [(n, k) for n in (names or [name]) for k in self.keys(n)]
         return SpilledTable(self, pieces, name=name)
+
+
+#: rows per piece of a table parked on disk (:meth:`Spill.park`): a model frame's piece is some 200 MiB
+PARK_ROWS = 500_000
 
 
 class SpilledTable:
@@ -147,6 +160,14 @@ class Deferred:
     def get(self):
         frames = [self.spill.get(self.name, key, drop=True) for key in self.spill.keys(self.name)]
         return self._combine(frames) if frames else None
+
+
+def parked(original, frame):
+    """``frame`` parked on disk (:meth:`Spill.park`) when ``original``, the table it was made from, was
+    :class:`Deferred` (a streamed run's), else ``frame`` itself: the large account-level tables of a streamed run
+    go back to the disk once their stage is done, and the report and the pages read them piece by piece."""
+    return original.spill.park(original.name, frame) if isinstance(original, Deferred) and frame is not None \
+        else frame
 
 
 def resolved(tables, name):

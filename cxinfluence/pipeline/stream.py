@@ -19,7 +19,9 @@ Each pass is the same per-partition functions as the in-memory run
 (:mod:`cxinfluence.pipeline.mapreduce`), on any engine. The tables with a row
 per person or per account and date go to disk as each partition finishes
 (:mod:`cxinfluence.pipeline.spill`) and are written to CSV from there; the
-account-level tables stay in memory. Every output is the one the run gives on
+account-level tables stay in memory, but for the three largest: the listening
+plan, and the model frame and the comments once their stage is done, go back
+to the disk (``Spill.park``), read by the report and the pages piece by piece. Every output is the one the run gives on
 the loaded folder (``run(load_village(path))``), whose tables are in partition
 order (tests/test_stream_run.py).
 """
@@ -173,8 +175,10 @@ def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, h
         eng.map(first_pass, parts, stage="pass 1", consume=first, action_window_days=action_window_days,
                 stats=prior is None, **options)
     _caught(result, first.frames("warnings"))
-    for name in ("coverage", "listening_plan"):
-        t[name] = first.combined(name)
+    t["coverage"] = first.combined("coverage")
+    # the listening plan's next use is the report and the pages (2M rows at a million accounts): on disk till then
+    plan = first.combined("listening_plan")
+    t["listening_plan"] = None if plan is None else spill.park("listening_plan", plan)
     t["actions"] = first.deferred("actions")  # ranked over the portfolio when the comments stage comes
     t["influence"] = spill.table("influence")
     if prior is None:  # the portfolio prior of the whole village, from its partitions' sufficient statistics

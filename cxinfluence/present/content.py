@@ -30,11 +30,14 @@ from .briefing import (
 from .changes import change_highlights, change_sentences
 from .plots import drawn_marks, figure_to_data_uri
 from .report import ReportContent, render_report
+from .shownrows import gathered, shown_actions, top_rows
 from .summary import village_overview
 
 #: Accounts drawn on the report's portfolio view (the largest by revenue): an
 #: inline SVG of every account of a 100k portfolio would weigh tens of MB.
 PORTFOLIO_MAX = 2000
+#: the listening plan's conversations the report lists (the full plan is listening_plan.csv)
+LISTENING_SHOWN = 6
 
 
 def _pct(x):
@@ -124,9 +127,9 @@ def _se_used(fits, prefix) -> str:
 
 
 def methods(result, window_days, lead_days) -> list:
-    frame = result.tables.get("model_frame")
-    fitted = (f"{len(frame)} account-periods, {frame['account_id'].nunique()} accounts" if frame is not None
-              else "no model frame on this data")
+    frame = result.tables.get("model_frame")  # whole, or a streamed run's on disk
+    fitted = (f"{len(frame)} account-periods, {gathered(frame, ['account_id'])['account_id'].nunique()} accounts"
+              if frame is not None else "no model frame on this data")
     return [
         ("Data and as-of date",
          f"Snapshot as of {result.as_of:%Y-%m-%d}. Feedback counts only if dated in the {window_days} days before "
@@ -208,10 +211,9 @@ def _figures(result, comparison, *, currency=None, highlight=()):
                                                       "above a lost one"),
             "AUC on accounts the model did not see (0.5 = a coin toss, 1 = perfect); intervals from the "
             "bootstrap of the difference to the plain mean.")
-    frame = t.get("model_frame")
-    if frame is not None and frame[["mean", PRIMARY]].notna().all(axis=1).any():
-        # the plotted columns only: the frame has some 50 (a million accounts: 4M rows, 1.6 GiB copied for two)
-        plotted = frame[[c for c in ("mean", PRIMARY, "renewed") if c in frame.columns]]
+    # the plotted columns only: the frame has some 50 (a million accounts: 4M rows, 1.6 GiB for two)
+    plotted = None if t.get("model_frame") is None else gathered(t["model_frame"], ["mean", PRIMARY, "renewed"])
+    if plotted is not None and plotted[["mean", PRIMARY]].notna().all(axis=1).any():
         add("scatter", plots.sentiment_scatter(plotted.dropna(subset=["mean", PRIMARY]), unit="account-periods",
                                                hue_title="Renewed",
                                                title="Does weighting by influence change the score?",
@@ -302,10 +304,12 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         comparison_sentences=comparison_text,
         sensitivity=_sensitivity_text(t.get("influence_sensitivity")),
         coverage_sentences=coverage_sentences(t["coverage"], window_days) if t.get("coverage") is not None else [],
-        listening=listening.merge(risk[["account_id", "revenue_at_risk"]], on="account_id", how="left")
-        .sort_values(["revenue_at_risk", "rank"], ascending=[False, True]) if len(listening) else listening,
-        actions=actions,
-        action_sentences=action_sentences(actions),
+        listening=top_rows(listening, LISTENING_SHOWN, by=["revenue_at_risk", "rank"], ascending=[False, True],
+                           prepare=lambda f: f.merge(risk[["account_id", "revenue_at_risk"]], on="account_id",
+                                                     how="left")) if len(listening) else listening,
+        actions=None if actions is None else shown_actions(actions),
+        action_sentences=action_sentences(None if actions is None else
+                                          gathered(actions, ["account_id", "owner_group", "owning_group", "kind"])),
         figures=_figures(result, comparison, currency=currency, highlight=now["account_id"].tolist()),
         maps=map_entries,
         account_pages=dict(account_pages or {}),
