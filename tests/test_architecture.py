@@ -222,7 +222,6 @@ PRIVATE_IN_TESTS = {
     "test_findings.py": ({"_along", "_ci"}, "interval wording along the direction of an effect"),
     "test_tables_fast.py": ({"_arrow_join", "_heard", "_join_ids", "_rows", "_text_positions", "_usable"},
                             "the fast coverage, sentiment and influence paths against their plain versions"),
-    "test_irls.py": ({"_Scratch", "_rows"}, "the refits' reused scratch arrays against fresh ones, bit for bit"),
     "test_import_crm.py": ({"_crm", "_crm_answers"}, "the importers' shared parsing modules"),
     "test_import_speed.py": ({"_common", "_join", "_roles"}, "the fast import joins against importers/reference.py"),
     "test_influence.py": ({"_account_blocks"}, "account blocks from codes against the text path"),

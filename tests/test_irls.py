@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from cxinfluence.models import irls, irls_fit
+from cxinfluence.models import irls, irls_fit, irls_rows
 
 
 def _data(n=2000, seed=0):
@@ -76,15 +76,36 @@ def test_compare_measurement_and_warm_start_use_the_one_loop():
     assert sys.modules["cxinfluence.models.irls"].irls is irls  # the function, whatever the import order
 
 
-def test_irls_with_a_scratch_array_gives_the_same_estimate_bit_for_bit():
-    from cxinfluence.models.compare import _rows, _Scratch
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_irls_on_rows_in_one_block_is_irls_on_those_rows_bit_for_bit(name):
+    family, col = FAMILIES[name]
+    data = _data(seed=11)
+    X, y = np.asfortranarray(data[0]), data[col]
+    rows = np.flatnonzero(np.arange(len(y)) % 3 != 0)
+    start = irls(X, y, family)
+    np.testing.assert_array_equal(irls_rows(X, y, rows, family, start), irls(X[rows], y[rows], family, start))
 
-    X, y = _data(seed=11)[:2]
-    X = np.asfortranarray(X)
-    keep = np.arange(len(y)) % 3 != 0
-    scratch = _Scratch()
-    Xt, work = scratch.arrays(int(keep.sum()), X.shape[1])
-    got = irls(_rows(X, np.flatnonzero(keep), out=Xt), y[keep], sm.families.Binomial(), np.zeros(3), work=work)
-    ref = irls(_rows(X, keep), y[keep], sm.families.Binomial(), np.zeros(3))
-    np.testing.assert_array_equal(got, ref)
-    assert scratch.arrays(10, 3)[0].base is Xt.base  # reused, not reallocated
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("block", [1, 97, 500])
+def test_irls_on_rows_in_blocks_equals_irls_on_those_rows(name, block):
+    """The normal equations summed block by block: the same estimate but for the last bits."""
+    family, col = FAMILIES[name]
+    data = _data(seed=12)
+    X, y = data[0], data[col]
+    rows = np.flatnonzero(np.random.default_rng(0).uniform(size=len(y)) < 0.8)
+    start = irls(X, y, family)
+    ref = irls(X[rows], y[rows], family, start)
+    got = irls_rows(X, y, rows, family, start, block=block)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+    assert not np.array_equal(irls_rows(X, y, rows, family, start * 0.5, block=block), start * 0.5)  # it moved
+
+
+def test_irls_on_rows_with_an_empty_column_predicts_like_the_fit_without_it():
+    """A fold without any account of a segment: the dummy is all zero on its rows, X'WX singular."""
+    X, y = _data(seed=5)[:2]
+    X0 = np.column_stack([X, (np.arange(len(y)) % 4 == 0).astype(float)])
+    rows = np.flatnonzero(np.arange(len(y)) % 4 != 0)
+    got = irls_rows(X0, y, rows, sm.families.Binomial(), np.zeros(4), block=300)
+    ref = sm.GLM(y[rows], X[rows], family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(X0[rows] @ got, X[rows] @ ref.params, rtol=1e-8)

@@ -4,7 +4,7 @@ risk and findings."""
 from .._api import lazy_exports
 
 _EXPORTS = {
-    "irls": ".irls", "irls_fit": ".irls", "IrlsResult": ".irls", "IRLS_TOL": ".irls", "IRLS_MAXITER": ".irls",
+    "irls": ".irls", "irls_fit": ".irls", "irls_rows": ".irls", "IrlsResult": ".irls", "IRLS_TOL": ".irls", "IRLS_MAXITER": ".irls",
     "Comparison": ".compare", "auc": ".compare", "bootstrap_auc": ".compare", "grouped_folds": ".compare",
     "compare_schemes": ".compare", "compare_metrics": ".compare", "DEFAULT_SCHEMES": ".compare",
     "rebuy_findings": ".findings", "decision_findings": ".findings", "bookings_findings": ".findings",

@@ -52,7 +52,6 @@ satisfaction and a multi-metric index.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ from ..sentiment.schemes import COMPARED_SCHEMES
 from .design import group_codes
 from .diagnostics import FLAGS
 from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
-from .irls import irls  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
+from .irls import irls, irls_rows  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 from .release import release_fit
 from .scores import (  # noqa: F401 - auc, bootstrap_auc and the kernels' names stay importable from here
     REPLICATE_CHUNK,
@@ -238,7 +237,7 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     # unless they are larger: then the selection rule's set is drawn when the score table has let go of the first
     ahead = (1, 2) if n_boot * n_acc <= BOOT_AHEAD_BYTES else (1,)
     weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in ahead] if n_boot else None
-    refits, train, scratch = {}, [np.flatnonzero(fold != k) for k in range(folds)], _Scratch()
+    refits, train = {}, [np.flatnonzero(fold != k) for k in range(folds)]
 
     def held_out(s):
         """Scheme ``s``'s out-of-fold predictions from its folds' refits; then its rows may go."""
@@ -252,7 +251,7 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     try:
         for i, s in enumerate(schemes):
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            tasks = _fold_refits(fits[s], fold, folds, train, scratch)
+            tasks = _fold_refits(fits[s], fold, folds, train)
             refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
             if i:  # the previous scheme's refits ran beside this fit: at most two schemes' designs are held
                 held_out(schemes[i - 1])
@@ -350,24 +349,23 @@ def _fold_family(fit):
     return model.family if hasattr(model, "family") else sm.families.Gaussian()
 
 
-def _fold_refits(fit, fold, folds, train=None, scratch=None):
+def _fold_refits(fit, fold, folds, train=None):
     """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
-    full-data estimate (IRLS then needs 2-3 iterations). Each spends its time in numpy, which releases the GIL,
-    so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread. ``train``: each
-    fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared by the schemes);
-    ``scratch``: a :class:`_Scratch` shared by the schemes.
+    full-data estimate (IRLS then needs 2-3 iterations), its normal equations summed over blocks of those rows
+    (:func:`~cxinfluence.models.irls.irls_rows`: no copy of them). Each spends its time in numpy, which releases
+    the GIL, so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread.
+    ``train``: each fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared
+    by the schemes).
     """
     model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
     fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
     train = [np.flatnonzero(fold != k) for k in range(folds)] if train is None else train
-    scratch = _Scratch() if scratch is None else scratch
 
     def refit(k):
-        Xt, work = scratch.arrays(len(train[k]), X.shape[1])
         with np.errstate(all="ignore"):
-            return irls(_rows(X, train[k], out=Xt), y[train[k]], fam, start, work=work)
+            return irls_rows(X, y, train[k], fam, start)
 
     return [lambda k=k: refit(k) for k in range(folds)]
 
@@ -389,31 +387,6 @@ def _out_of_fold(fit, estimates, fold, kind, fam_name):
 
 #: Rows from which the cross-validation refits run two at a time (threads).
 PARALLEL_FOLD_ROWS = 50_000
-
-
-class _Scratch:
-    """Two column-major ``n x k`` scratch arrays per thread (a fold's training rows and their ``W X``), reused by
-    the folds' refits of a comparison: a fresh pair per refit costs page faults (kernel time) for every refit."""
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def arrays(self, n, k):
-        flat = getattr(self._local, "flat", None)
-        if flat is None or flat[0].size < n * k:
-            flat = self._local.flat = (np.empty(n * k), np.empty(n * k))
-        return [np.ndarray((n, k), buffer=f, order="F") for f in flat]
-
-
-def _rows(X, keep, out=None):
-    """``X[keep]`` in column-major order (what the IRLS loop reads fastest), without a second copy; ``keep`` a
-    boolean mask or the row numbers (``np.flatnonzero(mask)``: a mask is turned into them column by column);
-    written to ``out`` (column-major, ``len(rows) x k``) when given."""
-    idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else keep
-    out = np.empty((len(idx), X.shape[1]), order="F") if out is None else out
-    for j in range(X.shape[1]):
-        np.take(X[:, j], idx, out=out[:, j])
-    return out
 
 
 #: bootstrap weights drawn ahead (both sets at once) only while one set is at most this large

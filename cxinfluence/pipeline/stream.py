@@ -177,8 +177,9 @@ def stream_stages(pv, result, eng, progress, spill, *, window_days, lead_days, h
     _caught(result, first.frames("warnings"))
     t["coverage"] = first.combined("coverage")
     # the listening plan's next use is the report and the pages (2M rows at a million accounts): on disk till then
-    plan = first.combined("listening_plan")
-    t["listening_plan"] = None if plan is None else spill.park("listening_plan", plan)
+    t["listening_plan"] = first.combined("listening_plan")
+    if t["listening_plan"] is not None:
+        t["listening_plan"] = spill.park("listening_plan", t["listening_plan"])
     t["actions"] = first.deferred("actions")  # ranked over the portfolio when the comments stage comes
     t["influence"] = spill.table("influence")
     if prior is None:  # the portfolio prior of the whole village, from its partitions' sufficient statistics
