@@ -77,3 +77,14 @@ def test_bad_arguments_are_named():
         corrected_fit(df, "w", method="jackknife")
     with pytest.raises(ModelError, match="w2_se"):
         corrected_fit(df.assign(w2=df["w"]), "w2", controls=["size"])
+
+
+def test_calibration_releasing_the_naive_fit_gives_the_same_correction():
+    """release=True (what cxinfluence.run asks): the naive fit's rows go before the refit, nothing else changes."""
+    df = data(n=3000, seed=4)
+    kept = corrected_fit(df, "w", method="calibration", controls=["size"])
+    released = corrected_fit(df, "w", method="calibration", controls=["size"], release=True)
+    pd.testing.assert_frame_equal(released.table, kept.table)
+    np.testing.assert_array_equal(released.fit.result.params, kept.fit.result.params)
+    assert released.naive.data is None and kept.naive.data is not None
+    assert released.naive.tidy().equals(kept.naive.tidy())

@@ -279,18 +279,22 @@ class LeanGLMResults:
         return float(np.sum((m.endog - self.mu) ** 2 / m.family.variance(self.mu)))
 
     # -- releasing the data ----------------------------------------------------
-    def release(self):
+    def release(self, *, builder=False):
         """Drop the design, outcome, fitted means and rows (statistics computed first; statsmodels' results,
-        when built, stay, stripped of their data by the caller: :func:`cxinfluence.models.release.release_fit`)."""
-        if self.model.exog is None:
-            return
-        for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
-            self._cached[name] = getattr(self, name)
-        self._cached.pop("mu", None)
-        m = self.model
-        m.endog = m.exog = m.index = None
-        m.data.frame = None
-        self._sm_spec = None  # builds statsmodels' model from the rows
+        when built, stay, stripped of their data by the caller: :func:`cxinfluence.models.release.release_fit`).
+
+        ``builder=True`` keeps what builds statsmodels' model (the formula's rows) for a later
+        :meth:`statsmodels`: the design goes before statsmodels makes its own (a million accounts: 0.35 GiB).
+        """
+        if self.model.exog is not None:
+            for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
+                self._cached[name] = getattr(self, name)
+            self._cached.pop("mu", None)
+            m = self.model
+            m.endog = m.exog = m.index = None
+            m.data.frame = None
+        if not builder:
+            self._sm_spec = None  # builds statsmodels' model from the rows
 
     def _check_data(self, what):
         if self.model.exog is None:

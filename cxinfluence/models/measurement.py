@@ -88,6 +88,7 @@ from ..sentiment.schemes import PRIMARY_SCHEME
 from .design import group_codes
 from .fit import fit_rebuy
 from .irls import irls
+from .release import release_fit
 from .threads import blas_threads
 
 METHODS = ("calibration", "simex")
@@ -160,7 +161,7 @@ def error_variance(frame, scheme, se_col=None, n_col="n_respondents") -> pd.Seri
 
 
 def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=None, se_col=None,
-                  n_sim=50, seed=0, conf_level=0.95, **fit_kwargs) -> Corrected:
+                  n_sim=50, seed=0, conf_level=0.95, release=False, **fit_kwargs) -> Corrected:
     """Fit a model on a measured sentiment scheme and correct its slope.
 
     Parameters
@@ -178,6 +179,10 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
         SIMEX draws per noise level.
     seed : int
     conf_level : float
+    release : bool, default False
+        With ``method="calibration"``: release the naive fit's rows
+        (:func:`~cxinfluence.models.release.release_fit`) before the refit, so that the two fits' designs are
+        not held together (:func:`cxinfluence.run` does; ``naive`` then keeps estimates and statistics).
     **fit_kwargs
         Passed to ``fit`` (``controls``, ``cluster``, ``outcome``...).
 
@@ -222,11 +227,12 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
         raise ModelError(f"scheme {scheme!r} is not a term of the fitted model {naive.name!r}")
     j = names.index(scheme)
     X = np.asarray(model.exog, dtype=float)
-    w = X[:, j]
+    w = X[:, j].copy()  # not a view: the naive fit's design may go before the refit (release)
     Z = np.delete(X, j, axis=1)
     coef, *_ = np.linalg.lstsq(Z, w, rcond=None)
     w_z = Z @ coef
     s2 = float(np.sum((w - w_z) ** 2) / max(len(w) - Z.shape[1], 1))
+    X = Z = model = None  # the copies go now; the design itself with the naive fit's rows (release)
     sx2 = s2 - float(np.mean(u2))
     reliability = sx2 / s2 if s2 > 0 else np.nan
     notes = []
@@ -242,7 +248,9 @@ def corrected_fit(frame, scheme=PRIMARY_SCHEME, method="calibration", *, fit=Non
                    reliable=False, warning="; ".join(notes))
     elif method == "calibration":
         lam = sx2 / (sx2 + u2)
-        cal = rows.copy()
+        if release:
+            release_fit(naive)
+        cal, rows = rows.copy(), None
         cal[scheme] = w_z + lam * (w - w_z)
         kwargs = dict(fit_kwargs)
         kwargs["name"] = f"{naive.name} (regression calibration)"

@@ -108,6 +108,8 @@ def release_fit(fit, *, statsmodels=False):
         if statsmodels:
             if fit.kind == "logit":  # from the fit itself, before statsmodels' results add their copy of the rows
                 fit.margins = _detached(result_margins(res))
+            if lean:  # its design goes before statsmodels builds its own from the rows
+                res.release(builder=True)
             sm = res.statsmodels() if lean else res
             if getattr(sm.model, "formula", None) is None and data is not None:
                 fit.design_info = _design_info(fit.formula, data)

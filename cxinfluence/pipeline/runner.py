@@ -573,7 +573,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
     if not renewal and "influence_heard_se" in frame.columns:
         with _guard(result, "Measurement-error correction"):
             try:  # the heard influence-weighted slope corrected for measurement error (regression calibration)
-                corrected = corrected_fit(frame, "influence_heard", method="calibration")
+                corrected = corrected_fit(frame, "influence_heard", method="calibration", release=True)
                 t["measurement_correction"] = corrected.table
                 if corrected.fit is not None:
                     fits["rebuy_calibrated:influence_heard"] = release_fit(corrected.fit)
