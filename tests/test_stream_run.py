@@ -64,6 +64,19 @@ def test_tables_parked_in_many_pieces_give_the_same_files(folder, streamed, tmp_
     assert [str(f) for f in _files(out) if not filecmp.cmp(out / f, tmp_path / "pieces" / f, shallow=False)] == []
 
 
+def test_a_large_streamed_run_hands_memory_back_after_each_partition(folder, tmp_path, monkeypatch):
+    """What one partition freed is handed back before the next (glibc keeps it per thread otherwise): in the
+    opening and in both passes, once the run holds TRIM_FROM_BYTES (0 here: every run is large)."""
+    from cxinfluence.pipeline import engines, partitioned
+
+    calls = []
+    for module in (engines, partitioned):
+        monkeypatch.setattr(module, "TRIM_FROM_BYTES", 0)
+        monkeypatch.setattr(module, "hand_back", lambda **kw: calls.append(kw))
+    run(folder, tmp_path / "o", **OPTIONS)
+    assert len(calls) == 3 * 4  # 4 partitions: opened, pass 1, pass 2
+
+
 def test_streamed_run_equals_the_one_partition_run(folder, streamed, tmp_path):
     """The tables agree to 1e-9 with the ordinary run on the loaded folder (text, flags and counts exactly)."""
     _, out = streamed

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import EngineError, PartitionError, PartitionFailedError
+from .stages import TRIM_FROM_BYTES, _resident_bytes, hand_back
 from ..village.core import Village
 from ..village.partitions import (
     account_range,
@@ -221,6 +222,9 @@ class LocalEngine(Engine):
                         self._failed(p, stage, exc, attempt + 1)
                     self._say(f"{stage}: {p.label()} failed ({type(exc).__name__}: {exc}); trying again")
             out.append(keep(i, result))
+            result = None
+            if p.path is not None and (_resident_bytes() or 0) >= TRIM_FROM_BYTES:  # a large streamed run
+                hand_back()
             if len(partitions) > 1:
                 self._say(f"{stage}: {p.label()} done in {time.perf_counter() - t0:.1f}s")
         return out

@@ -35,6 +35,8 @@ from ..models.sensitivity import subset_village
 from ..present.summary import merge_facts, village_facts
 from ..village.core import Village
 from ..village.partitions import partition_of, read_manifest, read_partition, read_validated, write_validated
+from .stages import TRIM_FROM_BYTES, _resident_bytes, hand_back
+
 
 def _date_rows(village, today) -> pd.DataFrame:
     """The responses the default as-of date looks at: the latest up to ``today`` and every one after it."""
@@ -129,6 +131,8 @@ class PartitionedVillage:
             if progress is not None:
                 progress(f"read {self._label(k)}")
             del v
+            if (_resident_bytes() or 0) >= TRIM_FROM_BYTES:  # one partition's freed memory not left to the next
+                hand_back()
         if not errors:
             errors += self._ids_used_twice(keys)
         if errors:
