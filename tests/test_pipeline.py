@@ -176,25 +176,21 @@ def test_anonymized_outputs_contain_no_original_name(small_synthetic, tmp_path):
     assert "Person " in text
 
 
-def test_a_run_allocates_arrow_memory_from_the_system_and_puts_the_pool_back(small_synthetic, tmp_path, monkeypatch):
-    """jemalloc keeps freed pages that the stages' ends cannot hand back: a run uses the system allocator for
-    Arrow, then restores the caller's pool; a pool the user chose (ARROW_DEFAULT_MEMORY_POOL) is left alone."""
+def test_a_run_has_arrow_hand_freed_pages_back_at_once(small_synthetic, tmp_path, monkeypatch):
+    """jemalloc keeps freed pages that the stages' ends cannot hand back: a run works in jemalloc with its decay
+    set to 0, and puts the caller's pool back."""
     import pyarrow as pa
 
     from cxinfluence import run
     from cxinfluence.pipeline import runner
 
-    seen, real = [], runner.model_frame_reason
-    monkeypatch.setattr(runner, "model_frame_reason", lambda v: (seen.append(pa.default_memory_pool().backend_name),
-                                                                 real(v))[1])
-    before = pa.default_memory_pool().backend_name
+    told, pool, inside = [], pa.default_memory_pool().backend_name, []
+    monkeypatch.setattr(pa, "jemalloc_set_decay_ms", lambda ms: told.append(ms))
+    monkeypatch.setattr(runner, "model_frame_reason", lambda v, real=runner.model_frame_reason: (
+        inside.append(pa.default_memory_pool().backend_name), real(v))[1])
     run(small_synthetic[1], tmp_path / "a", maps=0, quiet=True, n_boot=0)
-    assert seen and set(seen) == {"system"} and pa.default_memory_pool().backend_name == before
-    if before != "system":  # the user's choice
-        seen.clear()
-        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)
-        run(small_synthetic[1], tmp_path / "b", maps=0, quiet=True, n_boot=0)
-        assert set(seen) == {before}
+    assert set(inside) == {"jemalloc"} and told and set(told) == {0}
+    assert pa.default_memory_pool().backend_name == pool
 
 
 def test_a_small_run_hands_back_what_it_froze_for_the_collector(small_synthetic, tmp_path):

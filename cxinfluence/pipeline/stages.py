@@ -71,45 +71,19 @@ def _resident_bytes() -> int | None:
 _runs = []  # the runs under way in this process (_run_scope): whether the outermost may freeze objects
 
 
-def _system_arrow_pool():
-    """Arrow's memory pool set to the system allocator; the pool it replaces (None: left as it was).
-
-    Arrow's default pool (jemalloc) keeps the pages of freed buffers: measured on the 100k-account village
-    streamed in 8 partitions, with every stage's end handing memory back, the run held 0.87 GiB after pass 2
-    against 0.44 GiB with the system allocator, whose freed pages ``malloc_trim`` returns (same times). Left
-    alone when the user chose a pool (``ARROW_DEFAULT_MEMORY_POOL``) or Arrow is missing.
-    """
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return None
-    try:
-        import pyarrow as pa
-
-        before = pa.default_memory_pool()
-        pa.set_memory_pool(pa.system_memory_pool())
-        return before
-    except Exception:  # noqa: BLE001 - no pyarrow, or one without a system pool: nothing to change
-        return None
-
-
 @contextmanager
 def _run_scope():
-    """One run: Arrow allocates from the system allocator (:func:`_system_arrow_pool`) and objects its small
-    stages froze for the collector (:func:`_stage`) are unfrozen when it ends; both are put back as they were.
+    """One run: objects its small stages froze for the collector (:func:`_stage`) are unfrozen when it ends.
 
     Nothing is frozen when the caller had frozen objects already (``gc.freeze``): theirs stay as they were.
     """
     _runs.append(not _runs and gc.get_freeze_count() == 0)
-    pool = _system_arrow_pool() if len(_runs) == 1 else None
     try:
         yield
     finally:
         ours = _runs.pop()
         if ours:
             gc.unfreeze()
-        if pool is not None:
-            import pyarrow as pa
-
-            pa.set_memory_pool(pool)
 
 
 @contextmanager

@@ -9,6 +9,15 @@ mimalloc keeps more freed blocks in reserve. :func:`arrow_pool` makes jemalloc t
 default pool for the work inside it and puts the previous pool back afterwards
 (arrays allocated inside keep their pool and are freed into it).
 
+jemalloc is also told to hand freed pages back to the system at once
+(``jemalloc_set_decay_ms(0)``, for the rest of the process): by default it keeps
+them for a while, and what it gives back lazily (``MADV_FREE``) still counts as
+the process's memory until the system reclaims it. Measured on the 100k-account
+village streamed in 8 partitions, with memory handed back at every stage's end:
+0.87 GiB held after pass 2 with the default, 0.44 GiB with this. (Arrow on the
+system allocator also gave 0.44 GiB at 100k accounts, but at a million glibc's
+per-thread heaps grew inside each pass: 7 GiB against 4.)
+
 It changes nothing when pyarrow has no jemalloc (some platforms' builds) or when
 the user chose a pool with the ``ARROW_DEFAULT_MEMORY_POOL`` environment
 variable; values are never affected, only where their bytes live.
@@ -31,7 +40,9 @@ def _preferred_pool():
     import pyarrow as pa
 
     try:
-        return pa.jemalloc_memory_pool()
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)  # freed pages back at once (see the module's docstring)
+        return pool
     except (NotImplementedError, AttributeError, OSError):  # a build without jemalloc
         return None
 
