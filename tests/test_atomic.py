@@ -453,6 +453,12 @@ def test_killed_cli_run_leaves_the_output_wholly_old_or_wholly_new(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "ref1", "ref2", "village"]
 
 
+def default_sigint():
+    """Ctrl-C as a user's terminal delivers it: a suite started in the background (``make test &``) runs with
+    SIGINT ignored, which its child processes would inherit (Python then installs no KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("step,sig,expected", [
     ("built", signal.SIGINT, "interrupted: {out} was left as it was (nothing was written to it)"),
     ("exchanged", signal.SIGTERM, ("terminated: the new output was already complete in {out} (only clean-up was "
@@ -464,7 +470,8 @@ def test_interrupt_messages_say_what_happened(tmp_path, step, sig, expected):
     old = digest(out)
     env = {**ENV, atomic.PAUSE_ENV: "0.6"}
     proc = subprocess.Popen(CLI + ["synth", "--accounts", "3", "--seed", "2", "--force", "--out", str(out)], env=env,
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     line = ""
     while f"[atomic] {step}" not in line and proc.poll() is None:
         line = proc.stderr.readline()
@@ -529,5 +536,6 @@ def test_an_interrupt_that_lands_in_a_gc_callback_is_delivered_again_without_a_t
             "    print('not interrupted')\n"
             "except KeyboardInterrupt:\n"
             "    print('interrupted again')\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=60)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=60,
+                         preexec_fn=default_sigint)
     assert res.stdout.strip() == "interrupted again" and "Traceback" not in res.stderr, res.stderr
