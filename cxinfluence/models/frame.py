@@ -159,8 +159,9 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
                                 half_life_days=half_life_days, influence=influence, role_weights=role_weights,
                                 prior=prior, **sentiment_options)
     else:
-        acc = sentiment.assign(account_id=sentiment["account_id"].astype(str))
-        missing = pairs.merge(acc[["account_id", "as_of"]].drop_duplicates(), how="left", indicator=True)
+        acc = sentiment  # only the columns kept below are copied (_key), not all of a 100-column table
+        dates = acc[["account_id", "as_of"]].drop_duplicates()
+        missing = pairs.merge(dates.assign(account_id=dates["account_id"].astype(str)), how="left", indicator=True)
         if (missing["_merge"] == "left_only").any():
             raise ModelError("sentiment lacks some outcome periods; compute it with "
                              "account_sentiment(village, outcome_periods(village), ...)")

@@ -63,8 +63,11 @@ def risk_flags(stakeholders: pd.DataFrame, *, veto_threshold: float = 0.0) -> pd
     heard = stakeholders["sentiment"].notna()
     unhappy = heard & stakeholders["veto"].fillna(False).astype(bool) & (stakeholders["sentiment"] < veto_threshold)
     deciders_unheard = ~heard & (stakeholders["role"] == "decider")
-    grouped = stakeholders.assign(_u=unhappy, _d=deciders_unheard).groupby("account_id", sort=True)
-    ids = stakeholders[unhappy].groupby("account_id")["stakeholder_id"].agg(lambda s: ";".join(sorted(map(str, s))))
+    # the two flags grouped by account on their own: not a copy of every column of the (2M-row) table
+    flags = {"account_id": stakeholders["account_id"], "_u": unhappy, "_d": deciders_unheard}
+    grouped = pd.DataFrame({k: v.array for k, v in flags.items()}).groupby("account_id", sort=True)
+    ids = (stakeholders.loc[unhappy, ["account_id", "stakeholder_id"]].groupby("account_id")["stakeholder_id"]
+           .agg(lambda s: ";".join(sorted(map(str, s)))))
     out = pd.DataFrame({"unhappy_veto": grouped["_u"].sum().astype(int)})
     out["unhappy_veto_ids"] = ids.reindex(out.index).fillna("")
     out["deciders_unheard"] = grouped["_d"].sum().astype(int)

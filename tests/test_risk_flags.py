@@ -1,0 +1,37 @@
+"""risk_flags counts per account from the flags alone (no copy of the table): checked against a plain
+per-account count, on an index that is neither a range nor unique, with unheard people and missing roles."""
+
+import numpy as np
+import pandas as pd
+
+from cxinfluence.models.risk import risk_flags
+
+
+def _by_hand(st, threshold=0.0):
+    rows = []
+    for acc, g in st.groupby("account_id", sort=True):
+        heard = g["sentiment"].notna()
+        veto = g["veto"].fillna(False).astype(bool)
+        unhappy = heard & veto & (g["sentiment"] < threshold)
+        deciders = (~heard & (g["role"] == "decider")).sum()
+        rows.append({"account_id": acc, "unhappy_veto": int(unhappy.sum()),
+                     "unhappy_veto_ids": ";".join(sorted(g.loc[unhappy, "stakeholder_id"])),
+                     "deciders_unheard": int(deciders)})
+    return pd.DataFrame(rows)
+
+
+def test_risk_flags_equal_a_count_by_hand_on_an_awkward_index():
+    rng = np.random.default_rng(7)
+    n = 400
+    st = pd.DataFrame({
+        "account_id": rng.choice([f"A{i:02d}" for i in range(30)], n),
+        "stakeholder_id": [f"S{i:04d}" for i in range(n)],
+        "role": pd.Series(rng.choice(["decider", "user", "gatekeeper", None], n), dtype="str"),
+        "veto": pd.Series(rng.choice([True, False, None], n), dtype="object"),
+        "sentiment": np.where(rng.random(n) < 0.3, np.nan, rng.uniform(-1, 1, n)),
+        "other_text": ["x" * 20] * n,
+    }, index=rng.integers(0, 50, n))  # duplicated, unordered labels
+    got = risk_flags(st)
+    want = _by_hand(st)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    assert got["unhappy_veto"].sum() > 0 and got["deciders_unheard"].sum() > 0  # both flags exercised
