@@ -56,6 +56,9 @@ from ..village.schema import ROLES
 
 #: Groups of the decision equation besides the roles.
 VETO_GROUPS = ("veto", "nonveto")
+#: the stakeholder-table columns :func:`model_frame` reads from ``stakeholders=`` (a caller building that
+#: table only for the frame builds just these: ``sentiment_tables(..., people_columns=PEOPLE_COLUMNS)``)
+PEOPLE_COLUMNS = ("account_id", "as_of", "role", "veto", "sentiment", "nps")
 
 _METRICS = {"csat_mean": "csat_mean", "ces": "ces_mean", "neteasy": "neteasy"}
 

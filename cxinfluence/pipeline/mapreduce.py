@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..comments.actions import LEVEL_SHARES, action_list
 from ..listening import coverage, listening_plan
-from ..models.frame import model_frame, multi_metric_index, outcome_periods
+from ..models.frame import PEOPLE_COLUMNS, model_frame, multi_metric_index, outcome_periods
 from ..models.risk import risk_flags
 from ..network.influence import influence_weights
 from ..network.structure import stakeholder_structure
@@ -93,7 +93,8 @@ def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, inf
     periods = outcome_periods(v)
     if len(periods):
         history, history_people = sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
-                                                   half_life_days=half_life_days, prior=prior)
+                                                   half_life_days=half_life_days, prior=prior,
+                                                   people_columns=PEOPLE_COLUMNS)  # read by the frame only
     else:
         history, history_people = snap.iloc[:0], None
     out = {"snapshot": snap, "stakeholder_sentiment": people, "history": history, "risk_flags": risk_flags(people)}

@@ -256,16 +256,20 @@ def _stakeholder_rows(base, p, keep=None) -> dict:
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
     n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
-    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps,
-           "last_heard": p["last_heard"][p["rows"]]}
+    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps}
+    if p["last_heard"] is not None:  # None: not asked for (_tables' stakeholders names the columns)
+        out["last_heard"] = p["last_heard"][p["rows"]]
     return out if keep is None else {c: v[keep] for c, v in out.items()}
 
 
-def _stakeholder_frame(base, dates, parts) -> pd.DataFrame:
+def _stakeholder_frame(base, dates, parts, columns=None) -> pd.DataFrame:
     """The stakeholder table of every date from :func:`_stakeholder_rows`' arrays: the text columns
-    are taken once for all dates (no concatenation of per-date text columns)."""
+    are taken once for all dates (no concatenation of per-date text columns). ``columns``: a set of the
+    columns to build (None: all), in the table's own order."""
     # only the columns reported: copying every text column of millions of people is slow
     wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
+    if columns is not None:
+        wanted = [c for c in wanted if c in columns]
     rows = np.concatenate([part["rows"] for part in parts])
     st = base["st"][wanted].iloc[rows]
     # as_of exactly as a date broadcast into each date's frame would be typed, then stacked
@@ -279,7 +283,8 @@ def _stakeholder_frame(base, dates, parts) -> pd.DataFrame:
     def stacked(c):
         return np.concatenate([part[c] for part in parts])
 
-    cols = {c: column(c) for c in ("role", "department", "veto") if c in st.columns}
-    return pd.DataFrame({"account_id": column("account_id", True), "as_of": as_of,
-                         "stakeholder_id": column("stakeholder_id", True), **cols,
-                         **{c: stacked(c) for c in ("sentiment", "n_responses", "nps", "last_heard")}})
+    made = {"account_id": lambda: column("account_id", True), "as_of": lambda: as_of,
+            "stakeholder_id": lambda: column("stakeholder_id", True),
+            **{c: (lambda c=c: column(c)) for c in ("role", "department", "veto") if c in st.columns},
+            **{c: (lambda c=c: stacked(c)) for c in ("sentiment", "n_responses", "nps", "last_heard")}}
+    return pd.DataFrame({c: make() for c, make in made.items() if columns is None or c in columns})

@@ -199,7 +199,7 @@ def account_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, 
                    conf_level=conf_level, prior=prior)[0]
 
 
-def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sentiment_tables(village, as_of, *, people_columns=None, **options) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`account_sentiment` and :func:`stakeholder_sentiment` from one pass.
 
     Same parameters as :func:`account_sentiment`, ``prior`` included (the
@@ -211,6 +211,12 @@ def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFr
     over the responses; an ``influence`` table's ids are matched once per
     table and village (:func:`cxinfluence.village.ids.rows_for`).
 
+    ``people_columns`` (default: all) names the stakeholder table's columns to
+    build, for a caller that reads only some: the model frame reads
+    ``account_id, as_of, role, veto, sentiment, nps``, and at portfolio scale
+    the others (ids and departments of every person at every date, the
+    ``last_heard`` pass) are several hundred MiB.
+
     Examples
     --------
     >>> from cxinfluence.village.synth import make_village
@@ -218,8 +224,11 @@ def sentiment_tables(village, as_of, **options) -> tuple[pd.DataFrame, pd.DataFr
     >>> acc, people = sentiment_tables(v, "2025-01-01")
     >>> acc.equals(account_sentiment(v, "2025-01-01")), people.equals(stakeholder_sentiment(v, "2025-01-01"))
     (True, True)
+    >>> lean = sentiment_tables(v, "2025-01-01", people_columns=("account_id", "sentiment"))[1]
+    >>> lean.equals(people[["account_id", "sentiment"]])
+    True
     """
-    return _tables(village, as_of, accounts=True, stakeholders=True, **options)
+    return _tables(village, as_of, accounts=True, stakeholders=tuple(people_columns or ()) or True, **options)
 
 
 def _requested(pairs, ts, accounts):
@@ -257,7 +266,10 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
                for ts, a in zip(dates, actives)]
     if len(usables) > 1:  # one date scores its own responses (_scored)
         _score(base, np.logical_or.reduce([u for u, _ in usables]))
-    lasts = _last_heard_by_date(base, [end for _, end in usables]) if stakeholders else [None] * len(dates)
+    # stakeholders: True (every column), False, or the names of the columns wanted
+    want = None if stakeholders is True or not stakeholders else set(stakeholders)
+    last_wanted = stakeholders and (want is None or "last_heard" in want)
+    lasts = _last_heard_by_date(base, [end for _, end in usables]) if last_wanted else [None] * len(dates)
     for ts, active, usable, last in zip(dates, actives, usables, lasts):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                 influence=influence, need_influence=accounts, active=active, usable=usable)
@@ -284,7 +296,7 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
         lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
         cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-    people = _stakeholder_frame(base, dates, st_parts) if stakeholders else None
+    people = _stakeholder_frame(base, dates, st_parts, want) if stakeholders else None
     for table in (out, people):
         if table is not None:
             _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
