@@ -24,7 +24,8 @@ What is printed, for each command:
   wall time overstates the cost and CPU time is the steadier figure;
 * for the portfolio run, one line per stage from its progress output (``...:
   done in 4.2s``): the stage's wall time and, on Linux, the user and system
-  CPU time since the previous stage's line and the process's RSS when the
+  CPU time since the previous stage's line (its own and that of the child processes it has waited for:
+  the maps' worker process counts in the maps stage) and the process's RSS when the
   stage ended, read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` as
   the line arrives (so the first stage includes the imports), with the peak RSS so far (``VmHWM``).
 
@@ -83,8 +84,10 @@ def _proc_sample(pid: int):
     except (OSError, KeyError, IndexError, ValueError):
         return None
     tick = os.sysconf("SC_CLK_TCK")
-    # after the command name: state is field 3, utime field 14 and stime field 15 of stat(5)
-    return int(fields[11]) / tick, int(fields[12]) / tick, rss_kib * 1024, hwm_kib * 1024
+    # after the command name: state is field 3, utime/stime fields 14-15 of stat(5), and cutime/cstime 16-17: the
+    # children it has waited for (the maps' worker process), which wait4's rusage of the run counts too
+    user, system = int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
+    return user / tick, system / tick, rss_kib * 1024, hwm_kib * 1024
 
 
 def count_rows(folder: Path, table: str) -> int:
