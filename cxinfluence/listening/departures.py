@@ -69,13 +69,58 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
         return gone.assign(influence=np.nan, key_influencer=False)
 
+    # the default influence treats each account alone: the stand-in village (at 100k accounts 3.8M people, more
+    # than the village) is scored in slices of whole stand-in accounts, each slice's tables gone before the next
+    by_source = _Groups.of(rows.src)
+    step = STAND_IN_SLICE if _reads_only(influence_fn, s) else len(key)
+    influence = np.full(len(key), np.nan)
+    for m0, m1 in _slices(key, step):
+        influence[m0:m1] = _stand_in_influence(village, key[m0:m1], row[m0:m1], m0, member, by_source, rows.dst,
+                                               as_of, influence_fn)
+    total = np.bincount(key, weights=np.nan_to_num(influence), minlength=len(pairs))[key]
+    share = np.where(total > 0, influence / np.where(total > 0, total, 1.0), np.nan)
+    n_present = np.bincount(key, minlength=len(pairs))[key]
+    top_n = np.maximum(1, _ceil_count(key_top, n_present))
+
+    at = member(gone["key"].to_numpy(), gone["row"].to_numpy())
+    found = at >= 0
+    rank = _rank_desc(key, share, at[found])
+    key_influencer = found.copy()
+    key_influencer[found] = rank <= top_n[at[found]]
+    gone["influence"] = np.where(found, share[at], np.nan)
+    gone["key_influencer"] = key_influencer
+    return gone
+
+
+#: Stand-in people scored per influence call by :func:`_influence_at_departure` (whole stand-in accounts per
+#: slice): bounds the call's tables and arrays, which at 3.8M stand-in people added 0.7 GiB at once.
+STAND_IN_SLICE = 500_000
+
+
+def _slices(key: np.ndarray, size: int):
+    """``(start, stop)`` of consecutive runs of ``key`` (sorted) holding about ``size`` entries each, never
+    splitting a run of equal keys."""
+    n = len(key)
+    start = 0
+    while start < n:
+        stop = min(start + max(int(size), 1), n)
+        if stop < n:  # extend to the end of the stand-in account cut at stop
+            stop = int(np.searchsorted(key, key[stop - 1], side="right"))
+        yield start, stop
+        start = stop
+
+
+def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of, influence_fn) -> np.ndarray:
+    """``influence_fn`` of the stand-in accounts of members ``offset .. offset + len(key)`` (whole accounts):
+    each member's influence, in member order. Members are named ``m<member index>`` and accounts
+    ``k<key>`` whatever the slice, so a slice's stand-in village is the whole one's rows for those accounts."""
+    s = village.stakeholders
     # ties among members of the same stand-in account
-    src, dst = rows.src, rows.dst
-    t_src_pos, tie = _Groups.of(src).expand(row)  # each member's ties as source
+    t_src_pos, tie = by_source.expand(row)  # each member's ties as source
     t_dst_pos = member(key[t_src_pos], dst[tie])
     inside = t_dst_pos >= 0
-    tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside]
-    sub_id = _labels("m", np.arange(len(key)))
+    tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside] - offset
+    sub_id = _labels("m", np.arange(offset, offset + len(key)))
 
     # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
     first_member = np.r_[True, key[1:] != key[:-1]]
@@ -103,28 +148,17 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
                      ("stakeholders", "account_id"): account_row})
 
     w = influence_fn(stand_in, as_of)
+    del stand_in
     returned, asked = arrow_text(w["stakeholder_id"]), arrow_text(pd.Series(sub_id))
     if returned is not None and asked is not None and returned.equals(asked):  # same people, same order
-        influence = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float, copy=True)
-    else:  # stand-in ids are "m<position>": parse them back rather than hash them
-        pos = pd.to_numeric(pd.Series(w["stakeholder_id"]).astype("str").str.slice(1), errors="coerce")
-        pos = pos.fillna(-1).to_numpy(dtype=np.int64)
-        pos = np.where((pos >= 0) & (pos < len(key)), pos, -1)
-        influence = np.full(len(key), np.nan)
-        influence[pos[pos >= 0]] = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float)[pos >= 0]
-    total = np.bincount(key, weights=np.nan_to_num(influence), minlength=len(pairs))[key]
-    share = np.where(total > 0, influence / np.where(total > 0, total, 1.0), np.nan)
-    n_present = np.bincount(key, minlength=len(pairs))[key]
-    top_n = np.maximum(1, _ceil_count(key_top, n_present))
-
-    at = member(gone["key"].to_numpy(), gone["row"].to_numpy())
-    found = at >= 0
-    rank = _rank_desc(key, share, at[found])
-    key_influencer = found.copy()
-    key_influencer[found] = rank <= top_n[at[found]]
-    gone["influence"] = np.where(found, share[at], np.nan)
-    gone["key_influencer"] = key_influencer
-    return gone
+        return pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float, copy=True)
+    # stand-in ids are "m<member index>": parse them back rather than hash them
+    pos = pd.to_numeric(pd.Series(w["stakeholder_id"]).astype("str").str.slice(1), errors="coerce")
+    pos = pos.fillna(-1).to_numpy(dtype=np.int64) - offset
+    pos = np.where((pos >= 0) & (pos < len(key)), pos, -1)
+    influence = np.full(len(key), np.nan)
+    influence[pos[pos >= 0]] = pd.to_numeric(w["influence"], errors="coerce").to_numpy(dtype=float)[pos >= 0]
+    return influence
 
 
 #: The columns :func:`cxinfluence.network.influence.influence_weights` reads to compute ``influence`` (with
