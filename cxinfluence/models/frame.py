@@ -320,28 +320,27 @@ def _metric_columns(village, pairs, window_days, lead_days):
     r_st = rows_of(village, "responses", "stakeholder_id")
     s_acc = np.append(rows_of(village, "stakeholders", "account_id"), -1)  # last slot: unknown person
     r_acc = s_acc[r_st]
-    order = np.argsort(resp["date"].to_numpy(), kind="stable")  # latest answer = last; ties keep row order
-    date = resp["date"].to_numpy()[order]
-    r_st, r_acc = r_st[order], r_acc[order]
-    scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)[order]
+    date = resp["date"].to_numpy()
+    scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)
               for m in present}
     frames = []
-    sorted_dates = date.dtype.kind == "M"  # sorted above: each window is a slice, found by binary search
-    dates = None if sorted_dates else pd.Series(date)
+    is_datetime = date.dtype.kind == "M"
+    dates = None if is_datetime else pd.Series(date)
     for ts, p in pairs.groupby("as_of", sort=True):
         active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
-        if sorted_dates:  # [t - lead - window, t - lead), as _asof.window_mask
+        if is_datetime:  # [t - lead - window, t - lead), as _asof.window_mask (NaT is in no window)
             end = _asof.to_timestamp(ts) - pd.Timedelta(days=lead_days or 0)
-            hi = int(np.searchsorted(date, end.to_datetime64(), side="left"))
-            lo = 0 if window_days is None else int(np.searchsorted(
-                date, (end - pd.Timedelta(days=window_days)).to_datetime64(), side="left"))
-            lo = min(lo, hi)
-            rows = lo + np.flatnonzero(active[r_st[lo:hi]] & (r_acc[lo:hi] >= 0))
+            use = date < end.to_datetime64()
+            if window_days is not None:
+                use &= date >= (end - pd.Timedelta(days=window_days)).to_datetime64()
         else:
-            use = (_asof.window_mask(dates, ts, window_days, lead_days).to_numpy() & active[r_st] & (r_acc >= 0))
-            rows = np.flatnonzero(use)
+            use = _asof.window_mask(dates, ts, window_days, lead_days).to_numpy()
+        rows = np.flatnonzero(use & active[r_st] & (r_acc >= 0))
         if len(rows) == 0:
             continue
+        # by date, latest answer last, ties in row order: only this window's rows are sorted (sorting all the
+        # responses once held five sorted copies of 10M rows, +0.5 GiB at 100k accounts)
+        rows = rows[np.argsort(date[rows], kind="stable")]
         values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),
                                present)
         heard = np.bincount(r_acc[rows], minlength=len(accounts)) > 0
