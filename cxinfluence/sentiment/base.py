@@ -287,4 +287,5 @@ def _stakeholder_frame(base, dates, parts, columns=None) -> pd.DataFrame:
             "stakeholder_id": lambda: column("stakeholder_id", True),
             **{c: (lambda c=c: column(c)) for c in ("role", "department", "veto") if c in st.columns},
             **{c: (lambda c=c: stacked(c)) for c in ("sentiment", "n_responses", "nps", "last_heard")}}
-    return pd.DataFrame({c: make() for c, make in made.items() if columns is None or c in columns})
+    # the arrays are this function's own: no copy (a dict's arrays are copied by default: +0.2 GiB at 5M rows)
+    return pd.DataFrame({c: make() for c, make in made.items() if columns is None or c in columns}, copy=False)

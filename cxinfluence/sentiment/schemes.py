@@ -290,6 +290,10 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
             st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]]))
+    # what only the dates' loop read goes before the tables are built (at 10M responses: 80 MB of scores and a
+    # mask of every response per date)
+    usables = actives = lasts = None
+    base.pop("x", None)
     out = None
     if accounts:
         out = pd.concat(acc_frames, ignore_index=True)
