@@ -212,6 +212,10 @@ def test_import_checks_can_fail(tmp_path):
 # against its readable reference or pins one of its internal budgets. Each such test file is listed
 # here with the private names it may use and why; any other private import from the package fails.
 PRIVATE_IN_TESTS = {
+    "test_departure_slices.py": ({"_slices", "_stand_in_influence"},
+                                 "coverage's stand-in village in slices, checked equal to one slice"),
+    "test_metric_columns_windows.py": ({"_METRICS", "_metric_columns"},
+                                       "the model frame's metric columns against the sort-everything reference"),
     "account_page_reference.py": ({"_SCRIPT_HASH", "_fmt"}, "the frozen reference page, built as the old code did"),
     "test_anonymize.py": ({"_static", "_vis_asset", "_vis_css"}, "the map's bundled assets, scanned for names"),
     "test_compare.py": ({"_bootstrap_auc", "_bootstrap_differences", "_exact_in_float32", "_boot_weights"},
