@@ -80,7 +80,7 @@ import pandas as pd
 
 from ..exceptions import GraphError, VillageWarning
 from ..village.asof import active_mask, resolve_as_of
-from ..village.ids import arrow_identity, positions, remember, remembered, rows_of
+from ..village.ids import arrow_identity, positions, remember, remembered, rows_of, seed_rows_for
 from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
@@ -545,6 +545,7 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
         den = den + np.where(available, share, 0.0)
     # den == 0 only when every positive share's component is missing: fall back to PageRank
     out["influence"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
+    seed_rows_for(village, out["stakeholder_id"], rows)  # passing this table on to a later stage needs no id hashing
     return out, rows
 
 

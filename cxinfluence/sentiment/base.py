@@ -8,6 +8,9 @@ the schemes and their intervals).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -16,7 +19,7 @@ from ..network.influence import influence_with_rows
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard
 from ..village.heard import response_counts
-from ..village.ids import rows_for, rows_of
+from ..village.ids import arrow_identity, remember, remembered, rows_for, rows_of
 from ..village.scale import ITEMS
 from .estimators import DEFAULT_ROLE_WEIGHTS, item_sentiment
 
@@ -63,7 +66,7 @@ def _base(village, *, role_weights, nest_by):
     bad = {r: w for r, w in rw.items() if not (np.isfinite(w) and w >= 0)}
     if bad:
         raise MetricError(f"role_weights={role_weights!r} has invalid weights {bad}; expected numbers >= 0")
-    role_codes, role_names = pd.factorize(roles, use_na_sentinel=True)
+    role_codes, role_names = _factorized_roles(village, roles)
     role_names = list(role_names) + [None]  # code -1 (blank role) -> last slot
     role_codes = np.where(role_codes < 0, len(role_names) - 1, role_codes)
     role_w = np.array([rw.get(r, 1.0) if r is not None else 1.0 for r in role_names])
@@ -103,6 +106,18 @@ def _base(village, *, role_weights, nest_by):
                 items=items, nps=nps, seg=seg, seg_labels=seg_labels)
 
 
+def _factorized_roles(village, column):
+    """``pd.factorize(column)``, kept on the village for the Arrow array behind it: every call hashes the
+    same millions of role labels otherwise (a third of the public call's own work at 100k accounts)."""
+    key = (arrow_identity(column),)
+    found = remembered(village, "factorized stakeholder roles", key)
+    if found is None:
+        found = pd.factorize(column, use_na_sentinel=True)
+        found[0].flags.writeable = False
+        remember(village, "factorized stakeholder roles", key, found)
+    return found
+
+
 def _usable(base, ts, *, window_days, lead_days, active):
     """Bool per response: dated in the window before ``ts - lead`` by someone active at ``ts``."""
     r_st, r_date = base["r_st"], base["r_date"]
@@ -132,10 +147,10 @@ def _score(base, usable):
         return
     need = np.flatnonzero(usable)
     if len(need) > n // 3:  # most of the history: scoring all of it costs less than gathering
-        base["x"] = item_sentiment(base["items"])
+        base["x"] = _score_rows(base["items"], None, n)
         return
     x = np.full(n, np.nan)
-    x[need] = item_sentiment({c: v[need] for c, v in base["items"].items()})
+    x[need] = _score_rows(base["items"], need)
     base["x"] = x
 
 
@@ -146,7 +161,34 @@ def _scored(base, rows):
         return base["x"][rows]
     if not base["items"]:
         return np.full(len(rows), np.nan)
-    return item_sentiment({c: v[rows] for c, v in base["items"].items()})
+    return _score_rows(base["items"], rows)
+
+
+#: Responses scored per block: a block's item temporaries stay in the CPU cache, and two blocks are scored at
+#: once on two cores (numpy releases the GIL)
+_SCORE_BLOCK = 1 << 18
+_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _score_rows(items, rows, n=None):
+    """:func:`item_sentiment` of the responses at ``rows`` (all ``n`` when ``rows`` is None), block by block:
+    the scale is elementwise, so the same numbers as one call over every row (tests/test_score_blocks.py)."""
+    total = n if rows is None else len(rows)
+    out = np.empty(total)
+
+    def block(lo):
+        hi = min(lo + _SCORE_BLOCK, total)
+        pick = slice(lo, hi) if rows is None else rows[lo:hi]
+        out[lo:hi] = item_sentiment({c: v[pick] for c, v in items.items()})
+
+    starts = range(0, total, _SCORE_BLOCK)
+    if _THREADS > 1 and total > 2 * _SCORE_BLOCK:
+        with ThreadPoolExecutor(_THREADS) as pool:
+            list(pool.map(block, starts))
+    else:
+        for lo in starts:
+            block(lo)
+    return out
 
 
 def _active(base, ts):

@@ -15,7 +15,7 @@ import numpy as np
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 from ..village.schema import ROLE_WEIGHTS
-from .intervals import bounded_mean_ci
+from .intervals import bounded_mean_ci, normal_quantile, t_quantile
 
 #: Scheme columns of :func:`account_sentiment`, in display order. The one list of schemes: every other
 #: stage imports it (or :data:`COMPARED_SCHEMES` / :data:`PRIMARY_SCHEME`) instead of repeating it.
@@ -62,19 +62,15 @@ def _t_half(se, df, conf_level):
     (conservative) so the quantile is looked up for a few integers instead of
     100k inversions; at least 1 so a Kish n_eff below 2 gives a very wide,
     not a missing, interval (``se`` is NaN anyway for a single respondent)."""
-    from scipy.stats import t as student_t
-
     df = np.maximum(np.floor(np.where(np.isfinite(df), df, 1)), 1).astype(np.int64)
     uniq, inv = np.unique(df, return_inverse=True)
     with np.errstate(invalid="ignore"):
-        q = student_t.ppf(0.5 + conf_level / 2.0, np.where(uniq > 0, uniq, np.nan).astype(float))
+        q = t_quantile(0.5 + conf_level / 2.0, np.where(uniq > 0, uniq, np.nan).astype(float))
     return q[inv] * se
 
 
 def _z(conf_level):
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + conf_level / 2.0))
+    return normal_quantile(0.5 + conf_level / 2.0)
 
 
 def _heard_ci(m, se, n, n_eff, conf_level):

@@ -27,17 +27,16 @@ import pandas as pd
 from ..network.influence import influence_weights
 from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, window_mask
 from ..village.scale import response_sentiment
+from .intervals import t_quantile
 from .tone import comment_sentiment
 
 _SOURCES = ("scores", "comment", "both")
 
 
 def _t_ci(mean, se, n, conf_level):
-    from scipy import stats
-
     df = np.asarray(n, dtype=float) - 1.0
     with np.errstate(invalid="ignore"):
-        q = stats.t.ppf(0.5 + conf_level / 2.0, np.where(df > 0, df, np.nan))
+        q = t_quantile(0.5 + conf_level / 2.0, np.where(df > 0, df, np.nan))
     return mean - q * se, mean + q * se
 
 

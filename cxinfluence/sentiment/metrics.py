@@ -64,7 +64,7 @@ from ..exceptions import MetricError
 from ..village import asof as _asof
 from ..village.core import Village
 from ..village.scale import ITEMS, response_sentiment
-from .intervals import bounded_mean_ci
+from .intervals import bounded_mean_ci, normal_quantile, t_quantile
 
 #: metric -> (source column, kind, parameters). kind: "net" (share of
 #: ``good`` minus share of ``bad``, in points), "share" (share of ``good``,
@@ -87,9 +87,7 @@ DEFAULT_METRICS = ("nps", "csat", "csat_mean", "ces", "ces_low", "neteasy")
 
 
 def _z(conf_level):
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + conf_level / 2.0))
+    return normal_quantile(0.5 + conf_level / 2.0)
 
 
 def net_score_ci(good, bad, n, conf_level=0.95):
@@ -179,8 +177,6 @@ def mean_ci(total, total_sq, n, conf_level=0.95, *, low=None, high=None):
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (-0.484, 4.484)
     """
-    from scipy.stats import t as student_t
-
     total = np.asarray(total, dtype=float)
     total_sq = np.asarray(total_sq, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -192,7 +188,7 @@ def mean_ci(total, total_sq, n, conf_level=0.95, *, low=None, high=None):
             return mean, lo, hi
         var = np.where(n > 1, (total_sq - n * mean**2) / (n - 1.0), np.nan)
         var = np.maximum(var, 0.0)  # rounding can make a zero variance slightly negative
-        half = student_t.ppf(0.5 + conf_level / 2.0, np.where(n > 1, n - 1.0, np.nan)) * np.sqrt(var / n)
+        half = t_quantile(0.5 + conf_level / 2.0, np.where(n > 1, n - 1.0, np.nan)) * np.sqrt(var / n)
     return mean, mean - half, mean + half
 
 

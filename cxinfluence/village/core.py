@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..exceptions import VillageError
-from .ids import prime
+from .ids import mark_unique, prime
 from .schema import TABLES
 from .validate import _check_village
 
@@ -61,6 +61,7 @@ def read_folder(path, *, role_rules=None, warn=True) -> Village:
             warnings.warn(str(p), categories[p], stacklevel=3)  # the caller of load_village
     village = Village(**tables, source=str(path), problems=problems)
     prime(village, matched)  # validation matched every id already: later stages reuse it
+    mark_unique(village)  # and found no stakeholder id twice
     return village
 
 

@@ -209,6 +209,34 @@ def rows_for(village, keys, table="stakeholders", column="stakeholder_id") -> np
     return found
 
 
+def mark_unique(village, table="stakeholders", column="stakeholder_id") -> None:
+    """Record that ``village.<table>[column]`` holds no id twice (validation checked it), keyed on its Arrow
+    array like every entry here: an edited column misses. Lets :func:`seed_rows_for` skip a hash pass."""
+    remember(village, f"unique {table}.{column}", (arrow_identity(getattr(village, table)[column]),), True)
+
+
+def seed_rows_for(village, keys, rows, table="stakeholders", column="stakeholder_id") -> None:
+    """Tell :func:`rows_for` that ``keys`` are the ids of rows ``rows`` of ``village.<table>[column]``.
+
+    For a stage that builds a table from village rows it already holds (e.g.
+    :func:`~cxinfluence.network.influence.influence_weights`): a later lookup of that
+    table's ids (an analyst passing it to ``account_sentiment``) is then free. Kept only
+    when the defining column is known to be unique (:func:`mark_unique`), where "the first
+    row holding the id" is the row itself, and when ``keys`` is backed by Arrow.
+    """
+    defining = arrow_identity(getattr(village, table)[column])
+    key = (arrow_identity(keys), defining)
+    if key[0] is None or remembered(village, f"unique {table}.{column}", (defining,)) is None:
+        return
+    found = np.asarray(rows, dtype=np.int32)
+    if len(found) != len(keys):
+        raise ValueError(f"seed_rows_for: {len(keys)} keys but {len(found)} rows; give one row per key")
+    found.flags.writeable = False
+    kept = _cache(village).setdefault(("for", table, column), [])
+    kept.insert(0, (key, found))
+    del kept[_ROWS_FOR_KEEP:]
+
+
 def prime(village, found: dict) -> None:
     """Seed the cache with rows already matched (by validation): ``(table, column) -> rows``."""
     cache = _cache(village)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ...exceptions import CxInfluenceWarning, ImportDataError, Problem
 from ..core import Village
-from ..ids import prime
+from ..ids import mark_unique, prime
 from ..io import RawTable
 from ..roles import complete_roles
 from ..schema import TABLES
@@ -76,6 +76,7 @@ def validate_import(tables, report, role_rules):
         report.counts[name] = len(df)
     village = Village(**typed, source="import", problems=found)
     prime(village, matched)
+    mark_unique(village)  # the combiner keeps one row per person id
     return village, report
 
 
