@@ -34,15 +34,32 @@ def village_facts(village) -> dict:
         "accounts": len(a), "stakeholders": len(s), "responses": len(r), "ties": len(rel),
         "departed": int(s["active_to"].notna().sum()) if "active_to" in s else 0,
         "responding": responding_people(village),
-        "roles": _tally(s["role"].fillna("unclassified")) if "role" in s else {},
-        "channels": _tally(r["channel"].fillna("blank")) if "channel" in r else {},
+        "roles": _tally(s["role"], blank="unclassified") if "role" in s else {},
+        "channels": _tally(r["channel"], blank="blank") if "channel" in r else {},
         "ties_by_kind": _tally(rel["kind"]) if len(rel) else {},
         "first_date": dates.min() if len(dates) else None, "last_date": dates.max() if len(dates) else None,
     }
 
 
-def _tally(values: pd.Series) -> dict:
-    return values.value_counts(sort=False).to_dict()
+def _tally(values: pd.Series, blank=None) -> dict:
+    """Rows per value in order of first appearance (``value_counts(sort=False)``), blanks counted as ``blank``
+    (left out when None). A categorical (a run's response labels, village/compact.py) is counted on its codes:
+    the same dict, without a text per row or a new category for the blanks.
+
+    >>> _tally(pd.Series(["b", None, "a", "b"], dtype="category"), blank="blank")
+    {'b': 2, 'blank': 1, 'a': 1}
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return (values if blank is None else values.fillna(blank)).value_counts(sort=False).to_dict()
+    codes = values.cat.codes.to_numpy()
+    seen, first = np.unique(codes, return_index=True)
+    counts = np.bincount(codes + 1, minlength=len(values.cat.categories) + 1)
+    out = {}
+    for i in np.argsort(first, kind="stable"):  # a label listed and the blanks named as it count together
+        label = blank if seen[i] < 0 else values.cat.categories[seen[i]]
+        if label is not None:
+            out[label] = out.get(label, 0) + int(counts[seen[i] + 1])
+    return out
 
 
 def merge_facts(facts) -> dict:
