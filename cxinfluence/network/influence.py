@@ -436,10 +436,12 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
     >>> float(w["influence"].sum())
     1.0
     """
-    return influence_with_rows(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
-                              role_share=role_share, rating_share=rating_share,
-                              role_weights=_renamed(role_weights, role_priors),
-                              max_iter=max_iter, tol=tol, method=method)[0]
+    out, rows = influence_with_rows(village, as_of, alpha=alpha, weight=weight, graph_share=graph_share,
+                                    role_share=role_share, rating_share=rating_share,
+                                    role_weights=_renamed(role_weights, role_priors),
+                                    max_iter=max_iter, tol=tol, method=method)
+    seed_rows_for(village, out["stakeholder_id"], rows)  # the caller's table, passed on to other stages: no re-hashing
+    return out
 
 
 def _renamed(role_weights, role_priors):
@@ -545,7 +547,6 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
         den = den + np.where(available, share, 0.0)
     # den == 0 only when every positive share's component is missing: fall back to PageRank
     out["influence"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
-    seed_rows_for(village, out["stakeholder_id"], rows)  # passing this table on to a later stage needs no id hashing
     return out, rows
 
 
