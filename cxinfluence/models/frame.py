@@ -231,6 +231,27 @@ def _group_sentiment(st, roles):
     return wide[order + ["veto_min", "veto_detractor"]].reset_index()
 
 
+def _account_heads(ids) -> np.ndarray:
+    """Rows where the account id differs from the row above (``run_heads``), also for a categorical column
+    (``sentiment_tables(..., people_categoricals=True)``): its codes compared, no text made per row."""
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        return run_heads(arrow_strings(ids))
+    codes = ids.cat.codes.to_numpy()
+    change = np.ones(len(codes), dtype=bool)
+    change[1:] = (codes[1:] != codes[:-1]) | (codes[1:] < 0) | (codes[:-1] < 0)  # either side of a blank counts
+    return np.flatnonzero(change)
+
+
+def _role_positions(role, roles) -> np.ndarray:
+    """Position of each row's role in ``roles`` (-1: another role or blank); a categorical's categories are
+    looked up once."""
+    listed = pd.Series(list(roles), dtype=object)
+    if not isinstance(role.dtype, pd.CategoricalDtype):
+        return positions(role, listed).astype(np.int64)
+    found = np.append(positions(pd.Series(role.cat.categories, dtype=object), listed).astype(np.int64), -1)
+    return found[role.cat.codes.to_numpy()]  # code -1 (blank) reads the last slot
+
+
 def _first_of_account(ids):
     """Per row of a frame sorted by account: whether it is its account's first row (no earlier period)."""
     first = np.zeros(len(ids), dtype=bool)
@@ -252,7 +273,7 @@ def _group_sentiment_codes(st, roles):
         return _group_sentiment(_key(st), roles)
     date = st["as_of"].to_numpy()
     change = np.zeros(n, dtype=bool)
-    change[run_heads(arrow_strings(st["account_id"]))] = True
+    change[_account_heads(st["account_id"])] = True
     change[1:] |= date[1:] != date[:-1]
     heads = np.flatnonzero(change)
     run = np.cumsum(change) - 1
@@ -266,8 +287,7 @@ def _group_sentiment_codes(st, roles):
     sent = st["sentiment"].to_numpy(dtype=float)
     heard = ~np.isnan(sent) & (pair >= 0)
     veto = (st["veto"].fillna(False).astype(bool).to_numpy() if "veto" in st.columns else np.zeros(n, dtype=bool))
-    role = (positions(st["role"], pd.Series(list(roles), dtype=object)).astype(np.int64) if "role" in st.columns
-            else np.full(n, -1, dtype=np.int64))
+    role = _role_positions(st["role"], roles) if "role" in st.columns else np.full(n, -1, dtype=np.int64)
 
     def means(group, n_groups, rows):
         key = pair[rows] * n_groups + group[rows]

@@ -94,7 +94,8 @@ def sentiment_part(tables, *, as_of, window_days, lead_days, half_life_days, inf
     if len(periods):
         history, history_people = sentiment_tables(v, periods, window_days=window_days, lead_days=lead_days,
                                                    half_life_days=half_life_days, prior=prior,
-                                                   people_columns=PEOPLE_COLUMNS)  # read by the frame only
+                                                   people_columns=PEOPLE_COLUMNS,  # read by the frame only
+                                                   people_categoricals=True)
     else:
         history, history_people = snap.iloc[:0], None
     out = {"snapshot": snap, "stakeholder_sentiment": people, "history": history, "risk_flags": risk_flags(people)}

@@ -102,7 +102,7 @@ def _base(village, *, role_weights, nest_by):
         seg = np.zeros(len(accounts), dtype=np.int64)
         seg_labels = [None]  # no segments: the portfolio is one group
     return dict(village=village, accounts=accounts, st=st, sid=sid, s_acc=s_acc, role_codes=role_codes,
-                role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
+                role_names=role_names, role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
                 items=items, nps=nps, seg=seg, seg_labels=seg_labels)
 
 
@@ -304,10 +304,11 @@ def _stakeholder_rows(base, p, keep=None) -> dict:
     return out if keep is None else {c: v[keep] for c, v in out.items()}
 
 
-def _stakeholder_frame(base, dates, parts, columns=None) -> pd.DataFrame:
+def _stakeholder_frame(base, dates, parts, columns=None, categoricals=False) -> pd.DataFrame:
     """The stakeholder table of every date from :func:`_stakeholder_rows`' arrays: the text columns
     are taken once for all dates (no concatenation of per-date text columns). ``columns``: a set of the
-    columns to build (None: all), in the table's own order."""
+    columns to build (None: all), in the table's own order; ``categoricals``: ``account_id`` and ``role``
+    as Categoricals from the codes already at hand (when the account ids are unique)."""
     # only the columns reported: copying every text column of millions of people is slow
     wanted = ["account_id", "stakeholder_id"] + [c for c in ("role", "department", "veto") if c in base["st"].columns]
     if columns is not None:
@@ -325,9 +326,18 @@ def _stakeholder_frame(base, dates, parts, columns=None) -> pd.DataFrame:
     def stacked(c):
         return np.concatenate([part[c] for part in parts])
 
+    accounts = pd.Index(base["accounts"]) if categoricals else None
+    if accounts is not None and accounts.is_unique:  # codes into the accounts and the role names: no text per row
+        names = base["role_names"][:-1]  # the last slot: blank roles
+        role = np.where(base["role_codes"][rows] == len(names), -1, base["role_codes"][rows])
+        coded = {"account_id": lambda: pd.Categorical.from_codes(base["s_acc"][rows], categories=accounts),
+                 "role": lambda: pd.Categorical.from_codes(role, categories=pd.Index(names))}
+    else:
+        coded = {}
     made = {"account_id": lambda: column("account_id", True), "as_of": lambda: as_of,
             "stakeholder_id": lambda: column("stakeholder_id", True),
             **{c: (lambda c=c: column(c)) for c in ("role", "department", "veto") if c in st.columns},
             **{c: (lambda c=c: stacked(c)) for c in ("sentiment", "n_responses", "nps", "last_heard")}}
     # the arrays are this function's own: no copy (a dict's arrays are copied by default: +0.2 GiB at 5M rows)
+    made.update({c: make for c, make in coded.items() if c in made})
     return pd.DataFrame({c: make() for c, make in made.items() if columns is None or c in columns}, copy=False)
