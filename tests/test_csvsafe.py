@@ -134,6 +134,25 @@ def test_no_formula_like_cell_in_any_output_csv(hostile_run):
     assert neutralised > 500  # the hostile text did reach the outputs, neutralised
 
 
+def test_formula_like_labels_held_as_categoricals_are_neutralised(tmp_path):
+    """The run holds a loaded village's response labels as categoricals (village/compact.py): hostile labels
+    written from them (actions.csv's touchpoint) are neutralised like text."""
+    from cxinfluence.pipeline.runner import run
+    from cxinfluence.village.compact import compact_labels
+
+    v = compact_labels(hostile_village())
+    assert v.responses["touchpoint"].dtype.name == "category"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run(v, tmp_path / "out", maps=0, quiet=True, folds=2, n_boot=5)
+    actions = tmp_path / "out" / "actions.csv"
+    header = next(csv.reader(actions.open(encoding="utf-8")))
+    col = header.index("touchpoint")
+    rows = list(csv.reader(actions.open(encoding="utf-8")))[1:]
+    assert rows and not [c for r in rows for c in r if formula_like(c)]
+    assert sum(r[col].startswith("'") for r in rows) > 0  # the hostile labels reached the file, neutralised
+
+
 def test_reader_gives_back_the_raw_values(hostile_run):
     out, result = hostile_run
     checked = 0
