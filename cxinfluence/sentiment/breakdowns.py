@@ -21,7 +21,7 @@ from ..village import asof as _asof
 from ..village.core import Village
 from .metrics import METRICS, metric_table
 from .base import _influence_at
-from .intervals import normal_quantile
+from .intervals import z_value
 from .schemes import PRIMARY_SCHEME, SCHEMES, SE_SCHEMES, account_sentiment, stakeholder_sentiment
 
 #: Default metrics of a breakdown: the common-scale sentiment plus NPS.
@@ -229,7 +229,7 @@ def who_moved(village, from_date, to_date, *, level="account", scheme=PRIMARY_SC
         m = a0[["account_id", *keep]].merge(a1[["account_id", *keep]], on="account_id", suffixes=("_from", "_to"))
         for s in SCHEMES:
             m[f"{s}_change"] = m[f"{s}_to"] - m[f"{s}_from"]
-        z = normal_quantile(0.5 + conf_level / 2.0)
+        z = z_value(conf_level)
         se = np.sqrt(m[f"{scheme}_se_from"] ** 2 + m[f"{scheme}_se_to"] ** 2)
         m["significant"] = (m[f"{scheme}_change"].abs() > z * se).where(se.notna())
         m.insert(1, "from_date", t0)

@@ -15,7 +15,7 @@ import numpy as np
 from ..exceptions import MetricError
 from ..village.scale import ITEMS
 from ..village.schema import ROLE_WEIGHTS
-from .intervals import bounded_mean_ci, normal_quantile, t_quantile
+from .intervals import bounded_mean_ci, t_quantile
 
 #: Scheme columns of :func:`account_sentiment`, in display order. The one list of schemes: every other
 #: stage imports it (or :data:`COMPARED_SCHEMES` / :data:`PRIMARY_SCHEME`) instead of repeating it.
@@ -67,10 +67,6 @@ def _t_half(se, df, conf_level):
     with np.errstate(invalid="ignore"):
         q = t_quantile(0.5 + conf_level / 2.0, np.where(uniq > 0, uniq, np.nan).astype(float))
     return q[inv] * se
-
-
-def _z(conf_level):
-    return normal_quantile(0.5 + conf_level / 2.0)
 
 
 def _heard_ci(m, se, n, n_eff, conf_level):

@@ -60,6 +60,15 @@ from ..exceptions import MetricError
 def _z(conf_level):
     if not 0 < conf_level < 1:
         raise MetricError(f"conf_level={conf_level!r}; expected a number between 0 and 1, e.g. 0.95")
+    return z_value(conf_level)
+
+
+def z_value(conf_level: float) -> float:
+    """The two-sided normal quantile of a confidence level, ``conf_level`` unchecked (1.96 at 0.95).
+
+    >>> round(z_value(0.95), 2)
+    1.96
+    """
     return normal_quantile(0.5 + conf_level / 2.0)
 
 

@@ -14,7 +14,6 @@ from .estimators import (
     VETO_THRESHOLD,
     _heard_ci,
     _wmean_clean,
-    _z,
     eb_parameters,
     eb_shrink,
     impute_unheard,
@@ -23,6 +22,7 @@ from .estimators import (
     veto_floor_interval,
     weighted_group_mean,
 )
+from .intervals import z_value as _z
 from .metrics import net_score_ci
 
 

@@ -64,7 +64,8 @@ from ..exceptions import MetricError
 from ..village import asof as _asof
 from ..village.core import Village
 from ..village.scale import ITEMS, response_sentiment
-from .intervals import bounded_mean_ci, normal_quantile, t_quantile
+from .intervals import bounded_mean_ci, t_quantile
+from .intervals import z_value as _z
 
 #: metric -> (source column, kind, parameters). kind: "net" (share of
 #: ``good`` minus share of ``bad``, in points), "share" (share of ``good``,
@@ -84,10 +85,6 @@ METRICS = {
 }
 
 DEFAULT_METRICS = ("nps", "csat", "csat_mean", "ces", "ces_low", "neteasy")
-
-
-def _z(conf_level):
-    return normal_quantile(0.5 + conf_level / 2.0)
 
 
 def net_score_ci(good, bad, n, conf_level=0.95):

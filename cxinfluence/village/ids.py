@@ -204,9 +204,16 @@ def rows_for(village, keys, table="stakeholders", column="stakeholder_id") -> np
     found = positions(keys, defining)
     found.flags.writeable = False
     if key[0] is not None and key[1] is not None:
-        kept.insert(0, (key, found))  # the arrays themselves are held, so their ids cannot be reused
-        del kept[_ROWS_FOR_KEEP:]
+        _keep_rows_for(kept, key, found)
     return found
+
+
+def _keep_rows_for(kept, key, found) -> None:
+    """Put ``found`` first in :func:`rows_for`'s list for one defining column, read-only; keep the newest few.
+    The key's arrays themselves are held, so their ids cannot be reused while cached."""
+    found.flags.writeable = False
+    kept.insert(0, (key, found))
+    del kept[_ROWS_FOR_KEEP:]
 
 
 def mark_unique(village, table="stakeholders", column="stakeholder_id") -> None:
@@ -231,10 +238,7 @@ def seed_rows_for(village, keys, rows, table="stakeholders", column="stakeholder
     found = np.asarray(rows, dtype=np.int32)
     if len(found) != len(keys):
         raise ValueError(f"seed_rows_for: {len(keys)} keys but {len(found)} rows; give one row per key")
-    found.flags.writeable = False
-    kept = _cache(village).setdefault(("for", table, column), [])
-    kept.insert(0, (key, found))
-    del kept[_ROWS_FOR_KEEP:]
+    _keep_rows_for(_cache(village).setdefault(("for", table, column), []), key, found)
 
 
 def prime(village, found: dict) -> None:
