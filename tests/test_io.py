@@ -309,3 +309,42 @@ def test_write_csv_reads_back_like_pandas_to_csv(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv"), ref, check_dtype=False)
     write_csv(df.drop(columns="mixed"), tmp_path / "fast.csv")
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "fast.csv"), ref.drop(columns="mixed"), check_dtype=False)
+
+
+def test_loaded_text_is_one_chunk_whatever_the_reader_handed_over(tmp_path, monkeypatch):
+    # Parquet row groups and the CSV reader's blocks arrive as chunks; each take or hash of a
+    # chunked column would concatenate the whole column first, so the loaded village holds one.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cxinfluence.village.synth import make_village
+
+    v, _ = make_village(40, seed=3)
+    folder = cio.write_village(v, tmp_path / "pq", format="parquet")
+    for name in ("responses", "stakeholders"):  # rewrite with many small row groups
+        table = pq.read_table(folder / f"{name}.parquet")
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=97)
+        assert pq.ParquetFile(folder / f"{name}.parquet").num_row_groups > 3
+    csv = cio.write_village(v, tmp_path / "csv", format="csv")
+    from pyarrow import csv as pacsv
+
+    small = pacsv.ReadOptions  # the CSV reader in 4 KiB blocks: a chunk each
+    monkeypatch.setattr(pacsv, "ReadOptions", lambda **kw: small(block_size=4096, **kw))
+    ref = load_village(folder)
+    for got in (ref, load_village(csv)):
+        for name in ("responses", "stakeholders", "relationships"):
+            table = getattr(got, name)
+            for c in table.columns:
+                arr = getattr(table[c].array, "_pa_array", None)
+                assert arr is None or arr.num_chunks <= 1, (name, c, arr.num_chunks)
+        pd.testing.assert_frame_equal(got.responses, ref.responses, check_dtype=False)
+
+    big = pa.large_string()
+    s = pd.Series(pd.array(pa.chunked_array([pa.array([" a", None], big), pa.array(["", "b "], big),
+                                             pa.array(["c"], big)]), dtype="str"))
+    cleaned = rawtable._clean_cells(s)
+    assert cleaned.array._pa_array.num_chunks == 1
+    assert cleaned.tolist()[0] == "a" and pd.isna(cleaned.tolist()[1]) and pd.isna(cleaned.tolist()[2])
+    assert cleaned.tolist()[3:] == ["b", "c"]
+    plain = pd.Series(pd.array(pa.chunked_array([pa.array(["x"]), pa.array(["y"])]), dtype="str"))
+    assert rawtable._clean_cells(plain).array._pa_array.num_chunks == 1  # nothing to strip: still joined
