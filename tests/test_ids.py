@@ -22,6 +22,21 @@ def test_loaded_village_reuses_validation_and_agrees_with_a_fresh_lookup(ref, sa
     np.testing.assert_array_equal(rows_of(v, *ref), fresh(v, *ref))
 
 
+@pytest.mark.parametrize("ref", sorted(DEFINED_BY))
+def test_long_reference_columns_are_held_as_int32_primed_or_hashed(ref, sample_path):
+    # ids.NARROW: the responses' and ties' rows are int32 (half the memory), from validation or a fresh hash
+    from cxinfluence.village.ids import NARROW
+
+    v = load_village(sample_path, warn=False)
+    primed = rows_of(v, *ref)
+    v.__dict__["_id_rows"].clear()
+    hashed = rows_of(v, *ref)
+    for rows in (primed, hashed):
+        assert rows.dtype == np.int32 if ref in NARROW else rows.dtype.kind == "i", (ref, rows.dtype)
+        assert not rows.flags.writeable
+        np.testing.assert_array_equal(rows, fresh(v, *ref))
+
+
 def test_cache_misses_after_a_column_or_table_changes():
     v, _ = make_village(5, seed=3)
     first = rows_of(v, "responses", "stakeholder_id")

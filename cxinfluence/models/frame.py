@@ -339,15 +339,16 @@ def _metric_columns(village, pairs, window_days, lead_days):
     accounts = village.accounts["account_id"].astype(str).to_numpy()
     r_st = rows_of(village, "responses", "stakeholder_id")
     s_acc = np.append(rows_of(village, "stakeholders", "account_id"), -1)  # last slot: unknown person
-    r_acc = s_acc[r_st]
     date = resp["date"].to_numpy()
-    scores = {m.split("_")[0]: pd.to_numeric(resp[m.split("_")[0]], errors="coerce").to_numpy(float)
-              for m in present}
+    # the score columns as they are when already floats (no copy of 10M rows each); only the window's rows
+    # are gathered below, and accounts are looked up for those rows only
+    scores = {c: resp[c].to_numpy() if resp[c].dtype == np.float64 else
+              pd.to_numeric(resp[c], errors="coerce").to_numpy(float) for c in (m.split("_")[0] for m in present)}
     frames = []
     is_datetime = date.dtype.kind == "M"
     dates = None if is_datetime else pd.Series(date)
     for ts, p in pairs.groupby("as_of", sort=True):
-        active = np.append(_asof.active_mask(people, ts).to_numpy(), False)
+        active = np.append(_asof.active_mask(people, ts).to_numpy(), False) & (s_acc >= 0)
         if is_datetime:  # [t - lead - window, t - lead), as _asof.window_mask (NaT is in no window)
             end = _asof.to_timestamp(ts) - pd.Timedelta(days=lead_days or 0)
             use = date < end.to_datetime64()
@@ -355,15 +356,16 @@ def _metric_columns(village, pairs, window_days, lead_days):
                 use &= date >= (end - pd.Timedelta(days=window_days)).to_datetime64()
         else:
             use = _asof.window_mask(dates, ts, window_days, lead_days).to_numpy()
-        rows = np.flatnonzero(use & active[r_st] & (r_acc >= 0))
+        rows = np.flatnonzero(use & active[r_st])  # active people of a known account
         if len(rows) == 0:
             continue
         # by date, latest answer last, ties in row order: only this window's rows are sorted (sorting all the
         # responses once held five sorted copies of 10M rows, +0.5 GiB at 100k accounts)
         rows = rows[np.argsort(date[rows], kind="stable")]
-        values = metric_arrays({c: x[rows] for c, x in scores.items()}, r_acc[rows], r_st[rows], len(accounts),
-                               present)
-        heard = np.bincount(r_acc[rows], minlength=len(accounts)) > 0
+        person = r_st[rows]
+        acc = s_acc[person]
+        values = metric_arrays({c: x[rows] for c, x in scores.items()}, acc, person, len(accounts), present)
+        heard = np.bincount(acc, minlength=len(accounts)) > 0
         wanted = np.zeros(len(accounts), bool)
         asked = positions(p["account_id"], accounts)
         wanted[asked[asked >= 0]] = True

@@ -277,10 +277,11 @@ def _last_heard_by_date(base, ends) -> list:
     return out
 
 
-def _stakeholder_rows(base, p, keep=None) -> dict:
+def _stakeholder_rows(base, p, keep=None, columns=None) -> dict:
     """One date's stakeholder columns as arrays (see :func:`stakeholder_sentiment`): ``rows`` (of the
     stakeholders table), ``sentiment``, ``n_responses``, ``nps``, ``last_heard``; ``keep``: a mask of
-    the date's active people to report."""
+    the date's active people to report; ``columns``: the table's columns wanted (None: all; the others'
+    arrays are not kept, which at five dates of a million people is 40 MB each)."""
     x, r_sh, S = p["x"], p["r_sh"], len(p["rows"])
     ok = ~np.isnan(x)
     w = np.ones(len(x)) if p["weight"] is None else p["weight"]
@@ -301,6 +302,7 @@ def _stakeholder_rows(base, p, keep=None) -> dict:
     out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps}
     if p["last_heard"] is not None:  # None: not asked for (_tables' stakeholders names the columns)
         out["last_heard"] = p["last_heard"][p["rows"]]
+    out = {c: v for c, v in out.items() if columns is None or c == "rows" or c in columns}
     return out if keep is None else {c: v[keep] for c, v in out.items()}
 
 
@@ -314,7 +316,16 @@ def _stakeholder_frame(base, dates, parts, columns=None, categoricals=False) -> 
     if columns is not None:
         wanted = [c for c in wanted if c in columns]
     rows = np.concatenate([part["rows"] for part in parts])
-    st = base["st"][wanted].iloc[rows]
+    accounts = pd.Index(base["accounts"]) if categoricals else None
+    if accounts is not None and accounts.is_unique:  # codes into the accounts and the role names: no text per row
+        names = base["role_names"][:-1]  # the last slot: blank roles
+        role = np.where(base["role_codes"][rows] == len(names), -1, base["role_codes"][rows])
+        coded = {"account_id": lambda: pd.Categorical.from_codes(base["s_acc"][rows], categories=accounts),
+                 "role": lambda: pd.Categorical.from_codes(role, categories=pd.Index(names))}
+    else:
+        coded = {}
+    # the text columns not made from codes, taken once for all dates
+    st = base["st"][[c for c in wanted if c not in coded]].iloc[rows]
     # as_of exactly as a date broadcast into each date's frame would be typed, then stacked
     as_of = pd.concat([pd.DataFrame({"as_of": ts}, index=range(len(part["rows"])))
                        for ts, part in zip(dates, parts)], ignore_index=True)["as_of"].array
@@ -326,17 +337,9 @@ def _stakeholder_frame(base, dates, parts, columns=None, categoricals=False) -> 
     def stacked(c):
         return np.concatenate([part[c] for part in parts])
 
-    accounts = pd.Index(base["accounts"]) if categoricals else None
-    if accounts is not None and accounts.is_unique:  # codes into the accounts and the role names: no text per row
-        names = base["role_names"][:-1]  # the last slot: blank roles
-        role = np.where(base["role_codes"][rows] == len(names), -1, base["role_codes"][rows])
-        coded = {"account_id": lambda: pd.Categorical.from_codes(base["s_acc"][rows], categories=accounts),
-                 "role": lambda: pd.Categorical.from_codes(role, categories=pd.Index(names))}
-    else:
-        coded = {}
     made = {"account_id": lambda: column("account_id", True), "as_of": lambda: as_of,
             "stakeholder_id": lambda: column("stakeholder_id", True),
-            **{c: (lambda c=c: column(c)) for c in ("role", "department", "veto") if c in st.columns},
+            **{c: (lambda c=c: column(c)) for c in ("role", "department", "veto") if c in wanted},
             **{c: (lambda c=c: stacked(c)) for c in ("sentiment", "n_responses", "nps", "last_heard")}}
     # the arrays are this function's own: no copy (a dict's arrays are copied by default: +0.2 GiB at 5M rows)
     made.update({c: make for c, make in coded.items() if c in made})

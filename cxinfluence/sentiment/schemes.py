@@ -297,14 +297,15 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
-            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]]))
+            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]], want))
     # what only the dates' loop read goes before the tables are built (at 10M responses: 80 MB of scores and a
     # mask of every response per date)
-    usables = actives = lasts = None
+    usables = actives = lasts = p = df = None  # p: the last date's arrays (0.15 GB at 10M responses)
     base.pop("x", None)
     out = None
     if accounts:
         out = pd.concat(acc_frames, ignore_index=True)
+        acc_frames = None  # concatenated: not held twice while the people table is built
         lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
         cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
         out = out[cols + [c for c in out.columns if c not in cols]]

@@ -145,6 +145,8 @@ def rows_of(village, table, column) -> np.ndarray:
     and ``("responses", "stakeholder_id")`` into ``village.stakeholders``. The
     first row wins if an id is repeated (a validated village has none). The
     result is cached on the village (see the module docstring); do not modify it.
+    The long columns (:data:`NARROW`) are held as int32: widen before arithmetic
+    that could pass 2**31 (indexing with them needs nothing).
 
     Examples
     --------
@@ -164,11 +166,24 @@ def rows_of(village, table, column) -> np.ndarray:
     # the cache holds the arrays themselves, so their ids cannot be reused while cached
     if hit is not None and key[0] is not None and hit[0][0] is key[0] and hit[0][1] is key[1]:
         return hit[1]
-    found = positions(ref, defining)
+    found = _narrow(table, column, positions(ref, defining), len(defining))
     found.flags.writeable = False
     if key[0] is not None and key[1] is not None:
         cache[(table, column)] = (key, found)
     return found
+
+
+#: The long referencing columns whose cached rows are held as int32 when the defining table allows it (at 10M
+#: responses and 1.9M ties: 77 + 2 x 15 MB fewer for the whole run); their readers index with them or widen first.
+NARROW = {("responses", "stakeholder_id"), ("relationships", "source_id"), ("relationships", "target_id")}
+
+
+def _narrow(table, column, rows, n_defining: int) -> np.ndarray:
+    """``rows`` as int32 for a :data:`NARROW` column (-1 and every row of the defining table fit), else as given."""
+    rows = np.asarray(rows)
+    if (table, column) in NARROW and n_defining < 2**31 - 1 and rows.dtype != np.int32:
+        return rows.astype(np.int32)
+    return rows
 
 
 #: How many key columns :func:`rows_for` remembers per village (the run looks up one influence table
@@ -248,7 +263,7 @@ def prime(village, found: dict) -> None:
         def_table, def_column = DEFINED_BY[(table, column)]
         key = (arrow_identity(getattr(village, table)[column]), arrow_identity(getattr(village, def_table)[def_column]))
         if key[0] is not None and key[1] is not None:
-            rows = np.asarray(rows)
+            rows = _narrow(table, column, rows, len(getattr(village, def_table)))
             rows.flags.writeable = False
             cache[(table, column)] = (key, rows)
 
