@@ -126,3 +126,24 @@ def test_the_same_data_give_the_same_bytes(synthetic, tmp_path):
     assert write_kumu(graphs, tmp_path / "d.xlsx").read_bytes() == c
     assert write_portfolio_gexf(nodes, edges, tmp_path / "a.gexf").read_bytes() == \
         write_portfolio_gexf(nodes, edges, tmp_path / "b.gexf").read_bytes()
+
+
+def test_people_written_before_the_ties_are_made_give_the_same_file(small_synthetic, tmp_path):
+    # the run's writer when the portfolio is too big for a workbook: the same bytes as writing both tables
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.present.portfolio import write_portfolio_graph
+    from cxinfluence.sentiment.schemes import sentiment_tables
+    from cxinfluence.village.asof import default_as_of
+
+    _, v, _ = small_synthetic
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    _, people = sentiment_tables(v, as_of, influence=infl)
+    for village, influence, ss in ((v, infl, people), (v, infl, None), (*_hostile(), None)):
+        nodes, edges = portfolio_tables(village, influence, ss)
+        want = write_portfolio_gexf(nodes, edges, tmp_path / "both.gexf").read_bytes()
+        kept, ties = write_portfolio_graph(village, influence, ss, tmp_path / "streamed.gexf")
+        assert (tmp_path / "streamed.gexf").read_bytes() == want
+        assert list(kept.columns) == ["id", "account_id"] and len(kept) == len(nodes)
+        pd.testing.assert_frame_equal(ties, edges)
+    assert not list(tmp_path.glob("*.tmp"))

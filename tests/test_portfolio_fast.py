@@ -5,7 +5,8 @@ import pandas as pd
 import pyarrow as pa
 
 from cxinfluence.network.influence import influence_weights
-from cxinfluence.present.portfolio import _reference_gexf, portfolio_tables, write_portfolio_gexf
+from cxinfluence.present.portfolio import portfolio_tables, write_portfolio_gexf
+from cxinfluence.present.portfolio_reference import _reference_gexf
 from cxinfluence.present.xmlcolumns import quote_numbers, quote_value, quote_values
 from cxinfluence.sentiment.schemes import sentiment_tables
 from cxinfluence.village.asof import default_as_of

@@ -14,7 +14,8 @@ from ..network.graph import account_graphs
 from ..present.content import build_report
 from ..present.exports import write_gexf, write_kumu
 from ..present.mapfiles import MapJob, write_maps
-from ..present.portfolio import EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_kumu
+from ..present.portfolio import (EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_graph,
+                                 write_portfolio_kumu)
 from ..present.report import ReportContent, render_report
 from ..present.summary import village_overview
 from ..sentiment.prior import PRIOR_FILE
@@ -59,9 +60,13 @@ def _write_portfolio(v, t, folder, result):
     if t.get("influence") is None:
         _record(result, "Portfolio graphs", "skipped", "needs the influence table, which failed (see above)")
         return
-    nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
     (folder / "networks").mkdir(exist_ok=True)
-    write_portfolio_gexf(nodes, edges, folder / "networks" / "portfolio.gexf")
+    gexf = folder / "networks" / "portfolio.gexf"
+    if len(t["influence"]) + 1 > EXCEL_MAX_ROWS:  # no workbook: the people are written before the ties are made
+        nodes, edges = write_portfolio_graph(v, t["influence"], t.get("stakeholder_sentiment"), gexf)
+    else:
+        nodes, edges = portfolio_tables(v, t["influence"], t.get("stakeholder_sentiment"))
+        write_portfolio_gexf(nodes, edges, gexf)
     if max(len(nodes), len(edges)) + 1 > EXCEL_MAX_ROWS:
         # a note, not a skipped stage: the portfolio's graph was written (GEXF); Excel's limit is not the data's fault
         _record(result, "Portfolio graphs", "note", f"{len(nodes):,} people and {len(edges):,} ties do not fit an "

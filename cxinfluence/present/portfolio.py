@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
@@ -104,6 +103,13 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     >>> edges[["source", "target", "kind", "weight"]].values.tolist()
     [['b', 'a', 'reports_to+influences', 2.0]]
     """
+    nodes, ties = _nodes(village, influence, stakeholder_sentiment)
+    return nodes, ties(nodes)
+
+
+def _nodes(village, influence, stakeholder_sentiment):
+    """:func:`portfolio_tables`' nodes, and the function that makes its edges from them (which reads only their
+    ``id`` and ``account_id``: a writer can let the other columns go first)."""
     need = {"account_id", "stakeholder_id", "influence"}
     if influence is None or not need <= set(influence.columns):
         got = None if influence is None else list(influence.columns)
@@ -148,8 +154,7 @@ def portfolio_tables(village, influence, stakeholder_sentiment=None) -> tuple:
     ids = key.astype(str)
     prefix = ids.duplicated().any()
     nodes.insert(0, "id", _values(nodes["account_id"] + "/" + ids) if prefix else _values(ids))
-
-    return nodes, _edges(village, nodes, ids, prefix, rows)
+    return nodes, lambda listed: _edges(village, listed, ids, prefix, rows)
 
 
 def _edges(village, nodes, ids, prefix, rows):
@@ -304,22 +309,42 @@ def _ties_unique(rel, ids, account, found=None):
     return pd.DataFrame({"s": s, "t": t, **_kind_weights(rel, keep)})
 
 
-def _xml_text(values) -> list:
-    """Customer text ready for XML attributes: bidi controls removed, XML-illegal characters dropped, quoted."""
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-            else quoteattr(_XML_BAD.sub("", display_text(str(v)))) for v in values]
+def write_portfolio_graph(village, influence, stakeholder_sentiment, path) -> tuple:
+    """:func:`portfolio_tables` written by :func:`write_portfolio_gexf` (the same bytes), the nodes before the ties
+    are made: only the two node columns the ties need are held meanwhile (at 1.4M people, 0.15 GB of names,
+    titles and other text less at the portfolio stage's peak). Returns ``(nodes, edges)``, the nodes table with
+    its ``id`` and ``account_id`` only.
 
-
-def _column_text(values, kind) -> list:
-    """One column as quoted attribute values (None for blanks) for GEXF type ``kind``."""
-    if kind == "string":
-        return _xml_text(values)
-    if kind == "boolean":
-        return [None if pd.isna(v) else '"true"' if bool(v) else '"false"' for v in values]
-    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
-    if kind == "long":
-        return [None if not np.isfinite(x) else f'"{int(x)}"' for x in arr]
-    return [None if not np.isfinite(x) else f'"{float(x)!r}"' for x in arr]
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from cxinfluence.village.core import Village
+    >>> s = pd.DataFrame({"stakeholder_id": ["a", "b"], "account_id": ["A", "A"], "name": ["Ann", "Bo"]})
+    >>> r = pd.DataFrame({"source_id": ["b"], "target_id": ["a"], "kind": ["reports_to"]})
+    >>> infl = pd.DataFrame({"account_id": ["A", "A"], "stakeholder_id": ["a", "b"], "influence": [0.7, 0.3]})
+    >>> v = Village(pd.DataFrame({"account_id": ["A"]}), s, r, None, None)
+    >>> d = tempfile.mkdtemp()
+    >>> nodes, edges = write_portfolio_graph(v, infl, None, os.path.join(d, "a.gexf"))
+    >>> list(nodes.columns), len(edges)
+    (['id', 'account_id'], 1)
+    >>> p = write_portfolio_gexf(*portfolio_tables(v, infl), os.path.join(d, "b.gexf"))
+    >>> open(os.path.join(d, "a.gexf"), "rb").read() == p.read_bytes()
+    True
+    """
+    path = Path(path)
+    nodes, ties = _nodes(village, influence, stakeholder_sentiment)
+    ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(gexf_head(ncols, list(EDGE_COLUMNS)))  # the ties always have every edge column
+        write_gexf_nodes(f, nodes, ncols)
+        f.write(GEXF_MIDDLE)
+        nodes = nodes[["id", "account_id"]]
+        edges = ties(nodes)
+        write_gexf_edges(f, edges, [c for c in EDGE_COLUMNS if c in edges.columns])
+        f.write(GEXF_TAIL)
+    tmp.replace(path)
+    return nodes, edges
 
 
 def write_portfolio_gexf(nodes, edges, path) -> Path:
@@ -327,7 +352,7 @@ def write_portfolio_gexf(nodes, edges, path) -> Path:
 
     Whole columns are quoted at once and each block of rows written as one
     buffer (:mod:`cxinfluence.present.xmlcolumns`); the bytes are those of the
-    per-value rule (:func:`_xml_text`, :func:`_column_text`), tested equal.
+    per-value rule (:mod:`cxinfluence.present.portfolio_reference`), tested equal.
 
     Examples
     --------
@@ -388,7 +413,7 @@ _BLOCK = 100_000
 
 
 def _quoted(values, kind):
-    """One column as quoted GEXF attribute values (null for blanks), like :func:`_column_text`."""
+    """One column as quoted GEXF attribute values (null for blanks), like the reference's ``_column_text``."""
     if kind == "string":
         return quote_values(values)
     if kind == "boolean":
@@ -424,7 +449,7 @@ def _folded_attvalues(table, cols, types):
 
 
 def _node_lines(nodes, ncols):
-    """The ``<node>`` lines of a block of rows (:func:`_reference_gexf`'s bytes)."""
+    """The ``<node>`` lines of a block of rows (the reference writer's bytes)."""
     import pyarrow.compute as pc
 
     ids = plain_text(nodes["id"])
@@ -439,7 +464,7 @@ def _node_lines(nodes, ncols):
 
 
 def _edge_lines(edges, ecols, first):
-    """The ``<edge>`` lines of a block of rows numbered from ``first`` (:func:`_reference_gexf`'s bytes)."""
+    """The ``<edge>`` lines of a block of rows numbered from ``first`` (the reference writer's bytes)."""
     import pyarrow as pa
 
     n = len(edges)
@@ -460,43 +485,6 @@ def _edge_lines(edges, ecols, first):
     return join_columns('<edge id="', rows, '" source=', src, " target=", dst,
                         join_columns(weight, null_as_empty=True), ">",
                         _attvalues(edges, ecols, EDGE_COLUMNS), "</edge>\n")
-
-
-def _reference_gexf(nodes, edges, path) -> Path:
-    """The readable per-value writer :func:`write_portfolio_gexf` is tested equal to (same bytes)."""
-    path = Path(path)
-    ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
-    ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write('<?xml version="1.0" encoding="utf-8"?>\n'
-                '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
-                '<meta><creator>cxinfluence</creator><description>buying-center graphs of every account'
-                '</description></meta>\n<graph defaultedgetype="directed" mode="static">\n')
-        for cls, cols, types in (("node", ncols, NODE_COLUMNS), ("edge", ecols, EDGE_COLUMNS)):
-            f.write(f'<attributes class="{cls}" mode="static">\n')
-            f.writelines(f'<attribute id="{k}" title="{c}" type="{types[c]}"/>\n' for k, c in enumerate(cols))
-            f.write("</attributes>\n")
-        ids = _xml_text(nodes["id"])
-        labels = _xml_text(nodes["name"]) if "name" in nodes.columns else ids
-        values = [_column_text(nodes[c].to_numpy(object), NODE_COLUMNS[c]) for c in ncols]
-        f.write("<nodes>\n")
-        for r, nid in enumerate(ids):
-            att = "".join(f'<attvalue for="{k}" value={col[r]}/>' for k, col in enumerate(values) if col[r] is not None)
-            f.write(f"<node id={nid} label={labels[r] or nid}>"
-                    + (f"<attvalues>{att}</attvalues>" if att else "") + "</node>\n")
-        f.write("</nodes>\n<edges>\n")
-        src, dst = _xml_text(edges["source"]), _xml_text(edges["target"])
-        weights = _column_text(edges["weight"].to_numpy(object), "double") if "weight" in edges else [None] * len(src)
-        values = [_column_text(edges[c].to_numpy(object), EDGE_COLUMNS[c]) for c in ecols]
-        for r in range(len(src)):
-            att = "".join(f'<attvalue for="{k}" value={col[r]}/>' for k, col in enumerate(values) if col[r] is not None)
-            w = f" weight={weights[r]}" if weights[r] is not None else ""
-            f.write(f'<edge id="{r}" source={src[r]} target={dst[r]}{w}>'
-                    + (f"<attvalues>{att}</attvalues>" if att else "") + "</edge>\n")
-        f.write("</edges>\n</graph>\n</gexf>\n")
-    tmp.replace(path)
-    return path
 
 
 _ELEMENTS = {"ID": "id", "Label": "name", "Type": "role", "Account": "account_id", "Title": "title",
