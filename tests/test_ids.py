@@ -54,3 +54,19 @@ def test_unknown_and_blank_ids_are_minus_one():
                 pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     assert rows_of(v, "stakeholders", "account_id").tolist() == [1, -1, -1]
     assert positions(pd.Series([1, 2]), pd.Series(["2", "1"])).tolist() == [1, 0]  # ids compare as text
+
+
+def test_blank_mask_is_not_strip_for_every_whitespace_character():
+    # ids.blank_mask matches in Arrow; ids.PY_SPACE must be exactly what str.strip() removes
+    import sys
+
+    from cxinfluence.village.ids import PY_SPACE, blank_mask
+
+    assert PY_SPACE == tuple(c for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    spaces = [chr(c) for c in PY_SPACE]
+    values = spaces + ["".join(spaces), "", None, "x", f" x{spaces[-1]}", "\u200b", "\ufeff", "日本", "a\nb"]
+    s = pd.Series(values, dtype="str")
+    want = [v is None or not v.strip() for v in values]
+    assert blank_mask(s).tolist() == want
+    assert blank_mask(s.iloc[3:]).tolist() == want[3:]  # a slice of the Arrow column
+    assert blank_mask(pd.Series(values, dtype=object)) is None  # not Arrow text: the caller's own path

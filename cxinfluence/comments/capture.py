@@ -35,7 +35,7 @@ import pandas as pd
 from ..exceptions import CommentError, Problem, VillageError, VillageWarning
 from ..village.csvsafe import neutralise_cell, restore_cell
 from ..village.files import lock, write_file_atomically
-from ..village.ids import blank_texts, distinct_text
+from ..village.ids import blank_mask, blank_texts, distinct_text
 from ..village.io import RawTable, read_csv_table, read_tables
 from ..village.schema import CHANNELS, JOURNEY_STAGES, SCORE_RANGES
 from ..village.validate import check_tables
@@ -92,6 +92,9 @@ def template_path() -> Path:
 
 
 def _blank(s: pd.Series) -> pd.Series:
+    mask = blank_mask(s)  # Arrow text: matched in Arrow, no string taken out of it
+    if mask is not None:
+        return pd.Series(mask, index=s.index, name=s.name)
     if isinstance(s.dtype, pd.StringDtype):  # text column: strip each distinct value once
         codes, uniq = distinct_text(s)
         return pd.Series(blank_texts(uniq)[codes], index=s.index, name=s.name)

@@ -23,6 +23,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
+from ..village.ids import one_array
 from ..village.safetext import BIDI_CONTROLS, display_text
 
 __all__ = ["XML_BAD", "quote_value", "quote_values", "quote_numbers", "quote_flags", "join_columns", "write_lines",
@@ -58,8 +59,7 @@ def _as_text(values):
         arr = pa.array(values, from_pandas=True) if not isinstance(values, pa.Array) else values
     except (pa.ArrowException, TypeError, ValueError):
         return None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_large_string(arr.type):
@@ -224,8 +224,7 @@ def write_lines(f, arr) -> None:
     """
     import pyarrow as pa
 
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if len(arr) == 0:
         return
     if arr.null_count:

@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .ids import one_array
+
 #: RE2 (pyarrow) and Python patterns: what is neutralised, what is a plain number, what to restore.
 DANGER = r"^'*(?:[\t\r]|[\t\r\n ]*[=+\-@])"
 NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
@@ -129,7 +131,7 @@ def neutralise_arrow(arr):
         text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
         if text and not any(_first_byte_candidates(c).any() for c in arr.chunks):
             return arr  # nothing to neutralise: no copy of millions of strings into one chunk
-        arr = arr.combine_chunks()
+        arr = one_array(arr)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or len(arr) == 0:
@@ -155,8 +157,7 @@ def restore_arrow(arr):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = one_array(arr)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or len(arr) == 0:
         return arr
     quoted = pc.fill_null(pc.starts_with(arr, "'"), False)
