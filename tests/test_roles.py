@@ -178,3 +178,46 @@ def test_unclassified_titles_raw_and_completed():
         done = complete_roles(s)
     pd.testing.assert_frame_equal(unclassified_titles(done), raw)
     assert unclassified_titles(s, rules={"widget": ("user", None)}).empty
+
+
+def _awkward_people(seed=1):
+    """Real titles (the table above) and awkward cells: blank, padded and upper-case roles, departments that
+    name a function or none, vetoes as text, numbers and booleans, repeated generic titles."""
+    import numpy as np
+
+    titles = [t for t, _, _ in EXPECTED] + [None, "  ", "Manager", "Manager", "Specialist", "Widget Wrangler"]
+    rng = np.random.default_rng(seed)
+    pick = lambda values: rng.choice(np.array(values, dtype=object), len(titles))  # noqa: E731
+    people = pd.DataFrame({
+        "stakeholder_id": [f"s{i}" for i in range(len(titles))],
+        "title": titles,
+        "role": pick([None, " ", "User", "BUYER ", "decider", "influencer", float("nan"), "gatekeeper"]),
+        "department": pick([None, "Purchasing", " Quality", "Executive", "Finance", float("nan"), "plant floor"]),
+        "veto": pick([None, "yes", 0, True, "no", float("nan")]),
+    })
+    # a rank without a function in a department that names one (its role), and in one that names none
+    ranks = pd.DataFrame({"stakeholder_id": ["r1", "r2"], "title": ["Manager", "Specialist"], "role": [None, None],
+                          "department": ["Purchasing", "Executive"], "veto": [None, None]})
+    return pd.concat([people, ranks], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_complete_roles_equals_the_person_by_person_reference(seed):
+    from cxinfluence.village.roles_reference import complete_roles_reference
+
+    people = _awkward_people(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnclassifiedTitleWarning)
+        first = complete_roles(people)
+    assert {"title", "data", "unclassified"} <= set(first["role_source"])
+    assert first["role"].iloc[-2:].tolist() == ["buyer", "influencer"]  # the department's role; the default
+    for s in (people, people.drop(columns=["veto"]), people.drop(columns=["role", "department"]), people.iloc[:0],
+              people.assign(title=None)):
+        for rules in (None, {"widget": ("user", None), "specialist": ("buyer", "procurement")}):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnclassifiedTitleWarning)
+                fast = complete_roles(s, rules=rules)
+                pd.testing.assert_frame_equal(fast, complete_roles_reference(s, rules=rules))
+                # again on its own output: the recorded sources kept
+                pd.testing.assert_frame_equal(complete_roles(fast, rules=rules),
+                                              complete_roles_reference(fast, rules=rules))

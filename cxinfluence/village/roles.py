@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import Problem, UnclassifiedTitleWarning, VillageError
-from .roles_match import _distinct, _take, classify_titles
+from .roles_match import _distinct, classify_titles
 from .roles_report import title_coverage, title_coverage_sentence, unclassified_titles
 from .roles_rules import ABBREVIATIONS, _blank, load_role_rules, normalize_title
 from .schema import VETO_BY_ROLE
@@ -73,85 +73,93 @@ def _coerce_veto(veto: pd.Series) -> pd.Series:
     return mapped.astype(object).where(~blank, np.nan)
 
 
-def _department_roles(role, department, role_given, title_blank, t_codes, n_titles, wanted, inferred, rules) -> np.ndarray:
+class _Words:
+    """Text values as integer codes (-1: blank), so that :func:`complete_roles` works on codes row by row and
+    makes each text once: 2.2M people have a few dozen roles and departments.
+
+    >>> w = _Words(["data"])
+    >>> w.codes(["buyer", np.nan, "data"]).tolist()
+    [1, -1, 0, -1]
+    >>> w.column(np.array([1, -1, 0]), pd.RangeIndex(3)).tolist()
+    ['buyer', nan, 'data']
+    """
+
+    def __init__(self, words=()):
+        self.words, self._code = [], {}
+        for word in words:
+            self.code(word)
+
+    def code(self, value) -> int:
+        if not isinstance(value, str) and pd.isna(value):
+            return -1
+        if value not in self._code:
+            self._code[value] = len(self.words)
+            self.words.append(value)
+        return self._code[value]
+
+    def codes(self, values) -> np.ndarray:
+        """The code of each value, and a trailing -1: indexing the result with a code -1 gives -1."""
+        return np.array([self.code(v) for v in values] + [-1], dtype=np.int64)
+
+    def column(self, codes: np.ndarray, index) -> pd.Series:
+        """The rows' text as a ``str`` Series (Arrow-backed like every other text column of the village; 2.2M
+        people take ~30 MiB a column this way instead of ~135 MiB as Python str objects); NaN for code -1."""
+        import pyarrow as pa
+
+        try:
+            words = pa.array(self.words, type=pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: pandas' own conversion
+            per_code = np.empty(len(self.words) + 1, dtype=object)
+            per_code[:-1], per_code[-1] = self.words, np.nan
+            return pd.Series(per_code[codes], index=index, dtype="str")
+        return pd.Series(pd.array(words.take(pa.array(codes, mask=codes < 0)), dtype="str"), index=index)
+
+
+def _clean_codes(values: pd.Series, words: _Words) -> np.ndarray:
+    """Each row's value stripped and lower-cased as a code of ``words`` (-1 where blank), cleaned per distinct
+    value."""
+    codes, distinct = _distinct(values)
+    blank = _blank(distinct)
+    clean = distinct.astype("string").str.strip().str.lower().astype(object).where(~blank, np.nan)
+    return words.codes(clean)[codes]
+
+
+def _department_roles(role, department, role_given, title_blank, t_codes, generic_title, rules, words) -> np.ndarray:
     """Rows whose title names a rank but no function take their department's role (in place in ``role``).
 
     A title that only the fallback rule matched ("Manager", "Specialist") or no
-    rule matched, of a person whose department is known (from the data or the
+    rule matched (``generic_title``, per distinct title and a trailing False for
+    a blank one), of a person whose department is known (from the data or the
     title), gets the role the department's own name classifies to:
     "Purchasing" -> buyer, "Quality" -> gatekeeper, "Finance" -> influencer.
     A department that names no function ("Executive", "Admin") changes
     nothing. Returns the mask of rows so filled.
     """
-    generic_title = np.zeros(n_titles, dtype=bool)
-    generic_title[wanted] = inferred["role_fallback"].to_numpy(dtype=bool) | inferred["role"].isna().to_numpy()
-    generic = np.append(generic_title, False)[t_codes]
-    rows = np.flatnonzero(~role_given & ~title_blank & generic & pd.notna(department))
+    rows = np.flatnonzero(~role_given & ~title_blank & generic_title[t_codes] & (department >= 0))
     done = np.zeros(len(role), dtype=bool)
     if not len(rows):
         return done
-    codes, names = _distinct(pd.Series(department[rows], dtype=object))
-    by_name = classify_titles(names, rules)
-    named = by_name["role"].where(~by_name["role_fallback"]).to_numpy(dtype=object)
-    new = _take(named, codes)
-    ok = pd.notna(new)
+    present = np.unique(department[rows])
+    by_name = classify_titles([words.words[c] for c in present], rules)
+    named = np.full(int(present.max()) + 1, -1)
+    named[present] = words.codes(by_name["role"].where(~by_name["role_fallback"]))[:-1]
+    new = named[department[rows]]
+    ok = new >= 0
     role[rows[ok]] = new[ok]
     done[rows[ok]] = True
     return done
 
 
-
-def _clean_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(codes, clean, per_row)``: a text column stripped and lower-cased, blanks NaN (per distinct value).
-
-    ``per_row == clean[codes]`` (NaN where the code is -1) is a fresh object array the caller may fill.
-    """
-    codes, distinct = _distinct(values)
-    blank = _blank(distinct)
-    clean = distinct.astype("string").str.strip().str.lower().astype(object).where(~blank, np.nan).to_numpy()
-    return codes, clean, _take(clean, codes)
-
-
-def _fill_from_titles(role, department, role_given, needs, t_codes, n_titles, wanted, inferred):
-    """Blank roles and departments from the rules the titles matched (in place in ``role``, ``department``).
-
-    ``inferred`` is :func:`classify_titles` of the distinct titles ``wanted``. Returns the role
-    each distinct title classifies to and the mask of rows whose role was filled.
-    """
-    by_title = np.full((2, n_titles), np.nan, dtype=object)
-    by_title[0, wanted] = inferred["role"].to_numpy()
-    by_title[1, wanted] = inferred["department"].to_numpy()
-    inferred_role = np.where(needs, _take(by_title[0], t_codes), np.nan)
-    inferred_dept = np.where(needs, _take(by_title[1], t_codes), np.nan)
-    fill_role = ~role_given & pd.notna(inferred_role)
-    role[fill_role] = inferred_role[fill_role]
-    fill_dept = pd.isna(department) & pd.notna(inferred_dept)
-    department[fill_dept] = inferred_dept[fill_dept]
-    return by_title[0], fill_role
-
-
-def _str_column(values: np.ndarray, index) -> pd.Series:
-    """Text values (an object array of a few distinct strings, NaN/None for blank) as a ``str`` Series.
-
-    Each distinct value is converted once and spread by its codes: 0.09 s instead of 0.21 s for
-    2.2M people. Anything but strings and blanks takes pandas' own conversion (same result).
-    """
-    import pyarrow as pa
-
-    codes, distinct = pd.factorize(values)  # blanks: -1
-    try:
-        text = pa.array(np.asarray(distinct, dtype=object), type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings
-        return pd.Series(values, index=index, dtype="str")
-    return pd.Series(pd.array(text.take(pa.array(codes, mask=codes < 0)), dtype="str"), index=index)
-
-
-def _kept_sources(out: pd.DataFrame, column: str, given: np.ndarray, kept: list, source: np.ndarray) -> np.ndarray:
-    """``source``, except that rows given in the data keep a source (one of ``kept``) recorded by an earlier run."""
+def _kept_sources(out: pd.DataFrame, column: str, given: np.ndarray, sources: _Words, kept: list,
+                  source: np.ndarray) -> np.ndarray:
+    """``source`` (codes of ``sources``), except that rows given in the data keep a source (one of ``kept``)
+    recorded by an earlier run."""
     if column not in out:
         return source
     prev = out[column]
-    return np.where(given & prev.isin(kept).to_numpy(), prev.astype(object), source)
+    for name in kept:
+        source = np.where(given & prev.isin([name]).to_numpy(dtype=bool), sources.code(name), source)
+    return source
 
 
 def _warn_unclassified(title: pd.Series, unclassified: np.ndarray, title_blank: np.ndarray) -> None:
@@ -220,43 +228,47 @@ def complete_roles(stakeholders: pd.DataFrame, rules=None) -> pd.DataFrame:
     out = stakeholders.copy()
     absent = pd.Series(np.nan, index=out.index, dtype=object)
     title = out["title"] if "title" in out else absent
-    # Work per distinct value, then spread by codes: millions of rows, a few thousand titles.
+    # Work per distinct value, then on integer codes per row: millions of rows, a few thousand titles.
     t_codes, t_distinct = _distinct(title)
-    title_blank = _take(_blank(t_distinct).to_numpy(), t_codes, True).astype(bool)
-    role_codes, role_clean, role = _clean_text(out["role"] if "role" in out else absent)
-    department = _clean_text(out["department"] if "department" in out else absent)[2]
-    role_given = pd.notna(role)
-    needs = (~role_given | pd.isna(department)) & ~title_blank
+    title_blank = np.append(_blank(t_distinct).to_numpy(dtype=bool), True)[t_codes]
+    words = _Words()  # the roles' and departments' text
+    role = _clean_codes(out["role"] if "role" in out else absent, words)
+    department = _clean_codes(out["department"] if "department" in out else absent, words)
+    role_given = role >= 0
+    needs = (~role_given | (department < 0)) & ~title_blank
     wanted = np.unique(t_codes[needs])
     inferred = classify_titles(t_distinct.iloc[wanted], rules)
-    role_by_title, fill_role = _fill_from_titles(role, department, role_given, needs, t_codes, len(t_distinct), wanted,
-                                                 inferred)
-    by_department = _department_roles(role, department, role_given, title_blank, t_codes, len(t_distinct), wanted,
-                                     inferred, rules)
+    # what each distinct title's rules give (a trailing entry for a blank title: nothing)
+    title_role, title_department = np.full(len(t_distinct) + 1, -1), np.full(len(t_distinct) + 1, -1)
+    title_role[wanted] = words.codes(inferred["role"])[:-1]
+    title_department[wanted] = words.codes(inferred["department"])[:-1]
+    inferred_role = np.where(needs, title_role[t_codes], -1)
+    fill_role = ~role_given & (inferred_role >= 0)
+    role[fill_role] = inferred_role[fill_role]
+    inferred_department = np.where(needs, title_department[t_codes], -1)
+    fill_department = (department < 0) & (inferred_department >= 0)
+    department[fill_department] = inferred_department[fill_department]
+    generic_title = np.zeros(len(t_distinct) + 1, dtype=bool)  # a rank without a function, or no rule matched
+    generic_title[wanted] = inferred["role_fallback"].to_numpy(dtype=bool) | inferred["role"].isna().to_numpy()
+    by_department = _department_roles(role, department, role_given, title_blank, t_codes, generic_title, rules,
+                                      words)
     fill_role |= by_department
-    # Arrow-backed text like every other text column (the village's dtypes): 2.2M people take ~30 MiB a
-    # column this way instead of ~135 MiB as Python str objects
-    out["role"] = _str_column(role, out.index)
-    out["department"] = _str_column(department, out.index)
+    out["role"] = words.column(role, out.index)
+    out["department"] = words.column(department, out.index)
 
-    source = _kept_sources(out, "role_source", role_given, ["data", "title"],
-                           np.where(role_given, "data", "unclassified").astype(object))
-    source = np.where(fill_role, "title", source)
-    out["role_source"] = _str_column(source, out.index)
+    sources = _Words(["data", "title", "unclassified"])
+    source = _kept_sources(out, "role_source", role_given, sources, ["data", "title"], np.where(role_given, 0, 2))
+    source[fill_role] = sources.code("title")
+    out["role_source"] = sources.column(source, out.index)
 
-    vetoing = [r for r, v in VETO_BY_ROLE.items() if v]
-    # by role, False for a role still unknown; per distinct role or title, spread by codes
-    default = np.where(
-        fill_role,
-        np.append(np.isin(role_by_title, vetoing), False)[t_codes],
-        np.append(np.isin(role_clean, vetoing), False)[role_codes],
-    )
-    default[by_department] = np.isin(role[by_department], vetoing)
+    # by role (as given, or as filled), False for a role still unknown
+    vetoing = {r for r, v in VETO_BY_ROLE.items() if v}
+    default = np.append(np.array([w in vetoing for w in words.words], dtype=bool), False)[role]
     veto = _coerce_veto(out["veto"]) if "veto" in out else absent
     veto_given = veto.notna().to_numpy()
     out["veto"] = pd.Series(np.where(veto_given, veto.to_numpy(dtype=object), default).astype(bool), index=out.index)
-    vsource = _kept_sources(out, "veto_source", veto_given, ["data", "role"],
-                            np.where(veto_given, "data", "role").astype(object))
-    out["veto_source"] = _str_column(vsource, out.index)
-    _warn_unclassified(title, source == "unclassified", title_blank)
+    vsources = _Words(["data", "role"])
+    vsource = _kept_sources(out, "veto_source", veto_given, vsources, ["data", "role"], np.where(veto_given, 0, 1))
+    out["veto_source"] = vsources.column(vsource, out.index)
+    _warn_unclassified(title, source == sources.code("unclassified"), title_blank)
     return out
