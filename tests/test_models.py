@@ -506,3 +506,20 @@ def test_scenario_effect_equals_the_copy_based_computation():
     e = f.effects.set_index("role").loc["decider"]
     assert e["difference"] == pytest.approx(hi - lo, rel=1e-12)
     assert e["std_error"] == pytest.approx(np.sqrt((g_hi - g_lo) @ V @ (g_hi - g_lo)), rel=1e-10)
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([1.0, np.nan, 1.0]), pd.Series([1.0, 2.0]), pd.Series([-0.0, 0.0]), pd.Series([np.inf, np.inf]),
+    pd.Series([np.inf, -np.inf, np.nan]), pd.Series([np.nan, np.nan]), pd.Series([], dtype=float),
+    pd.Series([3, 3, 3]), pd.Series([1, 2], dtype="Int64"), pd.Series([pd.NA, 2, 2], dtype="Int64"),
+    pd.Series([True, False]), pd.Series([True, True]),
+    pd.Series(["a", None, "a"], dtype="str"), pd.Series(["a", "", None], dtype="str"), pd.Series(["a", "a "], dtype="str"),
+    pd.Series([None, None], dtype="str"), pd.Series(["x", "y"], dtype=object), pd.Series(["x", None], dtype=object),
+    pd.Series(["b", "b", None], dtype="category"), pd.Series(pd.Categorical(["b", "b"], categories=["a", "b"])),
+    pd.Series(pd.Categorical(["a", "b"])), pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"])),
+])
+def test_varies_is_nunique_above_one(values):
+    """The models' test of a control that varies: pandas' nunique (blanks dropped) over dtypes and edge values."""
+    from cxinfluence.models.design import varies
+
+    assert varies(values) == (values.nunique(dropna=True) > 1)

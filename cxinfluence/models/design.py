@@ -56,9 +56,39 @@ def _require(frame, columns, arg):
                          f"available columns: {sorted(map(str, frame.columns))}")
 
 
+def varies(values: pd.Series) -> bool:
+    """Whether ``values`` holds two or more distinct values besides blanks: ``values.nunique() > 1`` without
+    hashing every value (the models stage asks it of the same controls some twenty times).
+
+    >>> varies(pd.Series([1.0, None, 1.0])), varies(pd.Series(["a", None, "b"], dtype="str"))
+    (False, True)
+    """
+    dtype = values.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        x = x[~np.isnan(x)]
+        return bool(len(x)) and bool(x.min() != x.max())  # -0.0 and 0.0 are one value, as nunique counts them
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        codes = codes[codes >= 0]
+        return bool(len(codes)) and bool(codes.min() != codes.max())
+    text = arrow_text(values) if isinstance(dtype, pd.StringDtype) else None
+    if text is not None:
+        import pyarrow.compute as pc
+
+        least = pc.min_max(text)  # strings compare byte by byte: the least and the greatest differ unless all agree
+        return least["min"].is_valid and least["min"].as_py() != least["max"].as_py()
+    return values.nunique(dropna=True) > 1
+
+
+def default_controls(frame) -> list:
+    """The :data:`DEFAULT_CONTROLS` in ``frame`` that vary (:func:`varies`): the controls of ``controls=None``."""
+    return [c for c in DEFAULT_CONTROLS if c in frame.columns and varies(frame[c])]
+
+
 def _resolve_controls(frame, controls, notes):
     if controls is None:
-        used = [c for c in DEFAULT_CONTROLS if c in frame.columns and frame[c].nunique(dropna=True) > 1]
+        used = default_controls(frame)
         notes.append(f"controls: {', '.join(used) if used else 'none'} (default)")
         return used
     controls = [controls] if isinstance(controls, str) else list(controls)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models.fit import DEFAULT_CONTROLS
+from ..models.design import default_controls, varies
 from ..village.schema import ROLES
 
 #: Accounts a model needs: cluster-robust errors by account need at least two clusters.
@@ -37,8 +37,8 @@ def _plural(n, word):
 
 
 def _controls(frame):
-    """The default controls the models would use (same rule as :mod:`cxinfluence.models.fit`)."""
-    return [c for c in DEFAULT_CONTROLS if c in frame.columns and frame[c].nunique(dropna=True) > 1]
+    """The default controls the models would use (the models' own rule)."""
+    return default_controls(frame)
 
 
 def _no_responses(frame):
@@ -82,7 +82,9 @@ def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):
         why = (" (empirical-Bayes shrinkage needs more heard accounts than segments in an outcome period)"
                if what.startswith("shrunk ") else "")
         return f"{what} is blank in every account-period with an outcome{why}"
-    n_accounts = int(frame.loc[rows, "account_id"].nunique())
+    accounts = frame.loc[rows, "account_id"]
+    # counted only when there may be too few (two accounts or more: varies, no hashing of every id)
+    n_accounts = int(accounts.nunique()) if MIN_MODEL_ACCOUNTS > 2 or not varies(accounts) else MIN_MODEL_ACCOUNTS
     classes = y[rows].value_counts()
     if n_accounts < MIN_MODEL_ACCOUNTS:
         return (f"{_plural(n_accounts, 'account')} with an outcome and {what}; at least {MIN_MODEL_ACCOUNTS} "
