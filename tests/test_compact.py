@@ -53,8 +53,11 @@ def test_a_run_on_a_path_writes_the_bytes_a_run_on_the_loaded_village_writes(sma
     monkeypatch.setattr(runner, "compact_labels", spy)
     options = dict(maps=2, quiet=True, folds=3, n_boot=20)
     a = cx.run(path, tmp_path / "a", **options)  # loaded by the run: labels as categoricals
-    b = cx.run(cx.load_village(path, warn=False), tmp_path / "b", **options)  # the caller's village, as given
+    given = cx.load_village(path, warn=False)
+    b = cx.run(given, tmp_path / "b", **options)  # the caller's village, as given
     assert len(compacted) == 1 and isinstance(compacted[0].responses["channel"].dtype, pd.CategoricalDtype)
+    # the run's own village let go of its comments after the maps (drop_comments); the caller's keeps them
+    assert "comment" not in compacted[0].responses and "comment" in given.responses
     assert a.exit_code == b.exit_code
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())

@@ -21,7 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exceptions import CxInfluenceError
 from ..models.design import default_controls, varies
+from ..village.asof import to_timestamp
 from ..village.schema import ROLES
 
 #: Accounts a model needs: cluster-robust errors by account need at least two clusters.
@@ -275,3 +277,16 @@ def renewal_models_reason(frame, schemes, outcome="renewed") -> str | None:
         return f"the model frame has none of the schemes {list(schemes)}"
     usable = frame[present].notna().any(axis=1) & _complete(frame, _controls(frame))
     return _outcome_reason(frame, usable, "sentiment", outcome)
+
+
+def _compare_date(compare_to, as_of):
+    """``compare_to`` as a date before ``as_of``, or a usage error naming the option and the fix."""
+    try:
+        compare_to = to_timestamp(compare_to)
+    except (ValueError, TypeError):
+        raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
+                               "(--compare-to DATE)") from None
+    if not compare_to < as_of:
+        raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
+                               "give an earlier date to compare with (--compare-to DATE)")
+    return compare_to

@@ -60,13 +60,14 @@ from ..models.release import release_fit, release_fits
 from ..models.risk import accounts_at_risk
 from ..models.sensitivity import influence_sensitivity, sensitivity_sample
 from ..present.account_page import write_account_pages
+from ..present.pagedata import sub_village
 from ..sentiment.prior import PortfolioPrior
 from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
 from ..village.anonymize import anonymize_village, load_key
 from ..village.arrowpool import in_arrow_pool
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from ..village.core import Village
-from ..village.compact import compact_labels
+from ..village.compact import compact_labels, drop_comments
 from ..village.filenames import account_file_name
 from ..village.files import atomic_folder, check_output_folder
 from ..village.load import load_village
@@ -86,6 +87,7 @@ from .mapreduce import (
 from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables
 from .partitioned import PartitionedVillage
 from .preconditions import (
+    _compare_date,
     bookings_reason,
     comparison_folds,
     comparison_reason,
@@ -276,7 +278,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
         _run_stages(v, result, progress, spill, window_days=window_days, lead_days=lead_days,
                     half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior,
                     partitions=partitions, engine=engine, scheduler=scheduler, compare_to=compare_to, maps=maps,
-                    map_accounts=map_accounts, anonymize=anonymize, currency=currency)
+                    map_accounts=map_accounts, anonymize=anonymize, currency=currency, own=v is not village)
     finally:
         if spill is not None:
             spill.close()
@@ -291,8 +293,9 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 
 
 def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
-                prior, partitions, engine, scheduler, compare_to, maps, map_accounts, anonymize, currency):
-    """The analysis and the outputs (``spill``: the scratch store of a streamed run, None otherwise)."""
+                prior, partitions, engine, scheduler, compare_to, maps, map_accounts, anonymize, currency, own=False):
+    """The analysis and the outputs (``spill``: the scratch store of a streamed run, None otherwise; ``own``:
+    ``v`` is the run's own, loaded or anonymised by it, and may let go of its comments after the maps)."""
     t, as_of, out = result.tables, result.as_of, result.out
     _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
              schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
@@ -321,6 +324,9 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
                 v.drop_copies()  # the partitions' last read: their copies leave the disk before the graphs arrive
             map_entries = _write_maps(chosen, as_of, selected, view.tables.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
+        if own and spill is None:  # the pages are the comments' last readers: their accounts' village kept
+            chosen = sub_village(v, [str(e[0]) for e in map_entries])
+            drop_comments(v)  # in place: run() holds v too
         with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):
             if spill is not None:
                 write_portfolio_pieces(spill, tmp, result)
@@ -371,19 +377,6 @@ def _anonymized(v, anonymize_key, out, map_accounts, progress):
         renamed = dict(zip(before, v.accounts["account_id"].astype(str)))
         map_accounts = [renamed.get(str(a), a) for a in map_accounts]
     return v, map_accounts
-
-
-def _compare_date(compare_to, as_of):
-    """``compare_to`` as a date before ``as_of``, or a usage error naming the option and the fix."""
-    try:
-        compare_to = to_timestamp(compare_to)
-    except (ValueError, TypeError):
-        raise CxInfluenceError(f"compare_to={compare_to!r} is not a date; expected e.g. '2024-06-30' "
-                               "(--compare-to DATE)") from None
-    if not compare_to < as_of:
-        raise CxInfluenceError(f"compare_to={compare_to:%Y-%m-%d} is not before the as-of date {as_of:%Y-%m-%d}; "
-                               "give an earlier date to compare with (--compare-to DATE)")
-    return compare_to
 
 
 def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
