@@ -38,11 +38,6 @@ def _plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _controls(frame):
-    """The default controls the models would use (the models' own rule)."""
-    return default_controls(frame)
-
-
 def _no_responses(frame):
     return "n_responses" in frame.columns and not (pd.to_numeric(frame["n_responses"], errors="coerce") > 0).any()
 
@@ -99,7 +94,7 @@ def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):
     if int(rows.sum()) < MIN_MODEL_ROWS:
         return (f"{_plural(int(rows.sum()), 'account-period')} with an outcome and {what}; "
                 f"at least {MIN_MODEL_ROWS} are needed")
-    return _saturated(frame, rows, [*terms, *_controls(frame)], what)
+    return _saturated(frame, rows, [*terms, *default_controls(frame)], what)
 
 
 def _saturated(frame, rows, terms, what):
@@ -127,7 +122,7 @@ def rebuy_reason(frame, scheme, outcome="renewed") -> str | None:
     """
     if frame is not None and scheme not in frame.columns:
         return f"the model frame has no '{scheme}' column"
-    usable = _complete(frame, [scheme, *_controls(frame)]) if frame is not None else None
+    usable = _complete(frame, [scheme, *default_controls(frame)]) if frame is not None else None
     return _outcome_reason(frame, usable, f"{scheme} sentiment", outcome, terms=[scheme])
 
 
@@ -149,7 +144,7 @@ def decision_reason(frame, roles=None, outcome="renewed") -> str | None:
     heard = pd.Series(False, index=frame.index)
     for r in roles:
         heard |= frame[f"sent_{r}"].notna()
-    usable = _complete(frame, _controls(frame))
+    usable = _complete(frame, default_controls(frame))
     y = pd.to_numeric(frame.get(outcome), errors="coerce") if outcome in frame.columns else None
     if y is not None and not (heard & usable & y.notna()).any() and not _no_responses(frame):
         return (f"no role is ever heard in an account-period with an outcome ({', '.join(roles)}); "
@@ -181,7 +176,7 @@ def bookings_reason(frame, scheme, outcome="bookings") -> str | None:
     if scheme not in frame.columns:
         return f"the model frame has no '{scheme}' column"
     y = pd.to_numeric(frame[outcome], errors="coerce")
-    rows = y.notna() & _complete(frame, [scheme, *_controls(frame)])
+    rows = y.notna() & _complete(frame, [scheme, *default_controls(frame)])
     if not rows.any():
         if _no_responses(frame):
             return ("no responses in the look-back window before any period_end, so no account-period has "
@@ -201,7 +196,7 @@ def bookings_reason(frame, scheme, outcome="bookings") -> str | None:
     if int(rows.sum()) < MIN_MODEL_ROWS:
         return (f"{_plural(int(rows.sum()), 'account-period')} with bookings and {scheme} sentiment; "
                 f"at least {MIN_MODEL_ROWS} are needed")
-    return _saturated(frame, rows, [scheme, *_controls(frame)], f"bookings and {scheme} sentiment")
+    return _saturated(frame, rows, [scheme, *default_controls(frame)], f"bookings and {scheme} sentiment")
 
 
 def comparison_reason(frame, schemes, folds, outcome="renewed") -> str | None:
@@ -217,7 +212,7 @@ def comparison_reason(frame, schemes, folds, outcome="renewed") -> str | None:
     """
     if not schemes:
         return "no scheme's renewal model could be fitted, so there is nothing to compare"
-    usable = _complete(frame, [*schemes, *_controls(frame)]) if frame is not None else None
+    usable = _complete(frame, [*schemes, *default_controls(frame)]) if frame is not None else None
     what = "every compared scheme (" + ", ".join(schemes) + ")"
     reason = _outcome_reason(frame, usable, what, outcome)
     if reason:
@@ -237,7 +232,7 @@ def comparison_folds(frame, schemes, folds, outcome="renewed") -> tuple[int, str
     >>> comparison_folds(f, ["mean"], 5)
     (3, 'folds reduced from 5 to 3: only 3 accounts have every compared scheme (leave-one-account-out)')
     """
-    rows = _complete(frame, [*schemes, *_controls(frame), outcome])
+    rows = _complete(frame, [*schemes, *default_controls(frame), outcome])
     n_accounts = int(frame.loc[rows, "account_id"].nunique())
     if n_accounts >= folds:
         return folds, None
@@ -275,7 +270,7 @@ def renewal_models_reason(frame, schemes, outcome="renewed") -> str | None:
     present = [s for s in schemes if s in frame.columns]
     if not present:
         return f"the model frame has none of the schemes {list(schemes)}"
-    usable = frame[present].notna().any(axis=1) & _complete(frame, _controls(frame))
+    usable = frame[present].notna().any(axis=1) & _complete(frame, default_controls(frame))
     return _outcome_reason(frame, usable, "sentiment", outcome)
 
 

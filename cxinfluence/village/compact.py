@@ -24,7 +24,7 @@ import dataclasses
 
 import pandas as pd
 
-from .ids import arrow_identity, carry
+from .ids import arrow_identity, carry, forget
 
 #: The responses' columns of short label lists (see :data:`cxinfluence.village.schema.JOURNEY_STAGES`)
 LABEL_COLUMNS = ("channel", "journey_stage", "touchpoint")
@@ -103,6 +103,5 @@ def drop_comments(village, column="comment") -> None:
         return
     text = arrow_identity(responses[column])
     village.responses = responses.drop(columns=column)
-    cache = village.__dict__.get("_id_rows", {})
-    for key in [k for k, entry in cache.items() if k[0] == "remembered" and any(a is text for a in entry[0])]:
-        del cache[key]  # e.g. which comments are blank: it holds the text itself (its cache key)
+    if text is not None:
+        forget(village, text)  # e.g. which comments are blank: the entry holds the text itself

@@ -316,6 +316,14 @@ def remember(village, name, arrays, value) -> None:
         _cache(village)[("remembered", name)] = (tuple(arrays), value)
 
 
+def forget(village, array) -> None:
+    """Drop from the village's id cache what :func:`remember` kept derived from ``array`` (an Arrow array, e.g.
+    from :func:`arrow_identity`), which the entry holds alive as its key: for a column the village lets go of."""
+    cache = village.__dict__.get("_id_rows", {})
+    for key in [k for k, entry in cache.items() if k[0] == "remembered" and any(a is array for a in entry[0])]:
+        del cache[key]
+
+
 def carry(source, village):
     """Let ``village`` (e.g. ``dataclasses.replace(source, outcomes=...)``) reuse
     ``source``'s cached rows; entries whose columns changed simply miss. Returns ``village``."""
