@@ -3,6 +3,7 @@
 names and comments."""
 
 import importlib.util
+import resource
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,20 @@ def test_pages_are_byte_identical_to_the_code_before(analysed, tmp_path):
     assert both.count(b"data:image/png;base64,") >= 8 and b"What each party cares about" in both
     assert b"Latest comments" in both and b"onerror=alert" not in both.replace(b"&lt;img src=x onerror=alert", b"")
     assert [p for p in old if old[p] != new[p]] == []
+
+
+@pytest.mark.slow  # the pages on one process, then on two (a spawned worker writes the second half)
+def test_pages_on_two_processes_are_those_of_one(analysed, tmp_path):
+    from functools import partial
+
+    from cxinfluence.present.account_page import write_account_pages
+
+    one_pages, one = _write(partial(write_account_pages, workers=1), analysed, tmp_path / "one")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    two_pages, two = _write(partial(write_account_pages, workers=2), analysed, tmp_path / "two")
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before > 0.5  # a worker did write pages
+    assert two_pages == one_pages and list(two_pages) == [str(e[0]) for e in analysed[2]]
+    assert len(one) == len(analysed[2]) and [p for p in one if one[p] != two[p]] == []
 
 
 def _same_village(got, want):

@@ -212,6 +212,8 @@ def test_import_checks_can_fail(tmp_path):
 # against its readable reference or pins one of its internal budgets. Each such test file is listed
 # here with the private names it may use and why; any other private import from the package fails.
 PRIVATE_IN_TESTS = {
+    "test_workers.py": ({"_SAMPLES", "_machine_busy", "_sample"},
+                        "the CPU samples note_cpu keeps, and the machine's CPU time seeing this process's"),
     "test_score_blocks.py": ({"_SCORE_BLOCK", "_THREADS", "_score_rows"},
                              "the public call's item scores in blocks on two threads against one item_sentiment call"),
     "test_departure_slices.py": ({"_slices", "_stand_in_influence"},

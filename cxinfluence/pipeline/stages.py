@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+from ..present.workers import note_cpu
+
 
 def _skip_line(record) -> str:
     if record["severity"] == "failed":
@@ -99,6 +101,7 @@ def _stage(progress, name):
     """
     with progress.stage(name):
         yield
+    note_cpu()  # for the picture stages' choice of a second process (present/workers.py)
     resident = _resident_bytes()
     if resident is not None and resident < TRIM_FROM_BYTES:
         if _runs and _runs[0]:

@@ -26,6 +26,7 @@ from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feed
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
+from .workers import finish_worker, spare_cores, start_worker
 
 __all__ = ["account_page", "write_account_pages"]
 
@@ -33,6 +34,12 @@ _SCHEMES = (("mean", "Plain mean"), ("role_weighted", "Role-weighted"), ("influe
             ("veto_floor", "Veto floor"), ("nested", "Nested (person, role, account)"),
             ("shrunk", "Shrunk towards the portfolio"), ("nps", "NPS (-100 to +100)"))
 _ROLE_ORDER = ("decider", "buyer", "influencer", "gatekeeper", "user")
+
+#: fewer pages than this are written in this process: a worker's start (imports) costs about as much as a few pages
+PARALLEL_MIN_PAGES = 8
+
+#: a worker only where this much of a core is idle beside this process (as for the maps)
+MIN_SPARE_CORES = 0.8
 
 PAGE_CSS = CSS + """
 .back{font-size:.9em}.facts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:.6em 0}
@@ -390,7 +397,8 @@ def _comments_section(account_id, actions) -> list:
     return parts
 
 
-def write_account_pages(village, result, map_entries, folder, *, name, currency=None, window_days=365) -> dict:
+def write_account_pages(village, result, map_entries, folder, *, name, currency=None, window_days=365,
+                        workers=None) -> dict:
     """Write ``accounts/<name(account_id)>.html`` for every mapped account of a run.
 
     Parameters
@@ -403,6 +411,11 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         The run's output folder (``accounts/`` is created in it).
     name : callable
         Account id -> file stem (the same as its map's, village/filenames).
+    workers : int, optional
+        Processes writing pages (this one included); default 2 when there are at least
+        :data:`PARALLEL_MIN_PAGES` pages and a core is idle beside this process
+        (:func:`cxinfluence.present.workers.spare_cores`), else 1. The second half of the pages is then written
+        by a spawned worker from the tables cut to its accounts: the same bytes.
 
     Returns
     -------
@@ -412,62 +425,93 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     Notes
     -----
     The portfolio-wide work is done once for all pages: the run's tables are cut to the mapped accounts and split
-    by account once, the window's comments and responses are read for those accounts only, and the trend charts
-    with the same dates share one layout pass (:func:`cxinfluence.present.plotbase.figure_to_data_uri`'s
-    ``bbox_cache``). The pages are byte for byte those of one :func:`account_page` call per account with the
-    whole tables (tests/test_account_pages_same.py).
+    by account once (a worker is sent its accounts' rows only), the window's comments and responses are read for
+    those accounts only, and the trend charts with the same dates share one layout pass
+    (:func:`cxinfluence.present.plotbase.figure_to_data_uri`'s ``bbox_cache``). The pages are byte for byte those
+    of one :func:`account_page` call per account with the whole tables (tests/test_account_pages_same.py), on one
+    process or two (tests/test_maps_parallel.py).
     """
     if not map_entries:
         return {}
     folder = Path(folder)
     (folder / "accounts").mkdir(exist_ok=True)
+    data = _page_data(village, result, [str(e[0]) for e in map_entries], currency=currency, window_days=window_days)
+    jobs = [(str(a), rel, f"accounts/{name(str(a))}.html") for a, _label, rel, _embedded in map_entries]
+    if workers is None:
+        workers = 2 if len(jobs) >= PARALLEL_MIN_PAGES and spare_cores() >= MIN_SPARE_CORES else 1
+    half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
+    mine, theirs = jobs[:half], jobs[half:]
+    options = dict(as_of=result.as_of, currency=currency, window_days=window_days)
+    theirs_data = _cut(data, [a for a, _, _ in theirs]) if theirs else None
+    pool, future = start_worker(_write_pages, theirs_data, theirs, folder, options) if theirs else (None, None)
+    if pool is None:  # one process, or none could be started here: every page written here
+        mine, theirs = jobs, []
+    try:
+        _write_pages(data, mine, folder, options)
+        if pool is not None:
+            waited, pool = pool, None
+            finish_worker(waited, future, lambda: _write_pages(theirs_data, theirs, folder, options))
+    finally:
+        if pool is not None:  # an error here: the worker is not waited for
+            pool.shutdown(wait=True, cancel_futures=True)
+    return {account_id: rel_page for account_id, _rel, rel_page in jobs}
+
+
+def _page_data(village, result, ids, *, currency, window_days) -> dict:
+    """What the pages of the accounts ``ids`` show, cut from the run's tables once for all of them: a portfolio
+    has millions of rows, the pages a few dozen accounts. The snapshot stays whole (each page shows the portfolio's
+    median beside the account); ``names`` holds the mapped accounts' people, the only names a page shows."""
     t = result.tables
-    ids = [str(e[0]) for e in map_entries]
     risk = t.get("accounts_at_risk")
     why = {}
     if risk is not None and len(risk):
         now = action_accounts(risk, currency=currency, accounts=ids)
         why = dict(zip(now["account_id"].astype(str), now["why"]))
     accounts = mapped(village.accounts, ids)  # every row of each mapped id, as the whole table would give
-    accounts = accounts.assign(account_id=accounts["account_id"].astype(str)).set_index("account_id")
-    # the run's tables cut to the mapped accounts: a portfolio has millions of rows, the pages a few dozen accounts
     infl = mapped(t.get("influence"), ids)
-    people_all = mapped(t.get("stakeholder_sentiment"), ids)
-    if people_all is not None and infl is not None:
-        people_all = people_all.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
-    snapshot = t.get("snapshot")  # whole: each page shows the portfolio's median beside the account
-    history = mapped(t.get("account_sentiment"), ids)
-    coverage, listening, actions = (mapped(t.get(k), ids) for k in ("coverage", "listening_plan", "actions"))
+    people = mapped(t.get("stakeholder_sentiment"), ids)
+    if people is not None and infl is not None:
+        people = people.merge(infl[["stakeholder_id", "influence"]], on="stakeholder_id", how="left")
     sub = sub_village(village, ids)  # the mapped accounts' village, built once
-    moved = who_moved_in(sub, result.as_of, window_days)
+    staff = sub.stakeholders
     said, heard = window_feedback(sub, result.as_of, window_days)
-    staff = sub.stakeholders  # the mapped accounts' people: the only names a page shows
-    names = dict(zip(staff["stakeholder_id"].astype(str), staff.get("name", staff["stakeholder_id"]).astype(str)))
-    # every table split by account once (not filtered again for each page); the snapshot stays whole (its
-    # medians are shown beside each account)
-    split = {k: by_account(v) for k, v in (("risk", mapped(risk, ids)), ("history", history), ("people", people_all),
-                                           ("coverage", coverage), ("listening", listening),
-                                           ("actions", actions), ("moved", moved), ("heard", heard),
-                                           ("said", said))}
+    tables = {"risk": mapped(risk, ids), "history": mapped(t.get("account_sentiment"), ids), "people": people,
+              "moved": who_moved_in(sub, result.as_of, window_days), "heard": heard, "said": said}
+    tables.update((k, mapped(t.get(k), ids)) for k in ("coverage", "listening_plan", "actions"))
+    return {"accounts": accounts.assign(account_id=accounts["account_id"].astype(str)).set_index("account_id"),
+            "why": why, "snapshot": t.get("snapshot"), "tables": tables,
+            "names": dict(zip(staff["stakeholder_id"].astype(str),
+                              staff.get("name", staff["stakeholder_id"]).astype(str)))}
+
+
+def _cut(data, ids) -> dict:
+    """:func:`_page_data` of the accounts ``ids`` only (what a worker writing their pages is sent)."""
+    keep = set(ids)
+    return {**data, "accounts": data["accounts"][data["accounts"].index.isin(keep)],
+            "why": {a: w for a, w in data["why"].items() if a in keep},
+            "tables": {k: mapped(v, ids) for k, v in data["tables"].items()}}
+
+
+def _write_pages(data, jobs, folder, options) -> int:
+    """Write the pages of ``jobs`` (account id, map path, page path) from :func:`_page_data`; each table is split
+    by account once (not filtered again for each page) and the figures share their caches."""
+    as_of, window_days, accounts = options["as_of"], options["window_days"], data["accounts"]
+    split = {k: by_account(v) for k, v in data["tables"].items()}
     figure_cache = {}
-    pages = {}
-    for account_id, _label, rel, _embedded in map_entries:
-        account_id = str(account_id)
+    for account_id, rel, rel_page in jobs:
         mine = {k: f(account_id) for k, f in split.items()}
-        map_page = (folder / rel).read_text(encoding="utf-8") if (folder / rel).exists() else None
+        map_page = (Path(folder) / rel).read_text(encoding="utf-8") if (Path(folder) / rel).exists() else None
         page = account_page(
             account_id,
             account=accounts.loc[account_id] if account_id in accounts.index else None,
-            risk=_row(mine["risk"], account_id), why=why.get(account_id), snapshot=snapshot, history=mine["history"],
-            people=mine["people"], coverage=mine["coverage"], listening=mine["listening"], actions=mine["actions"],
-            map_page=map_page, map_href=f"../{rel}", as_of=result.as_of, currency=currency,
-            window_days=window_days, names=names, moved=mine["moved"],
-            interest=interests(mine["heard"], mine["said"]), interest_map=_interest_map(mine["said"], figure_cache),
-            figure_cache=figure_cache)
-        rel_page = f"accounts/{name(account_id)}.html"
-        (folder / rel_page).write_text(page, encoding="utf-8")
-        pages[account_id] = rel_page
-    return pages
+            risk=_row(mine["risk"], account_id), why=data["why"].get(account_id), snapshot=data["snapshot"],
+            history=mine["history"], people=mine["people"], coverage=mine["coverage"],
+            listening=mine["listening_plan"], actions=mine["actions"], map_page=map_page, map_href=f"../{rel}",
+            as_of=as_of, currency=options["currency"], window_days=window_days, names=data["names"],
+            moved=mine["moved"], interest=interests(mine["heard"], mine["said"]),
+            interest_map=_interest_map(mine["said"], figure_cache), figure_cache=figure_cache)
+        (Path(folder) / rel_page).write_text(page, encoding="utf-8")
+    return len(jobs)
 
 
 def _interest_map(comments, figure_cache=None):

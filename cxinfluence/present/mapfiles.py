@@ -2,31 +2,30 @@
 
 Drawing a map's slide pictures with matplotlib takes most of a second; the
 maps of a run are independent, so :func:`write_maps` hands the second half of
-the list to one worker process while this process draws the first half. The
-worker is started with ``spawn`` (no copy of a large parent, safe beside the
-thread pools of Arrow and BLAS) with one BLAS thread, and writes the same
-files the serial loop writes; if it cannot start or breaks, its maps are
-drawn here instead. Maps are worth a second process from
-:data:`PARALLEL_MIN_MAPS` maps on (the worker's start costs about as much CPU
-as a few maps), and only when a core is idle: on a busy machine the worker
-competes with this process and the maps take longer.
+the list to one worker process (:mod:`cxinfluence.present.workers`) while this
+process draws the first half; the worker writes the same files the serial loop
+writes. Maps are worth a second process from :data:`PARALLEL_MIN_MAPS` maps on
+(the worker's start costs about as much CPU as a few maps), and only when a
+core is idle: on a busy machine the worker competes with this process and the
+maps take longer.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .maps import network_map
 from .slides import write_map_figures
+from .workers import finish_worker, spare_cores, start_worker
 
 __all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 
 #: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
 PARALLEL_MIN_MAPS = 8
+
+#: a worker only where this much of a core is idle beside this process (:func:`cxinfluence.present.workers.spare_cores`)
+MIN_SPARE_CORES = 0.8
 
 
 class MapJob(NamedTuple):
@@ -57,45 +56,6 @@ def write_map_files(G, folder, rel: str, title: str, *, seed: int) -> str:
     return page
 
 
-def _one_thread():
-    """Worker start: one BLAS thread (idle BLAS threads spinning beside small layouts tripled the worker's CPU)."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"  # numpy is not imported yet in a fresh worker: this is enough
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - the environment variables above do it
-        return
-    threadpool_limits(1)
-
-
-@contextlib.contextmanager
-def _main_script_hidden():
-    """Start workers without importing the ``__main__`` script in them.
-
-    ``spawn`` runs the parent's main script again in the worker (as
-    ``__mp_main__``) so that functions defined there can be unpickled. The
-    worker here needs only this module; a user's script without an
-    ``if __name__ == "__main__":`` guard would otherwise load its data and
-    start its whole run a second time inside the worker.
-    """
-    main = sys.modules.get("__main__")
-    hide = main is not None and getattr(main, "__spec__", None) is None and "__file__" in vars(main)
-    saved = vars(main).pop("__file__") if hide else None
-    try:
-        yield
-    finally:
-        if hide:
-            main.__file__ = saved
-
-
-def _idle_cores() -> float:
-    """Cores not busy over the last minute (core count minus the load average); 0 where unknown (Windows)."""
-    try:
-        return (os.cpu_count() or 1) - os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0.0
-
-
 def _write_all(jobs, folder, seed) -> int:
     for G, rel, title in jobs:
         write_map_files(G, folder, rel, title, seed=seed)
@@ -116,9 +76,9 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
         How many leading pages to return (the report embeds a few).
     workers : int, optional
         Processes drawing maps (this one included); default 2 when there are
-        at least :data:`PARALLEL_MIN_MAPS` maps and a core is idle (load
-        average, this process included, below the core count minus 0.8), else
-        1: on a busy machine the worker only competes with this process
+        at least :data:`PARALLEL_MIN_MAPS` maps and :data:`MIN_SPARE_CORES` of a
+        core is idle beside this process (:func:`~cxinfluence.present.workers.spare_cores`),
+        else 1: on a busy machine the worker only competes with this process
         (measured at 100k, load 2-3 on 2 cores: 31 s instead of 19 s).
     also : callable, optional
         More work for this process (e.g. the maps' GEXF and Kumu files), done
@@ -141,21 +101,13 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
     folder = Path(folder)
     jobs = [MapJob(*j) for j in jobs]
     if workers is None:
-        workers = 2 if len(jobs) >= PARALLEL_MIN_MAPS and _idle_cores() >= 0.8 else 1
+        workers = 2 if len(jobs) >= PARALLEL_MIN_MAPS and spare_cores() >= MIN_SPARE_CORES else 1
     pages = [None] * len(jobs)
     half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
     mine, theirs = jobs[:half], jobs[half:]
-    pool = future = None
-    if theirs:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        try:
-            with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
-                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
-                future = pool.submit(_write_all, theirs, folder, seed)
-        except (OSError, RuntimeError, ValueError):  # no processes here (sandbox, frozen app): draw them all here
-            mine, theirs, pool = jobs, [], None
+    pool, future = start_worker(_write_all, theirs, folder, seed) if theirs else (None, None)
+    if pool is None:  # one process, or none could be started here: every map drawn here
+        mine, theirs = jobs, []
     try:
         for i, (G, rel, title) in enumerate(mine):
             page = write_map_files(G, folder, rel, title, seed=seed)
@@ -163,13 +115,11 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
                 pages[i] = page
         if also is not None:
             also()
-        if future is not None:
-            try:
-                future.result()
-            except Exception:  # noqa: BLE001 - a broken worker: its maps are drawn here, the error (if real) again
-                _write_all(theirs, folder, seed)
-    finally:
         if pool is not None:
+            waited, pool = pool, None
+            finish_worker(waited, future, lambda: _write_all(theirs, folder, seed))
+    finally:
+        if pool is not None:  # an error here: the worker is not waited for
             pool.shutdown(wait=True, cancel_futures=True)
     for i in range(len(mine), min(keep_pages, len(jobs))):
         pages[i] = (folder / jobs[i][1]).read_text(encoding="utf-8")

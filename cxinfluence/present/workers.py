@@ -1,0 +1,169 @@
+"""A second process for the picture stages (maps, account pages), when a core is idle.
+
+Drawing with matplotlib is most of a run's picture stages and the pictures of a
+run are independent, so a stage may hand the second half of its list to one
+worker process while this process draws the first half. The worker is started
+with ``spawn`` (no copy of a large parent, safe beside the thread pools of Arrow
+and BLAS) with one BLAS thread; if it cannot start or breaks, its half is done
+here instead. A worker pays for itself only when a core is idle: on a busy
+machine it competes with this process and the stage takes longer.
+
+Whether a core is idle is read from the machine's CPU time (``/proc/stat``)
+less this process's own (and its finished workers'), over the last few seconds
+noted: :func:`spare_cores`. The load average said too little: it is a minute's
+decaying average that counts this process too (after the two-thread models
+stage it said 1.3 on an otherwise idle two-core machine, and the 100k run's
+maps stayed in one process in two runs of three) and processes that have
+ended since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+__all__ = ["note_cpu", "others_busy", "spare_cores", "start_worker", "finish_worker"]
+
+#: the busy time of other processes is read over at least this many seconds (else since the first sample)
+MIN_WINDOW_S = 3.0
+
+
+def _machine_busy() -> float | None:
+    """Seconds the machine's cores have been busy since boot (``/proc/stat``: all but idle and I/O wait; time the
+    hypervisor gave to others counts as busy); None where there is no such file (macOS, Windows)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:9]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process's threads and of its finished (reaped) child processes, e.g. earlier workers."""
+    try:
+        import resource
+
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+    except ImportError:  # Windows: no resource module
+        return time.process_time()
+
+
+def _sample():
+    return time.monotonic(), _own_cpu(), _machine_busy()
+
+
+#: (monotonic time, own CPU seconds, machine busy seconds), at import and at each stage's end (:func:`note_cpu`)
+_SAMPLES = [_sample()]
+
+
+def note_cpu() -> None:
+    """Note the CPU times now (the run calls it at each stage's end), for :func:`others_busy`."""
+    _SAMPLES.append(_sample())
+    del _SAMPLES[1:-16]  # the first (the start) and the last few are all that are read
+
+
+def others_busy(samples=None) -> float | None:
+    """Cores other processes kept busy lately: the machine's busy CPU time less this process's, per second.
+
+    Read between now and the latest sample at least :data:`MIN_WINDOW_S` old (else the first).
+
+    Parameters
+    ----------
+    samples : list of (time, own CPU seconds, machine busy seconds), optional
+        In time order, the last one "now"; default: those noted by :func:`note_cpu`, and now.
+
+    Returns
+    -------
+    float or None
+        None where the machine's CPU time cannot be read.
+
+    Examples
+    --------
+    Over 10 s the machine was busy 14 CPU seconds, 9.5 of them this process's:
+
+    >>> others_busy([(0.0, 0.0, 100.0), (10.0, 9.5, 114.0)])
+    0.45
+    """
+    if samples is None:
+        samples = [*_SAMPLES, _sample()]
+    now = samples[-1]
+    if now[2] is None:
+        return None
+    old = next((s for s in reversed(samples[:-1]) if now[0] - s[0] >= MIN_WINDOW_S), samples[0])
+    if old is now or old[2] is None or now[0] <= old[0]:
+        return None
+    return max((now[2] - old[2]) - (now[1] - old[1]), 0.0) / (now[0] - old[0])
+
+
+def spare_cores() -> float:
+    """Cores idle beside this process: the core count, less one (this process, drawing), less what other
+    processes kept busy lately (:func:`others_busy`; where that cannot be read, the 1-minute load average less
+    one for this process; 0 where neither can: Windows)."""
+    others = others_busy()
+    if others is None:
+        try:
+            others = max(os.getloadavg()[0] - 1, 0.0)
+        except (AttributeError, OSError):
+            return 0.0
+    return (os.cpu_count() or 1) - 1 - others
+
+
+def _one_thread():
+    """Worker start: one BLAS thread (idle BLAS threads spinning beside small layouts tripled the worker's CPU)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # numpy is not imported yet in a fresh worker: this is enough
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the environment variables above do it
+        return
+    threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start workers without importing the ``__main__`` script in them.
+
+    ``spawn`` runs the parent's main script again in the worker (as
+    ``__mp_main__``) so that functions defined there can be unpickled. The
+    worker here needs only this package; a user's script without an
+    ``if __name__ == "__main__":`` guard would otherwise load its data and
+    start its whole run a second time inside the worker.
+    """
+    main = sys.modules.get("__main__")
+    hide = main is not None and getattr(main, "__spec__", None) is None and "__file__" in vars(main)
+    saved = vars(main).pop("__file__") if hide else None
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = saved
+
+
+def start_worker(func, *args):
+    """``func(*args)`` started in one spawned worker process: ``(pool, future)``, or ``(None, None)`` where no
+    process can be started (a sandbox, a frozen app): the caller then does that work itself."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            return pool, pool.submit(func, *args)
+    except (OSError, RuntimeError, ValueError):
+        return None, None
+
+
+def finish_worker(pool, future, fallback):
+    """Wait for the worker of :func:`start_worker`; if it broke, ``fallback()`` does its work here (its error,
+    if real, raised again). Returns the worker's result, or the fallback's."""
+    try:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - a broken worker: its half done here, the error (if real) again
+            return fallback()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,85 @@
+"""A second process for the picture stages only where a core is idle beside this one (present/workers.py)."""
+
+import time
+
+import pytest
+
+from cxinfluence.present import workers
+
+
+def test_others_busy_is_the_machines_cpu_less_this_process_per_second():
+    # 10 s: the machine busy 14 CPU seconds, 9.5 of them this process's -> others kept 0.45 of a core busy
+    assert workers.others_busy([(0.0, 0.0, 100.0), (10.0, 9.5, 114.0)]) == pytest.approx(0.45)
+    # read over the latest sample at least MIN_WINDOW_S old: the 1 s-old sample is too recent, the 5 s-old one is used
+    samples = [(0.0, 0.0, 0.0), (5.0, 5.0, 10.0), (9.0, 8.0, 15.0), (10.0, 9.0, 16.0)]
+    assert workers.others_busy(samples) == pytest.approx(((16 - 10) - (9 - 5)) / 5)
+    # every sample recent: since the first
+    assert workers.others_busy([(0.0, 0.0, 0.0), (1.0, 1.0, 1.5)]) == pytest.approx(0.5)
+    # this process's CPU can run ahead of the machine's ticks (rounding): never below zero
+    assert workers.others_busy([(0.0, 0.0, 0.0), (4.0, 4.2, 4.0)]) == 0.0
+
+
+def test_others_busy_is_none_without_the_machines_cpu_time():
+    assert workers.others_busy([(0.0, 0.0, None), (5.0, 1.0, None)]) is None
+    assert workers.others_busy([(5.0, 1.0, 3.0)]) is None  # one sample: nothing measured yet
+
+
+@pytest.mark.parametrize("others, load, cores, spare", [
+    (0.05, 1.3, 2, 0.95),  # the run's own two threads made the load average: the second core is free
+    (1.0, 2.3, 2, 0.0),    # another process keeps a core busy
+    (0.3, 0.1, 4, 2.7),
+    (None, 1.2, 2, 0.8),   # no /proc/stat: the load average, less one for this process
+    (None, 0.4, 2, 1.0),
+])
+def test_spare_cores(monkeypatch, others, load, cores, spare):
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(workers, "others_busy", lambda: others)
+    assert workers.spare_cores() == pytest.approx(spare)
+
+
+def test_no_cpu_time_and_no_load_average_means_no_spare_core(monkeypatch):
+    def unavailable():
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(workers.os, "getloadavg", unavailable)
+    monkeypatch.setattr(workers, "others_busy", lambda: None)
+    assert workers.spare_cores() == 0.0
+
+
+def test_this_process_busy_is_not_counted_as_others():
+    if workers._machine_busy() is None:
+        pytest.skip("no /proc/stat here")
+    start = workers._sample()
+    end = time.process_time() + 0.5
+    while time.process_time() < end:  # this process keeps a core busy for half a second
+        pass
+    now = workers._sample()
+    machine, own = now[2] - start[2], now[1] - start[1]
+    assert own >= 0.5 and machine >= 0.9 * own - 0.02  # the machine saw this process's CPU (clock ticks of 10 ms)
+    assert workers.others_busy([start, now]) == pytest.approx(max(machine - own, 0) / (now[0] - start[0]))
+
+
+def test_note_cpu_keeps_the_start_and_the_last_samples(monkeypatch):
+    monkeypatch.setattr(workers, "_SAMPLES", [(0.0, 0.0, 0.0)])
+    for _ in range(40):
+        workers.note_cpu()
+    assert len(workers._SAMPLES) == 17 and workers._SAMPLES[0] == (0.0, 0.0, 0.0)
+    times = [t for t, _, _ in workers._SAMPLES]
+    assert times == sorted(times)
+
+
+def _double(x):
+    return 2 * x
+
+
+def _broken(x):
+    raise ValueError(f"broken worker: {x}")
+
+
+@pytest.mark.slow  # spawns a process
+def test_a_worker_returns_its_result_and_a_broken_one_falls_back():
+    pool, future = workers.start_worker(_double, 21)
+    assert pool is not None and workers.finish_worker(pool, future, lambda: -1) == 42
+    pool, future = workers.start_worker(_broken, 1)
+    assert workers.finish_worker(pool, future, lambda: "done here") == "done here"
