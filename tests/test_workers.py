@@ -73,6 +73,13 @@ def _double(x):
     return 2 * x
 
 
+def _warns(x):
+    import warnings
+
+    warnings.warn(f"careful with {x}", UserWarning)
+    return x
+
+
 def _broken(x):
     raise ValueError(f"broken worker: {x}")
 
@@ -83,3 +90,14 @@ def test_a_worker_returns_its_result_and_a_broken_one_falls_back():
     assert pool is not None and workers.finish_worker(pool, future, lambda: -1) == 42
     pool, future = workers.start_worker(_broken, 1)
     assert workers.finish_worker(pool, future, lambda: "done here") == "done here"
+
+
+@pytest.mark.slow  # spawns a process
+def test_a_workers_warnings_are_raised_again_here():
+    import warnings
+
+    pool, future = workers.start_worker(_warns, "the legend")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert workers.finish_worker(pool, future, lambda: None) == "the legend"
+    assert [(w.category, str(w.message)) for w in caught] == [(UserWarning, "careful with the legend")]

@@ -23,6 +23,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 
 __all__ = ["note_cpu", "others_busy", "spare_cores", "start_worker", "finish_worker"]
 
@@ -143,6 +144,14 @@ def _main_script_hidden():
             main.__file__ = saved
 
 
+def _recording(func, *args):
+    """In the worker: ``func(*args)`` and the warnings it raised, as (message, category, file, line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = func(*args)
+    return result, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
 def start_worker(func, *args):
     """``func(*args)`` started in one spawned worker process: ``(pool, future)``, or ``(None, None)`` where no
     process can be started (a sandbox, a frozen app): the caller then does that work itself."""
@@ -152,18 +161,25 @@ def start_worker(func, *args):
     try:
         with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
-            return pool, pool.submit(func, *args)
+            return pool, pool.submit(_recording, func, *args)
     except (OSError, RuntimeError, ValueError):
         return None, None
 
 
 def finish_worker(pool, future, fallback):
     """Wait for the worker of :func:`start_worker`; if it broke, ``fallback()`` does its work here (its error,
-    if real, raised again). Returns the worker's result, or the fallback's."""
+    if real, raised again). Returns the worker's result, or the fallback's.
+
+    The warnings the worker's work raised are raised again here, so that a run records them for its stage
+    (warnings.csv) as it would had this process done the work.
+    """
     try:
         try:
-            return future.result()
+            result, caught = future.result()
         except Exception:  # noqa: BLE001 - a broken worker: its half done here, the error (if real) again
             return fallback()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno)
+    return result
