@@ -101,3 +101,9 @@ def test_a_workers_warnings_are_raised_again_here():
         warnings.simplefilter("always")
         assert workers.finish_worker(pool, future, lambda: None) == "the legend"
     assert [(w.category, str(w.message)) for w in caught] == [(UserWarning, "careful with the legend")]
+
+
+@pytest.mark.parametrize("n, spare, used", [(8, 1.0, True), (7, 1.0, False), (50, 0.5, False), (50, 0.8, True)])
+def test_a_stage_uses_a_worker_from_enough_pictures_and_a_spare_core(monkeypatch, n, spare, used):
+    monkeypatch.setattr(workers, "spare_cores", lambda: spare)
+    assert workers.use_worker(n, 8) is used

@@ -26,7 +26,7 @@ from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feed
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
-from .workers import finish_worker, spare_cores, start_worker
+from .workers import finish_worker, start_worker, use_worker
 
 __all__ = ["account_page", "write_account_pages"]
 
@@ -37,10 +37,6 @@ _ROLE_ORDER = ("decider", "buyer", "influencer", "gatekeeper", "user")
 
 #: fewer pages than this are written in this process: a worker's start (imports) costs about as much as a few pages
 PARALLEL_MIN_PAGES = 8
-
-#: a worker only where this much of a core is idle beside this process (as for the maps)
-MIN_SPARE_CORES = 0.8
-
 PAGE_CSS = CSS + """
 .back{font-size:.9em}.facts{display:flex;flex-wrap:wrap;gap:8px 28px;margin:.6em 0}
 .facts div{min-width:140px}.facts b{display:block;font-size:1.25em}
@@ -414,7 +410,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     workers : int, optional
         Processes writing pages (this one included); default 2 when there are at least
         :data:`PARALLEL_MIN_PAGES` pages and a core is idle beside this process
-        (:func:`cxinfluence.present.workers.spare_cores`), else 1. The second half of the pages is then written
+        (:func:`cxinfluence.present.workers.use_worker`), else 1. The second half of the pages is then written
         by a spawned worker from the tables cut to its accounts: the same bytes.
 
     Returns
@@ -429,7 +425,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     those accounts only, and the trend charts with the same dates share one layout pass
     (:func:`cxinfluence.present.plotbase.figure_to_data_uri`'s ``bbox_cache``). The pages are byte for byte those
     of one :func:`account_page` call per account with the whole tables (tests/test_account_pages_same.py), on one
-    process or two (tests/test_maps_parallel.py).
+    process or two.
     """
     if not map_entries:
         return {}
@@ -438,7 +434,7 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     data = _page_data(village, result, [str(e[0]) for e in map_entries], currency=currency, window_days=window_days)
     jobs = [(str(a), rel, f"accounts/{name(str(a))}.html") for a, _label, rel, _embedded in map_entries]
     if workers is None:
-        workers = 2 if len(jobs) >= PARALLEL_MIN_PAGES and spare_cores() >= MIN_SPARE_CORES else 1
+        workers = 2 if use_worker(len(jobs), PARALLEL_MIN_PAGES) else 1
     half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
     mine, theirs = jobs[:half], jobs[half:]
     options = dict(as_of=result.as_of, currency=currency, window_days=window_days)

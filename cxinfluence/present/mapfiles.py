@@ -17,16 +17,12 @@ from typing import Any, NamedTuple
 
 from .maps import network_map
 from .slides import write_map_figures
-from .workers import finish_worker, spare_cores, start_worker
+from .workers import finish_worker, start_worker, use_worker
 
 __all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 
 #: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
 PARALLEL_MIN_MAPS = 8
-
-#: a worker only where this much of a core is idle beside this process (:func:`cxinfluence.present.workers.spare_cores`)
-MIN_SPARE_CORES = 0.8
-
 
 class MapJob(NamedTuple):
     """One map to write: the account's graph, the page's path inside the output folder, the title."""
@@ -76,10 +72,10 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
         How many leading pages to return (the report embeds a few).
     workers : int, optional
         Processes drawing maps (this one included); default 2 when there are
-        at least :data:`PARALLEL_MIN_MAPS` maps and :data:`MIN_SPARE_CORES` of a
-        core is idle beside this process (:func:`~cxinfluence.present.workers.spare_cores`),
-        else 1: on a busy machine the worker only competes with this process
-        (measured at 100k, load 2-3 on 2 cores: 31 s instead of 19 s).
+        at least :data:`PARALLEL_MIN_MAPS` maps and a core is idle beside this
+        process (:func:`cxinfluence.present.workers.use_worker`), else 1: on a
+        busy machine the worker only competes with this process (measured at
+        100k, load 2-3 on 2 cores: 31 s instead of 19 s).
     also : callable, optional
         More work for this process (e.g. the maps' GEXF and Kumu files), done
         after its own maps while the worker still draws.
@@ -101,7 +97,7 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
     folder = Path(folder)
     jobs = [MapJob(*j) for j in jobs]
     if workers is None:
-        workers = 2 if len(jobs) >= PARALLEL_MIN_MAPS and spare_cores() >= MIN_SPARE_CORES else 1
+        workers = 2 if use_worker(len(jobs), PARALLEL_MIN_MAPS) else 1
     pages = [None] * len(jobs)
     half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
     mine, theirs = jobs[:half], jobs[half:]

@@ -25,10 +25,13 @@ import sys
 import time
 import warnings
 
-__all__ = ["note_cpu", "others_busy", "spare_cores", "start_worker", "finish_worker"]
+__all__ = ["MIN_SPARE_CORES", "finish_worker", "note_cpu", "others_busy", "spare_cores", "start_worker", "use_worker"]
 
 #: the busy time of other processes is read over at least this many seconds (else since the first sample)
 MIN_WINDOW_S = 3.0
+
+#: a worker only where this much of a core is idle beside this process (:func:`spare_cores`)
+MIN_SPARE_CORES = 0.8
 
 
 def _machine_busy() -> float | None:
@@ -111,6 +114,12 @@ def spare_cores() -> float:
         except (AttributeError, OSError):
             return 0.0
     return (os.cpu_count() or 1) - 1 - others
+
+
+def use_worker(n_jobs: int, min_jobs: int) -> bool:
+    """Whether a stage with ``n_jobs`` pictures hands half of them to a worker: from ``min_jobs`` on (a worker's
+    start costs about as much as a few pictures) and when :data:`MIN_SPARE_CORES` of a core is idle."""
+    return n_jobs >= min_jobs and spare_cores() >= MIN_SPARE_CORES
 
 
 def _one_thread():
