@@ -24,6 +24,7 @@ __all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 #: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
 PARALLEL_MIN_MAPS = 8
 
+
 class MapJob(NamedTuple):
     """One map to write: the account's graph, the page's path inside the output folder, the title."""
 
