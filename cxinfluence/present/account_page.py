@@ -26,7 +26,7 @@ from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feed
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
-from .workers import finish_worker, start_worker, use_worker
+from .workers import in_two, use_worker
 
 __all__ = ["account_page", "write_account_pages"]
 
@@ -435,21 +435,9 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     jobs = [(str(a), rel, f"accounts/{name(str(a))}.html") for a, _label, rel, _embedded in map_entries]
     if workers is None:
         workers = 2 if use_worker(len(jobs), PARALLEL_MIN_PAGES) else 1
-    half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
-    mine, theirs = jobs[:half], jobs[half:]
     options = dict(as_of=result.as_of, currency=currency, window_days=window_days)
-    theirs_data = _cut(data, [a for a, _, _ in theirs]) if theirs else None
-    pool, future = start_worker(_write_pages, theirs_data, theirs, folder, options) if theirs else (None, None)
-    if pool is None:  # one process, or none could be started here: every page written here
-        mine, theirs = jobs, []
-    try:
-        _write_pages(data, mine, folder, options)
-        if pool is not None:
-            waited, pool = pool, None
-            finish_worker(waited, future, lambda: _write_pages(theirs_data, theirs, folder, options))
-    finally:
-        if pool is not None:  # an error here: the worker is not waited for
-            pool.shutdown(wait=True, cancel_futures=True)
+    in_two(jobs, workers, lambda part: _write_pages(data, part, folder, options),
+           lambda part: (_write_pages, _cut(data, [a for a, _, _ in part]), part, folder, options))
     return {account_id: rel_page for account_id, _rel, rel_page in jobs}
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from .maps import network_map
 from .slides import write_map_figures
-from .workers import finish_worker, start_worker, use_worker
+from .workers import in_two, use_worker
 
 __all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 
@@ -99,25 +99,16 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
     jobs = [MapJob(*j) for j in jobs]
     if workers is None:
         workers = 2 if use_worker(len(jobs), PARALLEL_MIN_MAPS) else 1
-    pages = [None] * len(jobs)
-    half = len(jobs) if workers <= 1 else (len(jobs) + 1) // 2
-    mine, theirs = jobs[:half], jobs[half:]
-    pool, future = start_worker(_write_all, theirs, folder, seed) if theirs else (None, None)
-    if pool is None:  # one process, or none could be started here: every map drawn here
-        mine, theirs = jobs, []
-    try:
-        for i, (G, rel, title) in enumerate(mine):
-            page = write_map_files(G, folder, rel, title, seed=seed)
-            if i < keep_pages:
-                pages[i] = page
+
+    def here(part):  # this process's maps, then ``also`` while the worker still draws; the leading pages kept
+        kept = [page if i < keep_pages else None
+                for i, page in enumerate(write_map_files(G, folder, rel, title, seed=seed) for G, rel, title in part)]
         if also is not None:
             also()
-        if pool is not None:
-            waited, pool = pool, None
-            finish_worker(waited, future, lambda: _write_all(theirs, folder, seed))
-    finally:
-        if pool is not None:  # an error here: the worker is not waited for
-            pool.shutdown(wait=True, cancel_futures=True)
-    for i in range(len(mine), min(keep_pages, len(jobs))):
+        return kept
+
+    kept = in_two(jobs, workers, here, lambda part: (_write_all, part, folder, seed))
+    pages = kept + [None] * (len(jobs) - len(kept))
+    for i in range(len(kept), min(keep_pages, len(jobs))):  # the worker's: read back
         pages[i] = (folder / jobs[i][1]).read_text(encoding="utf-8")
     return pages

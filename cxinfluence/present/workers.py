@@ -25,7 +25,8 @@ import sys
 import time
 import warnings
 
-__all__ = ["MIN_SPARE_CORES", "finish_worker", "note_cpu", "others_busy", "spare_cores", "start_worker", "use_worker"]
+__all__ = ["MIN_SPARE_CORES", "finish_worker", "in_two", "note_cpu", "others_busy", "spare_cores", "start_worker",
+           "use_worker"]
 
 #: the busy time of other processes is read over at least this many seconds (else since the first sample)
 MIN_WINDOW_S = 3.0
@@ -173,6 +174,32 @@ def start_worker(func, *args):
             return pool, pool.submit(_recording, func, *args)
     except (OSError, RuntimeError, ValueError):
         return None, None
+
+
+def in_two(jobs, workers, here, there):
+    """Share ``jobs`` between this process and a spawned worker.
+
+    With ``workers`` 2, the worker runs ``func(*args)`` of ``there(second half)`` while this process returns
+    ``here(first half)``, then waits for the worker (:func:`finish_worker`: if it broke, its call is made here).
+    With one process, or where none can be started, this process returns ``here(jobs)``.
+
+    Examples
+    --------
+    >>> in_two([1, 2, 3], 1, lambda part: sum(part), lambda part: (sum, part))
+    6
+    """
+    theirs = jobs[(len(jobs) + 1) // 2:] if workers > 1 else []
+    call = there(theirs) if theirs else None
+    pool, future = start_worker(*call) if call else (None, None)
+    if pool is None:  # one process, or none could be started here: every job done here
+        return here(jobs)
+    try:
+        done = here(jobs[:len(jobs) - len(theirs)])
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # an error here: the worker is not waited for
+        raise
+    finish_worker(pool, future, lambda: call[0](*call[1:]))
+    return done
 
 
 def finish_worker(pool, future, fallback):
