@@ -70,3 +70,20 @@ def test_blank_mask_is_not_strip_for_every_whitespace_character():
     assert blank_mask(s).tolist() == want
     assert blank_mask(s.iloc[3:]).tolist() == want[3:]  # a slice of the Arrow column
     assert blank_mask(pd.Series(values, dtype=object)) is None  # not Arrow text: the caller's own path
+
+
+def test_the_runs_influence_table_is_looked_up_without_hashing_its_ids(sample_path, monkeypatch):
+    # influence_weights seeds its ids' rows; the run joins the structure columns on without new Arrow arrays,
+    # so the stages given that table (coverage, sentiment, comments) find the rows instead of hashing millions of ids
+    import cxinfluence.village.ids as ids
+    from cxinfluence.pipeline.mapreduce import influence_part
+
+    v = load_village(sample_path, warn=False)
+    table = influence_part(v, as_of=pd.Timestamp("2025-06-30"))["influence"]
+    expected = pd.Index(v.stakeholders["stakeholder_id"].astype(str)).get_indexer(table["stakeholder_id"].astype(str))
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("the influence table's ids were hashed again")
+
+    monkeypatch.setattr(ids, "positions", no_hashing)
+    np.testing.assert_array_equal(ids.rows_for(v, table["stakeholder_id"]), expected)

@@ -35,3 +35,21 @@ def test_risk_flags_equal_a_count_by_hand_on_an_awkward_index():
     want = _by_hand(st)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
     assert got["unhappy_veto"].sum() > 0 and got["deciders_unheard"].sum() > 0  # both flags exercised
+
+
+def test_joined_ids_equal_the_groupby_join_they_replace():
+    # the reference: one Python call per account (as risk_flags did), against the sort-and-join
+    from cxinfluence.models.risk import joined_ids
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    names = np.array(["b", "a", "Ä", "z10", "z9", "émile", "A", " x", "10", "9", "日本"], dtype=object)
+    accounts = pd.Series(rng.choice(["acc-1", "Acc-2", "b", "é", None], n), dtype="str")
+    people = pd.Series([f"{names[i]}{j}" for i, j in zip(rng.integers(0, len(names), n), rng.integers(0, 40, n))],
+                       dtype="str")
+    d = pd.DataFrame({"account_id": accounts, "stakeholder_id": people})
+    ref = d.groupby("account_id")["stakeholder_id"].agg(lambda s: ";".join(sorted(map(str, s))))
+    got = joined_ids(d["account_id"], d["stakeholder_id"])
+    pd.testing.assert_series_equal(got, ref, check_names=False, check_index_type=True)
+    empty = joined_ids(d["account_id"].iloc[:0], d["stakeholder_id"].iloc[:0])
+    assert len(empty) == 0

@@ -256,4 +256,6 @@ def _join_rows(left, right, on):
         bool(pd.Series(left[c].array == extra[c].array).fillna(False).all()) for c in on)
     if not aligned:
         return left.merge(extra, on=on, how="left")
-    return pd.concat([left, extra.drop(columns=on).set_axis(left.index)], axis=1)
+    # assigned, not concatenated: left's columns stay the very Arrow arrays (concat makes new ones), so the
+    # id rows cached on them (influence_weights seeds its stakeholder ids') are found by every later stage
+    return left.assign(**{c: extra[c].set_axis(left.index) for c in extra.columns if c not in on})
