@@ -343,10 +343,10 @@ def _quietly(tasks):
 
 
 def _fold_family(fit):
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
     model = fit.result.model
-    return model.family if hasattr(model, "family") else sm.families.Gaussian()
+    return model.family if hasattr(model, "family") else families.Gaussian()
 
 
 def _fold_refits(fit, fold, folds, train=None):

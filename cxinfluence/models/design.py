@@ -272,22 +272,22 @@ _FAMILIES = ("binomial", "gaussian", "poisson", "gamma", "tweedie")
 
 
 def _family(family, var_power=1.5):
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
     if not isinstance(family, str):
         return family
     fam = family.lower()
-    links = sm.families.links
+    links = families.links
     if fam in ("binomial", "logit", "logistic"):
-        return sm.families.Binomial()
+        return families.Binomial()
     if fam in ("gaussian", "ols", "normal"):
-        return sm.families.Gaussian()
+        return families.Gaussian()
     if fam == "poisson":
-        return sm.families.Poisson()
+        return families.Poisson()
     if fam == "gamma":
-        return sm.families.Gamma(link=links.Log())
+        return families.Gamma(link=links.Log())
     if fam == "tweedie":
-        return sm.families.Tweedie(var_power=var_power, link=links.Log())
+        return families.Tweedie(var_power=var_power, link=links.Log())
     raise ModelError(f"family={family!r} is not supported; expected one of {list(_FAMILIES)} "
                      "or a statsmodels family instance")
 

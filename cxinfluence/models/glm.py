@@ -46,12 +46,13 @@ def _fit_glm(data, formula, family, **kwargs):
 def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_warnings, outcome, kind="glm",
                     log_link=None, var_power=1.5, lp=None, start_params=None, term_warnings=None, robust="auto"):
     """:func:`_fit_glm`: statsmodels' fit, or at portfolio scale the lean fit of :mod:`.lean`."""
-    import statsmodels.api as sm
     import statsmodels.formula.api as smf
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     fam = _family(family, var_power)
-    is_binary = isinstance(fam, sm.families.Binomial)
+    is_binary = isinstance(fam, families.Binomial)
     term_warnings = {} if term_warnings is None else term_warnings
     # At scale, the design from column values and category codes (no formula model; statsmodels on demand)
     design = None
@@ -73,7 +74,7 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
     if aliased:
         keep = [j for j in range(X.shape[1]) if j not in aliased]
         exog = pd.DataFrame(X[:, keep], columns=[names[j] for j in keep], index=data.index)
-        model = sm.GLM(pd.Series(y, index=data.index, name=outcome), exog, family=fam)
+        model = GLM(pd.Series(y, index=data.index, name=outcome), exog, family=fam)
         X, names = model.exog, list(model.exog_names)
         design = None  # statsmodels' own path for rank-deficient designs, as before
 
@@ -99,7 +100,7 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
         cov_type, cov_kwds, label = "cluster", {"groups": np.arange(n)}, "HC1"
     # tol 1e-10: IRLS to full convergence (the default 1e-8 leaves SEs off in the 5th digit)
     settings = {"tol": 1e-10}
-    if isinstance(fam, sm.families.Gaussian):
+    if isinstance(fam, families.Gaussian):
         settings["use_t"] = True  # t with n - k df, as R's lm / glm(gaussian)
     start = None
     if len(y) >= WARM_START_MIN_ROWS:
@@ -120,8 +121,8 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds, start_params=start, **settings)
-    loglink_zeros = (isinstance(fam, (sm.families.Tweedie, sm.families.Poisson))
-                     and isinstance(fam.link, sm.families.links.Log) and bool((y == 0).any()))
+    loglink_zeros = (isinstance(fam, (families.Tweedie, families.Poisson))
+                     and isinstance(fam.link, families.links.Log) and bool((y == 0).any()))
     found = diagnose(X, y, names, "binary" if is_binary else "loglink_zeros" if loglink_zeros else "continuous",
                      result=result, caught=caught, clusters=groups if label == "cluster" else None,
                      cluster_name=cluster, lp=lp, term_warnings=term_warnings,
@@ -132,7 +133,7 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
     fit_warnings += found
     cov_type = label
     if log_link is None:
-        log_link = isinstance(fam.link, sm.families.links.Log)
+        log_link = isinstance(fam.link, families.links.Log)
     fit = Fit(name=name, result=result, formula=formula, outcome=outcome, kind="logit" if is_binary else kind,
               focus=list(focus), warnings=fit_warnings, notes=notes, term_warnings=term_warnings, n=n,
               n_accounts=n_cl if cluster == "account_id" and n_cl is not None else _n_accounts(data),
@@ -412,10 +413,10 @@ def _check_bookings_vary(y, outcome, family):
 
 def _as_ols(fit, data, cluster):
     """Refit a Gaussian GLM as statsmodels OLS (same estimates; R2, F; t-based inference)."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
     m = fit.result.model
-    ols = sm.OLS(m.endog, pd.DataFrame(m.exog, columns=m.exog_names, index=data.index))
+    ols = OLS(m.endog, pd.DataFrame(m.exog, columns=m.exog_names, index=data.index))
     groups = _groups(data, cluster)
     if fit.cov_type == "cluster":
         res = ols.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)

@@ -79,15 +79,15 @@ class IrlsResult:
 
 
 def _is_logit(family) -> bool:
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
-    return isinstance(family, sm.families.Binomial) and isinstance(family.link, sm.families.links.Logit)
+    return isinstance(family, families.Binomial) and isinstance(family.link, families.links.Logit)
 
 
 def _is_binomial(family) -> bool:
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
-    return isinstance(family, sm.families.Binomial)
+    return isinstance(family, families.Binomial)
 
 
 def _step(X, Xw, w, z):

@@ -133,9 +133,9 @@ def _plain_numeric(s):
 
 def lean_family(family) -> bool:
     """Whether :func:`fit_lean` handles ``family``: logit, or Tweedie/Gamma/Poisson with a log link."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
-    fams, links = sm.families, sm.families.links
+    fams, links = families, families.links
     if isinstance(family, fams.Binomial):
         return isinstance(family.link, links.Logit)
     return isinstance(family, (fams.Tweedie, fams.Gamma, fams.Poisson)) and isinstance(family.link, links.Log)
@@ -374,7 +374,7 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
     >>> bool(np.allclose(r.bse, ref.bse, rtol=1e-8) and np.isclose(r.aic, ref.aic, rtol=1e-12))
     True
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
     X, y, fam = model.exog, model.endog, model.family
     b = np.asarray(params, dtype=float)
@@ -383,7 +383,7 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
     var = fam.variance(mu)
     eim = 1.0 / (d * d * var)
     n, k = X.shape
-    if isinstance(fam, (sm.families.Binomial, sm.families.Poisson)):
+    if isinstance(fam, (families.Binomial, families.Poisson)):
         scale = 1.0
     else:  # Pearson chi2 / (n - k), statsmodels' default for the other families
         scale = float(np.sum((y - mu) ** 2 / var) / model.df_resid)
@@ -429,10 +429,10 @@ def _loglike(family, y, mu, scale):
     >>> bool(np.isclose(_loglike(fam, y, mu, 1.7), fam.loglike(y, mu, scale=1.7), rtol=1e-12))
     True
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
     from scipy import special
 
-    if not (isinstance(family, sm.families.Tweedie) and family.var_power == 1.5 and not family.eql):
+    if not (isinstance(family, families.Tweedie) and family.var_power == 1.5 and not family.eql):
         return family.loglike(y, mu, var_weights=1.0, freq_weights=1.0, scale=scale)
     p = 1.5
     ll = (y * (mu ** (1 - p) / (1 - p)) - mu ** (2 - p) / (2 - p)) / scale

@@ -24,10 +24,10 @@ import numpy as np
 
 def is_logit_glm(result) -> bool:
     """Whether ``result`` (statsmodels' or a lean GLM result) is a binomial GLM with the logit link."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
 
     family = getattr(getattr(result, "model", None), "family", None)
-    return isinstance(family, sm.families.Binomial) and isinstance(family.link, sm.families.links.Logit)
+    return isinstance(family, families.Binomial) and isinstance(family.link, families.links.Logit)
 
 
 def logit_margins(X, params, cov):

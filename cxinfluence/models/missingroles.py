@@ -137,7 +137,7 @@ def _ipw_roles(frame, roles):
 def _propensity(frame, roles, controls, predictors, outcome):
     """The rows with every predictor, flagged ``complete`` (every role heard) with ``p_complete``, the
     probability of being complete from a logit on ``predictors``."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
     import statsmodels.formula.api as smf
 
     data = frame.copy()
@@ -163,7 +163,7 @@ def _propensity(frame, roles, controls, predictors, outcome):
     else:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            ps = smf.glm(f"complete ~ {_rhs(predictors)}", data, family=sm.families.Binomial()).fit()
+            ps = smf.glm(f"complete ~ {_rhs(predictors)}", data, family=families.Binomial()).fit()
         data["p_complete"] = np.clip(np.asarray(ps.fittedvalues), 1e-6, 1.0)
     return data
 
@@ -186,11 +186,11 @@ def _ipw_weights(data, notes):
 def _ipw_glm(cc, roles, controls, outcome, cluster, fit_warnings, term_warnings):
     """The weighted renewal logit on the complete rows, cluster-robust, with its checks:
     ``(formula, result, events, clusters)``."""
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
     import statsmodels.formula.api as smf
 
     formula = f"{outcome} ~ {_rhs([f'sent_{r}' for r in roles] + controls)}"
-    model = smf.glm(formula, cc, family=sm.families.Binomial(), var_weights=cc["ipw"].to_numpy())
+    model = smf.glm(formula, cc, family=families.Binomial(), var_weights=cc["ipw"].to_numpy())
     X, y, names = model.exog, model.endog, list(model.exog_names)
     _, aliased = design_rank(X)
     for j in aliased:
