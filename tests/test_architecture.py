@@ -228,7 +228,7 @@ PRIVATE_IN_TESTS = {
                           "_role_codes"}, "the integer-coded kernels against pandas references"),
     "test_diagnostics.py": ({"_se_used"}, "the report's wording of the standard errors, from the fits"),
     "test_findings.py": ({"_along", "_ci"}, "interval wording along the direction of an effect"),
-    "test_tables_fast.py": ({"_arrow_join", "_heard", "_join_ids", "_rows", "_text_positions", "_usable"},
+    "test_tables_fast.py": ({"_arrow_join", "_heard", "_rows", "_text_positions", "_usable"},
                             "the fast coverage, sentiment and influence paths against their plain versions"),
     "test_import_crm.py": ({"_crm", "_crm_answers"}, "the importers' shared parsing modules"),
     "test_import_speed.py": ({"_common", "_join", "_roles"}, "the fast import joins against importers/reference.py"),

@@ -37,19 +37,19 @@ def test_risk_flags_equal_a_count_by_hand_on_an_awkward_index():
     assert got["unhappy_veto"].sum() > 0 and got["deciders_unheard"].sum() > 0  # both flags exercised
 
 
-def test_joined_ids_equal_the_groupby_join_they_replace():
-    # the reference: one Python call per account (as risk_flags did), against the sort-and-join
-    from cxinfluence.models.risk import joined_ids
-
+def test_unhappy_veto_ids_equal_the_groupby_join_they_replace():
+    # the reference: one Python call per account (as risk_flags did), against join_ids' sort-and-join
     rng = np.random.default_rng(3)
     n = 3000
     names = np.array(["b", "a", "Ä", "z10", "z9", "émile", "A", " x", "10", "9", "日本"], dtype=object)
-    accounts = pd.Series(rng.choice(["acc-1", "Acc-2", "b", "é", None], n), dtype="str")
-    people = pd.Series([f"{names[i]}{j}" for i, j in zip(rng.integers(0, len(names), n), rng.integers(0, 40, n))],
-                       dtype="str")
-    d = pd.DataFrame({"account_id": accounts, "stakeholder_id": people})
-    ref = d.groupby("account_id")["stakeholder_id"].agg(lambda s: ";".join(sorted(map(str, s))))
-    got = joined_ids(d["account_id"], d["stakeholder_id"])
-    pd.testing.assert_series_equal(got, ref, check_names=False, check_index_type=True)
-    empty = joined_ids(d["account_id"].iloc[:0], d["stakeholder_id"].iloc[:0])
-    assert len(empty) == 0
+    people = pd.DataFrame({
+        "account_id": pd.Series(rng.choice(["acc-1", "Acc-2", "b", "é", None], n), dtype="str"),
+        "stakeholder_id": [f"{names[i]}{j}" for i, j in zip(rng.integers(0, len(names), n), rng.integers(0, 40, n))],
+        "role": rng.choice(["decider", "user"], n), "veto": rng.choice([True, False, None], n),
+        "sentiment": np.where(rng.uniform(size=n) < 0.2, np.nan, rng.uniform(-1, 1, n))})
+    got = risk_flags(people)
+    unhappy = people["sentiment"].notna() & people["veto"].fillna(False).astype(bool) & (people["sentiment"] < 0)
+    ref = (people.loc[unhappy].groupby("account_id")["stakeholder_id"].agg(lambda s: ";".join(sorted(map(str, s))))
+           .reindex(got["account_id"]).fillna(""))
+    assert got["unhappy_veto_ids"].tolist() == ref.tolist()
+    assert (got["unhappy_veto_ids"] != "").sum() == people.loc[unhappy, "account_id"].nunique() > 3

@@ -10,7 +10,7 @@ from cxinfluence.listening.coverage import coverage
 from cxinfluence.network.edges import tie_weights
 from cxinfluence.network.influence import _text_positions, influence_weights
 from cxinfluence.sentiment.base import _usable
-from cxinfluence.village.ids import arrow_identity, remembered
+from cxinfluence.village.ids import _arrow_join, arrow_identity, join_ids, remembered
 from cxinfluence.village.synth import make_village
 
 
@@ -99,13 +99,13 @@ def test_join_ids_by_arrow_equals_the_pandas_sort():
     alphabet = np.array(list("aAbZ09_éÉß-ü"))
     ids = np.array(["".join(rng.choice(alphabet, rng.integers(1, 6))) for _ in range(3000)], dtype=object)
     codes = rng.integers(0, 400, len(ids))
-    got = P._join_ids(codes, ids, 450)
+    got = join_ids(codes, ids, 450)
     frame = pd.DataFrame({"c": codes, "i": ids}).sort_values(["c", "i"], kind="stable")
     want = np.full(450, "", dtype=object)
     for c, group in frame.groupby("c"):
         want[c] = ";".join(group["i"])
     np.testing.assert_array_equal(got, want)
-    assert P._arrow_join(codes, ids) is not None and P._arrow_join(codes, codes) is None  # not text: the old path
+    assert _arrow_join(codes, ids) is not None and _arrow_join(codes, codes) is None  # not text: the old path
 
 
 def test_role_weights_from_an_object_role_column_equal_the_arrow_lookup():

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
+from ..village.ids import join_ids
 from .departures import _departure_mask, _departures, _influence_at_departure
 from .people import (
     _account_summary,
@@ -66,7 +67,6 @@ from .people import (
     _check_village,
     _check_window,
     _default_influence_fn,
-    _join_ids,
     _people,
     _rows,
 )
@@ -196,7 +196,7 @@ def coverage(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence=None,
     gone = _departures(village, as_of, window_days, rows)
     gone_acc = gone["acc"].to_numpy()
     out["departed"] = np.bincount(gone_acc, minlength=len(accounts)).astype(int)
-    out["departed_ids"] = _join_ids(gone_acc, gone["stakeholder_id"].to_numpy(), len(accounts))
+    out["departed_ids"] = join_ids(gone_acc, gone["stakeholder_id"].to_numpy(), len(accounts))
     if len(gone):
         at_exit = _influence_at_departure(village, gone, as_of, _default_influence_fn(influence_fn), key_top, rows)
         acc = at_exit["acc"].to_numpy()

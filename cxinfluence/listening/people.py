@@ -22,6 +22,7 @@ from ..village.ids import (
     arrow_text,
     find,
     id_strings,
+    join_ids,
     key_series,
     native_text,
     remember,
@@ -199,48 +200,6 @@ def _account_rows(village) -> tuple[pd.Index, np.ndarray]:
                 return ids, found.astype(np.intp, copy=False)
     accounts = _account_ids(village)
     return accounts, find(accounts, village.stakeholders["account_id"])
-
-
-def _join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
-    """``;``-joined sorted ids per account code (``""`` where none).
-
-    Text has no vectorised join, so this is one cheap pass over the already
-    grouped rows (much faster than a pandas per-group aggregation)."""
-    out = np.full(k, "", dtype=object)
-    if len(codes) == 0:
-        return out
-    joined = _arrow_join(codes, ids)
-    if joined is not None:
-        out[joined[0]] = joined[1]
-        return out
-    frame = pd.DataFrame({"c": codes, "i": ids}).sort_values(["c", "i"], kind="stable")
-    c = frame["c"].to_numpy()
-    i = frame["i"].tolist()
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    ends = np.r_[starts[1:], len(c)]
-    out[c[starts]] = [";".join(i[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
-    return out
-
-
-def _arrow_join(codes: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`_join_ids` by Arrow for text ids: one sort by (code, id) (Arrow orders text by code
-    point, as Python does) and one join per code over list offsets; (codes, joined) or None when
-    the ids are not all text."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        text = pa.array(ids, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if text.null_count:
-        return None
-    order = pc.sort_indices(pa.table({"c": np.asarray(codes), "i": text}),
-                            sort_keys=[("c", "ascending"), ("i", "ascending")]).to_numpy()
-    c = np.asarray(codes)[order]
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(c)], type=pa.int64()), text.take(order))
-    return c[starts], pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
 def _veto(stakeholders: pd.DataFrame) -> np.ndarray:
@@ -425,7 +384,7 @@ def _account_summary(people: pd.DataFrame, accounts: pd.Index, single_thread_sha
     out["veto_holders"] = per_account(veto).astype(int)
     out["unheard_veto"] = unheard_veto
     unheard = np.flatnonzero(veto & ~heard)  # ids as objects for these people only
-    out["unheard_veto_ids"] = _join_ids(acc[unheard], people["stakeholder_id"].iloc[unheard].to_numpy(), k)
+    out["unheard_veto_ids"] = join_ids(acc[unheard], people["stakeholder_id"].iloc[unheard].to_numpy(), k)
 
     n_resp = people["n_responses"].to_numpy()
     total_resp = per_account(n_resp)

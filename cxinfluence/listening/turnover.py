@@ -13,7 +13,7 @@ import pandas as pd
 from ..exceptions import CoverageError
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..village.core import Village
-from ..village.ids import id_strings, lookup
+from ..village.ids import id_strings, join_ids, lookup
 from .departures import _departures
 from .people import (
     _account_ids,
@@ -22,7 +22,6 @@ from .people import (
     _check_village,
     _check_window,
     _default_influence_fn,
-    _join_ids,
     _people,
     _Rows,
     _rows,
@@ -237,7 +236,7 @@ def _spof_summary(people, accounts, single_thread_share):
     k = len(accounts)
     out = _account_summary(people, accounts, single_thread_share)
     spof = people["spof"].to_numpy()
-    out["spof_ids"] = _join_ids(people["acc"].to_numpy()[spof], people["stakeholder_id"].to_numpy()[spof], k)
+    out["spof_ids"] = join_ids(people["acc"].to_numpy()[spof], people["stakeholder_id"].to_numpy()[spof], k)
     out["n_spof"] = np.bincount(people["acc"].to_numpy()[spof], minlength=k).astype(int)
     return out[list(_SUMMARY)]
 
@@ -252,7 +251,7 @@ def _turnover_accounts(people_b, people_a, accounts, is_removed, as_of, scenario
     acc["as_of"] = as_of
     acc["scenario"] = scenario
     acc["n_removed"] = np.bincount(gone_acc, minlength=k).astype(int)
-    acc["removed_ids"] = _join_ids(gone_acc, people_b["stakeholder_id"].to_numpy()[removed_mask], k)
+    acc["removed_ids"] = join_ids(gone_acc, people_b["stakeholder_id"].to_numpy()[removed_mask], k)
     acc["removed_influence"] = np.bincount(
         gone_acc, weights=np.nan_to_num(people_b["influence"].to_numpy(dtype=float)[removed_mask]), minlength=k)
     acc = acc.join(_spof_summary(people_b, accounts, single_thread_share).add_suffix("_before")).join(

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..sentiment.schemes import PRIMARY_SCHEME
+from ..village.ids import join_ids
 
 REASON_TEXT = {
     "unhappy_veto": "unhappy veto holder",
@@ -66,29 +67,14 @@ def risk_flags(stakeholders: pd.DataFrame, *, veto_threshold: float = 0.0) -> pd
     # the two flags grouped by account on their own: not a copy of every column of the (2M-row) table
     flags = {"account_id": stakeholders["account_id"], "_u": unhappy, "_d": deciders_unheard}
     grouped = pd.DataFrame({k: v.array for k, v in flags.items()}).groupby("account_id", sort=True)
-    ids = joined_ids(stakeholders.loc[unhappy, "account_id"], stakeholders.loc[unhappy, "stakeholder_id"])
     out = pd.DataFrame({"unhappy_veto": grouped["_u"].sum().astype(int)})
-    out["unhappy_veto_ids"] = ids.reindex(out.index).fillna("")
+    # each account's unhappy veto holders, sorted and ;-joined, in the rows of `out` (its sorted accounts)
+    acc = grouped.ngroup().to_numpy(dtype=float)  # NaN: a blank account, in no group
+    who = np.flatnonzero(unhappy.to_numpy() & ~np.isnan(acc))
+    out["unhappy_veto_ids"] = join_ids(acc[who].astype(np.intp),
+                                       stakeholders["stakeholder_id"].iloc[who].astype(str).to_numpy(), len(out))
     out["deciders_unheard"] = grouped["_d"].sum().astype(int)
     return out.reset_index()
-
-
-def joined_ids(accounts, ids) -> pd.Series:
-    """Each account's ``ids`` as text, sorted and joined by ``;`` (accounts sorted; blank accounts left out).
-
-    ``groupby(accounts).agg(lambda s: ";".join(sorted(map(str, s))))`` without a Python call per account:
-    one sort by account and id (text sorts by code point in both), then one join per account.
-
-    >>> joined_ids(pd.Series(["B", "A", "B"]), pd.Series(["q", "p", "b"])).to_dict()
-    {'A': 'p', 'B': 'b;q'}
-    """
-    d = pd.DataFrame({"account_id": accounts.array, "id": ids.astype(str).array}).dropna(subset=["account_id"])
-    d = d.sort_values(["account_id", "id"], kind="stable")
-    acc, text = d["account_id"].to_numpy(), d["id"].tolist()
-    starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]]) if len(acc) else np.zeros(0, np.intp)
-    ends = np.r_[starts[1:], len(acc)].astype(np.intp)
-    return pd.Series([";".join(text[i:j]) for i, j in zip(starts, ends)],
-                     index=pd.Index(acc[starts], dtype=accounts.dtype, name="account_id"), dtype="str")
 
 
 def accounts_at_risk(accounts, sentiment, flags, coverage=None, predicted=None, *, scheme=PRIMARY_SCHEME,

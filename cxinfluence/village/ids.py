@@ -496,3 +496,50 @@ def blank_texts(uniq: np.ndarray) -> np.ndarray:
     """Per distinct text, whether it is empty or whitespace; one more True at the
     end, which code -1 (missing) picks."""
     return np.r_[np.fromiter((not v.strip() for v in uniq), dtype=bool, count=len(uniq)), True]
+
+
+def join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """``;``-joined sorted ids per account code (``""`` where none): ``k`` strings, the ``ids`` of code ``c``
+    sorted (text by code point, as Python sorts it) and joined in slot ``c``.
+
+    What ``groupby(code).agg(lambda s: ";".join(sorted(s)))`` gives, without a Python call per group: one
+    sort by (code, id) and one join per code (by Arrow for text ids, else over the sorted rows).
+
+    >>> join_ids(np.array([2, 0, 2]), np.array(["q", "p", "b"], dtype=object), 3).tolist()
+    ['p', '', 'b;q']
+    """
+    out = np.full(k, "", dtype=object)
+    if len(codes) == 0:
+        return out
+    joined = _arrow_join(codes, ids)
+    if joined is not None:
+        out[joined[0]] = joined[1]
+        return out
+    frame = pd.DataFrame({"c": codes, "i": ids}).sort_values(["c", "i"], kind="stable")
+    c = frame["c"].to_numpy()
+    i = frame["i"].tolist()
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    ends = np.r_[starts[1:], len(c)]
+    out[c[starts]] = [";".join(i[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
+    return out
+
+
+def _arrow_join(codes: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`join_ids` by Arrow for text ids: one sort by (code, id) (Arrow orders text by code
+    point, as Python does) and one join per code over list offsets; (codes, joined) or None when
+    the ids are not all text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(ids, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if text.null_count:
+        return None
+    order = pc.sort_indices(pa.table({"c": np.asarray(codes), "i": text}),
+                            sort_keys=[("c", "ascending"), ("i", "ascending")]).to_numpy()
+    c = np.asarray(codes)[order]
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(c)], type=pa.int64()), text.take(order))
+    return c[starts], pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
