@@ -479,12 +479,12 @@ def _cut(data, ids) -> dict:
 def _write_pages(data, jobs, folder, options) -> int:
     """Write the pages of ``jobs`` (account id, map path, page path) from :func:`_page_data`; each table is split
     by account once (not filtered again for each page) and the figures share their caches."""
-    as_of, window_days, accounts = options["as_of"], options["window_days"], data["accounts"]
+    as_of, window_days, accounts, folder = options["as_of"], options["window_days"], data["accounts"], Path(folder)
     split = {k: by_account(v) for k, v in data["tables"].items()}
     figure_cache = {}
     for account_id, rel, rel_page in jobs:
         mine = {k: f(account_id) for k, f in split.items()}
-        map_page = (Path(folder) / rel).read_text(encoding="utf-8") if (Path(folder) / rel).exists() else None
+        map_page = (folder / rel).read_text(encoding="utf-8") if (folder / rel).exists() else None
         page = account_page(
             account_id,
             account=accounts.loc[account_id] if account_id in accounts.index else None,
@@ -494,7 +494,7 @@ def _write_pages(data, jobs, folder, options) -> int:
             as_of=as_of, currency=options["currency"], window_days=window_days, names=data["names"],
             moved=mine["moved"], interest=interests(mine["heard"], mine["said"]),
             interest_map=_interest_map(mine["said"], figure_cache), figure_cache=figure_cache)
-        (Path(folder) / rel_page).write_text(page, encoding="utf-8")
+        (folder / rel_page).write_text(page, encoding="utf-8")
     return len(jobs)
 
 
