@@ -31,6 +31,19 @@ def test_gexf_round_trip_keeps_people_ties_and_attributes(tmp_path):
     assert G["A1"].nodes["s1"]["name"] == "Ann \u202eevil"  # input untouched
 
 
+def test_gexf_is_the_same_bytes_on_another_day(tmp_path, monkeypatch):
+    """networkx stamps today's date into <meta lastmodifieddate>: a run's files must not depend on the day it ran
+    (CI once compared a streamed and a local run that straddled midnight)."""
+    import networkx.readwrite.gexf as gexf_module
+
+    files = []
+    for day in ("2026-12-03", "2026-12-04"):
+        monkeypatch.setattr(gexf_module.time, "strftime", lambda fmt, day=day: day)
+        files.append(write_gexf(graphs(), tmp_path / f"{day}.gexf").read_bytes())
+    assert files[0] == files[1] and b"lastmodifieddate" not in files[0]
+    assert set(nx.read_gexf(tmp_path / "2026-12-04.gexf").nodes) == {"s1", "s2", "t1"}
+
+
 def test_clashing_ids_are_prefixed_with_the_account():
     G = graphs()
     G["A2"] = nx.relabel_nodes(G["A2"], {"t1": "s1"})

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import networkx as nx
 import pandas as pd
+from networkx.readwrite.gexf import GEXFWriter
 
 from ..village.safetext import display_text
 from .portfolio import _XML_BAD
@@ -95,6 +96,10 @@ def portfolio_graph(graphs: dict) -> nx.DiGraph:
 def write_gexf(graphs: dict, path) -> Path:
     """Write the accounts' graphs as one GEXF file for Gephi (see :func:`portfolio_graph`).
 
+    The file depends on the graphs alone: networkx's writer is used without
+    the date it stamps into ``<meta>``, so a rerun on another day gives the
+    same bytes.
+
     Examples
     --------
     >>> import tempfile, os
@@ -104,7 +109,12 @@ def write_gexf(graphs: dict, path) -> Path:
     [('s1', 'Ann')]
     """
     path = Path(path)
-    nx.write_gexf(portfolio_graph(graphs), path)
+    writer = GEXFWriter(encoding="utf-8", prettyprint=True, version="1.2draft")  # nx.write_gexf's defaults
+    # networkx stamps today's date into <meta>: dropped, so the same graphs give the same bytes on any day
+    writer.xml.find("meta").attrib.pop("lastmodifieddate", None)
+    writer.add_graph(portfolio_graph(graphs))
+    with open(path, "wb") as f:
+        writer.write(f)
     return path
 
 
