@@ -61,6 +61,31 @@ def test_demo_writes_every_output(demo_out):
     assert written <= set(OUTPUT_ENTRIES), written - set(OUTPUT_ENTRIES)
 
 
+def test_outputs_do_not_carry_the_day_they_were_written(demo_out, sample_path):
+    """The same village gives the same files on any day: no output holds today's (or yesterday's, should the
+    demo have run before midnight) date unless the data has it. Libraries stamp dates unasked (networkx's GEXF
+    <meta>, openpyxl's workbook properties, matplotlib's SVG metadata), so every file is scanned, inside the
+    workbooks too."""
+    import datetime as dt
+    import zipfile
+
+    out, _ = demo_out
+    data = b"".join(p.read_bytes() for p in Path(sample_path).rglob("*") if p.is_file())
+    now = dt.datetime.now()
+    days = [d for d in (now, now - dt.timedelta(days=1)) if d.strftime("%Y-%m-%d").encode() not in data]
+    stamps = {d.strftime(f).encode() for d in days for f in ("%Y-%m-%d", "%Y%m%d", "%Y:%m:%d", "%d %b %Y")}
+
+    def contents(p):
+        if p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                return b"".join(z.read(n) for n in z.namelist())
+        return p.read_bytes()
+
+    stamped = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
+                     if any(s in contents(p) for s in stamps))
+    assert days and stamped == []
+
+
 def test_influence_sums_to_one_per_account(demo_out, sample_village):
     infl = pd.read_csv(demo_out[0] / "influence.csv", dtype={"account_id": str})
     assert {"account_id", "stakeholder_id", "role", "veto", "influence"} <= set(infl.columns)
