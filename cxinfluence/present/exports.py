@@ -3,7 +3,7 @@
 :func:`portfolio_graph` joins account graphs (from
 :func:`cxinfluence.network.graph.account_graphs`) into one directed graph with plain,
 typed attributes; :func:`write_gexf` writes it for Gephi
-(``networkx.write_gexf``); :func:`kumu_tables` and :func:`write_kumu` give
+(networkx's GEXF writer, without its date stamp); :func:`kumu_tables` and :func:`write_kumu` give
 Kumu's spreadsheet import: an ``Elements`` sheet (one row per person,
 ``ID``, ``Label``, ``Type`` = role, ...) and a ``Connections`` sheet
 (``From``, ``To`` = element IDs, ``Type`` = tie kind, ...). Polinode imports
