@@ -63,6 +63,7 @@ import pandas as pd
 from ..exceptions import MetricError
 from ..village import asof as _asof
 from ..village.core import Village
+from ..village.ids import arrow_text, rows_of, unique_text
 from ..village.scale import ITEMS, response_sentiment
 from .intervals import bounded_mean_ci, t_quantile
 from .intervals import z_value as _z
@@ -227,16 +228,24 @@ def metric_arrays(scores, group, person, n_groups, metrics, *, unit="respondent"
     (0.0, 3)
     """
     out = {}
+    if unit == "respondent" and len(group):
+        # rows of each (group, person) together, in date order: one sort serves every metric
+        key = np.asarray(group, dtype=np.int64) * (int(np.max(person)) + 1) + person
+        by_key = np.argsort(key, kind="stable")
+        key, group_by_key = key[by_key], np.asarray(group)[by_key]
     for m in metrics:
         col, kind, par = METRICS[m]
         x = scores[col]
-        ok = ~np.isnan(x)
-        x, g, p = x[ok], group[ok], person[ok]
-        if unit == "respondent" and len(x):
-            # keep each (group, person)'s last answer in date order
-            key = g.astype(np.int64) * (p.max() + 1) + p
-            last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
-            x, g = x[last], g[last]
+        if unit == "respondent" and len(group):
+            # each (group, person)'s last answer in date order, in order of (group, person)
+            x = x[by_key]
+            answered = np.flatnonzero(~np.isnan(x))
+            k = key[answered]
+            last = answered[np.r_[k[1:] != k[:-1], True]] if len(k) else answered
+            x, g = x[last], group_by_key[last]
+        else:
+            ok = ~np.isnan(x)
+            x, g = x[ok], group[ok]
         n = np.bincount(g, minlength=n_groups)
         if kind == "mean":
             low, high = scale_bounds(m)
@@ -258,20 +267,97 @@ def metric_arrays(scores, group, person, n_groups, metrics, *, unit="respondent"
     return out
 
 
-def response_frame(village) -> pd.DataFrame:
+_STAKEHOLDER_COLUMNS = ("stakeholder_id", "account_id", "role", "department", "veto", "active_from", "active_to")
+_ACCOUNT_COLUMNS = ("account_id", "segment", "region")
+
+
+def response_frame(village, as_of=None, *, window_days=None, lead_days=0, columns=None) -> pd.DataFrame:
     """Responses joined with their stakeholder's account, role, department and
     veto, and the account's segment and region (a new DataFrame).
 
     Responses of unknown stakeholders are dropped (validation reports them).
+    With ``as_of``, only stakeholders active then and responses dated in the
+    look-back window (``window_days``, ``lead_days``; :mod:`cxinfluence.village.asof`)
+    are kept. ``columns`` keeps only the columns listed (and ``stakeholder_id``).
+    Rows are in the responses' order.
+
+    The join is made on the rows the village's ids already matched
+    (:func:`cxinfluence.village.ids.rows_of`: no id is hashed again on a loaded
+    village) and the rows are chosen before any column is copied; the result
+    equals :func:`response_frame_reference` (``pandas.merge``, then the filters).
+
+    >>> from cxinfluence.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> f = response_frame(v, "2025-01-01", window_days=365, columns=["date", "nps", "role"])
+    >>> list(f.columns), f.equals(response_frame_reference(v, "2025-01-01", window_days=365,
+    ...                                                     columns=["date", "nps", "role"]))
+    (['stakeholder_id', 'date', 'nps', 'role'], True)
     """
-    st_cols = [c for c in ("stakeholder_id", "account_id", "role", "department", "veto", "active_from", "active_to")
-               if c in village.stakeholders.columns]
-    out = village.responses.drop(columns=[c for c in st_cols if c != "stakeholder_id"], errors="ignore")
+    people, accounts, resp = village.stakeholders, village.accounts, village.responses
+    st_cols = [c for c in _STAKEHOLDER_COLUMNS if c in people.columns]
+    ac_cols = [c for c in _ACCOUNT_COLUMNS if accounts is not None and c in accounts.columns]
+    if not _joins_by_rows(village, st_cols, ac_cols):
+        return response_frame_reference(village, as_of, window_days=window_days, lead_days=lead_days, columns=columns)
+    st_row = rows_of(village, "responses", "stakeholder_id")
+    keep = st_row >= 0
+    if as_of is not None:
+        # one slot past the end answers row -1 (an unknown stakeholder, already dropped)
+        keep &= np.r_[_asof.active_mask(people, as_of).to_numpy(), False][st_row]
+        if "date" in resp.columns:
+            keep = keep & _asof.window_mask(resp["date"], as_of, window_days, lead_days).to_numpy()
+    rows = np.flatnonzero(keep)
+    st_row = st_row[rows]
+    out = resp[_kept([c for c in resp.columns if c == "stakeholder_id" or c not in st_cols], columns)]
+    out = out.take(rows).reset_index(drop=True)
+    for c in _kept(st_cols[1:], columns):
+        out[c] = people[c].take(st_row).to_numpy() if people[c].dtype.kind in "bmMfiu" \
+            else people[c].array.take(st_row)
+    ac_wanted = _kept(ac_cols[1:], columns) if len(ac_cols) > 1 else []
+    if ac_wanted:
+        ac_row = rows_of(village, "stakeholders", "account_id")[st_row]  # -1: an account not listed, left blank
+        for c in ac_wanted:
+            out[c] = pd.api.extensions.take(accounts[c].array, ac_row, allow_fill=True)
+    return out
+
+
+def _kept(names, columns) -> list:
+    """``names`` that ``columns`` asks for (all when None; ``stakeholder_id`` always)."""
+    return list(names) if columns is None else [c for c in names if c == "stakeholder_id" or c in set(columns)]
+
+
+def _joins_by_rows(village, st_cols, ac_cols) -> bool:
+    """Whether :func:`response_frame` may join on matched rows: the stakeholders'
+    and accounts' ids are unique, present text (else ``merge`` decides what a repeat
+    or a blank means, or refuses it)."""
+    if "stakeholder_id" not in village.responses.columns or "stakeholder_id" not in st_cols:
+        return False
+    keys = [(village.stakeholders, "stakeholder_id")]
+    if len(ac_cols) > 1:
+        if "account_id" not in st_cols:
+            return False
+        keys.append((village.accounts, "account_id"))
+    for frame, column in keys:
+        ids = arrow_text(frame[column])
+        if ids is None or ids.null_count or not unique_text(ids):
+            return False
+    return True
+
+
+def response_frame_reference(village, as_of=None, *, window_days=None, lead_days=0, columns=None) -> pd.DataFrame:
+    """:func:`response_frame` by ``pandas.merge`` of the whole tables, then the
+    filters (the readable definition it is tested equal to)."""
+    st_cols = [c for c in _STAKEHOLDER_COLUMNS if c in village.stakeholders.columns]
+    out = village.responses.drop(columns=st_cols[1:], errors="ignore")
     out = out.merge(village.stakeholders[st_cols], on="stakeholder_id", how="inner", validate="many_to_one")
-    ac_cols = [c for c in ("account_id", "segment", "region") if c in village.accounts.columns]
+    ac_cols = [c for c in _ACCOUNT_COLUMNS if village.accounts is not None and c in village.accounts.columns]
     if len(ac_cols) > 1:
         out = out.merge(village.accounts[ac_cols], on="account_id", how="left", validate="many_to_one")
-    return out
+    if as_of is not None:
+        keep = _asof.active_mask(out, as_of).to_numpy()
+        if "date" in out.columns:
+            keep = keep & _asof.window_mask(out["date"], as_of, window_days, lead_days).to_numpy()
+        out = out[keep].reset_index(drop=True)
+    return out[_kept(out.columns, columns)]
 
 
 def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", as_of=None,
@@ -342,9 +428,10 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
 
     if isinstance(data, Village):
-        df = response_frame(data)
-        if as_of is not None:
-            df = df[_asof.active_mask(df, as_of).to_numpy()]
+        # only the rows and columns this table reads are joined (the window is applied again below)
+        needed = [id_col, date_col, *by, *{METRICS[m][0] for m in metrics}, *ITEMS]
+        df = response_frame(data, as_of, window_days=window_days if date_col == "date" else None,
+                            lead_days=lead_days, columns=needed)
     else:
         df = data
     for col in (id_col, date_col):
