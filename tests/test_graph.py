@@ -134,3 +134,30 @@ def test_endorsement_graph_plain_kinds_and_bad_kind():
     G.add_edge("a", "c", kind="friend")
     with pytest.raises(GraphError, match="kind='friend'"):
         endorsement_graph(G)
+
+
+def test_one_account_of_a_large_village_is_cut_out_first_with_the_same_graph(sample_village):
+    """account_graph works on the account's own rows (subset_village); the graph equals the one built
+    from the whole village (account_graphs of every account), node and edge order and attributes included."""
+    import math
+
+    from cxinfluence.village.asof import default_as_of
+
+    v = sample_village
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+
+    def same(x, y):
+        return x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+
+    for options in ({}, {"influence": infl}, {"departed": "mark", "influence": infl, "window_days": None}):
+        whole = account_graphs(v, None, as_of, **options)
+        for acc in v.accounts["account_id"].iloc[::37]:
+            one, ref = account_graph(v, acc, as_of, **options), whole[acc]
+            assert list(one.nodes) == list(ref.nodes) and list(one.edges) == list(ref.edges) and one.graph == ref.graph
+            for n in one.nodes:
+                assert one.nodes[n].keys() == ref.nodes[n].keys()
+                assert all(same(one.nodes[n][k], ref.nodes[n][k]) for k in one.nodes[n]), (acc, n)
+            assert all(one.edges[e] == ref.edges[e] for e in one.edges)
+    with pytest.raises(GraphError, match="not in the village"):
+        account_graph(v, "NO-SUCH-ACCOUNT")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxinfluence.exceptions import MetricError, PriorError
-from cxinfluence.models.sensitivity import subset_village
+from cxinfluence.village.subset import subset_village
 from cxinfluence.sentiment.prior import PortfolioPrior, portfolio_prior
 from cxinfluence.sentiment.schemes import account_sentiment, sentiment_tables
 

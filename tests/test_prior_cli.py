@@ -19,7 +19,7 @@ def _cli(*args):
 
 @pytest.mark.slow
 def test_a_subset_run_with_the_whole_prior_equals_the_whole_run(tmp_path):
-    from cxinfluence.models.sensitivity import subset_village
+    from cxinfluence.village.subset import subset_village
     from cxinfluence.sentiment.prior import PortfolioPrior
     from cxinfluence.village.io import write_village
     from test_prior import _awkward_village

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxinfluence.models.sensitivity import subset_village, subset_village_reference
+from cxinfluence.village.subset import subset_village, subset_village_reference
 from cxinfluence.village.ids import rows_of
 
 

@@ -138,7 +138,7 @@ def test_overview_of_the_opened_folder_is_the_loaded_villages(folder):
     pd.testing.assert_frame_equal(pv.outcomes, whole.outcomes)
     ids = whole.accounts["account_id"].iloc[[3, 150, 299]]
     sub = pv.subset(ids)
-    from cxinfluence.models.sensitivity import subset_village
+    from cxinfluence.village.subset import subset_village
 
     ref = subset_village(whole, ids)
     for name in ("accounts", "stakeholders", "relationships", "responses", "outcomes"):

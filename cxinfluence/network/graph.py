@@ -41,6 +41,7 @@ from ..exceptions import GraphError, VillageWarning
 from ..village.asof import check_lead, check_window, resolve_as_of, to_timestamp, window_mask
 from ..village.roles import complete_roles
 from ..village.scale import response_sentiment
+from ..village.subset import subset_village
 from .edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from .influence import active_stakeholders, influence_weights
 
@@ -170,6 +171,12 @@ def account_graphs(village, account_ids=None, as_of=None, *, departed="exclude",
     elif isinstance(account_ids, str):
         account_ids = [account_ids]
     account_ids = list(account_ids)
+    if village.accounts is not None and "account_id" in village.accounts.columns \
+            and len(account_ids) < len(village.accounts) // 4:
+        # a few accounts of a large village: work on their rows only (as_of is already the whole village's)
+        village = subset_village(village, account_ids)
+        if influence is not None and "account_id" in influence.columns:
+            influence = influence[influence["account_id"].isin(account_ids).to_numpy()]
     people = _people(village, as_of, departed, account_ids)
 
     if influence is None:
@@ -284,10 +291,12 @@ def account_graph(village, account_id, as_of=None, *, departed="exclude", influe
     >>> round(G.nodes["pm"]["influence"], 3)  # (0.5 * PageRank 0.649 + 0.3 * role prior 0.75) / 0.8, no ratings
     0.687
     """
-    known = set(village.stakeholders["account_id"].dropna())
-    if village.accounts is not None and "account_id" in village.accounts.columns:
-        known |= set(village.accounts["account_id"].dropna())
-    if account_id not in known:
+    listed = village.accounts is not None and "account_id" in village.accounts.columns
+    if not ((listed and village.accounts["account_id"].eq(account_id).any())
+            or village.stakeholders["account_id"].eq(account_id).any()):
+        known = set(village.stakeholders["account_id"].dropna())
+        if listed:
+            known |= set(village.accounts["account_id"].dropna())
         raise GraphError(f"account_id={account_id!r} is not in the village; expected one of its accounts, "
                          f"e.g. {sorted(map(str, known))[:3]}")
     return account_graphs(village, [account_id], as_of, departed=departed, influence=influence, sentiment=sentiment,

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import Problem, VillageError
-from ..models.sensitivity import subset_village
+from ..village.subset import subset_village
 from ..present.summary import merge_facts, village_facts
 from ..village.core import Village
 from ..village.partitions import partition_of, read_manifest, read_partition, read_validated, write_validated

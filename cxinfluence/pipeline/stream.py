@@ -34,7 +34,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..models.predict import snapshot_frame
-from ..models.sensitivity import subset_village
+from ..village.subset import subset_village
 from ..present.portfolio import portfolio_tables
 from ..present.portfoliostream import PortfolioGraphWriter
 from ..exceptions import PartitionError

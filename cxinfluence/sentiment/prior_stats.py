@@ -154,7 +154,7 @@ class PortfolioPrior:
     Examples
     --------
     >>> from cxinfluence.village.synth import make_village
-    >>> from cxinfluence.models.sensitivity import subset_village
+    >>> from cxinfluence.village.subset import subset_village
     >>> from cxinfluence.sentiment.prior import portfolio_prior
     >>> v, _ = make_village(40, seed=3)
     >>> ids = v.accounts["account_id"]

@@ -21,7 +21,7 @@ _EXPORTS = {
     "write_team_template": ".importers", "BIDI_CONTROLS": ".safetext", "display_text": ".safetext",
     "money": ".safetext", "write_partitioned": ".partitions", "read_partition": ".partitions",
     "split_village": ".partitions", "partition_of": ".partitions", "PartitionedWriter": ".partitions",
-    "read_manifest": ".partitions", "is_partitioned": ".partitions",
+    "read_manifest": ".partitions", "is_partitioned": ".partitions", "subset_village": ".subset",
 }
 
 lazy_exports(__name__, _EXPORTS)
