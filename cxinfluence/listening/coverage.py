@@ -47,7 +47,8 @@ the other accounts effectively without an account manager.
 
 Hopcroft, J. & Tarjan, R. (1973). Efficient algorithms for graph manipulation
 (Algorithm 447). *Communications of the ACM*, 16(6), 372-378 (articulation
-points, as computed by :func:`networkx.articulation_points`).
+points as :func:`networkx.articulation_points` defines them, found for every account at once by
+:func:`cxinfluence.network.cuts.articulation_points_blocks`).
 
 Gini, C. (1912). *Variabilità e mutabilità*; the sorted-values formula used
 here is in Damgaard & Weiner (2000), *Ecology* 81(4), 1139-1142.

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CoverageError
+from ..network.cuts import articulation_points_blocks
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..village.core import Village
 from ..village.ids import id_strings, join_ids, lookup
@@ -39,14 +40,9 @@ class TurnoverWhatIf(NamedTuple):
 
 def _articulation_points(people: pd.DataFrame, rows: _Rows, only=None) -> np.ndarray:
     """Bool per row of ``people``: articulation point of its account's undirected tie
-    graph (ties among active people of one account; self-ties dropped).
-
-    Accounts are disjoint, so the articulation points of the union graph are the
-    union of each account's: one :func:`networkx.articulation_points` call on
-    integer nodes instead of a loop over accounts. ``only`` (bool per account
-    code) limits the graph to those accounts."""
-    import networkx as nx
-
+    graph (ties among active people of one account; self-ties dropped), for every account
+    at once (:func:`cxinfluence.network.cuts.articulation_points_blocks`). ``only`` (bool
+    per account code) limits the graph to those accounts."""
     person_of_row = np.full(len(rows.acc), -1, dtype=np.intp)
     person_of_row[people["row"].to_numpy()] = np.arange(len(people))
     src = np.where(rows.src >= 0, person_of_row[rows.src], -1)
@@ -56,11 +52,7 @@ def _articulation_points(people: pd.DataFrame, rows: _Rows, only=None) -> np.nda
     keep[keep] = acc[src[keep]] == acc[dst[keep]]
     if only is not None:
         keep[keep] = only[acc[src[keep]]]
-    graph = nx.Graph()
-    graph.add_edges_from(zip(src[keep].tolist(), dst[keep].tolist()))
-    flags = np.zeros(len(people), dtype=bool)
-    flags[list(nx.articulation_points(graph))] = True
-    return flags
+    return articulation_points_blocks(acc, src[keep], dst[keep])
 
 
 def _single_points(people: pd.DataFrame, articulation: np.ndarray, spof_share: float, k: int) -> pd.DataFrame:
