@@ -97,3 +97,24 @@ def test_one_sort_for_every_metric_equals_one_unique_per_metric():
     for m in metrics:
         for a, b in zip(got[m], want[m]):
             np.testing.assert_array_equal(a, b)  # the same answers summed in the same order: the same bits
+
+
+@pytest.mark.parametrize("call", ["pain_points", "journey_view"])
+def test_journey_joins_on_matched_rows_as_the_merge_does(sample_village, monkeypatch, call):
+    """pain_points and journey_view join responses to people and accounts on the rows validation matched;
+    the tables equal those of the left merges (the path taken for ids that are not plain text)."""
+    from cxinfluence.sentiment import journey
+
+    v = _odd_village(sample_village)
+    as_of = default_as_of(v)
+    options = [dict(by=["touchpoint"]), dict(by=["role", "journey_stage", "segment"], source="both"),
+               dict(by=["department", "region"], window_days=None)]
+    fn = getattr(journey, call)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = [fn(v, as_of, **o) for o in options]
+        monkeypatch.setattr(journey, "_ids_are_plain", lambda frame, column: False)
+        merged = [fn(v, as_of, **o) for o in options]
+    for a, b in zip(fast, merged):
+        pd.testing.assert_frame_equal(a, b)
+        assert len(a) > 1

@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..village.ids import arrow_text, native_text, ranges, rows_of, unique_text
+from ..village.ids import arrow_text, join_ids, native_text, ranges, rows_of, unique_text
 from .edges import REPORTS_TO, _exact_kinds
 from .influence import _account_blocks, _active_people, _active_rows, _listed_accounts, _positions
 
@@ -446,11 +446,11 @@ def account_structure(village, as_of=None, *, stakeholders=None) -> pd.DataFrame
     out["size"] = size
     if "department" in per.columns:
         dept = per["department"].astype("string").str.strip().str.lower()
-        pairs = pd.DataFrame({"account_id": per["account_id"].to_numpy(), "d": dept.astype(object).to_numpy()})
-        pairs = pairs.dropna().drop_duplicates().sort_values(["account_id", "d"], kind="stable")
-        joined = pairs.groupby("account_id", sort=False)["d"].agg(";".join)
-        out["n_departments"] = pairs.groupby("account_id", sort=False).size().reindex(out["account_id"]).fillna(0).astype(int).to_numpy()
-        out["departments"] = joined.reindex(out["account_id"]).fillna("").to_numpy()
+        # each account's distinct departments, sorted and joined in one pass (no Python call per account)
+        code = pd.factorize(per["account_id"])[0]  # numbered by first appearance, as the groups are
+        pairs = pd.DataFrame({"c": code, "d": dept.astype(object).to_numpy()}).dropna().drop_duplicates()
+        out["n_departments"] = np.bincount(pairs["c"].to_numpy(), minlength=len(out)).astype(int)
+        out["departments"] = join_ids(pairs["c"].to_numpy(), pairs["d"].to_numpy(), len(out))
     else:
         out["n_departments"] = 0
         out["departments"] = ""

@@ -26,7 +26,8 @@ import pandas as pd
 
 from ..network.influence import influence_weights
 from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, window_mask
-from ..village.scale import response_sentiment
+from ..village.ids import arrow_text, rows_of, take_rows
+from ..village.scale import ITEMS, response_sentiment
 from .intervals import t_quantile
 from .tone import comment_sentiment
 
@@ -40,15 +41,18 @@ def _t_ci(mean, se, n, conf_level):
     return mean - q * se, mean + q * se
 
 
+def _ids_are_plain(frame, column) -> bool:
+    """Text ids without blanks (a blank id would join other blanks in ``merge``)."""
+    ids = arrow_text(frame[column]) if column in frame.columns else None
+    return ids is not None and ids.null_count == 0
+
+
 def _frame(village, as_of, window_days, by, source, lexicon=None):
     """Responses (in the window) with the grouping columns, account_id and ``_s`` (sentiment)."""
     if source not in _SOURCES:
         raise ValueError(f"source={source!r} is not supported; expected one of {list(_SOURCES)}")
     r = village.responses
-    if as_of is not None:
-        r = r[window_mask(r["date"], as_of, window_days)]
-    s = village.stakeholders.drop_duplicates("stakeholder_id")
-    a = village.accounts.drop_duplicates("account_id")
+    s, a = village.stakeholders, village.accounts
     need = [c for c in by if c not in r.columns]
     from_s = [c for c in need if c in s.columns and c != "stakeholder_id"]
     from_a = [c for c in need if c not in from_s and c in a.columns]
@@ -57,9 +61,22 @@ def _frame(village, as_of, window_days, by, source, lexicon=None):
         raise KeyError(f"by={list(by)!r} names {unknown}, which is in none of responses, stakeholders or accounts; "
                        f"e.g. journey_stage, touchpoint, channel, role, department, segment")
     cols = ["stakeholder_id", "account_id"] + [c for c in from_s if c != "account_id"]
-    r = r.drop(columns=[c for c in cols[1:] if c in r.columns]).merge(s[cols], on="stakeholder_id", how="left")
-    if from_a:
-        r = r.merge(a[["account_id"] + from_a], on="account_id", how="left")
+    # only the columns read below: the groups, who and when, the scored items and the comment
+    used = {*by, "stakeholder_id", "date", "comment", *ITEMS}
+    r = r[[c for c in r.columns if c in used and c not in cols[1:]]]
+    rows = (np.flatnonzero(window_mask(r["date"], as_of, window_days).to_numpy()) if as_of is not None
+            else np.arange(len(r)))
+    if _ids_are_plain(s, "stakeholder_id") and _ids_are_plain(a, "account_id"):
+        # the left joins on the rows validation matched (the first row of a repeated id, as drop_duplicates keeps)
+        st_row = rows_of(village, "responses", "stakeholder_id")[rows]
+        r = r.take(rows).reset_index(drop=True).assign(**take_rows(s, st_row, cols[1:]))
+        if from_a:
+            ac_row = np.where(st_row >= 0, rows_of(village, "stakeholders", "account_id")[st_row], -1)
+            r = r.assign(**take_rows(a, ac_row, from_a))
+    else:
+        r = r.take(rows).merge(s.drop_duplicates("stakeholder_id")[cols], on="stakeholder_id", how="left")
+        if from_a:
+            r = r.merge(a.drop_duplicates("account_id")[["account_id"] + from_a], on="account_id", how="left")
     if source == "scores":
         sent = response_sentiment(r)
     else:

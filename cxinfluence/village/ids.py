@@ -498,6 +498,19 @@ def blank_texts(uniq: np.ndarray) -> np.ndarray:
     return np.r_[np.fromiter((not v.strip() for v in uniq), dtype=bool, count=len(uniq)), True]
 
 
+def take_rows(frame: pd.DataFrame, rows: np.ndarray, columns) -> dict:
+    """``columns`` of ``frame`` at ``rows`` (-1: blank), as arrays for a new DataFrame.
+
+    What a left join on ids gives (a bool or integer column with a blank becomes object or float, as
+    ``merge`` makes it) when the ids were already matched to rows (:func:`rows_of`): nothing is hashed.
+
+    >>> t = pd.DataFrame({"role": ["user", "buyer"], "veto": [False, True]})
+    >>> pd.DataFrame(take_rows(t, np.array([1, -1, 0]), ["role", "veto"])).to_dict("list")
+    {'role': ['buyer', nan, 'user'], 'veto': [True, nan, False]}
+    """
+    return {c: pd.api.extensions.take(frame[c].array, rows, allow_fill=True) for c in columns}
+
+
 def join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     """``;``-joined sorted ids per account code (``""`` where none): ``k`` strings, the ``ids`` of code ``c``
     sorted (text by code point, as Python sorts it) and joined in slot ``c``.
