@@ -18,7 +18,7 @@ from ..village.ids import arrow_identity, blank_mask, positions, ranges, remembe
 from ..village.safetext import money
 from ..village.scale import response_sentiment
 from .capture import _blank
-from .themes import routing_table, tag_themes
+from .themes import routing_table, split_joined, tag_themes
 
 
 def comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rules=None, lexicon=None, channels=None):
@@ -462,9 +462,9 @@ def theme_summary(comments: pd.DataFrame, *, themes="themes", account="account_i
     for c in (themes, account, "comment_sentiment"):
         if c not in comments.columns:
             raise KeyError(f"comments has no column {c!r}; pass comment_table(village) or action_list(...)")
-    d = comments.assign(theme=comments[themes].fillna("").map(lambda t: [x for x in str(t).split(";") if x]
-                                                              or ["other"]))
-    d = d.explode("theme").assign(_neg=lambda x: x["comment_sentiment"] <= -0.05)
+    rows, theme = split_joined(comments[themes], empty="other")  # a comment counts in each of its themes
+    d = comments[[account, "comment_sentiment"]].take(rows).assign(theme=theme)
+    d = d.assign(_neg=d["comment_sentiment"] <= -0.05)
     g = d.groupby("theme", sort=False)
     out = pd.DataFrame({"n_comments": g.size(), "n_accounts": g[account].nunique(),
                         "mean_sentiment": g["comment_sentiment"].mean(), "share_negative": g["_neg"].mean()})
@@ -506,8 +506,9 @@ def action_summary(actions: pd.DataFrame, *, by="owning_group") -> pd.DataFrame:
     for c in (by, "account_id", "priority", "themes"):
         if c not in actions.columns:
             raise KeyError(f"actions has no column {c!r}; pass the output of action_list()")
-    a = actions.assign(_group=actions[by].fillna("").map(lambda g: [x for x in str(g).split(";") if x]))
-    a = a.explode("_group").dropna(subset=["_group"])
+    rows, group = split_joined(actions[by])  # a comment counts in each of its groups; one without none
+    a = actions[[c for c in ("account_id", "priority", "themes", "veto") if c in actions.columns]].take(rows)
+    a = a.assign(_group=group)
     veto = a["veto"].fillna(False).astype(bool) if "veto" in a else pd.Series(False, index=a.index)
     a = a.assign(_veto=veto)
     g = a.groupby("_group", sort=False)
@@ -521,8 +522,9 @@ def action_summary(actions: pd.DataFrame, *, by="owning_group") -> pd.DataFrame:
     acc = a.groupby(["_group", "account_id"], sort=False)["priority"].sum().reset_index()
     acc = acc.sort_values("priority", ascending=False, kind="stable").drop_duplicates("_group")
     out["top_account"] = acc.set_index("_group")["account_id"]
-    th = a.assign(_theme=a["themes"].fillna("").map(lambda t: [x for x in str(t).split(";") if x] or ["other"]))
-    th = th.explode("_theme").groupby(["_group", "_theme"], sort=False).size().rename("n").reset_index()
+    rows, theme = split_joined(a["themes"], empty="other")
+    th = pd.DataFrame({"_group": a["_group"].to_numpy()[rows], "_theme": theme})
+    th = th.groupby(["_group", "_theme"], sort=False).size().rename("n").reset_index()
     th = th.sort_values("n", ascending=False, kind="stable").drop_duplicates("_group")
     out["top_theme"] = th.set_index("_group")["_theme"]
     out = out.rename_axis(by).reset_index()

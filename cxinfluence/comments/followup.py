@@ -14,18 +14,19 @@ import pandas as pd
 
 from ..village.asof import to_timestamp
 from .capture import STATUSES
+from .themes import split_joined
 
 
-def _explode_themes(data, account, themes, date):
+def _explode_themes(data, account, themes, date, columns=None):
+    """One row per comment and theme (``theme``; ``_date`` the parsed date), original index kept:
+    ``columns`` of ``data`` (default all)."""
     for c in (account, themes, date):
         if c not in data.columns:
             raise KeyError(f"column {c!r} is not in data (columns: {list(data.columns)}); pass the comments with "
                            "account and themes, e.g. comment_table(village)")
-    d = data.copy()
-    d["_date"] = pd.to_datetime(d[date]).astype("datetime64[ns]")
-    d["theme"] = d[themes].astype(object).where(d[themes].notna(), "").astype(str).str.split(";")
-    d = d.explode("theme")
-    return d[d["theme"].notna() & (d["theme"] != "")]
+    rows, theme = split_joined(data[themes])
+    d = (data if columns is None else data[list(columns)]).take(rows)
+    return d.assign(_date=pd.to_datetime(d[date]).astype("datetime64[ns]"), theme=theme)
 
 
 def recurrence(data: pd.DataFrame, *, freq="Q", account="account_id", themes="themes", date="date",
@@ -70,7 +71,7 @@ def recurrence(data: pd.DataFrame, *, freq="Q", account="account_id", themes="th
     """
     if min_periods < 1:
         raise ValueError(f"min_periods={min_periods!r}; expected a whole number >= 1")
-    d = _explode_themes(data, account, themes, date)
+    d = _explode_themes(data, account, themes, date, columns=dict.fromkeys([account, themes, date]))
     d = d[d[account].notna() & d["_date"].notna()]
     keys = [account, "theme"]
     cols = keys + ["n_comments", "n_periods", "first_period", "last_period", "periods", "max_run",
@@ -78,7 +79,8 @@ def recurrence(data: pd.DataFrame, *, freq="Q", account="account_id", themes="th
     if not len(d):
         return pd.DataFrame({c: pd.Series(dtype=bool if c == "recurring" else object) for c in cols})
     d["_ord"] = d["_date"].dt.to_period(freq).array.asi8
-    n_comments = d.groupby(keys, sort=False).size().rename("n_comments")
+    # comments per (account, theme) in sorted order, the order of the groups of p below (no join on a MultiIndex)
+    n_comments = d[keys].sort_values(keys, kind="stable").groupby(keys, sort=False).size().to_numpy()
     p = d[keys + ["_ord"]].drop_duplicates().sort_values(keys + ["_ord"], kind="stable").reset_index(drop=True)
     # Runs of consecutive periods: a new run starts where the gap to the previous period is not 1.
     new_run = p.groupby(keys, sort=False)["_ord"].diff().ne(1)
@@ -86,7 +88,7 @@ def recurrence(data: pd.DataFrame, *, freq="Q", account="account_id", themes="th
     run_len = p.groupby(keys + ["_run"], sort=False).size().groupby(level=[0, 1], sort=False).max()
     g = p.groupby(keys, sort=False)
     # Period labels: format each distinct period once, join per group with one reduceat (p is sorted by group).
-    uniq = np.unique(p["_ord"].to_numpy())
+    uniq = np.sort(pd.unique(p["_ord"].to_numpy()))  # numpy 2.4 hashes in np.unique: ten times slower here
     label = pd.Series(pd.PeriodIndex.from_ordinals(uniq, freq=freq).astype(str), index=uniq)
     text = (p["_ord"].map(label) + ";").to_numpy(dtype=object)
     starts = np.flatnonzero(np.r_[True, (p[keys].to_numpy()[1:] != p[keys].to_numpy()[:-1]).any(axis=1)])
@@ -101,7 +103,8 @@ def recurrence(data: pd.DataFrame, *, freq="Q", account="account_id", themes="th
         "max_run": run_len,
         "_span": last - first + 1,
     })
-    out = out.join(n_comments).reset_index()
+    out["n_comments"] = n_comments
+    out = out.reset_index()
     out["gap_periods"] = out.pop("_span") - out["n_periods"]
     out["recurring"] = out["n_periods"] >= min_periods
     out = out[cols].sort_values(["recurring", "n_periods", "n_comments"], ascending=False, kind="stable")

@@ -185,3 +185,49 @@ def routing_table(routing=None, *, builtin=True) -> pd.DataFrame:
         raise ValueError("routing has no 'other' row; add one (e.g. other -> account team) to route "
                          "comments that match no theme")
     return table
+
+
+def split_joined(values: pd.Series, empty=None) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of a ``;``-joined column (themes, owning groups), one per row of the result.
+
+    Returns ``(rows, parts)``: for each row of ``values`` in order, its non-empty parts in order
+    (``rows`` the row's position, ``parts`` the text as Python strings); a blank cell, or one with
+    no non-empty part, gives ``empty`` as its one part, or nothing when ``empty`` is None. What
+    ``values.map(lambda t: [x for x in str(t).split(";") if x] or [empty]).explode()`` gives,
+    split by Arrow in one pass (:func:`split_joined_reference`).
+
+    >>> rows, parts = split_joined(pd.Series(["delivery;billing", None, ";quality"]), empty="other")
+    >>> rows.tolist(), parts.tolist()
+    ([0, 0, 1, 2], ['delivery', 'billing', 'other', 'quality'])
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.astype(object).where(values.notna(), "").to_numpy(dtype=object)
+    try:
+        text = pa.array(text, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers in the column: split as str() shows them
+        text = pa.array([str(t) for t in text], type=pa.large_string())
+    lists = pc.split_pattern(text, ";")
+    flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
+    kept = pc.not_equal(flat, "")
+    rows = parent.filter(kept).to_numpy().astype(np.intp)
+    parts = np.asarray(flat.filter(kept).to_pylist(), dtype=object)
+    if empty is not None:
+        has = np.zeros(len(values), dtype=bool)
+        has[rows] = True
+        none = np.flatnonzero(~has)
+        order = np.argsort(np.r_[rows, none], kind="stable")
+        rows = np.r_[rows, none][order]
+        parts = np.r_[parts, np.full(len(none), empty, dtype=object)][order]
+    return rows, parts
+
+
+def split_joined_reference(values: pd.Series, empty=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_joined` one row at a time (the definition it is tested equal to)."""
+    rows, parts = [], []
+    for i, t in enumerate(values.astype(object).where(values.notna(), "")):
+        found = [x for x in str(t).split(";") if x] or ([] if empty is None else [empty])
+        rows += [i] * len(found)
+        parts += found
+    return np.array(rows, dtype=np.intp), np.array(parts, dtype=object)
