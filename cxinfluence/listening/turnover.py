@@ -14,7 +14,7 @@ from ..exceptions import CoverageError
 from ..network.cuts import articulation_points_blocks
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..village.core import Village
-from ..village.ids import id_strings, join_ids, lookup
+from ..village.ids import carry, id_strings, join_ids, lookup
 from .departures import _departures
 from .people import (
     _account_ids,
@@ -257,9 +257,17 @@ def _turnover_accounts(people_b, people_a, accounts, is_removed, as_of, scenario
 
 def _turnover_people(people_b, people_a, is_removed):
     """The per-person table of :func:`turnover_what_if` (before and after side by side)."""
-    keys = ["row", "acc", "account_id", "stakeholder_id"]
-    cols = keys + ["role", "veto", "heard", "influence", "articulation_point", "spof"]
-    people = people_b[cols].merge(people_a[cols], on=keys, how="outer", suffixes=("_before", "_after"))
+    ids = ["acc", "account_id", "stakeholder_id"]
+    cols = ["row", "role", "veto", "heard", "influence", "articulation_point", "spof"]
+    # the stakeholders-table row says who someone is: join on it (an integer), then name each row
+    # from the side that has it (the same person on both sides)
+    people = people_b[cols].merge(people_a[cols], on="row", how="outer", suffixes=("_before", "_after"))
+    row = people["row"].to_numpy()
+    where = np.full(len(is_removed), -1, dtype=np.intp)
+    where[people_a["row"].to_numpy()] = len(people_b) + np.arange(len(people_a))
+    where[people_b["row"].to_numpy()] = np.arange(len(people_b))
+    named = pd.concat([people_b[ids], people_a[ids]], ignore_index=True).take(where[row])
+    people = pd.concat([people[["row"]], named.set_axis(people.index), people.drop(columns="row")], axis=1)
     for col in ("role", "veto", "heard"):
         people[col] = people[f"{col}_before"].where(people[f"{col}_before"].notna(), people[f"{col}_after"])
     people["removed"] = is_removed[people["row"].to_numpy()]
@@ -302,7 +310,8 @@ def _subset(village, accounts) -> Village:
 
 
 def _with_stakeholders(village, stakeholders) -> Village:
-    """A shallow copy of ``village`` with another stakeholders table (input untouched)."""
-    return Village(accounts=village.accounts, stakeholders=stakeholders, relationships=village.relationships,
-                   responses=village.responses, outcomes=village.outcomes, source=village.source,
-                   problems=list(village.problems))
+    """A shallow copy of ``village`` with another stakeholders table (input untouched), keeping the id
+    matches of the columns it shares (:func:`cxinfluence.village.ids.carry`: the ties are not hashed again)."""
+    return carry(village, Village(accounts=village.accounts, stakeholders=stakeholders,
+                                  relationships=village.relationships, responses=village.responses,
+                                  outcomes=village.outcomes, source=village.source, problems=list(village.problems)))
