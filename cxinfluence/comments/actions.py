@@ -14,7 +14,8 @@ import pandas as pd
 from ..network.influence import influence_weights
 from ..sentiment.tone import comment_sentiment
 from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, to_timestamp, window_mask
-from ..village.ids import arrow_identity, blank_mask, positions, ranges, remember, remembered, rows_for, rows_of
+from ..village.ids import (arrow_identity, blank_mask, positions, ranges, remember, remembered, rows_at, rows_for,
+                          rows_of)
 from ..village.safetext import money
 from ..village.scale import response_sentiment
 from .capture import _blank
@@ -110,7 +111,7 @@ def _comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rule
     # the speaker's stakeholders row, as cxinfluence.village.ids matched it once per village
     st_rows = np.asarray(rows_of(village, "responses", "stakeholder_id"))[rows]
     r = r.iloc[rows].drop(columns=[c for c in cols if c in r.columns])
-    r = pd.concat([r.reset_index(drop=True), _take_rows(village.stakeholders[cols], st_rows)], axis=1)
+    r = pd.concat([r.reset_index(drop=True), rows_at(village.stakeholders[cols], st_rows)], axis=1)
     r[_ROW] = st_rows
     r = tag_themes(r, rules=rules)
     if themes_only:
@@ -118,14 +119,6 @@ def _comment_table(village, as_of=None, *, window_days=DEFAULT_WINDOW_DAYS, rule
     r = comment_sentiment(r, lexicon=lexicon)
     r["score_sentiment"] = response_sentiment(r)
     return r.reset_index(drop=True)
-
-
-def _take_rows(frame: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
-    """``frame``'s rows at positions ``pos``, a blank row where ``pos`` is -1 (as a left merge leaves an
-    unmatched key), indexed 0..n-1."""
-    frame = frame.reset_index(drop=True)
-    picked = frame.reindex(pos) if (pos < 0).any() else frame.iloc[pos]  # reindex blanks the -1s
-    return picked.reset_index(drop=True)
 
 
 def _influence_rows(village, influence: pd.DataFrame, ct: pd.DataFrame) -> np.ndarray:
@@ -284,7 +277,7 @@ def action_list(village, as_of=None, *, influence=None, window_days=DEFAULT_WIND
 
     s = ct[["comment_sentiment", "score_sentiment"]].mean(axis=1, skipna=True)
     ct["negativity"] = (1.0 - s) / 2.0
-    ct = pd.concat([ct, _take_rows(_revenue(village, as_of).drop(columns="account_id"), _account_rows(village, ct))],
+    ct = pd.concat([ct, rows_at(_revenue(village, as_of).drop(columns="account_id"), _account_rows(village, ct))],
                    axis=1)
     ct["revenue_source"] = ct["revenue_source"].fillna("unknown")
     ct["priority"] = ct["influence"] * ct["negativity"] * ct["revenue_at_stake"]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..network.influence import influence_weights
 from ..village.asof import DEFAULT_WINDOW_DAYS, check_window, resolve_as_of, window_mask
-from ..village.ids import arrow_text, rows_of, take_rows
+from ..village.ids import arrow_text, rows_at, rows_of
 from ..village.scale import ITEMS, response_sentiment
 from .intervals import t_quantile
 from .tone import comment_sentiment
@@ -69,10 +69,11 @@ def _frame(village, as_of, window_days, by, source, lexicon=None):
     if _ids_are_plain(s, "stakeholder_id") and _ids_are_plain(a, "account_id"):
         # the left joins on the rows validation matched (the first row of a repeated id, as drop_duplicates keeps)
         st_row = rows_of(village, "responses", "stakeholder_id")[rows]
-        r = r.take(rows).reset_index(drop=True).assign(**take_rows(s, st_row, cols[1:]))
+        parts = [r.take(rows).reset_index(drop=True), rows_at(s, st_row, cols[1:])]
         if from_a:
             ac_row = np.where(st_row >= 0, rows_of(village, "stakeholders", "account_id")[st_row], -1)
-            r = r.assign(**take_rows(a, ac_row, from_a))
+            parts.append(rows_at(a, ac_row, from_a))
+        r = pd.concat(parts, axis=1)
     else:
         r = r.take(rows).merge(s.drop_duplicates("stakeholder_id")[cols], on="stakeholder_id", how="left")
         if from_a:

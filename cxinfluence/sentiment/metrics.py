@@ -63,7 +63,7 @@ import pandas as pd
 from ..exceptions import MetricError
 from ..village import asof as _asof
 from ..village.core import Village
-from ..village.ids import arrow_text, rows_of, take_rows, unique_text
+from ..village.ids import arrow_text, rows_at, rows_of, unique_text
 from ..village.scale import ITEMS, response_sentiment
 from .intervals import bounded_mean_ci, t_quantile
 from .intervals import z_value as _z
@@ -308,11 +308,11 @@ def response_frame(village, as_of=None, *, window_days=None, lead_days=0, column
     rows = np.flatnonzero(keep)
     st_row = st_row[rows]
     out = resp[_kept([c for c in resp.columns if c == "stakeholder_id" or c not in st_cols], columns)]
-    out = out.take(rows).reset_index(drop=True).assign(**take_rows(people, st_row, _kept(st_cols[1:], columns)))
+    parts = [out.take(rows).reset_index(drop=True), rows_at(people, st_row, _kept(st_cols[1:], columns))]
     ac_wanted = _kept(ac_cols[1:], columns) if len(ac_cols) > 1 else []
     if ac_wanted:  # an account the accounts table does not list (-1) gets blanks, as the left merge gives
-        out = out.assign(**take_rows(accounts, rows_of(village, "stakeholders", "account_id")[st_row], ac_wanted))
-    return out
+        parts.append(rows_at(accounts, rows_of(village, "stakeholders", "account_id")[st_row], ac_wanted))
+    return pd.concat(parts, axis=1)
 
 
 def _kept(names, columns) -> list:

@@ -498,17 +498,19 @@ def blank_texts(uniq: np.ndarray) -> np.ndarray:
     return np.r_[np.fromiter((not v.strip() for v in uniq), dtype=bool, count=len(uniq)), True]
 
 
-def take_rows(frame: pd.DataFrame, rows: np.ndarray, columns) -> dict:
-    """``columns`` of ``frame`` at ``rows`` (-1: blank), as arrays for a new DataFrame.
-
-    What a left join on ids gives (a bool or integer column with a blank becomes object or float, as
-    ``merge`` makes it) when the ids were already matched to rows (:func:`rows_of`): nothing is hashed.
+def rows_at(frame: pd.DataFrame, pos: np.ndarray, columns=None) -> pd.DataFrame:
+    """``frame``'s rows at positions ``pos`` (only ``columns``, when given), a blank row where ``pos`` is -1 (as
+    a left merge leaves an unmatched key: a bool or integer column with a blank becomes object or float), indexed
+    0..n-1. With ids already matched to rows (:func:`rows_of`), a join that hashes nothing.
 
     >>> t = pd.DataFrame({"role": ["user", "buyer"], "veto": [False, True]})
-    >>> pd.DataFrame(take_rows(t, np.array([1, -1, 0]), ["role", "veto"])).to_dict("list")
+    >>> rows_at(t, np.array([1, -1, 0])).to_dict("list")
     {'role': ['buyer', nan, 'user'], 'veto': [True, nan, False]}
     """
-    return {c: pd.api.extensions.take(frame[c].array, rows, allow_fill=True) for c in columns}
+    frame = (frame if columns is None else frame[list(columns)]).reset_index(drop=True)
+    pos = np.asarray(pos)
+    picked = frame.reindex(pos) if (pos < 0).any() else frame.iloc[pos]  # reindex blanks the -1s
+    return picked.reset_index(drop=True)
 
 
 def join_ids(codes: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
