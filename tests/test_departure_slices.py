@@ -39,3 +39,23 @@ def test_coverage_in_slices_equals_one_slice(village, monkeypatch, size):
     pd.testing.assert_frame_equal(sliced, whole, check_exact=True)
     assert len(calls) > 1  # it was sliced
     assert whole["key_influencer_departed"].any()  # departures with influence are exercised
+
+
+@pytest.mark.parametrize("window", [None, 365])
+def test_influence_from_arrays_equals_the_stand_in_village(village, monkeypatch, window):
+    """The default influence at each departure comes from the members' rows and ties as positions
+    (network.blend.influence_of_blocks); it equals influence_weights on the stand-in village, bit for bit."""
+    as_of = pd.Timestamp("2025-06-30")
+    from_arrays = coverage(village, as_of, window_days=window)
+    real = departures._stand_in_influence
+    seen = []
+
+    def through_a_village(*args):
+        seen.append(args[-1] is not None)
+        return real(*args[:-1], None)  # the stand-in village, scored by influence_weights
+
+    monkeypatch.setattr(departures, "_stand_in_influence", through_a_village)
+    from_village = coverage(village, as_of, window_days=window)
+    pd.testing.assert_frame_equal(from_arrays, from_village, check_exact=True)
+    assert seen and all(seen)  # the default influence takes the arrays
+    assert from_arrays["key_influencer_departed"].any()

@@ -8,7 +8,8 @@ import pytest
 from cxinfluence.listening import people as P
 from cxinfluence.listening.coverage import coverage
 from cxinfluence.network.edges import tie_weights
-from cxinfluence.network.influence import _text_positions, influence_weights
+from cxinfluence.network.blend import _text_positions
+from cxinfluence.network.influence import influence_weights
 from cxinfluence.sentiment.base import _usable
 from cxinfluence.village.ids import _arrow_join, arrow_identity, join_ids, remembered
 from cxinfluence.village.synth import make_village

@@ -12,10 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..network.blend import influence_of_blocks, role_weight_of
+from ..network.edges import endorse, tie_kinds, tie_weights
 from ..network.influence import influence_weights
 from ..village.asof import active_mask
 from ..village.core import Village
 from ..village.ids import arrow_text, id_strings, prime, ranges
+from ..village.schema import ROLE_WEIGHTS
 from .people import _ceil_count, _Rows
 
 
@@ -72,11 +75,13 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     # the default influence treats each account alone: the stand-in village (at 100k accounts 3.8M people, more
     # than the village) is scored in slices of whole stand-in accounts, each slice's tables gone before the next
     by_source = _Groups.of(rows.src)
-    step = STAND_IN_SLICE if _reads_only(influence_fn, s) else len(key)
+    default = _reads_only(influence_fn, s)
+    step = STAND_IN_SLICE if default else len(key)
+    arrays = _person_and_tie_arrays(village) if default else None
     influence = np.full(len(key), np.nan)
     for m0, m1 in _slices(key, step):
         influence[m0:m1] = _stand_in_influence(village, key[m0:m1], row[m0:m1], m0, member, by_source, rows.dst,
-                                               as_of, influence_fn)
+                                               as_of, influence_fn, arrays)
     total = np.bincount(key, weights=np.nan_to_num(influence), minlength=len(pairs))[key]
     share = np.where(total > 0, influence / np.where(total > 0, total, 1.0), np.nan)
     n_present = np.bincount(key, minlength=len(pairs))[key]
@@ -110,22 +115,31 @@ def _slices(key: np.ndarray, size: int):
         start = stop
 
 
-def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of, influence_fn) -> np.ndarray:
+def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of, influence_fn,
+                        arrays=None) -> np.ndarray:
     """``influence_fn`` of the stand-in accounts of members ``offset .. offset + len(key)`` (whole accounts):
     each member's influence, in member order. Members are named ``m<member index>`` and accounts
-    ``k<key>`` whatever the slice, so a slice's stand-in village is the whole one's rows for those accounts."""
+    ``k<key>`` whatever the slice, so a slice's stand-in village is the whole one's rows for those accounts.
+    With ``arrays`` (:func:`_person_and_tie_arrays`; the default influence) no village is built: the
+    influence comes from the members' rows and ties as positions (:func:`influence_of_blocks`, the same
+    arithmetic as :func:`influence_weights` on the stand-in village, tested equal)."""
     s = village.stakeholders
     # ties among members of the same stand-in account
     t_src_pos, tie = by_source.expand(row)  # each member's ties as source
     t_dst_pos = member(key[t_src_pos], dst[tie])
     inside = t_dst_pos >= 0
     tie, t_src_pos, t_dst_pos = tie[inside], t_src_pos[inside], t_dst_pos[inside] - offset
+    first_member = np.r_[True, key[1:] != key[:-1]]
+    account_row = np.cumsum(first_member) - 1
+    if arrays is not None:
+        role_w, rating, kinds, weights = arrays
+        u, v = endorse(t_src_pos, t_dst_pos, kinds[tie])
+        keep = u != v  # influence_weights drops self-ties
+        return influence_of_blocks(account_row, u[keep], v[keep], weights[tie][keep], role_w[row], rating[row])
     sub_id = _labels("m", np.arange(offset, offset + len(key)))
 
     # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
-    first_member = np.r_[True, key[1:] != key[:-1]]
     account_label = _labels("k", key[first_member])
-    account_row = np.cumsum(first_member) - 1
     ties, ends = village.relationships, dict(source_id=sub_id.take(t_src_pos), target_id=sub_id.take(t_dst_pos))
     if _reads_only(influence_fn, s):  # the default influence: copy only the columns it reads (text is costly)
         s = s[[c for c in s.columns if c in _READ["stakeholders"]]]
@@ -166,6 +180,20 @@ def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of
 _READ = {"stakeholders": ("stakeholder_id", "account_id", "role", "veto", "influence_rating", "active_from",
                           "active_to"),
          "relationships": ("source_id", "target_id", "kind", "weight")}
+
+
+def _person_and_tie_arrays(village):
+    """What the default influence reads of each stakeholder and tie, as arrays: role weight, rating (NaN:
+    blank), kind code and weight. The kinds and weights of every tie are checked, as the influence now
+    (computed on the whole village before the departures) checks them."""
+    s, ties = village.stakeholders, village.relationships
+    role_w = role_weight_of(s["role"], dict(ROLE_WEIGHTS), len(s))
+    rating = (pd.to_numeric(s["influence_rating"], errors="coerce").to_numpy(float)
+              if "influence_rating" in s.columns else np.full(len(s), np.nan))
+    has_ties = ties is not None and len(ties) and "kind" in ties.columns
+    kinds = tie_kinds(ties["kind"]) if has_ties else np.zeros(0, dtype=np.int64)
+    weights = tie_weights(ties, "weight") if has_ties else np.zeros(0)
+    return role_w, rating, kinds, weights
 
 
 def _reads_only(influence_fn, stakeholders) -> bool:

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from ..network.blend import blend_shares
 from ..network.influence import ROLE_PRIORS, UNKNOWN_ROLE_PRIOR, influence_at_dates
 from ..sentiment.schemes import account_sentiment
 from ..village import asof as _asof
@@ -115,15 +116,7 @@ def _blend(c, graph_share, role_share, rating_share, role_priors=None):
     total = np.bincount(acc, role_w, k)[acc]
     with np.errstate(invalid="ignore", divide="ignore"):
         role_prior = np.where(total > 0, role_w / np.where(total > 0, total, 1.0), np.nan)
-    pagerank, rating = c["pagerank"], c["rating"]
-    num = graph_share * pagerank
-    den = np.full(len(pagerank), float(graph_share))
-    for share, comp in ((role_share, role_prior), (rating_share, rating)):
-        available = ~np.isnan(comp)
-        num = num + np.where(available, share * np.nan_to_num(comp), 0.0)
-        den = den + np.where(available, share, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        infl = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
+    infl = blend_shares(c["pagerank"], role_prior, c["rating"], graph_share, role_share, rating_share)
     return pd.DataFrame({"account_id": c["account_id"], "stakeholder_id": c["stakeholder_id"], "influence": infl})
 
 

@@ -84,6 +84,7 @@ from ..village.ids import arrow_identity, positions, remember, remembered, rows_
 from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
+from .blend import _blend, role_weight_of
 from .pagerank import check_method, pagerank_arrays, pagerank_blocks
 
 #: Default relative weight of each buying role (see module docstring).
@@ -202,28 +203,6 @@ def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="acc
 def _positions(keys, values, *more_keys) -> np.ndarray:
     """Position of each key among ``values`` (see :func:`cxinfluence.village.ids.positions`)."""
     return positions(keys, values, *more_keys)
-
-
-def _text_positions(column: pd.Series, values: list) -> np.ndarray:
-    """Position of each entry of a text column among ``values`` (-1: not listed or blank):
-    one Arrow hash lookup on the column's own buffers when it is Arrow text (no copy),
-    else :func:`cxinfluence.village.ids.positions`."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = arrow_identity(column)
-    if arr is None and column.dtype == object and all(isinstance(v, str) for v in values):
-        # Python strings (a role column read as objects): hash the column once, look up its few distinct values
-        codes, distinct = pd.factorize(column, use_na_sentinel=True)
-        if all(isinstance(d, str) for d in distinct):
-            where = {v: i for i, v in reversed(list(enumerate(values)))}  # a repeated value: its first position
-            return np.array([where.get(d, -1) for d in distinct] + [-1], dtype=np.int64)[codes]
-    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) \
-            or not all(isinstance(v, str) for v in values):
-        return positions(column, pd.Series(values, dtype="str"))
-    hit = pc.index_in(arr, value_set=pa.array(values, type=arr.type))
-    hit = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
-    return (hit if hit.null_count == 0 else pc.fill_null(hit, -1)).to_numpy(zero_copy_only=False)
 
 
 def _account_blocks(accounts: pd.Series, codes=None):
@@ -514,39 +493,9 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
               if "influence_rating" in people.columns else np.full(len(people), np.nan))
     out["influence_rating"] = rating
     out["pagerank"] = pagerank
-    k = int(block[-1]) + 1 if len(block) else 0
-    sizes = np.bincount(block, minlength=k)
-
-    def account_sum(values):  # blocks are sorted and contiguous: repeat, not gather
-        return np.repeat(np.bincount(block, weights=values, minlength=k), sizes)
-
-    role_w = np.full(len(people), UNKNOWN_ROLE_WEIGHT)
-    if "role" in people.columns and priors:
-        # one hash pass over the roles, not one string comparison per listed role
-        listed = _text_positions(people["role"], list(priors))
-        known = listed >= 0
-        role_w[known] = np.array(list(priors.values()), dtype=float)[listed[known]]
-    role_total = account_sum(role_w)
-    role_ok = role_total > 0
-    out["role_prior"] = np.where(role_ok, role_w / np.where(role_ok, role_total, 1.0), np.nan)
-
-    rated = ~np.isnan(rating)
-    n_rated = account_sum(rated.astype(float))
-    mean_rating = account_sum(np.where(rated, rating, 0.0)) / np.where(n_rated > 0, n_rated, 1.0)
-    filled = np.where(rated, rating, mean_rating)
-    has_rating = n_rated > 0
-    rating_total = account_sum(np.where(has_rating, filled, 0.0))
-    out["rating_share"] = np.where(has_rating, filled / np.where(has_rating, rating_total, 1.0), np.nan)
-    out["rating_imputed"] = has_rating & ~rated
-
-    num = graph_share * pagerank
-    den = np.full(len(out), float(graph_share))
-    for share, comp in ((role_share, out["role_prior"].to_numpy()), (rating_share, out["rating_share"].to_numpy())):
-        available = ~np.isnan(comp)
-        num = num + np.where(available, share * np.nan_to_num(comp), 0.0)
-        den = den + np.where(available, share, 0.0)
-    # den == 0 only when every positive share's component is missing: fall back to PageRank
-    out["influence"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), pagerank)
+    role_w = role_weight_of(people["role"] if "role" in people.columns else None, priors, len(people))
+    for name, values in _blend(block, pagerank, role_w, rating, graph_share, role_share, rating_share).items():
+        out[name] = values
     return out, rows
 
 
