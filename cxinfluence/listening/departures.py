@@ -72,8 +72,9 @@ def _influence_at_departure(village, gone: pd.DataFrame, as_of, influence_fn, ke
     if not len(key):  # nobody was active at any of those instants (e.g. left the day they joined)
         return gone.assign(influence=np.nan, key_influencer=False)
 
-    # the default influence treats each account alone: the stand-in village (at 100k accounts 3.8M people, more
-    # than the village) is scored in slices of whole stand-in accounts, each slice's tables gone before the next
+    # the default influence treats each account alone: the stand-in accounts (at 100k accounts 3.8M people, more
+    # than the village) are scored from arrays in slices of whole stand-in accounts, each slice's gone before the
+    # next; another influence_fn gets one stand-in village of them all
     by_source = _Groups.of(rows.src)
     default = _reads_only(influence_fn, s)
     step = STAND_IN_SLICE if default else len(key)
@@ -140,12 +141,8 @@ def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of
 
     # the real rows (role, veto, rating, any extra column) under stand-in ids, all active
     account_label = _labels("k", key[first_member])
-    ties, ends = village.relationships, dict(source_id=sub_id.take(t_src_pos), target_id=sub_id.take(t_dst_pos))
-    if _reads_only(influence_fn, s):  # the default influence: copy only the columns it reads (text is costly)
-        s = s[[c for c in s.columns if c in _READ["stakeholders"]]]
-        stand_in_ties = _coded_ties(ties[[c for c in ties.columns if c in _READ["relationships"]]], tie, **ends)
-    else:
-        stand_in_ties = _take_replacing(ties, tie, **ends)
+    stand_in_ties = _take_replacing(village.relationships, tie, source_id=sub_id.take(t_src_pos),
+                                    target_id=sub_id.take(t_dst_pos))
     stand_in_people = _take_replacing(s, row, stakeholder_id=sub_id, account_id=account_label.take(account_row),
                                       active_from=pd.NaT, active_to=pd.NaT)
     stand_in = Village(
@@ -175,13 +172,6 @@ def _stand_in_influence(village, key, row, offset, member, by_source, dst, as_of
     return influence
 
 
-#: The columns :func:`cxinfluence.network.influence.influence_weights` reads to compute ``influence`` (with
-#: ``role`` and ``veto`` present, so that it completes no roles from titles; ``department`` it only copies).
-_READ = {"stakeholders": ("stakeholder_id", "account_id", "role", "veto", "influence_rating", "active_from",
-                          "active_to"),
-         "relationships": ("source_id", "target_id", "kind", "weight")}
-
-
 def _person_and_tie_arrays(village):
     """What the default influence reads of each stakeholder and tie, as arrays: role weight, rating (NaN:
     blank), kind code and weight. The kinds and weights of every tie are checked, as the influence now
@@ -197,7 +187,8 @@ def _person_and_tie_arrays(village):
 
 
 def _reads_only(influence_fn, stakeholders) -> bool:
-    """Whether ``influence_fn`` is the default influence, which reads only the :data:`_READ` columns."""
+    """Whether ``influence_fn`` is the default influence (with roles and veto present, so that it completes
+    no roles from titles), which :func:`_person_and_tie_arrays` and :func:`influence_of_blocks` reproduce."""
     return influence_fn is influence_weights and {"role", "veto"} <= set(stakeholders.columns)
 
 
@@ -304,17 +295,6 @@ def _labels(prefix: str, numbers: np.ndarray):
     text = pc.binary_join_element_wise(prefix, pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), "")
     dtype = pd.Series(["x"]).dtype
     return pd.array(text, dtype=dtype) if dtype is not np.dtype(object) else np.asarray(text.to_pylist(), dtype=object)
-
-
-def _coded_ties(ties: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:
-    """:func:`_take_replacing` of the ties for the default influence, with ``kind`` taken as a
-    categorical of the column's distinct values (one small code per tie instead of a copied text;
-    the influence codes the kinds of either alike, and rejects the same values)."""
-    out = _take_replacing(ties.drop(columns=["kind"], errors="ignore"), rows, **columns)
-    if "kind" in ties.columns:
-        codes, distinct = pd.factorize(ties["kind"], use_na_sentinel=True)
-        out["kind"] = pd.Categorical.from_codes(codes[rows], categories=distinct)
-    return out
 
 
 def _take_replacing(frame: pd.DataFrame, rows: np.ndarray, **columns) -> pd.DataFrame:
