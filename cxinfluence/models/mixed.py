@@ -190,13 +190,13 @@ def boundary_lrt(data, fixed_formula, group, slopes, intercept):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            full = smf.mixedlm(fixed_formula, data, groups=data[group],
-                               re_formula=_re_formula(slopes, intercept)).fit(reml=False)
+            full = _ml_fit(smf.mixedlm(fixed_formula, data, groups=data[group],
+                                       re_formula=_re_formula(slopes, intercept)))
             if q == 0:
                 llf0 = smf.ols(fixed_formula, data).fit().llf
             else:
-                llf0 = smf.mixedlm(fixed_formula, data, groups=data[group],
-                                   re_formula=_re_formula(keep_slopes, intercept)).fit(reml=False).llf
+                llf0 = _ml_fit(smf.mixedlm(fixed_formula, data, groups=data[group],
+                                           re_formula=_re_formula(keep_slopes, intercept))).llf
         except (np.linalg.LinAlgError, ValueError):
             return None
     # A variance at 0 makes the Hessian singular there (a warning), but the likelihood
@@ -214,6 +214,13 @@ def boundary_lrt(data, fixed_formula, group, slopes, intercept):
     return {"term": tested, "statistic": stat, "q": q, "p_value": lrt_mixture_pvalue(stat, q),
             "llf_full": float(full.llf), "llf_reduced": float(llf0),
             "test": f"LRT (ML refits), null {mix} (Self & Liang 1987; Stram & Lee 1994)"}
+
+
+def _ml_fit(model):
+    """A maximum-likelihood fit started at the exact optimum (:func:`cxinfluence.models.lmm.mixedlm_start`)."""
+    from .lmm import mixedlm_start  # lazy: numpy and scipy only, but mixed.py is imported for its parser alone
+
+    return model.fit(reml=False, start_params=mixedlm_start(model, reml=False))
 
 
 def _re_formula(slopes, intercept):

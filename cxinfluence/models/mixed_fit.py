@@ -24,6 +24,7 @@ from .diagnostics import (
     aliased_flags,
     diagnose,
 )
+from .lmm import mixedlm_start
 from .mixed import boundary_lrt, parse_random, variance_components
 from .results import Fit
 
@@ -35,7 +36,10 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
     Continuous outcome (default ``bookings``, modelled as ``log1p`` unless
     ``transform=None``): linear mixed model ``y_ij = x_ij'b + z_ij'u_j + e_ij``,
     ``u_j ~ N(0, G)``, fitted by REML with statsmodels ``MixedLM`` (the model
-    of R's ``lme4::lmer``; it reproduces lme4's sleepstudy and Dyestuff fits).
+    of R's ``lme4::lmer``; it reproduces lme4's sleepstudy and Dyestuff fits),
+    started at the exact optimum of the profiled likelihood computed from
+    per-group sums (:func:`cxinfluence.models.lmm.mixedlm_start`), where
+    statsmodels' optimiser stops at once and computes the results.
     The random part is a random intercept (``(1 | group)``) unless
     ``re_formula`` (statsmodels syntax, ``"~Days"``) or the ``formula``
     (lme4 syntax, ``"Reaction ~ Days + (Days | Subject)"``, see
@@ -186,7 +190,7 @@ def _linear_mixed(data, y, outcome, rhs, groups, re_formula, re_text, slopes, in
                          f"({'; '.join(f'{t}: {w}' for t, w in term_warnings.items())}); remove those terms")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = model.fit(reml=reml)
+        result = model.fit(reml=reml, start_params=mixedlm_start(model, reml))
     vc = variance_components(result, groups)
     var_rows = vc[(vc["component"] == "var") & (vc["group"] != "Residual")]
     corr_rows = vc[vc["component"] == "corr"]
