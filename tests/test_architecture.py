@@ -212,6 +212,9 @@ def test_import_checks_can_fail(tmp_path):
 # against its readable reference or pins one of its internal budgets. Each such test file is listed
 # here with the private names it may use and why; any other private import from the package fails.
 PRIVATE_IN_TESTS = {
+    "test_metrics_fast.py": ({"_pain_table", "_pain_table_reference", "_journey_table", "_journey_table_reference",
+                              "_group_sums"},
+                             "pain_points' and journey_view's tables on codes against their pandas groupby references"),
     "test_workers.py": ({"_SAMPLES", "_machine_busy", "_sample"},
                         "the CPU samples note_cpu keeps, and the machine's CPU time seeing this process's"),
     "test_score_blocks.py": ({"_SCORE_BLOCK", "_THREADS", "_score_rows"},

@@ -118,3 +118,59 @@ def test_journey_joins_on_matched_rows_as_the_merge_does(sample_village, monkeyp
     for a, b in zip(fast, merged):
         pd.testing.assert_frame_equal(a, b)
         assert len(a) > 1
+
+
+@pytest.mark.parametrize("call", ["pain_points", "journey_view"])
+def test_journey_tables_on_codes_equal_the_groupby_reference(sample_village, monkeypatch, call):
+    """pain_points and journey_view average each respondent within a group and summarise the groups on integer
+    codes; the tables equal pandas groupby/merge's (the reference kernels) on real-shaped data: an unknown
+    respondent (with and without influence), an unlisted account, blank roles and segments, people without
+    influence, a repeated influence row, a blank influence, several keys, a period key, a one-day window."""
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.sentiment import journey
+
+    v = _odd_village(sample_village)
+    as_of = default_as_of(v)
+    infl = influence_weights(v, as_of)
+    odd_infl = pd.concat([infl.iloc[5:], infl.iloc[[7]].assign(influence=0.9),  # 5 people missing, 1 twice,
+                          pd.DataFrame({"stakeholder_id": ["NOBODY"], "influence": [0.5]})],  # the unlisted respondent
+                         ignore_index=True)
+    odd_infl.loc[odd_infl.index[2], "influence"] = np.nan
+    options = [dict(by=["touchpoint"]), dict(by=["role", "journey_stage", "segment"], source="both"),
+               dict(by=["department", "region"], window_days=None), dict(by=["role"], window_days=1)]
+    if call == "pain_points":
+        options = [dict(o, influence=i) for o in options for i in (infl, odd_infl)]
+    else:
+        options = [dict(o, freq=f) for o in options for f in ("Q", None)]
+    fn = getattr(journey, call)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = [fn(v, as_of, **o) for o in options]
+        monkeypatch.setattr(journey, "_pain_table", journey._pain_table_reference)
+        monkeypatch.setattr(journey, "_journey_table", journey._journey_table_reference)
+        reference = [fn(v, as_of, **o) for o in options]
+    for a, b, o in zip(fast, reference, options):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=1e-14, obj=f"{call}({o})")
+    assert sum(len(a) > 1 for a in fast) >= len(fast) - 2  # all but the one-day windows have several groups
+
+
+def test_group_sums_of_large_groups_are_exact_to_rounding():
+    """Sums per group as pandas' compensated groupby sum gives them: bincount's running sum drifts on large
+    groups (it would fail this test), numpy's pairwise sum over the group's rows does not."""
+    import math
+
+    from cxinfluence.sentiment import journey
+
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 3, 1_500_000)
+    group[:10] = 3                                            # three large groups and a small one
+    values = rng.normal(0.3, 1, len(group))
+    values[5] = np.nan                                        # a blank, skipped
+    got = journey._group_sums(group, 4)(values)
+    plain = np.bincount(group, np.nan_to_num(values), minlength=4)
+    drift = []
+    for g in range(4):
+        exact = math.fsum(values[(group == g) & ~np.isnan(values)])
+        assert got[g] == pytest.approx(exact, rel=2e-15)
+        drift.append(abs(plain[g] - exact) / abs(exact))
+    assert max(drift) > 2e-15                                 # the plain running sum is not that close
