@@ -1,6 +1,8 @@
 """The exact optimum of a linear mixed model (cxinfluence.models.lmm) against the deviance written out,
 statsmodels' likelihood, lme4's criteria and the closed-form ANOVA estimates of a balanced one-way layout."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -183,3 +185,25 @@ def test_three_random_effects_where_statsmodels_alone_fails():
         assert -2 * started.llf <= other.fun + 1e-8
     plain = model.fit()  # statsmodels 0.15 from its own start: unconverged, 3767.56 against 3746.74
     assert -2 * started.llf <= -2 * plain.llf + 1e-8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["within", "between"])
+def test_fixed_slope_interval_covers_with_thirty_groups(where):
+    """The printed 95% Wald interval of a fixed slope covers the truth by simulation (200 random-intercept data
+    sets of 30 groups x 20 rows; benchmarks/validate_mixed.py has the fuller table, fewer groups included):
+    within 3 Monte Carlo SEs (0.015) of 0.95."""
+    rng_seeds = range(200)
+    hit = 0
+    for seed in rng_seeds:
+        rng = np.random.default_rng(seed)
+        g = np.repeat(np.arange(30), 20)
+        x = rng.normal(size=30)[g] if where == "between" else rng.normal(size=600)
+        y = 1 + 0.4 * x + rng.normal(0, 0.5, 30)[g] + rng.normal(size=600)
+        df = pd.DataFrame({"account_id": np.arange(600).astype(str), "segment": [f"g{i}" for i in g], "x": x, "y": y})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            row = fit_mixed(df, scheme="x", controls=[], outcome="y", transform=None, lrt=False).tidy().set_index(
+                "term").loc["x"]
+        hit += bool(row["ci_low"] <= 0.4 <= row["ci_high"])
+    assert abs(hit / 200 - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / 200)
