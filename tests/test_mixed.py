@@ -223,3 +223,22 @@ def test_exact_fit_and_nan_standard_errors_are_flagged():
     f = fit_mixed(df, scheme="mean", controls=[], outcome="y", transform=None, lrt=False)
     assert not np.isfinite(f.result.bse_fe["Intercept"])
     assert f.flags["nonfinite"] and f.flags["boundary"] and not f.reliable
+
+
+def test_fixed_effects_use_between_within_degrees_of_freedom(sleep_fit):
+    """Intercept and Days (which has a random slope) are tested on the 18 subjects: 18 - 2 = 16 df (lmerTest's
+    Satterthwaite gives 17 for both); a slope within groups without a random slope gets the rows' df."""
+    t = sleep_fit.tidy().set_index("term")
+    for term in ("Intercept", "Days"):
+        row = t.loc[term]
+        assert row["test"] == "Wald t (16 df, between-within)"
+        q = stats.t.ppf(0.975, 16)
+        assert row["ci_low"] == pytest.approx(row["estimate"] - q * row["std_error"], rel=1e-12)
+        assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(row["estimate"] / row["std_error"]), 16), rel=1e-9)
+    rng = np.random.default_rng(2)
+    g = np.repeat([f"g{i}" for i in range(6)], 10)
+    df = pd.DataFrame({"account_id": np.arange(60).astype(str), "segment": g, "x": rng.normal(size=60),
+                       "size": np.repeat(rng.normal(size=6), 10)})
+    df["y"] = 1 + 0.5 * df["x"] + 0.3 * df["size"] + np.repeat(rng.normal(0, 0.5, 6), 10) + rng.normal(size=60)
+    f = fit_formula(df, "y ~ x + size + (1 | segment)", family="gaussian")
+    assert f.fe_df.to_dict() == {"Intercept": 4.0, "x": 53.0, "size": 4.0}  # 6 - 2 between; 60 - 6 - 1 within

@@ -223,6 +223,51 @@ def _ml_fit(model):
     return model.fit(reml=False, start_params=mixedlm_start(model, reml=False))
 
 
+def between_within_df(exog, groups, names, random_terms=()):
+    """Degrees of freedom of each fixed effect of a linear mixed model, by the between-within rule.
+
+    The residual degrees of freedom are split between the groups and the rows within them (Schluchter &
+    Elashoff 1990; SAS PROC MIXED's ``DDFM=BETWITHIN``): a fixed effect whose column is constant within every
+    group (the intercept, a segment- or account-level trait), or that also has a random slope (its
+    variation between groups is what tests it, as the containment rule says), gets ``G - p_b``; any other gets
+    ``N - G - p_w``, where ``p_b`` and ``p_w`` count the columns of each kind. At least 1.
+
+    Parameters
+    ----------
+    exog : array (n, p)
+        The fixed-effect design.
+    groups : array (n,)
+        Each row's group.
+    names : list of str
+        The design's column names.
+    random_terms : iterable of str
+        Fixed-effect names that also have a random slope.
+
+    Returns
+    -------
+    Series
+        Degrees of freedom per name.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(8), [1, 1, 2, 2, 3, 3, 4, 4], [1, 2, 1, 2, 1, 2, 1, 2]])
+    >>> between_within_df(X, np.repeat([0, 1, 2, 3], 2), ["Intercept", "size", "x"]).tolist()
+    [2.0, 2.0, 3.0]
+    """
+    X = np.asarray(exog, dtype=float)
+    codes = pd.factorize(pd.Series(np.asarray(groups)), use_na_sentinel=False)[0]
+    G, n = int(codes.max(initial=-1)) + 1, len(X)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    Xs = X[order]
+    spread = np.maximum.reduceat(Xs, starts, axis=0) - np.minimum.reduceat(Xs, starts, axis=0)
+    scale = np.maximum(np.abs(X).max(axis=0, initial=0.0), 1.0)
+    between = (spread <= 1e-12 * scale).all(axis=0) | np.isin(list(names), list(random_terms))
+    p_b, p_w = int(between.sum()), int((~between).sum())
+    df = np.where(between, G - p_b, n - G - p_w).astype(float)
+    return pd.Series(np.maximum(df, 1.0), index=list(names))
+
+
 def _re_formula(slopes, intercept):
     if not slopes:
         return None if intercept else "~0"

@@ -25,7 +25,7 @@ from .diagnostics import (
     diagnose,
 )
 from .lmm import mixedlm_start
-from .mixed import boundary_lrt, parse_random, variance_components
+from .mixed import between_within_df, boundary_lrt, parse_random, variance_components
 from .results import Fit
 
 
@@ -52,8 +52,10 @@ def fit_mixed(frame, scheme=PRIMARY_SCHEME, controls=None, outcome="bookings", g
     With ``lrt=True`` the last random effect is tested by a boundary-aware
     likelihood-ratio test (:func:`cxinfluence.mixed.boundary_lrt`; its p-value
     is on that component's ``var`` row and in ``Fit.variance_test``). Fixed
-    effects carry Wald z statistics, as statsmodels gives them (lme4 prints
-    none; with few groups they are optimistic).
+    effects are tested with Student's t on between-within degrees of freedom
+    (:func:`cxinfluence.models.mixed.between_within_df`, ``Fit.fe_df``):
+    an effect constant within groups, or with a random slope, has ``G - p_b``;
+    statsmodels' Wald z is too narrow there when groups are few.
 
     Binary outcome (``renewed``): a logistic GLMM with a random intercept,
     ``BinomialBayesMixedGLM`` fitted by variational Bayes (``fit_vb``). This is
@@ -214,4 +216,5 @@ def _linear_mixed(data, y, outcome, rhs, groups, re_formula, re_text, slopes, in
     return Fit(name=label, result=result, formula=f"{ycol} ~ {rhs} + ({re_text} | {groups})", outcome=ycol,
                kind="mixedlm", focus=focus, warnings=fit_warnings, notes=notes, term_warnings=term_warnings,
                n=len(data), n_accounts=_n_accounts(data), cov_type="reml" if reml else "ml",
-               log_link=transform == "log1p", data=data, variance_components=vc, variance_test=test)
+               log_link=transform == "log1p", data=data, variance_components=vc, variance_test=test,
+               fe_df=between_within_df(X, data[groups].to_numpy(), names, slopes))

@@ -77,6 +77,9 @@ class Fit:
         dropped as aliased), to build the design of new rows.
     statistics : dict or None
         ``aic, bic, pseudo_r2`` of :meth:`stats`, computed by a release while the rows were there.
+    fe_df : Series or None
+        Linear mixed models: the degrees of freedom of each fixed effect's t interval and test
+        (between-within, :func:`cxinfluence.models.mixed.between_within_df`); None: Wald z.
     """
 
     name: str
@@ -101,6 +104,7 @@ class Fit:
     margins: object = field(default=None, repr=False)
     design_info: object = field(default=None, repr=False)
     statistics: dict | None = field(default=None, repr=False)
+    fe_df: pd.Series | None = field(default=None, repr=False)
 
     @property
     def reliable(self) -> bool:
@@ -216,18 +220,25 @@ class Fit:
         return out
 
     def _tidy_mixed(self, conf_level):
-        """Fixed effects (Wald z, as statsmodels), then the variance components on
-        their own scale with no standard error, interval or Wald p-value; the
-        p-value of the tested component is the boundary-aware LRT's."""
+        """Fixed effects (Wald t with between-within degrees of freedom, or Wald z as statsmodels gives them
+        when ``fe_df`` is None), then the variance components on their own scale with no standard error,
+        interval or Wald p-value; the p-value of the tested component is the boundary-aware LRT's."""
         from scipy import stats
 
         r = self.result
         est, se = pd.Series(r.fe_params), pd.Series(r.bse_fe)
-        z = stats.norm.ppf(0.5 + conf_level / 2)
-        p = pd.Series(r.pvalues).reindex(est.index)
+        if self.fe_df is None:
+            q = stats.norm.ppf(0.5 + conf_level / 2)
+            p, test = pd.Series(r.pvalues).reindex(est.index), "Wald z"
+        else:
+            df = self.fe_df.reindex(est.index).to_numpy(dtype=float)
+            q = stats.t.ppf(0.5 + conf_level / 2, df)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = pd.Series(2 * stats.t.sf(np.abs(est.to_numpy() / se.to_numpy()), df), index=est.index)
+            test = [f"Wald t ({d:.0f} df, between-within)" for d in df]
         fixed = pd.DataFrame({"model": self.name, "term": est.index.astype(str), "estimate": est.to_numpy(),
-                              "std_error": se.to_numpy(), "ci_low": (est - z * se).to_numpy(),
-                              "ci_high": (est + z * se).to_numpy(), "p_value": p.to_numpy(), "test": "Wald z"})
+                              "std_error": se.to_numpy(), "ci_low": (est - q * se).to_numpy(),
+                              "ci_high": (est + q * se).to_numpy(), "p_value": p.to_numpy(), "test": test})
         parts = [fixed]
         if self.variance_components is not None:
             vc = self.variance_components
