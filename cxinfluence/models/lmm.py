@@ -158,10 +158,11 @@ def optimum(moments, reml=True):
     """The ``theta`` that minimises :func:`profiled_deviance` (random effects' factor ``L``, packed).
 
     One random effect (``q = 1``): the deviance on a grid of relative variances ``0, 1e-8 .. 1e8``, then
-    the root of its derivative between the best point's neighbours (:func:`deviance_slope`). More (``q > 1``): L-BFGS-B over ``L`` with its
-    diagonal kept ``>= 0`` (lme4's bounds), from the identity and from the ``q = 1``-style best
-    diagonal, then Nelder-Mead from the better end point to polish. Returns ``(theta, deviance)``; the
-    deviance is ``inf`` when no point has a positive residual sum of squares.
+    the root of its derivative between the best point's neighbours (:func:`deviance_slope`). More
+    (``q > 1``): L-BFGS-B over ``L`` with its diagonal kept ``>= 0`` (lme4's bounds), from the identity and
+    from each effect's own optimum alone on the diagonal, then Nelder-Mead from the better end point to
+    polish. Returns ``(theta, deviance)``; the deviance is ``inf`` when no point has a positive residual
+    sum of squares.
 
     Examples
     --------
@@ -173,12 +174,12 @@ def optimum(moments, reml=True):
     from scipy import optimize
 
     q = _q(moments)
+    if q == 1:
+        return _one_optimum(moments, reml)
 
     def dev(theta):
         return profiled_deviance(theta, moments, reml)[0]
 
-    if q == 1:
-        return _one_optimum(moments, reml)
     tril = np.tril_indices(q)
     diagonal = tril[0] == tril[1]
     bounds = [(0.0, None) if d else (None, None) for d in diagonal]
