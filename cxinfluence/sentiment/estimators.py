@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from ..exceptions import MetricError
-from ..village.scale import ITEMS
+from ..village.scale import ITEMS, item_sentiment  # noqa: F401 - item_sentiment: re-exported (its old home)
 from ..village.schema import ROLE_WEIGHTS
 from .intervals import bounded_mean_ci, t_quantile
 
@@ -555,38 +555,3 @@ def impute_unheard(heard_mean, heard_influence, prior):
     return heard_influence * heard_mean + (1.0 - heard_influence) * prior
 
 
-def item_sentiment(items):
-    """Response sentiment on ``[-1, 1]`` from item arrays (numpy fast path).
-
-    The same POMP mapping and mean-of-answered-items rule as
-    :func:`cxinfluence.village.scale.response_sentiment`, on plain arrays: each item
-    ``x`` on ``[low, high]`` maps to ``direction * (2 (x - low) / (high - low) - 1)``
-    and a response's sentiment is the mean over the items it answered (NaN if
-    none).
-
-    Parameters
-    ----------
-    items : mapping of str -> float array
-        Item name (a key of :data:`cxinfluence.village.scale.ITEMS`) -> scores, NaN = blank.
-
-    Examples
-    --------
-    >>> item_sentiment({"nps": np.array([10.0, 0.0, np.nan]), "ces": np.array([5.0, np.nan, np.nan])}).tolist()
-    [0.0, -1.0, nan]
-    """
-    num = den = None
-    for item, x in items.items():
-        if item not in ITEMS:
-            raise MetricError(f"items contains {item!r}; expected some of {sorted(ITEMS)}")
-        low, high, direction = ITEMS[item]
-        x = np.asarray(x, dtype=float)
-        if num is None:
-            num, den = np.zeros(len(x)), np.zeros(len(x))
-        present = ~np.isnan(x)
-        a = 2.0 * direction / (high - low)
-        np.add(num, x * a - direction * (2.0 * low / (high - low) + 1.0), out=num, where=present)
-        den += present
-    if num is None:
-        raise MetricError("items is empty; expected at least one score column such as 'nps' or 'csat'")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return num / den
