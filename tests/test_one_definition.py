@@ -33,12 +33,14 @@ def test_map_table_plan_and_heard_agree_on_every_person(villages, which, window_
     table = cx.stakeholder_sentiment(village, as_of, window_days=window_days, lead_days=lead_days)
     accounts = village.accounts["account_id"].iloc[:50]  # networkx objects are slow: 50 accounts are plenty
     graphs = cx.network.account_graphs(village, accounts, as_of, window_days=window_days, lead_days=lead_days)
-    tips = pd.DataFrame([{"stakeholder_id": n, "n_responses": d["n_responses"], "last_heard": d["last_heard"]}
-                         for G in graphs.values() for n, d in G.nodes(data=True)])
+    tips = pd.DataFrame([{"stakeholder_id": n, "n_responses": d["n_responses"], "last_heard": d["last_heard"],
+                          "sentiment": d.get("sentiment")} for G in graphs.values() for n, d in G.nodes(data=True)])
     m = table.merge(tips, on="stakeholder_id", suffixes=("_table", "_map"), validate="1:1")
     assert len(m) == len(tips) == table["account_id"].isin(accounts).sum() > 100
     assert (m["n_responses_table"].to_numpy() == m["n_responses_map"].to_numpy()).all()
     assert (_dates(m["last_heard_table"]) == _dates(m["last_heard_map"])).all()
+    # the same sentiment to the bit: one response sentiment (village/scale.item_sentiment), one mean
+    assert np.array_equal(m["sentiment_table"].to_numpy(float), m["sentiment_map"].to_numpy(float), equal_nan=True)
 
     heard = cx.village.heard_table(village, as_of, window_days=window_days, lead_days=lead_days)
     h = table.merge(heard, on="stakeholder_id", suffixes=("", "_heard"))

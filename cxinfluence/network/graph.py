@@ -96,10 +96,11 @@ def _response_stats(village, ids, as_of, window_days, lead_days):
         end = to_timestamp(as_of) - pd.Timedelta(days=lead_days or 0)
         before = resp[resp["date"] < end]
         in_window = resp[window_mask(resp["date"], as_of, window_days=window_days, lead_days=lead_days)]
+    mean = _mean_sentiment(in_window)
     in_window = in_window.sort_values("date", kind="stable")
     stats = pd.DataFrame(index=pd.Index(pd.unique(in_window["stakeholder_id"]), name="stakeholder_id"))
-    groups = in_window.assign(_sentiment=response_sentiment(in_window)).groupby("stakeholder_id", sort=False)
-    stats["sentiment"] = groups["_sentiment"].mean()
+    groups = in_window.groupby("stakeholder_id", sort=False)
+    stats["sentiment"] = mean
     stats["n_responses"] = groups.size()
     for item in _LATEST_ITEMS:
         stats[item] = groups[item].last() if item in in_window.columns else np.nan
@@ -112,6 +113,19 @@ def _response_stats(village, ids, as_of, window_days, lead_days):
     stats = stats.reindex(stats.index.union(last.index))
     stats["last_heard"] = last
     return stats[cols]
+
+
+def _mean_sentiment(responses) -> pd.Series:
+    """Each stakeholder's mean response sentiment, summed in the responses' own order as the account
+    sentiment kernel sums it (:func:`cxinfluence.sentiment.base._stakeholder_rows`: ``numpy.bincount``), so a
+    map shows the stakeholder table's value to the bit (pandas' groupby mean sums with compensation instead)."""
+    x = response_sentiment(responses).to_numpy()
+    codes, ids = pd.factorize(responses["stakeholder_id"])
+    ok = ~np.isnan(x) & (codes >= 0)
+    n = np.bincount(codes[ok], minlength=len(ids))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes[ok], x[ok], len(ids)) / n
+    return pd.Series(np.where(n > 0, mean, np.nan), index=ids)
 
 
 def _edge_table(relationships, people, weight):
