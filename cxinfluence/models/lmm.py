@@ -275,7 +275,7 @@ def mixedlm_start(model, reml=True):
     """
     if getattr(model, "k_vc", 0) or not getattr(model, "use_sqrt", True) or model.k_re == 0:
         return None
-    moments = group_moments(model.exog, model.exog_re, model.endog, _group_codes(model))
+    moments = group_moments(model.exog, model.exog_re, model.endog, model.groups)
     theta, value = optimum(moments, reml)
     if not np.isfinite(value):
         return None
@@ -285,10 +285,3 @@ def mixedlm_start(model, reml=True):
     tril = np.tril_indices(model.k_re)
     return np.where((tril[0] == tril[1]) & (theta < _FLOOR), _FLOOR, theta)
 
-
-def _group_codes(model):
-    """Each row's group number in a statsmodels ``MixedLM`` (its ``row_indices`` per label)."""
-    codes = np.empty(len(model.endog), dtype=np.int64)
-    for j, label in enumerate(model.group_labels):
-        codes[model.row_indices[label]] = j
-    return codes

@@ -342,8 +342,8 @@ def _accounts(village, r, first) -> np.ndarray:
 def _distinct_per_group(group, codes, n_groups) -> np.ndarray:
     """Distinct codes ``>= 0`` per group (pandas' groupby nunique of the values they stand for)."""
     ok = codes >= 0
-    pairs = pd.unique(group[ok] * np.int64(max(codes.max(initial=0) + 1, 1)) + codes[ok])
-    return np.bincount(pairs // np.int64(max(codes.max(initial=0) + 1, 1)), minlength=n_groups).astype(np.int64)
+    k = np.int64(max(codes.max(initial=0) + 1, 1))
+    return np.bincount(pd.unique(group[ok] * k + codes[ok]) // k, minlength=n_groups).astype(np.int64)
 
 
 def _respondent_means(r, keys, n_listed):

@@ -121,10 +121,7 @@ def response_sentiment(data: pd.DataFrame, items=None, weights=None) -> pd.Serie
     [0.5, -1.0, nan]
     """
     if weights is None:  # equal weights: the shared computation (item_sentiment), the same bits as the kernel's
-        present = [i for i in (items or ITEMS) if i in data.columns]
-        for item in present:
-            if item not in ITEMS:
-                raise ValueError(f"items contains {item!r}; expected some of {sorted(ITEMS)}")
+        present = [i for i in (items or ITEMS) if i in data.columns]  # an unknown item: item_sentiment says so
         if not present:
             return pd.Series(np.nan, index=data.index, name="sentiment")
         values = {i: _floats(data[i]) for i in present}
