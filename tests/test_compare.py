@@ -351,3 +351,25 @@ def test_release_lets_each_scheme_go_once_scored_and_changes_no_number(monkeypat
         pd.testing.assert_frame_equal(released.folds, kept.folds, check_exact=True)
         pd.testing.assert_frame_equal(released.predictions, kept.predictions, check_exact=True)
         assert released.winner == kept.winner
+
+
+def test_bootstrap_weights_drawn_ahead_are_used_and_give_the_same_comparison(monkeypatch):
+    """cx.run draws the comparison's bootstrap weights while it fits the models (draw_ahead): compare_schemes uses
+    them when they are for its seed, replicates and accounts, and draws its own otherwise; the same table."""
+    import cxinfluence.models.compare as cmp
+
+    df = _frame(n_acc=300, seed=4)
+    schemes = ["mean", "influence_weighted"]
+    ref = compare_schemes(df, schemes, controls=[], n_boot=40)
+    ahead = cmp.draw_ahead(df, schemes, controls=[], n_boot=40)
+    assert ahead.key == (0, 300, 40) and len(ahead.futures) == 2
+
+    def not_here(*args):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(cmp, "_boot_weights", not_here)
+    got = compare_schemes(df, schemes, controls=[], n_boot=40, draws=ahead)
+    pd.testing.assert_frame_equal(got.table, ref.table, check_exact=True)
+    with pytest.raises(AssertionError, match="drawn again"):  # other replicates: drawn by the comparison itself
+        compare_schemes(df, schemes, controls=[], n_boot=30, draws=ahead)
+    assert cmp.draw_ahead(df, schemes, controls=[], n_boot=0) is None

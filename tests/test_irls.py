@@ -109,3 +109,52 @@ def test_irls_on_rows_with_an_empty_column_predicts_like_the_fit_without_it():
     got = irls_rows(X0, y, rows, sm.families.Binomial(), np.zeros(4), block=300)
     ref = sm.GLM(y[rows], X[rows], family=sm.families.Binomial()).fit(tol=1e-14)
     np.testing.assert_allclose(X0[rows] @ got, X[rows] @ ref.params, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("copy_bytes,block", [(None, None), (0, None), (0, 97), (None, 300)])
+def test_irls_folds_equals_irls_on_each_folds_training_rows(name, copy_bytes, block):
+    """Every fold's refit (rows read in fold order, copied or gathered, in blocks or whole) is irls on the other
+    folds' rows; one step (maxiter=1) checks the shared first sums, which later steps would otherwise correct."""
+    from cxinfluence.models.irls import irls_folds
+
+    family, col = FAMILIES[name]
+    data = _data(seed=13)
+    X, y = data[0], data[col]
+    fold = np.random.default_rng(1).integers(0, 4, len(y))
+    start = irls(X, y, family)
+    got = irls_folds(X, y, fold, family, start, block=block, copy_bytes=copy_bytes)
+    assert len(got) == 4
+    for k in range(4):
+        train = fold != k
+        np.testing.assert_allclose(got[k], irls(X[train], y[train], family, start), rtol=1e-10, atol=1e-12)
+        assert not np.array_equal(got[k], start)
+    one = irls_folds(X, y, fold, family, start, maxiter=1, block=block, copy_bytes=copy_bytes)
+    for k in range(4):
+        ref = irls_rows(X, y, np.flatnonzero(fold != k), family, start, maxiter=1)
+        np.testing.assert_allclose(one[k], ref, rtol=1e-12, atol=1e-13)
+        assert not np.allclose(one[k], got[k], rtol=1e-9, atol=0)  # one step is not yet the estimate
+
+
+def test_irls_folds_with_a_fold_that_leaves_a_column_empty():
+    """A fold holding every row of a dummy: its training rows leave the column all zero (X'WX singular)."""
+    from cxinfluence.models.irls import irls_folds
+
+    X, y = _data(seed=5)[:2]
+    dummy = (np.arange(len(y)) % 4 == 0).astype(float)
+    fold = np.where(dummy == 1, 0, 1 + np.arange(len(y)) % 3)
+    got = irls_folds(np.column_stack([X, dummy]), y, fold, sm.families.Binomial(), np.zeros(4))
+    ref = sm.GLM(y[fold != 0], X[fold != 0], family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(X[fold != 0] @ got[0][:3], X[fold != 0] @ ref.params, rtol=1e-8)
+
+
+def test_weighted_cross_is_x_w_x_for_any_sign_of_weight():
+    from cxinfluence.models.irls import weighted_cross
+
+    rng = np.random.default_rng(3)
+    X = np.asfortranarray(rng.normal(size=(500, 6)))
+    for w in (rng.uniform(0, 2, 500), rng.normal(size=500), np.zeros(500)):
+        ref = np.einsum("ij,i,ik->jk", X, w, X)
+        got = weighted_cross(X, w, out=np.empty_like(X, order="F"))
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+        assert np.array_equal(got, got.T) or w.min() < 0  # syrk: exactly symmetric

@@ -149,6 +149,29 @@ def test_column_summary_reads_as_the_sentences_did():
     assert not numbers_as_text["empty"] and numbers_as_text["max"] == 3.0 and numbers_as_text["typical"] == "1"
 
 
+def _pandas_summary(values):
+    """column_summary as pandas computes it (the reference of its numpy path for float64 columns)."""
+    present = values.dropna()
+    return {"empty": present.empty, "binary": (not present.empty) and bool(((present == 0) | (present == 1)).all()),
+            "std": float(values.std()), "min": values.min(), "max": values.max(), "typical": values.median()}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered", "ignore:overflow encountered")
+def test_column_summary_of_floats_is_pandas_to_the_bit():
+    rng = np.random.default_rng(7)
+    x = rng.normal(3.0, 1e3, 100_003)
+    cases = [x, np.where(rng.uniform(size=x.size) < 0.3, np.nan, x), np.round(rng.uniform(size=999)),
+             np.r_[np.nan, 0.0, 1.0, 1.0], [np.nan, np.nan], [], [2.5], [2.0, 2.0], [np.inf, 1.0, np.nan],
+             [-np.inf, np.inf], rng.normal(size=4) * 1e300]
+    for values in cases:
+        series = pd.Series(values, dtype=float, index=rng.permutation(len(values)))  # a fit's rows: any index
+        got, ref = column_summary(series), _pandas_summary(series)
+        assert got.keys() == ref.keys()
+        for key in ref:
+            assert type(got[key]) is type(ref[key]), (values, key)
+            assert got[key] == ref[key] or (pd.isna(got[key]) and pd.isna(ref[key])), (values, key)
+
+
 def test_a_finished_run_holds_no_array_of_the_model_frame(small_synthetic, tmp_path):
     from cxinfluence.pipeline.runner import run
 

@@ -64,7 +64,7 @@ from ..sentiment.schemes import COMPARED_SCHEMES
 from .design import group_codes
 from .diagnostics import FLAGS
 from .fit import _resolve_controls, _rhs, fit_bookings, fit_rebuy, formula_columns
-from .irls import irls, irls_rows  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
+from .irls import irls, irls_folds  # noqa: F401 - the one IRLS loop; cxinfluence.models.compare.irls kept importable
 from .release import release_fit
 from .scores import (  # noqa: F401 - auc, bootstrap_auc and the kernels' names stay importable from here
     REPLICATE_CHUNK,
@@ -165,7 +165,7 @@ def grouped_folds(groups, folds=5, seed=0) -> np.ndarray:
 # --------------------------------------------------------------------------
 def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_boot=200, controls=None,
                     baseline="mean", family="tweedie", cluster="account_id", conf_level=0.95, fits=None,
-                    release=False) -> Comparison:
+                    release=False, draws=None) -> Comparison:
     """Fit the same model per scheme and compare them on held-out accounts.
 
     Parameters
@@ -198,6 +198,10 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
         Release each scheme's fitted rows (:func:`~cxinfluence.models.release.release_fit`) once its held-out
         predictions are made, so that one or two schemes' designs are held at a time (:func:`cxinfluence.run`
         does; the returned fits then keep estimates and statistics, not rows).
+    draws : BootstrapDraws, optional
+        The bootstrap's account weights already being drawn (:func:`draw_ahead`, on a thread of their own while
+        the caller fits the models): used when drawn for this ``seed``, ``n_boot`` and number of accounts,
+        else drawn here. The same numbers either way.
 
     Returns
     -------
@@ -216,11 +220,11 @@ def compare_schemes(frame, schemes=None, outcome="renewed", folds=5, seed=0, n_b
     """
     with blas_threads():  # tall-narrow products and small solves: one BLAS thread (:mod:`.threads`)
         return _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster,
-                                conf_level, fits, release)
+                                conf_level, fits, release, draws)
 
 
 def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, baseline, family, cluster, conf_level,
-                     fits, release=False):
+                     fits, release=False, draws=None):
     schemes, baseline, kind, fam_name = _check_comparison(frame, schemes, outcome, baseline, family, conf_level)
     data, ctrl = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
     fold = grouped_folds(data[cluster], folds, seed)
@@ -228,21 +232,24 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     given, fits, preds, fold_rows = fits or {}, {}, {}, []
     y = None
     # Work for the other core (numpy releases the GIL), the same numbers as in sequence: the bootstrap's account
-    # weights (they depend only on the seed and the number of accounts) and, on large data, the folds' refits of
-    # each scheme, two at a time, while this thread fits the next scheme on all rows
+    # weights (they depend only on the seed and the number of accounts) and, on large data, each scheme's folds'
+    # refits (one task) while this thread fits the next scheme on all rows
     large = len(data) >= PARALLEL_FOLD_ROWS
     pool = ThreadPoolExecutor(2 if large else 1) if (n_boot or large) else None
     n_acc = int(acc_codes.max()) + 1
     # both replicate sets drawn ahead on the other core (one byte a count: 200 MB each at a million accounts),
     # unless they are larger: then the selection rule's set is drawn when the score table has let go of the first
-    ahead = (1, 2) if n_boot * n_acc <= BOOT_AHEAD_BYTES else (1,)
-    weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in ahead] if n_boot else None
-    refits, train = {}, [np.flatnonzero(fold != k) for k in range(folds)]
+    if n_boot and draws is not None and draws.key == (seed, n_acc, n_boot):
+        weights = draws.futures  # drawn while the caller fitted its models
+    else:
+        weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in _streams_ahead(n_acc, n_boot)] \
+            if n_boot else None
+    refits = {}
 
     def held_out(s):
         """Scheme ``s``'s out-of-fold predictions from its folds' refits; then its rows may go."""
         nonlocal y
-        estimates = [r.result() for r in refits.pop(s)] if large else refits.pop(s)
+        estimates = refits.pop(s).result() if large else refits.pop(s)
         y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
         fold_rows.extend({"fold": k, "scheme": s, **r} for k, r in enumerate(rows))
         if release:
@@ -251,8 +258,8 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     try:
         for i, s in enumerate(schemes):
             fits[s] = _full_fit(data, s, given.get(s), ctrl, kind, fam_name, cluster, outcome)
-            tasks = _fold_refits(fits[s], fold, folds, train)
-            refits[s] = [pool.submit(t) for t in tasks] if large else _quietly(tasks)
+            task = _fold_refits(fits[s], fold)
+            refits[s] = pool.submit(task) if large else _quietly(task)
             if i:  # the previous scheme's refits ran beside this fit: at most two schemes' designs are held
                 held_out(schemes[i - 1])
         held_out(schemes[-1])
@@ -334,12 +341,12 @@ def _full_fit(data, s, old, ctrl, kind, fam_name, cluster, outcome):
     return fit_rebuy(data, scheme=s, controls=ctrl, cluster=cluster, outcome=outcome, start_params=start)
 
 
-def _quietly(tasks):
-    """The results of ``tasks`` (callables) run here, in order, warnings ignored (on small data, where the folds'
-    refits run in this thread; in worker threads numpy's per-thread error state keeps them quiet instead)."""
+def _quietly(task):
+    """``task()`` run here, warnings ignored (on small data, where the folds' refits run in this thread; in a
+    worker thread numpy's per-thread error state keeps them quiet instead)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [t() for t in tasks]
+        return task()
 
 
 def _fold_family(fit):
@@ -349,25 +356,22 @@ def _fold_family(fit):
     return model.family if hasattr(model, "family") else families.Gaussian()
 
 
-def _fold_refits(fit, fold, folds, train=None):
-    """One callable per fold: the IRLS estimate on the other folds' rows of ``fit``'s design, started at the
-    full-data estimate (IRLS then needs 2-3 iterations), its normal equations summed over blocks of those rows
-    (:func:`~cxinfluence.models.irls.irls_rows`: no copy of them). Each spends its time in numpy, which releases
-    the GIL, so they may run in threads (:func:`_compare_schemes`); numpy's error state is per thread.
-    ``train``: each fold's training row numbers, ``np.flatnonzero(fold != k)``, when the caller has them (shared
-    by the schemes).
+def _fold_refits(fit, fold):
+    """A callable giving every fold's IRLS estimate on the other folds' rows of ``fit``'s design, started at the
+    full-data estimate (IRLS then needs 2-3 iterations): :func:`~cxinfluence.models.irls.irls_folds` (the rows
+    read in fold order, the sums at the start shared by the folds). It spends its time in numpy, which releases
+    the GIL, so it may run in a thread (:func:`_compare_schemes`); numpy's error state is per thread.
     """
     model = fit.result.model
     X, y = np.asarray(model.exog), np.asarray(model.endog)
     fam = _fold_family(fit)
     start = np.asarray(fit.result.params)
-    train = [np.flatnonzero(fold != k) for k in range(folds)] if train is None else train
 
-    def refit(k):
+    def refit():
         with np.errstate(all="ignore"):
-            return irls_rows(X, y, train[k], fam, start)
+            return irls_folds(X, y, fold, fam, start)
 
-    return [lambda k=k: refit(k) for k in range(folds)]
+    return refit
 
 
 def _out_of_fold(fit, estimates, fold, kind, fam_name):
@@ -394,6 +398,49 @@ BOOT_AHEAD_BYTES = 256 * 2**20
 #: replicates drawn at a time, as many as are scored at a time: the counts come as int64 and are held as one byte
 #: each, so the int64 copy is a chunk
 BOOT_CHUNK = REPLICATE_CHUNK
+
+
+def _streams_ahead(n_acc, n_boot):
+    """The replicate sets drawn ahead: both (1: the score differences, 2: the selection rule) while one is at most
+    :data:`BOOT_AHEAD_BYTES`, else the first (the second is drawn when the score table has let go of it)."""
+    return (1, 2) if n_boot * n_acc <= BOOT_AHEAD_BYTES else (1,)
+
+
+class BootstrapDraws:
+    """:func:`compare_schemes`' bootstrap account weights for ``(seed, n_acc, n_boot)``, drawn on a thread of
+    their own from the moment this is made (:func:`draw_ahead`); ``futures`` give them."""
+
+    def __init__(self, seed, n_acc, n_boot):
+        self.key = (seed, n_acc, n_boot)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="bootstrap-draws")
+        self.futures = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in _streams_ahead(n_acc, n_boot)]
+        pool.shutdown(wait=False)  # its thread ends when the draws are done
+
+
+def draw_ahead(frame, schemes, outcome="renewed", seed=0, n_boot=200, controls=None, cluster="account_id"):
+    """Start drawing the bootstrap weights that ``compare_schemes(frame, schemes, ...)`` with these arguments will
+    use, on a thread of their own: pass the result as its ``draws``. ``None`` when there is nothing to draw.
+
+    The draws depend only on the seed, the replicates and the number of accounts on the comparison's common rows,
+    so they can be made while the models are fitted (:func:`cxinfluence.run` does: 2 x 200 replicates of
+    100,000 accounts are 1.9 s of CPU, on the core the fits leave idle). A comparison whose rows turn out other
+    (a scheme's fit failed and it is left out) draws its own.
+
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"account_id": np.arange(300) % 100, "mean": rng.normal(size=300)})
+    >>> df["renewed"] = (rng.uniform(size=300) < 0.5).astype(float)
+    >>> ahead = draw_ahead(df, ["mean"], controls=[], n_boot=50)
+    >>> ahead.key
+    (0, 100, 50)
+    >>> a = compare_schemes(df, ["mean"], controls=[], n_boot=50, draws=ahead).table
+    >>> a.equals(compare_schemes(df, ["mean"], controls=[], n_boot=50).table)
+    True
+    """
+    if not n_boot:
+        return None
+    schemes, _, kind, fam_name = _check_comparison(frame, schemes, outcome, "mean", "tweedie", 0.95)
+    data, _ = _common_rows(frame, schemes, outcome, controls, cluster, kind, fam_name)
+    return BootstrapDraws(seed, int(group_codes(data[cluster]).max()) + 1, n_boot)
 
 
 def _boot_weights(seed, stream, n_acc, n_boot):

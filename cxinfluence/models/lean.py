@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ModelError
+from .irls import weighted_cross
 
 #: Rows of the data handed to patsy to learn a formula's terms and column names.
 HEAD_ROWS = 64
@@ -390,14 +391,14 @@ def fit_lean(model, params, *, cov_type="nonrobust", groups=None, sm_spec=None, 
     # one n x k scratch array for the products below (fresh ones cost page faults)
     same_layout = work is not None and work.shape == X.shape and work.strides == X.strides
     buf = work if same_layout else np.empty_like(X)
-    normalized = _inv_sym(_cross(X, eim, buf))
+    normalized = _inv_sym(weighted_cross(X, eim, buf))
     if cov_type == "nonrobust":
         cov = normalized * scale
     elif cov_type == "cluster":
         # statsmodels' cov_cluster: observed-information bread, score group sums, small-sample factor
         score_factor = (y - mu) / (d * var) / scale
         tmp = score_factor * scale * (var * fam.link.deriv2(mu) + fam.variance.deriv(mu) * d)
-        bread = _inv_sym(_cross(X, eim * (1.0 + tmp) / scale, buf))
+        bread = _inv_sym(weighted_cross(X, eim * (1.0 + tmp) / scale, buf))
         groups = np.asarray(groups)
         if groups.dtype.kind not in "iu" or groups.min() < 0:
             groups = np.unique(groups, return_inverse=True)[1].ravel()  # codes 0..G-1, as statsmodels does
@@ -442,11 +443,6 @@ def _loglike(family, y, mu, scale):
     z = 2.0 * np.sqrt(x)
     ll[pos] += np.log(1 / yp) + (0.5 * np.log(x) + np.log(special.ive(1, z)) + z)
     return float(np.sum(ll))
-
-
-def _cross(X, w, out=None):
-    """``X' diag(w) X`` (``W X`` written to ``out`` when given, an array shaped and laid out like ``X``)."""
-    return np.multiply(X, w[:, None], out=out).T @ X
 
 
 def _inv_sym(A):

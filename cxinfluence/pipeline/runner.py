@@ -51,7 +51,7 @@ import pandas as pd
 
 from ..exceptions import CxInfluenceError, ModelError
 from ..models.changes import risk_at, what_changed
-from ..models.compare import compare_schemes
+from ..models.compare import compare_schemes, draw_ahead
 from ..models.fit import decision_equation, fit_bookings, fit_rebuy, models_table
 from ..models.frame import outcome_periods
 from ..models.measurement import corrected_fit
@@ -553,9 +553,13 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
             fits[key] = release_fit(fit(), statsmodels=key == f"rebuy:{PRIMARY_SCHEME}")
 
     renewal = renewal_models_reason(frame, schemes)
+    draws = None
     if renewal:
         _record(result, "Renewal models", "skipped", renewal)
     else:
+        # the comparison's bootstrap weights, drawn on the core the fits below leave idle (the same numbers)
+        draws = None if comparison_reason(frame, schemes, folds) else draw_ahead(frame, schemes, seed=seed,
+                                                                                 n_boot=n_boot)
         for s in schemes:
             attempt(f"Renewal model ({s})", f"rebuy:{s}", rebuy_reason(frame, s), lambda s=s: fit_rebuy(frame, scheme=s))
     attempt("Bookings model", "bookings:tweedie", bookings_reason(frame, PRIMARY_SCHEME),
@@ -587,7 +591,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
         _record(result, "Scheme comparison", "note", note)
     with _guard(result, "Scheme comparison"):
         comparison = compare_schemes(frame, schemes=compared, folds=used_folds, seed=seed, n_boot=n_boot,
-                                     fits={s: fits[f"rebuy:{s}"] for s in compared}, release=True)
+                                     fits={s: fits[f"rebuy:{s}"] for s in compared}, release=True, draws=draws)
         t["comparison_object"] = comparison
         t["scheme_comparison"] = comparison.table
 
