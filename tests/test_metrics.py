@@ -214,3 +214,24 @@ def test_errors_name_argument_and_fix(kwargs, text):
 
 def test_metric_registry_covers_seed_definitions():
     assert {"nps", "csat", "csat_mean", "ces", "ces_low", "neteasy"} <= set(METRICS)
+
+
+def test_blank_respondent_ids_are_respondents_of_their_own_with_a_warning():
+    """An anonymous survey export (or a blank cell) has responses without an id: each is one respondent's
+    answer, counted once, as if it had an id of its own; a VillageWarning says how many."""
+    from cxinfluence.exceptions import VillageWarning
+
+    rng = np.random.default_rng(4)
+    n = 300
+    df = pd.DataFrame({"stakeholder_id": rng.choice(["a", "b", "c", "d"], n).astype(object),
+                       "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.permutation(n), "D"),
+                       "role": rng.choice(["user", "buyer"], n),
+                       "nps": rng.integers(0, 11, n).astype(float), "csat": rng.integers(1, 6, n).astype(float)})
+    blank = rng.uniform(size=n) < 0.2
+    df.loc[blank, "stakeholder_id"] = None
+    named = df.assign(stakeholder_id=np.where(blank, [f"anon{i}" for i in range(n)], df["stakeholder_id"]))
+    for by in (None, "role"):
+        with pytest.warns(VillageWarning, match=rf"{blank.sum()} responses have no 'stakeholder_id'"):
+            got = metric_table(df, by=by, metrics=["nps", "csat"])
+        pd.testing.assert_frame_equal(got, metric_table(named, by=by, metrics=["nps", "csat"]), check_exact=True)
+        assert got["n_respondents"].sum() >= blank.sum()

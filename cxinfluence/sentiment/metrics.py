@@ -57,10 +57,12 @@ interval.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..exceptions import MetricError
+from ..exceptions import MetricError, VillageWarning
 from ..village import asof as _asof
 from ..village.core import Village
 from ..village.ids import arrow_text, rows_at, rows_of, unique_text
@@ -355,6 +357,33 @@ def response_frame_reference(village, as_of=None, *, window_days=None, lead_days
     return out[_kept(out.columns, columns)]
 
 
+def respondent_codes(ids, id_col="stakeholder_id") -> np.ndarray:
+    """One integer per respondent (0, 1, ...): ``ids`` factorised, a blank id counted as a respondent of its own.
+
+    A response without a person's id (an anonymous survey, a blank cell in an export) cannot be matched with
+    that person's other answers; it is one answer by one respondent, so it is counted once, and a
+    :class:`~cxinfluence.exceptions.VillageWarning` says how many there were.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     codes = respondent_codes(pd.Series(["a", None, "b", "a", ""]))
+    >>> codes.tolist(), str(w[0].message)[:58]
+    ([0, 3, 1, 0, 2], "stakeholder_id: 1 response has no 'stakeholder_id'; it is ")
+    """
+    codes = pd.factorize(ids)[0]
+    blank = codes < 0
+    n = int(np.count_nonzero(blank))
+    if n:
+        warnings.warn(VillageWarning(
+            f"{id_col}: {n} response{'s have' if n > 1 else ' has'} no {id_col!r}; "
+            f"{'each is' if n > 1 else 'it is'} counted as a respondent of its own (an anonymous answer); "
+            f"fill {id_col!r} to count each person's latest answer once"), stacklevel=3)
+        codes = codes.copy()
+        codes[blank] = codes.max(initial=-1) + 1 + np.arange(n)
+    return codes
+
+
 def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", as_of=None,
                  window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, freq=None,
                  id_col="stakeholder_id", date_col="date", conf_level=0.95) -> pd.DataFrame:
@@ -456,7 +485,7 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
         keys = pd.DataFrame(index=[0])
     n_groups = len(keys)
     out = keys.reset_index(drop=True).copy()
-    pid = pd.factorize(df[id_col])[0]
+    pid = respondent_codes(df[id_col], id_col)
     out["n_respondents"] = (
         np.bincount(pd.unique(codes.astype(np.int64) * (pid.max(initial=0) + 1) + pid) // (pid.max(initial=0) + 1),
                     minlength=n_groups) if len(df) else np.zeros(n_groups, dtype=np.int64))
