@@ -244,16 +244,22 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
     else:
         weights = [pool.submit(_boot_weights, seed, k, n_acc, n_boot) for k in _streams_ahead(n_acc, n_boot)] \
             if n_boot else None
-    refits = {}
+    refits, aucs, class_weights = {}, {}, None
 
     def held_out(s):
-        """Scheme ``s``'s out-of-fold predictions from its folds' refits; then its rows may go."""
-        nonlocal y
+        """Scheme ``s``'s out-of-fold predictions from its folds' refits; then its rows may go. On large data its
+        bootstrap AUCs are scored on the other core while this thread fits the next scheme."""
+        nonlocal y, class_weights
         estimates = refits.pop(s).result() if large else refits.pop(s)
         y, preds[s], rows = _out_of_fold(fits[s], estimates, fold, kind, fam_name)
         fold_rows.extend({"fold": k, "scheme": s, **r} for k, r in enumerate(rows))
         if release:
             release_fit(fits[s])
+        if large and n_boot and kind == "rebuy":  # tasks run in order: the weights before the tasks waiting on them
+            if class_weights is None:  # the same rows for every scheme: once
+                class_weights = pool.submit(lambda y=y: _class_weights(y, acc_codes, weights[0].result()))
+            aucs[s] = pool.submit(lambda y=y, p=preds[s]: _bootstrap_auc(y, p, acc_codes, weights[0].result(),
+                                                                         class_weights.result()))
 
     try:
         for i, s in enumerate(schemes):
@@ -265,13 +271,13 @@ def _compare_schemes(frame, schemes, outcome, folds, seed, n_boot, controls, bas
         held_out(schemes[-1])
         W1 = weights[0].result() if weights else None
         W2 = weights[1].result() if weights and len(weights) > 1 else None  # None: drawn by _select
+        loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
+        metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
+        table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
+                             conf_level, W=W1, aucs=aucs or None)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    loss_family = None if (kind == "rebuy" or fam_name == "ols_log") else fits[schemes[0]].result.model.family
-    metrics = ["auc", "brier", "log_loss"] if kind == "rebuy" else ["deviance", "rmse"]
-    table = _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed,
-                         conf_level, W=W1)
     W1 = weights = None  # the score differences' replicates are done with
     # the refits' degeneracy flags (cxinfluence.diagnostics), as in models.csv
     table = table.assign(**{f"flag_{k}": [bool(fits[s].flags[k]) for s in table["scheme"]] for k in FLAGS})
@@ -466,7 +472,7 @@ def _boot_weights(seed, stream, n_acc, n_boot):
 
 
 def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family, metrics, n_boot, seed, conf_level,
-                 W=None):
+                 W=None, aucs=None):
     """Pooled out-of-fold scores per scheme, their differences from the baseline with bootstrap intervals."""
     rows = []
     for s in schemes:
@@ -480,7 +486,7 @@ def _score_table(fits, y, preds, schemes, baseline, acc_codes, kind, loss_family
         table[f"{m}_diff"] = table[m] - base[m]
     if n_boot:
         diffs = _bootstrap_differences(y, preds, schemes, baseline, acc_codes, kind, loss_family, n_boot,
-                                       seed, conf_level, W=W)
+                                       seed, conf_level, W=W, aucs=aucs)
         table = table.merge(diffs, on="scheme", how="left")
     order = ["scheme", "n", "n_accounts"]
     for m in metrics:
@@ -517,13 +523,15 @@ def _select(table, y, preds, schemes, acc, kind, family, metric, n_boot, seed, W
     return table, winner, rule
 
 
-def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level, W=None):
-    """Percentile CIs of (scheme - baseline) scores, resampling accounts."""
+def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boot, seed, conf_level, W=None,
+                           aucs=None):
+    """Percentile CIs of (scheme - baseline) scores, resampling accounts (``aucs``: each scheme's bootstrap AUCs
+    being scored already, futures)."""
     n_acc = int(acc.max() + 1)
     W = _boot_weights(seed, 1, n_acc, n_boot) if W is None else W  # replicate x account
     denom = replicate_dot(W, np.bincount(acc, minlength=n_acc))
     a = (1 - conf_level) / 2
-    cw = _class_weights(y, acc, W) if kind == "rebuy" else None
+    cw = _class_weights(y, acc, W) if kind == "rebuy" and aucs is None else None
     boot = {}
     for s in schemes:
         res = {}
@@ -537,7 +545,9 @@ def _bootstrap_differences(y, preds, schemes, baseline, acc, kind, family, n_boo
         def one(s):
             return _bootstrap_auc(y, preds[s], acc, W, cw)
 
-        if len(y) >= PARALLEL_FOLD_ROWS and len(schemes) > 1:
+        if aucs is not None:
+            aucs = [aucs[s].result() for s in schemes]
+        elif len(y) >= PARALLEL_FOLD_ROWS and len(schemes) > 1:
             with ThreadPoolExecutor(2) as pool:
                 aucs = list(pool.map(one, schemes))
         else:
