@@ -215,8 +215,9 @@ PRIVATE_IN_TESTS = {
     "test_metrics_fast.py": ({"_pain_table", "_pain_table_reference", "_journey_table", "_journey_table_reference",
                               "_group_sums"},
                              "pain_points' and journey_view's tables on codes against their pandas groupby references"),
-    "test_workers.py": ({"_SAMPLES", "_machine_busy", "_sample"},
-                        "the CPU samples note_cpu keeps, and the machine's CPU time seeing this process's"),
+    "test_workers.py": ({"_SAMPLES", "_machine_busy", "_sample", "_KEPT", "_live_children_cpu"},
+                        "the CPU samples note_cpu keeps, and the machine's CPU time seeing this process's; the kept "
+                        "worker's slot and its CPU counted as this process's"),
     "test_score_blocks.py": ({"_SCORE_BLOCK", "_THREADS", "_score_rows"},
                              "the public call's item scores in blocks on two threads against one item_sentiment call"),
     "test_departure_slices.py": ({"_slices", "_stand_in_influence"},

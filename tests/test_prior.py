@@ -288,3 +288,21 @@ def test_the_kernel_with_given_parameters_equals_the_readable_reference(monkeypa
                                    atol=1e-12, equal_nan=True, err_msg=c)
     own, _ = real(*args, **dict(kwargs, portfolio=None))
     assert not np.allclose(own["shrunk"], got["shrunk"], equal_nan=True)  # the parameters matter
+
+
+def test_the_prior_rides_in_attrs_as_json_text_and_old_dicts_still_read(whole, tmp_path):
+    """attrs['portfolio_prior'] is JSON text (pandas deep-copies attrs into every operation's result; a string by
+    reference): the same prior comes back from the table, from a column read, from Parquet and from the earlier
+    plain-dict form."""
+    text = whole.attrs["portfolio_prior"]
+    assert isinstance(text, str)
+    prior = PortfolioPrior.of(whole)
+    assert PortfolioPrior.of(whole[["account_id", "mean"]]) == prior
+    whole.to_parquet(tmp_path / "t.parquet")
+    assert PortfolioPrior.of(pd.read_parquet(tmp_path / "t.parquet")) == prior
+    old = whole.iloc[:3].copy()
+    old.attrs["portfolio_prior"] = json.loads(text)  # as cxinfluence wrote it before
+    assert PortfolioPrior.of(old) == prior
+    old.attrs["portfolio_prior"] = "{not json"
+    with pytest.raises(PriorError, match="not the JSON text"):
+        PortfolioPrior.of(old)

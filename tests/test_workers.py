@@ -107,3 +107,35 @@ def test_a_workers_warnings_are_raised_again_here():
 def test_a_stage_uses_a_worker_from_enough_pictures_and_a_spare_core(monkeypatch, n, spare, used):
     monkeypatch.setattr(workers, "spare_cores", lambda: spare)
     assert workers.use_worker(n, 8) is used
+
+
+def _pid(_):
+    import os
+
+    return os.getpid()
+
+
+@pytest.mark.slow  # spawns processes
+def test_a_kept_worker_serves_every_stage_and_ends_with_the_block():
+    """cx.run keeps one warmed-up worker for the maps and the pages: both stages' halves go to the same process,
+    its CPU counts as this process's (not as another's keeping the machine busy), it takes the larger half
+    (warm), and it is gone when the block ends; outside it each stage starts its own."""
+    import multiprocessing
+    import os
+
+    with workers.kept_worker() as pool:
+        assert pool is not None
+        pids = []
+        for _ in range(2):
+            p, f = workers.start_worker(_pid, 0)
+            pids.append(workers.finish_worker(p, f, lambda: None))
+        assert pids[0] == pids[1] != os.getpid()
+        assert pids[0] in [c.pid for c in multiprocessing.active_children()]
+        assert workers._live_children_cpu() > 0  # its warm-up (imports, a first picture) done, and counted
+        assert workers.in_two(list(range(5)), 2, lambda part: part, lambda part: (_pid, part)) == [0, 1]
+    assert pids[0] not in [c.pid for c in multiprocessing.active_children()]
+    assert workers.in_two(list(range(5)), 2, lambda part: part, lambda part: (_pid, part)) == [0, 1, 2]
+    p, f = workers.start_worker(_pid, 0)
+    assert workers.finish_worker(p, f, lambda: None) not in pids
+    with workers.kept_worker(start=False) as pool:  # no worker kept: the stages start their own
+        assert pool is None and workers._KEPT is None

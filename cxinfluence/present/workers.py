@@ -25,8 +25,8 @@ import sys
 import time
 import warnings
 
-__all__ = ["MIN_SPARE_CORES", "finish_worker", "in_two", "note_cpu", "others_busy", "spare_cores", "start_worker",
-           "use_worker"]
+__all__ = ["MIN_SPARE_CORES", "finish_worker", "in_two", "kept_worker", "note_cpu", "others_busy", "spare_cores",
+           "start_worker", "use_worker"]
 
 #: the busy time of other processes is read over at least this many seconds (else since the first sample)
 MIN_WINDOW_S = 3.0
@@ -47,14 +47,30 @@ def _machine_busy() -> float | None:
 
 
 def _own_cpu() -> float:
-    """CPU seconds of this process's threads and of its finished (reaped) child processes, e.g. earlier workers."""
+    """CPU seconds of this process's threads, of its finished (reaped) child processes, e.g. earlier workers, and
+    of its live ones (the kept worker, :func:`kept_worker`, warming up or drawing)."""
     try:
         import resource
 
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.process_time() + children.ru_utime + children.ru_stime
+        return time.process_time() + children.ru_utime + children.ru_stime + _live_children_cpu()
     except ImportError:  # Windows: no resource module
         return time.process_time()
+
+
+def _live_children_cpu() -> float:
+    """CPU seconds of this process's live worker processes (``/proc/<pid>/stat``; 0 for one that cannot be read)."""
+    import multiprocessing
+
+    total = 0.0
+    for child in multiprocessing.active_children():
+        try:
+            with open(f"/proc/{child.pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()  # after the command name: state, ppid, ...
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, ValueError, IndexError, AttributeError):
+            continue
+    return total
 
 
 def _sample():
@@ -162,18 +178,83 @@ def _recording(func, *args):
     return result, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 
-def start_worker(func, *args):
-    """``func(*args)`` started in one spawned worker process: ``(pool, future)``, or ``(None, None)`` where no
-    process can be started (a sandbox, a frozen app): the caller then does that work itself."""
+def _spawned_pool():
+    """A pool of one spawned worker process with one BLAS thread, started at its first task."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+
+
+def start_worker(func, *args):
+    """``func(*args)`` started in one spawned worker process: ``(pool, future)``, or ``(None, None)`` where no
+    process can be started (a sandbox, a frozen app): the caller then does that work itself. Inside
+    :func:`kept_worker` the kept worker does it (``pool.shutdown`` then leaves that worker running)."""
+    if _KEPT is not None:
+        try:
+            return _Borrowed(), _KEPT.submit(_recording, func, *args)
+        except (OSError, RuntimeError, ValueError):  # broken (BrokenProcessPool is a RuntimeError): a fresh one
+            pass
     try:
         with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            pool = _spawned_pool()
             return pool, pool.submit(_recording, func, *args)
     except (OSError, RuntimeError, ValueError):
         return None, None
+
+
+#: the worker the picture stages share while :func:`kept_worker` holds it, or None
+_KEPT = None
+
+
+class _Borrowed:
+    """The kept worker as :func:`start_worker` hands it out: shutting it down leaves it running for the next stage."""
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        pass
+
+
+def _warm_up() -> None:
+    """In the kept worker, as soon as it starts: what drawing maps and pages imports, and the fonts a first
+    picture loads, so that its first picture of a stage does not wait for them (about a second of CPU)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from . import account_page, mapfiles  # noqa: F401  # lazy: the warm-up imports what the pictures will need
+
+    fig = Figure(figsize=(1, 1))
+    fig.text(0.5, 0.5, "warm", weight="bold")
+    fig.savefig(io.BytesIO(), format="rgba", dpi=72)
+
+
+@contextlib.contextmanager
+def kept_worker(start=True):
+    """Keep one worker process for every picture stage inside the block: started now and warmed up
+    (:func:`_warm_up`) while the stages before the pictures run, instead of one started by each stage.
+
+    A spawned worker pays its start (Python, numpy, pandas, matplotlib: about a second of CPU) before its first
+    picture, and the maps and the account pages each waited for one. Kept, its start is paid once, on the
+    core the analysis stages leave idle. Each stage still asks :func:`use_worker` whether to use it; the
+    worker's own CPU counts as this process's (:func:`_own_cpu`), not as another's. ``start=False``: no worker
+    is kept (each stage starts its own, as outside the block).
+    """
+    global _KEPT
+    pool = None
+    if start:
+        try:
+            with _main_script_hidden():
+                pool = _spawned_pool()
+                pool.submit(_warm_up)
+        except (OSError, RuntimeError, ValueError):  # no process can be started here: the stages draw alone
+            pool = None
+    saved, _KEPT = _KEPT, pool
+    try:
+        yield pool
+    finally:
+        _KEPT = saved
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def in_two(jobs, workers, here, there):
@@ -188,7 +269,8 @@ def in_two(jobs, workers, here, there):
     >>> in_two([1, 2, 3], 1, lambda part: sum(part), lambda part: (sum, part))
     6
     """
-    theirs = jobs[(len(jobs) + 1) // 2:] if workers > 1 else []
+    # a kept worker is warm: it takes the larger half (this process also writes what the stage adds, e.g. exports)
+    theirs = jobs[(len(jobs) + (_KEPT is None)) // 2:] if workers > 1 else []
     call = there(theirs) if theirs else None
     pool, future = start_worker(*call) if call else (None, None)
     if pool is None:  # one process, or none could be started here: every job done here
