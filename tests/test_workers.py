@@ -139,3 +139,36 @@ def test_a_kept_worker_serves_every_stage_and_ends_with_the_block():
     assert workers.finish_worker(p, f, lambda: None) not in pids
     with workers.kept_worker(start=False) as pool:  # no worker kept: the stages start their own
         assert pool is None and workers._KEPT is None
+
+
+@pytest.mark.slow  # spawns processes
+def test_a_kept_worker_ends_when_its_run_is_killed(tmp_path):
+    """A run killed outright (SIGKILL) cannot stop its worker: the worker watches its parent and ends, so it
+    does not hold the run's pipes open (a caller reading the run's output would wait forever)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import multiprocessing, os, signal, time\n"
+        "from cxinfluence.present import workers\n"
+        "if __name__ == '__main__':\n"
+        "    with workers.kept_worker():\n"
+        "        time.sleep(1.0)\n"
+        "        print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n")
+    start = time.monotonic()
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == -9 and time.monotonic() - start < 30  # the pipes closed: the worker is gone too
+    pid = int(res.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":  # ended, not yet reaped by its new parent
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"worker {pid} still running after its parent was killed")

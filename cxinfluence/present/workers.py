@@ -139,8 +139,21 @@ def use_worker(n_jobs: int, min_jobs: int) -> bool:
     return n_jobs >= min_jobs and spare_cores() >= MIN_SPARE_CORES
 
 
+def _watch_parent(parent: int) -> None:
+    """In a worker: end it as soon as the process that started it is gone. A run killed outright (SIGKILL, the
+    out-of-memory killer) cannot tell its pool to stop, and its worker would wait for work forever, holding the
+    run's terminal and pipes open (a caller waiting for the run's output would wait with it)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
 def _one_thread():
-    """Worker start: one BLAS thread (idle BLAS threads spinning beside small layouts tripled the worker's CPU)."""
+    """Worker start: one BLAS thread (idle BLAS threads spinning beside small layouts tripled the worker's CPU),
+    and a watch on the parent (:func:`_watch_parent`)."""
+    import threading
+
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="watch-parent", daemon=True).start()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # numpy is not imported yet in a fresh worker: this is enough
     try:
