@@ -172,3 +172,30 @@ def test_a_kept_worker_ends_when_its_run_is_killed(tmp_path):
         time.sleep(0.1)
     else:
         raise AssertionError(f"worker {pid} still running after its parent was killed")
+
+
+def test_a_run_keeps_a_worker_only_for_enough_maps(monkeypatch):
+    """cx.run keeps a picture worker only where the maps (and their pages) are enough to share: PARALLEL_MIN_MAPS
+    or more of the village's accounts, and more than one core."""
+    import contextlib
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from cxinfluence.pipeline import outputs
+
+    started = []
+    monkeypatch.setattr(outputs, "kept_worker", lambda start: started.append(start) or contextlib.nullcontext())
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: 2)
+    village = SimpleNamespace(accounts=pd.DataFrame({"account_id": [f"A{i}" for i in range(20)]}))
+    few = SimpleNamespace(accounts=village.accounts.head(3))
+    cases = [(village, 25, None), (village, 5, None), (village, -1, None), (village, 0, None), (few, 25, None),
+             (few, -1, None), (village, 0, [f"A{i}" for i in range(8)]), (village, 25, ["A1"])]
+    for v, maps, chosen in cases:
+        with outputs.picture_worker(v, maps, chosen):
+            pass
+    assert started == [True, False, True, False, False, False, True, False]
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: 1)
+    with outputs.picture_worker(village, 25, None):
+        pass
+    assert started[-1] is False

@@ -5,6 +5,7 @@ Called by :func:`cxinfluence.pipeline.runner.run` inside its atomic output folde
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -13,11 +14,12 @@ from ..exceptions import CxInfluenceError
 from ..network.graph import account_graphs
 from ..present.content import build_report
 from ..present.exports import write_gexf, write_kumu
-from ..present.mapfiles import MapJob, write_maps
+from ..present.mapfiles import PARALLEL_MIN_MAPS, MapJob, write_maps
 from ..present.portfolio import (EXCEL_MAX_ROWS, portfolio_tables, write_portfolio_gexf, write_portfolio_graph,
                                  write_portfolio_kumu)
 from ..present.report import ReportContent, render_report
 from ..present.summary import village_overview
+from ..present.workers import kept_worker
 from ..sentiment.prior import PRIOR_FILE
 from ..village.filenames import account_file_names
 from ..village.io import write_csv
@@ -39,6 +41,15 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
         return []
     ranked = risk["account_id"].astype(str).tolist()
     return ranked if maps < 0 else ranked[:maps]
+
+
+def picture_worker(v, maps, map_accounts):
+    """The run's kept picture worker (:func:`cxinfluence.present.workers.kept_worker`), started only where the
+    maps (and so their pages) will be enough to share with it: :data:`PARALLEL_MIN_MAPS` or more, and more than
+    one core. A village of a few accounts does not pay for a process it would not use."""
+    n = len(v.accounts)
+    count = len(map_accounts) if map_accounts else n if maps is not None and maps < 0 else min(maps or 0, n)
+    return kept_worker(start=count >= PARALLEL_MIN_MAPS and (os.cpu_count() or 1) > 1)
 
 
 def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:

@@ -61,7 +61,6 @@ from ..models.risk import accounts_at_risk
 from ..models.sensitivity import influence_sensitivity, sensitivity_sample
 from ..present.account_page import write_account_pages
 from ..present.pagedata import sub_village
-from ..present.workers import kept_worker
 from ..sentiment.prior import PortfolioPrior
 from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
 from ..village.anonymize import anonymize_village, load_key
@@ -85,7 +84,7 @@ from .mapreduce import (
     prior_part,
     sentiment_part,
 )
-from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables
+from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables, picture_worker
 from .partitioned import PartitionedVillage
 from .preconditions import (
     _compare_date,
@@ -275,7 +274,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
             _check_prior(prior, v, as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
             progress.say(f"portfolio prior {prior.describe()}")
         result = RunResult(out=out, as_of=as_of, caught=[("Loading", w) for w in early])
-        with kept_worker(start=bool(maps or map_accounts)):  # one worker for the maps and pages, warm by then
+        with picture_worker(v, maps, map_accounts):  # one worker for the maps and pages, warm by then
             _run_stages(v, result, progress, spill, window_days=window_days, lead_days=lead_days,
                         half_life_days=half_life_days, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
                         prior=prior, partitions=partitions, engine=engine, scheduler=scheduler, compare_to=compare_to,
