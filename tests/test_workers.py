@@ -199,3 +199,22 @@ def test_a_run_keeps_a_worker_only_for_enough_maps(monkeypatch):
     with outputs.picture_worker(village, 25, None):
         pass
     assert started[-1] is False
+
+
+@pytest.mark.slow  # spawns a process
+def test_the_reports_charts_of_every_account_drawn_in_the_kept_worker_are_the_same_bytes(small_synthetic, tmp_path,
+                                                                                       monkeypatch):
+    """Inside a run with a kept worker the report's charts of every account (HEAVY_FIGURES) are drawn there while
+    the run draws the others: the same report, byte for byte."""
+    from cxinfluence.pipeline.runner import run
+    from cxinfluence.present import content
+
+    result = run(small_synthetic[1], tmp_path / "out", maps=0, quiet=True, n_boot=20)
+    here = content.build_report(small_synthetic[1], result, [])
+    sent = []
+    monkeypatch.setattr(content, "spare_cores", lambda: 1.0)
+    monkeypatch.setattr(content, "start_worker", lambda func, specs: sent.append([s[0] for s in specs])
+                        or workers.start_worker(func, specs))
+    with workers.kept_worker():
+        there = content.build_report(small_synthetic[1], result, [])
+    assert sent == [["money", "scatter"]] and there == here

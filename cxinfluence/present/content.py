@@ -29,9 +29,10 @@ from .briefing import (
 )
 from .changes import change_highlights, change_sentences
 from .plots import drawn_marks, figure_to_data_uri
-from .report import ReportContent, render_report
+from .report import RISK_SHOWN, ReportContent, render_report
 from .shownrows import gathered, shown_actions, top_rows
 from .summary import village_overview
+from .workers import MIN_SPARE_CORES, finish_worker, has_kept_worker, spare_cores, start_worker
 
 #: Accounts drawn on the report's portfolio view (the largest by revenue): an
 #: inline SVG of every account of a 100k portfolio would weigh tens of MB.
@@ -42,6 +43,15 @@ LISTENING_SHOWN = 6
 
 def _pct(x):
     return f"{100 * x:.0f}%"
+
+
+def _shown_risk(risk, currency):
+    """The accounts at risk the report lists (:data:`RISK_SHOWN`), their amounts as text: formatting every
+    account's (200,000 amounts at 100,000 accounts) cost a third of a second for fifteen rows."""
+    shown = risk.head(RISK_SHOWN)
+    return shown.assign(revenue_at_risk_text=shown["revenue_at_risk"].map(lambda x: money(x, currency)),
+                        annual_revenue_text=shown["annual_revenue"].map(lambda x: money(x, currency))
+                        if "annual_revenue" in shown else "")
 
 
 def _money(x):
@@ -168,35 +178,71 @@ def caveats(result) -> list:
 
 
 def _figures(result, comparison, *, currency=None, highlight=()):
+    """The report's figures as ``{name: (data URI, caption)}``; the charts of every account (``HEAVY_FIGURES``)
+    drawn in the run's kept picture worker while this process draws the others, when there is one and a core is
+    idle (:func:`cxinfluence.present.workers.kept_worker`; the same bytes either way)."""
+    specs = _figure_specs(result, comparison, currency=currency, highlight=highlight)
+    heavy = [spec for spec in specs if spec[0] in HEAVY_FIGURES]
+    if heavy and len(heavy) < len(specs) and has_kept_worker() and spare_cores() >= MIN_SPARE_CORES:
+        pool, future = start_worker(draw_figures, heavy)
+        drawn = draw_figures([spec for spec in specs if spec[0] not in HEAVY_FIGURES])
+        drawn += finish_worker(pool, future, lambda: draw_figures(heavy))
+    else:
+        drawn = draw_figures(specs)
+    figs = {name: (uri, caption) for name, uri, caption in drawn}
+    return {name: figs[name] for name, *_ in specs}  # in the report's order
+
+
+#: the report's charts of every account (100,000 marks at 100,000 accounts): the slow ones
+HEAVY_FIGURES = ("money", "scatter")
+
+
+def draw_figures(specs) -> list:
+    """``[(name, data URI, caption)]`` of figure specs ``(name, draw, args, kwargs, caption)``: ``draw(*args,
+    **kwargs)`` gives the chart's Axes. Module-level, so that a worker process can draw a share of them.
+
+    Raises
+    ------
+    PlotDataError
+        When a chart draws nothing (a failure, not a picture).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
 
-    t, fits = result.tables, result.fits
-    figs = {}
-
-    def add(name, ax, caption):
+    out = []
+    for name, draw, args, kwargs, caption in specs:
+        ax = draw(*args, **kwargs)
         if drawn_marks(ax.figure) == 0:  # a chart that draws nothing is a failure, not a picture
             raise PlotDataError(f"report figure {name!r} draws no data ({caption})")
-        figs[name] = (figure_to_data_uri(ax.figure, close=True), caption)
+        out.append((name, figure_to_data_uri(ax.figure, close=True), caption))
+    return out
 
+
+def _figure_specs(result, comparison, *, currency=None, highlight=()) -> list:
+    """What :func:`draw_figures` draws for the report, in the report's order (the data cut to what each chart
+    reads, so that a worker is sent little)."""
+    t, fits = result.tables, result.fits
+    specs = []
     risk = t["accounts_at_risk"]
     if risk["revenue_at_risk"].notna().any() and "annual_revenue" in risk:
-        add("money", money_at_risk_chart(risk, highlight, currency=currency),
-            "Each mark is an account. Solid squares: the accounts needing action this quarter; hollow circles: "
-            "the rest. Revenue at risk grows towards the top left (high revenue, low chance of renewing).")
+        specs.append(("money", money_at_risk_chart, (risk[["account_id", "p_renew", "annual_revenue"]], list(highlight)),
+                      {"currency": currency},
+                      "Each mark is an account. Solid squares: the accounts needing action this quarter; hollow "
+                      "circles: the rest. Revenue at risk grows towards the top left (high revenue, low chance of "
+                      "renewing)."))
     eq = fits.get("decision_equation")
     if eq is not None and eq.effects is not None:
-        add("forest", role_effects_chart(eq),
-            "Difference in predicted renewal between accounts whose people in each role are promoters and those "
-            "whose people are detractors, other roles held equal; bars are 95% intervals, a bar crossing the "
-            "dashed line is not distinguishable from no difference.")
+        specs.append(("forest", role_effects_chart, (eq,), {},
+                      "Difference in predicted renewal between accounts whose people in each role are promoters and "
+                      "those whose people are detractors, other roles held equal; bars are 95% intervals, a bar "
+                      "crossing the dashed line is not distinguishable from no difference."))
     fit = fits.get(f"rebuy:{PRIMARY}")
     if fit is not None:
-        add("renewal_curve", plots.renewal_curve(renewal_curve_table(fit, PRIMARY),
-                                                 title="How does the chance of renewal change with sentiment?",
-                                                 xlabel="Influence-weighted account sentiment (-1 to +1)"),
-            "Predicted chance of renewal of a typical account, with its 95% band.")
+        specs.append(("renewal_curve", plots.renewal_curve, (renewal_curve_table(fit, PRIMARY),),
+                      {"title": "How does the chance of renewal change with sentiment?",
+                       "xlabel": "Influence-weighted account sentiment (-1 to +1)"},
+                      "Predicted chance of renewal of a typical account, with its 95% band."))
     if comparison is not None:
         table = comparison.table.assign(score=comparison.table["auc"])
         if "auc_diff_low" in table:
@@ -206,25 +252,26 @@ def _figures(result, comparison, *, currency=None, highlight=()):
             table = table.assign(ci_low=np.nan, ci_high=np.nan)
 
         table = table.assign(scheme=table["scheme"].map(lambda s: LABELS.get(s, str(s).replace("_", " "))))
-        add("schemes", plots.scheme_comparison(table, title="Which sentiment score predicts renewal best?",
-                                               xlabel="Held-out AUC: chance the score ranks a renewing account "
-                                                      "above a lost one"),
-            "AUC on accounts the model did not see (0.5 = a coin toss, 1 = perfect); intervals from the "
-            "bootstrap of the difference to the plain mean.")
+        specs.append(("schemes", plots.scheme_comparison, (table,),
+                      {"title": "Which sentiment score predicts renewal best?",
+                       "xlabel": "Held-out AUC: chance the score ranks a renewing account above a lost one"},
+                      "AUC on accounts the model did not see (0.5 = a coin toss, 1 = perfect); intervals from the "
+                      "bootstrap of the difference to the plain mean."))
     # the plotted columns only: the frame has some 50 (a million accounts: 4M rows, 1.6 GiB for two)
     plotted = None if t.get("model_frame") is None else gathered(t["model_frame"], ["mean", PRIMARY, "renewed"])
     if plotted is not None and plotted[["mean", PRIMARY]].notna().all(axis=1).any():
-        add("scatter", plots.sentiment_scatter(plotted.dropna(subset=["mean", PRIMARY]), unit="account-periods",
-                                               hue_title="Renewed",
-                                               title="Does weighting by influence change the score?",
-                                               xlabel="Plain mean sentiment (-1 to +1)",
-                                               ylabel="Influence-weighted sentiment (-1 to +1)"),
-            "Each point an account-period: plain mean against influence-weighted sentiment; crosses did not renew.")
+        specs.append(("scatter", plots.sentiment_scatter, (plotted.dropna(subset=["mean", PRIMARY]),),
+                      {"unit": "account-periods", "hue_title": "Renewed",
+                       "title": "Does weighting by influence change the score?",
+                       "xlabel": "Plain mean sentiment (-1 to +1)",
+                       "ylabel": "Influence-weighted sentiment (-1 to +1)"},
+                      "Each point an account-period: plain mean against influence-weighted sentiment; crosses did "
+                      "not renew."))
     if t.get("coverage") is not None and t["coverage"]["heard_influence"].notna().any():
-        add("coverage", plots.coverage_chart(t["coverage"],
-                                             title="How much of each account's influence have we heard?"),
-            "Share of each account's influence heard recently, least covered first.")
-    return figs
+        specs.append(("coverage", plots.coverage_chart, (t["coverage"],),
+                      {"title": "How much of each account's influence have we heard?"},
+                      "Share of each account's influence heard recently, least covered first."))
+    return specs
 
 
 def _warnings_list(result) -> list:
@@ -294,9 +341,7 @@ def build_report(village, result, map_entries, *, anonymized=False, window_days=
         as_of=result.as_of,
         overview=village_overview(village),
         headlines=_headlines(result, window_days, currency, len(now) or 10),
-        risk=risk.assign(revenue_at_risk_text=risk["revenue_at_risk"].map(lambda x: money(x, currency)),
-                         annual_revenue_text=risk["annual_revenue"].map(lambda x: money(x, currency))
-                         if "annual_revenue" in risk else ""),
+        risk=_shown_risk(risk, currency),
         action_accounts=now.assign(revenue_at_risk_text=now["revenue_at_risk"].map(lambda x: money(x, currency)))
         if len(now) else now,
         risk_sentences=risk_sentences(risk, currency=currency) + reason_sentences(risk),

@@ -34,7 +34,7 @@ class ReportContent:
     as_of: pd.Timestamp
     overview: pd.DataFrame  # item, value
     headlines: list = field(default_factory=list)  # plain-language sentences
-    risk: pd.DataFrame | None = None  # from risk.accounts_at_risk
+    risk: pd.DataFrame | None = None  # the first RISK_SHOWN rows of risk.accounts_at_risk, amounts as text
     action_accounts: pd.DataFrame | None = None  # from briefing.action_accounts: one reason each
     risk_sentences: list = field(default_factory=list)
     equation_sentences: list = field(default_factory=list)
@@ -156,6 +156,9 @@ def _csp(content) -> str:
     return (f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src data:; "
             "font-src data:; connect-src 'none'; frame-src 'self' about:; base-uri 'none'; form-action 'none'")
 
+
+#: accounts at risk listed in the report (the highest revenue at risk first)
+RISK_SHOWN = 15
 
 RISK_COLUMNS = {
     "account_id": ("Account", "text"),
@@ -297,7 +300,7 @@ def render_report(content: ReportContent) -> str:
         parts += ["<h3>Accounts at risk, with every warning sign</h3>",
                   "<p>Ranked by revenue at risk: annual revenue times the model's chance that the account does "
                   "<em>not</em> renew, given the sentiment of the people who hold influence and veto power.</p>",
-                  _linked_table(content.risk.head(15), RISK_COLUMNS, pages)]
+                  _linked_table(content.risk.head(RISK_SHOWN), RISK_COLUMNS, pages)]
     parts.append("<h3>Data</h3>")
     overview = content.overview.assign(value=content.overview["value"].astype(str).str.replace(
         "reports_to", "reports to", regex=False))

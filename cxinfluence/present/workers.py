@@ -25,8 +25,8 @@ import sys
 import time
 import warnings
 
-__all__ = ["MIN_SPARE_CORES", "finish_worker", "in_two", "kept_worker", "note_cpu", "others_busy", "spare_cores",
-           "start_worker", "use_worker"]
+__all__ = ["MIN_SPARE_CORES", "finish_worker", "has_kept_worker", "in_two", "kept_worker", "note_cpu", "others_busy",
+           "spare_cores", "start_worker", "use_worker"]
 
 #: the busy time of other processes is read over at least this many seconds (else since the first sample)
 MIN_WINDOW_S = 3.0
@@ -218,6 +218,11 @@ def start_worker(func, *args):
 
 #: the worker the picture stages share while :func:`kept_worker` holds it, or None
 _KEPT = None
+
+
+def has_kept_worker() -> bool:
+    """Whether a kept worker (:func:`kept_worker`) is there to take work without a process start."""
+    return _KEPT is not None
 
 
 class _Borrowed:
