@@ -191,12 +191,19 @@ def _recording(func, *args):
     return result, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 
-def _spawned_pool():
-    """A pool of one spawned worker process with one BLAS thread, started at its first task."""
+def _spawn(func, *args):
+    """``func(*args)`` submitted to a fresh pool of one spawned worker process with one BLAS thread (started at
+    that submit): ``(pool, future)``, or ``(None, None)`` where no process can be started (a sandbox, a frozen
+    app)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+    try:
+        with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+            return pool, pool.submit(func, *args)
+    except (OSError, RuntimeError, ValueError):
+        return None, None
 
 
 def start_worker(func, *args):
@@ -208,12 +215,7 @@ def start_worker(func, *args):
             return _Borrowed(), _KEPT.submit(_recording, func, *args)
         except (OSError, RuntimeError, ValueError):  # broken (BrokenProcessPool is a RuntimeError): a fresh one
             pass
-    try:
-        with _main_script_hidden():  # the worker starts (at submit) without re-running the user's script
-            pool = _spawned_pool()
-            return pool, pool.submit(_recording, func, *args)
-    except (OSError, RuntimeError, ValueError):
-        return None, None
+    return _spawn(_recording, func, *args)
 
 
 #: the worker the picture stages share while :func:`kept_worker` holds it, or None
@@ -258,14 +260,7 @@ def kept_worker(start=True):
     is kept (each stage starts its own, as outside the block).
     """
     global _KEPT
-    pool = None
-    if start:
-        try:
-            with _main_script_hidden():
-                pool = _spawned_pool()
-                pool.submit(_warm_up)
-        except (OSError, RuntimeError, ValueError):  # no process can be started here: the stages draw alone
-            pool = None
+    pool = _spawn(_warm_up)[0] if start else None  # None where no process can be started: the stages draw alone
     saved, _KEPT = _KEPT, pool
     try:
         yield pool
