@@ -218,3 +218,17 @@ def test_the_reports_charts_of_every_account_drawn_in_the_kept_worker_are_the_sa
     with workers.kept_worker():
         there = content.build_report(small_synthetic[1], result, [])
     assert sent == [["money", "scatter"]] and there == here
+
+
+def test_the_reports_charts_are_drawn_here_when_no_worker_can_take_them(small_synthetic, tmp_path, monkeypatch):
+    """A kept worker that broke and no process to start in its place (start_worker gives (None, None)): the
+    report draws every chart itself, the same report."""
+    from cxinfluence.pipeline.runner import run
+    from cxinfluence.present import content
+
+    result = run(small_synthetic[1], tmp_path / "out", maps=0, quiet=True, n_boot=20)
+    here = content.build_report(small_synthetic[1], result, [])
+    monkeypatch.setattr(content, "has_kept_worker", lambda: True)
+    monkeypatch.setattr(content, "spare_cores", lambda: 1.0)
+    monkeypatch.setattr(content, "start_worker", lambda func, specs: (None, None))
+    assert content.build_report(small_synthetic[1], result, []) == here

@@ -184,9 +184,9 @@ def _figures(result, comparison, *, currency=None, highlight=()):
     specs = _figure_specs(result, comparison, currency=currency, highlight=highlight)
     heavy = [spec for spec in specs if spec[0] in HEAVY_FIGURES]
     if heavy and len(heavy) < len(specs) and has_kept_worker() and spare_cores() >= MIN_SPARE_CORES:
-        pool, future = start_worker(draw_figures, heavy)
+        pool, future = start_worker(draw_figures, heavy)  # (None, None): no process could take them
         drawn = draw_figures([spec for spec in specs if spec[0] not in HEAVY_FIGURES])
-        drawn += finish_worker(pool, future, lambda: draw_figures(heavy))
+        drawn += draw_figures(heavy) if pool is None else finish_worker(pool, future, lambda: draw_figures(heavy))
     else:
         drawn = draw_figures(specs)
     figs = {name: (uri, caption) for name, uri, caption in drawn}
