@@ -348,3 +348,24 @@ def test_loaded_text_is_one_chunk_whatever_the_reader_handed_over(tmp_path, monk
     assert cleaned.tolist()[3:] == ["b", "c"]
     plain = pd.Series(pd.array(pa.chunked_array([pa.array(["x"]), pa.array(["y"])]), dtype="str"))
     assert rawtable._clean_cells(plain).array._pa_array.num_chunks == 1  # nothing to strip: still joined
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_columns_cleaned_on_two_threads_equal_one_at_a_time(tmp_path, monkeypatch, fmt):
+    # large tables clean their columns on two threads (rawtable.PARALLEL_CELLS): the same tables and problems
+    from cxinfluence.village.synth import make_village
+
+    v, _ = make_village(30, seed=5)
+    r = v.responses.copy()
+    r["comment"] = r["comment"].astype(object)
+    r.loc[r.index[:7], "comment"] = ["  padded ", "", "\u00a0nbsp", "tab\t", "日本 ", "", None]
+    r.loc[r.index[7], "channel"] = " "
+    folder = cio.write_village(Village(v.accounts, v.stakeholders, v.relationships, r, v.outcomes), tmp_path / "v",
+                               format=fmt)
+    monkeypatch.setattr(rawtable, "PARALLEL_CELLS", 10**12)
+    one = load_village(folder)
+    monkeypatch.setattr(rawtable, "PARALLEL_CELLS", 0)
+    two = load_village(folder)
+    for name in ("accounts", "stakeholders", "relationships", "responses", "outcomes"):
+        pd.testing.assert_frame_equal(getattr(two, name), getattr(one, name))
+    assert one.responses["comment"].iloc[0] == "padded" and pd.isna(one.responses["comment"].iloc[1])

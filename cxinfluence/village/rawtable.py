@@ -195,14 +195,18 @@ def _may_have_edge_space(chunk) -> bool:
     return bool(_WS_FIRST.take(first).any() or _WS_LAST.take(last).any())
 
 
+PARALLEL_CELLS = 4_000_000  # cells of a table from which its columns are cleaned on two threads
+
+
 def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems) -> RawTable:
     """Apply the header, blank out empty strings, drop wholly blank rows and headerless empty columns."""
     names, hproblems, blank = _header(header, name, label)
     problems = problems + hproblems
     # copy=False: keep each column as its own array (no copy into 2-D blocks); columns taken out of
-    # ``body`` one at a time, so each reader's original is freed as its cleaned copy is made
+    # ``body`` and handed over one by one, so each reader's original is freed as its cleaned copy is made
     index, body.columns = body.index, range(body.shape[1])
-    body = pd.DataFrame({c: _clean_cells(body.pop(i)) for i, c in enumerate(names)}, index=index, copy=False)
+    body = pd.DataFrame(dict(zip(names, _clean_columns([body.pop(i) for i in range(len(names))]))),
+                        index=index, copy=False)
     for i in blank:
         c = names[i]
         if body[c].notna().any():
@@ -214,6 +218,20 @@ def _finish(name, label, header, body: pd.DataFrame, rows: np.ndarray, problems)
     if not keep.all():
         body, rows = body.loc[keep].reset_index(drop=True), rows[keep]
     return RawTable(name, label, body.reset_index(drop=True), np.asarray(rows, dtype=np.int64), problems)
+
+
+def _clean_columns(columns: list) -> list:
+    """:func:`_clean_cells` of each column (the list is emptied as they are taken), on two threads when the
+    table is large: Arrow's string kernels and the copies into one chunk run without the GIL, and most of
+    their time is first touches of new memory, which two cores fault in side by side."""
+    cells = sum(len(c) for c in columns)
+    if cells < PARALLEL_CELLS or len(columns) < 2:
+        return [_clean_cells(columns.pop(0)) for _ in range(len(columns))]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="clean-cells") as pool:
+        futures = [pool.submit(_clean_cells, columns.pop(0)) for _ in range(len(columns))]
+    return [f.result() for f in futures]
 
 
 def _not_blank_rows(body: pd.DataFrame) -> np.ndarray:
