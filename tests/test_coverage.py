@@ -16,6 +16,7 @@ from cxinfluence.listening import (
     DUNBAR_NUMBER,
     TurnoverWhatIf,
     coverage,
+    coverage_and_plan,
     listening_plan,
     manager_books,
     turnover_what_if,
@@ -535,6 +536,25 @@ def test_coverage_matches_naive_per_account_loop(seed):
             top = max(1, math.ceil(round(0.2 * len(then), 9)))
             key |= bool((shares > shares[p["stakeholder_id"]]).sum() < top)
         assert row["key_influencer_departed"] == key
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_coverage_and_plan_equal_the_two_calls(seed):
+    # the run's one pass: both tables exactly as coverage() and listening_plan() give them, with departures (the
+    # coverage's ids resolved with the ties), the influence computed by default or given, and per_account passed
+    v = random_portfolio(seed)
+    for kw in ({"influence_fn": by_rating}, {"influence": by_rating(v, AS_OF)}, {}):
+        for per in (3, 1, None):
+            cov, plan = coverage_and_plan(v, AS_OF, per_account=per, window_days=200, **kw)
+            pd.testing.assert_frame_equal(cov, coverage(v, AS_OF, window_days=200, **kw))
+            pd.testing.assert_frame_equal(plan, listening_plan(v, AS_OF, per_account=per, window_days=200, **kw))
+    bare = make_village([person("x", "X", "decider"), person("y", "X", "user", active_to="2024-03-01")])
+    bare.relationships, bare.responses = pd.DataFrame(), pd.DataFrame()
+    cov, plan = coverage_and_plan(bare, AS_OF, influence_fn=equal_weights)
+    pd.testing.assert_frame_equal(cov, coverage(bare, AS_OF, influence_fn=equal_weights))
+    pd.testing.assert_frame_equal(plan, listening_plan(bare, AS_OF, influence_fn=equal_weights))
+    with pytest.raises(CoverageError, match="per_account=0"):
+        coverage_and_plan(v, AS_OF, per_account=0)
 
 
 @pytest.mark.parametrize("seed", [4, 5])

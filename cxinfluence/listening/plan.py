@@ -71,13 +71,23 @@ def listening_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence
     _check_village(village)
     as_of = to_timestamp(as_of)
     window_days = _check_window(window_days)
-    if per_account is not None and (isinstance(per_account, bool) or not isinstance(per_account, (int, np.integer))
-                                    or per_account < 1):
-        raise CoverageError(f"per_account={per_account!r} is not a positive integer; expected e.g. 3, or None for all")
+    _check_per_account(per_account)
     if influence is None:
         influence = _default_influence_fn(influence_fn)(village, as_of)
     rows = _rows(village, ties=False)
-    people = _people(village, as_of, window_days, influence, rows)
+    return _plan(village, as_of, window_days, _people(village, as_of, window_days, influence, rows), rows,
+                 per_account)
+
+
+def _check_per_account(per_account):
+    if per_account is not None and (isinstance(per_account, bool) or not isinstance(per_account, (int, np.integer))
+                                    or per_account < 1):
+        raise CoverageError(f"per_account={per_account!r} is not a positive integer; expected e.g. 3, or None for all")
+
+
+def _plan(village, as_of, window_days, people, rows, per_account) -> pd.DataFrame:
+    """The listening plan from the active people (:func:`cxinfluence.listening.people._people`, only read) and
+    the village's resolved ids ``rows``: arguments already checked."""
     heard_now, unheard_veto_now = _heard_now(people, len(rows.accounts))
 
     cand = people.loc[~people["heard"].to_numpy()].copy()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..comments.actions import LEVEL_SHARES, action_list
-from ..listening import coverage, listening_plan
+from ..listening.coverage import coverage_and_plan
 from ..models.frame import PEOPLE_COLUMNS, model_frame, multi_metric_index, outcome_periods
 from ..models.risk import risk_flags
 from ..network.influence import influence_weights
@@ -63,9 +63,8 @@ def influence_part(tables, *, as_of) -> dict:
 
 def coverage_part(tables, *, as_of, window_days, influence=None) -> dict:
     """Coverage and the listening plan of one partition's accounts."""
-    v = _village(tables)
-    return {"coverage": coverage(v, as_of, window_days=window_days, influence=influence),
-            "listening_plan": listening_plan(v, as_of, window_days=window_days, influence=influence)}
+    cov, plan = coverage_and_plan(_village(tables), as_of, window_days=window_days, influence=influence)
+    return {"coverage": cov, "listening_plan": plan}
 
 
 def prior_part(tables, *, as_of, window_days, lead_days, half_life_days, influence=None) -> dict:
