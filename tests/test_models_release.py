@@ -183,3 +183,55 @@ def test_a_finished_run_holds_no_array_of_the_model_frame(small_synthetic, tmp_p
     comparison = result.tables.get("comparison_object")
     if comparison is not None:
         assert _row_arrays(comparison.fits, len(frame) // 2) == []
+
+
+@pytest.mark.parametrize("kept", ["statsmodels", "predict"])
+def test_fits_released_to_predict_read_as_before(path, kept):
+    # predict=: a lean fit keeps a few rows to build the design of new rows and predicts from its own estimates
+    # (no statsmodels refit on every row); everything read afterwards is what the unreleased fits give
+    df = _frame()
+    new = df.iloc[::7].drop(columns=["renewed"]).assign(mean=lambda d: d["mean"] - 0.3)
+    fits = _fits(df)
+    before = {"predict": predict_renewal(fits["rebuy:mean"], new), "curve": renewal_curve_table(fits["rebuy:mean"], "mean"),
+              "aliased": predict_renewal(fits["rebuy:aliased"], new), "findings": rebuy_findings(fits["rebuy:mean"])}
+    release_fits(fits, **{kept: ["rebuy:mean", "rebuy:aliased"]})
+    assert _row_arrays(fits["rebuy:mean"], len(df) // 2) == []
+    again = pickle.loads(pickle.dumps(fits))  # patsy's design is not pickled: rebuilt from the kept rows
+    for f in (fits, again):
+        after = {"predict": predict_renewal(f["rebuy:mean"], new), "curve": renewal_curve_table(f["rebuy:mean"], "mean"),
+                 "findings": rebuy_findings(f["rebuy:mean"])}
+        if f is fits:  # (an unpickled reduced model cannot predict: patsy's design of its rows is not pickled)
+            after["aliased"] = predict_renewal(f["rebuy:aliased"], new)
+        for what in after:
+            pd.testing.assert_frame_equal(after[what], before[what], check_exact=True, obj=what)
+    lean = isinstance(fits["rebuy:mean"].result, LeanGLMResults)
+    assert lean == (path == "lean")
+    if lean and kept == "predict":
+        assert fits["rebuy:mean"].result._sm is None  # statsmodels was never fitted
+        with pytest.raises(ModelError, match="released"):
+            fits["rebuy:mean"].summary()
+        assert len(fits["rebuy:mean"].result.model.design_rows) <= 4  # a row per segment, and the first
+    else:
+        assert "Generalized Linear Model Regression Results" in fits["rebuy:mean"].summary()
+
+
+def test_lean_predictions_are_statsmodels_get_prediction(monkeypatch):
+    # LeanGLMResults.get_prediction against statsmodels' on the same fit (its one-step refit from the lean
+    # estimate moves the estimates in the last bits only): logit and Tweedie, intervals at two levels, text
+    # categories given as text in the new rows
+    monkeypatch.setattr(glm, "WARM_START_MIN_ROWS", 100)
+    df = _frame(n=800)
+    new = df.iloc[::3].drop(columns=["renewed", "bookings"]).assign(mean=lambda d: d["mean"] * 1.5)
+    new["segment"] = new["segment"].astype(object)
+    for fit in (fit_rebuy(df, scheme="mean", controls=["log_revenue", "segment"]), fit_bookings(df, scheme="mean")):
+        assert isinstance(fit.result, LeanGLMResults)
+        for alpha in (0.05, 0.2):
+            got = fit.result.get_prediction(new).summary_frame(alpha=alpha)
+            ref = fit.result.statsmodels().get_prediction(new).summary_frame(alpha=alpha)
+            assert list(got.columns) == list(ref.columns) and got.index.equals(ref.index)
+            np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-10, atol=0)
+        # the lean arithmetic is statsmodels' own: given statsmodels' estimates and covariance, the same bits
+        sm = fit.result.statsmodels()
+        fit.result.params, fit.result._cov = sm.params, sm.cov_params().to_numpy()
+        pd.testing.assert_frame_equal(fit.result.get_prediction(new).summary_frame(),
+                                      sm.get_prediction(new).summary_frame(), check_exact=True)

@@ -114,7 +114,8 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
             settings["rtol"] = WARM_RTOL
     if design is not None and start is not None:
         # the lean fit: the same estimate and statistics without statsmodels' n x k SVDs (:mod:`.lean`)
-        result, caught = _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work), []
+        result, caught = _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work,
+                                      design.design_info), []
     else:
         if model is None:
             model = _formula_model(smf.glm, formula, data, family=fam)
@@ -142,9 +143,9 @@ def _fit_glm_capped(data, formula, family, *, name, focus, cluster, notes, fit_w
     return fit
 
 
-def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work=None):
+def _lean_result(data, formula, fam, X, y, names, start, cov_type, cov_kwds, settings, work=None, design_info=None):
     """The :class:`~cxinfluence.models.lean.LeanGLMResults` of a converged warm start (statsmodels on demand)."""
-    model = LeanModel(y, X, names, fam, formula, data, data.index)
+    model = LeanModel(y, X, names, fam, formula, data, data.index, design_info)
     groups = None if cov_kwds is None else cov_kwds["groups"]
     return fit_lean(model, start, cov_type=cov_type, groups=groups, work=work,
                     sm_spec=(_Builder(formula, data, fam), {"cov_type": cov_type, "cov_kwds": cov_kwds, **settings}))

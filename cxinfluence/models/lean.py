@@ -143,12 +143,18 @@ def lean_family(family) -> bool:
 
 
 class LeanModel:
-    """The model side of a lean fit: what statsmodels' ``GLM`` offers that callers read."""
+    """The model side of a lean fit: what statsmodels' ``GLM`` offers that callers read.
+
+    ``design_info`` (patsy's, of the formula's right-hand side) builds the design of new rows; once the fitted
+    rows are released, ``design_rows`` (a few of them, every category level present: set by
+    :func:`cxinfluence.models.release.release_fit`) rebuild it, also after unpickling (patsy's design
+    cannot be pickled)."""
 
     def __init__(self, endog, exog, exog_names, family, formula, frame, index, design_info=None):
         self.endog, self.exog, self.exog_names = endog, exog, list(exog_names)
         self.family, self.formula, self.index = family, formula, index
         self.design_info = design_info
+        self.design_rows = None
         self.data = _Data(frame, self.exog_names)
         self.nobs = len(endog)
         self.df_model = float(self.exog.shape[1] - 1)  # full rank: aliased columns were dropped
@@ -158,6 +164,26 @@ class LeanModel:
         """Fitted means (``which="linear"``: the linear predictor) at ``params``."""
         eta = (self.exog if exog is None else np.asarray(exog, dtype=float)) @ np.asarray(params, dtype=float)
         return eta if which == "linear" else self.family.link.inverse(eta)
+
+    def can_design(self) -> bool:
+        """Whether :meth:`design_of` can build the design of new rows (a formula and its design, or rows to
+        rebuild it from)."""
+        return self.formula is not None and (self.design_info is not None or self.design_rows is not None)
+
+    def design_of(self, rows) -> np.ndarray:
+        """The design matrix of the data frame ``rows`` (patsy, with the fitted levels), columns as fitted."""
+        import patsy
+
+        if self.design_info is None:
+            self.design_info = patsy.dmatrix(self.formula.split("~", 1)[1], self.design_rows,
+                                             return_type="dataframe").design_info
+        (X,) = patsy.build_design_matrices([self.design_info], rows, return_type="dataframe")
+        return X[self.exog_names].to_numpy(dtype=float)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["design_info"] = None  # patsy cannot pickle it: rebuilt from design_rows
+        return state
 
 
 class _Data:
@@ -320,6 +346,20 @@ class LeanGLMResults:
     def summary(self, *args, **kwargs):
         return self.statsmodels().summary(*args, **kwargs)
 
+    def get_prediction(self, exog=None, transform=True, row_labels=None, **kwargs):
+        """statsmodels' ``GLMResults.get_prediction`` (``which=None``): the mean of new rows with its
+        delta-method standard error and the interval of the linear predictor carried through the inverse
+        link (the "endpoint" interval of ``summary_frame``), computed here for a data frame of new rows
+        (statsmodels' own arithmetic, tested equal); anything else is statsmodels' (fitted on demand)."""
+        if kwargs or not transform or not isinstance(exog, pd.DataFrame) or not self.model.can_design():
+            return self.statsmodels().get_prediction(exog, transform=transform, row_labels=row_labels, **kwargs)
+        X = self.model.design_of(exog)
+        eta = X @ self.params.to_numpy()
+        cov = self.cov_params().to_numpy()
+        var_linear = (X * np.dot(cov, X.T).T).sum(1)  # as statsmodels: the variance of each row's x'b
+        labels = exog.index if row_labels is None else row_labels
+        return LeanPrediction(self.model.family.link, eta, var_linear, labels)
+
     def __getattr__(self, name):
         # only what statsmodels' GLM results have: a probe such as hasattr(result, "cov_re") (is it a
         # mixed model?) must not fit statsmodels
@@ -335,6 +375,33 @@ class LeanGLMResults:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+class LeanPrediction:
+    """:meth:`LeanGLMResults.get_prediction`'s result: ``predicted_mean``, ``se_mean``, ``conf_int(alpha)`` and
+    ``summary_frame(alpha)`` as statsmodels' ``PredictionResultsMean`` of a GLM with Wald z statistics."""
+
+    def __init__(self, link, eta, var_linear, row_labels):
+        self.link, self.eta, self.var_linear, self.row_labels = link, eta, var_linear, row_labels
+        self.predicted_mean = link.inverse(eta)
+        self.var_pred_mean = link.inverse_deriv(eta) ** 2 * var_linear
+
+    @property
+    def se_mean(self):
+        return np.sqrt(self.var_pred_mean)
+
+    def conf_int(self, alpha=0.05):
+        """The interval of the linear predictor (normal quantile) through the inverse link ("endpoint")."""
+        from scipy import stats
+
+        q = stats.norm.ppf(1 - alpha / 2.0)
+        se = np.sqrt(self.var_linear)
+        return self.link.inverse(np.column_stack((self.eta - q * se, self.eta + q * se)))
+
+    def summary_frame(self, alpha=0.05):
+        ci = self.conf_int(alpha=alpha)
+        return pd.DataFrame({"mean": self.predicted_mean, "mean_se": self.se_mean, "mean_ci_lower": ci[:, 0],
+                             "mean_ci_upper": ci[:, 1]}, index=self.row_labels)
 
 
 #: Attributes statsmodels sets on a GLM results instance (not on its class) that may be read through a lean fit.

@@ -14,13 +14,16 @@ run ends. What the run's later steps read from a fit is small:
   curve): one :func:`column_summary` per formula column, ``Fit.summaries``;
 * the average marginal effects of a logit (``Fit.marginal_effects()``, in
   closed form: :mod:`.margins`) and predictions for new rows
-  (``get_prediction``): for the fits named in ``statsmodels``, whose
-  statsmodels results are built (as a prediction would build them anyway),
-  then stripped of their data (statsmodels' ``remove_data``; predictions for new rows need
-  only the estimates and the formula).
+  (``get_prediction``): for the fits named in ``predict``, a lean fit keeps
+  a few of its rows (every category level) to build the design of new rows
+  and predicts from its own estimates (:meth:`~cxinfluence.models.lean.LeanGLMResults.get_prediction`);
+  for those named in ``statsmodels`` (and statsmodels fits named in
+  ``predict``), statsmodels' results are built, then stripped of their
+  data (statsmodels' ``remove_data``; predictions for new rows need only
+  the estimates and the formula).
 
 After release, whatever needs the fitted rows themselves (``Fit.data``,
-``result.model.exog``, ``fittedvalues``, statsmodels' results of a lean fit
+``result.model.exog``, ``fittedvalues``, statsmodels' results (and so ``summary()``) of a lean fit
 not named in ``statsmodels``, :func:`~cxinfluence.models.decision.scenario_effect`)
 is gone: refit on the run's ``model_frame`` for those. A fit you make yourself
 (``cx.fit_rebuy`` ...) keeps everything; only :func:`cxinfluence.run` releases.
@@ -91,7 +94,7 @@ def _float_summary(x) -> dict:
             "typical": np.median(present)}
 
 
-def release_fits(fits, comparison=None, *, statsmodels=()) -> None:
+def release_fits(fits, comparison=None, *, statsmodels=(), predict=()) -> None:
     """Release the fitted rows of every fit of ``fits`` (and of ``comparison.fits``) in place.
 
     Parameters
@@ -101,25 +104,37 @@ def release_fits(fits, comparison=None, *, statsmodels=()) -> None:
         :func:`~cxinfluence.models.compare.compare_schemes`' result: its own
         fits on the schemes' common rows are released too.
     statsmodels : iterable of str
+        Names of the fits whose statsmodels results are kept, without data
+        (``summary()``, predictions, marginal effects).
+    predict : iterable of str
         Names of the fits to predict from later (and whose marginal effects
-        the report states): their statsmodels results are kept, without data.
+        the report states): a lean fit keeps its estimates and a few rows to
+        build the design of new rows (no statsmodels results: a refit on
+        every row), a statsmodels fit its results without data
+        (:func:`release_fit`'s ``predict``).
 
     See the module's docstring for what is kept.
     """
     named = list(fits.items() if isinstance(fits, dict) else ((getattr(f, "name", None), f) for f in fits))
-    keep = set(statsmodels)
-    kept = [fit for key, fit in named if key in keep or fit.name in keep]
+    keep, predicting = set(statsmodels), set(predict)
+    kept = [fit for key, fit in named if {key, fit.name} & (keep | predicting)]
     # the others first: the kept ones build statsmodels' results (a transient copy of their rows) with less held
     for fit in [fit for _, fit in named if not any(fit is k for k in kept)] + list(
             comparison.fits.values() if comparison is not None else ()):
         if not any(fit is k for k in kept):
             release_fit(fit)
-    for fit in kept:
-        release_fit(fit, statsmodels=True)
+    for key, fit in named:
+        if any(fit is k for k in kept):
+            release_fit(fit, statsmodels=bool({key, fit.name} & keep), predict=True)
 
 
-def release_fit(fit, *, statsmodels=False):
-    """Release one fit's rows in place (see :func:`release_fits`); a released fit is left as it is."""
+def release_fit(fit, *, statsmodels=False, predict=False):
+    """Release one fit's rows in place (see :func:`release_fits`); a released fit is left as it is.
+
+    ``predict=True`` keeps what predictions for new rows and a logit's marginal effects need, and no more:
+    a lean fit (:mod:`.lean`) predicts from its own estimates and a few of its rows (every category level),
+    without statsmodels' results (building them refits the model on all its rows); a statsmodels fit keeps
+    its results, as with ``statsmodels=True``."""
     if fit.summaries is not None:
         return fit
     data = fit.data
@@ -129,7 +144,14 @@ def release_fit(fit, *, statsmodels=False):
         fit.statistics = {k: v for k, v in fit.stats().items() if k in ("aic", "bic", "pseudo_r2")}
         res = fit.result
         lean = isinstance(res, LeanGLMResults)
-        if statsmodels:
+        if lean and (statsmodels or predict) and res.model.formula is not None and data is not None:
+            # the formula's rows to rebuild the design of new rows from (pickles, unlike patsy's design): a lean
+            # fit predicts from its own estimates, before and after its release or a pickle
+            res.model.design_rows = _representative_rows(_categorical_text(data, fit.formula), fit.formula)
+        if predict and lean and not statsmodels and res.model.formula is not None:
+            if fit.kind == "logit":
+                fit.margins = _detached(result_margins(res))
+        elif statsmodels or predict:
             if fit.kind == "logit":  # from the fit itself, before statsmodels' results add their copy of the rows
                 fit.margins = _detached(result_margins(res))
             if lean:  # its design goes before statsmodels builds its own from the rows

@@ -147,10 +147,10 @@ class Fit:
                              "and statistics are kept); refit it on the run's model_frame for marginal effects")
         return result_margins(self.result)
 
-    def release_data(self, statsmodels=False):
+    def release_data(self, statsmodels=False, predict=False):
         """Drop the fitted rows, keeping what tables, sentences and predictions read
         (:func:`cxinfluence.models.release.release_fit`); returns the fit."""
-        return release_fit(self, statsmodels=statsmodels)
+        return release_fit(self, statsmodels=statsmodels, predict=predict)
 
     @property
     def se_type(self) -> str:

@@ -483,7 +483,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
             t["model_frame"] = frame
         if t.get("model_frame") is not None:
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
-            release_fits(result.fits, t.get("comparison_object"), statsmodels=[f"rebuy:{PRIMARY_SCHEME}"])
+            release_fits(result.fits, t.get("comparison_object"), predict=[f"rebuy:{PRIMARY_SCHEME}"])
             t["model_frame"] = frame = parked(kept, frame)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
@@ -551,7 +551,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
             _record(result, stage, "skipped", reason)
             return
         with _guard(result, stage):
-            fits[key] = release_fit(fit(), statsmodels=key == f"rebuy:{PRIMARY_SCHEME}")
+            fits[key] = release_fit(fit(), predict=key == f"rebuy:{PRIMARY_SCHEME}")
 
     renewal = renewal_models_reason(frame, schemes)
     draws = None
