@@ -5,7 +5,8 @@ the rebuy logit for 7 schemes, Tweedie bookings, the decision equation by
 role and by veto/non-veto, the measurement-error refit of
 ``influence_heard`` (regression calibration), builds ``models_table`` and
 runs ``compare_schemes`` (5-fold grouped CV, 200 bootstrap replicates,
-reusing the rebuy fits). The same sequence runs twice on the same frame,
+reusing the rebuy fits), then releases the fits as the run does
+(``release_fits``, the primary rebuy fit kept to predict from). The same sequence runs twice on the same frame,
 each in its own process:
 
 * **baseline**: the whole ``cxinfluence`` package as of a git revision
@@ -55,7 +56,7 @@ import pandas as pd
 SCHEMES = ["mean", "nps", "role_weighted", "influence_weighted", "veto_floor", "nested", "shrunk"]
 ROLES = ["decider", "buyer", "user", "influencer", "gatekeeper"]
 STEPS = ["7 fit_rebuy", "fit_bookings tweedie", "decision_equation", "veto_equation", "measurement correction",
-         "models_table", "compare_schemes", "total"]
+         "models_table", "compare_schemes", "release_fits (as the run)", "total"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -127,10 +128,16 @@ def run_stage(frame_path, out_path):
     table = timed(STEPS[5], lambda: models_table(list(fits.values())))
     comp = timed(STEPS[6], lambda: compare_schemes(frame, schemes=SCHEMES, folds=5, seed=0, n_boot=200,
                                                    fits={s: fits[f"rebuy:{s}"] for s in SCHEMES}))
+    params = {k: (np.asarray(f.result.params), np.asarray(f.result.bse)) for k, f in fits.items()}
+    # the run then lets go of the fitted rows, keeping what it predicts from (predict=, or statsmodels' results in
+    # revisions before it)
+    from cxinfluence.models.release import release_fits
+
+    keep = "predict" if "predict" in release_fits.__code__.co_varnames else "statsmodels"
+    timed(STEPS[7], lambda: release_fits(fits, comp, **{keep: ["rebuy:influence_weighted"]}))
     times["total"], cpus["total"] = time.perf_counter() - t0, cpu_s() - c0
     results = {"times": times, "cpus": cpus, "cpu": cpu_s() - c0, "peak_mib": peak_mib(), "models_table": table,
-               "comparison": comp.table, "correction": corrected.table,
-               "params": {k: (np.asarray(f.result.params), np.asarray(f.result.bse)) for k, f in fits.items()}}
+               "comparison": comp.table, "correction": corrected.table, "params": params}
     with open(out_path, "wb") as fh:
         pickle.dump(results, fh)
 
@@ -195,6 +202,15 @@ def report(base, cur):
           .round(4).to_string(index=False))
 
 
+def _median(runs):
+    """The first run's results with the median time, CPU and peak of every run (one run: itself)."""
+    out = dict(runs[0])
+    for key in ("times", "cpus"):
+        out[key] = {step: float(np.median([r[key][step] for r in runs])) for step in runs[0][key]}
+    out["cpu"], out["peak_mib"] = (float(np.median([r[k] for r in runs])) for k in ("cpu", "peak_mib"))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=100_000)
@@ -203,6 +219,9 @@ def main(argv=None):
     ap.add_argument("--baseline", default="e3c6f55", help="git revision of the package to compare with "
                     "('none' to time the current code only)")
     ap.add_argument("--threads", type=int, default=None, help="OPENBLAS_NUM_THREADS for both runs (default: as set)")
+    ap.add_argument("--repeat", type=int, default=1, help="pairs of runs, in alternating order (current first, then "
+                    "baseline first, ...); medians reported. On this machine the first process of a pair is ~10%% "
+                    "slower (the same code on both sides: 11.6 s first, 10.6 s second)")
     a = ap.parse_args(argv)
     if a.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -223,8 +242,16 @@ def main(argv=None):
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             return
         print(f"running the models stage (baseline {a.baseline})...", flush=True)
-        base = run_in_process(baseline_package(a.baseline, Path(tmp) / "base"), frame_path, Path(tmp) / "base.pkl")
-        report(base, cur)
+        root = baseline_package(a.baseline, Path(tmp) / "base")
+        bases, curs = [run_in_process(root, frame_path, Path(tmp) / "base.pkl")], [cur]
+        for i in range(1, a.repeat):  # alternate which side runs first
+            order = [("base", root), ("current", REPO)] if i % 2 else [("current", REPO), ("base", root)]
+            for side, where in order:
+                print(f"pair {i + 1}: {side}...", flush=True)
+                got = run_in_process(where, frame_path, Path(tmp) / f"{side}.pkl")
+                (bases if side == "base" else curs).append(got)
+                print("    " + ", ".join(f"{k} {v:.2f}" for k, v in got["times"].items()), flush=True)
+        report(_median(bases), _median(curs))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
