@@ -232,3 +232,42 @@ def test_the_reports_charts_are_drawn_here_when_no_worker_can_take_them(small_sy
     monkeypatch.setattr(content, "spare_cores", lambda: 1.0)
     monkeypatch.setattr(content, "start_worker", lambda func, specs: (None, None))
     assert content.build_report(small_synthetic[1], result, []) == here
+
+
+@pytest.mark.slow  # spawns a process
+def test_the_sensitivity_started_in_the_kept_worker_is_the_stages_own(small_synthetic, monkeypatch):
+    """cx.run starts the influence sensitivity of a large village in the kept worker (idle until the maps), on the
+    sample influence_sensitivity draws itself: the same table as computed here; a village used whole, no kept
+    worker, or a skipped stage compute nothing there."""
+    import pandas as pd
+
+    from cxinfluence.models import sensitivity
+    from cxinfluence.pipeline import ahead
+
+    _, v, _ = small_synthetic
+    as_of, opts = pd.Timestamp("2025-01-01"), dict(window_days=365, lead_days=0, half_life_days=None)
+    want = ahead.influence_sensitivity(v, as_of, max_accounts=25, seed=3, **opts)
+    sampled = ahead.functools.partial(ahead.influence_sensitivity, max_accounts=25)
+    monkeypatch.setattr(ahead, "influence_sensitivity", sampled)  # a "large" village: 40 accounts, 25 sampled
+    monkeypatch.setattr(ahead, "sensitivity_sample", lambda acc, seed: sensitivity.sensitivity_sample(
+        acc, max_accounts=25, seed=seed))
+    started = []
+
+    def start(*args):
+        started.append((args, workers.start_worker(*args)))
+        return started[-1][1]
+
+    monkeypatch.setattr(ahead, "start_worker", start)
+    with workers.kept_worker():
+        take = ahead.sensitivity_ahead(v, as_of, seed=3, **opts)
+        (args, (_, future)), = started
+        assert len(args[1].accounts) == 25  # only the sample is sent
+        pd.testing.assert_frame_equal(take(), want)
+        assert future.exception() is None  # the worker's table, not the fallback's
+        assert ahead.sensitivity_ahead(v, as_of, seed=3, **opts)(wanted=False) is None
+    started.clear()
+    pd.testing.assert_frame_equal(ahead.sensitivity_ahead(v, as_of, seed=3, **opts)(), want)  # no kept worker
+    monkeypatch.setattr(ahead, "sensitivity_sample", lambda acc, seed: None)  # used whole: done at the stage
+    with workers.kept_worker():
+        ahead.sensitivity_ahead(v, as_of, seed=3, **opts)
+    assert started == []

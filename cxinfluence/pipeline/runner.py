@@ -58,7 +58,7 @@ from ..models.measurement import corrected_fit
 from ..models.predict import predict_renewal, snapshot_frame
 from ..models.release import release_fit, release_fits
 from ..models.risk import accounts_at_risk
-from ..models.sensitivity import influence_sensitivity, sensitivity_sample
+from ..models.sensitivity import sensitivity_sample
 from ..present.account_page import write_account_pages
 from ..present.pagedata import sub_village
 from ..sentiment.prior import PortfolioPrior
@@ -84,6 +84,7 @@ from .mapreduce import (
     prior_part,
     sentiment_part,
 )
+from .ahead import sensitivity_ahead
 from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables, picture_worker
 from .partitioned import PartitionedVillage
 from .preconditions import (
@@ -231,7 +232,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
     progress = Progress(quiet=quiet)
     out = Path(out)
     if prior is not None:  # a usage error (unreadable file): say so before any work
-        prior = _read_prior(prior)
+        prior = prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)  # errors name the file
     # before any work: an output folder that replacing would harm is refused
     check_output_folder(out, inputs=[None if isinstance(village, Village) else village, role_rules
                                      if isinstance(role_rules, (str, Path)) else None], marker="report.html")
@@ -352,11 +353,6 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
             del t[name]
 
 
-def _read_prior(prior):
-    """A PortfolioPrior given as one or as the path of its file (errors name the file)."""
-    return prior if isinstance(prior, PortfolioPrior) else PortfolioPrior.read(prior)
-
-
 def _check_prior(prior, v, as_of, *, window_days, lead_days, half_life_days):
     """Raise (naming both) unless ``prior`` holds the snapshot and every outcome period with these options."""
     prior.entry(as_of, window_days=window_days, lead_days=0, half_life_days=half_life_days)
@@ -394,7 +390,9 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
                      f"{', ...' if len(parts) > 8 else ''} accounts, on the {getattr(engine, 'name', engine)} engine")
     options = dict(window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
     with get_engine(engine, scheduler=scheduler, progress=progress) as eng:
-        if spill is None:
+        sensitivity = None
+        if spill is None:  # the sensitivity in the picture worker, idle until the maps, while the stages run
+            sensitivity = sensitivity_ahead(v, result.as_of, seed=seed, **options)
             flags, own = _map_stages(v, parts, eng, result, progress, prior=prior, **options)
             sample = v
 
@@ -405,7 +403,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
             flags, sample = _stream_stages(v, eng, result, progress, spill, prior=prior, seed=seed, **options)
             actions = None
         _later_stages(v, result, progress, flags, sample, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
-                      actions=actions, **options)
+                      actions=actions, sensitivity=sensitivity, **options)
 
 
 def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, prior):
@@ -466,11 +464,14 @@ def _sentiment_note(result, window_days):
 
 
 def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days, half_life_days, schemes, seed, folds,
-                  n_boot, actions):
-    """Models, influence sensitivity (on ``sample``), informal comments (``actions()`` maps them, unless pass 1
-    did) and the accounts at risk: the same for an in-memory and a streamed run."""
+                  n_boot, actions, sensitivity=None):
+    """Models, influence sensitivity (on ``sample``, or ``sensitivity()`` when started already), informal comments
+    (``actions()`` maps them, unless pass 1 did) and the accounts at risk: the same for an in-memory and a streamed
+    run."""
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or COMPARED_SCHEMES)
+    sensitivity = sensitivity or sensitivity_ahead(sample, as_of, seed=seed, window_days=window_days,
+                                                   lead_days=lead_days, half_life_days=half_life_days)
     with _stage(progress, "models"), _guard(result, "Models"):
         reason = model_frame_reason(v) or (None if "account_sentiment" in t else "account sentiment failed (see above)")
         kept, frame, error = t.get("model_frame"), resolved(t, "model_frame"), t.pop("model_frame_error", None)
@@ -487,10 +488,9 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
             t["model_frame"] = frame = parked(kept, frame)
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
-            t["influence_sensitivity"] = influence_sensitivity(sample, as_of, window_days=window_days,
-                                                               lead_days=lead_days, half_life_days=half_life_days,
-                                                               seed=seed)
+            t["influence_sensitivity"] = sensitivity()
     else:
+        sensitivity(wanted=False)
         _record(result, "Influence sensitivity", "skipped",
                 "no renewal model on this data, so there is no conclusion to test against the influence judgements")
     with _stage(progress, "informal comments"), _guard(result, "Informal comments"):
@@ -540,7 +540,7 @@ def _models(result, schemes, frame, *, seed, folds, n_boot):
     """Every model the frame can support; each one the data cannot is skipped with its reason.
 
     Each fit lets go of its rows as soon as it is made (:func:`release_fit`; the renewal model the run predicts
-    with keeps statsmodels' results, without data): what the run reads later is kept, and a portfolio's models
+    with keeps what predictions need, not its rows): what the run reads later is kept, and a portfolio's models
     stage holds one or two designs at a time instead of a dozen (a million accounts: 4M rows x ~11 columns each).
     """
     t, fits = result.tables, result.fits

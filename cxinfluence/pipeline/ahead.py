@@ -1,0 +1,46 @@
+"""Work started early in the run's kept picture worker, whose core is idle until the maps.
+
+The kept worker (:func:`cxinfluence.present.workers.kept_worker`) is warm long before the first map is drawn; the
+models stage leaves it idle for seconds at portfolio scale. The influence sensitivity reads only a sample of the
+village (at most 1,000 accounts, :func:`cxinfluence.models.sensitivity.sensitivity_sample`) and nothing the models
+stage makes, so it is started there when the models stage begins and collected at its own stage: the same
+table, computed on the sample the function would have drawn itself (tested equal). On a village small enough
+to be used whole, or without a kept worker (one core, no process can start), the stage computes it itself, as
+before.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..models.sensitivity import influence_sensitivity, sensitivity_sample
+from ..present.workers import finish_worker, has_kept_worker, start_worker
+from ..village.subset import subset_village
+
+__all__ = ["sensitivity_ahead"]
+
+
+def sensitivity_ahead(sample, as_of, *, seed, **options):
+    """:func:`~cxinfluence.models.sensitivity.influence_sensitivity` of ``sample`` (a Village) at ``as_of``,
+    started now in the kept worker when there is one. Returns ``take(wanted=True)``: the table (computed here
+    if no worker took it, or the worker broke), or None without waiting when ``wanted`` is False (the stage
+    was skipped: the worker finishes it and moves on)."""
+    sensitivity = functools.partial(influence_sensitivity, seed=seed, **options)
+    pool = None
+    try:  # the sample as influence_sensitivity draws it: only those accounts are sent to the worker
+        chosen = sensitivity_sample(sample.accounts, seed=seed) if has_kept_worker() else None
+        if chosen is not None:  # a small village (every account used: the demo's 300) is done here, at the stage:
+            # its 0.7 s do not pay for the worker importing statsmodels
+            pool, future = start_worker(sensitivity, subset_village(sample, chosen), as_of)
+    except Exception:  # noqa: BLE001 - whatever fails here fails again at the stage, inside its guard
+        pool = None
+
+    def take(wanted=True):
+        if pool is None:  # no process could take it
+            return sensitivity(sample, as_of) if wanted else None
+        if not wanted:
+            pool.shutdown(wait=False)  # a borrowed kept worker: left running
+            return None
+        return finish_worker(pool, future, lambda: sensitivity(sample, as_of))
+
+    return take
