@@ -121,10 +121,13 @@ def portfolio(n_accounts: int, seed: int) -> Path:
 
 def measure(*args) -> dict:
     """Run ``python -m cxinfluence ARGS`` as a child; its wall, user, system, peak RSS and stages."""
-    cmd = [sys.executable, "-m", "cxinfluence", *map(str, args)]
+    cmd = [sys.executable, "-m", "cxinfluence", *(str(a.resolve()) if isinstance(a, Path) else str(a) for a in args)]
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # run outside any checkout: ``-m`` puts the current folder first on sys.path, so from inside this repository a
+    # PYTHONPATH naming a baseline tree would silently run this tree's package instead
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             cwd=tempfile.gettempdir())
     stages, tail = [], []
     previous = [(0.0, 0.0)]
 
