@@ -181,12 +181,8 @@ def coverage(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence=None,
     >>> cov.loc[0, "missing_roles"]
     'influencer;gatekeeper'
     """
-    _check_village(village)
-    as_of = to_timestamp(as_of)
-    window_days = _check_window(window_days)
-    single_thread_share = _check_share("single_thread_share", single_thread_share)
-    key_top = _check_share("key_top", key_top)
-    return _coverage(village, as_of, window_days, influence, influence_fn, single_thread_share, key_top)[0]
+    return _coverage(village, *_checked(village, as_of, window_days, single_thread_share, key_top), influence,
+                     influence_fn)[0]
 
 
 def coverage_and_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influence=None, per_account=3,
@@ -206,17 +202,20 @@ def coverage_and_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influe
     >>> cov.equals(coverage(v, "2025-01-01")), plan.equals(listening_plan(v, "2025-01-01"))
     (True, True)
     """
-    _check_village(village)
-    as_of = to_timestamp(as_of)
-    window_days = _check_window(window_days)
+    checked = _checked(village, as_of, window_days, single_thread_share, key_top)
     _check_per_account(per_account)
-    single_thread_share = _check_share("single_thread_share", single_thread_share)
-    key_top = _check_share("key_top", key_top)
-    table, people, rows = _coverage(village, as_of, window_days, influence, influence_fn, single_thread_share, key_top)
-    return table, _plan(village, as_of, window_days, people, rows, per_account)
+    table, people, rows = _coverage(village, *checked, influence, influence_fn)
+    return table, _plan(village, checked[0], checked[1], people, rows, per_account)
 
 
-def _coverage(village, as_of, window_days, influence, influence_fn, single_thread_share, key_top):
+def _checked(village, as_of, window_days, single_thread_share, key_top):
+    """:func:`coverage`'s arguments checked: ``(as_of, window_days, single_thread_share, key_top)``."""
+    _check_village(village)
+    return (to_timestamp(as_of), _check_window(window_days), _check_share("single_thread_share", single_thread_share),
+            _check_share("key_top", key_top))
+
+
+def _coverage(village, as_of, window_days, single_thread_share, key_top, influence, influence_fn):
     """The coverage table (arguments already checked), with the active people and resolved ids it used."""
     if influence is None:
         influence = _default_influence_fn(influence_fn)(village, as_of)

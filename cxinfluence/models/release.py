@@ -117,15 +117,14 @@ def release_fits(fits, comparison=None, *, statsmodels=(), predict=()) -> None:
     """
     named = list(fits.items() if isinstance(fits, dict) else ((getattr(f, "name", None), f) for f in fits))
     keep, predicting = set(statsmodels), set(predict)
-    kept = [fit for key, fit in named if {key, fit.name} & (keep | predicting)]
+    kept = [(fit, bool({key, fit.name} & keep)) for key, fit in named if {key, fit.name} & (keep | predicting)]
+    kept_ids = {id(fit) for fit, _ in kept}
     # the others first: the kept ones build statsmodels' results (a transient copy of their rows) with less held
-    for fit in [fit for _, fit in named if not any(fit is k for k in kept)] + list(
-            comparison.fits.values() if comparison is not None else ()):
-        if not any(fit is k for k in kept):
+    for fit in [fit for _, fit in named] + list(comparison.fits.values() if comparison is not None else ()):
+        if id(fit) not in kept_ids:
             release_fit(fit)
-    for key, fit in named:
-        if any(fit is k for k in kept):
-            release_fit(fit, statsmodels=bool({key, fit.name} & keep), predict=True)
+    for fit, with_statsmodels in kept:
+        release_fit(fit, statsmodels=with_statsmodels, predict=True)
 
 
 def release_fit(fit, *, statsmodels=False, predict=False):
@@ -144,22 +143,20 @@ def release_fit(fit, *, statsmodels=False, predict=False):
         fit.statistics = {k: v for k, v in fit.stats().items() if k in ("aic", "bic", "pseudo_r2")}
         res = fit.result
         lean = isinstance(res, LeanGLMResults)
-        if lean and (statsmodels or predict) and res.model.formula is not None and data is not None:
-            # the formula's rows to rebuild the design of new rows from (pickles, unlike patsy's design): a lean
-            # fit predicts from its own estimates, before and after its release or a pickle
-            res.model.design_rows = _representative_rows(_categorical_text(data, fit.formula), fit.formula)
-        if predict and lean and not statsmodels and res.model.formula is not None:
-            if fit.kind == "logit":
-                fit.margins = _detached(result_margins(res))
-        elif statsmodels or predict:
+        if statsmodels or predict:
             if fit.kind == "logit":  # from the fit itself, before statsmodels' results add their copy of the rows
                 fit.margins = _detached(result_margins(res))
-            if lean:  # its design goes before statsmodels builds its own from the rows
-                res.release(builder=True)
-            sm = res.statsmodels() if lean else res
-            if getattr(sm.model, "formula", None) is None and data is not None:
-                fit.design_info = _design_info(fit.formula, data)
-            strip_statsmodels(sm)
+            if lean and res.model.formula is not None and data is not None:
+                # the formula's rows to rebuild the design of new rows from (pickles, unlike patsy's design): a lean
+                # fit predicts from its own estimates, before and after its release or a pickle
+                res.model.design_rows = _representative_rows(_categorical_text(data, fit.formula), fit.formula)
+            if statsmodels or not lean or res.model.formula is None:  # statsmodels' results, kept without data
+                if lean:  # its design goes before statsmodels builds its own from the rows
+                    res.release(builder=True)
+                sm = res.statsmodels() if lean else res
+                if getattr(sm.model, "formula", None) is None and data is not None:
+                    fit.design_info = _design_info(fit.formula, data)
+                strip_statsmodels(sm)
         elif not lean:
             strip_statsmodels(res)
         if lean:

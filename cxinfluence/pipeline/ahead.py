@@ -1,9 +1,10 @@
 """Work started early in the run's kept picture worker, whose core is idle until the maps.
 
-The kept worker (:func:`cxinfluence.present.workers.kept_worker`) is warm long before the first map is drawn; the
-models stage leaves it idle for seconds at portfolio scale. The influence sensitivity reads only a sample of the
-village (at most 1,000 accounts, :func:`cxinfluence.models.sensitivity.sensitivity_sample`) and nothing the models
-stage makes, so it is started there when the models stage begins and collected at its own stage: the same
+The kept worker (:func:`cxinfluence.present.workers.kept_worker`) is warm long before the first map is drawn, and
+the analysis stages leave its core mostly idle. The influence sensitivity reads only a sample of the village (at
+most 1,000 accounts, :func:`cxinfluence.models.sensitivity.sensitivity_sample`) and nothing the other stages make,
+so it is started there when the analysis begins (started at the models stage, it competed with the comparison's
+fold refits for the second core) and collected at its own stage: the same
 table, computed on the sample the function would have drawn itself (tested equal). On a village small enough
 to be used whole, or without a kept worker (one core, no process can start), the stage computes it itself, as
 before.
