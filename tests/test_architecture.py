@@ -238,6 +238,8 @@ PRIVATE_IN_TESTS = {
     "test_import_speed.py": ({"_common", "_join", "_roles"}, "the fast import joins against importers/reference.py"),
     "test_influence.py": ({"_account_blocks"}, "account blocks from codes against the text path"),
     "test_io.py": ({"_clean_cells"}, "the Arrow cell clean-up against str.strip"),
+    "test_early_tables.py": ({"_write_in_pieces", "_report"}, "a table written in pieces against write_csv of it "
+                             "whole; the report stage's start, spied on to check the tables were sent before it"),
     "test_models.py": ({"_binary_columns"}, "the separation check's column screen"),
     "test_models_frame_codes.py": ({"_first_of_account", "_group_sentiment", "_group_sentiment_codes", "_key",
                                     "_metric_columns"}, "the model frame's integer-coded path against the text path"),

@@ -3,7 +3,7 @@
 from .._api import lazy_exports
 
 _EXPORTS = {
-    "main": ".cli", "Progress": ".progress", "sample_village_path": ".runner", "RunResult": ".runner",
+    "main": ".cli", "Progress": ".progress", "sample_village_path": ".runner", "RunResult": ".stages",
     "run": ".runner", "PRIMARY_SCHEME": ".runner", "EMBEDDED_MAPS": ".outputs",
     "MIN_MODEL_ACCOUNTS": ".preconditions", "MIN_MODEL_ROWS": ".preconditions",
     "MIN_COMPARISON_ACCOUNTS": ".preconditions", "model_frame_reason": ".preconditions",

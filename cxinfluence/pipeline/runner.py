@@ -44,7 +44,6 @@ A village the run loads itself is held with its responses' labels as categorical
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -85,7 +84,8 @@ from .mapreduce import (
     sentiment_part,
 )
 from .ahead import sensitivity_ahead
-from .outputs import _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables, picture_worker
+from .outputs import (EarlyTables, _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables,
+                      picture_worker)
 from .partitioned import PartitionedVillage
 from .preconditions import (
     _compare_date,
@@ -100,7 +100,7 @@ from .preconditions import (
 )
 from .progress import Progress
 from .spill import Spill, SpilledTable, parked, resolved
-from .stages import _guard, _record, _run_scope, _skip_line, _skip_table, _stage
+from .stages import RunResult, _guard, _record, _run_scope, _skip_table, _stage
 from .stream import partitions_of_folder, restricted, stream_stages, write_portfolio_pieces, written_partitions
 
 #: the run's action list covers what customers said in the last quarter: what to act on now
@@ -119,33 +119,6 @@ def sample_village_path() -> Path:
     if not path.is_dir():
         raise FileNotFoundError(f"the sample village is not at {path}; run `make sample` to regenerate it")
     return path
-
-
-@dataclass
-class RunResult:
-    """What :func:`run` computed (all tables also written to ``out``)."""
-
-    out: Path
-    as_of: pd.Timestamp
-    tables: dict = field(default_factory=dict)
-    fits: dict = field(default_factory=dict)
-    timings: list = field(default_factory=list)
-    #: what was skipped or failed: dicts with ``stage``, ``severity`` ("skipped", "failed", "note"), ``reason``
-    skipped: list = field(default_factory=list)
-    #: (stage, warning) for every warning raised while a stage ran
-    caught: list = field(default_factory=list, repr=False)
-    #: the portfolio prior the sentiment was scored against (given, or computed from the village's accounts)
-    prior: object = field(default=None, repr=False)
-
-    @property
-    def exit_code(self) -> int:
-        """0 everything written, 3 written with skipped stages, 4 written but a stage failed unexpectedly."""
-        severities = {r["severity"] for r in self.skipped}
-        return 4 if "failed" in severities else 3 if "skipped" in severities else 0
-
-    def skip_lines(self) -> list:
-        """One line per skipped or failed stage (and per note), as printed."""
-        return [_skip_line(r) for r in self.skipped]
 
 
 @in_arrow_pool  # Arrow memory from jemalloc while the run works (village/arrowpool.py)
@@ -299,23 +272,13 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
     """The analysis and the outputs (``spill``: the scratch store of a streamed run, None otherwise; ``own``:
     ``v`` is the run's own, loaded or anonymised by it, and may let go of its comments after the maps)."""
     t, as_of, out = result.tables, result.as_of, result.out
-    _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-             schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
-             engine=engine, scheduler=scheduler, spill=spill)
-    if compare_to is not None and spill is not None:
-        _record(result, "What changed", "skipped", "not yet computed on a partitioned village read one partition at "
-                "a time; run the comparison on the accounts of interest (a subset, with --prior) or on the loaded "
-                "village")
-    elif compare_to is not None:
-        with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
-            risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
-                                           fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
-            t["what_changed"] = what_changed(v, compare_to, as_of, window_days=window_days, influence_from=infl_then,
-                                             influence_to=t.get("influence"), risk_from=risk_then,
-                                             risk_to=t.get("accounts_at_risk"))
-            t["what_changed"].attrs["compare_to"] = f"{compare_to:%Y-%m-%d}"
-
-    with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp:
+    # the output is staged from the start: each table is written as soon as its stage is done (EarlyTables)
+    with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp, \
+            EarlyTables(tmp, t) as result.early:
+        _analyse(v, result, progress, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
+                 schemes=schemes, seed=seed, folds=folds, n_boot=n_boot, prior=prior, partitions=partitions,
+                 engine=engine, scheduler=scheduler, spill=spill)
+        _what_changed(v, result, progress, spill, compare_to, window_days=window_days, half_life_days=half_life_days)
         map_entries, chosen, view = [], v, result
         with _stage(progress, "maps"), _guard(result, "Maps"):
             risk = t.get("accounts_at_risk")
@@ -347,10 +310,27 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
         result.caught += [("Report", w) for w in caught]
         with _stage(progress, "writing tables"):
             t["warnings"] = _skip_table(result.skipped, result.caught)
-            _write_tables(result, tmp)
+            _write_tables(result, tmp, result.early)
+    result.early = None
     if spill is not None:  # the large tables live in the output folder's CSVs: their scratch pieces go with the run
         for name in [n for n, table in t.items() if isinstance(table, SpilledTable)]:
             del t[name]
+
+
+def _what_changed(v, result, progress, spill, compare_to, *, window_days, half_life_days):
+    t, as_of = result.tables, result.as_of
+    if compare_to is not None and spill is not None:
+        _record(result, "What changed", "skipped", "not yet computed on a partitioned village read one partition at "
+                "a time; run the comparison on the accounts of interest (a subset, with --prior) or on the loaded "
+                "village")
+    elif compare_to is not None:
+        with _stage(progress, f"what changed since {compare_to:%Y-%m-%d}"), _guard(result, "What changed"):
+            risk_then, infl_then = risk_at(v, compare_to, window_days=window_days, half_life_days=half_life_days,
+                                           fit=result.fits.get(f"rebuy:{PRIMARY_SCHEME}"), scheme=PRIMARY_SCHEME)
+            t["what_changed"] = what_changed(v, compare_to, as_of, window_days=window_days, influence_from=infl_then,
+                                             influence_to=t.get("influence"), risk_from=risk_then,
+                                             risk_to=t.get("accounts_at_risk"))
+            t["what_changed"].attrs["compare_to"] = f"{compare_to:%Y-%m-%d}"
 
 
 def _check_prior(prior, v, as_of, *, window_days, lead_days, half_life_days):
@@ -415,12 +395,14 @@ def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half
     with _stage(progress, "influence"), _guard(result, "Influence"):
         mapped["influence"] = eng.map(influence_part, parts, stage="influence", as_of=as_of)
         t["influence"] = combine([r["influence"] for r in mapped["influence"]], "influence", rank)
+    result.early.ready("influence")
     infl = t.get("influence")
     # each partition's own influence rows, for the stages after it (None: influence failed, each computes its own)
     infl_parts = None if infl is None else [{"influence": r["influence"]} for r in mapped.pop("influence")]
     with _stage(progress, "coverage and listening plan"), _guard(result, "Coverage and listening plan"):
         t.update(combine_all(eng.map(coverage_part, parts, stage="coverage and listening plan", inputs=infl_parts,
                                      as_of=as_of, window_days=window_days), rank))
+    result.early.ready("coverage", "listening_plan")
     flags = None
     with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
         frame_reason = model_frame_reason(v)
@@ -440,6 +422,7 @@ def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half
         _sentiment_note(result, window_days)
         t["account_sentiment"] = pd.concat([history, snap], ignore_index=True)
         history = done["history"] = None  # its rows live on in account_sentiment: not held twice for the rest of the run
+    result.early.ready("account_sentiment")
     return flags, infl_parts
 
 
@@ -486,6 +469,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
             _models(result, schemes, t["model_frame"], seed=seed, folds=folds, n_boot=n_boot)
             release_fits(result.fits, t.get("comparison_object"), predict=[f"rebuy:{PRIMARY_SCHEME}"])
             t["model_frame"] = frame = parked(kept, frame)
+    result.early.ready("models", "scheme_comparison", "model_frame")
     if "rebuy:" + PRIMARY_SCHEME in result.fits:
         with _stage(progress, "influence sensitivity"), _guard(result, "Influence sensitivity"):
             t["influence_sensitivity"] = sensitivity()
@@ -500,8 +484,10 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
         if not len(resolved(t, "actions")):
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
         t["actions"] = parked(kept, t["actions"])  # ... and kept on disk till the report, the pages and the CSV
+    result.early.ready("influence_sensitivity", "actions")
     with _stage(progress, "accounts at risk"), _guard(result, "Accounts at risk"):
         _risk(v, result, flags, window_days=window_days, half_life_days=half_life_days)
+    result.early.ready("accounts_at_risk")
 
 
 def _risk(v, result, flags, *, window_days, half_life_days):

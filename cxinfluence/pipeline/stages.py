@@ -1,4 +1,5 @@
-"""The run's stage bookkeeping: one stage timed and guarded, skipped or failed stages recorded.
+"""The run's stage bookkeeping: one stage timed and guarded, skipped or failed stages recorded in its
+:class:`RunResult`.
 
 A stage that the data cannot support is recorded as skipped with its reason; an unexpected error
 inside a stage is caught, recorded as that stage's failure and the run goes on
@@ -12,10 +13,41 @@ import gc
 import os
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from ..present.workers import note_cpu
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` computed (all tables also written to ``out``)."""
+
+    out: Path
+    as_of: pd.Timestamp
+    tables: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)
+    timings: list = field(default_factory=list)
+    #: what was skipped or failed: dicts with ``stage``, ``severity`` ("skipped", "failed", "note"), ``reason``
+    skipped: list = field(default_factory=list)
+    #: (stage, warning) for every warning raised while a stage ran
+    caught: list = field(default_factory=list, repr=False)
+    #: the portfolio prior the sentiment was scored against (given, or computed from the village's accounts)
+    prior: object = field(default=None, repr=False)
+    #: while the run writes: its tables written as soon as their stage is done (pipeline/outputs.EarlyTables)
+    early: object = field(default=None, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        """0 everything written, 3 written with skipped stages, 4 written but a stage failed unexpectedly."""
+        severities = {r["severity"] for r in self.skipped}
+        return 4 if "failed" in severities else 3 if "skipped" in severities else 0
+
+    def skip_lines(self) -> list:
+        """One line per skipped or failed stage (and per note), as printed."""
+        return [_skip_line(r) for r in self.skipped]
 
 
 def _skip_line(record) -> str:
