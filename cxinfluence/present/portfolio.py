@@ -38,6 +38,7 @@ from ..network.edges import INFLUENCES, REPORTS_TO, tie_kinds, tie_weights
 from ..village.ids import arrow_text, find, rows_for, rows_of, unique_text
 from ..village.io import EXCEL_MAX_ROWS  # Excel's row limit, defined once
 from ..village.safetext import display_text
+from .writebehind import write_behind
 from .xlsxsheets import write_workbook
 from .xmlcolumns import (
     attribute_column,
@@ -335,7 +336,7 @@ def write_portfolio_graph(village, influence, stakeholder_sentiment, path) -> tu
     nodes, ties = _nodes(village, influence, stakeholder_sentiment)
     ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as raw, write_behind(raw) as f:  # written by a thread while the next block is quoted
         f.write(gexf_head(ncols, list(EDGE_COLUMNS)))  # the ties always have every edge column
         write_gexf_nodes(f, nodes, ncols)
         f.write(GEXF_MIDDLE)
@@ -367,7 +368,7 @@ def write_portfolio_gexf(nodes, edges, path) -> Path:
     ncols = [c for c in NODE_COLUMNS if c in nodes.columns]
     ecols = [c for c in EDGE_COLUMNS if c in edges.columns]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as raw, write_behind(raw) as f:  # written by a thread while the next block is quoted
         f.write(gexf_head(ncols, ecols))
         write_gexf_nodes(f, nodes, ncols)
         f.write(GEXF_MIDDLE)
