@@ -83,6 +83,35 @@ def test_pages_on_two_processes_are_those_of_one(analysed, tmp_path):
     assert len(one) == len(analysed[2]) and [p for p in one if one[p] != two[p]] == []
 
 
+
+@pytest.mark.slow  # the pages beside other work: the kept worker fed from the front, this process from the back
+@pytest.mark.parametrize("busy_s", [0.5, 2.0])
+def test_pages_beside_other_work_are_those_of_one_process(analysed, tmp_path, busy_s, monkeypatch):
+    import importlib
+    import time
+    from functools import partial
+
+    from cxinfluence.present import workers
+    from cxinfluence.present.account_page import write_account_pages
+
+    account_page = importlib.import_module("cxinfluence.present.account_page")  # the package exports a function so named
+
+    one_pages, one = _write(partial(write_account_pages, workers=1), analysed, tmp_path / "one")
+    sent, calls, start = [], [], account_page.start_worker
+    monkeypatch.setattr(account_page, "start_worker", lambda *a: sent.append(start(*a)) or sent[-1])
+    with workers.kept_worker():
+        beside_pages, beside = _write(partial(write_account_pages, workers=2, alongside=lambda: (
+            calls.append(1), time.sleep(busy_s))), analysed, tmp_path / "beside")
+    assert calls == [1] and beside_pages == one_pages
+    assert [p for p in one if one[p] != beside[p]] == [] and len(beside) == len(one)
+    chunks = -(-len(analysed[2]) // account_page.PAGE_CHUNK)
+    assert chunks > 2 and 0 < len(sent) <= chunks  # the worker is fed chunk by chunk
+    if busy_s < 1:  # back soon: this process writes chunks from the back while the worker (warming up) has its first
+        assert len(sent) < chunks
+    none = []
+    assert write_account_pages(*analysed[:2], [], tmp_path, name=str, alongside=lambda: none.append(1)) == {}
+    assert none == [1]  # no pages: the work beside them is still done
+
 def _same_village(got, want):
     for name, table in want.tables().items():
         pd.testing.assert_frame_equal(getattr(got, name), table, obj=name)

@@ -292,16 +292,21 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
         if own and spill is None:  # the pages are the comments' last readers: their accounts' village kept
             chosen = sub_village(v, [str(e[0]) for e in map_entries])
             drop_comments(v)  # in place: run() holds v too
-        with _stage(progress, "portfolio graphs"), _guard(result, "Portfolio graphs"):
-            if spill is not None:
-                write_portfolio_pieces(spill, tmp, result)
-            else:
-                _write_portfolio(v, t, tmp, result)
-        pages = {}
-        with _stage(progress, "account pages"), _guard(result, "Account pages"):
-            stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
-            pages = write_account_pages(chosen, view, map_entries, tmp, currency=currency, window_days=window_days,
-                                        name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
+        pages, portfolio_done = {}, []
+
+        def portfolio():  # this process's work while the kept worker writes the pages
+            portfolio_done.append(True)
+            with _guard(result, "Portfolio graphs"):
+                write_portfolio_pieces(spill, tmp, result) if spill is not None else _write_portfolio(v, t, tmp, result)
+
+        with _stage(progress, "account pages and portfolio graphs"):
+            with _guard(result, "Account pages"):
+                stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
+                pages = write_account_pages(chosen, view, map_entries, tmp, currency=currency,
+                                            window_days=window_days, alongside=portfolio,
+                                            name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
+            if not portfolio_done:  # the pages failed before their work began
+                portfolio()
         with _stage(progress, "report"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             (tmp / "report.html").write_text(_report(v, result, map_entries, anonymize, window_days, lead_days,

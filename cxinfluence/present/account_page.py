@@ -17,6 +17,8 @@ text with bidi controls removed (:func:`cxinfluence.present.report.esc`).
 from __future__ import annotations
 
 import html
+import threading
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +28,7 @@ from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feed
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
-from .workers import in_two, use_worker
+from .workers import finish_worker, has_kept_worker, in_two, start_worker, use_worker
 
 __all__ = ["account_page", "write_account_pages"]
 
@@ -58,7 +60,7 @@ def _row(table, account_id):
     return hit.iloc[-1] if len(hit) else None
 
 
-def _scores_table(snapshot_row, snapshot):
+def _scores_table(snapshot_row, snapshot, medians=None):
     rows = []
     for col, label in _SCHEMES:
         if snapshot_row is None or col not in snapshot_row or pd.isna(snapshot_row[col]):
@@ -67,7 +69,7 @@ def _scores_table(snapshot_row, snapshot):
         digits = 0 if col == "nps" else 2
         interval = (f"{lo:+.{digits}f} to {hi:+.{digits}f}" if pd.notna(lo) and pd.notna(hi) else "not available")
         rows.append({"scheme": label, "score": f"{snapshot_row[col]:+.{digits}f}", "interval": interval,
-                     "portfolio": f"{snapshot[col].median():+.{digits}f}"})
+                     "portfolio": f"{medians[col] if medians is not None else snapshot[col].median():+.{digits}f}"})
     return pd.DataFrame(rows, columns=["scheme", "score", "interval", "portfolio"])
 
 
@@ -180,7 +182,7 @@ def interests(responses: pd.DataFrame, comments: pd.DataFrame | None = None, *, 
 def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None, history=None, people=None,
                  coverage=None, listening=None, actions=None, map_page=None, map_href=None,
                  as_of=None, currency=None, window_days=365, report_href="../report.html", moved=None,
-                 names=None, interest=None, interest_map=None, figure_cache=None) -> str:
+                 names=None, interest=None, interest_map=None, figure_cache=None, portfolio_median=None) -> str:
     """The HTML page of one account (see the module docstring).
 
     Parameters
@@ -216,6 +218,9 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
     figure_cache : dict, optional
         Shared by the pages of one run (:func:`write_account_pages`): layout work their charts have in common is
         done once (the pages are the same as without it).
+    portfolio_median : dict, optional
+        Each scheme's median over the portfolio (default: ``snapshot``'s, which then holds every account); the pages
+        of a run compute it once.
 
     Returns
     -------
@@ -239,7 +244,7 @@ def account_page(account_id, *, account=None, risk=None, why=None, snapshot=None
     parts += _facts_section(account, risk, as_of, currency)
     parts += _why_section(why, risk)
     parts += _map_section(title, map_page, map_href)
-    parts += _scores_section(account_id, snapshot, history, people, window_days, figure_cache)
+    parts += _scores_section(account_id, snapshot, history, people, window_days, figure_cache, portfolio_median)
     parts += _interest_section(interest, interest_map)
     parts += _changes_section(moved, names)
     parts += _listening_section(account_id, coverage, listening, window_days)
@@ -293,11 +298,11 @@ def _map_section(title, map_page, map_href) -> list:
     return parts
 
 
-def _scores_section(account_id, snapshot, history, people, window_days, figure_cache=None) -> list:
+def _scores_section(account_id, snapshot, history, people, window_days, figure_cache=None, medians=None) -> list:
     """Sentiment by scheme beside the portfolio median, by role, and over time."""
     parts = ["<h2>How the account feels, by scoring scheme</h2>"]
     srow = _row(snapshot, account_id)
-    scores = _scores_table(srow, snapshot) if snapshot is not None else pd.DataFrame()
+    scores = _scores_table(srow, snapshot, medians) if snapshot is not None else pd.DataFrame()
     if len(scores):
         parts.append("<p>Sentiment on a -1 to +1 scale under each way of combining the people's scores, with 95% "
                      "intervals, beside the portfolio's median.</p>")
@@ -394,7 +399,7 @@ def _comments_section(account_id, actions) -> list:
 
 
 def write_account_pages(village, result, map_entries, folder, *, name, currency=None, window_days=365,
-                        workers=None) -> dict:
+                        workers=None, alongside=None) -> dict:
     """Write ``accounts/<name(account_id)>.html`` for every mapped account of a run.
 
     Parameters
@@ -412,6 +417,11 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         :data:`PARALLEL_MIN_PAGES` pages and a core is idle beside this process
         (:func:`cxinfluence.present.workers.use_worker`), else 1. The second half of the pages is then written
         by a spawned worker from the tables cut to its accounts: the same bytes.
+    alongside : callable, optional
+        More work for this process while the kept worker (:func:`cxinfluence.present.workers.kept_worker`) writes
+        the pages (the run's portfolio graphs); it is always called once. The pages go to the worker in
+        :data:`PAGE_CHUNKS` chunks; those it has not started when ``alongside`` returns are written here. Without a
+        kept worker the pages are shared as above, then ``alongside`` runs.
 
     Returns
     -------
@@ -428,6 +438,8 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     process or two.
     """
     if not map_entries:
+        if alongside is not None:
+            alongside()
         return {}
     folder = Path(folder)
     (folder / "accounts").mkdir(exist_ok=True)
@@ -436,9 +448,76 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
     if workers is None:
         workers = 2 if use_worker(len(jobs), PARALLEL_MIN_PAGES) else 1
     options = dict(as_of=result.as_of, currency=currency, window_days=window_days)
-    in_two(jobs, workers, lambda part: _write_pages(data, part, folder, options),
-           lambda part: (_write_pages, _cut(data, [a for a, _, _ in part]), part, folder, options))
+    if alongside is not None and workers > 1 and has_kept_worker():
+        _pages_beside(data, jobs, folder, options, alongside)
+    else:
+        in_two(jobs, workers, lambda part: _write_pages(data, part, folder, options),
+               lambda part: (_write_pages, _cut(data, [a for a, _, _ in part]), part, folder, options))
+        if alongside is not None:
+            alongside()
     return {account_id: rel_page for account_id, _rel, rel_page in jobs}
+
+
+#: pages handed to the kept worker at a time beside other work (:func:`write_account_pages`' ``alongside``): small
+#: enough that the two processes end close together; the demo's 25 pages so take as long as in two halves (2.2 s,
+#: 2.5-3.0 s one page at a time)
+PAGE_CHUNK = 4
+
+
+#: the figure cache the chunks of one :func:`_pages_beside` call share in a process: (their token, the cache)
+_CHUNKS = [None, {}]
+
+
+def _chunk_figures(token) -> dict:
+    if token is None:
+        return {}
+    if _CHUNKS[0] != token:
+        _CHUNKS[:] = [token, {}]
+    return _CHUNKS[1]
+
+
+def _pages_beside(data, jobs, folder, options, alongside) -> None:
+    """The pages of ``jobs`` shared with the kept worker while this process runs ``alongside()``: the worker is fed
+    :data:`PAGE_CHUNK` pages at a time from the front (the next chunk sent as its last one ends), this process
+    takes chunks from the back once ``alongside`` returns; then it waits for the worker's."""
+    parts = [jobs[i:i + PAGE_CHUNK] for i in range(0, len(jobs), PAGE_CHUNK)]
+    options = {**options, "chunks": uuid.uuid4().hex}  # the chunks in each process share their figures
+    lock, ends, theirs = threading.Lock(), [0, len(parts)], {}  # parts[ends[0]:ends[1]] are not handed out yet
+
+    def feed(_done=None):  # the worker's next chunk (also called by the pool's thread when a chunk ends)
+        with lock:
+            if ends[0] >= ends[1]:
+                return
+            i, ends[0] = ends[0], ends[0] + 1
+            try:
+                theirs[i] = start_worker(_write_pages, _cut(data, [a for a, _, _ in parts[i]]), parts[i], folder,
+                                         options)
+            except Exception:  # noqa: BLE001 - not sent: written here with the rest
+                theirs[i] = None
+                return
+        theirs[i][1].add_done_callback(feed)
+
+    feed()
+    try:
+        alongside()
+        while True:
+            with lock:
+                if ends[0] >= ends[1]:
+                    break
+                ends[1] -= 1
+                i = ends[1]
+            _write_pages(data, parts[i], folder, options)
+        with lock:
+            sent = dict(theirs)  # every chunk is handed out: nothing is added now
+        for i, got in sorted(sent.items()):
+            if got is None:
+                _write_pages(data, parts[i], folder, options)
+            else:
+                finish_worker(*got, lambda i=i: _write_pages(data, parts[i], folder, options))
+    finally:
+        with lock:
+            ends[1] = ends[0]  # on an error: nothing more is handed out
+        _CHUNKS[:] = [None, {}]  # this process's figures go (the worker's go with the next call or the worker)
 
 
 def _page_data(village, result, ids, *, currency, window_days) -> dict:
@@ -446,7 +525,7 @@ def _page_data(village, result, ids, *, currency, window_days) -> dict:
     has millions of rows, the pages a few dozen accounts. The snapshot stays whole (each page shows the portfolio's
     median beside the account); ``names`` holds the mapped accounts' people, the only names a page shows."""
     t = result.tables
-    risk = t.get("accounts_at_risk")
+    risk, snap = t.get("accounts_at_risk"), t.get("snapshot")
     why = {}
     if risk is not None and len(risk):
         now = action_accounts(risk, currency=currency, accounts=ids)
@@ -463,7 +542,8 @@ def _page_data(village, result, ids, *, currency, window_days) -> dict:
               "moved": who_moved_in(sub, result.as_of, window_days), "heard": heard, "said": said}
     tables.update((k, mapped(t.get(k), ids)) for k in ("coverage", "listening_plan", "actions"))
     return {"accounts": accounts.assign(account_id=accounts["account_id"].astype(str)).set_index("account_id"),
-            "why": why, "snapshot": t.get("snapshot"), "tables": tables,
+            "why": why, "snapshot": snap, "tables": tables,
+            "medians": None if snap is None else {c: snap[c].median() for c, _ in _SCHEMES if c in snap.columns},
             "names": dict(zip(staff["stakeholder_id"].astype(str),
                               staff.get("name", staff["stakeholder_id"]).astype(str)))}
 
@@ -472,16 +552,18 @@ def _cut(data, ids) -> dict:
     """:func:`_page_data` of the accounts ``ids`` only (what a worker writing their pages is sent)."""
     keep = set(ids)
     return {**data, "accounts": data["accounts"][data["accounts"].index.isin(keep)],
+            "snapshot": mapped(data["snapshot"], ids),  # the portfolio's medians are in data["medians"]
             "why": {a: w for a, w in data["why"].items() if a in keep},
             "tables": {k: mapped(v, ids) for k, v in data["tables"].items()}}
 
 
 def _write_pages(data, jobs, folder, options) -> int:
     """Write the pages of ``jobs`` (account id, map path, page path) from :func:`_page_data`; each table is split
-    by account once (not filtered again for each page) and the figures share their caches."""
+    by account once (not filtered again for each page) and the figures share their caches (those of every chunk
+    of one :func:`_pages_beside` call, ``options["chunks"]``, in this process)."""
     as_of, window_days, accounts, folder = options["as_of"], options["window_days"], data["accounts"], Path(folder)
     split = {k: by_account(v) for k, v in data["tables"].items()}
-    figure_cache = {}
+    figure_cache = _chunk_figures(options.get("chunks"))
     for account_id, rel, rel_page in jobs:
         mine = {k: f(account_id) for k, f in split.items()}
         map_page = (folder / rel).read_text(encoding="utf-8") if (folder / rel).exists() else None
@@ -493,7 +575,8 @@ def _write_pages(data, jobs, folder, options) -> int:
             listening=mine["listening_plan"], actions=mine["actions"], map_page=map_page, map_href=f"../{rel}",
             as_of=as_of, currency=options["currency"], window_days=window_days, names=data["names"],
             moved=mine["moved"], interest=interests(mine["heard"], mine["said"]),
-            interest_map=_interest_map(mine["said"], figure_cache), figure_cache=figure_cache)
+            interest_map=_interest_map(mine["said"], figure_cache), figure_cache=figure_cache,
+            portfolio_median=data["medians"])
         (folder / rel_page).write_text(page, encoding="utf-8")
     return len(jobs)
 
