@@ -113,11 +113,23 @@ def main(argv=None) -> None:
         print(f"| load (1 min) first / last run | {old[0]['load'][0]:.2f} | {new[-1]['load_after'][0]:.2f} | |")
         print("\n| stage (median wall s) | " + args.baseline + " | this tree |")
         print("|---|---|---|")
-        for stage in old[0]["stages"]:
-            values = [statistics.median(r["stages"].get(stage, float("nan")) for r in rs) for rs in (old, new)]
-            print(f"| {stage} | {values[0]:.1f} | {values[1]:.1f} |")
+        # every stage of either tree in the order they ran (a stage one tree does not have: "-")
+        for stage in _merged(list(old[0]["stages"]), list(new[0]["stages"])):
+            cells = [f"{statistics.median(r['stages'][stage] for r in rs):.1f}" if stage in rs[0]["stages"] else "-"
+                     for rs in (old, new)]
+            print(f"| {stage} | {cells[0]} | {cells[1]} |")
         n, differ = same_files(tmp / f"out_0_{args.baseline}", tmp / "out_0_this_tree")
         print(f"\noutputs: {n} files, {n - len(differ)} the same bytes" + (f"; differ: {differ}" if differ else ""))
+
+
+def _merged(first: list, second: list) -> list:
+    """The names of both lists, each once, in the order of both: ``second``'s own names where they ran in it."""
+    out = []
+    for name in second:
+        if name in first:  # first's own names that ran before it come first
+            out += [n for n in first[:first.index(name)] if n not in out and n not in second]
+        out.append(name)
+    return out + [n for n in first if n not in out]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Stages: load and validate -> influence and structure -> coverage and the listening plan -> account sentiment (the
 snapshot and every outcome period) -> models (rebuy per scheme, bookings, the decision equation, scheme comparison)
--> informal comments -> accounts at risk -> maps -> portfolio graphs -> account pages -> report.
+-> informal comments -> accounts at risk -> maps -> account pages and portfolio graphs (side by side: the kept picture
+worker writes the pages while this process writes the graphs) -> report. Each table is written as soon as its stage is
+done, on a background thread (:class:`~cxinfluence.pipeline.outputs.EarlyTables`), into the staged output folder.
 
 Outputs (stable names, written atomically by :func:`cxinfluence.village.files.atomic_folder`: built in a
 hidden sibling folder and swapped into place in one step; the user's own files in ``out`` are kept):
