@@ -97,8 +97,8 @@ def test_pages_beside_other_work_are_those_of_one_process(analysed, tmp_path, bu
     account_page = importlib.import_module("cxinfluence.present.account_page")  # the package exports a function so named
 
     one_pages, one = _write(partial(write_account_pages, workers=1), analysed, tmp_path / "one")
-    sent, calls, start = [], [], account_page.start_worker
-    monkeypatch.setattr(account_page, "start_worker", lambda *a: sent.append(start(*a)) or sent[-1])
+    sent, calls, start = [], [], workers.start_worker
+    monkeypatch.setattr(workers, "start_worker", lambda *a: sent.append(start(*a)) or sent[-1])
     with workers.kept_worker():
         beside_pages, beside = _write(partial(write_account_pages, workers=2, alongside=lambda: (
             calls.append(1), time.sleep(busy_s))), analysed, tmp_path / "beside")

@@ -39,6 +39,27 @@ def test_two_processes_write_the_same_files_as_one(small_synthetic, tmp_path):
     assert pages1[0] == (one / jobs[0].rel).read_text(encoding="utf-8")
 
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("busy_s", [0.0, 2.0])
+def test_maps_shared_with_the_kept_worker_are_the_files_drawn_in_one_process(small_synthetic, tmp_path, busy_s):
+    import time
+
+    from cxinfluence.present import workers
+
+    _, v, _ = small_synthetic
+    jobs = _jobs(v, 9)
+    one, kept = tmp_path / "one", tmp_path / "kept"
+    for d in (one, kept):
+        (d / "networks").mkdir(parents=True)
+    pages1 = write_maps(jobs, one, seed=0, keep_pages=3, workers=1)
+    also = []
+    with workers.kept_worker():  # fed chunks of maps from the front, this process draws from the back after ``also``
+        pages2 = write_maps(jobs, kept, seed=0, keep_pages=3, workers=2,
+                            also=lambda: (also.append((kept / "networks").exists()), time.sleep(busy_s)))
+    assert also == [True] and pages1 == pages2 and all(pages2[:3]) and pages2[3:] == [None] * 6
+    assert _files(one) == _files(kept) and len(_files(kept)) == 3 * len(jobs)
+
 SCRIPT = """
 import sys, networkx as nx
 from cxinfluence.present.slides import write_map_figures

@@ -141,6 +141,42 @@ def test_a_kept_worker_serves_every_stage_and_ends_with_the_block():
         assert pool is None and workers._KEPT is None
 
 
+
+def _pids(part):
+    import os
+
+    time.sleep(0.05 * len(part))  # a chunk takes a while: this process, back at once, surely takes the last one
+    return [(job, os.getpid()) for job in part]
+
+
+@pytest.mark.slow  # spawns a kept worker
+@pytest.mark.parametrize("busy_s", [0.0, 3.0])
+def test_jobs_shared_with_the_kept_worker_are_each_done_once_in_order(busy_s):
+    """The kept worker is fed chunks from the front, this process takes them from the back once its own work
+    (alongside) is done: every job once, the chunks' results in order; back at once, this process does some; busy
+    long enough, the worker does them all."""
+    import os
+
+    jobs = list(range(11))
+    here = lambda part: [(job, os.getpid()) for job in part]  # noqa: E731
+    calls = []
+    alone = workers.shared_with_kept_worker(jobs, here, lambda part: (_pids, part), chunk=3,
+                                            alongside=lambda: calls.append(1))
+    assert [p for p, _ in alone] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10]] and calls == [1]
+    assert {pid for _, r in alone for _, pid in r} == {os.getpid()}  # no kept worker: all here
+    with workers.kept_worker():
+        time.sleep(2.0)  # warm
+        done = workers.shared_with_kept_worker(jobs, here, lambda part: (_pids, part), chunk=3,
+                                               alongside=lambda: (calls.append(1), time.sleep(busy_s)))
+    assert calls == [1, 1]
+    assert [job for _, r in done for job, _ in r] == jobs and [p for p, _ in done] == [p for p, _ in alone]
+    by_worker = [all(pid != os.getpid() for _, pid in r) for _, r in done]
+    assert by_worker[0] and all(by_worker[i] or not any(by_worker[i:]) for i in range(len(done)))
+    if busy_s == 0:
+        assert not all(by_worker)  # this process took chunks from the back
+    else:
+        assert all(by_worker)
+
 @pytest.mark.slow  # spawns processes
 def test_a_kept_worker_ends_when_its_run_is_killed(tmp_path):
     """A run killed outright (SIGKILL) cannot stop its worker: the worker watches its parent and ends, so it

@@ -17,7 +17,6 @@ text with bidi controls removed (:func:`cxinfluence.present.report.esc`).
 from __future__ import annotations
 
 import html
-import threading
 import uuid
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from .pagedata import by_account, mapped, sub_village, who_moved_in, window_feed
 from .pagefigures import InterestCharts, TrendCharts, interest_png, trend_figure, trend_rows
 from .plots import drawn_marks, figure_to_data_uri
 from .report import _SCRIPT_HASH, CSS, _fmt, esc, html_table
-from .workers import finish_worker, has_kept_worker, in_two, start_worker, use_worker
+from .workers import has_kept_worker, in_two, shared_with_kept_worker, use_worker
 
 __all__ = ["account_page", "write_account_pages"]
 
@@ -419,9 +418,10 @@ def write_account_pages(village, result, map_entries, folder, *, name, currency=
         by a spawned worker from the tables cut to its accounts: the same bytes.
     alongside : callable, optional
         More work for this process while the kept worker (:func:`cxinfluence.present.workers.kept_worker`) writes
-        the pages (the run's portfolio graphs); it is always called once. The pages go to the worker in
-        :data:`PAGE_CHUNKS` chunks; those it has not started when ``alongside`` returns are written here. Without a
-        kept worker the pages are shared as above, then ``alongside`` runs.
+        the pages (the run's portfolio graphs); it is always called once. The worker is fed :data:`PAGE_CHUNK`
+        pages at a time and this process writes chunks from the back once ``alongside`` returns
+        (:func:`cxinfluence.present.workers.shared_with_kept_worker`). Without a kept worker the pages are shared as
+        above, then ``alongside`` runs.
 
     Returns
     -------
@@ -477,46 +477,16 @@ def _chunk_figures(token) -> dict:
 
 
 def _pages_beside(data, jobs, folder, options, alongside) -> None:
-    """The pages of ``jobs`` shared with the kept worker while this process runs ``alongside()``: the worker is fed
-    :data:`PAGE_CHUNK` pages at a time from the front (the next chunk sent as its last one ends), this process
-    takes chunks from the back once ``alongside`` returns; then it waits for the worker's."""
-    parts = [jobs[i:i + PAGE_CHUNK] for i in range(0, len(jobs), PAGE_CHUNK)]
-    options = {**options, "chunks": uuid.uuid4().hex}  # the chunks in each process share their figures
-    lock, ends, theirs = threading.Lock(), [0, len(parts)], {}  # parts[ends[0]:ends[1]] are not handed out yet
-
-    def feed(_done=None):  # the worker's next chunk (also called by the pool's thread when a chunk ends)
-        with lock:
-            if ends[0] >= ends[1]:
-                return
-            i, ends[0] = ends[0], ends[0] + 1
-            try:
-                theirs[i] = start_worker(_write_pages, _cut(data, [a for a, _, _ in parts[i]]), parts[i], folder,
-                                         options)
-            except Exception:  # noqa: BLE001 - not sent: written here with the rest
-                theirs[i] = None
-                return
-        theirs[i][1].add_done_callback(feed)
-
-    feed()
+    """The pages of ``jobs`` shared with the kept worker while this process runs ``alongside()``
+    (:func:`~cxinfluence.present.workers.shared_with_kept_worker`, :data:`PAGE_CHUNK` pages a chunk); the chunks
+    in each process share their figures."""
+    options = {**options, "chunks": uuid.uuid4().hex}
     try:
-        alongside()
-        while True:
-            with lock:
-                if ends[0] >= ends[1]:
-                    break
-                ends[1] -= 1
-                i = ends[1]
-            _write_pages(data, parts[i], folder, options)
-        with lock:
-            sent = dict(theirs)  # every chunk is handed out: nothing is added now
-        for i, got in sorted(sent.items()):
-            if got is None:
-                _write_pages(data, parts[i], folder, options)
-            else:
-                finish_worker(*got, lambda i=i: _write_pages(data, parts[i], folder, options))
+        shared_with_kept_worker(
+            jobs, lambda part: _write_pages(data, part, folder, options),
+            lambda part: (_write_pages, _cut(data, [a for a, _, _ in part]), part, folder, options),
+            chunk=PAGE_CHUNK, alongside=alongside)
     finally:
-        with lock:
-            ends[1] = ends[0]  # on an error: nothing more is handed out
         _CHUNKS[:] = [None, {}]  # this process's figures go (the worker's go with the next call or the worker)
 
 

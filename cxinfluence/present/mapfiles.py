@@ -1,10 +1,11 @@
 """Writing the selected accounts' maps (HTML page, PNG and SVG), on both cores when there are enough.
 
 Drawing a map's slide pictures with matplotlib takes most of a second; the
-maps of a run are independent, so :func:`write_maps` hands the second half of
-the list to one worker process (:mod:`cxinfluence.present.workers`) while this
-process draws the first half; the worker writes the same files the serial loop
-writes. Maps are worth a second process from :data:`PARALLEL_MIN_MAPS` maps on
+maps of a run are independent, so :func:`write_maps` shares them with one
+worker process (:mod:`cxinfluence.present.workers`): the run's kept worker is
+fed a few at a time while this process draws from the other end, a worker of a
+stage's own gets the second half; the worker writes the same files the serial
+loop writes. Maps are worth a second process from :data:`PARALLEL_MIN_MAPS` maps on
 (the worker's start costs about as much CPU as a few maps), and only when a
 core is idle: on a busy machine the worker competes with this process and the
 maps take longer.
@@ -17,12 +18,16 @@ from typing import Any, NamedTuple
 
 from .maps import network_map
 from .slides import write_map_figures
-from .workers import in_two, use_worker
+from .workers import has_kept_worker, in_two, shared_with_kept_worker, use_worker
 
-__all__ = ["MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
+__all__ = ["MAP_CHUNK", "MapJob", "PARALLEL_MIN_MAPS", "write_map_files", "write_maps"]
 
 #: fewer maps than this are drawn in this process: starting a worker (imports) costs about as much as a few maps
 PARALLEL_MIN_MAPS = 8
+
+#: maps sent to the kept worker at a time (:func:`cxinfluence.present.workers.shared_with_kept_worker`): a map takes
+#: about 0.2 s, and the two processes end within a chunk of each other
+MAP_CHUNK = 2
 
 
 class MapJob(NamedTuple):
@@ -78,8 +83,12 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
         busy machine the worker only competes with this process (measured at
         100k, load 2-3 on 2 cores: 31 s instead of 19 s).
     also : callable, optional
-        More work for this process (e.g. the maps' GEXF and Kumu files), done
-        after its own maps while the worker still draws.
+        More work for this process (e.g. the maps' GEXF and Kumu files): with
+        the kept worker (:func:`cxinfluence.present.workers.kept_worker`) done
+        first, while the worker is fed :data:`MAP_CHUNK` maps at a time and
+        this process then draws from the back of the list
+        (:func:`cxinfluence.present.workers.shared_with_kept_worker`); with a
+        worker of its own, after this process's half while the worker still draws.
 
     Returns
     -------
@@ -107,6 +116,15 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
             also()
         return kept
 
+    if workers > 1 and has_kept_worker():  # shared as the work goes: ``also`` first, then maps from the back
+        first = {job.rel for job in jobs[:keep_pages]}
+        done = shared_with_kept_worker(
+            jobs, lambda part: {rel: page for (G, rel, title) in part  # the leading pages kept
+                                for page in [write_map_files(G, folder, rel, title, seed=seed)] if rel in first},
+            lambda part: (_write_all, part, folder, seed), chunk=MAP_CHUNK, alongside=also)
+        kept = {rel: page for _, got in done if isinstance(got, dict) for rel, page in got.items()}
+        return [(kept.get(job.rel) or (folder / job.rel).read_text(encoding="utf-8")) if i < keep_pages else None
+                for i, job in enumerate(jobs)]  # the worker's leading pages read back
     kept = in_two(jobs, workers, here, lambda part: (_write_all, part, folder, seed))
     pages = kept + [None] * (len(jobs) - len(kept))
     for i in range(len(kept), min(keep_pages, len(jobs))):  # the worker's: read back

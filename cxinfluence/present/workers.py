@@ -22,11 +22,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 import warnings
 
 __all__ = ["MIN_SPARE_CORES", "finish_worker", "has_kept_worker", "in_two", "kept_worker", "note_cpu", "others_busy",
-           "spare_cores", "start_worker", "use_worker"]
+           "shared_with_kept_worker", "spare_cores", "start_worker", "use_worker"]
 
 #: the busy time of other processes is read over at least this many seconds (else since the first sample)
 MIN_WINDOW_S = 3.0
@@ -295,6 +296,80 @@ def in_two(jobs, workers, here, there):
         raise
     finish_worker(pool, future, lambda: call[0](*call[1:]))
     return done
+
+
+def shared_with_kept_worker(jobs, here, there, *, chunk: int, alongside=None) -> list:
+    """Share ``jobs`` with the kept worker (:func:`kept_worker`) as the work goes, not in two fixed halves.
+
+    The worker is fed ``chunk`` jobs at a time from the front, the next chunk sent as its last one ends; this
+    process runs ``alongside()`` first (when given), then ``here(part)`` for chunks from the back until the two
+    meet, then waits for the worker's (:func:`finish_worker`: a broken worker's chunk is done here). Two processes
+    whose jobs cost differently (larger accounts, this process's own extra work) so end together. Without a kept
+    worker, this process does everything.
+
+    Parameters
+    ----------
+    jobs : list
+    here : callable
+        ``here(part)`` does the jobs ``part`` in this process.
+    there : callable
+        ``there(part)`` -> ``(func, *args)``, the call that does them in the worker.
+    chunk : int
+        Jobs a chunk.
+    alongside : callable, optional
+        This process's own work, done while the worker starts on the jobs.
+
+    Returns
+    -------
+    list
+        One ``(part, result)`` per chunk, in order: ``here``'s result or the worker's.
+
+    Examples
+    --------
+    >>> [r for _, r in shared_with_kept_worker([1, 2, 3], sum, lambda part: (sum, part), chunk=2)]
+    [3, 3]
+    """
+    parts = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+    results = {}
+    if _KEPT is None:
+        if alongside is not None:
+            alongside()
+        for i, part in enumerate(parts):
+            results[i] = here(part)
+        return [(part, results[i]) for i, part in enumerate(parts)]
+    lock, ends, theirs = threading.Lock(), [0, len(parts)], {}  # parts[ends[0]:ends[1]] are not handed out yet
+
+    def feed(_done=None):  # the worker's next chunk (also called by the pool's thread when a chunk ends)
+        with lock:
+            if ends[0] >= ends[1]:
+                return
+            i, ends[0] = ends[0], ends[0] + 1
+            try:
+                theirs[i] = start_worker(*there(parts[i]))
+            except Exception:  # noqa: BLE001 - not sent: done here with the rest
+                theirs[i] = None
+                return
+        theirs[i][1].add_done_callback(feed)
+
+    feed()
+    try:
+        if alongside is not None:
+            alongside()
+        while True:
+            with lock:
+                if ends[0] >= ends[1]:
+                    break
+                ends[1] -= 1
+                i = ends[1]
+            results[i] = here(parts[i])
+        with lock:
+            sent = dict(theirs)  # every chunk is handed out: nothing is added now
+        for i, got in sorted(sent.items()):
+            results[i] = here(parts[i]) if got is None else finish_worker(*got, lambda i=i: here(parts[i]))
+    finally:
+        with lock:
+            ends[1] = ends[0]  # on an error: nothing more is handed out
+    return [(part, results[i]) for i, part in enumerate(parts)]
 
 
 def finish_worker(pool, future, fallback):
