@@ -23,7 +23,7 @@ from ..present.workers import note_cpu
 
 @dataclass
 class RunResult:
-    """What :func:`run` computed (all tables also written to ``out``)."""
+    """What :func:`cxinfluence.pipeline.runner.run` computed (all tables also written to ``out``)."""
 
     out: Path
     as_of: pd.Timestamp

@@ -58,6 +58,16 @@ def write_map_files(G, folder, rel: str, title: str, *, seed: int) -> str:
     return page
 
 
+def _write_keeping(jobs, folder, seed, first) -> dict:
+    """Write the maps of ``jobs``; return the pages of those whose path is in ``first``, by path."""
+    kept = {}
+    for G, rel, title in jobs:
+        page = write_map_files(G, folder, rel, title, seed=seed)
+        if rel in first:
+            kept[rel] = page
+    return kept
+
+
 def _write_all(jobs, folder, seed) -> int:
     for G, rel, title in jobs:
         write_map_files(G, folder, rel, title, seed=seed)
@@ -118,10 +128,8 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
 
     if workers > 1 and has_kept_worker():  # shared as the work goes: ``also`` first, then maps from the back
         first = {job.rel for job in jobs[:keep_pages]}
-        done = shared_with_kept_worker(
-            jobs, lambda part: {rel: page for (G, rel, title) in part  # the leading pages kept
-                                for page in [write_map_files(G, folder, rel, title, seed=seed)] if rel in first},
-            lambda part: (_write_all, part, folder, seed), chunk=MAP_CHUNK, alongside=also)
+        done = shared_with_kept_worker(jobs, lambda part: _write_keeping(part, folder, seed, first),
+                                       lambda part: (_write_all, part, folder, seed), chunk=MAP_CHUNK, alongside=also)
         kept = {rel: page for _, got in done if isinstance(got, dict) for rel, page in got.items()}
         return [(kept.get(job.rel) or (folder / job.rel).read_text(encoding="utf-8")) if i < keep_pages else None
                 for i, job in enumerate(jobs)]  # the worker's leading pages read back
