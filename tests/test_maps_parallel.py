@@ -20,6 +20,13 @@ def _jobs(v, n):
     return [MapJob(graphs[a], f"networks/{a}.html", f"Buying center: {a} <&>") for a in ids]
 
 
+def _folders(tmp_path, *names):
+    folders = [tmp_path / n for n in names]
+    for d in folders:
+        (d / "networks").mkdir(parents=True)
+    return folders
+
+
 def _files(folder):
     return {p.name: p.read_bytes() for p in sorted((folder / "networks").iterdir())}
 
@@ -28,9 +35,7 @@ def _files(folder):
 def test_two_processes_write_the_same_files_as_one(small_synthetic, tmp_path):
     _, v, _ = small_synthetic
     jobs = _jobs(v, 4)
-    one, two = tmp_path / "one", tmp_path / "two"
-    for d in (one, two):
-        (d / "networks").mkdir(parents=True)
+    one, two = _folders(tmp_path, "one", "two")
     pages1 = write_maps(jobs, one, seed=0, keep_pages=3, workers=1)
     pages2 = write_maps(jobs, two, seed=0, keep_pages=3, workers=2)  # the last two drawn in a spawned worker
     assert pages1 == pages2 and all(pages2[:3]) and pages2[3] is None
@@ -49,9 +54,7 @@ def test_maps_shared_with_the_kept_worker_are_the_files_drawn_in_one_process(sma
 
     _, v, _ = small_synthetic
     jobs = _jobs(v, 9)
-    one, kept = tmp_path / "one", tmp_path / "kept"
-    for d in (one, kept):
-        (d / "networks").mkdir(parents=True)
+    one, kept = _folders(tmp_path, "one", "kept")
     pages1 = write_maps(jobs, one, seed=0, keep_pages=3, workers=1)
     also = []
     with workers.kept_worker():  # fed chunks of maps from the front, this process draws from the back after ``also``

@@ -119,22 +119,19 @@ def write_maps(jobs, folder, *, seed: int, keep_pages: int = 0, workers: int | N
     if workers is None:
         workers = 2 if use_worker(len(jobs), PARALLEL_MIN_MAPS) else 1
 
-    def here(part):  # this process's maps, then ``also`` while the worker still draws; the leading pages kept
-        kept = [page if i < keep_pages else None
-                for i, page in enumerate(write_map_files(G, folder, rel, title, seed=seed) for G, rel, title in part)]
-        if also is not None:
-            also()
-        return kept
-
+    first = {job.rel for job in jobs[:keep_pages]}  # the leading pages, returned
+    there = lambda part: (_write_all, part, folder, seed)  # noqa: E731
     if workers > 1 and has_kept_worker():  # shared as the work goes: ``also`` first, then maps from the back
-        first = {job.rel for job in jobs[:keep_pages]}
-        done = shared_with_kept_worker(jobs, lambda part: _write_keeping(part, folder, seed, first),
-                                       lambda part: (_write_all, part, folder, seed), chunk=MAP_CHUNK, alongside=also)
-        kept = {rel: page for _, got in done if isinstance(got, dict) for rel, page in got.items()}
-        return [(kept.get(job.rel) or (folder / job.rel).read_text(encoding="utf-8")) if i < keep_pages else None
-                for i, job in enumerate(jobs)]  # the worker's leading pages read back
-    kept = in_two(jobs, workers, here, lambda part: (_write_all, part, folder, seed))
-    pages = kept + [None] * (len(jobs) - len(kept))
-    for i in range(len(kept), min(keep_pages, len(jobs))):  # the worker's: read back
-        pages[i] = (folder / jobs[i][1]).read_text(encoding="utf-8")
-    return pages
+        done = [got for _, got in shared_with_kept_worker(jobs, lambda part: _write_keeping(part, folder, seed, first),
+                                                          there, chunk=MAP_CHUNK, alongside=also)]
+    else:
+        def here(part):  # this process's maps, then ``also`` while the worker still draws
+            kept = _write_keeping(part, folder, seed, first)
+            if also is not None:
+                also()
+            return kept
+
+        done = [in_two(jobs, workers, here, there)]
+    kept = {rel: page for got in done if isinstance(got, dict) for rel, page in got.items()}  # not the worker's
+    return [(kept.get(job.rel) or (folder / job.rel).read_text(encoding="utf-8")) if i < keep_pages else None
+            for i, job in enumerate(jobs)]  # the worker's leading pages read back
