@@ -158,12 +158,7 @@ def kernel_arrays(village, as_of):
     """The integer arrays influence_weights hands its PageRank kernel (same code path)."""
     from cxinfluence.network import influence as I
 
-    rows = I._active_rows(village, as_of)
-    people = I._active_people(village, rows, ("account_id",))
-    listed = I._listed_accounts(village)
-    order, block = I._account_blocks(people["account_id"], None if listed is None else listed[rows])
-    if order is not None:
-        rows = rows[order]
+    rows, block = I._active_blocks(village, as_of)
     src, dst, w = I._endorsement_arrays(village, rows, block)
     return block, src, dst, w
 

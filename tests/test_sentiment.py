@@ -192,12 +192,12 @@ def test_as_of_dataframe_several_dates_and_influence_per_date(monkeypatch):
     calls = []
 
     def fake_influence_weights(village, as_of=None, **kw):
-        # the internal form: the table and each row's position in village.stakeholders
+        # the internal form: each row's position in village.stakeholders and its influence
         calls.append(pd.Timestamp(as_of))
         rows = pd.Index(village.stakeholders["stakeholder_id"]).get_indexer(INFL["stakeholder_id"])
-        return INFL.assign(account_id="?", role="?", veto=False), rows
+        return rows, INFL["influence"].to_numpy(float)
 
-    monkeypatch.setattr(sentiment_base, "influence_with_rows", fake_influence_weights)  # where the tables look it up
+    monkeypatch.setattr(sentiment_base, "influence_of_rows", fake_influence_weights)  # where the tables look it up
     pairs = pd.DataFrame({"account_id": ["A", "B", "B"], "as_of": pd.to_datetime([AS_OF, AS_OF, "2024-03-01"])})
     t = account_sentiment(tiny_village(), pairs)
     assert sorted(calls) == [D("2024-03-01"), D(AS_OF)]

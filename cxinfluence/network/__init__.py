@@ -9,7 +9,8 @@ _EXPORTS = {
     "ROLE_PRIORS": ".influence", "UNKNOWN_ROLE_PRIOR": ".influence", "portfolio_betweenness": ".structure",
     "stakeholder_structure": ".structure", "account_structure": ".structure", "DENSE_MAX": ".structure",
     "tie_kinds": ".edges", "tie_weights": ".edges", "endorse": ".edges", "KINDS": ".edges",
-    "influence_with_rows": ".influence", "influence_at_dates": ".influence", "pagerank_reference": ".pagerank", "pagerank_blocks": ".pagerank",
+    "influence_with_rows": ".influence", "influence_of_rows": ".influence", "influence_at_dates": ".influence",
+    "pagerank_reference": ".pagerank", "pagerank_blocks": ".pagerank",
     "EXACT_DENSE_MAX": ".pagerank",
 }
 

@@ -303,7 +303,7 @@ def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     across = block[src] != block[dst]
     if across.any():
         warnings.warn(f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored",
-                      VillageWarning, stacklevel=3)
+                      VillageWarning, stacklevel=4)
         src, dst, w = src[~across], dst[~across], w[~across]
     return src, dst, w
 
@@ -317,10 +317,13 @@ def _active_rows(village, as_of) -> np.ndarray:
 def _active_people(village, rows, columns) -> pd.DataFrame:
     """``columns`` of the people at ``rows`` (roles completed when missing):
     taking only what is needed avoids copying every text column of millions of rows."""
-    people = village.stakeholders
-    if "role" not in people.columns or "veto" not in people.columns:
-        people = complete_roles(people)
+    people = _with_roles(village.stakeholders)
     return people[[c for c in columns if c in people.columns]].iloc[rows]
+
+
+def _with_roles(people: pd.DataFrame) -> pd.DataFrame:
+    """``people`` with roles and veto completed (:func:`complete_roles`) when the table lacks them."""
+    return people if {"role", "veto"} <= set(people.columns) else complete_roles(people)
 
 
 def active_stakeholders(village, as_of=None) -> pd.DataFrame:
@@ -457,6 +460,45 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
     For stages that go on from positions in the village's own tables (no id
     needs hashing again): ``table, rows = influence_with_rows(village, as_of)``.
     """
+    columns = ("stakeholder_id", "account_id", "role", "department", "veto", "influence_rating")
+    rows, block, pagerank, role_w, rating, shares, people = _solved(
+        village, as_of, alpha=alpha, weight=weight, graph_share=graph_share, role_share=role_share,
+        rating_share=rating_share, role_weights=role_weights, max_iter=max_iter, tol=tol, method=method, ties=_ties,
+        columns=columns)
+    # keep pandas' own string arrays: converting millions of ids to objects is slow
+    out = pd.DataFrame({"account_id": people["account_id"], "stakeholder_id": people["stakeholder_id"]})
+    for col in ("role", "department"):
+        out[col] = people[col] if col in people.columns else np.nan
+    out["veto"] = people["veto"].to_numpy(bool)
+    out["influence_rating"] = rating
+    out["pagerank"] = pagerank
+    for name, values in _blend(block, pagerank, role_w, rating, *shares).items():
+        out[name] = values
+    return out, rows
+
+
+def influence_of_rows(village, as_of=None, **options) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, influence)``: the ``influence`` column of :func:`influence_weights` (same options) and each value's
+    row of ``village.stakeholders``, without the table's text columns (the sentiment at each date needs only
+    these). The same arithmetic, so the same bits.
+
+    >>> from cxinfluence.village.synth import make_village
+    >>> v, _ = make_village(5, seed=1)
+    >>> rows, infl = influence_of_rows(v)
+    >>> table, same_rows = influence_with_rows(v)
+    >>> bool((rows == same_rows).all()), bool((infl == table["influence"].to_numpy()).all())
+    (True, True)
+    """
+    rows, block, pagerank, role_w, rating, shares, _ = _solved(village, as_of, **options)
+    return rows, _blend(block, pagerank, role_w, rating, *shares)["influence"]
+
+
+def _solved(village, as_of, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3, rating_share=0.2,
+            role_weights=None, max_iter=100, tol=1.0e-10, method="exact", ties=None, columns=()):
+    """What the blend needs, the options checked: ``(rows, block, pagerank, role_w, rating, shares, people)`` for
+    the people active at ``as_of`` (rows of ``village.stakeholders`` grouped by account; ``block`` their
+    account). ``people``: their ``columns`` (a caller's table), None without; roles and ratings are read off
+    them when taken, else off the whole columns at the rows (no copy of the role text): the same values."""
     check_method(method, alpha, tol, max_iter)
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
@@ -467,36 +509,33 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"role_weights[{role!r}]={value!r}; expected a finite weight >= 0")
 
+    rows, block = _active_blocks(village, as_of)
+    _warn_empty_accounts(village, block, as_of, rows)
+    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=ties)
+    pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
+    people = _active_people(village, rows, columns).reset_index(drop=True) if columns else None
+    source, at = (people, slice(None)) if columns else (_with_roles(village.stakeholders), rows)
+    role_w = role_weight_of(source["role"] if "role" in source.columns else None, priors, len(source))[at]
+    rating = (pd.to_numeric(source["influence_rating"], errors="coerce").to_numpy(float)[at]
+              if "influence_rating" in source.columns else np.full(len(rows), np.nan))
+    return rows, block, pagerank, role_w, rating, (graph_share, role_share, rating_share), people
+
+
+def _active_blocks(village, as_of):
+    """``(rows, block)``: the rows of ``village.stakeholders`` active at ``as_of``, grouped by account (in the
+    table's order when it is grouped already), and each one's account as 0, 0, 1, ... (contiguous)."""
     rows = _active_rows(village, as_of)
-    people = _active_people(village, rows, ("stakeholder_id", "account_id", "role", "department", "veto",
-                                            "influence_rating"))
-    blank = people["account_id"].isna().to_numpy()
+    accounts = village.stakeholders["account_id"]
+    blank = accounts.isna().to_numpy()[rows] if accounts.hasnans else np.zeros(0, dtype=bool)
     if blank.any():  # validation rejects these; a Village built by hand may have them
         raise GraphError(f"stakeholders has {int(blank.sum())} active row(s) with a blank account_id "
                          f"(rows {rows[blank][:5].tolist()}); every stakeholder needs an account")
     listed = _listed_accounts(village)
-    order, block = _account_blocks(people["account_id"], None if listed is None else listed[rows])
-    if order is not None:
-        rows = rows[order]
-    people = people.reset_index(drop=True) if order is None else people.iloc[order].reset_index(drop=True)
-    _warn_empty_accounts(village, people, block, as_of, rows)
-    ids = people["stakeholder_id"]
-    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=_ties)
-    pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
-
-    # keep pandas' own string arrays: converting millions of ids to objects is slow
-    out = pd.DataFrame({"account_id": people["account_id"], "stakeholder_id": ids})
-    for col in ("role", "department"):
-        out[col] = people[col] if col in people.columns else np.nan
-    out["veto"] = people["veto"].to_numpy(bool)
-    rating = (pd.to_numeric(people["influence_rating"], errors="coerce").to_numpy(float)
-              if "influence_rating" in people.columns else np.full(len(people), np.nan))
-    out["influence_rating"] = rating
-    out["pagerank"] = pagerank
-    role_w = role_weight_of(people["role"] if "role" in people.columns else None, priors, len(people))
-    for name, values in _blend(block, pagerank, role_w, rating, graph_share, role_share, rating_share).items():
-        out[name] = values
-    return out, rows
+    codes = None if listed is None else listed[rows]
+    # the account ids as text only when some account is not listed (integers compared otherwise)
+    text = accounts.iloc[rows] if codes is None or not len(codes) or codes.min() < 0 else None
+    order, block = _account_blocks(text, codes)
+    return (rows if order is None else rows[order]), block
 
 
 def _unique_accounts(accounts: pd.Series) -> pd.Index:
@@ -508,19 +547,20 @@ def _unique_accounts(accounts: pd.Series) -> pd.Index:
     return pd.Index(pd.unique(values.take(np.flatnonzero(change))))
 
 
-def _empty_accounts(village, people, block, rows=None) -> pd.Index:
+def _empty_accounts(village, block, rows) -> pd.Index:
     """Account ids (sorted) listed in ``village.accounts`` or referenced by a
-    stakeholder that have nobody in ``people`` (the stakeholders at ``rows``, when given: their
-    accounts' rows are then read off the village's id cache instead of hashing their ids)."""
+    stakeholder that have nobody among the stakeholders at ``rows`` (grouped by account: ``block``); when every
+    stakeholder's account is listed their accounts' rows are read off the village's id cache instead of hashing
+    their ids."""
     heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
-    present = people["account_id"].take(heads)
+    present = village.stakeholders["account_id"].take(rows[heads])
     st_acc = _listed_accounts(village)
     if st_acc is not None and (len(st_acc) == 0 or st_acc.min() >= 0):
         # every stakeholder's account is listed, so the known accounts are the listed ones:
         # mark those present (one account per block) instead of hashing every stakeholder's text
         ids = village.accounts["account_id"]
         seen = np.zeros(len(ids), dtype=bool)
-        hit = st_acc[rows] if rows is not None else positions(present, ids)
+        hit = st_acc[rows]
         seen[hit[hit >= 0]] = True
         missing = ids[~seen & ids.notna().to_numpy()]
         # a repeated id is marked at its first row only: the difference drops it again
@@ -540,10 +580,10 @@ def _listed_accounts(village):
     return rows_of(village, "stakeholders", "account_id")
 
 
-def _warn_empty_accounts(village, people, block, as_of, rows=None):
-    empty = _empty_accounts(village, people, block, rows)
+def _warn_empty_accounts(village, block, as_of, rows):
+    empty = _empty_accounts(village, block, rows)
     if len(empty):
         when = "now (active_to blank)" if as_of is None else f"at as_of={str(as_of)!r}"
         shown = ", ".join(map(repr, empty[:10].tolist())) + (" ..." if len(empty) > 10 else "")
         warnings.warn(f"{len(empty)} account(s) have no active stakeholder {when} and get no influence rows: {shown}",
-                      VillageWarning, stacklevel=3)
+                      VillageWarning, stacklevel=4)

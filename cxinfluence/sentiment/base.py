@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import MetricError
-from ..network.influence import influence_with_rows
+from ..network.influence import influence_of_rows
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard
 from ..village.heard import response_counts
@@ -44,8 +44,7 @@ def _influence_at(village, ts, influence):
     """Influence at ``ts``: a DataFrame, or ``(rows, influence)`` arrays when
     computed here (stakeholders-table rows, so no id needs hashing)."""
     if influence is None:
-        out, rows = influence_with_rows(village, ts)
-        return rows, out["influence"].to_numpy(float)
+        return influence_of_rows(village, ts)
     if not isinstance(influence, pd.DataFrame) or not {"stakeholder_id", "influence"} <= set(influence.columns):
         raise MetricError("influence must be a DataFrame with columns 'stakeholder_id' and 'influence' "
                           "(e.g. cxinfluence.network.influence.influence_weights(village, as_of))")
