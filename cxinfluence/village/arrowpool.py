@@ -16,7 +16,10 @@ the process's memory until the system reclaims it. Measured on the 100k-account
 village streamed in 8 partitions, with memory handed back at every stage's end:
 0.87 GiB held after pass 2 with the default, 0.44 GiB with this. (Arrow on the
 system allocator also gave 0.44 GiB at 100k accounts, but at a million glibc's
-per-thread heaps grew inside each pass: 7 GiB against 4.)
+per-thread heaps grew inside each pass: 7 GiB against 4.) The trade on the 100k in-memory run
+(benchmarks/README.md, nineteenth session): Arrow's default (pages kept a second) saved ~6 s of its
+~100 s CPU in page faults, but raised loading's peak by ~0.5 GiB, to 4.0-4.2 GiB; jemalloc fixes an
+arena's decay when it creates the arena, so it cannot be relaxed once loading is done.
 
 It changes nothing when pyarrow has no jemalloc (some platforms' builds) or when
 the user chose a pool with the ``ARROW_DEFAULT_MEMORY_POOL`` environment
