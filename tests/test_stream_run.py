@@ -77,6 +77,30 @@ def test_a_large_streamed_run_hands_memory_back_after_each_partition(folder, tmp
     assert len(calls) == 3 * 4  # 4 partitions: opened, pass 1, pass 2
 
 
+def _stages_handing_back(monkeypatch):
+    """The names of the stages whose end hands memory back (every run counted as large)."""
+    from cxinfluence.pipeline import stages
+
+    names = []
+    monkeypatch.setattr(stages, "TRIM_FROM_BYTES", 0)
+    monkeypatch.setattr(stages, "hand_back", lambda **kw: names.append(sys._getframe(1).f_locals["name"]))
+    return names
+
+
+def test_an_in_memory_run_keeps_what_its_last_stages_free_a_streamed_run_does_not(folder, tmp_path, monkeypatch):
+    """After the models an in-memory run has peaked: the comments, the accounts at risk, the maps, the pages and
+    the report keep what they free for the next stage; the run's end hands it back. A streamed run, whose memory
+    is what it is for, hands back after every stage."""
+    names = _stages_handing_back(monkeypatch)
+    run(load_village(folder, warn=False), tmp_path / "in_memory", **OPTIONS)
+    late = {"informal comments", "accounts at risk", "maps", "account pages and portfolio graphs", "report"}
+    assert {"loading and validating the village", "account sentiment", "models", "writing tables"} <= set(names)
+    assert not late & set(names)
+    names.clear()
+    run(folder, tmp_path / "streamed", **OPTIONS)
+    assert late <= set(names) and "writing tables" in names
+
+
 def test_streamed_run_equals_the_one_partition_run(folder, streamed, tmp_path):
     """The tables agree to 1e-9 with the ordinary run on the loaded folder (text, flags and counts exactly)."""
     _, out = streamed
