@@ -282,8 +282,8 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
                  engine=engine, scheduler=scheduler, spill=spill)
         _what_changed(v, result, progress, spill, compare_to, window_days=window_days, half_life_days=half_life_days)
         map_entries, chosen, view = [], v, result
-        peaked = spill is None  # an in-memory run's memory has peaked: the last stages keep what they free
-        with _stage(progress, "maps", hand_back_after=not peaked), _guard(result, "Maps"):
+        keep_freed = spill is None  # an in-memory run's memory has peaked: the last stages keep what they free
+        with _stage(progress, "maps", keep_freed=keep_freed), _guard(result, "Maps"):
             risk = t.get("accounts_at_risk")
             ranked = risk if risk is not None else v.accounts[["account_id"]]
             selected = _select_map_accounts(ranked, v.accounts, maps, map_accounts)
@@ -302,7 +302,7 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
             with _guard(result, "Portfolio graphs"):
                 write_portfolio_pieces(spill, tmp, result) if spill is not None else _write_portfolio(v, t, tmp, result)
 
-        with _stage(progress, "account pages and portfolio graphs", hand_back_after=not peaked):
+        with _stage(progress, "account pages and portfolio graphs", keep_freed=keep_freed):
             with _guard(result, "Account pages"):
                 stems = {str(a): Path(rel).stem for a, _, rel, _ in map_entries}  # the page is named like its map
                 pages = write_account_pages(chosen, view, map_entries, tmp, currency=currency,
@@ -310,7 +310,7 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
                                             name=lambda a: stems.get(str(a)) or account_file_name(a, suffix=""))
             if not portfolio_done:  # the pages failed before their work began
                 portfolio()
-        with _stage(progress, "report", hand_back_after=not peaked), warnings.catch_warnings(record=True) as caught:
+        with _stage(progress, "report", keep_freed=keep_freed), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             (tmp / "report.html").write_text(_report(v, result, map_entries, anonymize, window_days, lead_days,
                                                      currency=currency, account_pages=pages),
@@ -391,7 +391,7 @@ def _analyse(v, result, progress, *, window_days, lead_days, half_life_days, sch
             flags, sample = _stream_stages(v, eng, result, progress, spill, prior=prior, seed=seed, **options)
             actions = None
         _later_stages(v, result, progress, flags, sample, schemes=schemes, seed=seed, folds=folds, n_boot=n_boot,
-                      actions=actions, sensitivity=sensitivity, in_memory=spill is None, **options)
+                      actions=actions, sensitivity=sensitivity, keep_freed=spill is None, **options)
 
 
 def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half_life_days, prior):
@@ -455,10 +455,11 @@ def _sentiment_note(result, window_days):
 
 
 def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days, half_life_days, schemes, seed, folds,
-                  n_boot, actions, sensitivity=None, in_memory=True):
+                  n_boot, actions, sensitivity=None, keep_freed=False):
     """Models, influence sensitivity (on ``sample``, or ``sensitivity()`` when started already), informal comments
     (``actions()`` maps them, unless pass 1 did) and the accounts at risk: the same for an in-memory and a streamed
-    run (``in_memory``: the village is held whole, not streamed)."""
+    run (``keep_freed``: the comments and the accounts at risk keep what they free, :func:`_stage`; an in-memory
+    run's memory has peaked by then)."""
     t, as_of = result.tables, result.as_of
     schemes = list(schemes or COMPARED_SCHEMES)
     sensitivity = sensitivity or sensitivity_ahead(sample, as_of, seed=seed, window_days=window_days,
@@ -485,9 +486,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
         sensitivity(wanted=False)
         _record(result, "Influence sensitivity", "skipped",
                 "no renewal model on this data, so there is no conclusion to test against the influence judgements")
-    # after the models an in-memory run has peaked: what a stage frees now is kept for the next (stages._stage)
-    late = dict(hand_back_after=not in_memory)
-    with _stage(progress, "informal comments", **late), _guard(result, "Informal comments"):
+    with _stage(progress, "informal comments", keep_freed=keep_freed), _guard(result, "Informal comments"):
         if actions is not None:
             t["actions"] = combine([r["actions"] for r in actions()], "actions", account_rank(v))
         kept = t.get("actions")  # a streamed run routed the comments in pass 1: ranked over the portfolio now
@@ -495,7 +494,7 @@ def _later_stages(v, result, progress, flags, sample, *, window_days, lead_days,
             _record(result, "Informal comments", "note", "no comments in the recent window: actions.csv is empty")
         t["actions"] = parked(kept, t["actions"])  # ... and kept on disk till the report, the pages and the CSV
     result.early.ready("influence_sensitivity", "actions")
-    with _stage(progress, "accounts at risk", **late), _guard(result, "Accounts at risk"):
+    with _stage(progress, "accounts at risk", keep_freed=keep_freed), _guard(result, "Accounts at risk"):
         _risk(v, result, flags, window_days=window_days, half_life_days=half_life_days)
     result.early.ready("accounts_at_risk")
 

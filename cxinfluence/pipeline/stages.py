@@ -121,7 +121,7 @@ def _run_scope():
 
 
 @contextmanager
-def _stage(progress, name, *, hand_back_after=True):
+def _stage(progress, name, *, keep_freed=False):
     """A progress stage that hands freed memory back to the system when it ends, in a large run.
 
     glibc's malloc and Arrow's mimalloc pool both keep freed blocks for reuse;
@@ -130,7 +130,7 @@ def _stage(progress, name, *, hand_back_after=True):
     than :data:`TRIM_FROM_BYTES` (the demo, a few thousand accounts) skips it:
     there the peak is small and the collection costs more than it frees; inside
     :func:`_run_scope` the objects alive then are frozen for the collector instead.
-    ``hand_back_after=False``: a stage after the run's memory has peaked keeps what it frees for the next stages
+    ``keep_freed=True``: a stage after the run's memory has peaked keeps what it frees for the next stages
     (an in-memory run's last stages: the collection and the pages faulted in again cost 1-2 s of the 100k run,
     and its peak, in the sentiment stage or the comments, is not raised; benchmarks/README.md, nineteenth session).
     """
@@ -144,7 +144,7 @@ def _stage(progress, name, *, hand_back_after=True):
             # full passes stop walking it again (1.4 -> 0.3 s of the demo); the run's end hands it back (_run_scope)
             gc.freeze()
         return
-    if hand_back_after:
+    if not keep_freed:
         hand_back(collect=True)
 
 
