@@ -212,6 +212,7 @@ def test_import_checks_can_fail(tmp_path):
 # against its readable reference or pins one of its internal budgets. Each such test file is listed
 # here with the private names it may use and why; any other private import from the package fails.
 PRIVATE_IN_TESTS = {
+    "test_blend.py": ({"_blend"}, "the influence blend's per-account sums against the formula written plainly, bit for bit"),
     "test_metrics_fast.py": ({"_pain_table", "_pain_table_reference", "_journey_table", "_journey_table_reference",
                               "_group_sums"},
                              "pain_points' and journey_view's tables on codes against their pandas groupby references"),

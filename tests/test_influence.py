@@ -7,12 +7,8 @@ import pytest
 
 from cxinfluence.exceptions import ConvergenceError, GraphError, VillageWarning
 from cxinfluence.network.edges import endorsement_edges
-from cxinfluence.network.influence import (
-    ROLE_PRIORS,
-    influence_weights,
-    portfolio_pagerank,
-)
-from cxinfluence.network.pagerank import pagerank_arrays, pagerank_reference
+from cxinfluence.network.influence import ROLE_PRIORS, influence_weights
+from cxinfluence.network.pagerank import pagerank_arrays, pagerank_reference, portfolio_pagerank
 from cxinfluence.village.core import Village
 
 TIGHT = dict(tol=1e-13, max_iter=1000)
@@ -221,6 +217,29 @@ def test_ties_across_accounts_are_ignored_with_a_warning():
         w = graph_only(v, **TIGHT)
     assert w.loc["z", "pagerank"] == 1.0
     assert w.loc["b", "pagerank"] == pytest.approx(0.925 / 1.425, abs=1e-12)  # the two-node a -> b graph by hand
+
+
+def test_ties_across_accounts_warn_on_every_call_and_ties_within_are_checked_once():
+    import warnings as _warnings
+
+    people = [dict(stakeholder_id="a", account_id="A"), dict(stakeholder_id="b", account_id="A"),
+              dict(stakeholder_id="z", account_id="Z")]
+    across = village(people, [("a", "z", "reports_to"), ("a", "b", "reports_to")])
+    results = []
+    for _ in range(3):  # the second and third calls read the ties' ends from the village's cache
+        with pytest.warns(VillageWarning, match="1 tie"):
+            results.append(graph_only(across, **TIGHT))
+    assert all(r.equals(results[0]) for r in results)
+    within = village(people, [("a", "b", "reports_to"), ("z", "z", "influences")])
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")  # nothing to warn about, on any call
+        results = [graph_only(within, **TIGHT) for _ in range(3)]
+    assert all(r.equals(results[0]) for r in results)
+    assert results[0].loc["b", "pagerank"] == pytest.approx(0.925 / 1.425, abs=1e-12)
+    # the village remembers that its ties stay within accounts (the later calls skip that check)
+    flags = [entry[1] for key, entry in within.__dict__["_id_rows"].items()
+             if key == ("remembered", "endorsement ends within accounts")]
+    assert flags == [True]
 
 
 # ---------------------------------------------------------------- blend

@@ -4,7 +4,7 @@ from .._api import lazy_exports
 
 _EXPORTS = {
     "account_graphs": ".graph", "account_graph": ".graph", "endorsement_graph": ".edges",
-    "NODE_ATTRIBUTES": ".graph", "pagerank_arrays": ".pagerank", "portfolio_pagerank": ".influence",
+    "NODE_ATTRIBUTES": ".graph", "pagerank_arrays": ".pagerank", "portfolio_pagerank": ".pagerank",
     "active_stakeholders": ".influence", "endorsement_edges": ".edges", "influence_weights": ".influence",
     "ROLE_PRIORS": ".influence", "UNKNOWN_ROLE_PRIOR": ".influence", "portfolio_betweenness": ".structure",
     "stakeholder_structure": ".structure", "account_structure": ".structure", "DENSE_MAX": ".structure",

@@ -84,116 +84,13 @@ from ..village.ids import arrow_identity, positions, remember, remembered, rows_
 from ..village.roles import complete_roles
 from ..village.schema import ROLE_WEIGHTS, UNKNOWN_ROLE_WEIGHT
 from .edges import endorse, tie_kinds, tie_weights
-from .blend import _blend, role_weight_of
-from .pagerank import check_method, pagerank_arrays, pagerank_blocks
+from .blend import _blend, role_weight_of, role_weights_at
+from .pagerank import check_method, pagerank_blocks
 
 #: Default relative weight of each buying role (see module docstring).
 #: The role prior is the package's one role-weight table (:data:`cxinfluence.village.schema.ROLE_WEIGHTS`).
 ROLE_PRIORS = ROLE_WEIGHTS
 UNKNOWN_ROLE_PRIOR = UNKNOWN_ROLE_WEIGHT
-
-
-def portfolio_pagerank(nodes: pd.DataFrame, edges: pd.DataFrame, *, account="account_id", node="stakeholder_id",
-                       source="source_id", target="target_id", weight="weight", alpha=0.85, max_iter=100,
-                       tol=1.0e-10, method="exact") -> pd.DataFrame:
-    """PageRank of every account's graph at once (:mod:`cxinfluence.network.pagerank`).
-
-    The fixed point ``networkx.pagerank(G, alpha, weight=weight)`` converges to,
-    account by account, on the DiGraph of that account's nodes and edges:
-    uniform teleport within the account, the rank of nodes without outgoing
-    edges spread uniformly over their account, weighted edges, parallel edges
-    summed. By default (``method="exact"``) each account's linear system is
-    solved directly (dense LU batched by account size, sparse LU for large
-    accounts) and every account is certified within ``tol`` (L1) of the exact
-    fixed point. ``method="power"`` runs networkx's power iteration and
-    stopping rule instead (L1 change < ``n_account * tol``), reproducing
-    ``nx.pagerank`` at the same ``tol`` iterate for iterate. No Python loop
-    over accounts either way.
-
-    Parameters
-    ----------
-    nodes : DataFrame
-        One row per node with columns ``account`` and ``node`` (unique ids).
-    edges : DataFrame
-        Columns ``source``, ``target`` and optionally ``weight`` (blank = 1,
-        otherwise > 0). Rank flows from source to target (networkx
-        convention), so pass endorsement edges (see the module docstring).
-    account, node, source, target, weight : str
-        Column names. ``weight=None`` ignores weights.
-    alpha : float
-        Damping factor in (0, 1] (``alpha=1`` always uses the power iteration).
-    max_iter : int
-    tol : float
-        ``"exact"``: bound on each account's L1 distance to the exact fixed
-        point (default 1e-10; the solve itself is accurate to about 1e-16),
-        power steps refining an account up to ``max_iter`` if its certificate
-        is not below it. ``"power"``: networkx's stopping rule.
-    method : {"exact", "power"}
-
-    Returns
-    -------
-    DataFrame
-        ``account, node, pagerank`` in the order of ``nodes``; sums to 1 within
-        each account. ``attrs["iterations"]`` maps account -> power steps used
-        (0 for an account the exact solve settled).
-
-    Raises
-    ------
-    GraphError
-        Unknown node ids in ``edges``, duplicate node ids, an edge across
-        accounts, or a non-positive weight.
-    ConvergenceError
-        When some account has not converged after ``max_iter`` iterations.
-
-    Examples
-    --------
-    A manager ``m`` with three reports outranks each of them:
-
-    >>> nodes = pd.DataFrame({"account_id": ["A"] * 4 + ["B"],
-    ...                       "stakeholder_id": ["m", "r1", "r2", "r3", "solo"]})
-    >>> edges = pd.DataFrame({"source_id": ["r1", "r2", "r3"], "target_id": ["m", "m", "m"]})
-    >>> pr = portfolio_pagerank(nodes, edges)
-    >>> pr.round(4)
-      account_id stakeholder_id  pagerank
-    0          A              m    0.5420
-    1          A             r1    0.1527
-    2          A             r2    0.1527
-    3          A             r3    0.1527
-    4          B           solo    1.0000
-    """
-    check_method(method, alpha, tol, max_iter)
-    for name, frame, cols in (("nodes", nodes, (account, node)), ("edges", edges, (source, target))):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise GraphError(f"{name} lacks column(s) {missing}; got {list(frame.columns)}")
-    ids = nodes[node].to_numpy()
-    order = np.argsort(nodes[account].to_numpy(), kind="stable")
-    acc_sorted = nodes[account].to_numpy()[order]
-    codes, _ = pd.factorize(acc_sorted)
-    # factorize numbers accounts in order of appearance, which is sorted here
-    pos = pd.Index(ids[order])
-    if not pos.is_unique:
-        dup = pos[pos.duplicated()].unique()[:5].tolist()
-        raise GraphError(f"nodes[{node!r}] has duplicate ids {dup}; each node must appear once")
-    src = pos.get_indexer(edges[source].to_numpy())
-    dst = pos.get_indexer(edges[target].to_numpy())
-    unknown = (src < 0) | (dst < 0)
-    if unknown.any():
-        bad = edges.loc[unknown, [source, target]].head(5).to_numpy().tolist()
-        raise GraphError(f"edges refer to node ids not in nodes, e.g. {bad}; drop those edges or add the nodes")
-    if weight is not None and weight in edges.columns:
-        w = pd.to_numeric(edges[weight], errors="coerce").fillna(1.0).to_numpy(float)
-        if np.any(w <= 0) or not np.all(np.isfinite(w)):
-            raise GraphError(f"edges[{weight!r}] has values <= 0 or infinite; tie weights must be > 0")
-    else:
-        w = np.ones(len(edges))
-    x, iterations = pagerank_arrays(codes, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
-    result = np.empty(len(ids))
-    result[order] = x
-    out = pd.DataFrame({account: nodes[account].to_numpy(), node: ids, "pagerank": result})
-    first = np.r_[0, np.flatnonzero(codes[1:] != codes[:-1]) + 1] if len(codes) else np.zeros(0, int)
-    out.attrs["iterations"] = dict(zip(acc_sorted[first].tolist(), iterations.tolist()))
-    return out
 
 
 # ----------------------------------------------------------------------------
@@ -268,7 +165,24 @@ def _cached_tie_rows(village, weight="weight"):
             a.flags.writeable = False
         remember(village, "endorsement ends", key, ends)
         return ties
-    return ends[0], ends[1], tie_weights(rel, weight)
+    return ends[0], ends[1], tie_weights(rel, weight), _ties_within_accounts(village, ends)
+
+
+def _ties_within_accounts(village, ends) -> bool:
+    """True when every stakeholder's account is listed and no tie between two known people joins two
+    accounts (kept on the village with the cached ``ends``): each date's graph then needs no check for ties
+    across accounts. False when that is not known."""
+    codes = _listed_accounts(village)
+    if codes is None or (len(codes) and codes.min() < 0):
+        return False
+    key = (ends[0], arrow_identity(village.stakeholders["account_id"]), arrow_identity(village.accounts["account_id"]))
+    within = remembered(village, "endorsement ends within accounts", key)
+    if within is None:
+        u, v = ends
+        known = np.flatnonzero((u >= 0) & (v >= 0))
+        within = not np.any(codes[u[known]] != codes[v[known]])
+        remember(village, "endorsement ends within accounts", key, within)
+    return within
 
 
 def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
@@ -299,6 +213,8 @@ def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
         src, dst = node_of[ties[0]], node_of[ties[1]]
         keep = np.flatnonzero((src >= 0) & (dst >= 0) & (src != dst))
         src, dst, w = src[keep], dst[keep], ties[2]
+        if len(ties) > 3 and ties[3]:  # no tie joins two accounts (_ties_within_accounts)
+            return src, dst, w[keep]
     w = w[keep]
     across = block[src] != block[dst]
     if across.any():
@@ -377,7 +293,7 @@ def influence_weights(village, as_of=None, *, alpha=0.85, weight="weight", graph
         use). Roles not listed, and blank roles, get ``UNKNOWN_ROLE_WEIGHT`` (1).
         ``role_priors`` is the old name of this argument (deprecated).
     max_iter, tol, method
-        PageRank accuracy (:func:`portfolio_pagerank`): by default every
+        PageRank accuracy (:func:`~cxinfluence.network.pagerank.portfolio_pagerank`): by default every
         account's PageRank is within ``tol=1e-10`` (L1) of the exact fixed
         point (solved directly, in practice to about 1e-16);
         ``method="power", tol=1e-6`` reproduces ``nx.pagerank`` at its default
@@ -497,8 +413,10 @@ def _solved(village, as_of, *, alpha=0.85, weight="weight", graph_share=0.5, rol
             role_weights=None, max_iter=100, tol=1.0e-10, method="exact", ties=None, columns=()):
     """What the blend needs, the options checked: ``(rows, block, pagerank, role_w, rating, shares, people)`` for
     the people active at ``as_of`` (rows of ``village.stakeholders`` grouped by account; ``block`` their
-    account). ``people``: their ``columns`` (a caller's table), None without; roles and ratings are read off
-    them when taken, else off the whole columns at the rows (no copy of the role text): the same values."""
+    account). ``people``: their ``columns`` (a caller's table), None without. Role weights come from the
+    village's role codes (:func:`~cxinfluence.network.blend.role_weights_at`) when it has its own roles, else
+    from the (completed) role column; ratings off the taken people, else off the whole column at the rows: the
+    same values either way."""
     check_method(method, alpha, tol, max_iter)
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
@@ -515,7 +433,11 @@ def _solved(village, as_of, *, alpha=0.85, weight="weight", graph_share=0.5, rol
     pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
     people = _active_people(village, rows, columns).reset_index(drop=True) if columns else None
     source, at = (people, slice(None)) if columns else (_with_roles(village.stakeholders), rows)
-    role_w = role_weight_of(source["role"] if "role" in source.columns else None, priors, len(source))[at]
+    # the village's role codes when its roles are used as they are (_with_roles completes them otherwise)
+    own = {"role", "veto"} <= set(village.stakeholders.columns)
+    role_w = role_weights_at(village, rows, priors) if own else None
+    if role_w is None:
+        role_w = role_weight_of(source["role"] if "role" in source.columns else None, priors, len(source))[at]
     rating = (pd.to_numeric(source["influence_rating"], errors="coerce").to_numpy(float)[at]
               if "influence_rating" in source.columns else np.full(len(rows), np.nan))
     return rows, block, pagerank, role_w, rating, (graph_share, role_share, rating_share), people
@@ -553,18 +475,20 @@ def _empty_accounts(village, block, rows) -> pd.Index:
     stakeholder's account is listed their accounts' rows are read off the village's id cache instead of hashing
     their ids."""
     heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, dtype=np.int64)
-    present = village.stakeholders["account_id"].take(rows[heads])
     st_acc = _listed_accounts(village)
     if st_acc is not None and (len(st_acc) == 0 or st_acc.min() >= 0):
         # every stakeholder's account is listed, so the known accounts are the listed ones:
         # mark those present (one account per block) instead of hashing every stakeholder's text
         ids = village.accounts["account_id"]
         seen = np.zeros(len(ids), dtype=bool)
-        hit = st_acc[rows]
-        seen[hit[hit >= 0]] = True
+        seen[st_acc[rows[heads]]] = True  # one row per block is its account's row
         missing = ids[~seen & ids.notna().to_numpy()]
+        if not len(missing):  # the usual case: no text to compare
+            return pd.Index([], dtype=ids.dtype)
         # a repeated id is marked at its first row only: the difference drops it again
+        present = village.stakeholders["account_id"].take(rows[heads])
         return pd.Index(missing.unique()).difference(pd.Index(present))
+    present = village.stakeholders["account_id"].take(rows[heads])
     known = _unique_accounts(village.stakeholders["account_id"])
     if village.accounts is not None and "account_id" in village.accounts.columns:
         known = known.union(pd.Index(village.accounts["account_id"].dropna().unique()))

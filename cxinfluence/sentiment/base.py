@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import MetricError
+from ..network.blend import role_codes_of
 from ..network.influence import influence_of_rows
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard
 from ..village.heard import response_counts
-from ..village.ids import arrow_identity, remember, remembered, rows_for, rows_of
+from ..village.ids import rows_for, rows_of
 from ..village.scale import ITEMS
 from .estimators import DEFAULT_ROLE_WEIGHTS, item_sentiment
 
@@ -65,7 +66,7 @@ def _base(village, *, role_weights, nest_by):
     bad = {r: w for r, w in rw.items() if not (np.isfinite(w) and w >= 0)}
     if bad:
         raise MetricError(f"role_weights={role_weights!r} has invalid weights {bad}; expected numbers >= 0")
-    role_codes, role_names = _factorized_roles(village, roles)
+    role_codes, role_names = role_codes_of(village, roles)
     role_names = list(role_names) + [None]  # code -1 (blank role) -> last slot
     role_codes = np.where(role_codes < 0, len(role_names) - 1, role_codes)
     role_w = np.array([rw.get(r, 1.0) if r is not None else 1.0 for r in role_names])
@@ -103,18 +104,6 @@ def _base(village, *, role_weights, nest_by):
     return dict(village=village, accounts=accounts, st=st, sid=sid, s_acc=s_acc, role_codes=role_codes,
                 role_names=role_names, role_w=role_w, nest_codes=nest_codes, nest_w=nest_w, veto=veto, r_st=r_st, r_date=r_date,
                 items=items, nps=nps, seg=seg, seg_labels=seg_labels)
-
-
-def _factorized_roles(village, column):
-    """``pd.factorize(column)``, kept on the village for the Arrow array behind it: every call hashes the
-    same millions of role labels otherwise (a third of the public call's own work at 100k accounts)."""
-    key = (arrow_identity(column),)
-    found = remembered(village, "factorized stakeholder roles", key)
-    if found is None:
-        found = pd.factorize(column, use_na_sentinel=True)
-        found[0].flags.writeable = False
-        remember(village, "factorized stakeholder roles", key, found)
-    return found
 
 
 def _usable(base, ts, *, window_days, lead_days, active):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError, VillageWarning
@@ -71,11 +72,33 @@ def active_mask(stakeholders: pd.DataFrame, as_of) -> pd.Series:
         as_of = to_timestamp(as_of)
     start = stakeholders["active_from"] if "active_from" in stakeholders else None
     end = stakeholders["active_to"] if "active_to" in stakeholders else None
+    fast = _active_nanoseconds(start, end, as_of)
+    if fast is not None:
+        return pd.Series(fast, index=stakeholders.index)
     mask = pd.Series(True, index=stakeholders.index)
     if start is not None:
         mask &= start.isna() | (start <= as_of)
     if end is not None:
         mask &= end.isna() | (end > as_of)
+    return mask
+
+
+def _active_nanoseconds(start, end, as_of):
+    """:func:`active_mask` as two integer comparisons when both columns are nanosecond datetimes and ``as_of``
+    is one date, else None. NaT is the smallest int64, so a blank ``active_from`` passes ``<= t`` by itself; a
+    blank ``active_to`` is tested for. (pandas' datetime comparisons make and combine a NaT mask per column:
+    three times the work on millions of people.)"""
+    columns = [c for c in (start, end) if c is not None]
+    if isinstance(as_of, pd.Series) or not columns or any(c.dtype != "datetime64[ns]" for c in columns):
+        return None
+    try:
+        t = np.int64(as_of.as_unit("ns").value)
+    except (OverflowError, ValueError):  # a date outside nanoseconds' range: pandas decides
+        return None
+    mask = start.to_numpy().view(np.int64) <= t if start is not None else np.ones(len(end), dtype=bool)
+    if end is not None:
+        stop = end.to_numpy().view(np.int64)
+        mask &= (stop > t) | (stop == np.iinfo(np.int64).min)
     return mask
 
 

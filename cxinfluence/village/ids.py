@@ -316,6 +316,27 @@ def remember(village, name, arrays, value) -> None:
         _cache(village)[("remembered", name)] = (tuple(arrays), value)
 
 
+def factorized(village, column: pd.Series, name: str):
+    """``pd.factorize(column, use_na_sentinel=True)`` (codes, distinct values; blank: -1), kept on ``village``
+    under ``name`` for the Arrow array behind ``column``: stages that code the same millions of labels (the
+    stakeholders' roles: the influence blend and the sentiment schemes) hash them once. Codes are read-only.
+
+    >>> from cxinfluence.village.core import Village
+    >>> people = pd.DataFrame({"role": pd.array(["user", None, "user"], dtype="str")})
+    >>> v = Village(pd.DataFrame(), people, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    >>> codes, names = factorized(v, v.stakeholders["role"], "roles")
+    >>> codes.tolist(), list(names), factorized(v, v.stakeholders["role"], "roles")[0] is codes
+    ([0, -1, 0], ['user'], True)
+    """
+    key = (arrow_identity(column),)
+    found = remembered(village, name, key)
+    if found is None:
+        found = pd.factorize(column, use_na_sentinel=True)
+        found[0].flags.writeable = False
+        remember(village, name, key, found)
+    return found
+
+
 def forget(village, array) -> None:
     """Drop from the village's id cache what :func:`remember` kept derived from ``array`` (an Arrow array, e.g.
     from :func:`arrow_identity`), which the entry holds alive as its key: for a column the village lets go of."""
