@@ -185,13 +185,13 @@ def _ties_within_accounts(village, ends) -> bool:
     return within
 
 
-def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
+def _endorsement_arrays(village, rows, block, weight="weight", ties=None, notes=None):
     """Endorsement edges (see module docstring) as positions into ``rows``
     (the stakeholders-table rows of the people in the graph, in node order).
 
     Drops ties touching unknown/inactive people and self-ties; warns about and
     drops ties across accounts. Parallel ties are left for the sparse matrix
-    to sum. ``ties``: :func:`_tie_rows` of the village, when already built.
+    to sum. ``ties``: :func:`_tie_rows` of the village, when already built. ``notes``: see :func:`_solved`.
     """
     relationships = village.relationships
     if relationships is None or len(relationships) == 0 or len(rows) == 0:
@@ -218,8 +218,7 @@ def _endorsement_arrays(village, rows, block, weight="weight", ties=None):
     w = w[keep]
     across = block[src] != block[dst]
     if across.any():
-        warnings.warn(f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored",
-                      VillageWarning, stacklevel=4)
+        _note(notes, f"{int(across.sum())} tie(s) join stakeholders of different accounts and were ignored")
         src, dst, w = src[~across], dst[~across], w[~across]
     return src, dst, w
 
@@ -396,7 +395,8 @@ def influence_with_rows(village, as_of=None, *, alpha=0.85, weight="weight", gra
 def influence_of_rows(village, as_of=None, **options) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, influence)``: the ``influence`` column of :func:`influence_weights` (same options) and each value's
     row of ``village.stakeholders``, without the table's text columns (the sentiment at each date needs only
-    these). The same arithmetic, so the same bits.
+    these). The same arithmetic, so the same bits. ``notes=[]`` collects the :class:`VillageWarning` messages
+    in that list instead of warning (for a caller computing on another thread, which warns itself).
 
     >>> from cxinfluence.village.synth import make_village
     >>> v, _ = make_village(5, seed=1)
@@ -410,13 +410,13 @@ def influence_of_rows(village, as_of=None, **options) -> tuple[np.ndarray, np.nd
 
 
 def _solved(village, as_of, *, alpha=0.85, weight="weight", graph_share=0.5, role_share=0.3, rating_share=0.2,
-            role_weights=None, max_iter=100, tol=1.0e-10, method="exact", ties=None, columns=()):
+            role_weights=None, max_iter=100, tol=1.0e-10, method="exact", ties=None, columns=(), notes=None):
     """What the blend needs, the options checked: ``(rows, block, pagerank, role_w, rating, shares, people)`` for
     the people active at ``as_of`` (rows of ``village.stakeholders`` grouped by account; ``block`` their
     account). ``people``: their ``columns`` (a caller's table), None without. Role weights come from the
     village's role codes (:func:`~cxinfluence.network.blend.role_weights_at`) when it has its own roles, else
     from the (completed) role column; ratings off the taken people, else off the whole column at the rows: the
-    same values either way."""
+    same values either way. ``notes``: a list that collects the warnings' messages instead (:func:`_note`)."""
     check_method(method, alpha, tol, max_iter)
     for name, value in (("graph_share", graph_share), ("role_share", role_share), ("rating_share", rating_share)):
         _check_share(name, value)
@@ -428,8 +428,8 @@ def _solved(village, as_of, *, alpha=0.85, weight="weight", graph_share=0.5, rol
             raise ValueError(f"role_weights[{role!r}]={value!r}; expected a finite weight >= 0")
 
     rows, block = _active_blocks(village, as_of)
-    _warn_empty_accounts(village, block, as_of, rows)
-    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=ties)
+    _warn_empty_accounts(village, block, as_of, rows, notes)
+    src, dst, w = _endorsement_arrays(village, rows, block, weight=weight, ties=ties, notes=notes)
     pagerank, _ = pagerank_blocks(block, src, dst, w, alpha=alpha, max_iter=max_iter, tol=tol, method=method)
     people = _active_people(village, rows, columns).reset_index(drop=True) if columns else None
     source, at = (people, slice(None)) if columns else (_with_roles(village.stakeholders), rows)
@@ -504,10 +504,19 @@ def _listed_accounts(village):
     return rows_of(village, "stakeholders", "account_id")
 
 
-def _warn_empty_accounts(village, block, as_of, rows):
+def _warn_empty_accounts(village, block, as_of, rows, notes=None):
     empty = _empty_accounts(village, block, rows)
     if len(empty):
         when = "now (active_to blank)" if as_of is None else f"at as_of={str(as_of)!r}"
         shown = ", ".join(map(repr, empty[:10].tolist())) + (" ..." if len(empty) > 10 else "")
-        warnings.warn(f"{len(empty)} account(s) have no active stakeholder {when} and get no influence rows: {shown}",
-                      VillageWarning, stacklevel=4)
+        _note(notes, f"{len(empty)} account(s) have no active stakeholder {when} and get no influence rows: {shown}")
+
+
+def _note(notes, message):
+    """A :class:`VillageWarning` about the village's graph: warned (pointing at the caller of the public
+    function), or kept in ``notes`` for a caller that computed the influence on another thread and warns on
+    its own (Python's warning filters are one per process: a thread cannot catch its own)."""
+    if notes is None:
+        warnings.warn(message, VillageWarning, stacklevel=5)
+    else:
+        notes.append(message)

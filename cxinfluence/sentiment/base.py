@@ -9,12 +9,13 @@ the schemes and their intervals).
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import MetricError
+from ..exceptions import MetricError, VillageWarning
 from ..network.blend import role_codes_of
 from ..network.influence import influence_of_rows
 from ..village import asof as _asof
@@ -52,6 +53,45 @@ def _influence_at(village, ts, influence):
     if "as_of" in influence.columns:
         return influence[pd.to_datetime(influence["as_of"]) == ts]
     return influence
+
+
+#: Stakeholders from which a list of dates has each date's influence computed one date ahead (:class:`_Ahead`)
+_AHEAD_PEOPLE = 100_000
+
+
+class _Ahead:
+    """Each of ``dates``' influence (:func:`influence_of_rows`) computed on a second thread one date ahead of the
+    caller: while the caller scores date ``j``, the thread solves date ``j + 1`` (the solve and the blend are
+    numpy loops that release the GIL). The same arrays as computing them in turn; the influence's warnings are
+    collected on the thread and warned here, in date order, when the caller takes the date (warning filters are
+    one per process). Use as a context manager: leaving it waits for the thread."""
+
+    def __init__(self, village, dates):
+        self.village, self.dates, self.next = village, list(dates), 0
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="cx-influence-ahead")
+        self.pending = {0: self._submit(0)} if self.dates else {}
+
+    def _submit(self, j):
+        notes = []
+        return self.pool.submit(lambda: (influence_of_rows(self.village, self.dates[j], notes=notes), notes))
+
+    def take(self, j):
+        """Date ``j``'s ``(rows, influence)`` (dates are taken in order); the next date starts on the thread."""
+        if j + 1 < len(self.dates) and j + 1 not in self.pending:
+            self.pending[j + 1] = self._submit(j + 1)
+        result, notes = self.pending.pop(j).result()
+        for message in notes:
+            warnings.warn(message, VillageWarning, stacklevel=3)
+        return result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for future in self.pending.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+        return False
 
 
 def _base(village, *, role_weights, nest_by):
@@ -184,9 +224,10 @@ def _active(base, ts):
 
 
 def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True, active=None,
-        usable=None):
+        usable=None, computed=None):
     """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses
-    (``active`` and ``(usable, end)`` when already computed)."""
+    (``active`` and ``(usable, end)`` when already computed; ``computed``: the date's ``(rows, influence)``
+    when computed already, by :class:`_Ahead`)."""
     st_all = base["st"]
     active = _active(base, ts) if active is None else active
     idx = np.flatnonzero(active)
@@ -194,7 +235,7 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
     s_acc = base["s_acc"][idx]
     A = len(base["accounts"])
     if need_influence:
-        inf_df = _influence_at(base["village"], ts, influence)
+        inf_df = computed if computed is not None else _influence_at(base["village"], ts, influence)
         if isinstance(inf_df, tuple):
             pos, values = inf_df
         else:

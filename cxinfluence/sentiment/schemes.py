@@ -89,6 +89,8 @@ organizational buying behavior. *J. Marketing* 36(2), 12-19.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -111,8 +113,8 @@ from .estimators import (  # noqa: F401 - the scheme names and estimators, impor
     weighted_group_mean,
     weighted_sd,
 )
-from .base import (_active, _as_of_table, _at, _base, _check_opts, _last_heard_by_date, _padded,
-                   _score, _stakeholder_frame, _stakeholder_rows, _usable)
+from .base import (_AHEAD_PEOPLE, _THREADS, _active, _Ahead, _as_of_table, _at, _base, _check_opts,
+                   _last_heard_by_date, _padded, _score, _stakeholder_frame, _stakeholder_rows, _usable)
 from .kernel import schemes_from_codes
 from .prior_stats import PortfolioPrior, _entry_from_stats
 
@@ -265,22 +267,54 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     if prior is not None and accounts:  # every date checked before any work
         for ts in dates:
             prior.entry(ts, **options)
-    acc_frames, st_parts, entries = [], [], []
     base = _base(village, role_weights=role_weights, nest_by=nest_by)
     dates = [pd.Timestamp(ts) for ts in dates]
-    # who is active and which responses count, per date; then the items are scored once, where needed
+    # stakeholders: True (every column), False, or the names of the columns wanted
+    want = None if stakeholders is True or not stakeholders else set(stakeholders)
+    # a large village's influence, date by date, on the second core while this thread scores (the same arrays)
+    big = accounts and influence is None and _THREADS > 1 and len(village.stakeholders) >= _AHEAD_PEOPLE
+    with _Ahead(village, dates) if big else contextlib.nullcontext() as ahead:
+        # the dates' arrays go when _dated returns (at 10M responses: 80 MB of scores and a mask per date)
+        acc_frames, st_parts, entries = _dated(
+            base, dates, pairs, ahead, accounts=accounts, stakeholders=stakeholders, want=want, options=options,
+            influence=influence, prior=prior, veto_threshold=veto_threshold, veto_margin=veto_margin,
+            unheard=unheard, conf_level=conf_level)
+    base.pop("x", None)
+    out = None
+    if accounts:
+        out = pd.concat(acc_frames, ignore_index=True)
+        acc_frames = None  # concatenated: not held twice while the people table is built
+        lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
+        cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
+        out = out[cols + [c for c in out.columns if c not in cols]]
+    people = _stakeholder_frame(base, dates, st_parts, want, categoricals) if stakeholders else None
+    for table in (out, people):
+        if table is not None:
+            _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
+    if out is not None:  # the prior these scores used: the one given, or the one of these accounts
+        # as plain JSON (PortfolioPrior.of reads it back): DataFrame.to_parquet writes attrs as JSON
+        out.attrs["portfolio_prior"] = (prior if prior is not None else PortfolioPrior(tuple(entries))).to_attrs()
+    return out, people
+
+
+def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, influence, prior, veto_threshold,
+           veto_margin, unheard, conf_level):
+    """Each date's account rows (``acc_frames``), stakeholder arrays (``st_parts``) and prior entry: who is active
+    and which responses count, the items scored once where needed, then the schemes date by date (``ahead``: the
+    dates' influence computed on another thread, :class:`~cxinfluence.sentiment.base._Ahead`)."""
+    window_days, lead_days, half_life_days = options["window_days"], options["lead_days"], options["half_life_days"]
+    acc_frames, st_parts, entries = [], [], []
     actives = [_active(base, ts) for ts in dates]
     usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
                for ts, a in zip(dates, actives)]
     if len(usables) > 1:  # one date scores its own responses (_scored)
         _score(base, np.logical_or.reduce([u for u, _ in usables]))
-    # stakeholders: True (every column), False, or the names of the columns wanted
-    want = None if stakeholders is True or not stakeholders else set(stakeholders)
     last_wanted = stakeholders and (want is None or "last_heard" in want)
     lasts = _last_heard_by_date(base, [end for _, end in usables]) if last_wanted else [None] * len(dates)
-    for ts, active, usable, last in zip(dates, actives, usables, lasts):
+    for j, (ts, active, usable, last) in enumerate(zip(dates, actives, usables, lasts)):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
-                influence=influence, need_influence=accounts, active=active, usable=usable)
+                influence=influence, need_influence=accounts, active=active, usable=usable,
+                computed=None if ahead is None else ahead.take(j))
         p["last_heard"] = last
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
@@ -298,25 +332,7 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
             st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]], want))
-    # what only the dates' loop read goes before the tables are built (at 10M responses: 80 MB of scores and a
-    # mask of every response per date)
-    usables = actives = lasts = p = df = None  # p: the last date's arrays (0.15 GB at 10M responses)
-    base.pop("x", None)
-    out = None
-    if accounts:
-        out = pd.concat(acc_frames, ignore_index=True)
-        acc_frames = None  # concatenated: not held twice while the people table is built
-        lead = ["account_id", "as_of", "n_stakeholders", "n_respondents", "n_responses", "heard_influence"]
-        cols = lead + list(SCHEMES) + ["shrinkage", "veto_binding", "nps_n"]
-        out = out[cols + [c for c in out.columns if c not in cols]]
-    people = _stakeholder_frame(base, dates, st_parts, want, categoricals) if stakeholders else None
-    for table in (out, people):
-        if table is not None:
-            _asof.record_options(table, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
-    if out is not None:  # the prior these scores used: the one given, or the one of these accounts
-        # as plain JSON (PortfolioPrior.of reads it back): DataFrame.to_parquet writes attrs as JSON
-        out.attrs["portfolio_prior"] = (prior if prior is not None else PortfolioPrior(tuple(entries))).to_attrs()
-    return out, people
+    return acc_frames, st_parts, entries
 
 
 def stakeholder_sentiment(village, as_of, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0,
