@@ -49,12 +49,32 @@ def test_influence_ahead_gives_the_same_tables_and_warnings(village, monkeypatch
     assert not [t for t in threading.enumerate() if t.name.startswith("cx-influence-ahead")]  # the thread is gone
 
 
-def test_one_date_and_a_given_influence(village, monkeypatch):
-    monkeypatch.setattr(schemes_module, "_AHEAD_PEOPLE", 0)
-    monkeypatch.setattr(schemes_module, "_THREADS", 2)
-    one = account_sentiment(village, "2024-06-30")
-    monkeypatch.setattr(schemes_module, "_AHEAD_PEOPLE", 10**12)
-    assert one.equals(account_sentiment(village, "2024-06-30"))
+def test_one_date_has_its_influence_computed_beside_the_responses_steps(village, monkeypatch):
+    (acc, _), warned, threads = _tables_and_warnings(village, True, monkeypatch, dates="2024-06-30")
+    (acc0, _), warned0, threads0 = _tables_and_warnings(village, False, monkeypatch, dates="2024-06-30")
+    assert acc.equals(acc0) and warned == warned0
+    assert len(threads) == 1 and threads[0].startswith("cx-influence-ahead") and threads0 == ["MainThread"]
+
+
+def test_the_kernel_takes_the_influence_as_a_function_called_once():
+    import numpy as np
+
+    from cxinfluence.sentiment.kernel import schemes_from_codes
+
+    rng = np.random.default_rng(2)
+    S, A = 300, 40
+    s_acc = np.sort(rng.integers(0, A, S))
+    infl = rng.random(S)
+    infl /= np.bincount(s_acc, infl, A)[s_acc]
+    r_sh = rng.integers(0, S, 2_000)
+    x = rng.uniform(-1, 1, 2_000)
+    args = (r_sh, x, s_acc, rng.integers(0, 3, S), rng.random(S) < 0.2)
+    nps, calls = rng.integers(0, 11, 2_000) * 1.0, []
+    lazy = schemes_from_codes(*args, lambda: calls.append(1) or infl, A, resp_nps=nps)
+    eager = schemes_from_codes(*args, infl, A, resp_nps=nps)
+    assert calls == [1] and list(lazy[0]) == list(eager[0])  # the same columns in the same order
+    for name in eager[0]:
+        assert np.array_equal(lazy[0][name], eager[0][name], equal_nan=True), name
 
 
 def test_an_error_on_the_thread_reaches_the_caller_and_the_thread_ends(village, monkeypatch):

@@ -226,32 +226,22 @@ def _active(base, ts):
 def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True, active=None,
         usable=None, computed=None):
     """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses
-    (``active`` and ``(usable, end)`` when already computed; ``computed``: the date's ``(rows, influence)``
-    when computed already, by :class:`_Ahead`)."""
-    st_all = base["st"]
+    (``active`` and ``(usable, end)`` when already computed). ``computed``: a function giving the date's
+    ``(rows, influence)`` (:meth:`_Ahead.take`); then ``inf`` is a function too, which the kernel calls once it
+    has done the responses' steps (the influence meanwhile computed on the other thread)."""
     active = _active(base, ts) if active is None else active
     idx = np.flatnonzero(active)
     new_code = np.cumsum(active) - 1
     s_acc = base["s_acc"][idx]
-    A = len(base["accounts"])
-    if need_influence:
-        inf_df = computed if computed is not None else _influence_at(base["village"], ts, influence)
-        if isinstance(inf_df, tuple):
-            pos, values = inf_df
-        else:
-            pos = rows_for(base["village"], inf_df["stakeholder_id"])  # hashed once per table and village
-            values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
-        inf_all = np.full(len(st_all), np.nan)
-        ok = pos >= 0
-        inf_all[pos[ok]] = values[ok]
-        inf = inf_all[idx]
-        # departed people's influence is gone, not unheard: renormalise over the active village
-        known = np.bincount(s_acc, ~np.isnan(inf), A) > 0
-        tot = np.bincount(s_acc, np.nan_to_num(inf), A)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inf = np.where(known[s_acc] & (tot[s_acc] > 0), np.nan_to_num(inf) / tot[s_acc], np.nan)
-    else:
+
+    def influence_of_people():
+        inf_df = computed() if computed is not None else _influence_at(base["village"], ts, influence)
+        return _active_influence(base, inf_df, idx, s_acc)
+
+    if not need_influence:
         inf = np.full(len(idx), np.nan)
+    else:
+        inf = influence_of_people if computed is not None else influence_of_people()
 
     r_st, r_date = base["r_st"], base["r_date"]
     usable, end = usable if usable is not None else _usable(base, ts, window_days=window_days, lead_days=lead_days,
@@ -268,6 +258,26 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
                 nps=None if base["nps"] is None else base["nps"][rows], seg=base["seg"], r_date=r_date, end=end,
                 # seconds: exact order of same-day responses; ties keep row order
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
+
+
+def _active_influence(base, inf_df, idx, s_acc):
+    """Each active person's influence (``idx``: their stakeholders rows, ``s_acc``: their accounts) from a
+    table or ``(rows, influence)`` arrays, renormalised over the active people of each account."""
+    A = len(base["accounts"])
+    if isinstance(inf_df, tuple):
+        pos, values = inf_df
+    else:
+        pos = rows_for(base["village"], inf_df["stakeholder_id"])  # hashed once per table and village
+        values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
+    inf_all = np.full(len(base["st"]), np.nan)
+    ok = pos >= 0
+    inf_all[pos[ok]] = values[ok]
+    inf = inf_all[idx]
+    # departed people's influence is gone, not unheard: renormalise over the active village
+    known = np.bincount(s_acc, ~np.isnan(inf), A) > 0
+    tot = np.bincount(s_acc, np.nan_to_num(inf), A)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(known[s_acc] & (tot[s_acc] > 0), np.nan_to_num(inf) / tot[s_acc], np.nan)
 
 
 def _check_opts(unheard, nest_by, conf_level, veto_margin):

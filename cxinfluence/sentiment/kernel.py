@@ -47,9 +47,11 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
         Account code (0..n_accounts-1) and role code (index into
         ``role_weights``) of each active stakeholder.
     stakeholder_veto : bool array
-    stakeholder_influence : float array
+    stakeholder_influence : float array, or a function returning it
         Influence, summing to 1 over each account's active stakeholders
-        (NaN for an account without influence weights).
+        (NaN for an account without influence weights). A function is
+        called once the responses' steps are done, so a caller computing
+        the influence on another thread waits for it only then.
     resp_weight : float array, optional
         Recency weights (default 1); a weight of 0 marks a response as not
         usable, like a NaN sentiment.
@@ -107,7 +109,6 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     s_acc = np.asarray(stakeholder_account, dtype=np.int64)
     s_role = np.asarray(stakeholder_role, dtype=np.int64)
     S = len(s_acc)
-    infl = np.asarray(stakeholder_influence, dtype=float)
     veto = np.asarray(stakeholder_veto, bool)
     role_w = np.ones(int(s_role.max(initial=0)) + 1) if role_weights is None else np.asarray(role_weights, float)
     if nest_codes is None:
@@ -118,11 +119,18 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     s, k, heard, within_ss, within_df = _stakeholder_means(sh_u, x_u, w_u, act, S)
     s_nps = _latest_nps(resp_nps, resp_time, idx, sh_u, act, S, sorted_by_stakeholder)
     del sh_u, x_u, w_u, idx
-
-    out, infl_ok = _account_counts(s_acc, act, heard, k, infl, A)
     h = np.flatnonzero(heard)  # account schemes over the heard people only (smaller arrays, no NaN)
     sh, gh = s[h], s_acc[h]
-    cis = _level_schemes(out, sh, gh, s_acc, s_nps, role_w[s_role[h]], A, conf_level)
+    # the schemes that do not weigh by influence first (while a caller's thread may still be computing it)
+    level = {}
+    cis = _level_schemes(level, sh, gh, s_acc, s_nps, role_w[s_role[h]], A, conf_level)
+    nested = nested_mean(sh, gh, np.asarray(nest_codes)[h], np.asarray(nest_weights, dtype=float), A)
+    infl = np.asarray(stakeholder_influence() if callable(stakeholder_influence) else stakeholder_influence,
+                      dtype=float)
+
+    out, infl_ok = _account_counts(s_acc, act, heard, k, infl, A)
+    out.update(level)  # the columns in their order: counts, then the level schemes
+    del level
     seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
     heard_mean = weighted_group_mean(sh, infl_ok[h], gh, A)
     stats = _portfolio_stats(out, sh, gh, heard_mean, seg, within_ss, within_df)
@@ -131,7 +139,7 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     params = portfolio_parameters(stats) if portfolio is None else portfolio
     y = _influence_schemes(out, cis, heard_mean, seg, params, unheard, conf_level)
     _veto_scheme(out, cis, s, k, s_acc, veto, params["sigma_within2"], A, veto_threshold, veto_margin, conf_level)
-    m, se, n, ne2 = nested_mean(sh, gh, np.asarray(nest_codes)[h], np.asarray(nest_weights, dtype=float), A)
+    m, se, n, ne2 = nested
     out["nested"], out["nested_se"] = m, se
     cis["nested"] = _heard_ci(m, se, n, ne2, conf_level)
     out["disagreement"] = _disagreement(sh, gh, infl_ok[h], y, A)

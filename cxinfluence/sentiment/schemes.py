@@ -90,6 +90,7 @@ organizational buying behavior. *J. Marketing* 36(2), 12-19.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 import pandas as pd
@@ -314,7 +315,7 @@ def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, 
     for j, (ts, active, usable, last) in enumerate(zip(dates, actives, usables, lasts)):
         p = _at(base, ts, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days,
                 influence=influence, need_influence=accounts, active=active, usable=usable,
-                computed=None if ahead is None else ahead.take(j))
+                computed=None if ahead is None else functools.partial(ahead.take, j))
         p["last_heard"] = last
         wanted = _requested(pairs, ts, p["accounts"])
         if accounts:
