@@ -9,7 +9,7 @@ import pytest
 import cxinfluence.sentiment.base as base_module
 import cxinfluence.sentiment.schemes as schemes_module
 from cxinfluence.exceptions import VillageWarning
-from cxinfluence.sentiment.schemes import account_sentiment, sentiment_tables
+from cxinfluence.sentiment.schemes import sentiment_tables
 from cxinfluence.village.synth import make_village
 
 INFLUENCE_OF_ROWS = base_module.influence_of_rows
