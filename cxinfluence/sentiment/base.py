@@ -304,6 +304,8 @@ def _last_heard_by_date(base, ends) -> list:
     pass over the responses for all of them: each response is counted, once, for the earliest end
     after it, and each end takes the latest of the ends before it too (same answers as one call per end)."""
     stamp = base["r_date"].astype("datetime64[ns]", copy=False)
+    if len(ends) == 1:  # every response before the one end counts: no partition by end
+        return [_last_heard(base["r_st"], stamp, ends[0], len(base["st"]))]
     order = np.argsort(np.asarray(ends, dtype="datetime64[ns]"), kind="stable")
     ordered = np.asarray(ends, dtype="datetime64[ns]")[order]
     first_end = np.searchsorted(ordered, stamp, side="right")  # the earliest end strictly after each response

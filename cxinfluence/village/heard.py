@@ -41,7 +41,9 @@ def last_heard(person, dates, end, n_people: int) -> np.ndarray:
     ...            dtype="datetime64[ns]"), np.datetime64("2024-06-30"), 3).astype(str).tolist()
     ['2024-03-01T00:00:00.000000000', 'NaT', 'NaT']
     """
-    person = np.asarray(person, dtype=np.int64)
+    person = np.asarray(person)
+    if person.dtype.kind not in "iu":  # integer codes are used as they are (no 8 bytes per response copied)
+        person = person.astype(np.int64)
     stamp = np.asarray(dates, dtype="datetime64[ns]").view(np.int64)
     keep = (person >= 0) & (stamp != _NEVER) & (stamp < np.datetime64(end, "ns").view(np.int64))
     latest = np.full(n_people, _NEVER, dtype=np.int64)
