@@ -189,3 +189,25 @@ def test_action_list_influence_by_id_when_a_speaker_is_unknown(village):
     ghost = out[out["stakeholder_id"] == "ghost"]
     assert len(ghost) == 1 and ghost["influence"].iloc[0] == 0.5 and ghost["active"].iloc[0]
     assert ghost["account_id"].isna().all() and ghost["revenue_source"].iloc[0] == "unknown"
+
+
+def test_people_from_the_kernel_equal_the_stakeholder_tables_own_on_ties_and_blanks():
+    """sentiment_tables' stakeholder columns come from the schemes kernel's per-person results; the stakeholder
+    table alone computes them itself: the same numbers on same-moment answers (the later row wins), answers
+    with an NPS but no other item, answers with no item at all, and recency weights."""
+    from cxinfluence.village.core import Village
+
+    people = pd.DataFrame({"stakeholder_id": ["p", "q", "r", "s"], "account_id": ["A", "A", "B", "B"],
+                           "role": ["user", "decider", "buyer", "user"], "veto": [False, True, False, False]})
+    when = pd.to_datetime(["2024-03-01 10:00", "2024-03-01 10:00", "2024-02-01 00:00", "2024-04-01 00:00",
+                           "2024-04-01 00:00", "2024-05-01 00:00", "2024-05-01 00:00", "2023-01-01 00:00"])
+    responses = pd.DataFrame({"stakeholder_id": ["p", "p", "q", "q", "r", "r", "s", "s"], "date": when,
+                              "nps": [9.0, 3.0, np.nan, 10.0, 5.0, np.nan, np.nan, 7.0],
+                              "csat": [4.0, np.nan, 2.0, np.nan, np.nan, np.nan, np.nan, 5.0]})
+    v = Village(pd.DataFrame({"account_id": ["A", "B"]}), people, pd.DataFrame(columns=["source_id", "target_id", "kind"]),
+                responses, pd.DataFrame(columns=["account_id", "period_end", "renewed"]))
+    for options in ({}, {"half_life_days": 30}, {"window_days": None}):
+        _, together = sentiment_tables(v, "2024-06-30", **options)
+        alone = stakeholder_sentiment(v, "2024-06-30", **options)
+        pd.testing.assert_frame_equal(together, alone, check_exact=True)
+    assert together.set_index("stakeholder_id").loc["p", "nps"] == 3.0  # same moment: the later row

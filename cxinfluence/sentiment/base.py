@@ -318,12 +318,29 @@ def _last_heard_by_date(base, ends) -> list:
     return out
 
 
-def _stakeholder_rows(base, p, keep=None, columns=None) -> dict:
+def _stakeholder_rows(base, p, keep=None, columns=None, people=None) -> dict:
     """One date's stakeholder columns as arrays (see :func:`stakeholder_sentiment`): ``rows`` (of the
     stakeholders table), ``sentiment``, ``n_responses``, ``nps``, ``last_heard``; ``keep``: a mask of
     the date's active people to report; ``columns``: the table's columns wanted (None: all; the others'
-    arrays are not kept, which at five dates of a million people is 40 MB each)."""
+    arrays are not kept, which at five dates of a million people is 40 MB each). ``people``: the kernel's
+    per-person ``sentiment`` and ``nps`` of this date (:func:`schemes_from_codes`' second result), the same
+    numbers, used when the responses are not recency-weighted (a weight can underflow to 0, which the
+    kernel treats as unusable)."""
     x, r_sh, S = p["x"], p["r_sh"], len(p["rows"])
+    if people is not None and p["weight"] is None:
+        s, s_nps = people["sentiment"], people["nps"]
+    else:
+        s, s_nps = _person_means(p, x, r_sh, S)
+    n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
+    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps}
+    if p["last_heard"] is not None:  # None: not asked for (_tables' stakeholders names the columns)
+        out["last_heard"] = p["last_heard"][p["rows"]]
+    out = {c: v for c, v in out.items() if columns is None or c == "rows" or c in columns}
+    return out if keep is None else {c: v[keep] for c, v in out.items()}
+
+
+def _person_means(p, x, r_sh, S):
+    """Each person's (recency-weighted) mean sentiment and latest NPS answer among the scored responses."""
     ok = ~np.isnan(x)
     w = np.ones(len(x)) if p["weight"] is None else p["weight"]
     k = np.bincount(r_sh[ok], minlength=S)
@@ -339,12 +356,7 @@ def _stakeholder_rows(base, p, keep=None, columns=None) -> dict:
             np.maximum.at(last, r_sh[has], key[has])
             got = last >= 0
             s_nps[got] = p["nps"][last[got] % len(x)]
-    n_responses = response_counts(r_sh, S)  # every response in the window, scored or not
-    out = {"rows": p["rows"], "sentiment": s, "n_responses": n_responses, "nps": s_nps}
-    if p["last_heard"] is not None:  # None: not asked for (_tables' stakeholders names the columns)
-        out["last_heard"] = p["last_heard"][p["rows"]]
-    out = {c: v for c, v in out.items() if columns is None or c == "rows" or c in columns}
-    return out if keep is None else {c: v[keep] for c, v in out.items()}
+    return s, s_nps
 
 
 def _stakeholder_frame(base, dates, parts, columns=None, categoricals=False) -> pd.DataFrame:

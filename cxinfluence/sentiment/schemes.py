@@ -304,7 +304,7 @@ def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, 
     and which responses count, the items scored once where needed, then the schemes date by date (``ahead``: the
     dates' influence computed on another thread, :class:`~cxinfluence.sentiment.base._Ahead`)."""
     window_days, lead_days, half_life_days = options["window_days"], options["lead_days"], options["half_life_days"]
-    acc_frames, st_parts, entries = [], [], []
+    acc_frames, st_parts, entries, people = [], [], [], None
     actives = [_active(base, ts) for ts in dates]
     usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
                for ts, a in zip(dates, actives)]
@@ -321,7 +321,7 @@ def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, 
         if accounts:
             params = None if prior is None else prior.parameters(ts, base["seg_labels"], **options)
             stats = {}
-            acc, _ = schemes_from_codes(
+            acc, people = schemes_from_codes(
                 p["r_sh"], p["x"], p["s_acc"], p["role_codes"], p["veto"], p["inf"], len(p["accounts"]),
                 resp_weight=p["weight"], resp_nps=p["nps"], resp_time=p["r_time"], account_segment=p["seg"],
                 role_weights=p["role_w"],
@@ -332,7 +332,8 @@ def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, 
             df = pd.DataFrame({"account_id": p["accounts"], "as_of": ts, **acc})
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
-            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]], want))
+            st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]], want,
+                                              people=people if accounts else None))
     return acc_frames, st_parts, entries
 
 
