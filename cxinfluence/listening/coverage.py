@@ -56,12 +56,16 @@ here is in Damgaard & Weiner (2000), *Ecology* 81(4), 1139-1142.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
 from ..village.ids import join_ids
-from .departures import _departure_mask, _departures, _influence_at_departure
+from .departures import _departure_mask, _departures, _influence_at_departure, _reads_only
 from .people import (
     _account_summary,
     _check_share,
@@ -204,8 +208,10 @@ def coverage_and_plan(village, as_of, *, window_days=DEFAULT_WINDOW_DAYS, influe
     """
     checked = _checked(village, as_of, window_days, single_thread_share, key_top)
     _check_per_account(per_account)
-    table, people, rows = _coverage(village, *checked, influence, influence_fn)
-    return table, _plan(village, checked[0], checked[1], people, rows, per_account)
+    table, _, _, plan = _coverage(village, *checked, influence, influence_fn,
+                                  beside=lambda people, rows: _plan(village, checked[0], checked[1], people, rows,
+                                                                    per_account))
+    return table, plan
 
 
 def _checked(village, as_of, window_days, single_thread_share, key_top):
@@ -215,33 +221,50 @@ def _checked(village, as_of, window_days, single_thread_share, key_top):
             _check_share("key_top", key_top))
 
 
-def _coverage(village, as_of, window_days, single_thread_share, key_top, influence, influence_fn):
-    """The coverage table (arguments already checked), with the active people and resolved ids it used."""
+#: Stakeholders from which the departed people's influence is computed on a second thread (:func:`_coverage`)
+_BESIDE_PEOPLE = 100_000
+_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _coverage(village, as_of, window_days, single_thread_share, key_top, influence, influence_fn, beside=None):
+    """The coverage table (arguments already checked), the active people and resolved ids it used, and
+    ``beside(people, rows)`` (None without). In a large village the departed people's influence (stand-in
+    villages at each departure, the longest part) is computed on a second thread while this one works out the
+    active people, the summary and ``beside`` (numpy's loops release the GIL; the default influence on arrays
+    warns nothing and runs no caller code, the only case threaded)."""
     if influence is None:
         influence = _default_influence_fn(influence_fn)(village, as_of)
     # the ties are only needed to rebuild the village at each departure
     rows = _rows(village, ties=bool(_departure_mask(village, as_of, window_days).any()))
     accounts = rows.accounts
-    people = _people(village, as_of, window_days, influence, rows)
-    out = _account_summary(people, accounts, single_thread_share)
-
     gone = _departures(village, as_of, window_days, rows)
+    fn = _default_influence_fn(influence_fn)
+    at_exit = (lambda: _influence_at_departure(village, gone, as_of, fn, key_top, rows)) if len(gone) else None
+    thread = (at_exit is not None and _THREADS > 1 and len(village.stakeholders) >= _BESIDE_PEOPLE
+              and _reads_only(fn, village.stakeholders))
+    with ThreadPoolExecutor(1, thread_name_prefix="cx-departures") if thread else contextlib.nullcontext() as pool:
+        if thread:
+            at_exit = pool.submit(at_exit).result
+        people = _people(village, as_of, window_days, influence, rows)
+        out = _account_summary(people, accounts, single_thread_share)
+        extra = beside(people, rows) if beside is not None else None
+        exits = at_exit() if at_exit is not None else None
+
     gone_acc = gone["acc"].to_numpy()
     out["departed"] = np.bincount(gone_acc, minlength=len(accounts)).astype(int)
     out["departed_ids"] = join_ids(gone_acc, gone["stakeholder_id"].to_numpy(), len(accounts))
-    if len(gone):
-        at_exit = _influence_at_departure(village, gone, as_of, _default_influence_fn(influence_fn), key_top, rows)
-        acc = at_exit["acc"].to_numpy()
-        out["key_influencer_departed"] = np.bincount(acc, weights=at_exit["key_influencer"].to_numpy(),
+    if exits is not None:
+        acc = exits["acc"].to_numpy()
+        out["key_influencer_departed"] = np.bincount(acc, weights=exits["key_influencer"].to_numpy(),
                                                      minlength=len(accounts)) > 0
         top = np.full(len(accounts), -np.inf)
-        np.maximum.at(top, acc, at_exit["influence"].fillna(-np.inf).to_numpy())
+        np.maximum.at(top, acc, exits["influence"].fillna(-np.inf).to_numpy())
         out["departed_max_influence"] = np.where(np.isfinite(top), top, np.nan)
     else:
         out["key_influencer_departed"] = False
         out["departed_max_influence"] = np.nan
     out.insert(0, "as_of", as_of)
-    return out.reset_index()[_COVERAGE_COLUMNS], people, rows
+    return out.reset_index()[_COVERAGE_COLUMNS], people, rows, extra
 
 
 # --------------------------------------------------------------------------
