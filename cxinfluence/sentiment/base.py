@@ -67,7 +67,7 @@ class _Ahead:
     one per process). Use as a context manager: leaving it waits for the thread."""
 
     def __init__(self, village, dates):
-        self.village, self.dates, self.next = village, list(dates), 0
+        self.village, self.dates = village, list(dates)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="cx-influence-ahead")
         self.pending = {0: self._submit(0)} if self.dates else {}
 
