@@ -57,13 +57,13 @@ here is in Damgaard & Weiner (2000), *Ecology* 81(4), 1139-1142.
 from __future__ import annotations
 
 import contextlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from ..village.asof import DEFAULT_WINDOW_DAYS, to_timestamp
+from ..village.ids import THREADS as _THREADS
 from ..village.ids import join_ids
 from .departures import _departure_mask, _departures, _influence_at_departure, _reads_only
 from .people import (
@@ -223,7 +223,6 @@ def _checked(village, as_of, window_days, single_thread_share, key_top):
 
 #: Stakeholders from which the departed people's influence is computed on a second thread (:func:`_coverage`)
 _BESIDE_PEOPLE = 100_000
-_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _coverage(village, as_of, window_days, single_thread_share, key_top, influence, influence_fn, beside=None):

@@ -15,7 +15,7 @@ import pandas as pd
 from ..network.blend import influence_of_blocks, role_weight_of
 from ..network.edges import endorse, tie_kinds, tie_weights
 from ..network.influence import influence_weights
-from ..village.asof import active_mask
+from ..village.asof import active_mask, active_nanoseconds
 from ..village.core import Village
 from ..village.ids import arrow_text, id_strings, prime, ranges
 from ..village.schema import ROLE_WEIGHTS
@@ -194,21 +194,17 @@ def _reads_only(influence_fn, stakeholders) -> bool:
 
 def _active_at(stakeholders: pd.DataFrame, rows: np.ndarray, instants: np.ndarray) -> np.ndarray:
     """:func:`cxinfluence.village.asof.active_mask` of each ``stakeholders`` row at its own
-    instant (``datetime64[ns]``), compared as integers when the date columns are
-    ``datetime64[ns]`` too (NaT is the smallest integer)."""
+    instant (``datetime64[ns]``), compared as integers (:func:`~cxinfluence.village.asof.active_nanoseconds`)
+    when the date columns are ``datetime64[ns]`` too."""
     cols = [c for c in ("active_from", "active_to") if c in stakeholders]
     if any(stakeholders[c].dtype != "datetime64[ns]" for c in cols):
         dates = stakeholders[cols].iloc[rows].reset_index(drop=True)
         return active_mask(dates, pd.Series(instants)).to_numpy()
-    t = instants.view(np.int64)
-    never = np.iinfo(np.int64).min
-    mask = np.ones(len(rows), dtype=bool)
-    if "active_from" in stakeholders:  # blank (NaT) or on/before the instant
-        mask &= stakeholders["active_from"].to_numpy().view(np.int64)[rows] <= t
-    if "active_to" in stakeholders:  # blank or after the instant
-        end = stakeholders["active_to"].to_numpy().view(np.int64)[rows]
-        mask &= (end == never) | (end > t)
-    return mask
+    if not cols:
+        return np.ones(len(rows), dtype=bool)
+    at_rows = [stakeholders[c].to_numpy().view(np.int64)[rows] if c in cols else None
+               for c in ("active_from", "active_to")]
+    return active_nanoseconds(*at_rows, instants.view(np.int64))
 
 
 class _Groups(NamedTuple):

@@ -37,12 +37,11 @@ against an independent sparse direct solve of the whole portfolio.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ConvergenceError, GraphError
+from ..village.ids import THREADS as _THREADS
 from ..village.ids import ranges
 
 # drop converged accounts from the power iteration once the live share of the
@@ -50,8 +49,6 @@ from ..village.ids import ranges
 _COMPACT_AT = 0.7
 # nodes per cache-sized chunk of accounts in the power iteration
 _CHUNK_NODES = 65_536
-# threads running chunks side by side (the target machine has 2 cores)
-_THREADS = min(2, os.cpu_count() or 1)
 #: Accounts up to this many people are solved as dense LU systems (batched by
 #: size) by the exact kernel; larger ones by a sparse LU.
 EXACT_DENSE_MAX = 96

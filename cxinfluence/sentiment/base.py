@@ -8,7 +8,6 @@ the schemes and their intervals).
 
 from __future__ import annotations
 
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +20,7 @@ from ..network.influence import influence_of_rows
 from ..village import asof as _asof
 from ..village.heard import last_heard as _last_heard
 from ..village.heard import response_counts
+from ..village.ids import THREADS as _THREADS
 from ..village.ids import rows_for, rows_of
 from ..village.scale import ITEMS
 from .estimators import DEFAULT_ROLE_WEIGHTS, item_sentiment
@@ -195,7 +195,6 @@ def _scored(base, rows):
 #: Responses scored per block: a block's item temporaries stay in the CPU cache, and two blocks are scored at
 #: once on two cores (numpy releases the GIL)
 _SCORE_BLOCK = 1 << 18
-_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _score_rows(items, rows, n=None):

@@ -8,11 +8,11 @@ The schemes themselves, their formulas and references: :mod:`cxinfluence.sentime
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
 from ..exceptions import MetricError
+from ..village.ids import THREADS as _THREADS
 from ..village.scale import ITEMS, item_sentiment  # noqa: F401 - item_sentiment: re-exported (its old home)
 from ..village.schema import ROLE_WEIGHTS
 from .intervals import bounded_mean_ci, t_quantile
@@ -354,7 +354,6 @@ def _floor_interval(q, value, acc, ok, a, n_groups):
 
 #: Heard veto holders above which :func:`veto_floor_interval` bisects two halves of the accounts side by side
 _SPLIT_HOLDERS = 50_000
-_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _floor_quantiles(xs, sds, pos, start, b0, bsd, left0, right0, probs, threshold, margin, iterations):

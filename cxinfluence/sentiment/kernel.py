@@ -130,7 +130,6 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
 
     out, infl_ok = _account_counts(s_acc, act, heard, k, infl, A)
     out.update(level)  # the columns in their order: counts, then the level schemes
-    del level
     seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
     heard_mean = weighted_group_mean(sh, infl_ok[h], gh, A)
     stats = _portfolio_stats(out, sh, gh, heard_mean, seg, within_ss, within_df)

@@ -333,7 +333,7 @@ def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, 
             acc_frames.append(df if wanted is None else df[wanted].reset_index(drop=True))
         if stakeholders:
             st_parts.append(_stakeholder_rows(base, p, None if wanted is None else wanted[p["s_acc"]], want,
-                                              people=people if accounts else None))
+                                              people=people))  # None without the account schemes
     return acc_frames, st_parts, entries
 
 

@@ -84,10 +84,9 @@ def active_mask(stakeholders: pd.DataFrame, as_of) -> pd.Series:
 
 
 def _active_nanoseconds(start, end, as_of):
-    """:func:`active_mask` as two integer comparisons when both columns are nanosecond datetimes and ``as_of``
-    is one date, else None. NaT is the smallest int64, so a blank ``active_from`` passes ``<= t`` by itself; a
-    blank ``active_to`` is tested for. (pandas' datetime comparisons make and combine a NaT mask per column:
-    three times the work on millions of people.)"""
+    """:func:`active_mask` as integer comparisons (:func:`active_nanoseconds`) when both columns are nanosecond
+    datetimes and ``as_of`` is one date, else None. (pandas' datetime comparisons make and combine a NaT mask
+    per column: three times the work on millions of people.)"""
     columns = [c for c in (start, end) if c is not None]
     if isinstance(as_of, pd.Series) or not columns or any(c.dtype != "datetime64[ns]" for c in columns):
         return None
@@ -95,10 +94,23 @@ def _active_nanoseconds(start, end, as_of):
         t = np.int64(as_of.as_unit("ns").value)
     except (OverflowError, ValueError):  # a date outside nanoseconds' range: pandas decides
         return None
-    mask = start.to_numpy().view(np.int64) <= t if start is not None else np.ones(len(end), dtype=bool)
+    return active_nanoseconds(*(None if c is None else c.to_numpy().view(np.int64) for c in (start, end)), t)
+
+
+def active_nanoseconds(start, end, t) -> np.ndarray:
+    """The active rule on ``datetime64[ns]`` values viewed as int64: ``start`` blank or ``<= t`` and ``end``
+    blank or ``> t``. NaT is the smallest int64, so a blank start passes ``<= t`` by itself; a blank end is
+    tested for. ``start``, ``end``: int64 arrays (None: no such column, not both); ``t``: one int64 or an
+    array aligned with them (each person at their own instant).
+
+    >>> d = np.array(["2024-01-01", "NaT", "2025-01-01"], dtype="datetime64[ns]").view(np.int64)
+    >>> t = np.datetime64("2024-06-30", "ns").view(np.int64)
+    >>> active_nanoseconds(d, None, t).tolist(), active_nanoseconds(None, d, t).tolist()
+    ([True, True, False], [False, True, True])
+    """
+    mask = start <= t if start is not None else np.ones(len(end), dtype=bool)
     if end is not None:
-        stop = end.to_numpy().view(np.int64)
-        mask &= (stop > t) | (stop == np.iinfo(np.int64).min)
+        mask &= (end > t) | (end == np.iinfo(np.int64).min)
     return mask
 
 

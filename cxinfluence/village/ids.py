@@ -56,8 +56,10 @@ def arrow_strings(values):
     return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
 
 
-#: threads for long lookups (the target machine has 2 cores)
-_THREADS = min(2, os.cpu_count() or 1)
+#: Threads for long array work split in two (the target machine has 2 cores): the one figure every stage uses;
+#: a module that splits work binds it as ``_THREADS`` (which tests set)
+THREADS = min(2, os.cpu_count() or 1)
+_THREADS = THREADS
 
 
 def _string_chunks(values) -> list:
