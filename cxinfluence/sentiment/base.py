@@ -64,16 +64,23 @@ class _Ahead:
     caller: while the caller scores date ``j``, the thread solves date ``j + 1`` (the solve and the blend are
     numpy loops that release the GIL). The same arrays as computing them in turn; the influence's warnings are
     collected on the thread and warned here, in date order, when the caller takes the date (warning filters are
-    one per process). Use as a context manager: leaving it waits for the thread."""
+    one per process). ``then(date, (rows, influence))``, when given, runs on the thread after the influence and
+    :meth:`take` gives its result (numpy only: no warnings, no caller code). Use as a context manager: leaving
+    it waits for the thread."""
 
-    def __init__(self, village, dates):
-        self.village, self.dates = village, list(dates)
+    def __init__(self, village, dates, then=None):
+        self.village, self.dates, self.then = village, list(dates), then
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="cx-influence-ahead")
         self.pending = {0: self._submit(0)} if self.dates else {}
 
     def _submit(self, j):
         notes = []
-        return self.pool.submit(lambda: (influence_of_rows(self.village, self.dates[j], notes=notes), notes))
+
+        def solve():
+            rows_influence = influence_of_rows(self.village, self.dates[j], notes=notes)
+            return (rows_influence if self.then is None else self.then(self.dates[j], rows_influence)), notes
+
+        return self.pool.submit(solve)
 
     def take(self, j):
         """Date ``j``'s ``(rows, influence)`` (dates are taken in order); the next date starts on the thread."""
@@ -225,17 +232,18 @@ def _active(base, ts):
 def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_influence=True, active=None,
         usable=None, computed=None):
     """Arrays for one as-of date: active stakeholders re-coded 0..S-1, usable responses
-    (``active`` and ``(usable, end)`` when already computed). ``computed``: a function giving the date's
-    ``(rows, influence)`` (:meth:`_Ahead.take`); then ``inf`` is a function too, which the kernel calls once it
-    has done the responses' steps (the influence meanwhile computed on the other thread)."""
+    (``active`` and ``(usable, end)`` when already computed). ``computed``: a function giving the active people's
+    influence (:meth:`_Ahead.take` of :func:`_people_influence`); then ``inf`` is a function too, which the kernel
+    calls once it has done the responses' steps (the influence meanwhile computed on the other thread)."""
     active = _active(base, ts) if active is None else active
     idx = np.flatnonzero(active)
     new_code = np.cumsum(active) - 1
     s_acc = base["s_acc"][idx]
 
     def influence_of_people():
-        inf_df = computed() if computed is not None else _influence_at(base["village"], ts, influence)
-        return _active_influence(base, inf_df, idx, s_acc)
+        if computed is not None:
+            return computed()
+        return _active_influence(base, _influence_at(base["village"], ts, influence), idx, s_acc)
 
     if not need_influence:
         inf = np.full(len(idx), np.nan)
@@ -259,6 +267,13 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
 
 
+def _people_influence(base, ts, rows_influence):
+    """:func:`_active_influence` of the people active at ``ts`` (for :class:`_Ahead`'s thread: it finds them
+    itself, as :func:`_at` does)."""
+    idx = np.flatnonzero(_active(base, ts))
+    return _active_influence(base, rows_influence, idx, base["s_acc"][idx])
+
+
 def _active_influence(base, inf_df, idx, s_acc):
     """Each active person's influence (``idx``: their stakeholders rows, ``s_acc``: their accounts) from a
     table or ``(rows, influence)`` arrays, renormalised over the active people of each account."""
@@ -268,11 +283,18 @@ def _active_influence(base, inf_df, idx, s_acc):
     else:
         pos = rows_for(base["village"], inf_df["stakeholder_id"])  # hashed once per table and village
         values = pd.to_numeric(inf_df["influence"], errors="coerce").to_numpy(float)
-    inf_all = np.full(len(base["st"]), np.nan)
-    ok = pos >= 0
-    inf_all[pos[ok]] = values[ok]
-    inf = inf_all[idx]
+    if len(pos) == len(idx) and np.array_equal(pos, idx):  # influence_of_rows' own rows: these people, in order
+        inf = np.asarray(values, dtype=float)
+    else:
+        inf_all = np.full(len(base["st"]), np.nan)
+        ok = pos >= 0
+        inf_all[pos[ok]] = values[ok]
+        inf = inf_all[idx]
     # departed people's influence is gone, not unheard: renormalise over the active village
+    if np.isfinite(inf).all():  # the usual case: every account has influence (each person counts in their own)
+        tot = np.bincount(s_acc, inf, A)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tot[s_acc] > 0, inf / tot[s_acc], np.nan)
     known = np.bincount(s_acc, ~np.isnan(inf), A) > 0
     tot = np.bincount(s_acc, np.nan_to_num(inf), A)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -122,14 +122,15 @@ def schemes_from_codes(resp_stakeholder, resp_sentiment, stakeholder_account, st
     h = np.flatnonzero(heard)  # account schemes over the heard people only (smaller arrays, no NaN)
     sh, gh = s[h], s_acc[h]
     # the schemes that do not weigh by influence first (while a caller's thread may still be computing it)
+    out = _account_counts(s_acc, act, heard, k, A)
     level = {}
     cis = _level_schemes(level, sh, gh, s_acc, s_nps, role_w[s_role[h]], A, conf_level)
     nested = nested_mean(sh, gh, np.asarray(nest_codes)[h], np.asarray(nest_weights, dtype=float), A)
     infl = np.asarray(stakeholder_influence() if callable(stakeholder_influence) else stakeholder_influence,
                       dtype=float)
 
-    out, infl_ok = _account_counts(s_acc, act, heard, k, infl, A)
-    out.update(level)  # the columns in their order: counts, then the level schemes
+    infl_ok = _heard_influence(out, s_acc, act, heard, infl, A)
+    out.update(level)  # the columns in their order: counts, heard influence, then the level schemes
     seg = np.zeros(A, dtype=np.int64) if account_segment is None else np.asarray(account_segment, np.int64)
     heard_mean = weighted_group_mean(sh, infl_ok[h], gh, A)
     stats = _portfolio_stats(out, sh, gh, heard_mean, seg, within_ss, within_df)
@@ -218,17 +219,22 @@ def _latest_nps(resp_nps, resp_time, idx, sh_u, act, S, sorted_by_stakeholder):
     return s_nps
 
 
-def _account_counts(s_acc, act, heard, k, infl, A):
-    """Step 4: people, respondents, responses and heard influence per account; the influence with NaN and
-    inactive people as 0."""
+def _account_counts(s_acc, act, heard, k, A):
+    """Step 4: people, respondents and responses per account (before the influence is needed)."""
     out = {}
     out["n_stakeholders"] = np.bincount(s_acc, act, A).astype(np.int64)
     out["n_respondents"] = np.bincount(s_acc[heard], minlength=A)
     out["n_responses"] = np.bincount(s_acc, k, A).astype(np.int64)
+    return out
+
+
+def _heard_influence(out, s_acc, act, heard, infl, A):
+    """Step 4, continued: the heard influence per account into ``out``; returns the influence with NaN and
+    inactive people as 0."""
     infl_ok = np.where(np.isnan(infl) | ~act, 0.0, infl)
     has_infl = np.bincount(s_acc, ~np.isnan(infl) & act, A) > 0
     out["heard_influence"] = np.where(has_infl, np.bincount(s_acc[heard], infl_ok[heard], A), np.nan)
-    return out, infl_ok
+    return infl_ok
 
 
 def _level_schemes(out, sh, gh, s_acc, s_nps, role_w_h, A, conf_level):

@@ -115,7 +115,8 @@ from .estimators import (  # noqa: F401 - the scheme names and estimators, impor
     weighted_sd,
 )
 from .base import (_AHEAD_PEOPLE, _THREADS, _active, _Ahead, _as_of_table, _at, _base, _check_opts,
-                   _last_heard_by_date, _padded, _score, _stakeholder_frame, _stakeholder_rows, _usable)
+                   _last_heard_by_date, _padded, _people_influence, _score, _stakeholder_frame, _stakeholder_rows,
+                   _usable)
 from .kernel import schemes_from_codes
 from .prior_stats import PortfolioPrior, _entry_from_stats
 
@@ -274,7 +275,8 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     want = None if stakeholders is True or not stakeholders else set(stakeholders)
     # a large village's influence, date by date, on the second core while this thread scores (the same arrays)
     big = accounts and influence is None and _THREADS > 1 and len(village.stakeholders) >= _AHEAD_PEOPLE
-    with _Ahead(village, dates) if big else contextlib.nullcontext() as ahead:
+    then = functools.partial(_people_influence, base)  # renormalised over the active people there too
+    with _Ahead(village, dates, then) if big else contextlib.nullcontext() as ahead:
         # the dates' arrays go when _dated returns (at 10M responses: 80 MB of scores and a mask per date)
         acc_frames, st_parts, entries = _dated(
             base, dates, pairs, ahead, accounts=accounts, stakeholders=stakeholders, want=want, options=options,
