@@ -15,6 +15,7 @@ from ..exceptions import MetricError
 from ..village.ids import THREADS as _THREADS
 from ..village.scale import ITEMS, item_sentiment  # noqa: F401 - item_sentiment: re-exported (its old home)
 from ..village.schema import ROLE_WEIGHTS
+from .floorsolve import bisection_quantiles
 from .intervals import bounded_mean_ci, t_quantile
 
 #: Scheme columns of :func:`account_sentiment`, in display order. The one list of schemes: every other
@@ -274,7 +275,8 @@ def veto_floor_interval(value, base, base_sd, x, x_sd, groups, veto, n_groups, t
         P(floor* > q) = P(base* > q) * prod_v Phi((s_v - min(threshold, q - margin)) / x_sd_v)
 
     Its quantiles ``q_lo, q_hi`` are found by bisection (``iterations``
-    halvings of a bracket 8 SDs wide). The interval is the *basic*
+    halvings of a bracket 8 SDs wide; most steps are decided without
+    evaluating, :mod:`cxinfluence.sentiment.floorsolve`). The interval is the *basic*
     (reverse-percentile) bootstrap interval ``[2 f - q_hi, 2 f - q_lo]``
     (Davison & Hinkley 1997, eq. 5.6), which removes the first-order bias of
     the minimum, widened where needed to contain the estimate ``f`` and
@@ -369,8 +371,8 @@ def _floor_quantiles(xs, sds, pos, start, b0, bsd, left0, right0, probs, thresho
 
     def solve(chunk):
         a_, h_ = chunk
-        return _bisect_floor(xs[h_], sds[h_], pos[h_] - a_.start, b0[a_], bsd[a_], left0[a_], right0[a_], probs,
-                             threshold, margin, iterations)
+        return bisection_quantiles(xs[h_], sds[h_], pos[h_] - a_.start, b0[a_], bsd[a_], left0[a_], right0[a_], probs,
+                                   threshold, margin, iterations)
 
     if len(chunks) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -380,39 +382,6 @@ def _floor_quantiles(xs, sds, pos, start, b0, bsd, left0, right0, probs, thresho
     else:
         parts = [solve(c) for c in chunks]
     return {p: np.concatenate([part[p] for part in parts]) if parts else np.zeros(0) for p in probs}
-
-
-def _bisect_floor(xs, sds, pos, b0, bsd, left0, right0, probs, threshold, margin, iterations):
-    """Bisection of ``P(floor* <= q) = p`` for each ``p`` over one run of account slots."""
-    from scipy.special import log_ndtr
-
-    n = len(b0)
-    # a holder's term is log Phi((s_v - min(threshold, q - margin)) / sd_v): where q - margin >= threshold
-    # (every holder of an account whose q is high enough) it does not depend on q: computed once
-    at_threshold = log_ndtr((xs - threshold) / sds)
-
-    def log_survival(q):  # log P(floor* > q) per account slot
-        cut = q - margin
-        moves = ~(cut >= threshold)[pos]  # holders whose cut is q - margin itself
-        moving = np.flatnonzero(moves)
-        if 2 * len(moving) > len(xs):  # most of them: every term afresh costs less than gathering
-            terms = log_ndtr((xs - np.minimum(threshold, cut[pos])) / sds)
-        else:
-            terms = at_threshold.copy()
-            terms[moving] = log_ndtr((xs[moving] - np.minimum(threshold, cut[pos[moving]])) / sds[moving])
-        return log_ndtr((b0 - q) / bsd) + np.bincount(pos, terms, n)
-
-    q = {}
-    for p in probs:  # solve P(floor* <= q) = p, i.e. log S(q) = log(1 - p)
-        target = np.log1p(-p)
-        left, right = left0, right0
-        for _ in range(iterations):
-            mid = 0.5 * (left + right)
-            below = log_survival(mid) > target  # F(mid) < p: the quantile lies to the right
-            left = np.where(below, mid, left)
-            right = np.where(below, right, mid)
-        q[p] = 0.5 * (left + right)
-    return q
 
 
 def eb_shrink(y, v, target, *, mu=None, tau2=None):

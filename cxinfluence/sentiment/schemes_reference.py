@@ -260,7 +260,8 @@ def veto_floor_interval_reference(value, base, base_sd, x, x_sd, groups, veto, n
                                   conf_level=0.95, iterations=26):
     """:func:`cxinfluence.sentiment.estimators.veto_floor_interval` written plainly: every holder's term
     evaluated at every bisection step, both quantiles one after the other on one thread (the kernel
-    evaluates only the terms that move and splits the accounts over two threads; tested equal bitwise).
+    decides most steps from a few certified evaluations, :mod:`cxinfluence.sentiment.floorsolve`, and splits
+    the accounts over two threads; tested equal bitwise).
     """
     from scipy.special import log_ndtr
 
