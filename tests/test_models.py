@@ -523,3 +523,17 @@ def test_varies_is_nunique_above_one(values):
     from cxinfluence.models.design import varies
 
     assert varies(values) == (values.nunique(dropna=True) > 1)
+    for rows in (np.ones(len(values), bool), np.arange(len(values)) % 2 == 0, np.arange(len(values)) > 0):
+        assert varies(values, rows) == (values[rows].nunique(dropna=True) > 1), rows
+
+
+def test_a_model_with_as_many_coefficients_as_rows_is_skipped_counting_text_levels_as_pandas_does():
+    # segment's levels among the usable rows: "" is a level (not a blank), the row with no segment is not usable;
+    # 4 rows for 1 + mean + log_revenue + 3 segment levels = 6 coefficients
+    from cxinfluence.pipeline.preconditions import rebuy_reason
+
+    frame = pd.DataFrame({"account_id": pd.Series(list("abcde"), dtype="str"), "renewed": [1.0, 0.0, 1.0, 0.0, 1.0],
+                          "mean": [0.1, 0.2, 0.3, 0.4, 0.5], "log_revenue": [1.0, 2.0, 3.0, 4.0, 5.0],
+                          "segment": pd.Series(["x", "y", "z", "", None], dtype="str")})
+    reason = rebuy_reason(frame, "mean")
+    assert reason is not None and "4 account-periods" in reason and "for 6 coefficients" in reason, reason

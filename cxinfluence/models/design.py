@@ -56,13 +56,24 @@ def _require(frame, columns, arg):
                          f"available columns: {sorted(map(str, frame.columns))}")
 
 
-def varies(values: pd.Series) -> bool:
+def varies(values: pd.Series, rows=None) -> bool:
     """Whether ``values`` holds two or more distinct values besides blanks: ``values.nunique() > 1`` without
-    hashing every value (the models stage asks it of the same controls some twenty times).
+    hashing every value (the models stage asks it of the same controls some twenty times). ``rows``: a boolean
+    mask, for ``values[rows]`` (Arrow text is filtered without a pandas copy).
 
     >>> varies(pd.Series([1.0, None, 1.0])), varies(pd.Series(["a", None, "b"], dtype="str"))
     (False, True)
+    >>> varies(pd.Series(["a", None, "b"], dtype="str"), rows=np.array([True, True, False]))
+    False
     """
+    if rows is not None:
+        rows = np.asarray(rows, dtype=bool)
+        text = arrow_text(values) if isinstance(values.dtype, pd.StringDtype) else None
+        if text is None:
+            return varies(values[rows])
+        import pyarrow as pa
+
+        return _text_varies(text.filter(pa.array(rows)))
     dtype = values.dtype
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         x = values.to_numpy(dtype=float, na_value=np.nan)
@@ -74,11 +85,19 @@ def varies(values: pd.Series) -> bool:
         return bool(len(codes)) and bool(codes.min() != codes.max())
     text = arrow_text(values) if isinstance(dtype, pd.StringDtype) else None
     if text is not None:
-        import pyarrow.compute as pc
-
-        least = pc.min_max(text)  # strings compare byte by byte: the least and the greatest differ unless all agree
-        return least["min"].is_valid and least["min"].as_py() != least["max"].as_py()
+        return _text_varies(text)
     return values.nunique(dropna=True) > 1
+
+
+def _text_varies(text) -> bool:
+    """:func:`varies` of an Arrow text array: any value differs from the first one present (byte for byte;
+    blanks compare as null and are skipped), one comparison pass instead of a minimum and a maximum."""
+    import pyarrow.compute as pc
+
+    present = text if text.null_count == 0 else text.drop_null()
+    if len(present) == 0:
+        return False
+    return bool(pc.any(pc.not_equal(present, present[0])).as_py())
 
 
 def default_controls(frame) -> list:

@@ -283,27 +283,29 @@ class LeanGLMResults:
     def bic(self):
         return self.bic_llf
 
+    # the statistics below are read several times per fit (diagnostics, models_table, release): computed once
     @property
     def deviance(self):
-        if "deviance" in self._cached:
-            return self._cached["deviance"]
-        m = self.model
-        return float(m.family.deviance(m.endog, self.mu, 1.0, 1.0))
+        if "deviance" not in self._cached:
+            m = self.model
+            self._cached["deviance"] = float(m.family.deviance(m.endog, self.mu, 1.0, 1.0))
+        return self._cached["deviance"]
 
     @property
     def null_deviance(self):
-        if "null_deviance" in self._cached:
-            return self._cached["null_deviance"]
-        self._check_data("null deviance")
-        m = self.model
-        return float(m.family.deviance(m.endog, np.full(len(m.endog), m.endog.mean()), 1.0, 1.0))
+        if "null_deviance" not in self._cached:
+            self._check_data("null deviance")
+            m = self.model
+            self._cached["null_deviance"] = float(m.family.deviance(m.endog, np.full(len(m.endog), m.endog.mean()),
+                                                                    1.0, 1.0))
+        return self._cached["null_deviance"]
 
     @property
     def pearson_chi2(self):
-        if "pearson_chi2" in self._cached:
-            return self._cached["pearson_chi2"]
-        m = self.model
-        return float(np.sum((m.endog - self.mu) ** 2 / m.family.variance(self.mu)))
+        if "pearson_chi2" not in self._cached:
+            m = self.model
+            self._cached["pearson_chi2"] = float(np.sum((m.endog - self.mu) ** 2 / m.family.variance(self.mu)))
+        return self._cached["pearson_chi2"]
 
     # -- releasing the data ----------------------------------------------------
     def release(self, *, builder=False):

@@ -24,6 +24,7 @@ import pandas as pd
 from ..exceptions import CxInfluenceError
 from ..models.design import default_controls, varies
 from ..village.asof import to_timestamp
+from ..village.ids import arrow_text
 from ..village.schema import ROLES
 
 #: Accounts a model needs: cluster-robust errors by account need at least two clusters.
@@ -58,10 +59,20 @@ def model_frame_reason(village) -> str | None:
 def _n_coefficients(frame, rows, terms):
     """Coefficients of a model with an intercept and ``terms`` on ``rows`` (a text column: levels - 1)."""
     k = 1
-    for c in terms:
-        col = frame.loc[rows, c]
-        k += max(col.nunique() - 1, 0) if not pd.api.types.is_numeric_dtype(col) else 1
+    for c in terms:  # a number is one coefficient whatever its rows: only text columns' rows are read
+        k += 1 if pd.api.types.is_numeric_dtype(frame[c]) else max(_distinct(frame[c], rows) - 1, 0)
     return k
+
+
+def _distinct(values, rows) -> int:
+    """``values[rows].nunique()`` (blanks dropped); Arrow text filtered and counted by Arrow, no pandas copy."""
+    text = arrow_text(values) if isinstance(values.dtype, pd.StringDtype) else None
+    if text is None:
+        return int(values[rows].nunique())
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(text.filter(pa.array(np.asarray(rows, dtype=bool))), mode="only_valid").as_py()
 
 
 def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):
@@ -79,9 +90,10 @@ def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):
         why = (" (empirical-Bayes shrinkage needs more heard accounts than segments in an outcome period)"
                if what.startswith("shrunk ") else "")
         return f"{what} is blank in every account-period with an outcome{why}"
-    accounts = frame.loc[rows, "account_id"]
+    accounts = frame["account_id"]
     # counted only when there may be too few (two accounts or more: varies, no hashing of every id)
-    n_accounts = int(accounts.nunique()) if MIN_MODEL_ACCOUNTS > 2 or not varies(accounts) else MIN_MODEL_ACCOUNTS
+    n_accounts = (MIN_MODEL_ACCOUNTS if MIN_MODEL_ACCOUNTS <= 2 and varies(accounts, rows)
+                  else int(accounts[rows].nunique()))
     classes = y[rows].value_counts()
     if n_accounts < MIN_MODEL_ACCOUNTS:
         return (f"{_plural(n_accounts, 'account')} with an outcome and {what}; at least {MIN_MODEL_ACCOUNTS} "
