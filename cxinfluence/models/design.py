@@ -373,7 +373,19 @@ def group_codes(values) -> np.ndarray:
         return pd.factorize(values)[0]
     change = np.zeros(len(arr), dtype=bool)
     change[heads] = True
-    return pd.factorize(values.iloc[heads])[0][np.cumsum(change) - 1]
+    run = np.cumsum(change) - 1
+    if arr.null_count == 0 and _increasing(arr.take(heads)):  # ids sorted (a model frame): each run a new id
+        return run
+    return pd.factorize(values.iloc[heads])[0][run]
+
+
+def _increasing(text) -> bool:
+    """Whether each value of an Arrow text array is greater (byte for byte) than the one before it, so no
+    value repeats: their first-appearance codes are 0, 1, 2, ..."""
+    import pyarrow.compute as pc
+
+    n = len(text)
+    return n < 2 or bool(pc.all(pc.less(text.slice(0, n - 1), text.slice(1))).as_py())
 
 
 def _formula_model(build, formula, data, **kwargs):
