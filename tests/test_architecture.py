@@ -214,8 +214,6 @@ def test_import_checks_can_fail(tmp_path):
 PRIVATE_IN_TESTS = {
     "test_blend.py": ({"_blend"}, "the influence blend's per-account sums against the formula written plainly, bit for bit"),
     "test_floorsolve.py": ({"_LogSurvival"}, "counting the veto floor's evaluations of log S, the optimisation's point"),
-    "test_frame_metric_thread.py": ({"_METRIC_THREAD_RESPONSES", "_THREADS", "_metric_columns"},
-                                    "the model frame's metric columns on a second thread against the same call in turn"),
     "test_metrics_fast.py": ({"_pain_table", "_pain_table_reference", "_journey_table", "_journey_table_reference",
                               "_group_sums"},
                              "pain_points' and journey_view's tables on codes against their pandas groupby references"),

@@ -44,8 +44,6 @@ nested, shrunk, disagreement``) and their ``*_se``
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 
@@ -53,7 +51,6 @@ from ..exceptions import ModelError, ParameterError
 from ..sentiment.metrics import metric_arrays
 from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
 from ..village import asof as _asof
-from ..village.ids import THREADS as _THREADS
 from ..village.ids import arrow_strings, positions, rows_of, run_heads
 from ..village.schema import ROLES
 
@@ -64,8 +61,6 @@ VETO_GROUPS = ("veto", "nonveto")
 PEOPLE_COLUMNS = ("account_id", "as_of", "role", "veto", "sentiment", "nps")
 
 _METRICS = {"csat_mean": "csat_mean", "ces": "ces_mean", "neteasy": "neteasy"}
-#: Responses from which the metric columns are computed on a second thread while the sentiment columns are joined
-_METRIC_THREAD_RESPONSES = 1_000_000
 
 
 def outcome_periods(village) -> pd.DataFrame:
@@ -161,26 +156,7 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         frame["bookings"] = np.nan
     frame = frame.sort_values(["account_id", "period_end"], kind="stable").reset_index(drop=True)
     pairs = outcome_periods(village)
-    # the metric columns read only the responses: on a large village the second core computes them while this
-    # thread joins the sentiment (numpy's loops release the GIL; their divisions are guarded, so nothing warns)
-    ahead = None
-    if metrics and _THREADS > 1 and len(village.responses) >= _METRIC_THREAD_RESPONSES:
-        ahead = ThreadPoolExecutor(1, thread_name_prefix="cx-metric-columns")
-    try:
-        metric_columns = None if ahead is None else ahead.submit(_metric_columns, village, pairs, window_days,
-                                                                 lead_days)
-        return _joined(village, frame, pairs, metric_columns, window_days=window_days, lead_days=lead_days,
-                       schemes=schemes, half_life_days=half_life_days, influence=influence,
-                       role_weights=role_weights, metrics=metrics, sentiment=sentiment, stakeholders=stakeholders,
-                       prior=prior, **sentiment_options)
-    finally:
-        if ahead is not None:
-            ahead.shutdown(wait=True, cancel_futures=True)
 
-
-def _joined(village, frame, pairs, metric_columns, *, window_days, lead_days, schemes, half_life_days, influence,
-            role_weights, metrics, sentiment, stakeholders, prior, **sentiment_options):
-    """:func:`model_frame`'s joins (``metric_columns``: a future of :func:`_metric_columns`, or None)."""
     if sentiment is None:
         acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
                                 half_life_days=half_life_days, influence=influence, role_weights=role_weights,
@@ -208,9 +184,8 @@ def _joined(village, frame, pairs, metric_columns, *, window_days, lead_days, sc
         frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)
 
     if metrics:
-        table = (metric_columns.result() if metric_columns is not None
-                 else _metric_columns(village, pairs, window_days, lead_days))
-        frame = frame.merge(table, on=["account_id", "period_end"], how="left")
+        frame = frame.merge(_metric_columns(village, pairs, window_days, lead_days),
+                            on=["account_id", "period_end"], how="left")
         frame["multi_index"] = _multi_index(frame)
 
     frame = frame.merge(_controls(village), on="account_id", how="left")
