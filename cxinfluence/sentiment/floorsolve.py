@@ -9,11 +9,11 @@ per heard veto holder and account: 26 steps x 2 quantiles of a 100,000-account p
 :func:`bisection_quantiles` returns the same numbers, bit for bit, from far fewer evaluations. The computed
 ``log S`` is the sum of terms that each only fall as ``q`` rises (every rounding step on the way from ``q`` to a
 term's argument is monotone, and ``log Phi`` is increasing), up to ``log_ndtr``'s own rounding and the sum's
-(relative errors of order ``1e-15`` per term, all terms <= 0). So one evaluation that clears the target by a margin
-far above that error decides every step of the bisection on its side:
+(relative errors of order ``1e-15`` per term, all terms <= 0). So one evaluation that clears the target by a
+clearance far above that error decides every step of the bisection on its side:
 
-* ``log S(q) > target + margin`` at some ``q``: every ``mid <= q`` takes the right half (``lo``);
-* ``log S(q) < target - margin`` at some ``q``: every ``mid >= q`` takes the left half (``hi``).
+* ``log S(q) > target + clearance`` at some ``q``: every ``mid <= q`` takes the right half (``lo``);
+* ``log S(q) < target - clearance`` at some ``q``: every ``mid >= q`` takes the left half (``hi``).
 
 Newton's method on ``log S(q) = target`` (started at the least of each component's own quantile, which is an
 upper bound of the root) finds points close on both sides of each account's root in a few evaluations; the
@@ -29,9 +29,9 @@ import numpy as np
 
 from ..village.ids import ranges
 
-#: relative size of the margin by which an evaluation must clear the target to decide steps: far above the
-#: rounding of a sum of ``log_ndtr`` terms (about 1e-15 relative per term), far below any step of the bisection
-MARGIN = 1e-9
+#: relative clearance by which an evaluation must pass the target to decide steps: far above the rounding of a
+#: sum of ``log_ndtr`` terms (about 1e-15 relative per term), far below any step of the bisection
+CLEARANCE = 1e-9
 #: Newton evaluations per account and quantile before the replay takes over
 NEWTON_STEPS = 12
 #: the Newton steps end once fewer than one slot in this many is still searching or probing
@@ -104,8 +104,8 @@ def bisection_quantiles(xs, sds, pos, b0, bsd, left0, right0, probs, threshold, 
     [-0.6436, 0.1201]
     """
     log_s = _LogSurvival(xs, sds, pos, b0, bsd, threshold, margin)
-    margins = MARGIN * np.maximum(1.0, log_s.count / 10_000)  # a sum of more terms rounds more
-    return {p: _replayed(log_s, left0, right0, np.log1p(-p), margins, iterations, _start(log_s, p))
+    clearance = CLEARANCE * np.maximum(1.0, log_s.count / 10_000)  # a sum of more terms rounds more
+    return {p: _replayed(log_s, left0, right0, np.log1p(-p), clearance, iterations, _start(log_s, p))
             for p in probs}
 
 
@@ -122,11 +122,11 @@ def _start(log_s, p):
     return np.minimum(log_s.b0 - log_s.bsd * c, least)
 
 
-def _replayed(log_s, left0, right0, target, margins, iterations, start):
+def _replayed(log_s, left0, right0, target, clearance, iterations, start):
     """The bisection's end for one target: certified bounds by Newton's method, then the bisection replayed."""
     n = len(left0)
     lo, hi = np.full(n, -np.inf), np.full(n, np.inf)  # certified: log S > target beyond lo's left, < beyond hi
-    need = margins * (1.0 + abs(target))
+    need = clearance * (1.0 + abs(target))
 
     def evaluate(q, slots, slope=False):
         """``log S`` at ``q`` of ``slots`` (None: all), the certified bounds updated."""
@@ -134,7 +134,7 @@ def _replayed(log_s, left0, right0, target, margins, iterations, start):
         value = out[0] if slope else out
         every = slice(None) if slots is None else slots
         above = value > target + need[every]
-        below = value < target - margins[every] * (1.0 + np.abs(value))
+        below = value < target - clearance[every] * (1.0 + np.abs(value))
         lo[every] = np.where(above, np.maximum(lo[every], q), lo[every])
         hi[every] = np.where(below, np.minimum(hi[every], q), hi[every])
         return out
