@@ -520,11 +520,12 @@ def test_scenario_effect_equals_the_copy_based_computation():
 ])
 def test_varies_is_nunique_above_one(values):
     """The models' test of a control that varies: pandas' nunique (blanks dropped) over dtypes and edge values."""
-    from cxinfluence.models.design import varies
+    from cxinfluence.models.design import distinct_count, varies
 
     assert varies(values) == (values.nunique(dropna=True) > 1)
     for rows in (np.ones(len(values), bool), np.arange(len(values)) % 2 == 0, np.arange(len(values)) > 0):
         assert varies(values, rows) == (values[rows].nunique(dropna=True) > 1), rows
+        assert distinct_count(values, rows) == values[rows].nunique(dropna=True), rows
 
 
 def test_a_model_with_as_many_coefficients_as_rows_is_skipped_counting_text_levels_as_pandas_does():

@@ -67,13 +67,8 @@ def varies(values: pd.Series, rows=None) -> bool:
     False
     """
     if rows is not None:
-        rows = np.asarray(rows, dtype=bool)
-        text = arrow_text(values) if isinstance(values.dtype, pd.StringDtype) else None
-        if text is None:
-            return varies(values[rows])
-        import pyarrow as pa
-
-        return _text_varies(text.filter(pa.array(rows)))
+        text = _text_rows(values, rows)
+        return varies(values[np.asarray(rows, dtype=bool)]) if text is None else _text_varies(text)
     dtype = values.dtype
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         x = values.to_numpy(dtype=float, na_value=np.nan)
@@ -87,6 +82,31 @@ def varies(values: pd.Series, rows=None) -> bool:
     if text is not None:
         return _text_varies(text)
     return values.nunique(dropna=True) > 1
+
+
+def distinct_count(values: pd.Series, rows) -> int:
+    """``values[rows].nunique()`` (blanks dropped; ``rows`` a boolean mask), Arrow text counted by Arrow.
+
+    >>> distinct_count(pd.Series(["a", "", None, "b"], dtype="str"), np.array([True, True, True, False]))
+    2
+    """
+    text = _text_rows(values, rows)
+    if text is None:
+        return int(values[np.asarray(rows, dtype=bool)].nunique())
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(text, mode="only_valid").as_py()
+
+
+def _text_rows(values, rows):
+    """The Arrow text behind ``values`` at ``rows`` (a boolean mask), filtered without a pandas copy; None unless
+    ``values`` is Arrow-backed text."""
+    text = arrow_text(values) if isinstance(values.dtype, pd.StringDtype) else None
+    if text is None:
+        return None
+    import pyarrow as pa
+
+    return text.filter(pa.array(np.asarray(rows, dtype=bool)))
 
 
 def _text_varies(text) -> bool:

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CxInfluenceError
-from ..models.design import default_controls, varies
+from ..models.design import default_controls, distinct_count, varies
 from ..village.asof import to_timestamp
-from ..village.ids import arrow_text
 from ..village.schema import ROLES
 
 #: Accounts a model needs: cluster-robust errors by account need at least two clusters.
@@ -60,19 +59,8 @@ def _n_coefficients(frame, rows, terms):
     """Coefficients of a model with an intercept and ``terms`` on ``rows`` (a text column: levels - 1)."""
     k = 1
     for c in terms:  # a number is one coefficient whatever its rows: only text columns' rows are read
-        k += 1 if pd.api.types.is_numeric_dtype(frame[c]) else max(_distinct(frame[c], rows) - 1, 0)
+        k += 1 if pd.api.types.is_numeric_dtype(frame[c]) else max(distinct_count(frame[c], rows) - 1, 0)
     return k
-
-
-def _distinct(values, rows) -> int:
-    """``values[rows].nunique()`` (blanks dropped); Arrow text filtered and counted by Arrow, no pandas copy."""
-    text = arrow_text(values) if isinstance(values.dtype, pd.StringDtype) else None
-    if text is None:
-        return int(values[rows].nunique())
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return pc.count_distinct(text.filter(pa.array(np.asarray(rows, dtype=bool))), mode="only_valid").as_py()
 
 
 def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):

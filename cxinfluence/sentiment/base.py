@@ -64,9 +64,9 @@ class _Ahead:
     caller: while the caller scores date ``j``, the thread solves date ``j + 1`` (the solve and the blend are
     numpy loops that release the GIL). The same arrays as computing them in turn; the influence's warnings are
     collected on the thread and warned here, in date order, when the caller takes the date (warning filters are
-    one per process). ``then(date, (rows, influence))``, when given, runs on the thread after the influence and
-    :meth:`take` gives its result (numpy only: no warnings, no caller code). Use as a context manager: leaving
-    it waits for the thread."""
+    one per process). ``then(j, (rows, influence))``, when given, runs on the thread after date ``j``'s influence
+    and :meth:`take` gives its result (numpy only: no warnings, no caller code). Use as a context manager:
+    leaving it waits for the thread."""
 
     def __init__(self, village, dates, then=None):
         self.village, self.dates, self.then = village, list(dates), then
@@ -78,7 +78,7 @@ class _Ahead:
 
         def solve():
             rows_influence = influence_of_rows(self.village, self.dates[j], notes=notes)
-            return (rows_influence if self.then is None else self.then(self.dates[j], rows_influence)), notes
+            return (rows_influence if self.then is None else self.then(j, rows_influence)), notes
 
         return self.pool.submit(solve)
 
@@ -239,16 +239,12 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
     idx = np.flatnonzero(active)
     new_code = np.cumsum(active) - 1
     s_acc = base["s_acc"][idx]
-
-    def influence_of_people():
-        if computed is not None:
-            return computed()
-        return _active_influence(base, _influence_at(base["village"], ts, influence), idx, s_acc)
-
     if not need_influence:
         inf = np.full(len(idx), np.nan)
+    elif computed is not None:  # the kernel calls it once the responses' steps are done
+        inf = computed
     else:
-        inf = influence_of_people if computed is not None else influence_of_people()
+        inf = _active_influence(base, _influence_at(base["village"], ts, influence), idx, s_acc)
 
     r_st, r_date = base["r_st"], base["r_date"]
     usable, end = usable if usable is not None else _usable(base, ts, window_days=window_days, lead_days=lead_days,
@@ -267,10 +263,10 @@ def _at(base, ts, *, window_days, lead_days, half_life_days, influence, need_inf
                 r_time=r_date.astype("datetime64[s]").astype(np.int64))
 
 
-def _people_influence(base, ts, rows_influence):
-    """:func:`_active_influence` of the people active at ``ts`` (for :class:`_Ahead`'s thread: it finds them
-    itself, as :func:`_at` does)."""
-    idx = np.flatnonzero(_active(base, ts))
+def _people_influence(base, actives, j, rows_influence):
+    """:func:`_active_influence` of the people active at date ``j`` (``actives[j]``: their mask), for
+    :class:`_Ahead`'s thread."""
+    idx = np.flatnonzero(actives[j])
     return _active_influence(base, rows_influence, idx, base["s_acc"][idx])
 
 

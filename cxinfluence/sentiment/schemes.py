@@ -275,13 +275,15 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     want = None if stakeholders is True or not stakeholders else set(stakeholders)
     # a large village's influence, date by date, on the second core while this thread scores (the same arrays)
     big = accounts and influence is None and _THREADS > 1 and len(village.stakeholders) >= _AHEAD_PEOPLE
-    then = functools.partial(_people_influence, base)  # renormalised over the active people there too
+    actives = [_active(base, ts) for ts in dates]  # who is active at each date
+    then = functools.partial(_people_influence, base, actives)  # renormalised over them on the thread too
     with _Ahead(village, dates, then) if big else contextlib.nullcontext() as ahead:
         # the dates' arrays go when _dated returns (at 10M responses: 80 MB of scores and a mask per date)
         acc_frames, st_parts, entries = _dated(
-            base, dates, pairs, ahead, accounts=accounts, stakeholders=stakeholders, want=want, options=options,
-            influence=influence, prior=prior, veto_threshold=veto_threshold, veto_margin=veto_margin,
-            unheard=unheard, conf_level=conf_level)
+            base, dates, actives, pairs, ahead, accounts=accounts, stakeholders=stakeholders, want=want,
+            options=options, influence=influence, prior=prior, veto_threshold=veto_threshold,
+            veto_margin=veto_margin, unheard=unheard, conf_level=conf_level)
+    actives = then = None  # the dates' masks go too
     base.pop("x", None)
     out = None
     if accounts:
@@ -300,14 +302,13 @@ def _tables(village, as_of, *, accounts=True, stakeholders=True, window_days=_as
     return out, people
 
 
-def _dated(base, dates, pairs, ahead, *, accounts, stakeholders, want, options, influence, prior, veto_threshold,
-           veto_margin, unheard, conf_level):
-    """Each date's account rows (``acc_frames``), stakeholder arrays (``st_parts``) and prior entry: who is active
-    and which responses count, the items scored once where needed, then the schemes date by date (``ahead``: the
-    dates' influence computed on another thread, :class:`~cxinfluence.sentiment.base._Ahead`)."""
+def _dated(base, dates, actives, pairs, ahead, *, accounts, stakeholders, want, options, influence, prior,
+           veto_threshold, veto_margin, unheard, conf_level):
+    """Each date's account rows (``acc_frames``), stakeholder arrays (``st_parts``) and prior entry: which responses
+    count (``actives``: who is active at each date), the items scored once where needed, then the schemes date by
+    date (``ahead``: the dates' influence computed on another thread, :class:`~cxinfluence.sentiment.base._Ahead`)."""
     window_days, lead_days, half_life_days = options["window_days"], options["lead_days"], options["half_life_days"]
     acc_frames, st_parts, entries, people = [], [], [], None
-    actives = [_active(base, ts) for ts in dates]
     usables = [_usable(base, ts, window_days=window_days, lead_days=lead_days, active=a)
                for ts, a in zip(dates, actives)]
     if len(usables) > 1:  # one date scores its own responses (_scored)
