@@ -37,6 +37,28 @@ def test_auc_equals_mann_whitney_with_ties():
     assert auc(y, s) == pytest.approx(u / ((y == 1).sum() * (y == 0).sum()), rel=1e-12)
 
 
+def test_unweighted_auc_is_exact_whatever_the_order_of_ties():
+    # the unweighted AUC sorts with numpy's unstable quicksort: ties come out in any order, which must not change a
+    # bit (every partial sum is an integer or half of one); checked against the Mann-Whitney U in integers
+    rng = np.random.default_rng(7)
+    n = 200_000
+    y = rng.integers(0, 2, n).astype(float)
+    s = np.round(rng.normal(size=n) + 0.3 * y, 2)  # ~600 distinct scores: long runs of ties
+    order = np.argsort(s, kind="stable")
+    ranks = np.empty(n)
+    sorted_s = s[order]
+    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
+    ends = np.r_[starts[1:], n]
+    twice_mid = (starts + ends + 1)  # twice the mid-rank (1-based) of each tie group
+    ranks[order] = np.repeat(twice_mid, ends - starts)
+    n1, n0 = int(y.sum()), n - int(y.sum())
+    twice_u = int(ranks[y == 1].astype(np.int64).sum()) - n1 * (n1 + 1)  # 2 U, an integer
+    assert auc(y, s) == (twice_u / 2) / (n1 * n0)
+    assert auc(y, s) == auc(y, s, np.ones(n))  # the stable-order path, bit for bit
+    shuffled = rng.permutation(n)
+    assert auc(y[shuffled], s[shuffled]) == auc(y, s)
+
+
 def test_weighted_auc_equals_repeated_rows():
     rng = np.random.default_rng(2)
     y = rng.integers(0, 2, 50).astype(float)
