@@ -94,3 +94,45 @@ def test_compare_to_option_reaches_run_and_a_bad_date_is_one_clear_error(sample_
         res = cli("run", sample_path, "--out", tmp_path / "out", "--compare-to", bad, "-q")
         assert res.returncode != 0 and message in res.stderr and "Traceback" not in res.stderr
         assert not (tmp_path / "out").exists()
+
+
+_ARENA_PROBE = """
+import ctypes, re, sys, tempfile, threading
+from cxinfluence.pipeline.cli import one_malloc_arena
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+print(one_malloc_arena() if sys.argv[1] == "set" else None)
+both = threading.Barrier(4)
+held = []
+def grab():
+    both.wait()  # four threads alive at once: without a cap each takes an arena of its own
+    held.append(libc.malloc(1 << 16))
+    both.wait()
+threads = [threading.Thread(target=grab) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+with tempfile.NamedTemporaryFile("r", suffix=".xml") as out:
+    fh = libc.fopen(out.name.encode(), b"w"); libc.malloc_info(0, fh); libc.fclose(fh)
+    print(len(re.findall(r"<heap nr=", out.read())))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_the_command_line_keeps_one_malloc_arena_for_its_threads():
+    # counted by glibc itself (malloc_info lists one <heap> per arena), with and without the setting, and with a
+    # MALLOC_ARENA_MAX of the user's, which is left alone
+    import os
+
+    def heaps(mode, **env):
+        run = subprocess.run([sys.executable, "-c", _ARENA_PROBE, mode], capture_output=True, text=True, check=True,
+                             env={**{k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}, **env})
+        return run.stdout.split()
+
+    assert heaps("set") == ["True", "1"]
+    assert int(heaps("none")[1]) > 1  # the default: the threads' own arenas
+    said, n = heaps("set", MALLOC_ARENA_MAX="3")
+    assert said == "False" and int(n) > 1
