@@ -214,3 +214,31 @@ def test_metric_columns_equal_metric_table_per_period():
         assert len(common) > 10
         for ours, theirs in (("csat_mean", "csat_mean"), ("ces_mean", "ces"), ("neteasy", "neteasy")):
             np.testing.assert_allclose(got.loc[common, ours], ref.loc[common, theirs], rtol=1e-12)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"lead_days": 30, "half_life_days": 120},  # recency weights: the stakeholder means from their own pass
+    {"window_days": None, "role_weights": {"decider": 5.0, "user": 0.5}, "unheard": "renormalise", "nest_by": "department"},
+    {"window_days": 200, "influence": "given"},
+])
+def test_the_frame_from_one_sentiment_pass_is_the_frame_from_the_two_tables(options):
+    """``model_frame(village)`` builds the account and stakeholder tables in one pass (``sentiment_tables``, as
+    the run does); the frame is the one from the two public tables computed apart, whatever the options."""
+    from cxinfluence.models.frame import outcome_periods
+    from cxinfluence.network.influence import influence_weights
+    from cxinfluence.sentiment.schemes import account_sentiment, stakeholder_sentiment
+    from cxinfluence.village.synth import make_village
+
+    village, _ = make_village(30, seed=11, years=3)
+    options = dict(options)
+    if options.get("influence") == "given":
+        options["influence"] = influence_weights(village, "2025-06-30", graph_share=1.0, role_share=0.0,
+                                                 rating_share=0.0)
+    periods = outcome_periods(village)
+    table_options = {k: v for k, v in options.items() if k in ("window_days", "lead_days", "half_life_days")}
+    history = account_sentiment(village, periods, **options)
+    people = stakeholder_sentiment(village, periods, **table_options)
+    expected = model_frame(village, sentiment=history, stakeholders=people, **options)
+    pd.testing.assert_frame_equal(model_frame(village, **options), expected)
+    assert expected["heard_decider"].gt(0).any() and expected["influence_weighted"].notna().any()

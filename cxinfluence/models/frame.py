@@ -49,7 +49,7 @@ import pandas as pd
 
 from ..exceptions import ModelError, ParameterError
 from ..sentiment.metrics import metric_arrays
-from ..sentiment.schemes import SCHEMES, account_sentiment, stakeholder_sentiment
+from ..sentiment.schemes import SCHEMES, account_sentiment, sentiment_tables, stakeholder_sentiment
 from ..village import asof as _asof
 from ..village.ids import arrow_strings, positions, rows_of, run_heads
 from ..village.schema import ROLES
@@ -94,7 +94,8 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
         Scheme columns to keep (default every one of
         :data:`cxinfluence.sentiment.schemes.SCHEMES`).
     half_life_days, influence, role_weights, **sentiment_options
-        Passed to :func:`cxinfluence.sentiment.schemes.account_sentiment`.
+        Passed to :func:`cxinfluence.sentiment.schemes.account_sentiment` (computed with the
+        stakeholder table in one pass: :func:`~cxinfluence.sentiment.schemes.sentiment_tables`).
     metrics : bool, default True
         Add ``csat_mean, ces_mean, neteasy, multi_index``.
     sentiment : DataFrame, optional
@@ -157,7 +158,16 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     frame = frame.sort_values(["account_id", "period_end"], kind="stable").reset_index(drop=True)
     pairs = outcome_periods(village)
 
-    if sentiment is None:
+    st = stakeholders
+    if sentiment is None and stakeholders is None:
+        # both tables from one pass over the responses, as the run's sentiment stage builds them (two calls each
+        # matched, windowed and scored every date's responses: 10.4 -> 7.6 s at 100k accounts); the stakeholder
+        # table with only the columns read below, its ids and roles as codes
+        acc, st = sentiment_tables(village, pairs, window_days=window_days, lead_days=lead_days,
+                                   half_life_days=half_life_days, influence=influence, role_weights=role_weights,
+                                   prior=prior, people_columns=PEOPLE_COLUMNS, people_categoricals=True,
+                                   **sentiment_options)
+    elif sentiment is None:
         acc = account_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
                                 half_life_days=half_life_days, influence=influence, role_weights=role_weights,
                                 prior=prior, **sentiment_options)
@@ -173,12 +183,10 @@ def model_frame(village, *, window_days=_asof.DEFAULT_WINDOW_DAYS, lead_days=0, 
     keep += [c for c in ("influence_heard", "influence_heard_se") if c in acc.columns]  # for measurement error
     frame = frame.merge(_key(acc[keep]), on=["account_id", "period_end"], how="left", validate="many_to_one")
 
-    if stakeholders is None:
+    if st is None:
         st = stakeholder_sentiment(village, pairs, window_days=window_days, lead_days=lead_days,
                                    half_life_days=half_life_days)
-    else:
-        # rows of other accounts or dates find no outcome row below and drop out
-        st = stakeholders
+    # (a given table's rows of other accounts or dates find no outcome row below and drop out)
     frame = frame.merge(_group_sentiment_codes(st, ROLES), on=["account_id", "period_end"], how="left")
     for g in list(ROLES) + list(VETO_GROUPS):
         frame[f"heard_{g}"] = frame[f"heard_{g}"].fillna(0.0)
