@@ -69,3 +69,25 @@ def test_nothing_to_cut():
     assert articulation_points_blocks(empty, empty, empty).shape == (0,)
     assert not articulation_points_blocks(np.zeros(4, dtype=int), empty, empty).any()
     assert not articulation_points_blocks(np.zeros(2, dtype=int), np.array([0, 1]), np.array([0, 1])).any()
+
+
+def test_deep_trees_and_many_pieces_of_one_account():
+    # a path of 3,000 people (a depth-first tree 3,000 levels deep: every inner person cuts), a long cycle with
+    # one chord and a pendant (only the pendant's anchor cuts), and one account in three pieces
+    path = nx.path_graph(3000)
+    ring = nx.cycle_graph(1500)
+    ring.add_edges_from([(0, 750), (1499, 1500)])
+    pieces = nx.disjoint_union_all([nx.path_graph(3), nx.star_graph(4), nx.complete_graph(4)])
+    graphs = [path, ring, pieces]
+    block, src, dst, start = [], [], [], 0
+    for a, g in enumerate(graphs):
+        block += [a] * g.number_of_nodes()
+        src += [start + u for u, _ in g.edges()]
+        dst += [start + v for _, v in g.edges()]
+        start += g.number_of_nodes()
+    order = np.random.default_rng(4).permutation(len(src))  # ties in no particular order
+    got = articulation_points_blocks(np.array(block), np.array(src)[order], np.array(dst)[order])
+    np.testing.assert_array_equal(got, articulation_points_reference(block, src, dst))
+    assert got[1:2999].all() and not got[[0, 2999]].any()
+    assert got[3000:4501].sum() == 1 and got[3000 + 1499]
+    assert got[4501:].sum() == 2  # the path's middle and the star's centre

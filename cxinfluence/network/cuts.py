@@ -5,15 +5,16 @@ into more connected pieces (Hopcroft & Tarjan 1973, as :func:`networkx.articulat
 defines it): the listening loses its only path to someone if they leave. The portfolio is the
 disjoint union of its accounts' graphs, so the cut vertices of the union are every account's.
 
-:func:`articulation_points_blocks` finds them without a Python loop over people or accounts. Only
-someone with two or more neighbours can be a cut vertex (removing a leaf never splits a graph).
-In round ``r`` every account removes its ``r``-th such candidate at the same time; one
-:func:`scipy.sparse.csgraph.connected_components` call on the union of the accounts that still
-have an ``r``-th candidate counts each account's pieces, and the candidate is a cut vertex when
-its account has more pieces without it than with it. Accounts are ordered by their number of
-candidates, so each round's graph is a prefix of the one before: the work is about the sum over
-accounts of (candidates x size), not rounds x portfolio. :func:`articulation_points_reference` is
-the networkx call on the union graph it is tested equal to.
+:func:`articulation_points_blocks` is Hopcroft and Tarjan's depth-first criterion without a Python
+loop over people or accounts. One depth-first search (:func:`scipy.sparse.csgraph.depth_first_order`)
+visits every connected piece: a chain of helper nodes, each joined to the next and to one node of
+a piece, enters each piece only through that node, its root. In the depth-first tree, a root cuts
+when it has two or more children; another person ``v`` cuts when some child's subtree reaches no
+one discovered before ``v`` (``low[c] >= disc[v]``). ``low`` (the earliest discovery any edge from a
+subtree reaches) is passed up the tree level by level, deepest first. The work is linear in the
+ties plus the levels of the deepest tree; the rounds of earlier versions removed each account's
+candidates one at a time (1.5 s at 100,000 accounts against 0.3 s). :func:`articulation_points_reference`
+is the networkx call on the union graph it is tested equal to.
 
 References
 ----------
@@ -42,7 +43,8 @@ def articulation_points_blocks(block, src, dst) -> np.ndarray:
     Parameters
     ----------
     block : array of int
-        Each node's block (account), 0 .. k-1. Edges join nodes of one block.
+        Each node's block (account), 0 .. k-1. Edges join nodes of one block (the cut vertices of the
+        union graph are each block's, so only the number of nodes is read).
     src, dst : arrays of int
         Edges as node positions; direction, repeats and self-ties do not matter.
 
@@ -59,60 +61,62 @@ def articulation_points_blocks(block, src, dst) -> np.ndarray:
     [False, True, False, False, False, False]
     """
     from scipy.sparse import csr_array
-    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse.csgraph import connected_components, depth_first_order
 
-    block = np.asarray(block, dtype=np.int64)
     n = len(block)
     cut = np.zeros(n, dtype=bool)
-    if n == 0 or len(src) == 0:
+    u, v = _simple_edges(src, dst, n) if n and len(src) else (np.zeros(0, np.int64),) * 2
+    if len(u) == 0:
         return cut
-    u, v = _simple_edges(src, dst, n)
-    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
-    k = int(block.max()) + 1
-    candidate = degree >= 2
-    n_cand = np.bincount(block[candidate], minlength=k)
-    # accounts with more candidates first: the accounts of round r are a prefix of round r - 1's
-    rank = np.empty(k, dtype=np.int64)
-    rank[np.argsort(-n_cand, kind="stable")] = np.arange(k)
-    node_order = np.lexsort((np.arange(n), rank[block]))  # nodes by account rank, then as given
-    new = np.empty(n, dtype=np.int64)
-    new[node_order] = np.arange(n)
-    nb, nu, nv = rank[block[node_order]], new[u], new[v]
-    edge_order = np.argsort(nu, kind="stable")  # by first end: rows of a CSR matrix, and by account rank
-    nu, nv = nu[edge_order], nv[edge_order]
-    in_graph = (degree > 0)[node_order]
-    is_cand = candidate[node_order]
-    # each candidate's place among its account's candidates: round r removes place r
-    cand_nodes = np.flatnonzero(is_cand)
-    heads = np.searchsorted(nb[cand_nodes], np.arange(k))
-    place = np.arange(len(cand_nodes)) - heads[nb[cand_nodes]]
-    sorted_counts = np.sort(n_cand)[::-1]
-    node_end = np.searchsorted(nb, np.arange(1, k + 1))  # nodes of accounts ranked < m: node_end[m - 1]
-    edge_end = np.searchsorted(nb[nu], np.arange(1, k + 1))
-
-    def pieces(m, removed):
-        """Connected pieces of each of the first ``m`` accounts without the ``removed`` nodes."""
-        n_m, e_m = int(node_end[m - 1]), int(edge_end[m - 1])
-        gone = np.zeros(n_m, dtype=bool)
-        gone[removed] = True
-        a, b = nu[:e_m], nv[:e_m]
-        keep = ~(gone[a] | gone[b])
-        b = b[keep]
-        indptr = np.r_[0, np.cumsum(np.bincount(a[keep], minlength=n_m))]  # edges are sorted by a
-        graph = csr_array((np.ones(len(b), dtype=np.int8), b, indptr), shape=(n_m, n_m))
-        _, labels = connected_components(graph, directed=False)
-        counted = np.flatnonzero(in_graph[:n_m] & ~gone)
-        account_of_piece = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
-        account_of_piece[labels[counted]] = nb[counted]  # a piece lies in one account
-        return np.bincount(account_of_piece[account_of_piece >= 0], minlength=m)
-
-    base = pieces(k, np.zeros(0, dtype=np.int64))
-    for r in range(int(sorted_counts[0]) if k else 0):
-        m = int((sorted_counts > r).sum())  # the accounts with an r-th candidate
-        removed = cand_nodes[(place == r) & (nb[cand_nodes] < m)]
-        after = pieces(m, removed)
-        cut[node_order[removed]] = after[nb[removed]] > base[nb[removed]]
+    a, b = np.r_[u, v], np.r_[v, u]  # each tie both ways
+    ones = np.ones(len(a), dtype=np.int8)
+    _, piece = connected_components(csr_array((ones, (a, b)), shape=(n, n)), directed=False)
+    tied = np.flatnonzero(np.bincount(a, minlength=n) > 0)
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, piece[tied], tied)
+    roots = first[first < n]  # each piece with a tie: its first node
+    chain = n + np.arange(len(roots))  # helper nodes: chain[i] - chain[i + 1], chain[i] - roots[i]
+    ea = np.r_[a, chain, roots, chain[:-1], chain[1:]]
+    eb = np.r_[b, roots, chain, chain[1:], chain[:-1]]
+    size = n + len(roots)
+    graph = csr_array((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(size, size))
+    order, parent = depth_first_order(graph, n, directed=True, return_predecessors=True)  # both ways: undirected
+    disc = np.full(size, -1, dtype=np.int64)
+    disc[order] = np.arange(len(order))
+    parent = parent[:n].astype(np.int64)
+    # the earliest discovery each person's own ties reach, the tie to their parent left out
+    low = disc[:n].copy()
+    other = b != parent[a]
+    np.minimum.at(low, a[other], disc[b[other]])
+    # passed up the tree from the deepest level: low[v] = min(low[v], low of v's children)
+    child = tied[parent[tied] < n]  # every tied person but the roots (whose parent is a helper node)
+    depth = _depths(parent, child, n)
+    by_depth = np.argsort(-depth[child], kind="stable")
+    levels = child[by_depth]
+    bounds = np.flatnonzero(np.diff(depth[levels])) + 1
+    for nodes in np.split(levels, bounds):
+        np.minimum.at(low, parent[nodes], low[nodes])
+    # a non-root cuts when a child's subtree reaches no one discovered before it; a root (for whose children that
+    # always holds), when it has two children
+    p = parent[child]
+    cut[p[low[child] >= disc[p]]] = True
+    cut[roots] = np.bincount(p, minlength=n)[roots] >= 2
     return cut
+
+
+def _depths(parent, child, n):
+    """Each node's depth below its root (roots and untied nodes 0): ``parent`` doubled up until every chain of
+    ancestors is counted (list ranking: a few passes however deep the trees)."""
+    up = np.arange(n, dtype=np.int64)
+    up[child] = parent[child]
+    depth = np.zeros(n, dtype=np.int64)
+    depth[child] = 1
+    while True:
+        moving = np.flatnonzero(up != up[up])
+        if not len(moving):
+            return depth
+        depth[moving] += depth[up[moving]]
+        up[moving] = up[up[moving]]
 
 
 def articulation_points_reference(block, src, dst) -> np.ndarray:
