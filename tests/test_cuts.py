@@ -19,6 +19,17 @@ def _random_portfolio(rng, k, max_size, density):
     return block, np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
 
 
+def _accounts(graphs):
+    """``(block, src, dst)`` of the graphs side by side, one account each (nodes numbered on)."""
+    block, src, dst, start = [], [], [], 0
+    for a, g in enumerate(graphs):
+        block += [a] * g.number_of_nodes()
+        src += [start + u for u, _ in g.edges()]
+        dst += [start + v for _, v in g.edges()]
+        start += g.number_of_nodes()
+    return np.array(block), np.array(src), np.array(dst)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_fuzzed_portfolios_equal_networkx(seed):
     rng = np.random.default_rng(seed)
@@ -35,13 +46,8 @@ def test_shapes_a_buying_center_takes():
     cases = [nx.balanced_tree(2, 3), nx.cycle_graph(7), nx.complete_graph(6),
              nx.MultiGraph([(0, 1), (0, 1), (0, 2), (0, 0), (0, 3)]),
              nx.Graph([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 2)]), nx.empty_graph(1)]
-    block, src, dst, start = [], [], [], 0
-    for a, g in enumerate(cases):
-        block += [a] * g.number_of_nodes()
-        src += [start + u for u, _ in g.edges()]
-        dst += [start + v for _, v in g.edges()]
-        start += g.number_of_nodes()
-    block, src, dst = np.array(block) * 3, np.array(src), np.array(dst)  # account codes with gaps
+    block, src, dst = _accounts(cases)
+    block = block * 3  # account codes with gaps
     got = articulation_points_blocks(block, src, dst)
     np.testing.assert_array_equal(got, articulation_points_reference(block, src, dst))
     assert got[:15].sum() == 7 and not got[15:28].any() and got[28] and got[32 + 2] and got.sum() == 9
@@ -79,12 +85,7 @@ def test_deep_trees_and_many_pieces_of_one_account():
     ring.add_edges_from([(0, 750), (1499, 1500)])
     pieces = nx.disjoint_union_all([nx.path_graph(3), nx.star_graph(4), nx.complete_graph(4)])
     graphs = [path, ring, pieces]
-    block, src, dst, start = [], [], [], 0
-    for a, g in enumerate(graphs):
-        block += [a] * g.number_of_nodes()
-        src += [start + u for u, _ in g.edges()]
-        dst += [start + v for _, v in g.edges()]
-        start += g.number_of_nodes()
+    block, src, dst = _accounts(graphs)
     order = np.random.default_rng(4).permutation(len(src))  # ties in no particular order
     got = articulation_points_blocks(np.array(block), np.array(src)[order], np.array(dst)[order])
     np.testing.assert_array_equal(got, articulation_points_reference(block, src, dst))
