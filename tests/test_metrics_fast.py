@@ -66,6 +66,21 @@ def test_metric_table_on_a_village_reads_only_the_rows_and_columns_it_needs(samp
             pd.testing.assert_frame_equal(got, want)
 
 
+def test_the_people_rows_number_respondents_as_their_ids_do_bit_for_bit(sample_village):
+    """On a village the respondents are numbered from their stakeholders' rows, not by hashing their ids: the
+    same numbers (first seen first), so the same sums in the same order, to the last bit; responses shuffled so
+    that the order of first appearance is not the stakeholders' order."""
+    v = sample_village
+    shuffled = v.responses.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    v = Village(v.accounts, v.stakeholders, v.relationships, shuffled, v.outcomes)
+    whole = response_frame_reference(v)
+    for by in (["role", "journey_stage"], "department", None):
+        got = metric_table(v, by=by, metrics=list(METRICS), window_days=None)
+        want = metric_table(whole, by=by, metrics=list(METRICS), window_days=None)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(whole) == len(v.responses) and got["n_respondents"].iloc[0] > 100
+
+
 def _metric_arrays_per_metric(scores, group, person, n_groups, metrics):
     """The respondent unit as it was written first: one ``np.unique`` of (group, person) per metric."""
     out = {}

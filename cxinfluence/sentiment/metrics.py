@@ -295,11 +295,18 @@ def response_frame(village, as_of=None, *, window_days=None, lead_days=0, column
     ...                                                     columns=["date", "nps", "role"]))
     (['stakeholder_id', 'date', 'nps', 'role'], True)
     """
+    return _joined_responses(village, as_of, window_days=window_days, lead_days=lead_days, columns=columns)[0]
+
+
+def _joined_responses(village, as_of=None, *, window_days=None, lead_days=0, columns=None):
+    """:func:`response_frame` and each of its rows' row of ``village.stakeholders`` (None where the join is made by
+    ``merge``: ids repeated or blank)."""
     people, accounts, resp = village.stakeholders, village.accounts, village.responses
     st_cols = [c for c in _STAKEHOLDER_COLUMNS if c in people.columns]
     ac_cols = [c for c in _ACCOUNT_COLUMNS if accounts is not None and c in accounts.columns]
     if not _joins_by_rows(village, st_cols, ac_cols):
-        return response_frame_reference(village, as_of, window_days=window_days, lead_days=lead_days, columns=columns)
+        return response_frame_reference(village, as_of, window_days=window_days, lead_days=lead_days,
+                                        columns=columns), None
     st_row = rows_of(village, "responses", "stakeholder_id")
     keep = st_row >= 0
     if as_of is not None:
@@ -314,7 +321,7 @@ def response_frame(village, as_of=None, *, window_days=None, lead_days=0, column
     ac_wanted = _kept(ac_cols[1:], columns) if len(ac_cols) > 1 else []
     if ac_wanted:  # an account the accounts table does not list (-1) gets blanks, as the left merge gives
         parts.append(rows_at(accounts, rows_of(village, "stakeholders", "account_id")[st_row], ac_wanted))
-    return pd.concat(parts, axis=1)
+    return pd.concat(parts, axis=1), st_row
 
 
 def _kept(names, columns) -> list:
@@ -451,18 +458,22 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
         raise MetricError(f"conf_level={conf_level!r}; expected a number between 0 and 1, e.g. 0.95")
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
 
+    person_rows = None  # each row's person as a row of the village's stakeholders, when the join gives them
     if isinstance(data, Village):
         # only the rows and columns this table reads are joined (the window is applied again below)
         needed = [id_col, date_col, *by, *{METRICS[m][0] for m in metrics}, *ITEMS]
-        df = response_frame(data, as_of, window_days=window_days if date_col == "date" else None,
-                            lead_days=lead_days, columns=needed)
+        df, person_rows = _joined_responses(data, as_of, window_days=window_days if date_col == "date" else None,
+                                            lead_days=lead_days, columns=needed)
+        person_rows = person_rows if id_col == "stakeholder_id" else None
     else:
         df = data
     for col in (id_col, date_col):
         if col not in df.columns:
             raise MetricError(f"data has no column {col!r}; pass id_col=/date_col= naming the person and date columns")
     if as_of is not None:
-        df = df[_asof.window_mask(df[date_col], as_of, window_days, lead_days).to_numpy()]
+        in_window = _asof.window_mask(df[date_col], as_of, window_days, lead_days).to_numpy()
+        df = df[in_window]
+        person_rows = None if person_rows is None else person_rows[in_window]
     if freq is not None:
         df = df.assign(period=df[date_col].dt.to_period(freq).astype(str))
     if "sentiment" in metrics and "sentiment" not in df.columns:
@@ -485,7 +496,8 @@ def metric_table(data, by=None, metrics=DEFAULT_METRICS, *, unit="respondent", a
         keys = pd.DataFrame(index=[0])
     n_groups = len(keys)
     out = keys.reset_index(drop=True).copy()
-    pid = respondent_codes(df[id_col], id_col)
+    # the people's rows number them as their ids would (unique ids, first seen first), without hashing 10M texts
+    pid = respondent_codes(df[id_col], id_col) if person_rows is None else pd.factorize(person_rows)[0]
     out["n_respondents"] = (
         np.bincount(pd.unique(codes.astype(np.int64) * (pid.max(initial=0) + 1) + pid) // (pid.max(initial=0) + 1),
                     minlength=n_groups) if len(df) else np.zeros(n_groups, dtype=np.int64))
