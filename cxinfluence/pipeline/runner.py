@@ -412,7 +412,10 @@ def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half
                                      as_of=as_of, window_days=window_days), rank))
     result.early.ready("coverage", "listening_plan")
     flags = None
-    with _stage(progress, "account sentiment"), _guard(result, "Account sentiment"):
+    # what the sentiment frees is kept for the models stage, which allocates as much again (its designs and fits):
+    # handed back and faulted in, it cost the models 0.4-0.6 s of system time at 100k, and the run's peak, in
+    # this stage or the comments, was not raised (benchmarks/README.md, twenty-second session)
+    with _stage(progress, "account sentiment", keep_freed=True), _guard(result, "Account sentiment"):
         frame_reason = model_frame_reason(v)
         options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
         if prior is None and len(parts) > 1:
