@@ -89,14 +89,13 @@ def _stages_handing_back(monkeypatch):
 
 def test_an_in_memory_run_keeps_what_its_last_stages_free_a_streamed_run_does_not(folder, tmp_path, monkeypatch):
     """After the models an in-memory run has peaked: the comments, the accounts at risk, the maps, the pages and
-    the report keep what they free for the next stage, and the sentiment for the models; the run's end hands it
-    back. A streamed run, whose memory is what it is for, hands back after every stage."""
+    the report keep what they free for the next stage, and so do the influence, coverage and sentiment
+    stages before the models; the run's end hands it back. A streamed run, whose memory is what it is for, hands back after every stage."""
     names = _stages_handing_back(monkeypatch)
     run(load_village(folder, warn=False), tmp_path / "in_memory", **OPTIONS)
     late = {"informal comments", "accounts at risk", "maps", "account pages and portfolio graphs", "report"}
-    assert {"loading and validating the village", "coverage and listening plan", "models", "writing tables"} <= set(
-        names)
-    assert not (late | {"account sentiment"}) & set(names)
+    assert {"loading and validating the village", "models", "writing tables"} <= set(names)
+    assert not (late | {"influence", "coverage and listening plan", "account sentiment"}) & set(names)
     names.clear()
     run(folder, tmp_path / "streamed", **OPTIONS)
     assert late <= set(names) and "writing tables" in names

@@ -400,21 +400,23 @@ def _map_stages(v, parts, eng, result, progress, *, window_days, lead_days, half
     t, as_of = result.tables, result.as_of
     rank = account_rank(v)
     mapped = {}
-    with _stage(progress, "influence"), _guard(result, "Influence"):
+    # influence and coverage keep what they free for the sentiment stage after them, as the sentiment does for
+    # the models (the run's peak, in the sentiment stage or the comments, is not raised)
+    with _stage(progress, "influence", keep_freed=True), _guard(result, "Influence"):
         mapped["influence"] = eng.map(influence_part, parts, stage="influence", as_of=as_of)
         t["influence"] = combine([r["influence"] for r in mapped["influence"]], "influence", rank)
     result.early.ready("influence")
     infl = t.get("influence")
     # each partition's own influence rows, for the stages after it (None: influence failed, each computes its own)
     infl_parts = None if infl is None else [{"influence": r["influence"]} for r in mapped.pop("influence")]
-    with _stage(progress, "coverage and listening plan"), _guard(result, "Coverage and listening plan"):
+    with _stage(progress, "coverage and listening plan", keep_freed=True), _guard(result, "Coverage and listening plan"):
         t.update(combine_all(eng.map(coverage_part, parts, stage="coverage and listening plan", inputs=infl_parts,
                                      as_of=as_of, window_days=window_days), rank))
     result.early.ready("coverage", "listening_plan")
     flags = None
     # what the sentiment frees is kept for the models stage, which allocates as much again (its designs and fits):
-    # handed back and faulted in, it cost the models 0.4-0.6 s of system time at 100k, and the run's peak, in
-    # this stage or the comments, was not raised (benchmarks/README.md, twenty-second session)
+    # handed back and faulted in, it cost the models 0.4-0.6 s of system time at 100k (benchmarks/README.md,
+    # twenty-second session)
     with _stage(progress, "account sentiment", keep_freed=True), _guard(result, "Account sentiment"):
         frame_reason = model_frame_reason(v)
         options = dict(as_of=as_of, window_days=window_days, lead_days=lead_days, half_life_days=half_life_days)
