@@ -75,10 +75,9 @@ def one_malloc_arena() -> bool:
     that arena for it: the run's helper threads (the influence a date ahead, coverage's departures, the models'
     folds) each kept a few tens of MiB of freed numpy arrays that no other thread could reuse. With one arena the
     100k run peaked ~50 MiB lower in the same time (4,013-4,066 -> 3,964-4,028 MiB over four runs each;
-    benchmarks/README.md, twenty-second session). Only the
-    command line sets it: the process is its own, whereas a library call in a notebook must not change how the
-    user's process allocates. A ``MALLOC_ARENA_MAX`` the user set is left as it is; elsewhere than glibc (macOS,
-    Windows, musl) nothing is done.
+    benchmarks/README.md, twenty-second session). Only the command line sets it: the process is its own, whereas
+    a library call in a notebook must not change how the user's process allocates. A ``MALLOC_ARENA_MAX`` the
+    user set is left as it is; elsewhere than glibc (macOS, Windows, musl) nothing is done.
     """
     import ctypes
     import os

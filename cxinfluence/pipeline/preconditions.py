@@ -81,7 +81,7 @@ def _outcome_reason(frame, usable, what, outcome="renewed", terms=()):
     accounts = frame["account_id"]
     # counted only when there may be too few (two accounts or more: varies, no hashing of every id)
     n_accounts = (MIN_MODEL_ACCOUNTS if MIN_MODEL_ACCOUNTS <= 2 and varies(accounts, rows)
-                  else int(accounts[rows].nunique()))
+                  else distinct_count(accounts, rows))
     classes = y[rows].value_counts()
     if n_accounts < MIN_MODEL_ACCOUNTS:
         return (f"{_plural(n_accounts, 'account')} with an outcome and {what}; at least {MIN_MODEL_ACCOUNTS} "

@@ -131,9 +131,9 @@ def _stage(progress, name, *, keep_freed=False):
     there the peak is small and the collection costs more than it frees; inside
     :func:`_run_scope` the objects alive then are frozen for the collector instead.
     ``keep_freed=True``: a stage keeps what it frees for the next stages when they reuse it without raising the
-    run's peak (an in-memory run's stages from the influence to the sentiment, and its last stages: the collection and the pages
-    faulted in again cost 1-2 s of the 100k run, and its peak, in the sentiment stage or the comments, is not
-    raised; benchmarks/README.md, nineteenth and twenty-second sessions).
+    run's peak (an in-memory run's stages from the influence to the sentiment, and its last stages: the
+    collection and the pages faulted in again cost 1-2 s of the 100k run, and its peak, in the sentiment stage or
+    the comments, is not raised; benchmarks/README.md, nineteenth and twenty-second sessions).
     """
     with progress.stage(name):
         yield
