@@ -18,8 +18,12 @@ What is printed, for each command:
 
 * wall time, and CPU time split into user and system (kernel) time, from the
   ``rusage`` of that child alone (``os.wait4``);
-* peak RSS (``ru_maxrss``; KiB on Linux, bytes on macOS) in MiB and GiB,
-  binary units: 1 MiB = 2**20 bytes, 1 GiB = 2**30 bytes;
+* peak RSS in MiB and GiB, binary units (1 MiB = 2**20 bytes, 1 GiB = 2**30
+  bytes): on Linux, of the command and the processes it started together
+  (its picture worker), sampled every 0.1 s from ``/proc`` (:class:`TreePeak`),
+  and of the largest one alone (``ru_maxrss``, exact; KiB on Linux, bytes on
+  macOS, where it is the only figure). Until the twenty-third session only
+  ``ru_maxrss`` was printed: it missed the worker's 300-350 MiB;
 * the load average (1, 5 and 15 minutes) before and after: on a busy machine
   wall time overstates the cost and CPU time is the steadier figure;
 * for the portfolio run, one line per stage from its progress output (``...:
@@ -90,6 +94,52 @@ def _proc_sample(pid: int):
     return user / tick, system / tick, rss_kib * 1024, hwm_kib * 1024
 
 
+def tree_rss(pid: int) -> int | None:
+    """Resident bytes of ``pid`` and of every process it started, and theirs (``/proc/<pid>/task/*/children``):
+    the run's memory as the machine holds it, its picture worker included. None once ``pid`` is gone."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total
+
+
+class TreePeak:
+    """The largest :func:`tree_rss` of a running process, sampled every ``interval`` seconds on a thread of its
+    own until :meth:`stop` (a short spike between two samples can be missed; ``ru_maxrss`` gives the largest of
+    any one process exactly, never their sum)."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.peak, self.at, self._t0, self._done = 0, None, time.perf_counter(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(pid, interval), daemon=True)
+        self._thread.start()
+
+    def _watch(self, pid, interval):
+        while not self._done.is_set():
+            rss = tree_rss(pid)
+            if rss is None:
+                return
+            if rss > self.peak:
+                self.peak, self.at = rss, time.perf_counter() - self._t0
+            self._done.wait(interval)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
 def count_rows(folder: Path, table: str) -> int:
     """Rows of one table of a village folder (Parquet metadata, a partition manifest or CSV lines), without
     loading it."""
@@ -148,17 +198,22 @@ def measure(*args) -> dict:
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
+    tree = TreePeak(child.pid) if os.path.isdir(f"/proc/{child.pid}") else None
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t0
     reader.join()
+    tree_peak = tree.stop() if tree is not None else None
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, SKIPPED):
         raise SystemExit(f"{' '.join(cmd)} failed (exit {child.returncode}):\n{''.join(tail)[-4000:]}")
     # exit 3: the run finished but skipped a stage; its output ends with the stages skipped and why
     text = "".join(tail)
     skipped = text[text.find("skipped or noted"):].splitlines()[1:] if child.returncode == SKIPPED else []
+    rss = maxrss_bytes(usage.ru_maxrss)
     return {"wall": wall, "user": usage.ru_utime, "system": usage.ru_stime,
-            "cpu": usage.ru_utime + usage.ru_stime, "rss": maxrss_bytes(usage.ru_maxrss),
+            "cpu": usage.ru_utime + usage.ru_stime, "rss": max(rss, tree_peak or 0), "rss_one": rss,
+            "rss_sum": tree_peak,
+            "rss_at": tree.at if tree is not None else None, "rss_tree": tree_peak is not None,
             "load_before": load_before, "load_after": os.getloadavg(), "stages": stages,
             "skipped": [line.split("]", 1)[-1].strip() for line in skipped if line.strip()]}
 
@@ -171,8 +226,12 @@ def report_line(name: str, r: dict, target: dict) -> str:
         wanted.append(f"<= {target['cpu']:.0f} s CPU")
     if "rss" in target:
         wanted.append(f"<= {target['rss'] / GiB:.0f} GiB")
+    peak = f"peak RSS {mib_gib(r['rss'])}"
+    if r.get("rss_tree") and r.get("rss_at") is not None:
+        peak += (f" (its processes together {r['rss_sum'] / MiB:,.0f} MiB at {r['rss_at']:.1f} s, sampled; the "
+                 f"largest one alone {r['rss_one'] / MiB:,.0f} MiB)")
     return (f"{name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU ({r['user']:.1f} s user + {r['system']:.1f} s "
-            f"system), peak RSS {mib_gib(r['rss'])}; load {load_text(r['load_before'])} before, "
+            f"system), {peak}; load {load_text(r['load_before'])} before, "
             f"{load_text(r['load_after'])} after (target {', '.join(wanted)})")
 
 
