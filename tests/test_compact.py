@@ -56,7 +56,8 @@ def test_a_run_on_a_path_writes_the_bytes_a_run_on_the_loaded_village_writes(sma
     given = cx.load_village(path, warn=False)
     b = cx.run(given, tmp_path / "b", **options)  # the caller's village, as given
     assert len(compacted) == 1 and isinstance(compacted[0].responses["channel"].dtype, pd.CategoricalDtype)
-    # the run's own village let go of its comments after the maps (drop_comments); the caller's keeps them
+    # the run's own village let go of its comments as the maps began (drop_comments: the maps and pages drawn from
+    # their accounts' own village); the caller's keeps them, and the maps and pages are drawn from it whole
     assert "comment" not in compacted[0].responses and "comment" in given.responses
     assert a.exit_code == b.exit_code
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())

@@ -142,6 +142,32 @@ def test_a_kept_worker_serves_every_stage_and_ends_with_the_block():
 
 
 
+@pytest.mark.slow  # spawns a kept worker
+def test_a_deferred_worker_starts_when_asked_and_ends_with_the_block():
+    """kept_worker(defer=True) starts no process until start_deferred_worker (a large run calls it at the maps);
+    from then on it is the kept worker, and it is gone when the block ends. Outside such a block, or with no
+    worker to keep, start_deferred_worker starts nothing."""
+    import multiprocessing
+    import os
+
+    assert workers.start_deferred_worker() is False and not workers.deferred_worker()
+    before = {c.pid for c in multiprocessing.active_children()}
+    with workers.kept_worker(defer=True) as pool:
+        assert pool is None and workers.deferred_worker() and not workers.has_kept_worker()
+        assert {c.pid for c in multiprocessing.active_children()} == before  # nothing started yet
+        assert workers.start_deferred_worker() is True
+        assert workers.has_kept_worker() and not workers.deferred_worker()
+        kept = workers._KEPT
+        assert workers.start_deferred_worker() is True and workers._KEPT is kept  # started once
+        p, f = workers.start_worker(_pid, 0)
+        pid = workers.finish_worker(p, f, lambda: None)
+        assert pid != os.getpid() and pid in [c.pid for c in multiprocessing.active_children()]
+    assert pid not in [c.pid for c in multiprocessing.active_children()]
+    assert workers._KEPT is None and not workers.deferred_worker()
+    with workers.kept_worker(start=False, defer=True):
+        assert not workers.deferred_worker() and workers.start_deferred_worker() is False
+
+
 def _pids(part):
     import os
 
@@ -220,9 +246,11 @@ def test_a_run_keeps_a_worker_only_for_enough_maps(monkeypatch):
 
     from cxinfluence.pipeline import outputs
 
-    started = []
-    monkeypatch.setattr(outputs, "kept_worker", lambda start: started.append(start) or contextlib.nullcontext())
+    started, deferred = [], []
+    monkeypatch.setattr(outputs, "kept_worker", lambda start, defer: started.append(start) or deferred.append(defer)
+                        or contextlib.nullcontext())
     monkeypatch.setattr(outputs.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(outputs, "_resident_bytes", lambda: 300 * 2**20)
     village = SimpleNamespace(accounts=pd.DataFrame({"account_id": [f"A{i}" for i in range(20)]}))
     few = SimpleNamespace(accounts=village.accounts.head(3))
     cases = [(village, 25, None), (village, 5, None), (village, -1, None), (village, 0, None), (few, 25, None),
@@ -231,6 +259,11 @@ def test_a_run_keeps_a_worker_only_for_enough_maps(monkeypatch):
         with outputs.picture_worker(v, maps, chosen):
             pass
     assert started == [True, False, True, False, False, False, True, False]
+    assert not any(deferred)  # a small run: the worker warms up while the analysis runs
+    monkeypatch.setattr(outputs, "_resident_bytes", lambda: outputs.TRIM_FROM_BYTES)
+    with outputs.picture_worker(village, 25, None):  # a large run: started once its memory has peaked (the maps)
+        pass
+    assert started[-1] is True and deferred[-1] is True
     monkeypatch.setattr(outputs.os, "cpu_count", lambda: 1)
     with outputs.picture_worker(village, 25, None):
         pass
@@ -275,6 +308,8 @@ def test_the_sensitivity_started_in_the_kept_worker_is_the_stages_own(small_synt
     """cx.run starts the influence sensitivity of a large village in the kept worker (idle until the maps), on the
     sample influence_sensitivity draws itself: the same table as computed here; a village used whole, no kept
     worker, or a skipped stage compute nothing there."""
+    import multiprocessing
+
     import pandas as pd
 
     from cxinfluence.models import sensitivity
@@ -303,7 +338,52 @@ def test_the_sensitivity_started_in_the_kept_worker_is_the_stages_own(small_synt
         assert ahead.sensitivity_ahead(v, as_of, seed=3, **opts)(wanted=False) is None
     started.clear()
     pd.testing.assert_frame_equal(ahead.sensitivity_ahead(v, as_of, seed=3, **opts)(), want)  # no kept worker
+    monkeypatch.setattr(ahead, "spare_cores", lambda: 1.0)
+    before = {c.pid for c in multiprocessing.active_children()}
+    with workers.kept_worker(defer=True):  # a large run's worker comes at the maps: one of the sensitivity's own
+        take = ahead.sensitivity_ahead(v, as_of, seed=3, **opts)
+        (args, (_, future)), = started
+        future.result(timeout=120)
+        deadline = time.monotonic() + 60  # shut down as it was handed the work: its process ends once it is done
+        while {c.pid for c in multiprocessing.active_children()} - before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not {c.pid for c in multiprocessing.active_children()} - before
+        pd.testing.assert_frame_equal(take(), want)  # its table, kept after it ended
+        assert not workers.has_kept_worker() and workers.deferred_worker()  # the kept worker still to come
+    started.clear()
+    monkeypatch.setattr(ahead, "spare_cores", lambda: 0.0)
+    with workers.kept_worker(defer=True):  # ... not on a busy machine: done at the stage
+        pd.testing.assert_frame_equal(ahead.sensitivity_ahead(v, as_of, seed=3, **opts)(), want)
     monkeypatch.setattr(ahead, "sensitivity_sample", lambda acc, seed: None)  # used whole: done at the stage
     with workers.kept_worker():
         ahead.sensitivity_ahead(v, as_of, seed=3, **opts)
     assert started == []
+
+
+@pytest.mark.slow  # two runs, and a worker process
+def test_a_large_runs_worker_starts_at_the_maps_after_the_comments_are_let_go(small_synthetic, tmp_path, monkeypatch):
+    """A run holding TRIM_FROM_BYTES or more as its analysis begins keeps its picture worker from the maps on, not
+    from the start (beside the run's peak it took the 100k run's processes from 3.9 to 4.2 GiB): the run's own
+    village lets go of its comments first, and the outputs are the bytes a run with the worker from the start
+    writes."""
+    import cxinfluence as cx
+    from cxinfluence.pipeline import outputs, runner
+
+    path = small_synthetic[0]
+    options = dict(maps=outputs.PARALLEL_MIN_MAPS, quiet=True, folds=3, n_boot=20)
+    early = cx.run(path, tmp_path / "early", **options)
+    events = []
+    drop, start = outputs.drop_comments, runner.start_deferred_worker
+    monkeypatch.setattr(outputs, "drop_comments",
+                        lambda v: events.append(("comments let go", workers.deferred_worker())) or drop(v))
+    monkeypatch.setattr(runner, "start_deferred_worker",
+                        lambda: events.append(("worker started", start(), workers.has_kept_worker())))
+    monkeypatch.setattr(outputs, "TRIM_FROM_BYTES", 0)  # this small run counts as large
+    late = cx.run(path, tmp_path / "late", **options)
+    assert events == [("comments let go", True), ("worker started", True, True)]  # no worker until then
+    assert not workers.has_kept_worker() and not workers.deferred_worker()  # gone with the run
+    assert late.exit_code == early.exit_code
+    files = sorted(p.relative_to(tmp_path / "early") for p in (tmp_path / "early").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "late") for p in (tmp_path / "late").rglob("*") if p.is_file())
+    assert len(files) > 3 * outputs.PARALLEL_MIN_MAPS
+    assert not [str(f) for f in files if (tmp_path / "early" / f).read_bytes() != (tmp_path / "late" / f).read_bytes()]

@@ -22,12 +22,14 @@ from ..present.portfolio import (EXCEL_MAX_ROWS, portfolio_tables, write_portfol
                                  write_portfolio_kumu)
 from ..present.report import ReportContent, render_report
 from ..present.summary import village_overview
-from ..present.workers import kept_worker
+from ..present.pagedata import sub_village
+from ..present.workers import deferred_worker, kept_worker
 from ..sentiment.prior import PRIOR_FILE
+from ..village.compact import drop_comments
 from ..village.filenames import account_file_names
 from ..village.io import write_csv, write_csv_pieces
 from .spill import SpilledTable, resolved
-from .stages import _record
+from .stages import TRIM_FROM_BYTES, _record, _resident_bytes, hand_back
 
 #: maps whose HTML is embedded in the report (the first of the selected accounts)
 EMBEDDED_MAPS = 3
@@ -49,10 +51,29 @@ def _select_map_accounts(risk, accounts, maps, map_accounts):
 def picture_worker(v, maps, map_accounts):
     """The run's kept picture worker (:func:`cxinfluence.present.workers.kept_worker`), started only where the
     maps (and so their pages) will be enough to share with it: :data:`PARALLEL_MIN_MAPS` or more, and more than
-    one core. A village of a few accounts does not pay for a process it would not use."""
+    one core. A village of a few accounts does not pay for a process it would not use.
+
+    A large run (:data:`~cxinfluence.pipeline.stages.TRIM_FROM_BYTES` resident or more as its analysis begins)
+    defers it to the maps (:func:`~cxinfluence.present.workers.start_deferred_worker`), once its memory has
+    peaked and the comments are let go: started with the analysis, the worker's 300-350 MiB sat beside the run's
+    peak and took the 100,000-account run's processes from 3.9 to 4.2-4.4 GiB together.
+    """
     n = len(v.accounts)
     count = len(map_accounts) if map_accounts else n if maps is not None and maps < 0 else min(maps or 0, n)
-    return kept_worker(start=count >= PARALLEL_MIN_MAPS and (os.cpu_count() or 1) > 1)
+    resident = _resident_bytes()
+    return kept_worker(start=count >= PARALLEL_MIN_MAPS and (os.cpu_count() or 1) > 1,
+                       defer=resident is not None and resident >= TRIM_FROM_BYTES)
+
+
+def _maps_village(v, accounts):
+    """The village of the maps' ``accounts`` (comments included), after ``v``, the run's own, has let go of its
+    comments in place (456 MiB at 10M responses; the maps and the account pages are their last readers, of these
+    accounts only), handed back to the system before a deferred picture worker starts beside the run."""
+    chosen = sub_village(v, [str(a) for a in accounts])
+    drop_comments(v)  # in place: run() holds v too
+    if deferred_worker():
+        hand_back()
+    return chosen
 
 
 def _report(v, result, map_entries, anonymize, window_days, lead_days, *, currency=None, account_pages=None) -> str:

@@ -61,14 +61,14 @@ from ..models.release import release_fit, release_fits
 from ..models.risk import accounts_at_risk
 from ..models.sensitivity import sensitivity_sample
 from ..present.account_page import write_account_pages
-from ..present.pagedata import sub_village
+from ..present.workers import start_deferred_worker
 from ..sentiment.prior import PortfolioPrior
 from ..sentiment.schemes import COMPARED_SCHEMES, PRIMARY_SCHEME
 from ..village.anonymize import anonymize_village, load_key
 from ..village.arrowpool import in_arrow_pool
 from ..village.asof import DEFAULT_WINDOW_DAYS, default_as_of, to_timestamp
 from ..village.core import Village
-from ..village.compact import compact_labels, drop_comments
+from ..village.compact import compact_labels
 from ..village.filenames import account_file_name
 from ..village.files import atomic_folder, check_output_folder
 from ..village.load import load_village
@@ -86,8 +86,8 @@ from .mapreduce import (
     sentiment_part,
 )
 from .ahead import sensitivity_ahead
-from .outputs import (EarlyTables, _report, _select_map_accounts, _write_maps, _write_portfolio, _write_tables,
-                      picture_worker)
+from .outputs import (EarlyTables, _maps_village, _report, _select_map_accounts, _write_maps, _write_portfolio,
+                      _write_tables, picture_worker)
 from .partitioned import PartitionedVillage
 from .preconditions import (
     _compare_date,
@@ -272,7 +272,7 @@ def run(village, out, *, as_of=None, window_days=DEFAULT_WINDOW_DAYS, lead_days=
 def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life_days, schemes, seed, folds, n_boot,
                 prior, partitions, engine, scheduler, compare_to, maps, map_accounts, anonymize, currency, own=False):
     """The analysis and the outputs (``spill``: the scratch store of a streamed run, None otherwise; ``own``:
-    ``v`` is the run's own, loaded or anonymised by it, and may let go of its comments after the maps)."""
+    ``v`` is the run's own, loaded or anonymised by it, and lets go of its comments as the maps begin)."""
     t, as_of, out = result.tables, result.as_of, result.out
     # the output is staged from the start: each table is written as soon as its stage is done (EarlyTables)
     with atomic_folder(out, keep_foreign=True, owned=OUTPUT_ENTRIES, manifest=True) as tmp, \
@@ -290,11 +290,13 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
             if spill is not None:  # the chosen accounts read from their partitions, their rows from the disk
                 chosen, view = v.subset(selected), restricted(result, selected)
                 v.drop_copies()  # the partitions' last read: their copies leave the disk before the graphs arrive
+            elif own:  # the maps and pages are the comments' last readers: their accounts' village kept
+                chosen = _maps_village(v, selected)
+            start_deferred_worker()  # a large run's picture worker, now that its memory has peaked (outputs.py)
             map_entries = _write_maps(chosen, as_of, selected, view.tables.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
-        if own and spill is None:  # the pages are the comments' last readers: their accounts' village kept
-            chosen = sub_village(v, [str(e[0]) for e in map_entries])
-            drop_comments(v)  # in place: run() holds v too
+        if own and spill is None and chosen is v:  # the maps failed before their accounts were chosen
+            chosen = _maps_village(v, [str(e[0]) for e in map_entries])
         pages, portfolio_done = {}, []
 
         def portfolio():  # this process's work while the kept worker writes the pages

@@ -88,8 +88,8 @@ def drop_comments(village, column="comment") -> None:
     """Drop the responses' free-text ``column`` from ``village`` **in place**, for a village no one else holds:
     the run's own (loaded or anonymised by it), after the last stage that reads the comments. At 10M responses
     they take 456 MiB, and the portfolio graphs, the report and the tables do not read them (``cxinfluence run``
-    gives the account pages their accounts' own village, comments included, first). Every other column stays
-    as it is, and with it the id cache, less what was derived from the comments.
+    gives the maps and the account pages their accounts' own village, comments included, first). Every other
+    column stays as it is, and with it the id cache, less what was derived from the comments.
 
     >>> from cxinfluence.village.core import Village
     >>> v = Village(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
