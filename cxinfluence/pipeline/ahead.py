@@ -32,13 +32,13 @@ def sensitivity_ahead(sample, as_of, *, seed, **options):
     pool = None
     # a large run's kept worker comes later (its memory beside the run's peak): a worker of its own, which ends
     # with the sensitivity, where a core is idle now
-    own = deferred_worker() and spare_cores() >= MIN_SPARE_CORES
+    own_worker = deferred_worker() and spare_cores() >= MIN_SPARE_CORES
     try:  # the sample as influence_sensitivity draws it: only those accounts are sent to the worker
-        chosen = sensitivity_sample(sample.accounts, seed=seed) if has_kept_worker() or own else None
+        chosen = sensitivity_sample(sample.accounts, seed=seed) if has_kept_worker() or own_worker else None
         if chosen is not None:  # a small village (every account used: the demo's 300) is done here, at the stage:
             # its 0.7 s do not pay for the worker importing statsmodels
             pool, future = start_worker(sensitivity, subset_village(sample, chosen), as_of)
-            if own and pool is not None:
+            if own_worker and pool is not None:
                 pool.shutdown(wait=False)  # the process ends once the sensitivity is done; its result is kept
     except Exception:  # noqa: BLE001 - whatever fails here fails again at the stage, inside its guard
         pool = None
@@ -47,7 +47,7 @@ def sensitivity_ahead(sample, as_of, *, seed, **options):
         if pool is None:  # no process could take it
             return sensitivity(sample, as_of) if wanted else None
         if not wanted:
-            pool.shutdown(wait=False)  # a borrowed kept worker: left running
+            pool.shutdown(wait=False)  # a borrowed kept worker is left running; one of its own ends with its work
             return None
         return finish_worker(pool, future, lambda: sensitivity(sample, as_of))
 

@@ -56,7 +56,7 @@ def picture_worker(v, maps, map_accounts):
     A large run (:data:`~cxinfluence.pipeline.stages.TRIM_FROM_BYTES` resident or more as its analysis begins)
     defers it to the maps (:func:`~cxinfluence.present.workers.start_deferred_worker`), once its memory has
     peaked and the comments are let go: started with the analysis, the worker's 300-350 MiB sat beside the run's
-    peak and took the 100,000-account run's processes from 3.9 to 4.2-4.4 GiB together.
+    peak and took the 100,000-account run's processes from 3.8-3.9 to 4.1-4.3 GiB together.
     """
     n = len(v.accounts)
     count = len(map_accounts) if map_accounts else n if maps is not None and maps < 0 else min(maps or 0, n)

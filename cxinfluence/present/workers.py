@@ -282,7 +282,7 @@ def kept_worker(start=True, *, defer=False):
 
     ``defer=True`` (with ``start``): the worker is started by :func:`start_deferred_worker`, once the caller's
     memory has peaked, not now. A warm worker holds 150-350 MiB (the modules of the pictures, and of the work sent
-    to it ahead); beside a 100,000-account run at its peak it took the machine from 3.9 to 4.3 GiB.
+    to it ahead); beside a 100,000-account run at its peak it took the machine from 3.9 to 4.1-4.3 GiB.
     """
     global _KEPT, _DEFERRED
     pool = _spawn(_warm_up)[0] if start and not defer else None  # None where no process can be started
