@@ -7,7 +7,8 @@ The baseline's package and sample village are taken with ``git archive REV cxinf
 into a temporary folder; each demo is
 ``python -m cxinfluence demo --out DIR`` as a child process with ``PYTHONPATH`` naming one tree, run
 A B A B ... (``--repeat`` pairs) so both meet the same load. Printed per run and as medians: wall time, CPU
-time (user + system, ``os.wait4`` of that child), peak RSS in MiB, the 1-minute load average before and after,
+time (user + system, ``os.wait4`` of that child), peak RSS in MiB (of its processes together, sampled, where
+``/proc`` gives them: the picture worker counted; else the largest alone), the 1-minute load average before and after,
 and each stage's wall time from the progress lines. Then the import time (``python -X importtime``, the sum of
 the top-level imports of one demo of each tree) and the outputs compared file by file (the first run of each)::
 
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import STAGE_LINE, load_text, maxrss_bytes  # noqa: E402 - this folder's helper script
+from bench_run import STAGE_LINE, TreePeak, load_text, maxrss_bytes  # noqa: E402 - this folder's helper script
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 2**20
@@ -46,14 +47,16 @@ def demo(tree: Path, out: Path, *extra: str) -> dict:
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(child.stderr), daemon=True)
     reader.start()
+    tree = TreePeak(child.pid) if os.path.isdir(f"/proc/{child.pid}") else None  # its picture worker counted
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t0
     reader.join()
+    together = tree.stop() if tree is not None else 0
     if os.waitstatus_to_exitcode(status) not in (0, 3):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{''.join(lines)[-3000:]}")
     stages = {m["name"].strip(): float(m["seconds"]) for m in map(STAGE_LINE.search, lines) if m}
     return {"wall": wall, "user": usage.ru_utime, "system": usage.ru_stime, "cpu": usage.ru_utime + usage.ru_stime,
-            "rss": maxrss_bytes(usage.ru_maxrss), "load": load, "load_after": os.getloadavg(), "stages": stages,
+            "rss": max(maxrss_bytes(usage.ru_maxrss), together), "load": load, "load_after": os.getloadavg(), "stages": stages,
             "stderr": lines}
 
 
