@@ -103,6 +103,8 @@ class Browser:
         ``ready_js`` is a JavaScript expression (e.g. a DOM attribute the page
         sets when drawn); without it, waits for ``document.readyState``.
         """
+        from selenium.common.exceptions import UnexpectedAlertPresentException
+
         url = Path(path).resolve().as_uri()
         self.drain()
         self.driver.get(url)
@@ -111,8 +113,11 @@ class Browser:
         visit = Visit(url=url)
         while True:
             self.collect_dialogs(visit)
-            if self.driver.execute_script(f"return !!({expr});"):
-                break
+            try:
+                if self.driver.execute_script(f"return !!({expr});"):
+                    break
+            except UnexpectedAlertPresentException:  # a dialog opened after the check: collected next round
+                pass
             if time.monotonic() > deadline:
                 self.collect(visit)
                 raise TimeoutError(f"page {url} not ready after {timeout}s ({expr}); console: {visit.console}")
@@ -133,7 +138,18 @@ class Browser:
                 return visit
 
     def collect(self, visit: Visit) -> Visit:
-        """Add the console messages, requests and dialogs seen since the last call."""
+        """Add the console messages, requests and dialogs seen since the last call (a dialog opening while they
+        are read is collected and the reading started again: the logs are drained, so nothing is counted twice)."""
+        from selenium.common.exceptions import UnexpectedAlertPresentException
+
+        for _ in range(49):
+            try:
+                return self._collect(visit)
+            except UnexpectedAlertPresentException:
+                continue
+        return self._collect(visit)  # a page opening dialogs without end: its error raised
+
+    def _collect(self, visit: Visit) -> Visit:
         self.collect_dialogs(visit)
         for entry in self.driver.get_log("browser"):
             visit.console.append(entry)
@@ -155,8 +171,10 @@ class Browser:
         return visit
 
     def drain(self):
-        """Discard logs left over from a previous page."""
+        """Discard dialogs and logs left over from a previous page (a dialog left open would fail every later
+        command of the session)."""
         with contextlib.suppress(Exception):
+            self.collect_dialogs(Visit(url=""))
             self.driver.get_log("browser")
             self.driver.get_log("performance")
 
