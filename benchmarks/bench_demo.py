@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import STAGE_LINE, TreePeak, load_text, maxrss_bytes  # noqa: E402 - this folder's helper script
+from bench_run import (STAGE_LINE, TreePeak, load_text,  # noqa: E402 - this folder's helper script
+                       maxrss_bytes)
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 2**20
@@ -47,11 +48,11 @@ def demo(tree: Path, out: Path, *extra: str) -> dict:
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(child.stderr), daemon=True)
     reader.start()
-    tree = TreePeak(child.pid) if os.path.isdir(f"/proc/{child.pid}") else None  # its picture worker counted
+    tree = TreePeak(child.pid)  # its picture worker counted
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t0
     reader.join()
-    together = tree.stop() if tree is not None else 0
+    together = tree.stop()
     if os.waitstatus_to_exitcode(status) not in (0, 3):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{''.join(lines)[-3000:]}")
     stages = {m["name"].strip(): float(m["seconds"]) for m in map(STAGE_LINE.search, lines) if m}

@@ -118,7 +118,7 @@ def tree_rss(pid: int) -> int | None:
 class TreePeak:
     """The largest :func:`tree_rss` of a running process, sampled every ``interval`` seconds on a thread of its
     own until :meth:`stop` (a short spike between two samples can be missed; ``ru_maxrss`` gives the largest of
-    any one process exactly, never their sum)."""
+    any one process exactly, never their sum). 0 where ``/proc`` cannot be read (macOS)."""
 
     def __init__(self, pid: int, interval: float = 0.1):
         self.peak, self.at, self._t0, self._done = 0, None, time.perf_counter(), threading.Event()
@@ -198,11 +198,11 @@ def measure(*args) -> dict:
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
-    tree = TreePeak(child.pid) if os.path.isdir(f"/proc/{child.pid}") else None
+    tree = TreePeak(child.pid)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t0
     reader.join()
-    tree_peak = tree.stop() if tree is not None else None
+    tree_peak = tree.stop()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, SKIPPED):
         raise SystemExit(f"{' '.join(cmd)} failed (exit {child.returncode}):\n{''.join(tail)[-4000:]}")
@@ -211,9 +211,8 @@ def measure(*args) -> dict:
     skipped = text[text.find("skipped or noted"):].splitlines()[1:] if child.returncode == SKIPPED else []
     rss = maxrss_bytes(usage.ru_maxrss)
     return {"wall": wall, "user": usage.ru_utime, "system": usage.ru_stime,
-            "cpu": usage.ru_utime + usage.ru_stime, "rss": max(rss, tree_peak or 0), "rss_one": rss,
-            "rss_sum": tree_peak,
-            "rss_at": tree.at if tree is not None else None, "rss_tree": tree_peak is not None,
+            "cpu": usage.ru_utime + usage.ru_stime, "rss": max(rss, tree_peak), "rss_one": rss,
+            "rss_sum": tree_peak, "rss_at": tree.at,
             "load_before": load_before, "load_after": os.getloadavg(), "stages": stages,
             "skipped": [line.split("]", 1)[-1].strip() for line in skipped if line.strip()]}
 
@@ -227,7 +226,7 @@ def report_line(name: str, r: dict, target: dict) -> str:
     if "rss" in target:
         wanted.append(f"<= {target['rss'] / GiB:.0f} GiB")
     peak = f"peak RSS {mib_gib(r['rss'])}"
-    if r.get("rss_tree") and r.get("rss_at") is not None:
+    if r.get("rss_at") is not None:  # sampled (Linux)
         peak += (f" (its processes together {r['rss_sum'] / MiB:,.0f} MiB at {r['rss_at']:.1f} s, sampled; the "
                  f"largest one alone {r['rss_one'] / MiB:,.0f} MiB)")
     return (f"{name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU ({r['user']:.1f} s user + {r['system']:.1f} s "

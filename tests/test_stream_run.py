@@ -90,7 +90,8 @@ def _stages_handing_back(monkeypatch):
 def test_an_in_memory_run_keeps_what_its_last_stages_free_a_streamed_run_does_not(folder, tmp_path, monkeypatch):
     """After the models an in-memory run has peaked: the comments, the accounts at risk, the maps, the pages and
     the report keep what they free for the next stage, and so do the influence, coverage and sentiment
-    stages before the models; the run's end hands it back. A streamed run, whose memory is what it is for, hands back after every stage."""
+    stages before the models; the run's end hands it back. A streamed run, whose memory is what it is for, hands
+    back after every stage."""
     names = _stages_handing_back(monkeypatch)
     run(load_village(folder, warn=False), tmp_path / "in_memory", **OPTIONS)
     late = {"informal comments", "accounts at risk", "maps", "account pages and portfolio graphs", "report"}

@@ -69,7 +69,7 @@ def _maps_village(v, accounts):
     """The village of the maps' ``accounts`` (comments included), after ``v``, the run's own, has let go of its
     comments in place (456 MiB at 10M responses; the maps and the account pages are their last readers, of these
     accounts only), handed back to the system before a deferred picture worker starts beside the run."""
-    chosen = sub_village(v, [str(a) for a in accounts])
+    chosen = sub_village(v, accounts)
     drop_comments(v)  # in place: run() holds v too
     if deferred_worker():
         hand_back()

@@ -296,7 +296,7 @@ def _run_stages(v, result, progress, spill, *, window_days, lead_days, half_life
             map_entries = _write_maps(chosen, as_of, selected, view.tables.get("influence"), tmp, seed=seed,
                                       window_days=window_days)
         if own and spill is None and chosen is v:  # the maps failed before their accounts were chosen
-            chosen = _maps_village(v, [str(e[0]) for e in map_entries])
+            chosen = _maps_village(v, [e[0] for e in map_entries])
         pages, portfolio_done = {}, []
 
         def portfolio():  # this process's work while the kept worker writes the pages

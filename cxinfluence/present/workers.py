@@ -235,14 +235,14 @@ def has_kept_worker() -> bool:
 def deferred_worker() -> bool:
     """Whether a kept worker is to come (``kept_worker(defer=True)``, not started yet): work that would have gone
     to it before then takes a worker of its own (:func:`start_worker`), which ends with that work."""
-    return _DEFERRED and _KEPT is None
+    return _DEFERRED
 
 
 def start_deferred_worker() -> bool:
     """Start the kept worker of a ``kept_worker(defer=True)`` block now (warming up as :func:`kept_worker`'s);
     whether there is one now. Outside such a block, or once started, nothing more is started."""
     global _KEPT, _DEFERRED
-    if _DEFERRED and _KEPT is None:
+    if _DEFERRED:
         _DEFERRED = False
         _KEPT = _spawn(_warm_up)[0]  # None where no process can be started: the stages draw alone
     return _KEPT is not None
@@ -291,11 +291,10 @@ def kept_worker(start=True, *, defer=False):
     try:
         yield pool
     finally:
-        late = _KEPT if _KEPT is not pool else None  # started inside the block by start_deferred_worker
+        worker = _KEPT  # the block's: started now, or later by start_deferred_worker
         _KEPT, _DEFERRED = saved
-        for worker in (late, pool):
-            if worker is not None:
-                worker.shutdown(wait=True, cancel_futures=True)
+        if worker is not None:
+            worker.shutdown(wait=True, cancel_futures=True)
 
 
 def in_two(jobs, workers, here, there):
